@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { loadCatalog, type RouteEntry } from '../catalog/catalog.js';
+import { checkGhostDir } from '../catalog/check.js';
+import { printJson, table } from './output.js';
+
+export function routeJson(r: RouteEntry): Record<string, unknown> {
+  return {
+    method: r.method,
+    path: r.path,
+    scope: r.scope,
+    resource: r.resource,
+    action: r.action,
+    ghost_permission: r.permission.kind === 'check' ? `${r.permission.object}.${r.permission.action}` : r.permission.kind,
+    unsafe_attrs: r.unsafeAttrs,
+    integration_key: r.integrationKey,
+    staff_token: r.staffToken,
+    flags: [...r.flags],
+  };
+}
+
+export function registerCatalog(program: Command): void {
+  const catalog = program
+    .command('catalog')
+    .description("every Ghost Admin API route the gateway knows, with the scope it needs; routes not listed are refused")
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => {
+      const c = loadCatalog();
+      if (o.json) return printJson({ ghost_version: c.ghostVersion, routes: c.routes.map(routeJson) });
+      process.stdout.write(
+        table(
+          c.routes.map((r) => [r.method, r.path, r.scope, r.integrationKey, r.staffToken, [...r.flags].join(',')]),
+          ['METHOD', 'PATH', 'SCOPE', 'INTEGRATION', 'STAFF', 'FLAGS'],
+        ),
+      );
+      process.stdout.write(`\n${c.routes.length} routes, ${c.scopes.length} scopes (Ghost ${c.ghostVersion}).\n`);
+    });
+
+  catalog
+    .command('check')
+    .description("compare the catalog with the routes an installed Ghost registers; exits 1 when any is missing or stale")
+    .requiredOption('--ghost-dir <dir>', 'an installed Ghost (the npm package ghost), e.g. the folder `ghostgate lab up --json` reports')
+    .option('--json', 'print JSON')
+    .action((o: { ghostDir: string; json?: boolean }) => {
+      const c = loadCatalog();
+      const r = checkGhostDir(c, o.ghostDir);
+      const ok = r.missing.length === 0 && r.stale.length === 0;
+      if (o.json) printJson({ ok, catalog_version: c.ghostVersion, ...r });
+      else {
+        process.stdout.write(`Ghost ${r.ghostVersion ?? '?'} registers ${r.registered} admin routes; the catalog (Ghost ${c.ghostVersion}) has ${c.routes.length}.\n`);
+        for (const m of r.missing) process.stdout.write(`missing from catalog: ${m.method} ${m.path}${m.controller ? ` (${m.controller})` : ''}\n`);
+        for (const s of r.stale) process.stdout.write(`stale in catalog:     ${s.method} ${s.path}\n`);
+        process.stdout.write(ok ? 'OK: the catalog matches.\n' : 'MISMATCH: routes missing from the catalog are refused by the gateway until added.\n');
+      }
+      if (!ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,1 @@
+export function registerProbe(_p: import('commander').Command): void {}

@@ -1,0 +1,77 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { loadConfig } from '../config/config.js';
+import { openStore, startGateway, UPSTREAM_SETTING } from '../main.js';
+import { loadMasterSecret, seal, writeMasterSecretFile } from '../secrets/master.js';
+import { readSecretInput, withStore, type GlobalOpts } from './common.js';
+import { CliError, printJson } from './output.js';
+
+export function registerServe(program: Command, globals: () => GlobalOpts): void {
+  program
+    .command('init')
+    .description('write ghostgate.yaml, a master secret (mode 600) and the database; optionally store the upstream credential sealed')
+    .requiredOption('--upstream-url <url>', "the Ghost site's URL, e.g. https://example.com")
+    .option('--upstream-kind <kind>', 'integration (an Admin API key) or staff (a staff access token)', 'integration')
+    .option('--upstream-key-file <file>', 'file holding the upstream credential, or - for standard input')
+    .option('--db <path>', 'SQLite database file', 'ghostgate.db')
+    .option('--port <port>', 'port to listen on', '8787')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--json', 'print JSON')
+    .action(async (o: { upstreamUrl: string; upstreamKind: string; upstreamKeyFile?: string; db: string; port: string; host: string; json?: boolean }) => {
+      const g = globals();
+      const file = resolve(g.config ?? 'ghostgate.yaml');
+      if (existsSync(file)) throw new CliError(`${file} exists already; remove it or pass --config to write another`);
+      const doc = {
+        listen: { host: o.host, port: Number(o.port) },
+        upstream: { url: o.upstreamUrl, kind: o.upstreamKind },
+        store: { driver: 'sqlite', path: o.db },
+        masterSecretFile: 'master.key',
+      };
+      // Validate before writing anything.
+      const key = o.upstreamKeyFile ? readSecretInput(o.upstreamKeyFile) : undefined;
+      writeFileSync(file, stringify(doc), { flag: 'wx' });
+      const { config } = loadConfig(file);
+      if (!config.masterSecret && !existsSync(config.masterSecretFile)) writeMasterSecretFile(config.masterSecretFile);
+      const master = loadMasterSecret(config);
+      const store = openStore(config);
+      if (key) await store.settings.set(UPSTREAM_SETTING, seal(master, key));
+      await store.close();
+      const out = { config: file, masterSecretFile: config.masterSecretFile, database: config.store.path, upstreamStored: key !== undefined };
+      if (o.json) printJson(out);
+      else {
+        process.stdout.write(`Wrote ${file}\nMaster secret: ${config.masterSecretFile} (mode 600; back it up: without it no key works)\nDatabase: ${config.store.path}\n`);
+        if (!key) process.stdout.write('Next: ghostgate upstream set --key-file <file> (or set GHOSTGATE_UPSTREAM_KEY), then ghostgate serve\n');
+      }
+    });
+
+  program
+    .command('serve')
+    .description('run the gateway')
+    .action(async () => {
+      const { config } = loadConfig(globals().config);
+      const gw = await startGateway(config);
+      const stop = () => {
+        void gw.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  const upstream = program.command('upstream').description("the site's real Ghost credential held by the gateway");
+  upstream
+    .command('set')
+    .description('store the upstream credential sealed with the master secret')
+    .requiredOption('--key-file <file>', 'file holding the credential, or - for standard input')
+    .option('--json', 'print JSON')
+    .action(async (o: { keyFile: string; json?: boolean }) => {
+      const key = readSecretInput(o.keyFile);
+      await withStore(globals(), async (store, config) => {
+        await store.settings.set(UPSTREAM_SETTING, seal(loadMasterSecret(config), key));
+        const id = key.split(':')[0];
+        if (o.json) printJson({ stored: true, id });
+        else process.stdout.write(`Stored the upstream credential ${id} (sealed). Restart \`ghostgate serve\` to use it.\n`);
+      });
+    });
+}

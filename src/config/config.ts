@@ -1,0 +1,131 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Configuration: a YAML file, then environment variables (environment wins),
+ * validated once at start-up. Paths in the file are relative to the file.
+ */
+const KEY_FORMAT = /^[0-9a-f]{24}:[0-9a-f]{64}$/;
+
+export const ConfigSchema = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.coerce.number().int().min(0).max(65535).default(8787),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8787 }),
+    upstream: z
+      .object({
+        url: z
+          .string()
+          .url()
+          .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+          .transform((u) => u.replace(/\/+$/, '')),
+        /** integration: an integration's Admin API key; staff: a staff user's access token (then a ceiling). */
+        kind: z.enum(['integration', 'staff']).default('integration'),
+        /** The credential itself; usually kept encrypted in the store by `ghostgate init`/`upstream set` instead. */
+        key: z.string().regex(KEY_FORMAT, 'must be <24 hex id>:<64 hex secret>').optional(),
+        timeoutMs: z.coerce.number().int().min(100).max(600_000).default(60_000),
+        connections: z.coerce.number().int().min(1).max(1024).default(64),
+      })
+      .strict(),
+    store: z
+      .object({
+        driver: z.literal('sqlite').default('sqlite'),
+        path: z.string().min(1).default('ghostgate.db'),
+      })
+      .strict()
+      .default({ driver: 'sqlite', path: 'ghostgate.db' }),
+    masterSecretFile: z.string().min(1).default('master.key'),
+    /** The master secret itself (environment only in practice: GHOSTGATE_MASTER_SECRET). */
+    masterSecret: z.string().optional(),
+    ghostPath: z.string().regex(/^[a-z0-9_-]+$/).default('ghost'),
+    auth: z
+      .object({ clockSkewSeconds: z.coerce.number().int().min(0).max(300).default(30) })
+      .strict()
+      .default({ clockSkewSeconds: 30 }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Environment variables and the config path they override. */
+export const ENV_VARS: Readonly<Record<string, string>> = {
+  GHOSTGATE_LISTEN_HOST: 'listen.host',
+  GHOSTGATE_LISTEN_PORT: 'listen.port',
+  GHOSTGATE_UPSTREAM_URL: 'upstream.url',
+  GHOSTGATE_UPSTREAM_KIND: 'upstream.kind',
+  GHOSTGATE_UPSTREAM_KEY: 'upstream.key',
+  GHOSTGATE_UPSTREAM_TIMEOUT_MS: 'upstream.timeoutMs',
+  GHOSTGATE_STORE_PATH: 'store.path',
+  GHOSTGATE_MASTER_SECRET_FILE: 'masterSecretFile',
+  GHOSTGATE_MASTER_SECRET: 'masterSecret',
+  GHOSTGATE_GHOST_PATH: 'ghostPath',
+  GHOSTGATE_LOG_LEVEL: 'log.level',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = obj;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof cur[p] !== 'object' || cur[p] === null) cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]!] = value;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** The file read, if any. */
+  readonly file: string | undefined;
+}
+
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.GHOSTGATE_CONFIG ?? 'ghostgate.yaml';
+}
+
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let raw: Record<string, unknown> = {};
+  const path = file ?? defaultConfigPath(env);
+  const exists = existsSync(path);
+  if (file !== undefined && !exists) throw new ConfigError(`config file ${file} does not exist (run \`ghostgate init\`)`);
+  if (exists) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`${path}: not valid YAML: ${(e as Error).message}`);
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`${path}: the top level must be a mapping`);
+      raw = parsed as Record<string, unknown>;
+    }
+  }
+  for (const [name, target] of Object.entries(ENV_VARS)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') setPath(raw, target, v);
+  }
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration${exists ? ` in ${path}` : ''}:\n${lines.join('\n')}`);
+  }
+  const config = result.data;
+  // Paths in the file are relative to the file, not to the working directory.
+  const base = exists ? dirname(resolve(path)) : process.cwd();
+  config.store.path = resolve(base, config.store.path);
+  config.masterSecretFile = resolve(base, config.masterSecretFile);
+  return { config, file: exists ? resolve(path) : undefined };
+}

@@ -1,0 +1,104 @@
+/**
+ * One catalog of stable error codes. Every refusal the gateway makes is one of
+ * these, answered in Ghost's error envelope (reference section 7) so that
+ * `@tryghost/admin-api` turns it into an Error whose `name` is the Ghost type.
+ * docs/errors.md documents each code; errors.test.ts keeps the two in step.
+ */
+export type GhostErrorType =
+  | 'BadRequestError'
+  | 'UnauthorizedError'
+  | 'NoPermissionError'
+  | 'NotFoundError'
+  | 'TooManyRequestsError'
+  | 'InternalServerError'
+  | 'BadGatewayError'
+  | 'ServiceUnavailableError'
+  | 'GatewayTimeoutError'
+  | 'RequestEntityTooLargeError'
+  | 'UriTooLongError';
+
+interface ErrorDef {
+  status: number;
+  type: GhostErrorType;
+  message: string;
+}
+
+export const ERRORS = {
+  // Authentication: who is calling.
+  AUTH_MISSING: { status: 401, type: 'UnauthorizedError', message: 'Authorization header missing. Send "Authorization: Ghost <token>" signed with a ghostgate key.' },
+  AUTH_SCHEME: { status: 401, type: 'UnauthorizedError', message: 'Authorization header format is "Authorization: Ghost [token]".' },
+  TOKEN_MALFORMED: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: not a well-formed JWT.' },
+  TOKEN_ALGORITHM: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: only HS256 is accepted.' },
+  TOKEN_KID_MISSING: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: header kid (the key id) is missing or not 24 hex characters.' },
+  KEY_UNKNOWN: { status: 401, type: 'UnauthorizedError', message: 'Unknown Admin API Key.' },
+  TOKEN_SIGNATURE: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: invalid signature.' },
+  TOKEN_AUDIENCE: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: aud does not match the API path.' },
+  TOKEN_IAT_MISSING: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: iat is required.' },
+  TOKEN_IAT_FUTURE: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: iat is in the future.' },
+  TOKEN_EXPIRED: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: expired.' },
+  TOKEN_LIFETIME: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: lifetime (exp - iat) is over 5 minutes.' },
+  TOKEN_NOT_YET_VALID: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: nbf is in the future.' },
+  KEY_REVOKED: { status: 401, type: 'UnauthorizedError', message: 'This key has been revoked.' },
+
+  // Request shape: refused before any route is matched.
+  PATH_AMBIGUOUS: { status: 400, type: 'BadRequestError', message: 'The request path has an ambiguous encoding.' },
+  PATH_TOO_LONG: { status: 414, type: 'UriTooLongError', message: 'The request URL is too long.' },
+  METHOD_OVERRIDE: { status: 400, type: 'BadRequestError', message: 'Method-override headers and parameters are refused.' },
+  QUERY_DUPLICATE: { status: 400, type: 'BadRequestError', message: 'A query parameter is repeated.' },
+  QUERY_MALFORMED: { status: 400, type: 'BadRequestError', message: 'The query string is malformed.' },
+  HEADER_AMBIGUOUS: { status: 400, type: 'BadRequestError', message: 'The request headers are ambiguous.' },
+
+  // Routing.
+  ROUTE_UNKNOWN: { status: 403, type: 'NoPermissionError', message: 'This route is not in the gateway catalog, so it is refused.' },
+  ROUTE_NOT_SERVED: { status: 403, type: 'NoPermissionError', message: 'This route is not served through the gateway.' },
+
+  // Authorization.
+  SCOPE_MISSING: { status: 403, type: 'NoPermissionError', message: 'This key does not hold the scope this route needs.' },
+  UPSTREAM_FORBIDS: { status: 403, type: 'NoPermissionError', message: "The gateway's upstream credential cannot perform this action on Ghost." },
+
+  // Upstream and internal faults: fail closed.
+  UPSTREAM_TIMEOUT: { status: 504, type: 'GatewayTimeoutError', message: 'Ghost did not answer in time.' },
+  UPSTREAM_UNREACHABLE: { status: 502, type: 'BadGatewayError', message: 'Ghost could not be reached.' },
+  STORE_UNAVAILABLE: { status: 503, type: 'ServiceUnavailableError', message: 'The gateway store is unavailable; nothing was forwarded.' },
+  INTERNAL: { status: 500, type: 'InternalServerError', message: 'An unexpected gateway error occurred; nothing was forwarded.' },
+} as const satisfies Record<string, ErrorDef>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface GatewayError {
+  code: ErrorCode;
+  /** Extra, request-specific explanation: never a secret. */
+  context?: string;
+  /** What would allow the request (a scope, a route), for denials. */
+  help?: string;
+  /** Headers the HTTP layer adds (e.g. Retry-After). */
+  headers?: Record<string, string>;
+}
+
+export function gatewayError(code: ErrorCode, context?: string, help?: string): GatewayError {
+  const e: GatewayError = { code };
+  if (context !== undefined) e.context = context;
+  if (help !== undefined) e.help = help;
+  return e;
+}
+
+/** Ghost's envelope: {"errors":[{message, context, type, details, property, help, code, id, ghostErrorCode}]} */
+export function errorEnvelope(err: GatewayError, requestId: string): { status: number; body: string } {
+  const def = ERRORS[err.code];
+  const body = JSON.stringify({
+    errors: [
+      {
+        message: def.message,
+        context: err.context ?? null,
+        type: def.type,
+        details: null,
+        property: null,
+        help: err.help ?? null,
+        code: err.code,
+        id: requestId,
+        ghostErrorCode: null,
+      },
+    ],
+  });
+  return { status: def.status, body };
+}

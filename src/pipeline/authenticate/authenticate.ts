@@ -1,0 +1,116 @@
+import { createDecoder, createVerifier, type DecodedJwt } from 'fast-jwt';
+import type { ErrorCode } from '../../errors/errors.js';
+import type { ApiVersion } from '../resolve-route/canonical.js';
+import { KEY_ID_PATTERN } from '../../secrets/keys.js';
+
+/**
+ * Authenticates `Authorization: Ghost <jwt>` as Ghost does
+ * (ghost/core/core/server/services/auth/api-key/admin.js), and stricter where
+ * Ghost is loose (reference 1.3, 8.1):
+ * - HS256 only; the header may not carry keys or critical extensions;
+ * - `aud` must be a string equal to the path's API version (`/admin/`,
+ *   `/v4/admin/`, `/canary/admin/`), not merely end in "admin";
+ * - `iat` and `exp` required; `iat` not in the future beyond the skew;
+ *   lifetime `exp - iat` and age `now - iat` at most 5 minutes.
+ * Time checks use the `now` handed in, so the function is deterministic.
+ */
+export const MAX_TOKEN_LIFETIME_S = 300;
+
+export interface AuthOptions {
+  /** Seconds of clock skew tolerated for iat/nbf/exp. */
+  readonly clockSkewS: number;
+}
+
+export type TokenCheck =
+  | { ok: true; keyId: string; verify: (secret: Buffer) => TokenVerdict }
+  | { ok: false; code: ErrorCode; context: string };
+
+export type TokenVerdict = { ok: true } | { ok: false; code: ErrorCode; context: string };
+
+const decode = createDecoder({ complete: true });
+const ALLOWED_HEADER_FIELDS = new Set(['alg', 'typ', 'kid']);
+
+export function audienceFor(version: ApiVersion): string {
+  return version === '' ? '/admin/' : `/${version}/admin/`;
+}
+
+function fail(code: ErrorCode, context: string): { ok: false; code: ErrorCode; context: string } {
+  return { ok: false, code, context };
+}
+
+/**
+ * Step one: parse the header and every claim that does not need the key.
+ * Returns the key id to look up and a `verify` for the signature.
+ */
+export function checkToken(authorization: string | undefined, version: ApiVersion, nowMs: number, opts: AuthOptions): TokenCheck {
+  if (authorization === undefined || authorization === '') return fail('AUTH_MISSING', 'no Authorization header');
+  const space = authorization.indexOf(' ');
+  // Ghost accepts `ghost` in any case (/^Ghost$/i); so do we, but only one space and one token.
+  if (space === -1 || authorization.slice(0, space).toLowerCase() !== 'ghost') return fail('AUTH_SCHEME', 'scheme is not Ghost');
+  const token = authorization.slice(space + 1);
+  if (token.includes(' ') || token.length === 0 || token.length > 2048) return fail('AUTH_SCHEME', 'expected exactly one token');
+
+  let decoded: DecodedJwt;
+  try {
+    decoded = decode(token) as DecodedJwt;
+  } catch {
+    return fail('TOKEN_MALFORMED', 'token does not decode');
+  }
+  const header = decoded.header as Record<string, unknown>;
+  const payload = decoded.payload as Record<string, unknown>;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return fail('TOKEN_MALFORMED', 'payload is not an object');
+  if (header.alg !== 'HS256') return fail('TOKEN_ALGORITHM', `alg ${JSON.stringify(header.alg)?.slice(0, 20)} is not HS256`);
+  for (const field of Object.keys(header)) {
+    // CASE: jwk/jku/x5u/crit and friends invite key confusion; Ghost's clients send only alg, typ, kid.
+    if (!ALLOWED_HEADER_FIELDS.has(field)) return fail('TOKEN_MALFORMED', `header field "${field.slice(0, 20)}" is not accepted`);
+  }
+  if (header.typ !== undefined && header.typ !== 'JWT') return fail('TOKEN_MALFORMED', 'typ is not JWT');
+  const kid = header.kid;
+  if (typeof kid !== 'string' || !KEY_ID_PATTERN.test(kid)) return fail('TOKEN_KID_MISSING', 'kid is not a 24 hex key id');
+
+  const expected = audienceFor(version);
+  if (payload.aud !== expected) return fail('TOKEN_AUDIENCE', `aud must be "${expected}" on this path`);
+  const { iat, exp, nbf } = payload;
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) return fail('TOKEN_IAT_MISSING', 'iat is required');
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) return fail('TOKEN_EXPIRED', 'exp is required');
+  const now = nowMs / 1000;
+  if (iat > now + opts.clockSkewS) return fail('TOKEN_IAT_FUTURE', 'iat is in the future');
+  if (exp - iat > MAX_TOKEN_LIFETIME_S) return fail('TOKEN_LIFETIME', 'exp - iat is over 300 seconds');
+  if (exp <= now - opts.clockSkewS) return fail('TOKEN_EXPIRED', 'exp has passed');
+  if (now - iat > MAX_TOKEN_LIFETIME_S + opts.clockSkewS) return fail('TOKEN_EXPIRED', 'iat is older than 5 minutes');
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + opts.clockSkewS)) return fail('TOKEN_NOT_YET_VALID', 'nbf is in the future');
+
+  return { ok: true, keyId: kid, verify: (secret) => verifySignature(token, secret) };
+}
+
+/** Signature check only: claims were checked above against the handed-in clock. */
+function verifySignature(token: string, secret: Buffer): TokenVerdict {
+  try {
+    verifierFor(secret)(token);
+    return { ok: true };
+  } catch {
+    return fail('TOKEN_SIGNATURE', 'invalid signature');
+  }
+}
+
+// fast-jwt verifiers are built per key; a small bounded cache keeps that off the hot path.
+const verifiers = new Map<string, (token: string) => unknown>();
+const MAX_VERIFIERS = 4096;
+
+function verifierFor(secret: Buffer): (token: string) => unknown {
+  const id = secret.toString('base64');
+  let v = verifiers.get(id);
+  if (!v) {
+    if (verifiers.size >= MAX_VERIFIERS) verifiers.clear();
+    v = createVerifier({
+      key: secret,
+      algorithms: ['HS256'],
+      cache: false,
+      ignoreExpiration: true,
+      ignoreNotBefore: true,
+      complete: false,
+    }) as (token: string) => unknown;
+    verifiers.set(id, v);
+  }
+  return v;
+}

@@ -1,0 +1,41 @@
+import { createSigner } from 'fast-jwt';
+import { parseKey } from '../../secrets/keys.js';
+import type { UpstreamCredentialInfo } from '../../catalog/permissions.js';
+
+/**
+ * The site's real credential and the short-lived tokens signed with it.
+ * Tokens are signed exactly as the official client does (reference 5):
+ * HS256, kid = key id, aud per API version, exp = iat + 5 min. A token is
+ * reused for at most TOKEN_REUSE_MS, well inside Ghost's 5-minute maxAge,
+ * so signing stays off most requests.
+ */
+const TOKEN_REUSE_MS = 30_000;
+
+export class UpstreamCredential {
+  readonly id: string;
+  private readonly sign: (payload: Record<string, unknown>) => string;
+  private readonly cache = new Map<string, { token: string; until: number }>();
+
+  constructor(
+    key: string,
+    readonly info: UpstreamCredentialInfo,
+  ) {
+    const parsed = parseKey(key);
+    if (!parsed) throw new Error('the upstream credential is not <24 hex id>:<64 hex secret>');
+    this.id = parsed.id;
+    this.sign = createSigner({ key: parsed.secret, algorithm: 'HS256', kid: parsed.id, expiresIn: 300_000 }) as (p: Record<string, unknown>) => string;
+  }
+
+  /** `aud` is `/admin/` or `/<version>/admin/`, the same rule the gateway enforces on clients. */
+  token(aud: string, nowMs: number): string {
+    const hit = this.cache.get(aud);
+    if (hit && hit.until > nowMs) return hit.token;
+    const token = this.sign({ aud, iat: Math.floor(nowMs / 1000) });
+    this.cache.set(aud, { token, until: nowMs + TOKEN_REUSE_MS });
+    return token;
+  }
+
+  toJSON(): string {
+    return `[upstream ${this.info.kind} credential ${this.id}]`;
+  }
+}

@@ -1,0 +1,64 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The one home of key material. ghostgate keys look exactly like Ghost's
+ * Admin API keys: 24 hex id, colon, 64 hex secret (reference 1.1).
+ *
+ * No key secret is stored. A key's secret is derived from the master secret,
+ * the key id and the key's secret generation (bumped by rotation):
+ *   secret = HMAC-SHA256(master, "ghostgate/key/v1" 0x00 id 0x00 generation)
+ * so a copy of the database mints nothing, and revoking a key is a row state.
+ */
+export const KEY_ID_PATTERN = /^[0-9a-f]{24}$/;
+export const KEY_PATTERN = /^([0-9a-f]{24}):([0-9a-f]{64})$/;
+export const MASTER_SECRET_BYTES = 32;
+
+export class MasterSecret {
+  private readonly bytes: Buffer;
+
+  constructor(hex: string) {
+    const clean = hex.trim();
+    if (!/^[0-9a-f]+$/i.test(clean) || clean.length < MASTER_SECRET_BYTES * 2 || clean.length % 2 !== 0) {
+      throw new Error(`the master secret must be at least ${MASTER_SECRET_BYTES * 2} hex characters`);
+    }
+    this.bytes = Buffer.from(clean, 'hex');
+  }
+
+  static generateHex(): string {
+    return randomBytes(MASTER_SECRET_BYTES).toString('hex');
+  }
+
+  /** The 32 raw bytes a client hex-decodes and signs with (reference 1.2 step 7). */
+  keySecret(keyId: string, generation: number): Buffer {
+    return createHmac('sha256', this.bytes).update(`ghostgate/key/v1\0${keyId}\0${generation}`).digest();
+  }
+
+  /** A sub-key for another purpose (e.g. encrypting the upstream credential at rest). */
+  subKey(purpose: string): Buffer {
+    return createHmac('sha256', this.bytes).update(`ghostgate/subkey/v1\0${purpose}`).digest();
+  }
+
+  /** Never print the secret, even by accident. */
+  toJSON(): string {
+    return '[master secret]';
+  }
+}
+
+export function newKeyId(): string {
+  return randomBytes(12).toString('hex');
+}
+
+/** The string handed to the tool, once. */
+export function formatKey(keyId: string, secret: Buffer): string {
+  return `${keyId}:${secret.toString('hex')}`;
+}
+
+export function parseKey(key: string): { id: string; secret: Buffer } | undefined {
+  const m = KEY_PATTERN.exec(key.trim());
+  if (!m) return undefined;
+  return { id: m[1]!, secret: Buffer.from(m[2]!, 'hex') };
+}
+
+export function constantTimeEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}

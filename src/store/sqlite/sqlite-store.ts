@@ -1,0 +1,112 @@
+import Database from 'better-sqlite3';
+import { GrantSchema } from '../../grants/grant.js';
+import type { KeyRecord, KeyStatus, NewKey, Store } from '../store.js';
+
+/**
+ * SQLite driver (better-sqlite3: synchronous, prepared statements, WAL).
+ * Migrations are numbered and run in one transaction each at open.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE keys (
+     id TEXT PRIMARY KEY CHECK (length(id) = 24),
+     name TEXT NOT NULL,
+     grant_json TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+     generation INTEGER NOT NULL DEFAULT 1,
+     created_at INTEGER NOT NULL,
+     revoked_at INTEGER,
+     last_used_at INTEGER,
+     use_count INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
+
+interface KeyRow {
+  id: string;
+  name: string;
+  grant_json: string;
+  status: KeyStatus;
+  generation: number;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  use_count: number;
+}
+
+function toRecord(row: KeyRow): KeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    // A row that does not parse fails closed: the key cannot be used.
+    grant: GrantSchema.parse(JSON.parse(row.grant_json)),
+    status: row.status,
+    generation: row.generation,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
+    useCount: row.use_count,
+  };
+}
+
+export function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const current = (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  MIGRATIONS.forEach((sql, i) => {
+    const version = i + 1;
+    if (version <= current) return;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+    })();
+  });
+}
+
+export function openSqliteStore(path: string): Store {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+
+  const insertKey = db.prepare('INSERT INTO keys (id, name, grant_json, status, generation, created_at) VALUES (?, ?, ?, ?, 1, ?)');
+  const getKey = db.prepare('SELECT * FROM keys WHERE id = ?');
+  const listKeys = db.prepare('SELECT * FROM keys ORDER BY created_at, id');
+  const revokeKey = db.prepare("UPDATE keys SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'active'");
+  const useKey = db.prepare('UPDATE keys SET use_count = use_count + 1, last_used_at = ? WHERE id = ?');
+  const getSetting = db.prepare('SELECT value FROM settings WHERE name = ?');
+  const setSetting = db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value');
+
+  return {
+    keys: {
+      async create(k: NewKey) {
+        insertKey.run(k.id, k.name, JSON.stringify(k.grant), 'active', k.createdAt);
+        return toRecord(getKey.get(k.id) as KeyRow);
+      },
+      async get(id) {
+        const row = getKey.get(id) as KeyRow | undefined;
+        return row ? toRecord(row) : undefined;
+      },
+      async list() {
+        return (listKeys.all() as KeyRow[]).map(toRecord);
+      },
+      async revoke(id, at) {
+        return revokeKey.run(at, id).changes === 1;
+      },
+      async recordUse(id, at) {
+        useKey.run(at, id);
+      },
+    },
+    settings: {
+      async get(name) {
+        return (getSetting.get(name) as { value: string } | undefined)?.value;
+      },
+      async set(name, value) {
+        setSetting.run(name, value);
+      },
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
