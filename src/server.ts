@@ -57,7 +57,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       result = { forward: false as const, code: 'HEADER_AMBIGUOUS' as const, context: 'a GET request may not carry a body', resolved: result.resolved };
     }
     if (!result.forward) {
-      const e = gatewayError(result.code, result.context, result.help);
+      const e = gatewayError(result.code, result.context, result.help, result.message);
       sendError(res, e, requestId);
       req.resume();
       deps.log.info({ requestId, method, route: result.resolved?.route.path, key: result.key?.id, decision: 'deny', code: result.code, ms: now() - started }, 'refused');

@@ -67,6 +67,8 @@ export type ErrorCode = keyof typeof ERRORS;
 
 export interface GatewayError {
   code: ErrorCode;
+  /** Replaces the catalog message with a specific one (e.g. naming the missing scope). */
+  message?: string;
   /** Extra, request-specific explanation: never a secret. */
   context?: string;
   /** What would allow the request (a scope, a route), for denials. */
@@ -75,8 +77,9 @@ export interface GatewayError {
   headers?: Record<string, string>;
 }
 
-export function gatewayError(code: ErrorCode, context?: string, help?: string): GatewayError {
+export function gatewayError(code: ErrorCode, context?: string, help?: string, message?: string): GatewayError {
   const e: GatewayError = { code };
+  if (message !== undefined) e.message = message;
   if (context !== undefined) e.context = context;
   if (help !== undefined) e.help = help;
   return e;
@@ -88,7 +91,7 @@ export function errorEnvelope(err: GatewayError, requestId: string): { status: n
   const body = JSON.stringify({
     errors: [
       {
-        message: def.message,
+        message: err.message ?? def.message,
         context: err.context ?? null,
         type: def.type,
         details: null,

@@ -40,6 +40,7 @@ export type PipelineResult =
       forward: false;
       code: ErrorCode;
       context: string;
+      message?: string;
       help?: string;
       resolved?: ResolvedRoute;
       key?: KeyRecord;
@@ -86,7 +87,7 @@ export async function runPipeline(
   // 3. Authorize: the one decision function.
   const d = authorize({ grant: grantOf(key), route, upstream: deps.upstream.reach(route) });
   if (!d.allow) {
-    const out: PipelineResult = { forward: false, code: d.code, context: d.context, resolved, key };
+    const out: PipelineResult = { forward: false, code: d.code, message: d.message, context: d.context, resolved, key };
     if (d.help !== undefined) out.help = d.help;
     return out;
   }

@@ -11,7 +11,7 @@ import type { CompiledGrant } from '../../grants/grant.js';
  */
 export type Decision =
   | { allow: true; scope: string }
-  | { allow: false; code: ErrorCode; context: string; help?: string };
+  | { allow: false; code: ErrorCode; message: string; context: string; help?: string };
 
 export interface AuthorizeInput {
   readonly grant: CompiledGrant;
@@ -25,6 +25,7 @@ export function authorize({ grant, route, upstream }: AuthorizeInput): Decision 
     return {
       allow: false,
       code: 'SCOPE_MISSING',
+      message: `Missing scope ${route.scope}: this key may not ${route.method} ${route.path}.`,
       context: `${route.method} ${route.path} needs the scope ${route.scope}.`,
       help: `Grant ${route.scope} (or ${route.resource}:*) to this key.`,
     };
@@ -33,6 +34,7 @@ export function authorize({ grant, route, upstream }: AuthorizeInput): Decision 
     return {
       allow: false,
       code: 'UPSTREAM_FORBIDS',
+      message: `The gateway's Ghost credential cannot ${route.method} ${route.path}, whatever this key's scopes.`,
       context: `${upstream.why}.`,
       help: "Use an upstream credential whose role allows this action; the key's scopes cannot widen it.",
     };

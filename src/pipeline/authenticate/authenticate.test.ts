@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createSigner } from 'fast-jwt';
+import { checkToken } from './authenticate.js';
+
+const KID = 'a1b2c3d4e5f6a1b2c3d4e5f6';
+const SECRET = Buffer.alloc(32, 7);
+const NOW = 1_800_000_000_000;
+const now = NOW / 1000;
+const OPTS = { clockSkewS: 30 };
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+/** A token signed by hand, so that every field can be wrong on purpose. */
+function token(header: Record<string, unknown>, payload: Record<string, unknown>, key: Buffer | string = SECRET): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  const sig = createHmac('sha256', key).update(input).digest('base64url');
+  return `${input}.${sig}`;
+}
+const H = { alg: 'HS256', typ: 'JWT', kid: KID };
+const P = { iat: now - 10, exp: now + 290, aud: '/admin/' };
+
+function verdict(auth: string | undefined, version: '' | 'v4' | 'canary' = '', secret = SECRET): string {
+  const c = checkToken(auth, version, NOW, OPTS);
+  if (!c.ok) return c.code;
+  const v = c.verify(secret);
+  return v.ok ? 'OK' : v.code;
+}
+
+test('accepts a token made the way @tryghost/admin-api makes it', () => {
+  const sign = createSigner({ key: SECRET, algorithm: 'HS256', kid: KID, expiresIn: 300_000, clockTimestamp: NOW - 1000 });
+  assert.equal(verdict(`Ghost ${sign({ aud: '/admin/' })}`), 'OK');
+  assert.equal(verdict(`ghost ${token(H, P)}`), 'OK'); // Ghost accepts the scheme in any case
+});
+
+test('the audience must match the path version exactly', () => {
+  assert.equal(verdict(`Ghost ${token(H, { ...P, aud: '/v4/admin/' })}`, 'v4'), 'OK');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, aud: '/canary/admin/' })}`, 'canary'), 'OK');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, aud: '/admin/' })}`, 'v4'), 'TOKEN_AUDIENCE');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, aud: '/v4/admin/' })}`), 'TOKEN_AUDIENCE');
+  // Ghost's end-anchored regex accepts these; the gateway does not (reference 1.4).
+  for (const aud of ['xadmin', '/v5/admin/', 'https://example.com/ghost/api/admin/', '/content/', ['/admin/'], undefined]) {
+    assert.equal(verdict(`Ghost ${token(H, { ...P, aud })}`), 'TOKEN_AUDIENCE', JSON.stringify(aud));
+  }
+});
+
+test('refuses a missing or foreign Authorization scheme', () => {
+  assert.equal(verdict(undefined), 'AUTH_MISSING');
+  assert.equal(verdict(''), 'AUTH_MISSING');
+  assert.equal(verdict(`Bearer ${token(H, P)}`), 'AUTH_SCHEME');
+  assert.equal(verdict('Ghost'), 'AUTH_SCHEME');
+  assert.equal(verdict(`Ghost  ${token(H, P)}`), 'AUTH_SCHEME');
+  assert.equal(verdict(`Ghost ${token(H, P)} extra`), 'AUTH_SCHEME');
+});
+
+test('refuses malformed tokens', () => {
+  for (const t of ['x', 'a.b', 'a.b.c', `${b64(H)}.notjson.sig`, `${b64(H)}.${b64(P)}`, `${b64(H)}.${b64([1])}.AAAA`, `${b64(H)}.${b64(P)}.sig=`]) {
+    assert.equal(verdict(`Ghost ${t}`), 'TOKEN_MALFORMED', t);
+  }
+});
+
+test('alg none, RS256 and HS512 are refused (algorithm confusion)', () => {
+  assert.equal(verdict(`Ghost ${b64({ ...H, alg: 'none' })}.${b64(P)}.`), 'TOKEN_ALGORITHM');
+  assert.equal(verdict(`Ghost ${token({ ...H, alg: 'RS256' }, P)}`), 'TOKEN_ALGORITHM');
+  assert.equal(verdict(`Ghost ${token({ ...H, alg: 'HS512' }, P)}`), 'TOKEN_ALGORITHM');
+  assert.equal(verdict(`Ghost ${token({ ...H, alg: 'hs256' }, P)}`), 'TOKEN_ALGORITHM');
+});
+
+test('header key material and critical extensions are refused', () => {
+  assert.equal(verdict(`Ghost ${token({ ...H, jwk: { kty: 'oct', k: 'AAAA' } }, P)}`), 'TOKEN_MALFORMED');
+  assert.equal(verdict(`Ghost ${token({ ...H, jku: 'https://evil.example/keys' }, P)}`), 'TOKEN_MALFORMED');
+  assert.equal(verdict(`Ghost ${token({ ...H, crit: ['exp'] }, P)}`), 'TOKEN_MALFORMED');
+  assert.equal(verdict(`Ghost ${token({ ...H, typ: 'at+jwt' }, P)}`), 'TOKEN_MALFORMED');
+});
+
+test('kid must be a 24 hex key id (no injection)', () => {
+  for (const kid of [undefined, '', 'A1B2C3D4E5F6A1B2C3D4E5F6', `${KID}0`, "' OR 1=1 --", '../../etc/passwd', 42]) {
+    assert.equal(verdict(`Ghost ${token({ ...H, kid }, P)}`), 'TOKEN_KID_MISSING', String(kid));
+  }
+});
+
+test('iat and exp are required; lifetime and age are capped at 5 minutes; future iat is refused', () => {
+  const { iat: _i, ...noIat } = P;
+  const { exp: _e, ...noExp } = P;
+  assert.equal(verdict(`Ghost ${token(H, noIat)}`), 'TOKEN_IAT_MISSING');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, iat: 'yesterday' })}`), 'TOKEN_IAT_MISSING');
+  assert.equal(verdict(`Ghost ${token(H, noExp)}`), 'TOKEN_EXPIRED');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, iat: now - 10, exp: now + 3600 })}`), 'TOKEN_LIFETIME');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, iat: now + 3600, exp: now + 3700 })}`), 'TOKEN_IAT_FUTURE');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, iat: now + 20, exp: now + 300 })}`), 'OK'); // within skew
+  assert.equal(verdict(`Ghost ${token(H, { ...P, iat: now - 400, exp: now - 100 })}`), 'TOKEN_EXPIRED');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, iat: now - 340, exp: now - 40 })}`), 'TOKEN_EXPIRED');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, nbf: now + 120 })}`), 'TOKEN_NOT_YET_VALID');
+});
+
+test('a wrong secret, a hex-string key and a stripped signature fail the signature check', () => {
+  assert.equal(verdict(`Ghost ${token(H, P, Buffer.alloc(32, 8))}`), 'TOKEN_SIGNATURE');
+  // Signed with the hex text instead of the decoded bytes (a common client bug).
+  assert.equal(verdict(`Ghost ${token(H, P, SECRET.toString('hex'))}`), 'TOKEN_SIGNATURE');
+  const [h, p] = token(H, P).split('.');
+  assert.equal(verdict(`Ghost ${h}.${p}.`), 'TOKEN_SIGNATURE');
+});

@@ -1,0 +1,191 @@
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request } from 'undici';
+import { createDecoder, createVerifier } from 'fast-jwt';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { authHeader } from './helpers/token.js';
+
+const UPSTREAM_KEY = `${'ab'.repeat(12)}:${'cd'.repeat(32)}`;
+
+describe('gateway against a strict fake Ghost', () => {
+  let ghost: FakeUpstream;
+  let gw: TestGateway;
+  let reader: string;
+
+  before(async () => {
+    ghost = await startFakeUpstream();
+    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, timeoutMs: 500 });
+    reader = (await gw.createKey(['posts:browse', 'posts:read', 'images:upload', 'posts:edit'])).key;
+  });
+  after(async () => {
+    await gw.close();
+    await ghost.close();
+  });
+  beforeEach(() => {
+    ghost.requests.length = 0;
+    ghost.respond = (_r, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-ghost-thing': 'kept', 'set-cookie': 'a=b' });
+      res.end('{"posts":[]}');
+    };
+  });
+
+  test('forwards an allowed call once, with a fresh upstream token and only the headers it should', async () => {
+    // node:http, because undici rewrites the Connection header this test needs to send.
+    const res = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}/ghost/api/admin/posts?limit=2&filter=status%3Adraft`, {
+        headers: { authorization: authHeader(reader), cookie: 'ghost-admin-api-session=stolen', connection: 'keep-alive, x-drop-me', 'x-drop-me': '1', 'accept-version': 'v6.0', 'user-agent': 'GhostAdminSDK/1.14.13' },
+      });
+      req.on('response', (r) => {
+        let body = '';
+        r.on('data', (c: Buffer) => (body += c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body, '{"posts":[]}');
+    assert.equal(res.headers['x-ghost-thing'], 'kept');
+    assert.equal(res.headers['set-cookie'], undefined);
+    assert.equal(ghost.requests.length, 1);
+    const up = ghost.requests[0]!;
+    assert.equal(up.method, 'GET');
+    assert.equal(up.url, '/ghost/api/admin/posts/?limit=2&filter=status%3Adraft');
+    assert.equal(up.headers.cookie, undefined);
+    assert.equal(up.headers['x-drop-me'], undefined);
+    assert.equal(up.headers['accept-version'], 'v6.0');
+    assert.equal(up.headers['x-forwarded-proto'], 'http');
+    assert.equal(up.headers.host, new URL(ghost.url).host);
+    // The client's token never reaches Ghost; the gateway signs its own with the upstream key.
+    const token = String(up.headers.authorization).replace(/^Ghost /, '');
+    const decoded = createDecoder({ complete: true })(token) as { header: { kid: string } };
+    assert.equal(decoded.header.kid, UPSTREAM_KEY.split(':')[0]);
+    const claims = createVerifier({ key: Buffer.from(UPSTREAM_KEY.split(':')[1]!, 'hex'), algorithms: ['HS256'] })(token) as { aud: string; exp: number; iat: number };
+    assert.equal(claims.aud, '/admin/');
+    assert.equal(claims.exp - claims.iat, 300);
+  });
+
+  test('refuses a call outside the scopes with 403 naming the scope, and Ghost sees nothing', async () => {
+    const res = await request(`${gw.url}/ghost/api/admin/tags/`, { headers: { authorization: authHeader(reader) } });
+    assert.equal(res.statusCode, 403);
+    const e = ((await res.body.json()) as { errors: { code: string; message: string; type: string }[] }).errors[0]!;
+    assert.equal(e.code, 'SCOPE_MISSING');
+    assert.equal(e.type, 'NoPermissionError');
+    assert.match(e.message, /tags:browse/);
+    assert.equal(ghost.requests.length, 0);
+  });
+
+  test('an unknown route is refused before authentication and never forwarded', async () => {
+    for (const [method, path] of [['GET', '/ghost/api/admin/webhooks/'], ['PATCH', '/ghost/api/admin/posts/'], ['GET', '/ghost/api/admin/nope/'], ['GET', '/ghost/api/admin/Posts/']] as const) {
+      const res = await request(`${gw.url}${path}`, { method, headers: { authorization: authHeader(reader) } });
+      assert.equal(res.statusCode, 403, `${method} ${path}`);
+      assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'ROUTE_UNKNOWN');
+    }
+    assert.equal(ghost.requests.length, 0);
+  });
+
+  test('legacy v4 paths keep their prefix and get a v4 audience upstream', async () => {
+    const res = await request(`${gw.url}/ghost/api/v4/admin/posts/`, { headers: { authorization: authHeader(reader, '/v4/admin/') } });
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+    assert.equal(ghost.requests[0]!.url, '/ghost/api/v4/admin/posts/');
+    const token = String(ghost.requests[0]!.headers.authorization).replace(/^Ghost /, '');
+    assert.equal((createDecoder()(token) as { aud: string }).aud, '/v4/admin/');
+  });
+
+  test('GET /site stays public and is forwarded without any credential', async () => {
+    const res = await request(`${gw.url}/ghost/api/admin/site/`);
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+    assert.equal(ghost.requests.length, 1);
+    assert.equal(ghost.requests[0]!.headers.authorization, undefined);
+  });
+
+  test('streams a 5 MB multipart upload to Ghost byte for byte', async () => {
+    const payload = Buffer.concat([Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\n\r\n'), randomBytes(5 * 1024 * 1024), Buffer.from('\r\n--b--\r\n')]);
+    ghost.respond = (_r, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end('{"images":[{"url":"http://x/y.png"}]}');
+    };
+    const res = await request(`${gw.url}/ghost/api/admin/images/upload/`, {
+      method: 'POST',
+      headers: { authorization: authHeader(reader), 'content-type': 'multipart/form-data; boundary=b' },
+      body: payload,
+    });
+    assert.equal(res.statusCode, 201);
+    await res.body.dump();
+    assert.equal(ghost.requests.length, 1);
+    const hash = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    assert.equal(hash(ghost.requests[0]!.body), hash(payload));
+    assert.equal(ghost.requests[0]!.headers['content-type'], 'multipart/form-data; boundary=b');
+  });
+
+  test("Ghost's own errors come back unchanged", async () => {
+    const body = '{"errors":[{"message":"Validation error","type":"ValidationError","code":null}]}';
+    ghost.respond = (_r, res) => {
+      res.writeHead(422, { 'content-type': 'application/json' });
+      res.end(body);
+    };
+    const res = await request(`${gw.url}/ghost/api/admin/posts/abc/`, { method: 'PUT', headers: { authorization: authHeader(reader), 'content-type': 'application/json' }, body: '{"posts":[{}]}' });
+    assert.equal(res.statusCode, 422);
+    assert.equal(await res.body.text(), body);
+    assert.equal(ghost.requests[0]!.body.toString(), '{"posts":[{}]}');
+  });
+
+  test('a slow Ghost gives 504 and a GET with a body is refused', async () => {
+    ghost.respond = () => {
+      /* never answers */
+    };
+    const res = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(reader) } });
+    assert.equal(res.statusCode, 504);
+    assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'UPSTREAM_TIMEOUT');
+    const before = ghost.requests.length;
+    const withBody = await request(`${gw.url}/ghost/api/admin/posts/`, { method: 'GET', headers: { authorization: authHeader(reader), 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(withBody.statusCode, 400);
+    assert.equal(((await withBody.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'HEADER_AMBIGUOUS');
+    assert.equal(ghost.requests.length, before);
+  });
+
+  test('a revoked key is refused on the very next request', async () => {
+    const { id, key } = await gw.createKey(['posts:browse']);
+    const ok = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
+    assert.equal(ok.statusCode, 200);
+    await ok.body.dump();
+    assert.equal(await gw.gateway.store.keys.revoke(id, Date.now()), true);
+    const res = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
+    assert.equal(res.statusCode, 401);
+    assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'KEY_REVOKED');
+    assert.equal(ghost.requests.length, 1);
+  });
+
+  test('an unknown key id and a wrong secret are refused, each with its own code', async () => {
+    const unknown = `${'ef'.repeat(12)}:${'01'.repeat(32)}`;
+    const a = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(unknown) } });
+    assert.equal(((await a.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'KEY_UNKNOWN');
+    const forged = `${reader.split(':')[0]}:${'01'.repeat(32)}`;
+    const b = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(forged) } });
+    assert.equal(b.statusCode, 401);
+    assert.equal(((await b.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'TOKEN_SIGNATURE');
+    assert.equal(ghost.requests.length, 0);
+  });
+});
+
+describe('gateway with Ghost down', () => {
+  test('a connection failure gives 502 in Ghost’s envelope', async () => {
+    const ghost = await startFakeUpstream();
+    const url = ghost.url;
+    await ghost.close();
+    const gw = await startTestGateway({ upstreamUrl: url, upstreamKey: UPSTREAM_KEY, timeoutMs: 2000 });
+    try {
+      const { key } = await gw.createKey(['posts:browse']);
+      const res = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
+      assert.equal(res.statusCode, 502);
+      assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'UPSTREAM_UNREACHABLE');
+    } finally {
+      await gw.close();
+    }
+  });
+});
