@@ -41,6 +41,8 @@ export function registerCatalog(program: Command): void {
     .requiredOption('--ghost-dir <dir>', 'an installed Ghost (the npm package ghost), e.g. the folder `ghostgate lab up --json` reports')
     .option('--json', 'print JSON')
     .action((o: { ghostDir: string; json?: boolean }) => {
+      // `--json` after `check` is parsed by the parent `catalog` command, which has the same option.
+      o.json = o.json || Boolean(catalog.opts<{ json?: boolean }>().json);
       const c = loadCatalog();
       const r = checkGhostDir(c, o.ghostDir);
       const ok = r.missing.length === 0 && r.stale.length === 0;

@@ -124,6 +124,14 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
     results.push(row(route, path, a.status, verdictFor(a.status, false), a.message));
   }
 
+  // Ghost's read gap (reference 3.5): read one draft written by someone else, when browse revealed one.
+  const foreignDraft = meUser ? (samples.get('posts') ?? []).find((p: any) => p.status === 'draft' && !(p.authors ?? []).some((a: any) => a.id === meUser.id)) : undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (foreignDraft) {
+    const readRoute = catalog.routes.find((r) => r.method === 'GET' && r.path === '/posts/:id')!;
+    const a = await call('GET', `/posts/${foreignDraft.id}/?formats=lexical,html`);
+    results.push(row(readRoute, `/posts/${foreignDraft.id}/`, a.status, verdictFor(a.status, false), a.message, "read another author's draft, with its content"));
+  }
+
   const cleanup: string[] = [];
   if (opts.writes) {
     progress('probe: write checks on objects the probe creates');
@@ -226,6 +234,6 @@ function findings(results: ProbeResult[], samples: Map<string, any>, cred: Probe
   if (allowed('db:exportContent')) out.push('This key can export the whole site database (GET /db/).');
   if (allowed('integrations:browse')) out.push("This key lists integrations, with their API keys.");
   else if (cred.kind !== 'staff' && results.some((r) => r.scope === 'integrations:browse' && r.verdict === 'refused')) out.push('Ghost refuses this key on /integrations (as it does every integration key).');
-  for (const r of results.filter((x) => x.check && x.verdict === 'allowed')) out.push(`Write check passed: ${r.check}.`);
+  for (const r of results.filter((x) => x.check && x.verdict === 'allowed')) out.push(`Check passed: ${r.check}.`);
   return out;
 }
