@@ -1,0 +1,38 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * Sits between the gateway and the real Ghost and counts what reaches Ghost:
+ * the proof that a refused call forwards nothing and an allowed one forwards once.
+ */
+export interface CountingProxy {
+  readonly url: string;
+  readonly seen: { method: string; url: string }[];
+  close(): Promise<void>;
+}
+
+export async function startCountingProxy(target: string): Promise<CountingProxy> {
+  const t = new URL(target);
+  const seen: { method: string; url: string }[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '' });
+    const up = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } }, (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      upRes.pipe(res);
+    });
+    up.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
