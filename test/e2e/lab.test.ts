@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { labUp, type LabState } from '../../src/lab/lab.js';
+import { labReset, labUp, type LabState } from '../../src/lab/lab.js';
 import { ADMIN_ROUTES_FILE } from '../../src/catalog/check.js';
 import { CLI, lab } from './lab-helper.js';
 
@@ -93,5 +93,15 @@ describe('the lab: a real Ghost 6.65', () => {
       assert.equal(r.status, 1);
       assert.deepEqual(JSON.parse(r.stdout).stale, [{ method: 'GET', path: '/posts/export' }]);
     });
+  });
+
+  // Last: it replaces the site (new database, new keys) for the test files that follow.
+  test('`lab reset` starts over from an empty database with new credentials', async () => {
+    const fresh = await labReset(() => {});
+    assert.notEqual(fresh.integration.adminKey, s.integration.adminKey);
+    assert.notEqual(fresh.pid, s.pid);
+    const old = await fetch(`${fresh.adminApiUrl}posts/`, { headers: { authorization: `Ghost x` } });
+    assert.equal(old.status, 400); // undecodable token: Ghost answers, with a new database behind it
+    assert.equal(fresh.content.posts.length, s.content.posts.length);
   });
 });

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './config.js';
+
+function file(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ghostgate-config-'));
+  const f = join(dir, 'ghostgate.yaml');
+  writeFileSync(f, text);
+  return f;
+}
+
+test('reads the YAML file, resolves paths against it, and fills defaults', () => {
+  const f = file('upstream:\n  url: https://example.com/\nstore:\n  path: data/gg.db\n');
+  const { config } = loadConfig(f, {});
+  assert.equal(config.upstream.url, 'https://example.com');
+  assert.equal(config.upstream.kind, 'integration');
+  assert.equal(config.listen.port, 8787);
+  assert.equal(config.store.path, join(f, '..', 'data', 'gg.db'));
+});
+
+test('environment variables win over the file', () => {
+  const f = file('upstream:\n  url: https://example.com\nlisten:\n  port: 9000\n');
+  const { config } = loadConfig(f, { GHOSTGATE_LISTEN_PORT: '9100', GHOSTGATE_UPSTREAM_URL: 'http://127.0.0.1:2368', GHOSTGATE_UPSTREAM_KIND: 'staff' });
+  assert.equal(config.listen.port, 9100);
+  assert.equal(config.upstream.url, 'http://127.0.0.1:2368');
+  assert.equal(config.upstream.kind, 'staff');
+});
+
+test('invalid values are refused at start-up with the field named', () => {
+  const bad = (text: string, env: Record<string, string>, field: RegExp) => {
+    assert.throws(() => loadConfig(file(text), env), (e: unknown) => e instanceof ConfigError && field.test((e as Error).message));
+  };
+  bad('upstream:\n  url: ftp://example.com\n', {}, /upstream\.url/);
+  bad('upstream:\n  url: https://example.com\n  kind: owner\n', {}, /upstream\.kind/);
+  bad('upstream:\n  url: https://example.com\n', { GHOSTGATE_LISTEN_PORT: '70000' }, /listen\.port/);
+  bad('upstream:\n  url: https://example.com\n', { GHOSTGATE_UPSTREAM_KEY: 'not-a-key' }, /upstream\.key/);
+  bad('upstream:\n  url: https://example.com\nsurprise: 1\n', {}, /surprise|Unrecognized/);
+  bad('{}\n', {}, /upstream/);
+  bad('upstream: [1, 2\n', {}, /not valid YAML/);
+});
+
+test('a named config file that does not exist is an error', () => {
+  assert.throws(() => loadConfig('/nonexistent/ghostgate.yaml', {}), ConfigError);
+});

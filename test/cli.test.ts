@@ -1,0 +1,91 @@
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// The compiled CLI, as `npx ghostgate` runs it (npm test builds first).
+const CLI = new URL('../bin/ghostgate.js', import.meta.url).pathname;
+const UPSTREAM = `${'12'.repeat(12)}:${'34'.repeat(32)}`;
+
+function run(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, GHOSTGATE_UPSTREAM_KEY: '', GHOSTGATE_MASTER_SECRET: '' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('the ghostgate CLI', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ghostgate-cli-'));
+    writeFileSync(join(dir, 'up.key'), `${UPSTREAM}\n`);
+  });
+
+  test('--help lists the commands', () => {
+    const r = run(dir, '--help');
+    assert.equal(r.code, 0);
+    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe']) assert.match(r.out, new RegExp(`\\b${c}\\b`));
+  });
+
+  test('init writes the config, a mode-600 master secret and the database, with the upstream key sealed', () => {
+    const r = run(dir, 'init', '--upstream-url', 'http://127.0.0.1:2368', '--upstream-key-file', 'up.key', '--json');
+    assert.equal(r.code, 0, r.err);
+    const out = JSON.parse(r.out);
+    assert.equal(out.upstreamStored, true);
+    assert.equal(statSync(join(dir, 'master.key')).mode & 0o777, 0o600);
+    assert.ok(!readFileSync(join(dir, 'ghostgate.yaml'), 'utf8').includes(UPSTREAM.split(':')[1]!));
+    assert.ok(!readFileSync(join(dir, 'ghostgate.db')).includes(Buffer.from(UPSTREAM.split(':')[1]!)));
+    assert.notEqual(run(dir, 'init', '--upstream-url', 'http://127.0.0.1:2368').code, 0, 'a second init refuses to overwrite');
+  });
+
+  test('token create prints a Ghost-format key once; the database never holds its secret', () => {
+    const r = run(dir, 'token', 'create', '--name', 'zapier', '--scope', 'posts:browse, posts:read,webhooks:add', '--json');
+    assert.equal(r.code, 0, r.err);
+    const k = JSON.parse(r.out);
+    assert.match(k.key, /^[0-9a-f]{24}:[0-9a-f]{64}$/);
+    assert.deepEqual(k.grant, { version: 1, scopes: ['posts:browse', 'posts:read', 'webhooks:add'] });
+    const secret = k.key.split(':')[1];
+    for (const f of ['ghostgate.db', 'ghostgate.db-wal']) {
+      try {
+        const bytes = readFileSync(join(dir, f));
+        assert.ok(!bytes.includes(Buffer.from(secret)) && !bytes.includes(Buffer.from(secret, 'hex')), f);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT') throw e;
+      }
+    }
+    const shown = JSON.parse(run(dir, 'token', 'show', k.id, '--json').out);
+    assert.equal(shown.name, 'zapier');
+    assert.equal(shown.key, undefined);
+    assert.ok(!run(dir, 'token', 'show', k.id).out.includes(secret));
+    const list = JSON.parse(run(dir, 'token', 'list', '--json').out);
+    assert.ok(list.some((x: { id: string }) => x.id === k.id));
+    const revoked = JSON.parse(run(dir, 'token', 'revoke', k.id, '--json').out);
+    assert.equal(revoked.status, 'revoked');
+    assert.equal(revoked.changed, true);
+  });
+
+  test('unknown scopes, an empty name and unknown ids are refused with a clear message', () => {
+    const bad = run(dir, 'token', 'create', '--name', 'x', '--scope', 'posts:brwose');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /posts:brwose.*no route needs this scope/);
+    assert.equal(run(dir, 'token', 'create', '--name', ' ', '--scope', 'posts:browse').code, 1);
+    assert.match(run(dir, 'token', 'show', 'f'.repeat(24)).err, /no key/);
+  });
+
+  test('a world-readable master secret is refused', () => {
+    const d = mkdtempSync(join(tmpdir(), 'ghostgate-cli-'));
+    assert.equal(run(d, 'init', '--upstream-url', 'http://127.0.0.1:2368').code, 0);
+    spawnSync('chmod', ['644', join(d, 'master.key')]);
+    const r = run(d, 'token', 'create', '--name', 'x', '--scope', 'posts:browse');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /readable by others/);
+  });
+
+  test('catalog --json lists every route with its scope', () => {
+    const r = run(dir, 'catalog', '--json');
+    assert.equal(r.code, 0);
+    const c = JSON.parse(r.out);
+    assert.equal(c.routes.length, 237);
+    assert.ok(c.routes.some((x: { method: string; path: string; scope: string }) => x.method === 'POST' && x.path === '/webhooks' && x.scope === 'webhooks:add'));
+  });
+});
