@@ -69,7 +69,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       reach: (route: RouteEntry): UpstreamReach => reachByRoute.get(route) ?? { ok: false, why: 'route not in catalog' },
     };
     const forwarder = new Forwarder(config.upstream.url, config.upstream.timeoutMs, config.upstream.connections);
-    const server = createGatewayServer({ matcher, store, master, upstream, forwarder, log, ghostPath: config.ghostPath, clockSkewS: config.auth.clockSkewSeconds });
+    const server = createGatewayServer({ matcher, store, master, upstream, forwarder, records: forwarder, log, ghostPath: config.ghostPath, clockSkewS: config.auth.clockSkewSeconds, maxInspectedBody: 50 * 1024 * 1024 });
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

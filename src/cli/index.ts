@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { registerCatalog } from './catalog.js';
+import { registerExplain } from './explain.js';
 import { registerLab } from './lab.js';
 import { registerProbe } from './probe.js';
 import { registerServe } from './serve.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   const globals = (): GlobalOpts => program.opts<GlobalOpts>();
   registerServe(program, globals);
   registerToken(program, globals);
+  registerExplain(program, globals);
   registerCatalog(program);
   registerLab(program);
   registerProbe(program);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { loadCatalog } from '../catalog/catalog.js';
-import { parseScopeList, validateScopes, type Grant } from '../grants/grant.js';
+import { readFileSync } from 'node:fs';
+import { parseGrant, parseScopeList, validateScopes, type Grant } from '../grants/grant.js';
+import { PRESETS, withOverrides } from '../grants/presets.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import { formatKey, newKeyId } from '../secrets/keys.js';
 import type { KeyRecord } from '../store/store.js';
@@ -27,17 +29,15 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .command('create')
     .description('create a key and print it once, in Ghost Admin API key format (id:secret)')
     .requiredOption('--name <name>', 'who or what the key is for')
-    .requiredOption('--scope <scopes>', 'comma-separated scopes, e.g. posts:browse,posts:read (see `ghostgate catalog`)')
+    .option('--scope <scopes>', 'comma-separated scopes, e.g. posts:browse,posts:read (see `ghostgate catalog`); added to a preset')
+    .option('--preset <name>', `start from a preset: ${Object.keys(PRESETS).join(', ')}`)
+    .option('--grant <file>', 'a grant document (JSON, docs/grants.md); merged over the preset')
     .option('--json', 'print JSON')
-    .action(async (o: { name: string; scope: string; json?: boolean }) => {
+    .action(async (o: { name: string; scope?: string; preset?: string; grant?: string; json?: boolean }) => {
       const opts = { ...globals(), ...o };
       const name = o.name.trim();
       if (name === '' || name.length > 191) throw new CliError('--name must be 1 to 191 characters');
-      const scopes = parseScopeList(o.scope);
-      if (scopes.length === 0) throw new CliError('--scope needs at least one scope');
-      const errors = validateScopes(scopes, loadCatalog());
-      if (errors.length > 0) throw new CliError(`invalid scopes:\n  ${errors.join('\n  ')}`);
-      const grant: Grant = { version: 1, scopes };
+      const grant = buildGrant(o);
       await withStore(opts, async (store, config) => {
         const master = loadMasterSecret(config);
         const id = newKeyId();
@@ -45,10 +45,19 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         const key = formatKey(id, master.keySecret(id, rec.generation));
         if (opts.json) printJson({ ...keyJson(rec), key });
         else {
-          process.stdout.write(`Created key ${id} (${name}) with scopes ${scopes.join(', ')}\n\n  ${key}\n\n`);
+          process.stdout.write(`Created key ${id} (${name}) with scopes ${grant.scopes.join(', ')}\n\n  ${key}\n\n`);
           process.stdout.write('This is the only time the key is shown. Give it to the tool as its Ghost Admin API key, with this gateway as its Ghost URL.\n');
         }
       });
+    });
+
+  token
+    .command('presets')
+    .description('list the grant presets')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => {
+      if (o.json) return printJson(PRESETS);
+      process.stdout.write(table(Object.entries(PRESETS).map(([n, p]) => [n, p.description]), ['PRESET', 'WHAT IT ALLOWS']));
     });
 
   token
@@ -81,7 +90,7 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         if (opts.json) return printJson(keyJson(k));
         const j = keyJson(k);
         for (const [name, v] of Object.entries(j)) if (name !== 'grant') process.stdout.write(`${name.padEnd(13)} ${v ?? '-'}\n`);
-        process.stdout.write(`scopes        ${k.grant.scopes.join(', ')}\n`);
+        process.stdout.write(`grant         ${JSON.stringify(k.grant, null, 2).replace(/\n/g, '\n              ')}\n`);
       });
     });
 
@@ -100,4 +109,30 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         else process.stdout.write(changed ? `Revoked ${id} (${k.name}).\n` : `${id} was already revoked.\n`);
       });
     });
+}
+
+/** --preset, --scope and --grant into one validated grant document. */
+export function buildGrant(o: { scope?: string; preset?: string; grant?: string }): Grant {
+  const extra = o.scope ? parseScopeList(o.scope) : [];
+  let doc: Record<string, unknown> | undefined;
+  if (o.grant) {
+    try {
+      doc = JSON.parse(readFileSync(o.grant, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new CliError(`--grant ${o.grant}: ${(e as Error).message}`);
+    }
+  }
+  let candidate: unknown;
+  if (o.preset) {
+    const p = PRESETS[o.preset];
+    if (!p) throw new CliError(`unknown preset "${o.preset}"; presets: ${Object.keys(PRESETS).join(', ')}`);
+    candidate = withOverrides(p.grant, extra, doc);
+  } else if (doc) candidate = withOverrides({ version: 1, scopes: [] }, extra, doc);
+  else candidate = { version: 1, scopes: extra };
+  const parsed = parseGrant(candidate);
+  if (!parsed.ok) throw new CliError(`invalid grant:\n  ${parsed.errors.join('\n  ')}`);
+  if (parsed.grant.scopes.length === 0) throw new CliError('the key needs at least one scope (--scope, --preset or --grant)');
+  const errors = validateScopes(parsed.grant.scopes, loadCatalog());
+  if (errors.length > 0) throw new CliError(`invalid scopes:\n  ${errors.join('\n  ')}`);
+  return parsed.grant;
 }

@@ -55,10 +55,21 @@ export const ERRORS = {
   // Authorization.
   SCOPE_MISSING: { status: 403, type: 'NoPermissionError', message: 'This key does not hold the scope this route needs.' },
   UPSTREAM_FORBIDS: { status: 403, type: 'NoPermissionError', message: "The gateway's upstream credential cannot perform this action on Ghost." },
+  RECORD_OUTSIDE_GRANT: { status: 404, type: 'NotFoundError', message: 'Resource not found: the record is not available to this key.' },
+  RECORD_NOT_OWNED: { status: 403, type: 'NoPermissionError', message: 'This key may only change records it created.' },
+  BODY_OUTSIDE_GRANT: { status: 403, type: 'NoPermissionError', message: "The write would move the record outside this key's constraint." },
+  FIELD_REFUSED: { status: 403, type: 'NoPermissionError', message: 'This key may not set or change a field in this request.' },
+  QUERY_PARAM_REFUSED: { status: 403, type: 'NoPermissionError', message: "A query parameter is refused by this key's rules." },
+  CONSTRAINT_UNENFORCEABLE: { status: 403, type: 'NoPermissionError', message: "This route cannot be limited to the key's constraint, so it is refused." },
+  RESPONSE_UNFILTERABLE: { status: 403, type: 'NoPermissionError', message: "This route's answer cannot be redacted or filtered, so it is refused." },
+  FILTER_INVALID: { status: 400, type: 'BadRequestError', message: 'The filter could not be parsed or combined with the key’s constraint.' },
+  BODY_INVALID: { status: 400, type: 'BadRequestError', message: 'The request body is not the JSON the gateway checks.' },
+  BODY_TOO_LARGE: { status: 413, type: 'RequestEntityTooLargeError', message: 'The request body is larger than the gateway inspects.' },
 
   // Upstream and internal faults: fail closed.
   UPSTREAM_TIMEOUT: { status: 504, type: 'GatewayTimeoutError', message: 'Ghost did not answer in time.' },
   UPSTREAM_UNREACHABLE: { status: 502, type: 'BadGatewayError', message: 'Ghost could not be reached.' },
+  UPSTREAM_BAD_ANSWER: { status: 502, type: 'BadGatewayError', message: 'Ghost answered the gateway’s own check with something it could not use; nothing was forwarded.' },
   STORE_UNAVAILABLE: { status: 503, type: 'ServiceUnavailableError', message: 'The gateway store is unavailable; nothing was forwarded.' },
   INTERNAL: { status: 500, type: 'InternalServerError', message: 'An unexpected gateway error occurred; nothing was forwarded.' },
 } as const satisfies Record<string, ErrorDef>;

@@ -2,22 +2,72 @@ import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
 
 /**
- * A key's grant: a versioned document. Version 1 holds scopes; constraints,
- * field rules and redaction extend it without changing its shape.
- *
- * A scope is `resource:action` as Ghost names them (`posts:browse`,
- * `webhooks:add`), `resource:*` for every action on a resource, or `*`.
+ * A key's grant: a versioned JSON document (docs/grants.md).
+ *   scopes       `resource:action` as Ghost names them, `resource:*`, or `*`
+ *   constraints  which records the key may touch (posts/pages by tag, author,
+ *                status, visibility, "created by this key"; members by label
+ *                and status; webhooks only its own)
+ *   fields       per resource: fields the key may not set or change, an
+ *                allowlist, and the statuses it may set
+ *   redact       per object type: response fields removed
  */
 export const SCOPE_PATTERN = /^(\*|[a-z][a-z0-9_]*:(\*|[a-z][A-Za-z0-9_]*))$/;
+const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a slug: lower-case letters, digits, - and _');
+const fieldName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a field name');
+export const POST_STATUSES = ['draft', 'published', 'scheduled', 'sent'] as const;
+export const VISIBILITIES = ['public', 'members', 'paid', 'tiers'] as const;
+
+const PostConstraint = z
+  .object({
+    tags: z.array(slug).min(1).optional(),
+    authors: z.array(slug).min(1).optional(),
+    status: z.array(z.enum(POST_STATUSES)).min(1).optional(),
+    visibility: z.array(z.enum(VISIBILITIES)).min(1).optional(),
+    createdByKey: z.boolean().optional(),
+  })
+  .strict();
+const MemberConstraint = z
+  .object({
+    labels: z.array(slug).min(1).optional(),
+    status: z.array(z.enum(['free', 'paid', 'comped'])).min(1).optional(),
+  })
+  .strict();
+const WebhookConstraint = z.object({ createdByKey: z.boolean() }).strict();
+
+const FieldRule = z
+  .object({
+    /** Fields the key may not set or change (body fields or query parameters such as `newsletter`). */
+    deny: z.array(fieldName).optional(),
+    /** If present, the only body fields the key may send. */
+    allow: z.array(fieldName).optional(),
+    /** The statuses the key may set. `["draft"]` means it may never publish or schedule. */
+    status: z.array(z.enum(POST_STATUSES)).min(1).optional(),
+  })
+  .strict();
 
 export const GrantSchema = z
   .object({
     version: z.literal(1),
     scopes: z.array(z.string().regex(SCOPE_PATTERN, 'a scope is resource:action, resource:* or *')).max(1000),
+    constraints: z
+      .object({ posts: PostConstraint.optional(), pages: PostConstraint.optional(), members: MemberConstraint.optional(), webhooks: WebhookConstraint.optional() })
+      .strict()
+      .optional(),
+    fields: z.partialRecord(z.enum(['posts', 'pages', 'members', 'tags', 'newsletters', 'webhooks', 'users']), FieldRule).optional(),
+    redact: z.partialRecord(z.enum(['users', 'members', 'posts', 'pages', 'tags', 'newsletters', 'settings']), z.array(fieldName).min(1)).optional(),
   })
   .strict();
 
 export type Grant = z.infer<typeof GrantSchema>;
+export type PostConstraint = z.infer<typeof PostConstraint>;
+export type MemberConstraint = z.infer<typeof MemberConstraint>;
+export type FieldRule = z.infer<typeof FieldRule>;
+
+export function parseGrant(doc: unknown): { ok: true; grant: Grant } | { ok: false; errors: string[] } {
+  const r = GrantSchema.safeParse(doc);
+  if (r.success) return { ok: true, grant: r.data };
+  return { ok: false, errors: r.error.issues.map((i) => `${i.path.join('.') || '(grant)'}: ${i.message}`) };
+}
 
 /** Checks scopes against the catalog: a scope that names no route is a typo, not a wish. */
 export function validateScopes(scopes: readonly string[], catalog: Catalog): string[] {
@@ -42,13 +92,18 @@ export function parseScopeList(list: string): string[] {
 export interface CompiledGrant {
   readonly grant: Grant;
   holds(scope: string, resource: string): boolean;
+  /** True when anything beyond scopes applies to this resource's routes. */
+  readonly hasRules: boolean;
 }
 
 export function compileGrant(grant: Grant): CompiledGrant {
   const set = new Set(grant.scopes);
   const all = set.has('*');
+  const hasRules =
+    Object.keys(grant.constraints ?? {}).length > 0 || Object.keys(grant.fields ?? {}).length > 0 || Object.keys(grant.redact ?? {}).length > 0;
   return {
     grant,
     holds: (scope, resource) => all || set.has(scope) || set.has(`${resource}:*`),
+    hasRules,
   };
 }

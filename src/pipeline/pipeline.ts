@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { RouteEntry } from '../catalog/catalog.js';
 import type { RouteMatcher } from '../catalog/matcher.js';
 import type { UpstreamReach } from '../catalog/permissions.js';
@@ -7,24 +7,33 @@ import { compileGrant, type CompiledGrant } from '../grants/grant.js';
 import type { MasterSecret } from '../secrets/keys.js';
 import type { KeyRecord, Store } from '../store/store.js';
 import { audienceFor, checkToken } from './authenticate/authenticate.js';
-import { authorize } from './authorize/authorize.js';
+import { authorize, type Effects, type Need, type RequestFacts } from './authorize/authorize.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
 
 /**
  * The request pipeline, in order (see README.md beside this file):
- *   resolve route -> authenticate -> authorize -> (forward, by the server)
+ *   resolve route -> authenticate -> authorize (gathering the facts it asks for)
+ *   -> (forward, by the server)
  * Each stage returns a value; a refusal is `{ forward: false, code }`, never
  * an exception. Anything thrown is turned into a refusal by the server.
  */
+export interface RecordFetcher {
+  /** GET a record with the upstream credential: its JSON, null on 404; throws on anything else. */
+  fetchRecord(path: string, authorization: string): Promise<Record<string, unknown> | null>;
+}
+
 export interface PipelineDeps {
   readonly matcher: RouteMatcher;
   readonly store: Store;
   readonly master: MasterSecret;
   /** Holder of the current upstream credential (replaced on upstream rotation). */
   readonly upstream: { current: UpstreamCredential; reach: (route: RouteEntry) => UpstreamReach };
+  readonly records: RecordFetcher;
   readonly ghostPath: string;
   readonly clockSkewS: number;
+  /** Largest JSON body the gateway reads to check it. */
+  readonly maxInspectedBody: number;
 }
 
 export type PipelineResult =
@@ -35,6 +44,9 @@ export type PipelineResult =
       /** Authorization header for Ghost; undefined on Ghost's public routes. */
       upstreamAuthorization: string | undefined;
       pathAndQuery: string;
+      /** The body as read and checked, when the gateway read it; else it is streamed. */
+      body?: Buffer;
+      effects: Effects;
     }
   | {
       forward: false;
@@ -54,44 +66,117 @@ function grantOf(key: KeyRecord): CompiledGrant {
   return g;
 }
 
-export async function runPipeline(
-  deps: PipelineDeps,
-  method: string,
-  rawUrl: string,
-  headers: IncomingHttpHeaders,
-  nowMs: number,
-): Promise<PipelineResult> {
+type Refusal = Extract<PipelineResult, { forward: false }>;
+const refuse = (code: ErrorCode, context: string, resolved?: ResolvedRoute, key?: KeyRecord): Refusal => {
+  const r: Refusal = { forward: false, code, context };
+  if (resolved) r.resolved = resolved;
+  if (key) r.key = key;
+  return r;
+};
+
+export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowMs: number): Promise<PipelineResult> {
+  const method = req.method ?? '';
+  const headers = req.headers;
   // 1. Resolve: one canonical reading of the target; unknown routes stop here.
-  const r = resolveRoute(deps.matcher, method, rawUrl, headers, deps.ghostPath);
-  if (!r.ok) return { forward: false, code: r.code, context: r.context };
+  const r = resolveRoute(deps.matcher, method, req.url ?? '', headers, deps.ghostPath);
+  if (!r.ok) return refuse(r.code, r.context);
   const resolved = r.resolved;
   const { route, target } = resolved;
   const pathAndQuery = target.rawQuery === '' ? target.path : `${target.path}?${target.rawQuery}`;
 
   // CASE: GET /site is public in Ghost (publicAdminApi) and stays public here.
   if (route.flags.has('public')) {
-    return { forward: true, resolved, key: undefined, upstreamAuthorization: undefined, pathAndQuery };
+    return { forward: true, resolved, key: undefined, upstreamAuthorization: undefined, pathAndQuery, effects: {} };
   }
 
   // 2. Authenticate: claims first (no I/O), then the key row, then the signature.
-  const auth = headers.authorization;
-  const t = checkToken(auth, target.version, nowMs, { clockSkewS: deps.clockSkewS });
-  if (!t.ok) return { forward: false, code: t.code, context: t.context, resolved };
+  const t = checkToken(headers.authorization, target.version, nowMs, { clockSkewS: deps.clockSkewS });
+  if (!t.ok) return refuse(t.code, t.context, resolved);
   const key = await deps.store.keys.get(t.keyId);
-  if (!key) return { forward: false, code: 'KEY_UNKNOWN', context: 'no ghostgate key has this id', resolved };
+  if (!key) return refuse('KEY_UNKNOWN', 'no ghostgate key has this id', resolved);
   const sig = t.verify(deps.master.keySecret(key.id, key.generation));
-  if (!sig.ok) return { forward: false, code: sig.code, context: sig.context, resolved };
+  if (!sig.ok) return refuse(sig.code, sig.context, resolved);
   // Revocation is checked after the signature so that an unknown party learns nothing about a key id.
-  if (key.status !== 'active') return { forward: false, code: 'KEY_REVOKED', context: 'the key was revoked', resolved, key };
+  if (key.status !== 'active') return refuse('KEY_REVOKED', 'the key was revoked', resolved, key);
 
-  // 3. Authorize: the one decision function.
-  const d = authorize({ grant: grantOf(key), route, upstream: deps.upstream.reach(route) });
-  if (!d.allow) {
-    const out: PipelineResult = { forward: false, code: d.code, message: d.message, context: d.context, resolved, key };
-    if (d.help !== undefined) out.help = d.help;
-    return out;
-  }
-
+  // 3. Authorize: the one decision function, asked again as the facts it needs come in.
   const upstreamAuthorization = `Ghost ${deps.upstream.current.token(audienceFor(target.version), nowMs)}`;
-  return { forward: true, resolved, key, upstreamAuthorization, pathAndQuery };
+  const grant = grantOf(key);
+  const upstream = deps.upstream.reach(route);
+  let facts: RequestFacts = { query: target.query, params: resolved.params };
+  let body: Buffer | undefined;
+  for (let round = 0; round < 4; round++) {
+    const d = authorize({ grant, route, upstream, request: facts });
+    if (d.allow === true) {
+      const out: PipelineResult = { forward: true, resolved, key, upstreamAuthorization, pathAndQuery, effects: d.effects };
+      if (d.effects.query !== undefined) out.pathAndQuery = `${target.path}?${d.effects.query}`;
+      if (body) out.body = body;
+      return out;
+    }
+    if (d.allow === false) {
+      const out: Refusal = { forward: false, code: d.code, message: d.message, context: d.context, resolved, key };
+      if (d.help !== undefined) out.help = d.help;
+      return out;
+    }
+    const gathered = await gather(deps, req, key, d.need, target.prefix, upstreamAuthorization, facts);
+    if ('code' in gathered) return refuse(gathered.code, gathered.context, resolved, key);
+    facts = gathered.facts;
+    if (gathered.body) body = gathered.body;
+  }
+  return refuse('INTERNAL', 'authorization did not settle', resolved, key);
+}
+
+async function gather(
+  deps: PipelineDeps,
+  req: IncomingMessage,
+  key: KeyRecord,
+  need: Need,
+  apiPrefix: string,
+  authorization: string,
+  facts: RequestFacts,
+): Promise<{ facts: RequestFacts; body?: Buffer } | { code: ErrorCode; context: string }> {
+  let next: RequestFacts = facts;
+  let body: Buffer | undefined;
+  if (need.body) {
+    const read = await readJsonBody(req, deps.maxInspectedBody);
+    if ('code' in read) return read;
+    body = read.raw;
+    next = { ...next, body: read.json };
+  }
+  if (need.ownedIds) next = { ...next, ownedIds: new Set(await deps.store.ledger.ids(key.id, need.ownedIds)) };
+  if (need.record) {
+    const n = need.record;
+    const path = `${apiPrefix}${n.resource}/${n.by === 'slug' ? 'slug/' : ''}${n.value}/${n.include ? `?include=${n.include}` : ''}`;
+    let json: Record<string, unknown> | null;
+    try {
+      json = await deps.records.fetchRecord(path, authorization);
+    } catch (e) {
+      return { code: 'UPSTREAM_BAD_ANSWER', context: `checking the record: ${(e as Error).message}` };
+    }
+    const list = json?.[n.resource];
+    next = { ...next, record: json === null ? null : Array.isArray(list) && list[0] && typeof list[0] === 'object' ? (list[0] as Record<string, unknown>) : null };
+  }
+  return body ? { facts: next, body } : { facts: next };
+}
+
+/** Reads a JSON body the gateway must check; the bytes read are the bytes forwarded. */
+async function readJsonBody(req: IncomingMessage, limit: number): Promise<{ raw: Buffer; json: unknown } | { code: ErrorCode; context: string }> {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    return { raw: Buffer.alloc(0), json: null };
+  }
+  if (type !== 'application/json') return { code: 'BODY_INVALID', context: 'the body must be application/json' };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return { code: 'BODY_TOO_LARGE', context: `over ${limit} bytes` };
+    chunks.push(chunk as Buffer);
+  }
+  const raw = Buffer.concat(chunks);
+  try {
+    return { raw, json: JSON.parse(raw.toString('utf8')) };
+  } catch {
+    return { code: 'BODY_INVALID', context: 'the body is not valid JSON' };
+  }
 }

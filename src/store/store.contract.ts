@@ -52,4 +52,20 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     }
   });
+
+  test(`${name}: the ledger keeps each key's created ids per resource, once each`, async () => {
+    const store = await open();
+    try {
+      await store.ledger.add(ID, 'webhooks', 'w1', 1);
+      await store.ledger.add(ID, 'webhooks', 'w2', 2);
+      await store.ledger.add(ID, 'webhooks', 'w1', 3);
+      await store.ledger.add(ID, 'posts', 'p1', 4);
+      await store.ledger.add('b'.repeat(24), 'webhooks', 'w3', 5);
+      assert.deepEqual(await store.ledger.ids(ID, 'webhooks'), ['w1', 'w2']);
+      assert.deepEqual(await store.ledger.ids(ID, 'posts'), ['p1']);
+      assert.deepEqual(await store.ledger.ids('c'.repeat(24), 'webhooks'), []);
+    } finally {
+      await store.close();
+    }
+  });
 }

@@ -37,6 +37,15 @@ export interface KeyStore {
   recordUse(id: string, at: number): Promise<void>;
 }
 
+/**
+ * The ledger: ids of the records each key created, taken from Ghost's
+ * answers. It backs "created by this key" constraints and webhook ownership.
+ */
+export interface LedgerStore {
+  add(keyId: string, resource: string, recordId: string, at: number): Promise<void>;
+  ids(keyId: string, resource: string): Promise<string[]>;
+}
+
 /** Small named values: the encrypted upstream credential, and the like. */
 export interface SettingStore {
   get(name: string): Promise<string | undefined>;
@@ -45,6 +54,7 @@ export interface SettingStore {
 
 export interface Store {
   readonly keys: KeyStore;
+  readonly ledger: LedgerStore;
   readonly settings: SettingStore;
   close(): Promise<void>;
 }

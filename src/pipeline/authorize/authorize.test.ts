@@ -11,14 +11,15 @@ const route = (m: string, p: string) => catalog.routes.find((r) => r.method === 
 const integration = { kind: 'integration' as const, role: INTEGRATION_ROLE };
 const editor = { kind: 'staff' as const, role: 'Editor' };
 const owner = { kind: 'staff' as const, role: 'Owner' };
+const NO_FACTS = { query: new Map<string, string>(), params: {} };
 
 function decide(scopes: string[], m: string, p: string, cred: { kind: 'integration' | 'staff'; role: string } = integration) {
   const r = route(m, p);
-  return authorize({ grant: compileGrant({ version: 1, scopes }), route: r, upstream: upstreamReach(r, cred, permissions) });
+  return authorize({ grant: compileGrant({ version: 1, scopes }), route: r, upstream: upstreamReach(r, cred, permissions), request: NO_FACTS });
 }
 
 test('allows posts:browse when the key holds posts:browse', () => {
-  assert.deepEqual(decide(['posts:browse'], 'GET', '/posts'), { allow: true, scope: 'posts:browse' });
+  assert.deepEqual(decide(['posts:browse'], 'GET', '/posts'), { allow: true, scope: 'posts:browse', effects: {} });
 });
 
 test('denies posts:edit when the key holds posts:browse only, naming the scope that would allow it', () => {
@@ -38,7 +39,7 @@ test('resource wildcards and * cover every action of the resource', () => {
 
 test('an empty grant denies every route (deny by default)', () => {
   for (const r of catalog.routes) {
-    const d = authorize({ grant: compileGrant({ version: 1, scopes: [] }), route: r, upstream: { ok: true } });
+    const d = authorize({ grant: compileGrant({ version: 1, scopes: [] }), route: r, upstream: { ok: true }, request: NO_FACTS });
     assert.equal(d.allow, false, `${r.method} ${r.path}`);
   }
 });

@@ -7,19 +7,27 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 /**
  * Streams the checked request to Ghost and Ghost's answer back, unchanged
  * but for hop-by-hop headers and the credential. One keep-alive pool to the
- * upstream origin (undici).
+ * upstream origin (undici). When the key's grant must see the answer
+ * (redaction, the constraint safety net, the ledger), a JSON answer is read
+ * whole, handed to `inspect`, and sent as it returns it.
  */
 export interface ForwardRequest {
   readonly method: string;
-  /** Canonical path plus validated query: exactly what was checked. */
+  /** Canonical path plus validated (or constrained) query: exactly what was checked. */
   readonly pathAndQuery: string;
   readonly authorization: string | undefined;
-  readonly hasBody: boolean;
+  /** A body the gateway already read and checked, or 'stream' to stream the client's, or null. */
+  readonly body: Buffer | 'stream' | null;
+  /** Sees and may rewrite a JSON answer; returns the value to send. */
+  readonly inspect?: (status: number, json: unknown) => unknown | Promise<unknown>;
 }
 
 export type ForwardOutcome =
   | { ok: true; status: number; bytesOut: number }
   | { ok: false; code: ErrorCode; context: string; responseStarted: boolean };
+
+/** Largest JSON answer the gateway reads whole to inspect it. */
+const MAX_INSPECTED_RESPONSE = 64 * 1024 * 1024;
 
 export class Forwarder {
   private readonly pool: Pool;
@@ -54,17 +62,43 @@ export class Forwarder {
     res.once('close', onClose);
     let responseStarted = false;
     try {
+      const headers = upstreamRequestHeaders(req.headers, f.authorization, this.host, this.proto);
+      // An answer the gateway inspects must arrive uncompressed.
+      if (f.inspect) delete headers['accept-encoding'];
+      if (Buffer.isBuffer(f.body)) {
+        delete headers['transfer-encoding'];
+        headers['content-length'] = String(f.body.length);
+      }
       const upstream = await this.pool.request({
         method: f.method as 'GET',
         path: this.basePath + f.pathAndQuery,
-        headers: upstreamRequestHeaders(req.headers, f.authorization, this.host, this.proto),
-        body: f.hasBody ? req : null,
+        headers,
+        body: f.body === 'stream' ? req : f.body,
         signal: abort.signal,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
+      const outHeaders = clientResponseHeaders(upstream.headers);
+      const isJson = String(upstream.headers['content-type'] ?? '').includes('application/json');
+      if (f.inspect && isJson) {
+        const raw = Buffer.from(await upstream.body.arrayBuffer());
+        if (raw.length > MAX_INSPECTED_RESPONSE) return { ok: false, code: 'UPSTREAM_BAD_ANSWER', context: 'answer too large to inspect', responseStarted };
+        let json: unknown;
+        try {
+          json = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
+        } catch {
+          return { ok: false, code: 'UPSTREAM_BAD_ANSWER', context: 'Ghost answered with JSON that does not parse', responseStarted };
+        }
+        const out = json === undefined ? raw : Buffer.from(JSON.stringify(await f.inspect(upstream.statusCode, json)));
+        outHeaders['content-length'] = String(out.length);
+        delete outHeaders.etag; // the body may have changed
+        responseStarted = true;
+        res.writeHead(upstream.statusCode, outHeaders);
+        res.end(out);
+        return { ok: true, status: upstream.statusCode, bytesOut: out.length };
+      }
       responseStarted = true;
-      res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers));
+      res.writeHead(upstream.statusCode, outHeaders);
       let bytesOut = 0;
       upstream.body.on('data', (c: Buffer) => {
         bytesOut += c.length;
@@ -76,6 +110,23 @@ export class Forwarder {
     } finally {
       res.off('close', onClose);
     }
+  }
+
+  /** A GET with the upstream credential, for checks the gateway makes itself (a record's current state). */
+  async fetchRecord(path: string, authorization: string): Promise<Record<string, unknown> | null> {
+    const r = await this.pool.request({
+      method: 'GET',
+      path: this.basePath + path,
+      headers: { host: this.host, 'x-forwarded-proto': this.proto, authorization, accept: 'application/json' },
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+    const text = await r.body.text();
+    if (r.statusCode === 404) return null;
+    if (r.statusCode !== 200) throw new Error(`Ghost answered ${r.statusCode}`);
+    const json = JSON.parse(text) as unknown;
+    if (!json || typeof json !== 'object') throw new Error('Ghost answered with something other than an object');
+    return json as Record<string, unknown>;
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,8 @@ export interface CanonicalTarget {
   readonly version: ApiVersion;
   /** Segments after /ghost/api/[version/]admin/, raw (percent-encoding kept). */
   readonly segments: readonly string[];
+  /** `/ghost/api/[version/]admin/` as requested. */
+  readonly prefix: string;
   /** The canonical path forwarded to Ghost, always with the trailing slash Ghost expects. */
   readonly path: string;
   /** The raw query string without `?` (validated), '' when none. */
@@ -110,5 +112,5 @@ export function canonicalize(rawUrl: string, ghostPath = 'ghost'): CanonicalResu
   }
 
   const prefix = version === '' ? `/${ghostPath}/api/admin/` : `/${ghostPath}/api/${version}/admin/`;
-  return { ok: true, target: { api, version, segments, path: `${prefix}${segments.join('/')}/`, rawQuery, query } };
+  return { ok: true, target: { api, version, segments, prefix, path: `${prefix}${segments.join('/')}/`, rawQuery, query } };
 }

@@ -19,6 +19,13 @@ const MIGRATIONS: readonly string[] = [
      use_count INTEGER NOT NULL DEFAULT 0
    );
    CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  `CREATE TABLE ledger (
+     key_id TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     record_id TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (key_id, resource, record_id)
+   ) WITHOUT ROWID;`,
 ];
 
 interface KeyRow {
@@ -74,6 +81,8 @@ export function openSqliteStore(path: string): Store {
   const listKeys = db.prepare('SELECT * FROM keys ORDER BY created_at, id');
   const revokeKey = db.prepare("UPDATE keys SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'active'");
   const useKey = db.prepare('UPDATE keys SET use_count = use_count + 1, last_used_at = ? WHERE id = ?');
+  const addLedger = db.prepare('INSERT OR IGNORE INTO ledger (key_id, resource, record_id, created_at) VALUES (?, ?, ?, ?)');
+  const ledgerIds = db.prepare('SELECT record_id FROM ledger WHERE key_id = ? AND resource = ? ORDER BY created_at, record_id').pluck();
   const getSetting = db.prepare('SELECT value FROM settings WHERE name = ?');
   const setSetting = db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value');
 
@@ -95,6 +104,14 @@ export function openSqliteStore(path: string): Store {
       },
       async recordUse(id, at) {
         useKey.run(at, id);
+      },
+    },
+    ledger: {
+      async add(keyId, resource, recordId, at) {
+        addLedger.run(keyId, resource, recordId, at);
+      },
+      async ids(keyId, resource) {
+        return ledgerIds.all(keyId, resource) as string[];
       },
     },
     settings: {

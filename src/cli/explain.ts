@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadCatalog } from '../catalog/catalog.js';
+import { RouteMatcher } from '../catalog/matcher.js';
+import { INTEGRATION_ROLE, loadPermissions, upstreamReach } from '../catalog/permissions.js';
+import { constraintFor, describeConstraint } from '../grants/constraints.js';
+import { compileGrant } from '../grants/grant.js';
+import { authorize, type Decision, type RequestFacts } from '../pipeline/authorize/authorize.js';
+import { resolveRoute } from '../pipeline/resolve-route/resolve.js';
+import { withStore, type GlobalOpts } from './common.js';
+import { CliError, printJson } from './output.js';
+
+/**
+ * `ghostgate explain`: the decision the gateway would make, through the same
+ * resolveRoute and authorize the gateway runs, with the rule that decided it
+ * and what would allow it.
+ */
+export function registerExplain(program: Command, globals: () => GlobalOpts): void {
+  program
+    .command('explain <method> <path>')
+    .description('explain the decision for a request by a key: the rule that decides it and what would allow it')
+    .requiredOption('--key <id>', 'the key id')
+    .option('--body <file>', 'the JSON body of the request')
+    .option('--record <file>', "the record's current state (Ghost's JSON for it), for rules that depend on it")
+    .option('--upstream-role <role>', "the upstream credential's role (default: Admin Integration for an integration key)")
+    .option('--json', 'print JSON')
+    .action(async (method: string, path: string, o: { key: string; body?: string; record?: string; upstreamRole?: string; json?: boolean }) => {
+      await withStore(globals(), async (store, config) => {
+        const key = await store.keys.get(o.key);
+        if (!key) throw new CliError(`no key ${o.key}`);
+        const catalog = loadCatalog();
+        const url = path.startsWith(`/${config.ghostPath}/api/`) ? path : `/${config.ghostPath}/api/admin/${path.replace(/^\/+/, '')}`;
+        const m = method.toUpperCase();
+        const r = resolveRoute(new RouteMatcher(catalog), m, url, {}, config.ghostPath);
+        const out: Record<string, unknown> = { key: key.id, name: key.name, request: `${m} ${url}` };
+        if (!r.ok) {
+          Object.assign(out, { decision: 'deny', code: r.code, context: r.context, rule: 'route catalog: unknown or not served routes are refused' });
+          return print(out, o.json);
+        }
+        const { route, target, params } = r.resolved;
+        const role = o.upstreamRole ?? (config.upstream.kind === 'integration' ? INTEGRATION_ROLE : undefined);
+        const upstream = role ? upstreamReach(route, { kind: config.upstream.kind, role }, loadPermissions()) : { ok: true as const };
+        let facts: RequestFacts = { query: target.query, params };
+        if (o.body) facts = { ...facts, body: readJson(o.body) };
+        if (o.record) facts = { ...facts, record: readJson(o.record) as Record<string, unknown> };
+        const grant = compileGrant(key.grant);
+        let d: Decision = authorize({ grant, route, upstream, request: facts });
+        if (d.allow === 'need' && d.need.ownedIds) {
+          facts = { ...facts, ownedIds: new Set(await store.ledger.ids(key.id, d.need.ownedIds)) };
+          d = authorize({ grant, route, upstream, request: facts });
+        }
+        Object.assign(out, { route: `${route.method} ${route.path}`, scope: route.scope, upstream_role: role ?? 'unknown (staff token: pass --upstream-role)' });
+        if (key.status !== 'active') Object.assign(out, { decision: 'deny', code: 'KEY_REVOKED', rule: 'the key was revoked' });
+        else if (d.allow === true) {
+          Object.assign(out, { decision: 'allow', rule: `the key holds ${route.scope}${grant.hasRules ? ' and the request is inside its constraints and field rules' : ''}` });
+          if (d.effects.query !== undefined) out.forwarded_query = decodeURIComponent(d.effects.query.replace(/\+/g, ' '));
+          if (d.effects.redact) out.redacted = Object.fromEntries([...d.effects.redact].map(([t, f]) => [t, [...f]]));
+          if (d.effects.check) out.safety_net = describeConstraint(d.effects.check.resource, d.effects.check.constraint);
+        } else if (d.allow === false) {
+          Object.assign(out, { decision: 'deny', code: d.code, message: d.message, context: d.context, help: d.help ?? null });
+        } else {
+          const needs: string[] = [];
+          if (d.need.body) needs.push('the request body (--body FILE)');
+          if (d.need.record) {
+            const c = constraintFor(key.grant, d.need.record.resource);
+            needs.push(`the ${d.need.record.resource.replace(/s$/, '')}'s current state (--record FILE); at request time the gateway fetches it${c ? ` and requires it to be ${describeConstraint(d.need.record.resource, c)}` : ' to compare changed fields'}`);
+          }
+          Object.assign(out, { decision: 'depends', needs });
+        }
+        print(out, o.json);
+        if (out.decision === 'deny') process.exitCode = 1;
+      });
+    });
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliError(`${file}: ${(e as Error).message}`);
+  }
+}
+
+function print(out: Record<string, unknown>, json: boolean | undefined): void {
+  if (json) return printJson(out);
+  for (const [k, v] of Object.entries(out)) {
+    if (v === undefined || v === null) continue;
+    const text = Array.isArray(v) ? v.join('\n                 ') : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    process.stdout.write(`${k.padEnd(16)} ${text}\n`);
+  }
+}

@@ -1,0 +1,131 @@
+import type { RouteEntry } from '../catalog/catalog.js';
+import type { Grant, MemberConstraint, PostConstraint } from './grant.js';
+import type { NqlNode } from './nql.js';
+
+/**
+ * Record constraints: which records of posts, pages and members a key may
+ * touch, as an NQL filter for browse and bulk routes, and as a check on a
+ * record's JSON for by-id routes and the response safety net.
+ */
+export type ConstrainedResource = 'posts' | 'pages' | 'members';
+export const CONSTRAINED: readonly ConstrainedResource[] = ['posts', 'pages', 'members'];
+const SINGULAR: Record<ConstrainedResource, string> = { posts: 'post', pages: 'post', members: 'member' };
+/** Includes a record fetch needs so that every constraint can be checked. */
+export const RECORD_INCLUDE: Record<ConstrainedResource, string> = { posts: 'tags,authors', pages: 'tags,authors', members: 'labels' };
+
+export type Constraint = { kind: 'post'; c: PostConstraint } | { kind: 'member'; c: MemberConstraint };
+
+export function constraintFor(grant: Grant, resource: string): Constraint | undefined {
+  const cs = grant.constraints;
+  if (!cs) return undefined;
+  if ((resource === 'posts' || resource === 'pages') && cs[resource] && Object.keys(cs[resource]!).length > 0) return { kind: 'post', c: cs[resource]! };
+  if (resource === 'members' && cs.members && Object.keys(cs.members).length > 0) return { kind: 'member', c: cs.members };
+  return undefined;
+}
+
+export function needsOwnedIds(c: Constraint): boolean {
+  return c.kind === 'post' && c.c.createdByKey === true;
+}
+
+/** The constraint as an NQL tree. `ownedIds` are the ids this key created (for createdByKey). */
+export function constraintFilter(c: Constraint, ownedIds: readonly string[]): NqlNode {
+  const and: NqlNode[] = [];
+  if (c.kind === 'post') {
+    if (c.c.tags) and.push({ tag: { $in: [...c.c.tags] } });
+    if (c.c.authors) and.push({ author: { $in: [...c.c.authors] } });
+    if (c.c.status) and.push({ status: { $in: [...c.c.status] } });
+    if (c.c.visibility) and.push({ visibility: { $in: [...c.c.visibility] } });
+    // CASE: no record created yet: an id no record has (Ghost ids are 24 hex).
+    if (c.c.createdByKey) and.push({ id: { $in: ownedIds.length > 0 ? [...ownedIds] : ['000000000000000000000000'] } });
+  } else {
+    if (c.c.labels) and.push({ label: { $in: [...c.c.labels] } });
+    if (c.c.status) and.push({ status: { $in: [...c.c.status] } });
+  }
+  return and.length === 1 ? and[0]! : { $and: and };
+}
+
+type Json = Record<string, unknown>;
+const slugsOf = (list: unknown): string[] | undefined =>
+  Array.isArray(list) ? list.map((x) => (x && typeof x === 'object' ? String((x as Json).slug ?? '') : '')).filter(Boolean) : undefined;
+
+/**
+ * Checks a record (Ghost's JSON) against the constraint. Returns the first
+ * rule it breaks, or undefined. A field the record does not carry (not
+ * included, `fields=` narrowed) is not held against it unless `strict`.
+ */
+export function recordBreaks(c: Constraint, record: Json, owned: (id: string) => boolean, strict: boolean): string | undefined {
+  const miss = (what: string) => (strict ? `the record's ${what} is unknown` : undefined);
+  if (c.kind === 'post') {
+    if (c.c.tags) {
+      const tags = slugsOf(record.tags);
+      if (!tags) {
+        const m = miss('tags');
+        if (m) return m;
+      } else if (!tags.some((t) => c.c.tags!.includes(t))) return `it is not tagged ${c.c.tags.join(' or ')}`;
+    }
+    if (c.c.authors) {
+      const authors = slugsOf(record.authors);
+      if (!authors) {
+        const m = miss('authors');
+        if (m) return m;
+      } else if (!authors.some((a) => c.c.authors!.includes(a))) return `it is not by ${c.c.authors.join(' or ')}`;
+    }
+    if (c.c.status && (record.status !== undefined || strict) && !c.c.status.includes(record.status as never)) return `its status is not ${c.c.status.join(' or ')}`;
+    if (c.c.visibility && (record.visibility !== undefined || strict) && !c.c.visibility.includes(record.visibility as never)) return `its visibility is not ${c.c.visibility.join(' or ')}`;
+    if (c.c.createdByKey && (record.id !== undefined || strict) && !owned(String(record.id))) return 'it was not created by this key';
+  } else {
+    if (c.c.labels) {
+      const labels = slugsOf(record.labels);
+      if (!labels) {
+        const m = miss('labels');
+        if (m) return m;
+      } else if (!labels.some((l) => c.c.labels!.includes(l))) return `it is not labelled ${c.c.labels.join(' or ')}`;
+    }
+    if (c.c.status && (record.status !== undefined || strict) && !c.c.status.includes(record.status as never)) return `its status is not ${c.c.status.join(' or ')}`;
+  }
+  return undefined;
+}
+
+/** A human description of the constraint, for messages and `explain`. */
+export function describeConstraint(resource: string, c: Constraint): string {
+  const parts: string[] = [];
+  if (c.kind === 'post') {
+    if (c.c.tags) parts.push(`tagged ${c.c.tags.join(' or ')}`);
+    if (c.c.authors) parts.push(`by ${c.c.authors.join(' or ')}`);
+    if (c.c.status) parts.push(`with status ${c.c.status.join(' or ')}`);
+    if (c.c.visibility) parts.push(`with visibility ${c.c.visibility.join(' or ')}`);
+    if (c.c.createdByKey) parts.push('created by this key');
+  } else {
+    if (c.c.labels) parts.push(`labelled ${c.c.labels.join(' or ')}`);
+    if (c.c.status) parts.push(`with status ${c.c.status.join(' or ')}`);
+  }
+  return `${resource} ${parts.join(', ')}`;
+}
+
+/**
+ * How a constrained resource's constraint reaches a route:
+ *  - filter:  browse-like and bulk routes of the resource get the constraint ANDed to `filter`
+ *  - record:  routes naming one record (`/:id`, `/slug/:slug`, `/<resource>/:id/...`) fetch it first
+ *  - body:    add routes check the new record's body
+ *  - refuse:  routes that expose the resource in ways the gateway cannot filter
+ */
+export type ConstraintMode = { mode: 'none' } | { mode: 'filter' } | { mode: 'record'; param: string; bySlug: boolean } | { mode: 'body' } | { mode: 'refuse'; why: string };
+
+export function constraintMode(route: RouteEntry, resource: ConstrainedResource): ConstraintMode {
+  const segs = route.segments;
+  const own = route.resource === resource;
+  if (own) {
+    if (segs.length >= 2 && segs[1] === 'slug' && segs[2] === ':slug') return { mode: 'record', param: 'slug', bySlug: true };
+    if (segs[1] === ':id') return { mode: 'record', param: 'id', bySlug: false };
+    if (route.method === 'POST' && segs.length === 1) return { mode: 'body' };
+    if ((route.method === 'GET' && segs.length === 1) || route.flags.has('bulk')) return { mode: 'filter' };
+    return { mode: 'refuse', why: `${route.method} ${route.path} cannot be limited to the key's ${resource}` };
+  }
+  const i = segs.indexOf(resource);
+  if (i !== -1 && segs[i + 1] === ':id') return { mode: 'record', param: 'id', bySlug: false };
+  if (CONSTRAINED.includes(route.resource as ConstrainedResource)) return { mode: 'none' };
+  if (route.permission.kind === 'check' && route.permission.object === SINGULAR[resource]) {
+    return { mode: 'refuse', why: `${route.method} ${route.path} exposes ${resource} the gateway cannot filter` };
+  }
+  return { mode: 'none' };
+}

@@ -1,0 +1,93 @@
+import type { Grant } from './grant.js';
+
+/**
+ * Ready-made grants (docs/grants.md). `token create --preset NAME` starts
+ * from one; `--scope` adds scopes and `--grant FILE` merges a document over it.
+ */
+const NO_STAFF_EMAILS = { users: ['email'] };
+const NO_SENDING = ['newsletter', 'email_segment', 'email_recipient_filter'];
+const POST_READ = ['posts:browse', 'posts:read'];
+const TAG_READ = ['tags:browse', 'tags:read'];
+
+export const PRESETS: Readonly<Record<string, { description: string; grant: Grant }>> = {
+  'content-reader': {
+    description: 'read all posts, pages and tags; no emails',
+    grant: { version: 1, scopes: [...POST_READ, 'pages:browse', 'pages:read', ...TAG_READ], redact: { ...NO_STAFF_EMAILS, members: ['email'] } },
+  },
+  'drafts-writer': {
+    description: 'create and edit its own drafts, upload images; never publish, schedule or send email',
+    grant: {
+      version: 1,
+      scopes: [...POST_READ, 'posts:add', 'posts:edit', ...TAG_READ, 'images:upload'],
+      constraints: { posts: { status: ['draft'], createdByKey: true } },
+      fields: { posts: { status: ['draft'], deny: ['authors', 'visibility', 'published_at', ...NO_SENDING] } },
+      redact: NO_STAFF_EMAILS,
+    },
+  },
+  publisher: {
+    description: 'posts, pages, tags and images; may publish (sending email stays refused)',
+    grant: {
+      version: 1,
+      scopes: [...POST_READ, 'posts:add', 'posts:edit', 'posts:destroy', 'posts:copy', 'pages:browse', 'pages:read', 'pages:add', 'pages:edit', 'pages:destroy', 'pages:copy', ...TAG_READ, 'tags:add', 'tags:edit', 'images:upload'],
+      fields: { posts: { deny: NO_SENDING }, pages: { deny: NO_SENDING } },
+      redact: NO_STAFF_EMAILS,
+    },
+  },
+  'webhook-setup': {
+    description: 'add, edit and delete its own webhooks',
+    grant: { version: 1, scopes: ['webhooks:add', 'webhooks:edit', 'webhooks:destroy'], constraints: { webhooks: { createdByKey: true } } },
+  },
+  'members-reader': {
+    description: 'read members and labels without email or other personal data',
+    grant: {
+      version: 1,
+      scopes: ['members:browse', 'members:read', 'labels:browse', 'labels:read'],
+      redact: { members: ['email', 'name', 'note', 'geolocation', 'avatar_image', 'subscriptions', 'email_suppression'] },
+    },
+  },
+  'contributor-strict': {
+    description: "Ghost's Contributor as its admin UI behaves: only its own posts, drafts only, no tags, never publish",
+    grant: {
+      version: 1,
+      scopes: [...POST_READ, 'posts:add', 'posts:edit', 'posts:destroy', ...TAG_READ, 'images:upload'],
+      constraints: { posts: { createdByKey: true, status: ['draft'] } },
+      fields: { posts: { status: ['draft'], deny: ['authors', 'visibility', 'tags', 'published_at', ...NO_SENDING] } },
+      redact: NO_STAFF_EMAILS,
+    },
+  },
+  'author-strict': {
+    description: "Ghost's Author as its admin UI behaves: only its own posts, may publish them, no other authors",
+    grant: {
+      version: 1,
+      scopes: [...POST_READ, 'posts:add', 'posts:edit', 'posts:destroy', ...TAG_READ, 'tags:add', 'images:upload'],
+      constraints: { posts: { createdByKey: true } },
+      fields: { posts: { deny: ['authors', 'visibility', ...NO_SENDING] } },
+      redact: NO_STAFF_EMAILS,
+    },
+  },
+  'editor-strict': {
+    description: "Ghost's Editor: all posts, pages and tags, staff read-only; no members, settings or integrations",
+    grant: {
+      version: 1,
+      scopes: ['posts:*', 'pages:*', 'tags:*', 'images:upload', 'media:upload', 'files:upload', 'users:browse', 'users:read', 'roles:browse'],
+      fields: { posts: { deny: NO_SENDING } },
+    },
+  },
+};
+
+/** Deep-merges `over` onto a preset: arrays are replaced, scopes are added. */
+export function withOverrides(base: Grant, extraScopes: readonly string[], over: Record<string, unknown> | undefined): unknown {
+  const merged = merge(structuredClone(base) as unknown as Record<string, unknown>, over ?? {}) as Record<string, unknown>;
+  const scopes = new Set([...((merged.scopes as string[]) ?? []), ...extraScopes]);
+  merged.scopes = [...scopes];
+  return merged;
+}
+
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(b)) {
+    if (k === 'scopes' && Array.isArray(v)) a.scopes = [...new Set([...((a.scopes as string[]) ?? []), ...(v as string[])])];
+    else if (v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object' && !Array.isArray(a[k])) a[k] = merge(a[k] as Record<string, unknown>, v as Record<string, unknown>);
+    else a[k] = v;
+  }
+  return a;
+}
