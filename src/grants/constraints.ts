@@ -18,8 +18,12 @@ export type Constraint = { kind: 'post'; c: PostConstraint } | { kind: 'member';
 export function constraintFor(grant: Grant, resource: string): Constraint | undefined {
   const cs = grant.constraints;
   if (!cs) return undefined;
-  if ((resource === 'posts' || resource === 'pages') && cs[resource] && Object.keys(cs[resource]!).length > 0) return { kind: 'post', c: cs[resource]! };
-  if (resource === 'members' && cs.members && Object.keys(cs.members).length > 0) return { kind: 'member', c: cs.members };
+  // A constraint object that restricts nothing ({} or createdByKey: false) is no constraint.
+  if (resource === 'posts' || resource === 'pages') {
+    const c = cs[resource];
+    if (c && (c.tags || c.authors || c.status || c.visibility || c.createdByKey === true)) return { kind: 'post', c };
+  }
+  if (resource === 'members' && cs.members && (cs.members.labels || cs.members.status)) return { kind: 'member', c: cs.members };
   return undefined;
 }
 

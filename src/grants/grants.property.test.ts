@@ -1,0 +1,133 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { loadCatalog } from '../catalog/catalog.js';
+import { authorize, type RequestFacts } from '../pipeline/authorize/authorize.js';
+import { compileGrant, GrantSchema, type Grant } from './grant.js';
+import { constrainFilter, matchesFilter, parseFilter, serializeFilter, type NqlNode } from './nql.js';
+
+const catalog = loadCatalog();
+const ROUTES = catalog.routes.filter((r) => ['posts', 'pages', 'members', 'webhooks', 'tags'].includes(r.resource) && !r.flags.has('public'));
+const SCOPES = [...new Set(ROUTES.map((r) => r.scope))];
+const TAGS = ['partner', 'news', 'internal'];
+const STATUSES = ['draft', 'published', 'scheduled'] as const;
+const IDS = ['a'.repeat(24), 'b'.repeat(24), 'c'.repeat(24)];
+
+const subset = <T>(xs: readonly T[]) => fc.subarray([...xs], { minLength: 1 });
+const postConstraint = fc.record({ tags: subset(TAGS), status: subset(STATUSES), createdByKey: fc.boolean() }, { requiredKeys: [] });
+const fieldRule = fc.record({ deny: subset(['authors', 'tags', 'visibility', 'newsletter', 'status']), status: subset(STATUSES) }, { requiredKeys: [] });
+
+const wideGrant: fc.Arbitrary<Grant> = fc
+  .record({
+    scopes: fc.subarray(SCOPES),
+    constraints: fc.option(fc.record({ posts: postConstraint }, { requiredKeys: [] }), { nil: undefined }),
+    fields: fc.option(fc.record({ posts: fieldRule }, { requiredKeys: [] }), { nil: undefined }),
+  })
+  .map((g) => GrantSchema.parse(JSON.parse(JSON.stringify({ version: 1, ...g }))));
+
+/** A narrowing of a grant: fewer scopes, more or tighter constraints, more denied fields. */
+function narrowed(wide: Grant): fc.Arbitrary<Grant> {
+  return fc
+    .record({ drop: fc.subarray(wide.scopes), tags: fc.option(subset(TAGS)), status: fc.option(subset(STATUSES)), byKey: fc.boolean(), deny: fc.subarray(['authors', 'tags', 'visibility', 'slug']) })
+    .map(({ drop, tags, status, byKey, deny }) => {
+      const g = structuredClone(wide);
+      g.scopes = g.scopes.filter((s) => !drop.includes(s));
+      const pc = { ...(g.constraints?.posts ?? {}) };
+      if (tags) pc.tags = pc.tags ? pc.tags.filter((t) => tags.includes(t)) : tags;
+      if (status) pc.status = pc.status ? pc.status.filter((s) => status.includes(s)) : status;
+      if (byKey) pc.createdByKey = true;
+      // An emptied list means "nothing"; keep it non-empty with a value no record has.
+      if (pc.tags && pc.tags.length === 0) pc.tags = ['nothing-has-this-tag'];
+      if (pc.status && pc.status.length === 0) pc.status = ['sent'];
+      g.constraints = { ...(g.constraints ?? {}), posts: pc };
+      const fr = { ...(g.fields?.posts ?? {}) };
+      if (deny.length) fr.deny = [...new Set([...(fr.deny ?? []), ...deny])];
+      g.fields = { ...(g.fields ?? {}), posts: fr };
+      return GrantSchema.parse(g);
+    });
+}
+
+const post = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), visibility: fc.constant('public'), tags: fc.subarray(TAGS).map((ts) => ts.map((slug) => ({ slug }))), authors: fc.constant([{ slug: 'olive' }]) });
+const facts: fc.Arbitrary<{ routeIndex: number; facts: RequestFacts }> = fc
+  .record({
+    routeIndex: fc.nat({ max: ROUTES.length - 1 }),
+    record: fc.option(post, { nil: null }),
+    body: post.map(({ id: _id, ...rest }) => rest),
+    owned: fc.subarray(IDS),
+    filter: fc.option(fc.constantFrom('status:draft', 'tag:-partner', "tag:news,featured:true"), { nil: undefined }),
+    newsletter: fc.boolean(),
+  })
+  .map(({ routeIndex, record, body, owned, filter, newsletter }) => {
+    const r = ROUTES[routeIndex]!;
+    const query = new Map<string, string>();
+    if (filter) query.set('filter', filter);
+    if (newsletter) query.set('newsletter', 'default');
+    const bulkBody = { bulk: { action: 'featured' } };
+    return {
+      routeIndex,
+      facts: { query, params: { id: IDS[0]!, slug: 'a-post' }, body: r.flags.has('bulk') ? bulkBody : { [r.resource]: [body] }, record, ownedIds: new Set(owned) },
+    };
+  });
+
+test('property: a narrower grant never allows what a wider one refuses', () => {
+  fc.assert(
+    fc.property(
+      wideGrant.chain((w) => fc.tuple(fc.constant(w), narrowed(w))),
+      facts,
+      ([wide, narrow], { routeIndex, facts: f }) => {
+        const route = ROUTES[routeIndex]!;
+        const w = authorize({ grant: compileGrant(wide), route, upstream: { ok: true }, request: f });
+        const n = authorize({ grant: compileGrant(narrow), route, upstream: { ok: true }, request: f });
+        assert.notEqual(w.allow, 'need');
+        assert.notEqual(n.allow, 'need');
+        if (n.allow === true) assert.equal(w.allow, true, `narrow allowed ${route.method} ${route.path} but wide refused`);
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
+// NQL: random filter trees over the fields a constraint uses.
+const leaf: fc.Arbitrary<NqlNode> = fc.oneof(
+  fc.record({ f: fc.constantFrom('tag', 'status'), v: fc.constantFrom(...TAGS, ...STATUSES) }).map(({ f, v }) => ({ [f]: v })),
+  fc.record({ f: fc.constantFrom('tag', 'status'), v: fc.constantFrom(...TAGS, ...STATUSES) }).map(({ f, v }) => ({ [f]: { $ne: v } })),
+  fc.record({ f: fc.constantFrom('tag', 'status', 'id'), vs: fc.subarray([...TAGS, ...STATUSES, ...IDS], { minLength: 1 }) }).map(({ f, vs }) => ({ [f]: { $in: vs } })),
+  fc.record({ f: fc.constantFrom('tag', 'status'), vs: fc.subarray([...TAGS, ...STATUSES], { minLength: 1 }) }).map(({ f, vs }) => ({ [f]: { $nin: vs } })),
+  fc.boolean().map((b) => ({ featured: b })),
+);
+const tree: fc.Arbitrary<NqlNode> = fc.letrec<{ node: NqlNode }>((tie) => ({
+  node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.record({ op: fc.constantFrom('$and', '$or'), xs: fc.array(tie('node'), { minLength: 2, maxLength: 3 }) }).map(({ op, xs }) => ({ [op]: xs }))),
+})).node;
+const record = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), featured: fc.boolean(), tag: fc.subarray(TAGS) }, { noNullPrototype: true });
+
+test('property: generated NQL filters never escape the injected constraint', () => {
+  const constraints = ['tag:[partner]', 'tag:[partner]+status:[draft]', `id:['${IDS[0]}','${IDS[1]}']`].map(parseFilter);
+  fc.assert(
+    fc.property(tree, fc.constantFrom(...constraints), fc.array(record, { minLength: 5, maxLength: 20 }), (client, constraint, records) => {
+      const clientText = serializeFilter(client);
+      const forwarded = constrainFilter(clientText, constraint);
+      const constraintText = serializeFilter(constraint);
+      for (const rec of records) {
+        if (matchesFilter(forwarded, rec)) assert.ok(matchesFilter(constraintText, rec), `${forwarded} let through ${JSON.stringify(rec)}`);
+        // And the AND is exact: nothing the client and the constraint both allow is lost.
+        assert.equal(matchesFilter(forwarded, rec), matchesFilter(clientText, rec) && matchesFilter(constraintText, rec));
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('hostile filter strings are either refused or kept inside the constraint', () => {
+  const constraint = parseFilter('tag:[partner]');
+  const hostile = ["tag:partner,tag:-partner", "tag:-partner", ")", "tag:partner)+(id:-x", "tag:'partner'", "(tag:news", "id:-'000000000000000000000000'", "status:[draft,published,scheduled]"];
+  for (const h of hostile) {
+    let forwarded: string;
+    try {
+      forwarded = constrainFilter(h, constraint);
+    } catch {
+      continue; // refused: does not parse
+    }
+    assert.ok(forwarded.endsWith("+tag:['partner']"), forwarded);
+    assert.equal(matchesFilter(forwarded, { tag: ['news'] }), false, h);
+  }
+});
