@@ -96,14 +96,18 @@ export function checkBodyConstraint(c: Constraint | undefined, body: Json, curre
   return listRule('labels', c.c.labels);
 }
 
-/** Ghost's bulk edit actions (posts/pages/members `PUT .../bulk`) and the field each changes. */
+/**
+ * Ghost's bulk edit actions and the field each changes
+ * (ghost/core/core/server/services/posts/posts-service.js bulkEdit;
+ * members-api/repositories/member-repository.js bulkEdit). Any other action is refused.
+ */
 const BULK_ACTION_FIELD: Record<string, string> = {
-  featured: 'featured',
-  unfeatured: 'featured',
+  feature: 'featured',
+  unfeature: 'featured',
   access: 'visibility',
   addTag: 'tags',
-  removeTag: 'tags',
   unpublish: 'status',
+  unschedule: 'status',
   addLabel: 'labels',
   removeLabel: 'labels',
   unsubscribe: 'newsletters',
@@ -118,7 +122,7 @@ export function checkBulkEdit(rule: FieldRule | undefined, c: Constraint | undef
   if (rule?.deny?.includes(field)) return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may not change ${field} (bulk ${action})` };
   if (rule?.allow && !rule.allow.includes(field)) return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may only change ${rule.allow.join(', ')}` };
   if (field === 'status' && rule?.status && !rule.status.includes('draft')) return { ok: false, code: 'FIELD_REFUSED', field, why: 'this key may not change status' };
-  if (c?.kind === 'post' && ((action === 'removeTag' && c.c.tags) || (action === 'access' && c.c.visibility) || (action === 'unpublish' && c.c.status && !c.c.status.includes('draft')))) {
+  if (c?.kind === 'post' && ((action === 'access' && c.c.visibility) || ((action === 'unpublish' || action === 'unschedule') && c.c.status && !c.c.status.includes('draft')))) {
     return { ok: false, code: 'BODY_OUTSIDE_GRANT', field, why: `bulk ${action} could move records outside the key's constraint` };
   }
   if (c?.kind === 'member' && action === 'removeLabel' && c.c.labels) return { ok: false, code: 'BODY_OUTSIDE_GRANT', field, why: `bulk ${action} could move members outside the key's constraint` };

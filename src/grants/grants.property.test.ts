@@ -34,7 +34,7 @@ function narrowed(wide: Grant): fc.Arbitrary<Grant> {
       g.scopes = g.scopes.filter((s) => !drop.includes(s));
       const pc = { ...(g.constraints?.posts ?? {}) };
       if (tags) pc.tags = pc.tags ? pc.tags.filter((t) => tags.includes(t)) : tags;
-      if (status) pc.status = pc.status ? pc.status.filter((s) => status.includes(s)) : status;
+      if (status) pc.status = pc.status ? pc.status.filter((s) => (status as readonly string[]).includes(s)) : status;
       if (byKey) pc.createdByKey = true;
       // An emptied list means "nothing"; keep it non-empty with a value no record has.
       if (pc.tags && pc.tags.length === 0) pc.tags = ['nothing-has-this-tag'];

@@ -162,7 +162,7 @@ async function gather(
 /** Reads a JSON body the gateway must check; the bytes read are the bytes forwarded. */
 async function readJsonBody(req: IncomingMessage, limit: number): Promise<{ raw: Buffer; json: unknown } | { code: ErrorCode; context: string }> {
   const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+  if ((req.headers['content-length'] === undefined || req.headers['content-length'] === '0') && req.headers['transfer-encoding'] === undefined) {
     return { raw: Buffer.alloc(0), json: null };
   }
   if (type !== 'application/json') return { code: 'BODY_INVALID', context: 'the body must be application/json' };

@@ -111,7 +111,7 @@ export function authorize({ grant, route, upstream, request }: AuthorizeInput): 
   const q = checkQueryFields(rule, request.query);
   if (!q.ok) return fromBody(q, route, help);
 
-  const inspectBody = isWriteWithBody(route) && (rule !== undefined || ownConstraint !== undefined);
+  const inspectBody = isWriteWithBody(route) && route.action !== 'copy' && (rule !== undefined || ownConstraint !== undefined);
   let item: Json | undefined;
   let bulkBody: Json | undefined;
   if (inspectBody) {
@@ -119,7 +119,7 @@ export function authorize({ grant, route, upstream, request }: AuthorizeInput): 
     else if (route.flags.has('bulk')) bulkBody = asObject(request.body);
     else {
       item = bodyItem(request.body, route.resource);
-      if (!item && route.action !== 'copy') return deny('BODY_INVALID', `The body must be {"${route.resource}": [ { ... } ]}.`, 'the gateway checks this body against the key’s rules', help);
+      if (!item) return deny('BODY_INVALID', `The body must be {"${route.resource}": [ { ... } ]}.`, 'the gateway checks this body against the key’s rules', help);
     }
   }
 
