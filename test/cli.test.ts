@@ -88,4 +88,25 @@ describe('the ghostgate CLI', () => {
     assert.equal(c.routes.length, 237);
     assert.ok(c.routes.some((x: { method: string; path: string; scope: string }) => x.method === 'POST' && x.path === '/webhooks' && x.scope === 'webhooks:add'));
   });
+
+  test('token create --preset with --grant overrides, and explain shows the rule and the constrained filter', () => {
+    writeFileSync(join(dir, 'partner.json'), JSON.stringify({ constraints: { posts: { tags: ['partner'] } } }));
+    const r = run(dir, 'token', 'create', '--name', 'partner', '--preset', 'drafts-writer', '--grant', 'partner.json', '--json');
+    assert.equal(r.code, 0, r.err);
+    const k = JSON.parse(r.out);
+    assert.deepEqual(k.grant.constraints.posts, { status: ['draft'], createdByKey: true, tags: ['partner'] });
+    const browse = JSON.parse(run(dir, 'explain', '--key', k.id, 'GET', '/posts/?filter=tag:-partner', '--json').out);
+    assert.equal(browse.decision, 'allow');
+    assert.match(browse.forwarded_query, /tag:-'partner'\)?\+.*tag:\['partner'\]/);
+    writeFileSync(join(dir, 'publish.json'), JSON.stringify({ posts: [{ status: 'published' }] }));
+    const publish = run(dir, 'explain', '--key', k.id, 'POST', '/posts/', '--body', 'publish.json', '--json');
+    assert.equal(publish.code, 1);
+    const d = JSON.parse(publish.out);
+    assert.equal(d.decision, 'deny');
+    assert.equal(d.code, 'FIELD_REFUSED');
+    assert.equal(JSON.parse(run(dir, 'explain', '--key', k.id, 'GET', '/posts/abc/', '--json').out).decision, 'depends');
+    const bad = run(dir, 'token', 'create', '--name', 'x', '--grant', 'publish.json');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /invalid grant/);
+  });
 });
