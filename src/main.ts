@@ -7,6 +7,7 @@ import { loadPermissions, upstreamReach, INTEGRATION_ROLE, type UpstreamCredenti
 import type { Config } from './config/config.js';
 import { Forwarder } from './pipeline/forward/forward.js';
 import { UpstreamCredential } from './pipeline/forward/upstream.js';
+import { parseCidrs, RateLimiter } from './pipeline/lifecycle/lifecycle.js';
 import { loadMasterSecret, unseal } from './secrets/master.js';
 import type { MasterSecret } from './secrets/keys.js';
 import { createGatewayServer } from './server.js';
@@ -29,17 +30,25 @@ export async function upstreamKey(config: Config, store: Store, master: MasterSe
 }
 
 /**
- * What role the upstream credential acts with. An integration is always the
- * Admin Integration role; a staff token acts as its user, so ask Ghost.
+ * What role the upstream credential acts with, checked against Ghost. An
+ * integration is always the Admin Integration role (checked with a read every
+ * role may make); a staff token acts as its user, so ask Ghost who that is.
  */
-export async function discoverUpstreamRole(config: Config, key: string): Promise<UpstreamCredentialInfo> {
-  if (config.upstream.kind === 'integration') return { kind: 'integration', role: INTEGRATION_ROLE };
-  const cred = new UpstreamCredential(key, { kind: 'staff', role: 'unknown' });
-  const res = await fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/users/me/?include=roles`, {
+export async function discoverUpstreamRole(config: Config, key: string, verifyIntegration = true): Promise<UpstreamCredentialInfo> {
+  const staff = config.upstream.kind === 'staff';
+  // CASE: at start-up an integration's role is known without asking; Ghost may come up later (502 until then).
+  if (!staff && !verifyIntegration) return { kind: 'integration', role: INTEGRATION_ROLE };
+  const cred = new UpstreamCredential(key, { kind: config.upstream.kind, role: 'unknown' });
+  const path = staff ? 'users/me/?include=roles' : 'tags/?limit=1&fields=id';
+  const res = await fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/${path}`, {
     headers: { authorization: `Ghost ${cred.token('/admin/', Date.now())}`, 'accept-version': 'v6.0' },
     signal: AbortSignal.timeout(config.upstream.timeoutMs),
   });
-  if (!res.ok) throw new Error(`Ghost refused the upstream staff token on /users/me/ (HTTP ${res.status})`);
+  if (!res.ok) throw new Error(`Ghost refused the upstream ${staff ? 'staff token' : 'integration key'} (HTTP ${res.status} on /${path.split('?')[0]})`);
+  if (!staff) {
+    await res.body?.cancel();
+    return { kind: 'integration', role: INTEGRATION_ROLE };
+  }
   const body = (await res.json()) as { users?: { roles?: { name?: string }[] }[] };
   const role = body.users?.[0]?.roles?.[0]?.name;
   if (!role) throw new Error('Ghost did not report the staff user’s role');
@@ -50,6 +59,8 @@ export interface RunningGateway {
   readonly server: Server;
   readonly url: string;
   readonly store: Store;
+  /** Looks for a new upstream credential now (also done every `upstreamReloadMs`). */
+  reloadUpstream(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -61,15 +72,60 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
   const store = openStore(config);
   try {
     const key = await upstreamKey(config, store, master);
-    const info = await discoverUpstreamRole(config, key);
-    // Upstream reach is a property of (route, credential): computed once per credential.
-    const reachByRoute = new Map<RouteEntry, UpstreamReach>(catalog.routes.map((r) => [r, upstreamReach(r, info, permissions)]));
-    const upstream = {
-      current: new UpstreamCredential(key, info),
-      reach: (route: RouteEntry): UpstreamReach => reachByRoute.get(route) ?? { ok: false, why: 'route not in catalog' },
+    // The upstream credential and what it reaches, replaced together on rotation.
+    const makeUpstream = (k: string, info: UpstreamCredentialInfo) => {
+      const reach = new Map<RouteEntry, UpstreamReach>(catalog.routes.map((r) => [r, upstreamReach(r, info, permissions)]));
+      return { cred: new UpstreamCredential(k, info), reach };
     };
+    let active = makeUpstream(key, await discoverUpstreamRole(config, key, false));
+    let activeSealed = config.upstream.key ? undefined : await store.settings.get(UPSTREAM_SETTING);
+    const upstream = {
+      get current() {
+        return active.cred;
+      },
+      reach: (route: RouteEntry): UpstreamReach => active.reach.get(route) ?? { ok: false, why: 'route not in catalog' },
+    };
+
+    // Upstream rotation: `ghostgate upstream rotate` stores a new sealed credential; pick it
+    // up without a restart, after checking Ghost accepts it. Tools notice nothing.
+    let reloading: Promise<boolean> | undefined;
+    const reloadUpstream = (): Promise<boolean> =>
+      (reloading ??= (async () => {
+        try {
+          if (config.upstream.key) return false; // pinned by configuration
+          const sealed = await store.settings.get(UPSTREAM_SETTING);
+          if (!sealed || sealed === activeSealed) return false;
+          const next = unseal(master, sealed);
+          active = makeUpstream(next, await discoverUpstreamRole(config, next));
+          activeSealed = sealed;
+          log.info({ upstream: active.cred.id }, 'upstream credential rotated');
+          return true;
+        } catch (err) {
+          log.error({ err: { message: (err as Error).message } }, 'new upstream credential not installed; keeping the current one');
+          return false;
+        } finally {
+          reloading = undefined;
+        }
+      })());
+    const timer = setInterval(() => void reloadUpstream(), config.upstreamReloadMs);
+    timer.unref();
+
     const forwarder = new Forwarder(config.upstream.url, config.upstream.timeoutMs, config.upstream.connections);
-    const server = createGatewayServer({ matcher, store, master, upstream, forwarder, records: forwarder, log, ghostPath: config.ghostPath, clockSkewS: config.auth.clockSkewSeconds, maxInspectedBody: 50 * 1024 * 1024 });
+    const server = createGatewayServer({
+      matcher,
+      store,
+      master,
+      upstream,
+      forwarder,
+      records: forwarder,
+      log,
+      ghostPath: config.ghostPath,
+      clockSkewS: config.auth.clockSkewSeconds,
+      maxInspectedBody: 50 * 1024 * 1024,
+      rateLimiter: new RateLimiter(),
+      policy: config.policy,
+      ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
+    });
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -77,12 +133,14 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     });
     const addr = server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    log.info({ url: `http://${host}:${addr.port}`, upstream: config.upstream.url, upstreamKind: info.kind, upstreamRole: info.role, routes: catalog.routes.length }, 'ghostgate listening');
+    log.info({ url: `http://${host}:${addr.port}`, upstream: config.upstream.url, upstreamKind: active.cred.info.kind, upstreamRole: active.cred.info.role, routes: catalog.routes.length }, 'ghostgate listening');
     return {
       server,
       url: `http://${host}:${addr.port}`,
       store,
+      reloadUpstream,
       async close() {
+        clearInterval(timer);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await forwarder.close();

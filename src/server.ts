@@ -8,6 +8,8 @@ import type { Effects } from './pipeline/authorize/authorize.js';
 import type { Forwarder } from './pipeline/forward/forward.js';
 import { runPipeline, type PipelineDeps } from './pipeline/pipeline.js';
 import type { Store } from './store/store.js';
+import { handleKeysApi } from './keys/keys-api.js';
+import type { KeyPolicy } from './keys/mint.js';
 
 /**
  * The HTTP front door: runs the pipeline, turns refusals into Ghost's error
@@ -15,6 +17,7 @@ import type { Store } from './store/store.js';
  * answer. Any unexpected error fails closed.
  */
 export interface GatewayServerDeps extends PipelineDeps {
+  readonly policy: KeyPolicy;
   readonly forwarder: Forwarder;
   readonly log: Logger;
   readonly now?: () => number;
@@ -37,16 +40,17 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /** What the grant does to Ghost's JSON answer: ledger first (it needs ids), then the safety net, then redaction. */
-function inspector(effects: Effects, store: Store, keyId: string | undefined, log: Logger, requestId: string): ((status: number, json: unknown) => Promise<unknown>) | undefined {
+function inspector(effects: Effects, store: Store, keyIds: string[], log: Logger, requestId: string): ((status: number, json: unknown) => Promise<unknown>) | undefined {
   if (!effects.ledger && !effects.check && !effects.redact) return undefined;
   return async (status, json) => {
     if (status < 200 || status >= 300 || !json || typeof json !== 'object') return json;
     const body = json as Record<string, unknown>;
-    if (effects.ledger && keyId) {
+    if (effects.ledger) {
+      // A record a child key creates is also its ancestors' (a child's set stays within its parent's).
       const created = body[effects.ledger];
       for (const rec of Array.isArray(created) ? created : []) {
         if (rec && typeof rec === 'object' && typeof (rec as { id?: unknown }).id === 'string') {
-          await store.ledger.add(keyId, effects.ledger, (rec as { id: string }).id, Date.now());
+          for (const keyId of keyIds) await store.ledger.add(keyId, effects.ledger, (rec as { id: string }).id, Date.now());
         }
       }
     }
@@ -57,7 +61,7 @@ function inspector(effects: Effects, store: Store, keyId: string | undefined, lo
         const kept = list.filter((rec) => !rec || typeof rec !== 'object' || recordBreaks(constraint, rec as Record<string, unknown>, (id) => owned.has(id), false) === undefined);
         if (kept.length !== list.length) {
           // Ghost returned records outside the filter the gateway sent: drop them and raise the alarm.
-          log.warn({ requestId, key: keyId, resource, removed: list.length - kept.length, alert: 'constraint_safety_net' }, 'removed records outside the key constraint');
+          log.warn({ requestId, key: keyIds[0], resource, removed: list.length - kept.length, alert: 'constraint_safety_net' }, 'removed records outside the key constraint');
           body[resource] = kept;
         }
       }
@@ -81,6 +85,19 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     const started = now();
     const requestId = randomUUID();
     const method = req.method ?? '';
+    if ((req.url ?? '').startsWith('/ghostgate/')) {
+      const send = (r: ServerResponse, status: number, body: unknown) => {
+        const text = JSON.stringify(body);
+        r.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        r.end(text);
+      };
+      await handleKeysApi(deps, req, res, started, send, (r, e) => {
+        sendError(r, e, requestId);
+        req.resume();
+      });
+      deps.log.info({ requestId, method, route: '/ghostgate/v1/keys', status: res.statusCode, ms: now() - started }, 'key api');
+      return;
+    }
     let result;
     try {
       result = await runPipeline(deps, req, started);
@@ -89,15 +106,18 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       result = { forward: false as const, code: 'STORE_UNAVAILABLE' as const, context: 'the gateway could not read its store' };
     }
     if (result.forward && method === 'GET' && hasBody(req)) {
+      if (result.key && result.reservedUse) await deps.store.keys.settleUse(result.key.id, false, now());
       result = { forward: false as const, code: 'HEADER_AMBIGUOUS' as const, context: 'a GET request may not carry a body', resolved: result.resolved };
     }
     if (!result.forward) {
-      sendError(res, gatewayError(result.code, result.context, result.help, result.message), requestId);
+      const e = gatewayError(result.code, result.context, result.help, result.message);
+      if (result.retryAfterS !== undefined) e.headers = { 'retry-after': String(result.retryAfterS) };
+      sendError(res, e, requestId);
       req.resume();
       deps.log.info({ requestId, method, route: result.resolved?.route.path, key: result.key?.id, decision: 'deny', code: result.code, ms: now() - started }, 'refused');
       return;
     }
-    const inspect = inspector(result.effects, deps.store, result.key?.id, deps.log, requestId);
+    const inspect = inspector(result.effects, deps.store, result.key ? [result.key.id, ...(result.ancestors ?? []).map((a) => a.id)] : [], deps.log, requestId);
     const out = await deps.forwarder.forward(req, res, {
       method,
       pathAndQuery: result.pathAndQuery,
@@ -105,12 +125,12 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       body: result.body ?? (method !== 'GET' && hasBody(req) ? 'stream' : null),
       ...(inspect ? { inspect } : {}),
     });
-    if (out.ok) {
-      if (result.key) await deps.store.keys.recordUse(result.key.id, now());
-    } else if (!out.responseStarted && !res.headersSent) {
-      sendError(res, gatewayError(out.code, out.context), requestId);
-    } else {
-      res.destroy();
+    const succeeded = out.ok && out.status >= 200 && out.status < 300;
+    if (result.key && result.reservedUse) await deps.store.keys.settleUse(result.key.id, succeeded, now());
+    else if (result.key && succeeded) await deps.store.keys.recordUse(result.key.id, now());
+    if (!out.ok) {
+      if (!out.responseStarted && !res.headersSent) sendError(res, gatewayError(out.code, out.context), requestId);
+      else res.destroy();
     }
     deps.log.info(
       { requestId, method, route: result.resolved.route.path, key: result.key?.id, decision: 'allow', status: out.ok ? out.status : out.code, ms: now() - started },

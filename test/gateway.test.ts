@@ -154,7 +154,7 @@ describe('gateway against a strict fake Ghost', () => {
     const ok = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
     assert.equal(ok.statusCode, 200);
     await ok.body.dump();
-    assert.equal(await gw.gateway.store.keys.revoke(id, Date.now()), true);
+    assert.deepEqual(await gw.gateway.store.keys.revoke(id, Date.now()), [id]);
     const res = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
     assert.equal(res.statusCode, 401);
     assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'KEY_REVOKED');

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/config.js';
-import { openStore, startGateway, UPSTREAM_SETTING } from '../main.js';
+import { discoverUpstreamRole, openStore, startGateway, UPSTREAM_SETTING } from '../main.js';
 import { loadMasterSecret, seal, writeMasterSecretFile } from '../secrets/master.js';
 import { readSecretInput, withStore, type GlobalOpts } from './common.js';
 import { CliError, printJson } from './output.js';
@@ -72,6 +72,27 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
         const id = key.split(':')[0];
         if (o.json) printJson({ stored: true, id });
         else process.stdout.write(`Stored the upstream credential ${id} (sealed). Restart \`ghostgate serve\` to use it.\n`);
+      });
+    });
+
+  upstream
+    .command('rotate')
+    .description('install a new upstream credential (e.g. after regenerating the integration key in Ghost): checked with Ghost first, then picked up by running gateways within seconds, with no change for any tool')
+    .requiredOption('--key-file <file>', 'file holding the new credential, or - for standard input')
+    .option('--json', 'print JSON')
+    .action(async (o: { keyFile: string; json?: boolean }) => {
+      const key = readSecretInput(o.keyFile);
+      await withStore(globals(), async (store, config) => {
+        let info;
+        try {
+          info = await discoverUpstreamRole(config, key, true);
+        } catch (e) {
+          throw new CliError(`the new credential was not installed: ${(e as Error).message}`);
+        }
+        await store.settings.set(UPSTREAM_SETTING, seal(loadMasterSecret(config), key));
+        const id = key.split(':')[0];
+        if (o.json) printJson({ rotated: true, id, kind: info.kind, role: info.role, reloadMs: config.upstreamReloadMs });
+        else process.stdout.write(`Installed the upstream credential ${id} (${info.kind}, role ${info.role}). Running gateways switch to it within ${config.upstreamReloadMs} ms.\n`);
       });
     });
 }

@@ -4,23 +4,15 @@ import { readFileSync } from 'node:fs';
 import { parseGrant, parseScopeList, validateScopes, type Grant } from '../grants/grant.js';
 import { PRESETS, withOverrides } from '../grants/presets.js';
 import { loadMasterSecret } from '../secrets/master.js';
-import { formatKey, newKeyId } from '../secrets/keys.js';
-import type { KeyRecord } from '../store/store.js';
+import { formatKey } from '../secrets/keys.js';
+import { keyJson } from '../keys/key-json.js';
+import { mintKey, MintError } from '../keys/mint.js';
+import type { KeyLimits } from '../store/store.js';
+import { parseDuration, parseRate, parseWhen } from './time.js';
 import { withStore, type GlobalOpts } from './common.js';
 import { CliError, fmtTime, printJson, table } from './output.js';
 
-export function keyJson(k: KeyRecord): Record<string, unknown> {
-  return {
-    id: k.id,
-    name: k.name,
-    status: k.status,
-    grant: k.grant,
-    created_at: fmtTime(k.createdAt),
-    revoked_at: k.revokedAt === null ? null : fmtTime(k.revokedAt),
-    last_used_at: k.lastUsedAt === null ? null : fmtTime(k.lastUsedAt),
-    use_count: k.useCount,
-  };
-}
+export { keyJson };
 
 export function registerToken(program: Command, globals: () => GlobalOpts): void {
   const token = program.command('token').description('create, list, show and revoke ghostgate keys');
@@ -32,22 +24,70 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .option('--scope <scopes>', 'comma-separated scopes, e.g. posts:browse,posts:read (see `ghostgate catalog`); added to a preset')
     .option('--preset <name>', `start from a preset: ${Object.keys(PRESETS).join(', ')}`)
     .option('--grant <file>', 'a grant document (JSON, docs/grants.md); merged over the preset')
+    .option('--expires <when>', 'expiry: a duration from now (30d, 24h, 1h) or an ISO 8601 time')
+    .option('--not-before <when>', 'not valid before: a duration from now or an ISO 8601 time')
+    .option('--max-uses <n>', 'uses allowed: requests that reach Ghost and succeed (1 = a one-time key)')
+    .option('--ip <cidrs>', 'comma-separated CIDRs (IPv4, IPv6) the key may be used from')
+    .option('--rate <limits>', 'rate limits, e.g. 10/s,300/m,burst=20')
+    .option('--daily-quota <n>', 'requests per UTC day')
+    .option('--parent <id>', 'make a child key: a subset of the parent grant, expiring no later, revoked with it')
     .option('--json', 'print JSON')
-    .action(async (o: { name: string; scope?: string; preset?: string; grant?: string; json?: boolean }) => {
+    .action(async (o: { name: string; scope?: string; preset?: string; grant?: string; expires?: string; notBefore?: string; maxUses?: string; ip?: string; rate?: string; dailyQuota?: string; parent?: string; json?: boolean }) => {
       const opts = { ...globals(), ...o };
-      const name = o.name.trim();
-      if (name === '' || name.length > 191) throw new CliError('--name must be 1 to 191 characters');
+      const now = Date.now();
       const grant = buildGrant(o);
+      const limits: KeyLimits = {
+        ...(o.ip ? { ipAllow: o.ip.split(',').map((c) => c.trim()).filter(Boolean) } : {}),
+        ...(o.rate ? { rate: parseRate(o.rate) } : {}),
+        ...(o.dailyQuota ? { dailyQuota: positive(o.dailyQuota, '--daily-quota') } : {}),
+      };
       await withStore(opts, async (store, config) => {
-        const master = loadMasterSecret(config);
-        const id = newKeyId();
-        const rec = await store.keys.create({ id, name, grant, createdAt: Date.now() });
-        const key = formatKey(id, master.keySecret(id, rec.generation));
+        const parent = o.parent ? await store.keys.get(o.parent) : undefined;
+        if (o.parent && !parent) throw new CliError(`no parent key ${o.parent}`);
+        let minted;
+        try {
+          minted = await mintKey(
+            store,
+            loadMasterSecret(config),
+            config.policy,
+            {
+              name: o.name,
+              grant,
+              expiresAt: o.expires ? parseWhen(o.expires, now) : null,
+              notBefore: o.notBefore ? parseWhen(o.notBefore, now) : null,
+              maxUses: o.maxUses ? positive(o.maxUses, '--max-uses') : null,
+              limits,
+            },
+            now,
+            parent,
+          );
+        } catch (e) {
+          if (e instanceof MintError) throw new CliError(e.message);
+          throw e;
+        }
+        const { record: rec, key } = minted;
         if (opts.json) printJson({ ...keyJson(rec), key });
         else {
-          process.stdout.write(`Created key ${id} (${name}) with scopes ${grant.scopes.join(', ')}\n\n  ${key}\n\n`);
+          process.stdout.write(`Created key ${rec.id} (${rec.name}) with scopes ${rec.grant.scopes.join(', ')}${rec.expiresAt ? `, expiring ${fmtTime(rec.expiresAt)}` : ''}${rec.maxUses ? `, ${rec.maxUses} use(s)` : ''}\n\n  ${key}\n\n`);
           process.stdout.write('This is the only time the key is shown. Give it to the tool as its Ghost Admin API key, with this gateway as its Ghost URL.\n');
         }
+      });
+    });
+
+  token
+    .command('rotate <id>')
+    .description('give the key a new secret for the same grant; the old secret keeps working until the grace period ends')
+    .option('--grace <duration>', 'how long the old secret keeps working (e.g. 24h, 0s)', '24h')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { grace: string; json?: boolean }) => {
+      const opts = { ...globals(), ...o };
+      const grace = parseDuration(o.grace);
+      await withStore(opts, async (store, config) => {
+        const rec = await store.keys.rotate(id, Date.now() + grace);
+        if (!rec) throw new CliError(`no active key ${id}`);
+        const key = formatKey(id, loadMasterSecret(config).keySecret(id, rec.generation));
+        if (opts.json) printJson({ ...keyJson(rec), key });
+        else process.stdout.write(`Rotated ${id} (${rec.name}). The old secret works until ${fmtTime(rec.graceUntil)}.\n\n  ${key}\n\n`);
       });
     });
 
@@ -71,8 +111,8 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         if (opts.json) return printJson(keys.map(keyJson));
         process.stdout.write(
           table(
-            keys.map((k) => [k.id, k.name, k.status, String(k.grant.scopes.length), fmtTime(k.lastUsedAt), String(k.useCount)]),
-            ['ID', 'NAME', 'STATUS', 'SCOPES', 'LAST USED', 'USES'],
+            keys.map((k) => [k.id, k.name, k.status, String(k.grant.scopes.length), fmtTime(k.expiresAt), fmtTime(k.lastUsedAt), k.maxUses === null ? String(k.useCount) : `${k.useCount}/${k.maxUses}`, k.parentId ?? '-']),
+            ['ID', 'NAME', 'STATUS', 'SCOPES', 'EXPIRES', 'LAST USED', 'USES', 'PARENT'],
           ),
         );
       });
@@ -89,7 +129,7 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         if (!k) throw new CliError(`no key ${id}`);
         if (opts.json) return printJson(keyJson(k));
         const j = keyJson(k);
-        for (const [name, v] of Object.entries(j)) if (name !== 'grant') process.stdout.write(`${name.padEnd(13)} ${v ?? '-'}\n`);
+        for (const [name, v] of Object.entries(j)) if (name !== 'grant') process.stdout.write(`${name.padEnd(13)} ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v}\n`);
         process.stdout.write(`grant         ${JSON.stringify(k.grant, null, 2).replace(/\n/g, '\n              ')}\n`);
       });
     });
@@ -103,12 +143,19 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
       await withStore(opts, async (store) => {
         const k = await store.keys.get(id);
         if (!k) throw new CliError(`no key ${id}`);
-        const changed = await store.keys.revoke(id, Date.now());
+        const revoked = await store.keys.revoke(id, Date.now());
         const after = (await store.keys.get(id))!;
-        if (opts.json) printJson({ ...keyJson(after), changed });
-        else process.stdout.write(changed ? `Revoked ${id} (${k.name}).\n` : `${id} was already revoked.\n`);
+        if (opts.json) printJson({ ...keyJson(after), changed: revoked.includes(id), revoked });
+        else if (revoked.length === 0) process.stdout.write(`${id} was already revoked.\n`);
+        else process.stdout.write(`Revoked ${id} (${k.name})${revoked.length > 1 ? ` and its ${revoked.length - 1} child key(s): ${revoked.filter((r) => r !== id).join(', ')}` : ''}.\n`);
       });
     });
+}
+
+function positive(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer`);
+  return n;
 }
 
 /** --preset, --scope and --grant into one validated grant document. */

@@ -52,6 +52,20 @@ export const ConfigSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    /** Proxies (CIDRs) whose X-Forwarded-For the gateway believes for IP allowlists. */
+    trustedProxies: z.array(z.string().min(1)).default([]),
+    /** Site policy for keys. */
+    policy: z
+      .object({
+        /** Refuse keys without an expiry. */
+        requireExpiry: z.boolean().default(false),
+        /** The longest lifetime a key may have, in days. */
+        maxKeyLifetimeDays: z.coerce.number().int().min(1).max(36500).optional(),
+      })
+      .strict()
+      .default({ requireExpiry: false }),
+    /** How often a running gateway looks for a new upstream credential (`ghostgate upstream rotate`). */
+    upstreamReloadMs: z.coerce.number().int().min(100).max(600_000).default(2000),
   })
   .strict();
 
@@ -70,6 +84,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   GHOSTGATE_MASTER_SECRET: 'masterSecret',
   GHOSTGATE_GHOST_PATH: 'ghostPath',
   GHOSTGATE_LOG_LEVEL: 'log.level',
+  GHOSTGATE_UPSTREAM_RELOAD_MS: 'upstreamReloadMs',
 };
 
 export class ConfigError extends Error {

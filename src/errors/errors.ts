@@ -39,6 +39,13 @@ export const ERRORS = {
   TOKEN_LIFETIME: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: lifetime (exp - iat) is over 5 minutes.' },
   TOKEN_NOT_YET_VALID: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: nbf is in the future.' },
   KEY_REVOKED: { status: 401, type: 'UnauthorizedError', message: 'This key has been revoked.' },
+  KEY_EXPIRED: { status: 401, type: 'UnauthorizedError', message: 'This key has expired.' },
+  KEY_NOT_YET_VALID: { status: 401, type: 'UnauthorizedError', message: 'This key is not valid yet.' },
+  KEY_USES_EXHAUSTED: { status: 403, type: 'NoPermissionError', message: 'This key has no uses left.' },
+  IP_NOT_ALLOWED: { status: 403, type: 'NoPermissionError', message: 'This key may not be used from this address.' },
+  RATE_LIMITED: { status: 429, type: 'TooManyRequestsError', message: 'Too many requests for this key; retry after the Retry-After header.' },
+  CHILD_NOT_SUBSET: { status: 403, type: 'NoPermissionError', message: 'The child key was refused: it must be a subset of its parent and follow the site policy.' },
+  QUOTA_EXCEEDED: { status: 429, type: 'TooManyRequestsError', message: "This key's daily quota is used up; it renews at midnight UTC." },
 
   // Request shape: refused before any route is matched.
   PATH_AMBIGUOUS: { status: 400, type: 'BadRequestError', message: 'The request path has an ambiguous encoding.' },

@@ -69,9 +69,13 @@ export function parseGrant(doc: unknown): { ok: true; grant: Grant } | { ok: fal
   return { ok: false, errors: r.error.issues.map((i) => `${i.path.join('.') || '(grant)'}: ${i.message}`) };
 }
 
+/** Scopes of the gateway itself, not of a Ghost route. `keys:mint`: the key's holder may mint child keys. */
+export const GATEWAY_SCOPES: readonly string[] = ['keys:mint'];
+
 /** Checks scopes against the catalog: a scope that names no route is a typo, not a wish. */
 export function validateScopes(scopes: readonly string[], catalog: Catalog): string[] {
   const errors: string[] = [];
+  scopes = scopes.filter((s) => !GATEWAY_SCOPES.includes(s));
   const resources = new Set(catalog.resources);
   const known = new Set(catalog.scopes);
   for (const s of scopes) {

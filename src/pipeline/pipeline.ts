@@ -10,6 +10,8 @@ import { audienceFor, checkToken } from './authenticate/authenticate.js';
 import { authorize, type Effects, type Need, type RequestFacts } from './authorize/authorize.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
+import { checkIp, checkWindow, clientIp, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
+import type { BlockList } from 'node:net';
 
 /**
  * The request pipeline, in order (see README.md beside this file):
@@ -34,6 +36,9 @@ export interface PipelineDeps {
   readonly clockSkewS: number;
   /** Largest JSON body the gateway reads to check it. */
   readonly maxInspectedBody: number;
+  readonly rateLimiter: RateLimiter;
+  /** Proxies whose X-Forwarded-For is believed. */
+  readonly trustedProxies?: BlockList;
 }
 
 export type PipelineResult =
@@ -47,6 +52,10 @@ export type PipelineResult =
       /** The body as read and checked, when the gateway read it; else it is streamed. */
       body?: Buffer;
       effects: Effects;
+      /** A use of a max-uses key taken for this request: settle it after Ghost answers. */
+      reservedUse?: boolean;
+      /** The key's parent, grandparent...: records a child creates are theirs too. */
+      ancestors?: KeyRecord[];
     }
   | {
       forward: false;
@@ -56,6 +65,7 @@ export type PipelineResult =
       help?: string;
       resolved?: ResolvedRoute;
       key?: KeyRecord;
+      retryAfterS?: number;
     };
 
 // Compiled grants, keyed by the grant document object of a key record.
@@ -89,15 +99,10 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
     return { forward: true, resolved, key: undefined, upstreamAuthorization: undefined, pathAndQuery, effects: {} };
   }
 
-  // 2. Authenticate: claims first (no I/O), then the key row, then the signature.
-  const t = checkToken(headers.authorization, target.version, nowMs, { clockSkewS: deps.clockSkewS });
-  if (!t.ok) return refuse(t.code, t.context, resolved);
-  const key = await deps.store.keys.get(t.keyId);
-  if (!key) return refuse('KEY_UNKNOWN', 'no ghostgate key has this id', resolved);
-  const sig = t.verify(deps.master.keySecret(key.id, key.generation));
-  if (!sig.ok) return refuse(sig.code, sig.context, resolved);
-  // Revocation is checked after the signature so that an unknown party learns nothing about a key id.
-  if (key.status !== 'active') return refuse('KEY_REVOKED', 'the key was revoked', resolved, key);
+  // 2. Authenticate, then the key's lifecycle (and its ancestors').
+  const auth = await authenticateKey(deps, req, audienceFor(target.version), nowMs);
+  if (!auth.ok) return { ...auth.refusal, resolved };
+  const { key, ancestors } = auth;
 
   // 3. Authorize: the one decision function, asked again as the facts it needs come in.
   const upstreamAuthorization = `Ghost ${deps.upstream.current.token(audienceFor(target.version), nowMs)}`;
@@ -108,7 +113,11 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
   for (let round = 0; round < 4; round++) {
     const d = authorize({ grant, route, upstream, request: facts });
     if (d.allow === true) {
-      const out: PipelineResult = { forward: true, resolved, key, upstreamAuthorization, pathAndQuery, effects: d.effects };
+      // Max uses: taken atomically now, counted only if Ghost answers with success.
+      if (key.maxUses !== null && !(await deps.store.keys.reserveUse(key.id))) {
+        return refuse('KEY_USES_EXHAUSTED', `all ${key.maxUses} uses of this key are taken`, resolved, key);
+      }
+      const out: PipelineResult = { forward: true, resolved, key, ancestors, upstreamAuthorization, pathAndQuery, effects: d.effects, reservedUse: key.maxUses !== null };
       if (d.effects.query !== undefined) out.pathAndQuery = `${target.path}?${d.effects.query}`;
       if (body) out.body = body;
       return out;
@@ -124,6 +133,58 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
     if (gathered.body) body = gathered.body;
   }
   return refuse('INTERNAL', 'authorization did not settle', resolved, key);
+}
+
+export type AuthResult = { ok: true; key: KeyRecord; ancestors: KeyRecord[] } | { ok: false; refusal: Refusal };
+
+const MAX_KEY_DEPTH = 8;
+
+/**
+ * Who is calling: the JWT's claims first (no I/O), then the key row, then the
+ * signature (the previous secret during a rotation's grace window), then the
+ * lifecycle of the key and of every ancestor: a child key is never more than
+ * its parent, also in time, address and rate.
+ */
+export async function authenticateKey(deps: PipelineDeps, req: IncomingMessage, expectedAud: string, nowMs: number): Promise<AuthResult> {
+  const no = (code: ErrorCode, context: string, key?: KeyRecord, retryAfterS?: number): AuthResult => {
+    const refusal = refuse(code, context, undefined, key);
+    if (retryAfterS !== undefined) refusal.retryAfterS = retryAfterS;
+    return { ok: false, refusal };
+  };
+  const t = checkToken(req.headers.authorization, expectedAud, nowMs, { clockSkewS: deps.clockSkewS });
+  if (!t.ok) return no(t.code, t.context);
+  const key = await deps.store.keys.get(t.keyId);
+  if (!key) return no('KEY_UNKNOWN', 'no ghostgate key has this id');
+  let sig = t.verify(deps.master.keySecret(key.id, key.generation));
+  // CASE: rotated with a grace window: the previous secret works until it ends.
+  if (!sig.ok && key.previousGeneration !== null && key.graceUntil !== null && nowMs < key.graceUntil) {
+    const old = t.verify(deps.master.keySecret(key.id, key.previousGeneration));
+    if (old.ok) sig = old;
+  }
+  if (!sig.ok) return no(sig.code, sig.context);
+  const ancestors: KeyRecord[] = [];
+  for (let p = key.parentId; p !== null; ) {
+    const parent = await deps.store.keys.get(p);
+    if (!parent || ancestors.length >= MAX_KEY_DEPTH) return no('KEY_REVOKED', 'the key’s parent is gone', key);
+    ancestors.push(parent);
+    p = parent.parentId;
+  }
+  const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustedProxies);
+  for (const k of [key, ...ancestors]) {
+    const whose = k === key ? '' : ' (a parent key)';
+    // Revocation is checked after the signature so that an unknown party learns nothing about a key id.
+    if (k.status !== 'active') return no('KEY_REVOKED', `the key was revoked${whose}`, key);
+    const window = checkWindow(k, nowMs);
+    if (!window.ok) return no(window.code, window.context + whose, key);
+    const allowed = checkIp(k.limits, ip);
+    if (!allowed.ok) return no(allowed.code, allowed.context + whose, key);
+    const rate = deps.rateLimiter.take(k.id, k.limits.rate, nowMs);
+    if (!rate.ok) return no(rate.code, rate.context + whose, key, rate.retryAfterS ?? 1);
+    if (k.limits.dailyQuota !== undefined && (await deps.store.keys.countDaily(k.id, utcDay(nowMs))) > k.limits.dailyQuota) {
+      return no('QUOTA_EXCEEDED', `over ${k.limits.dailyQuota} requests today (UTC)${whose}`, key, secondsToUtcMidnight(nowMs));
+    }
+  }
+  return { ok: true, key, ancestors };
 }
 
 async function gather(

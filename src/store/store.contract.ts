@@ -11,7 +11,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     const store = await open();
     try {
       const rec = await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000 });
-      assert.deepEqual(rec, { id: ID, name: 'k', grant, status: 'active', generation: 1, createdAt: 1000, revokedAt: null, lastUsedAt: null, useCount: 0 });
+      assert.deepEqual(rec, {
+        id: ID, name: 'k', grant, status: 'active', generation: 1, previousGeneration: null, graceUntil: null, createdAt: 1000, revokedAt: null,
+        expiresAt: null, notBefore: null, maxUses: null, limits: {}, parentId: null, lastUsedAt: null, useCount: 0,
+      });
       assert.deepEqual(await store.keys.get(ID), rec);
       assert.equal(await store.keys.get('b'.repeat(24)), undefined);
       assert.deepEqual((await store.keys.list()).map((k) => k.id), [ID]);
@@ -21,15 +24,60 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     }
   });
 
-  test(`${name}: revocation is a state change, once`, async () => {
+  test(`${name}: revocation is a state change, once, and reaches every descendant`, async () => {
     const store = await open();
     try {
       await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000 });
-      assert.equal(await store.keys.revoke(ID, 2000), true);
-      assert.equal(await store.keys.revoke(ID, 3000), false);
+      await store.keys.create({ id: 'b'.repeat(24), name: 'child', grant, createdAt: 1001, parentId: ID });
+      await store.keys.create({ id: 'c'.repeat(24), name: 'grandchild', grant, createdAt: 1002, parentId: 'b'.repeat(24) });
+      await store.keys.create({ id: 'd'.repeat(24), name: 'other', grant, createdAt: 1003 });
+      assert.deepEqual((await store.keys.revoke(ID, 2000)).sort(), [ID, 'b'.repeat(24), 'c'.repeat(24)]);
+      assert.deepEqual(await store.keys.revoke(ID, 3000), []);
+      assert.equal((await store.keys.get('c'.repeat(24)))?.status, 'revoked');
+      assert.equal((await store.keys.get('d'.repeat(24)))?.status, 'active');
       const k = await store.keys.get(ID);
       assert.equal(k?.status, 'revoked');
       assert.equal(k?.revokedAt, 2000);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: max uses are taken atomically and counted only when the request succeeded`, async () => {
+    const store = await open();
+    try {
+      await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000, maxUses: 2, expiresAt: 9000, notBefore: 500, limits: { ipAllow: ['10.0.0.0/8'], rate: { perSecond: 5 } } });
+      assert.equal(await store.keys.reserveUse(ID), true);
+      assert.equal(await store.keys.reserveUse(ID), true);
+      assert.equal(await store.keys.reserveUse(ID), false, 'two in flight take both uses');
+      await store.keys.settleUse(ID, false, 2000);
+      assert.equal(await store.keys.reserveUse(ID), true, 'a failed request gives its use back');
+      await store.keys.settleUse(ID, true, 2100);
+      await store.keys.settleUse(ID, true, 2200);
+      assert.equal(await store.keys.reserveUse(ID), false);
+      const k = await store.keys.get(ID);
+      assert.equal(k?.useCount, 2);
+      assert.equal(k?.lastUsedAt, 2200);
+      assert.deepEqual(k?.limits, { ipAllow: ['10.0.0.0/8'], rate: { perSecond: 5 } });
+      assert.equal(k?.expiresAt, 9000);
+      assert.equal(k?.notBefore, 500);
+      assert.equal(await store.keys.countDaily(ID, '2026-11-27'), 1);
+      assert.equal(await store.keys.countDaily(ID, '2026-11-27'), 2);
+      assert.equal(await store.keys.countDaily(ID, '2026-11-28'), 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: rotation moves to a new generation and keeps the old one for the grace period`, async () => {
+    const store = await open();
+    try {
+      await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000 });
+      const r = await store.keys.rotate(ID, 5000);
+      assert.equal(r?.generation, 2);
+      assert.equal(r?.previousGeneration, 1);
+      assert.equal(r?.graceUntil, 5000);
+      assert.equal(await store.keys.rotate('e'.repeat(24), 5000), undefined);
     } finally {
       await store.close();
     }

@@ -7,6 +7,15 @@ import type { Grant } from '../grants/grant.js';
  */
 export type KeyStatus = 'active' | 'revoked';
 
+/** Per-key limits beyond the grant (issue: key lifecycle). */
+export interface KeyLimits {
+  /** CIDRs (IPv4 and IPv6) the key may be used from. */
+  readonly ipAllow?: readonly string[];
+  readonly rate?: { readonly perSecond?: number; readonly perMinute?: number; readonly burst?: number };
+  /** Requests per UTC day. */
+  readonly dailyQuota?: number;
+}
+
 export interface KeyRecord {
   readonly id: string;
   readonly name: string;
@@ -14,9 +23,19 @@ export interface KeyRecord {
   readonly status: KeyStatus;
   /** Secret generation: the secret is derived from (master, id, generation). */
   readonly generation: number;
+  /** After a rotation, the previous generation still verifies until `graceUntil`. */
+  readonly previousGeneration: number | null;
+  readonly graceUntil: number | null;
   readonly createdAt: number;
   readonly revokedAt: number | null;
+  readonly expiresAt: number | null;
+  readonly notBefore: number | null;
+  /** Uses allowed (requests that reached Ghost and succeeded); null = unlimited. */
+  readonly maxUses: number | null;
+  readonly limits: KeyLimits;
+  readonly parentId: string | null;
   readonly lastUsedAt: number | null;
+  /** Requests that reached Ghost and succeeded (2xx). */
   readonly useCount: number;
 }
 
@@ -25,16 +44,32 @@ export interface NewKey {
   readonly name: string;
   readonly grant: Grant;
   readonly createdAt: number;
+  readonly expiresAt?: number | null;
+  readonly notBefore?: number | null;
+  readonly maxUses?: number | null;
+  readonly limits?: KeyLimits;
+  readonly parentId?: string | null;
 }
 
 export interface KeyStore {
   create(key: NewKey): Promise<KeyRecord>;
   get(id: string): Promise<KeyRecord | undefined>;
   list(): Promise<KeyRecord[]>;
-  /** Returns false when no active key had that id. */
-  revoke(id: string, at: number): Promise<boolean>;
-  /** Records a use that reached Ghost. */
+  /** Revokes the key and every descendant; returns the ids it revoked (empty when none was active). */
+  revoke(id: string, at: number): Promise<string[]>;
+  /** New secret generation; the current one keeps working until `graceUntil`. */
+  rotate(id: string, graceUntil: number): Promise<KeyRecord | undefined>;
+  /**
+   * Takes one use of a key with max uses, atomically: false when none is left
+   * (uses + uses in flight >= max). Settle it with `settleUse`.
+   */
+  reserveUse(id: string): Promise<boolean>;
+  /** Ends a reservation: counts the use when the request succeeded, frees it otherwise. */
+  settleUse(id: string, succeeded: boolean, at: number): Promise<void>;
+  /** Counts a successful use of a key without max uses. */
   recordUse(id: string, at: number): Promise<void>;
+  /** Adds one request to the key's count for the UTC day; returns the new count. */
+  countDaily(id: string, day: string): Promise<number>;
 }
 
 /**

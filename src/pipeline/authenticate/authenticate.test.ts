@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
-import { checkToken } from './authenticate.js';
+import { audienceFor, checkToken } from './authenticate.js';
 
 const KID = 'a1b2c3d4e5f6a1b2c3d4e5f6';
 const SECRET = Buffer.alloc(32, 7);
@@ -21,7 +21,7 @@ const H = { alg: 'HS256', typ: 'JWT', kid: KID };
 const P = { iat: now - 10, exp: now + 290, aud: '/admin/' };
 
 function verdict(auth: string | undefined, version: '' | 'v4' | 'canary' = '', secret = SECRET): string {
-  const c = checkToken(auth, version, NOW, OPTS);
+  const c = checkToken(auth, audienceFor(version), NOW, OPTS);
   if (!c.ok) return c.code;
   const v = c.verify(secret);
   return v.ok ? 'OK' : v.code;

@@ -38,11 +38,14 @@ function fail(code: ErrorCode, context: string): { ok: false; code: ErrorCode; c
   return { ok: false, code, context };
 }
 
+/** The gateway's own key API (child keys) takes tokens for this audience only, so Admin API tokens cannot be replayed there. */
+export const GATEWAY_AUDIENCE = '/ghostgate/';
+
 /**
  * Step one: parse the header and every claim that does not need the key.
  * Returns the key id to look up and a `verify` for the signature.
  */
-export function checkToken(authorization: string | undefined, version: ApiVersion, nowMs: number, opts: AuthOptions): TokenCheck {
+export function checkToken(authorization: string | undefined, expectedAud: string, nowMs: number, opts: AuthOptions): TokenCheck {
   if (authorization === undefined || authorization === '') return fail('AUTH_MISSING', 'no Authorization header');
   const space = authorization.indexOf(' ');
   // Ghost accepts `ghost` in any case (/^Ghost$/i); so do we, but only one space and one token.
@@ -68,8 +71,7 @@ export function checkToken(authorization: string | undefined, version: ApiVersio
   const kid = header.kid;
   if (typeof kid !== 'string' || !KEY_ID_PATTERN.test(kid)) return fail('TOKEN_KID_MISSING', 'kid is not a 24 hex key id');
 
-  const expected = audienceFor(version);
-  if (payload.aud !== expected) return fail('TOKEN_AUDIENCE', `aud must be "${expected}" on this path`);
+  if (payload.aud !== expectedAud) return fail('TOKEN_AUDIENCE', `aud must be "${expectedAud}" on this path`);
   const { iat, exp, nbf } = payload;
   if (typeof iat !== 'number' || !Number.isFinite(iat)) return fail('TOKEN_IAT_MISSING', 'iat is required');
   if (typeof exp !== 'number' || !Number.isFinite(exp)) return fail('TOKEN_EXPIRED', 'exp is required');

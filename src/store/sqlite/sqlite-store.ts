@@ -26,6 +26,16 @@ const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL,
      PRIMARY KEY (key_id, resource, record_id)
    ) WITHOUT ROWID;`,
+  `ALTER TABLE keys ADD COLUMN expires_at INTEGER;
+   ALTER TABLE keys ADD COLUMN not_before INTEGER;
+   ALTER TABLE keys ADD COLUMN max_uses INTEGER;
+   ALTER TABLE keys ADD COLUMN uses_in_flight INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE keys ADD COLUMN limits_json TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE keys ADD COLUMN parent_id TEXT REFERENCES keys(id);
+   ALTER TABLE keys ADD COLUMN previous_generation INTEGER;
+   ALTER TABLE keys ADD COLUMN grace_until INTEGER;
+   CREATE INDEX keys_parent ON keys(parent_id);
+   CREATE TABLE key_daily (key_id TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (key_id, day)) WITHOUT ROWID;`,
 ];
 
 interface KeyRow {
@@ -38,6 +48,13 @@ interface KeyRow {
   revoked_at: number | null;
   last_used_at: number | null;
   use_count: number;
+  expires_at: number | null;
+  not_before: number | null;
+  max_uses: number | null;
+  limits_json: string;
+  parent_id: string | null;
+  previous_generation: number | null;
+  grace_until: number | null;
 }
 
 function toRecord(row: KeyRow): KeyRecord {
@@ -52,6 +69,13 @@ function toRecord(row: KeyRow): KeyRecord {
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
     useCount: row.use_count,
+    expiresAt: row.expires_at,
+    notBefore: row.not_before,
+    maxUses: row.max_uses,
+    limits: JSON.parse(row.limits_json) as KeyRecord['limits'],
+    parentId: row.parent_id,
+    previousGeneration: row.previous_generation,
+    graceUntil: row.grace_until,
   };
 }
 
@@ -76,11 +100,32 @@ export function openSqliteStore(path: string): Store {
   db.pragma('foreign_keys = ON');
   migrate(db);
 
-  const insertKey = db.prepare('INSERT INTO keys (id, name, grant_json, status, generation, created_at) VALUES (?, ?, ?, ?, 1, ?)');
+  // Reservations do not survive a restart of the (single) gateway that made them.
+  db.exec('UPDATE keys SET uses_in_flight = 0 WHERE uses_in_flight <> 0');
+  const insertKey = db.prepare(
+    'INSERT INTO keys (id, name, grant_json, status, generation, created_at, expires_at, not_before, max_uses, limits_json, parent_id) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)',
+  );
   const getKey = db.prepare('SELECT * FROM keys WHERE id = ?');
   const listKeys = db.prepare('SELECT * FROM keys ORDER BY created_at, id');
+  const descendants = db
+    .prepare('WITH RECURSIVE d(id) AS (SELECT ? UNION ALL SELECT k.id FROM keys k JOIN d ON k.parent_id = d.id) SELECT id FROM d')
+    .pluck();
   const revokeKey = db.prepare("UPDATE keys SET status = 'revoked', revoked_at = ? WHERE id = ? AND status = 'active'");
+  const revokeTree = db.transaction((id: string, at: number) => {
+    const revoked: string[] = [];
+    for (const k of descendants.all(id) as string[]) if (revokeKey.run(at, k).changes === 1) revoked.push(k);
+    return revoked;
+  });
+  const rotateKey = db.prepare(
+    "UPDATE keys SET previous_generation = generation, generation = generation + 1, grace_until = ? WHERE id = ? AND status = 'active'",
+  );
   const useKey = db.prepare('UPDATE keys SET use_count = use_count + 1, last_used_at = ? WHERE id = ?');
+  const reserve = db.prepare('UPDATE keys SET uses_in_flight = uses_in_flight + 1 WHERE id = ? AND (max_uses IS NULL OR use_count + uses_in_flight < max_uses)');
+  const settleOk = db.prepare('UPDATE keys SET uses_in_flight = max(uses_in_flight - 1, 0), use_count = use_count + 1, last_used_at = ? WHERE id = ?');
+  const settleFail = db.prepare('UPDATE keys SET uses_in_flight = max(uses_in_flight - 1, 0) WHERE id = ?');
+  const countDaily = db.prepare(
+    'INSERT INTO key_daily (key_id, day, count) VALUES (?, ?, 1) ON CONFLICT(key_id, day) DO UPDATE SET count = count + 1 RETURNING count',
+  ).pluck();
   const addLedger = db.prepare('INSERT OR IGNORE INTO ledger (key_id, resource, record_id, created_at) VALUES (?, ?, ?, ?)');
   const ledgerIds = db.prepare('SELECT record_id FROM ledger WHERE key_id = ? AND resource = ? ORDER BY created_at, record_id').pluck();
   const getSetting = db.prepare('SELECT value FROM settings WHERE name = ?');
@@ -89,7 +134,7 @@ export function openSqliteStore(path: string): Store {
   return {
     keys: {
       async create(k: NewKey) {
-        insertKey.run(k.id, k.name, JSON.stringify(k.grant), 'active', k.createdAt);
+        insertKey.run(k.id, k.name, JSON.stringify(k.grant), 'active', k.createdAt, k.expiresAt ?? null, k.notBefore ?? null, k.maxUses ?? null, JSON.stringify(k.limits ?? {}), k.parentId ?? null);
         return toRecord(getKey.get(k.id) as KeyRow);
       },
       async get(id) {
@@ -100,10 +145,24 @@ export function openSqliteStore(path: string): Store {
         return (listKeys.all() as KeyRow[]).map(toRecord);
       },
       async revoke(id, at) {
-        return revokeKey.run(at, id).changes === 1;
+        return revokeTree(id, at);
+      },
+      async rotate(id, graceUntil) {
+        if (rotateKey.run(graceUntil, id).changes !== 1) return undefined;
+        return toRecord(getKey.get(id) as KeyRow);
+      },
+      async reserveUse(id) {
+        return reserve.run(id).changes === 1;
+      },
+      async settleUse(id, succeeded, at) {
+        if (succeeded) settleOk.run(at, id);
+        else settleFail.run(id);
       },
       async recordUse(id, at) {
         useKey.run(at, id);
+      },
+      async countDaily(id, day) {
+        return countDaily.get(id, day) as number;
       },
     },
     ledger: {

@@ -1,0 +1,65 @@
+import { constraintFor } from './constraints.js';
+import type { Grant } from './grant.js';
+
+/**
+ * Child keys hold a checked subset of their parent's grant. Returns why a
+ * child grant is not a subset (empty when it is). The rule for each part:
+ * scopes covered; every parent constraint present and at least as tight;
+ * every denied field still denied, allowlists and statuses no wider;
+ * every redaction kept.
+ */
+function covers(parent: ReadonlySet<string>, scope: string): boolean {
+  if (parent.has('*')) return true;
+  if (scope === '*') return false;
+  const [resource, action] = scope.split(':');
+  if (action === '*') return parent.has(scope);
+  return parent.has(scope) || parent.has(`${resource}:*`);
+}
+
+const subset = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.every((x) => b.includes(x));
+
+export function subGrantProblems(child: Grant, parent: Grant): string[] {
+  const problems: string[] = [];
+  const ps = new Set(parent.scopes);
+  for (const s of child.scopes) if (!covers(ps, s)) problems.push(`scope ${s} is not in the parent's grant`);
+
+  for (const resource of ['posts', 'pages', 'members'] as const) {
+    const pc = constraintFor(parent, resource);
+    if (!pc) continue;
+    const cc = constraintFor(child, resource);
+    if (!cc || cc.kind !== pc.kind) {
+      problems.push(`the parent is limited to ${resource} by a constraint the child must keep`);
+      continue;
+    }
+    const p = pc.c as Record<string, unknown>;
+    const c = cc.c as Record<string, unknown>;
+    for (const k of ['tags', 'authors', 'status', 'visibility', 'labels']) {
+      if (p[k] !== undefined && !subset(c[k] as string[] | undefined, p[k] as string[])) problems.push(`constraints.${resource}.${k} must be a subset of the parent's`);
+    }
+    if (p.createdByKey === true && c.createdByKey !== true) problems.push(`constraints.${resource}.createdByKey must stay true`);
+  }
+  if (parent.constraints?.webhooks?.createdByKey !== false && child.constraints?.webhooks?.createdByKey === false) {
+    problems.push('constraints.webhooks.createdByKey must stay true');
+  }
+
+  for (const [resource, pr] of Object.entries(parent.fields ?? {})) {
+    const cr = child.fields?.[resource as keyof NonNullable<Grant['fields']>];
+    if (pr.deny && !pr.deny.every((f) => cr?.deny?.includes(f))) problems.push(`fields.${resource}.deny must keep the parent's denied fields`);
+    if (pr.allow && !subset(cr?.allow, pr.allow)) problems.push(`fields.${resource}.allow must be a subset of the parent's`);
+    if (pr.status && !subset(cr?.status, pr.status)) problems.push(`fields.${resource}.status must be a subset of the parent's`);
+  }
+  for (const [type, fields] of Object.entries(parent.redact ?? {})) {
+    const cf = child.redact?.[type as keyof NonNullable<Grant['redact']>] ?? [];
+    if (!fields.every((f) => cf.includes(f))) problems.push(`redact.${type} must keep the parent's redactions`);
+  }
+  return problems;
+}
+
+/** A child defaults to its parent's rules: scopes are what it names, everything else is inherited unless tightened. */
+export function inheritRules(child: Grant, parent: Grant): Grant {
+  const out: Grant = { ...child };
+  if (!child.constraints && parent.constraints) out.constraints = structuredClone(parent.constraints);
+  if (!child.fields && parent.fields) out.fields = structuredClone(parent.fields);
+  if (!child.redact && parent.redact) out.redact = structuredClone(parent.redact);
+  return out;
+}

@@ -1,0 +1,24 @@
+import type { KeyRecord } from '../store/store.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+
+/** A key as JSON for the CLI and the key API: never its secret. */
+export function keyJson(k: KeyRecord): Record<string, unknown> {
+  return {
+    id: k.id,
+    name: k.name,
+    status: k.status,
+    grant: k.grant,
+    parent_id: k.parentId,
+    created_at: iso(k.createdAt),
+    expires_at: iso(k.expiresAt),
+    not_before: iso(k.notBefore),
+    max_uses: k.maxUses,
+    limits: k.limits,
+    generation: k.generation,
+    grace_until: iso(k.graceUntil),
+    revoked_at: iso(k.revokedAt),
+    last_used_at: iso(k.lastUsedAt),
+    use_count: k.useCount,
+  };
+}

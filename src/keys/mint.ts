@@ -1,0 +1,105 @@
+import { loadCatalog } from '../catalog/catalog.js';
+import type { Config } from '../config/config.js';
+
+export type KeyPolicy = Config['policy'];
+import { inheritRules, subGrantProblems } from '../grants/attenuate.js';
+import { parseGrant, validateScopes, type Grant } from '../grants/grant.js';
+import { parseCidrs } from '../pipeline/lifecycle/lifecycle.js';
+import { formatKey, newKeyId, type MasterSecret } from '../secrets/keys.js';
+import type { KeyLimits, KeyRecord, Store } from '../store/store.js';
+
+/**
+ * Creating keys, for the CLI and for a key's holder minting a child through
+ * the gateway: one place for the site policy, the grant checks and the
+ * parent rules (a subset of its grant, expiring no later).
+ */
+export class MintError extends Error {
+  override name = 'MintError';
+}
+
+export interface KeySpec {
+  readonly name: string;
+  readonly grant: unknown;
+  readonly expiresAt?: number | null;
+  readonly notBefore?: number | null;
+  readonly maxUses?: number | null;
+  readonly limits?: KeyLimits;
+}
+
+export function checkLimits(limits: KeyLimits | undefined): void {
+  if (!limits) return;
+  if (limits.ipAllow) {
+    try {
+      parseCidrs(limits.ipAllow);
+    } catch (e) {
+      throw new MintError(`ip allowlist: ${(e as Error).message}`);
+    }
+  }
+  const r = limits.rate;
+  for (const [k, v] of Object.entries(r ?? {})) if (!Number.isInteger(v) || (v as number) < 1) throw new MintError(`rate ${k} must be a positive integer`);
+  if (limits.dailyQuota !== undefined && (!Number.isInteger(limits.dailyQuota) || limits.dailyQuota < 1)) throw new MintError('the daily quota must be a positive integer');
+}
+
+export function checkPolicy(policy: KeyPolicy, expiresAt: number | null | undefined, now: number): void {
+  if (policy.requireExpiry && (expiresAt === null || expiresAt === undefined)) throw new MintError('site policy: every key needs an expiry (--expires)');
+  const max = policy.maxKeyLifetimeDays;
+  if (max !== undefined) {
+    if (expiresAt === null || expiresAt === undefined) throw new MintError(`site policy: keys live at most ${max} days; give --expires`);
+    if (expiresAt - now > max * 86_400_000) throw new MintError(`site policy: keys live at most ${max} days`);
+  }
+  if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now) throw new MintError('the expiry is in the past');
+}
+
+export function validGrant(doc: unknown): Grant {
+  const parsed = parseGrant(doc);
+  if (!parsed.ok) throw new MintError(`invalid grant:\n  ${parsed.errors.join('\n  ')}`);
+  if (parsed.grant.scopes.length === 0) throw new MintError('the key needs at least one scope');
+  const errors = validateScopes(parsed.grant.scopes, loadCatalog());
+  if (errors.length > 0) throw new MintError(`invalid scopes:\n  ${errors.join('\n  ')}`);
+  return parsed.grant;
+}
+
+export async function mintKey(
+  store: Store,
+  master: MasterSecret,
+  policy: KeyPolicy,
+  spec: KeySpec,
+  now: number,
+  parent?: KeyRecord,
+): Promise<{ record: KeyRecord; key: string }> {
+  const name = spec.name.trim();
+  if (name === '' || name.length > 191) throw new MintError('the name must be 1 to 191 characters');
+  let grant = validGrant(spec.grant);
+  let expiresAt = spec.expiresAt ?? null;
+  let limits = spec.limits;
+  if (parent) {
+    if (parent.status !== 'active') throw new MintError('the parent key is revoked');
+    if (parent.expiresAt !== null && parent.expiresAt <= now) throw new MintError('the parent key has expired');
+    if (parent.maxUses !== null) throw new MintError('a key with max uses cannot have children (they would multiply its uses)');
+    grant = inheritRules(grant, parent.grant);
+    const problems = subGrantProblems(grant, parent.grant);
+    if (problems.length > 0) throw new MintError(`the child's grant must be a subset of its parent's:\n  ${problems.join('\n  ')}`);
+    if (parent.expiresAt !== null) {
+      if (expiresAt === null) expiresAt = parent.expiresAt;
+      if (expiresAt > parent.expiresAt) throw new MintError(`a child key must expire no later than its parent (${new Date(parent.expiresAt).toISOString()})`);
+    }
+    // Lifecycle limits of every ancestor also apply at request time; the child may add its own.
+    limits = limits ?? {};
+  }
+  checkPolicy(policy, expiresAt, now);
+  checkLimits(limits);
+  if (spec.maxUses !== undefined && spec.maxUses !== null && (!Number.isInteger(spec.maxUses) || spec.maxUses < 1)) throw new MintError('max uses must be a positive integer');
+  const id = newKeyId();
+  const record = await store.keys.create({
+    id,
+    name,
+    grant,
+    createdAt: now,
+    expiresAt,
+    notBefore: spec.notBefore ?? null,
+    maxUses: spec.maxUses ?? null,
+    limits: limits ?? {},
+    parentId: parent?.id ?? null,
+  });
+  return { record, key: formatKey(id, master.keySecret(id, record.generation)) };
+}

@@ -1,0 +1,108 @@
+import { BlockList, isIP } from 'node:net';
+import type { ErrorCode } from '../../errors/errors.js';
+import type { KeyLimits, KeyRecord } from '../../store/store.js';
+
+/**
+ * Key lifecycle checks after authentication: validity window, IP allowlist,
+ * rate limits and daily quotas. Each refusal has its own code.
+ */
+export type LifecycleVerdict = { ok: true } | { ok: false; code: ErrorCode; context: string; retryAfterS?: number };
+
+export function checkWindow(key: KeyRecord, nowMs: number): LifecycleVerdict {
+  if (key.notBefore !== null && nowMs < key.notBefore) return { ok: false, code: 'KEY_NOT_YET_VALID', context: `the key is valid from ${new Date(key.notBefore).toISOString()}` };
+  if (key.expiresAt !== null && nowMs >= key.expiresAt) return { ok: false, code: 'KEY_EXPIRED', context: `the key expired at ${new Date(key.expiresAt).toISOString()}` };
+  return { ok: true };
+}
+
+/** IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are their IPv4 address. */
+export function normaliseIp(ip: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return m ? m[1]! : ip;
+}
+
+export function parseCidrs(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const [addr, bits] = c.split('/');
+    const ip = normaliseIp(addr ?? '');
+    const type = isIP(ip);
+    if (type === 0) throw new Error(`"${c}" is not an IP address or CIDR`);
+    const family = type === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) list.addAddress(ip, family);
+    else {
+      const prefix = Number(bits);
+      if (!/^\d+$/.test(bits) || prefix > (type === 4 ? 32 : 128)) throw new Error(`"${c}" has an invalid prefix length`);
+      list.addSubnet(ip, prefix, family);
+    }
+  }
+  return list;
+}
+
+function contains(list: BlockList, ip: string): boolean {
+  const type = isIP(ip);
+  return type !== 0 && list.check(ip, type === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The client's address: the socket's, unless the socket is a trusted proxy;
+ * then the right-most X-Forwarded-For address that is not itself trusted.
+ * Returns undefined when a trusted proxy sent an address that does not parse.
+ */
+export function clientIp(remote: string | undefined, xff: string | string[] | undefined, trusted: BlockList | undefined): string | undefined {
+  const socket = normaliseIp(remote ?? '');
+  if (!trusted || !contains(trusted, socket) || xff === undefined) return socket;
+  const hops = (Array.isArray(xff) ? xff.join(',') : xff).split(',').map((h) => normaliseIp(h.trim()));
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!;
+    if (isIP(hop) === 0) return undefined;
+    if (!contains(trusted, hop)) return hop;
+  }
+  return hops[0];
+}
+
+const allowLists = new WeakMap<readonly string[], BlockList>();
+export function checkIp(limits: KeyLimits, ip: string | undefined): LifecycleVerdict {
+  if (!limits.ipAllow || limits.ipAllow.length === 0) return { ok: true };
+  if (ip === undefined) return { ok: false, code: 'HEADER_AMBIGUOUS', context: 'X-Forwarded-For from a trusted proxy does not parse' };
+  let list = allowLists.get(limits.ipAllow);
+  if (!list) allowLists.set(limits.ipAllow, (list = parseCidrs(limits.ipAllow)));
+  return contains(list, ip) ? { ok: true } : { ok: false, code: 'IP_NOT_ALLOWED', context: `requests from ${ip} are not allowed for this key` };
+}
+
+/**
+ * Token buckets per key, in this gateway process: per second (capacity
+ * `burst`, default the rate) and per minute. Answers how long to wait.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { sec: number; min: number; at: number }>();
+
+  take(keyId: string, rate: KeyLimits['rate'], nowMs: number): LifecycleVerdict {
+    if (!rate || (!rate.perSecond && !rate.perMinute)) return { ok: true };
+    const secCap = rate.perSecond ? (rate.burst ?? rate.perSecond) : Infinity;
+    const minCap = rate.perMinute ?? Infinity;
+    let b = this.buckets.get(keyId);
+    if (!b) {
+      if (this.buckets.size > 100_000) this.buckets.clear();
+      b = { sec: secCap, min: minCap, at: nowMs };
+      this.buckets.set(keyId, b);
+    }
+    const dt = Math.max(0, nowMs - b.at) / 1000;
+    b.at = nowMs;
+    if (rate.perSecond) b.sec = Math.min(secCap, b.sec + dt * rate.perSecond);
+    if (rate.perMinute) b.min = Math.min(minCap, b.min + (dt * rate.perMinute) / 60);
+    if (b.sec < 1) return { ok: false, code: 'RATE_LIMITED', context: `over ${rate.perSecond} requests per second`, retryAfterS: Math.ceil((1 - b.sec) / rate.perSecond!) };
+    if (b.min < 1) return { ok: false, code: 'RATE_LIMITED', context: `over ${rate.perMinute} requests per minute`, retryAfterS: Math.ceil(((1 - b.min) * 60) / rate.perMinute!) };
+    b.sec -= 1;
+    b.min -= 1;
+    return { ok: true };
+  }
+}
+
+export function utcDay(nowMs: number): string {
+  return new Date(nowMs).toISOString().slice(0, 10);
+}
+
+export function secondsToUtcMidnight(nowMs: number): number {
+  const d = new Date(nowMs);
+  return Math.ceil((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1) - nowMs) / 1000);
+}
