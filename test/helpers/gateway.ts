@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { ConfigSchema, type Config } from '../../src/config/config.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
 import { startGateway, UPSTREAM_SETTING, type RunningGateway } from '../../src/main.js';
 import { MasterSecret, formatKey, newKeyId } from '../../src/secrets/keys.js';
 import { seal } from '../../src/secrets/master.js';
@@ -12,23 +13,38 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 export interface TestGateway {
   readonly url: string;
   readonly config: Config;
+  /** A ghostgate.yaml for this gateway, so tests can drive it with the CLI. */
+  readonly configFile: string;
   readonly gateway: RunningGateway;
   readonly master: MasterSecret;
   createKey(scopes: string[], name?: string): Promise<{ id: string; key: string }>;
   close(): Promise<void>;
 }
 
-export async function startTestGateway(opts: { upstreamUrl: string; upstreamKey: string; kind?: 'integration' | 'staff'; timeoutMs?: number }): Promise<TestGateway> {
+export async function startTestGateway(opts: {
+  upstreamUrl: string;
+  upstreamKey: string;
+  kind?: 'integration' | 'staff';
+  timeoutMs?: number;
+  extra?: Record<string, unknown>;
+}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-gw-'));
   const masterHex = MasterSecret.generateHex();
-  const config = ConfigSchema.parse({
-    listen: { host: '127.0.0.1', port: 0 },
-    upstream: { url: opts.upstreamUrl, kind: opts.kind ?? 'integration', timeoutMs: opts.timeoutMs ?? 30_000 },
-    store: { path: join(dir, 'ghostgate.db') },
-    masterSecret: masterHex,
-    masterSecretFile: join(dir, 'unused.key'),
-    log: { level: 'silent' },
-  });
+  writeFileSync(join(dir, 'master.key'), `${masterHex}\n`, { mode: 0o600 });
+  const configFile = join(dir, 'ghostgate.yaml');
+  writeFileSync(
+    configFile,
+    stringify({
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: { url: opts.upstreamUrl, kind: opts.kind ?? 'integration', timeoutMs: opts.timeoutMs ?? 30_000 },
+      store: { path: 'ghostgate.db' },
+      masterSecretFile: 'master.key',
+      log: { level: 'silent' },
+      upstreamReloadMs: 200,
+      ...opts.extra,
+    }),
+  );
+  const { config } = loadConfig(configFile, {});
   const master = new MasterSecret(masterHex);
   // The upstream credential goes in sealed, as `ghostgate init` stores it.
   const setup = openSqliteStore(config.store.path);
@@ -38,6 +54,7 @@ export async function startTestGateway(opts: { upstreamUrl: string; upstreamKey:
   return {
     url: gateway.url,
     config,
+    configFile,
     gateway,
     master,
     async createKey(scopes, name = 'test key') {

@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { loadCatalog } from '../catalog/catalog.js';
+import { authorize, type RequestFacts } from '../pipeline/authorize/authorize.js';
+import { inheritRules, subGrantProblems } from './attenuate.js';
+import { compileGrant, GrantSchema, type Grant } from './grant.js';
+
+const g = (doc: Record<string, unknown>) => GrantSchema.parse({ version: 1, ...doc });
+
+test('a child may narrow scopes, tighten constraints, deny more and redact more', () => {
+  const parent = g({ scopes: ['posts:*', 'tags:browse'], constraints: { posts: { tags: ['partner', 'news'] } }, fields: { posts: { deny: ['authors'] } }, redact: { users: ['email'] } });
+  assert.deepEqual(subGrantProblems(g({ scopes: ['posts:browse'], constraints: { posts: { tags: ['partner'], status: ['draft'] } }, fields: { posts: { deny: ['authors', 'slug'] } }, redact: { users: ['email', 'name'] } }), parent), []);
+});
+
+test('a child may not widen: every way is named', () => {
+  const parent = g({ scopes: ['posts:browse'], constraints: { posts: { tags: ['partner'], createdByKey: true } }, fields: { posts: { deny: ['authors'], status: ['draft'] } }, redact: { users: ['email'] } });
+  const problems = subGrantProblems(g({ scopes: ['posts:browse', 'posts:edit', '*'], constraints: { posts: { tags: ['partner', 'news'] }, webhooks: { createdByKey: false } }, fields: { posts: {} } }), parent);
+  for (const p of ['scope posts:edit', 'scope *', 'tags must be a subset', 'createdByKey must stay true', 'deny must keep', 'status must be a subset', 'redact.users', 'webhooks.createdByKey']) {
+    assert.ok(problems.some((x) => x.includes(p)), `${p} in ${problems.join('; ')}`);
+  }
+});
+
+test('a child without rules of its own inherits its parent’s', () => {
+  const parent = g({ scopes: ['posts:browse'], constraints: { posts: { tags: ['partner'] } }, redact: { users: ['email'] } });
+  const child = inheritRules(g({ scopes: ['posts:browse'] }), parent);
+  assert.deepEqual(subGrantProblems(child, parent), []);
+  assert.deepEqual(child.constraints, parent.constraints);
+});
+
+// Property: whatever a child the mint check accepts is allowed, its parent is allowed too.
+const catalog = loadCatalog();
+const ROUTES = catalog.routes.filter((r) => ['posts', 'tags', 'webhooks', 'members'].includes(r.resource) && !r.flags.has('public'));
+const SCOPES = [...new Set(ROUTES.map((r) => r.scope)), 'posts:*', 'members:*', '*'];
+const TAGS = ['partner', 'news', 'internal'];
+const STATUSES = ['draft', 'published', 'scheduled'];
+const IDS = ['a'.repeat(24), 'b'.repeat(24)];
+const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+const grantArb: fc.Arbitrary<Grant> = fc
+  .record({
+    scopes: fc.subarray(SCOPES, { minLength: 1, maxLength: 8 }),
+    tags: opt(fc.subarray(TAGS, { minLength: 1 })),
+    status: opt(fc.subarray(STATUSES, { minLength: 1 })),
+    byKey: fc.boolean(),
+    labels: opt(fc.subarray(['vip', 'partner'], { minLength: 1 })),
+    deny: opt(fc.subarray(['authors', 'tags', 'status', 'newsletter'], { minLength: 1 })),
+    statusRule: opt(fc.subarray(STATUSES, { minLength: 1 })),
+    whOwn: fc.boolean(),
+  })
+  .map((x) =>
+    g({
+      scopes: x.scopes,
+      constraints: {
+        posts: { ...(x.tags ? { tags: x.tags } : {}), ...(x.status ? { status: x.status } : {}), ...(x.byKey ? { createdByKey: true } : {}) },
+        ...(x.labels ? { members: { labels: x.labels } } : {}),
+        webhooks: { createdByKey: x.whOwn },
+      },
+      fields: { posts: { ...(x.deny ? { deny: x.deny } : {}), ...(x.statusRule ? { status: x.statusRule } : {}) } },
+    }),
+  );
+const post = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), tags: fc.subarray(TAGS).map((t) => t.map((slug) => ({ slug }))), labels: fc.subarray(['vip', 'partner']).map((t) => t.map((slug) => ({ slug }))) });
+
+/** Children derived from the parent (mostly accepted) or drawn at random (mostly refused by the check). */
+function childOf(parent: Grant): fc.Arbitrary<Grant> {
+  const derived = fc
+    .record({ scopes: fc.subarray(parent.scopes, { minLength: 1 }), tags: opt(fc.subarray(TAGS, { minLength: 1 })), byKey: fc.boolean(), deny: fc.subarray(['slug', 'visibility']) })
+    .map(({ scopes, tags, byKey, deny }) => {
+      const c = structuredClone(parent);
+      c.scopes = scopes;
+      const pc = { ...(c.constraints?.posts ?? {}) };
+      if (tags) pc.tags = pc.tags ? pc.tags.filter((t) => tags.includes(t)) : tags;
+      if (pc.tags && pc.tags.length === 0) delete pc.tags;
+      if (byKey) pc.createdByKey = true;
+      c.constraints = { ...(c.constraints ?? {}), posts: pc };
+      c.fields = { ...(c.fields ?? {}), posts: { ...(c.fields?.posts ?? {}), deny: [...new Set([...(c.fields?.posts?.deny ?? []), ...deny])] } };
+      return GrantSchema.parse(c);
+    });
+  return fc.oneof(derived, grantArb);
+}
+
+test('property: a child key’s effective permission is always a subset of its parent’s', () => {
+  let checked = 0;
+  fc.assert(
+    fc.property(grantArb.chain((p) => fc.tuple(fc.constant(p), childOf(p))), fc.nat({ max: ROUTES.length - 1 }), fc.option(post, { nil: null }), post, fc.subarray(IDS), ([parent, rawChild], ri, record, body, ownedByChild) => {
+      const child = inheritRules(rawChild, parent);
+      fc.pre(subGrantProblems(child, parent).length === 0);
+      checked++;
+      const route = ROUTES[ri]!;
+      const { id: _id, ...item } = body;
+      const base = { query: new Map<string, string>(), params: { id: IDS[0]!, slug: 's' }, body: route.flags.has('bulk') ? { bulk: { action: 'feature' } } : { [route.resource]: [item] }, record };
+      // A child's records are in its ancestors' ledgers too, so the parent owns at least as much.
+      const childFacts: RequestFacts = { ...base, ownedIds: new Set(ownedByChild) };
+      const parentFacts: RequestFacts = { ...base, ownedIds: new Set([...ownedByChild, ...IDS.slice(0, 1)]) };
+      const c = authorize({ grant: compileGrant(child), route, upstream: { ok: true }, request: childFacts });
+      const p = authorize({ grant: compileGrant(parent), route, upstream: { ok: true }, request: parentFacts });
+      if (c.allow === true) assert.equal(p.allow, true, `child allowed ${route.method} ${route.path}, parent refused`);
+    }),
+    { numRuns: 4000 },
+  );
+  assert.ok(checked > 200, `only ${checked} accepted children were checked`);
+});

@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkIp, checkWindow, clientIp, parseCidrs, RateLimiter, secondsToUtcMidnight } from './lifecycle.js';
+import type { KeyRecord } from '../../store/store.js';
+
+const key = (over: Partial<KeyRecord>): KeyRecord =>
+  ({ id: 'a'.repeat(24), expiresAt: null, notBefore: null, limits: {}, ...over }) as KeyRecord;
+
+test('the validity window refuses before not-before and from expiry on, each with its own code', () => {
+  assert.deepEqual(checkWindow(key({}), 1000), { ok: true });
+  const w = checkWindow(key({ notBefore: 2000 }), 1000);
+  assert.equal(w.ok === false && w.code, 'KEY_NOT_YET_VALID');
+  const e = checkWindow(key({ expiresAt: 1000 }), 1000);
+  assert.equal(e.ok === false && e.code, 'KEY_EXPIRED');
+  assert.deepEqual(checkWindow(key({ expiresAt: 1001, notBefore: 1000 }), 1000), { ok: true });
+});
+
+test('IP allowlists match IPv4 and IPv6 CIDRs, and IPv4-mapped IPv6 addresses', () => {
+  const limits = { ipAllow: ['10.1.0.0/16', '2001:db8::/32', '192.0.2.7'] };
+  assert.equal(checkIp(limits, '10.1.200.3').ok, true);
+  assert.equal(checkIp(limits, '10.2.0.1').ok, false);
+  assert.equal(checkIp(limits, '2001:db8:abcd::1').ok, true);
+  assert.equal(checkIp(limits, '2001:db9::1').ok, false);
+  assert.equal(checkIp(limits, '192.0.2.7').ok, true);
+  assert.equal(checkIp(limits, '192.0.2.8').ok, false);
+  assert.equal(checkIp({ ipAllow: ['127.0.0.0/8'] }, clientIp('::ffff:127.0.0.1', undefined, undefined)).ok, true);
+  assert.equal(checkIp({}, '203.0.113.1').ok, true);
+  assert.throws(() => parseCidrs(['10.0.0.0/33']));
+  assert.throws(() => parseCidrs(['not-an-ip']));
+});
+
+test('X-Forwarded-For is believed only from trusted proxies, right to left', () => {
+  const trusted = parseCidrs(['127.0.0.1', '10.0.0.0/8']);
+  assert.equal(clientIp('198.51.100.9', '203.0.113.5', trusted), '198.51.100.9', 'untrusted socket: XFF ignored');
+  assert.equal(clientIp('127.0.0.1', '203.0.113.5', trusted), '203.0.113.5');
+  assert.equal(clientIp('127.0.0.1', '1.2.3.4, 203.0.113.5, 10.0.0.2', trusted), '203.0.113.5', 'spoofed left-most entry ignored');
+  assert.equal(clientIp('127.0.0.1', undefined, trusted), '127.0.0.1');
+  assert.equal(clientIp('127.0.0.1', 'garbage', trusted), undefined);
+  assert.equal(clientIp('127.0.0.1', '203.0.113.5', undefined), '127.0.0.1', 'no trusted proxies configured');
+});
+
+test('rate limits: a burst over the per-second limit is refused with a retry time, then refills', () => {
+  const rl = new RateLimiter();
+  const rate = { perSecond: 2, burst: 3 };
+  const at = 1_000_000;
+  assert.ok([0, 1, 2].every(() => rl.take('k', rate, at).ok));
+  const r = rl.take('k', rate, at);
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.equal(r.code, 'RATE_LIMITED');
+    assert.equal(r.retryAfterS, 1);
+  }
+  assert.equal(rl.take('k', rate, at + 500).ok, true, 'half a second refills one at 2/s');
+  assert.equal(rl.take('other', rate, at).ok, true, 'buckets are per key');
+  const perMinute = new RateLimiter();
+  assert.equal(perMinute.take('k', { perMinute: 1 }, at).ok, true);
+  const m = perMinute.take('k', { perMinute: 1 }, at + 1000);
+  assert.equal(m.ok === false && m.retryAfterS, 59);
+});
+
+test('daily quotas renew at midnight UTC', () => {
+  assert.equal(secondsToUtcMidnight(Date.UTC(2026, 10, 27, 23, 59, 0)), 60);
+});
