@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync,
 import { ensureInstalled, LabError, type Progress } from './install.js';
 import { freePort, isAlive, startGhost, stopGhost, waitForGhost } from './ghost-process.js';
 import { GHOST_VERSION, labPaths, type LabPaths } from './paths.js';
-import { provision, type LabState } from './provision.js';
+import { login, provision, type LabState } from './provision.js';
 
 /**
  * `ghostgate lab up|down|reset|status`: a real Ghost 6.65 on 127.0.0.1 with
@@ -99,6 +99,26 @@ export async function labUp(progress: Progress, p: LabPaths = labPaths()): Promi
     writeState(p, state);
     progress(`lab: Ghost is up at ${url}`);
     return state;
+  });
+}
+
+/**
+ * Regenerates the lab integration's Admin API key in Ghost, as a site owner
+ * does in Ghost Admin (reference 4.3: same key id, new secret, webhooks kept),
+ * and records the new key in the lab state. Returns it.
+ */
+export async function regenerateIntegrationKey(p: LabPaths = labPaths()): Promise<string> {
+  return withLock(p, async () => {
+    const s = readState(p);
+    if (!s) throw new LabError('the lab is not provisioned', 'run `ghostgate lab up`');
+    const owner = await login(`${s.url}/ghost/api/admin`, s.owner.email, s.owner.password);
+    const keyId = s.integration.adminKey.split(':')[0];
+    // CASE: no ?include here: Ghost passes it on to ApiKey.edit, which fails ("api_keys is not defined on the model").
+    const r = await owner.call('POST', `/integrations/${s.integration.id}/api_key/${keyId}/refresh/`, { integrations: [{ id: s.integration.id }] });
+    const admin = (r.json.integrations?.[0]?.api_keys ?? []).find((k: { type: string }) => k.type === 'admin') as { secret?: string } | undefined;
+    if (!admin?.secret || !/^[0-9a-f]{24}:[0-9a-f]{64}$/.test(admin.secret)) throw new LabError('Ghost did not return the regenerated key', '`ghostgate lab reset`');
+    writeState(p, { ...s, integration: { ...s.integration, adminKey: admin.secret } });
+    return admin.secret;
   });
 }
 

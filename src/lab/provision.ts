@@ -57,7 +57,7 @@ export interface LabState {
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-class Api {
+export class Api {
   constructor(
     private readonly base: string,
     private readonly cookie?: string,
@@ -88,7 +88,7 @@ class Api {
   }
 }
 
-async function login(base: string, email: string, password: string): Promise<Api> {
+export async function login(base: string, email: string, password: string): Promise<Api> {
   const r = await new Api(base).call('POST', '/session/', { username: email, password }, [201]);
   const setCookie = r.headers.get('set-cookie') ?? '';
   const m = /ghost-admin-api-session=[^;]+/.exec(setCookie);
