@@ -13,12 +13,23 @@ import type { MasterSecret } from './secrets/keys.js';
 import { createGatewayServer } from './server.js';
 import type { Store } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import { openSqliteAudit, type AuditStore } from './store/sqlite/sqlite-audit.js';
+import { AuditLog } from './pipeline/audit/audit-log.js';
 
 /** Wiring only: config -> store, catalog, upstream credential -> server. */
 export const UPSTREAM_SETTING = 'upstream.credential';
 
 export function openStore(config: Config): Store {
   return openSqliteStore(config.store.path);
+}
+
+export function openAudit(config: Config): AuditStore {
+  return openSqliteAudit(config.audit.path);
+}
+
+/** The key that chains and signs audit records: derived from the master secret, never stored. */
+export function auditKey(master: MasterSecret): Buffer {
+  return master.subKey('audit-chain');
 }
 
 /** The upstream credential: GHOSTGATE_UPSTREAM_KEY / upstream.key, else the sealed copy in the store. */
@@ -70,7 +81,11 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
   const matcher = new RouteMatcher(catalog);
   const master = loadMasterSecret(config);
   const store = openStore(config);
+  const auditStore = config.audit.enabled ? openAudit(config) : undefined;
   try {
+    const audit = auditStore
+      ? new AuditLog(auditStore, auditKey(master), { flushMs: config.audit.flushMs, maxBatch: config.audit.maxBatch }, (err) => log.error({ err: { message: err.message } }, 'audit write failed'))
+      : undefined;
     const key = await upstreamKey(config, store, master);
     // The upstream credential and what it reaches, replaced together on rotation.
     const makeUpstream = (k: string, info: UpstreamCredentialInfo) => {
@@ -124,6 +139,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       maxInspectedBody: 50 * 1024 * 1024,
       rateLimiter: new RateLimiter(),
       policy: config.policy,
+      ...(audit ? { audit } : {}),
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     });
     server.keepAliveTimeout = 65_000;
@@ -144,10 +160,13 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await forwarder.close();
+        audit?.close();
+        auditStore?.close();
         await store.close();
       },
     };
   } catch (err) {
+    auditStore?.close();
     await store.close();
     throw err;
   }

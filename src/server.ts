@@ -10,6 +10,9 @@ import { runPipeline, type PipelineDeps } from './pipeline/pipeline.js';
 import type { Store } from './store/store.js';
 import { handleKeysApi } from './keys/keys-api.js';
 import type { KeyPolicy } from './keys/mint.js';
+import type { AuditLog } from './pipeline/audit/audit-log.js';
+import type { AuditDecision, AuditEntry, AuditKind } from './pipeline/audit/record.js';
+import { clientIp } from './pipeline/lifecycle/lifecycle.js';
 
 /**
  * The HTTP front door: runs the pipeline, turns refusals into Ghost's error
@@ -18,6 +21,8 @@ import type { KeyPolicy } from './keys/mint.js';
  */
 export interface GatewayServerDeps extends PipelineDeps {
   readonly policy: KeyPolicy;
+  /** The audit writer; absent when the audit is switched off (benchmarks only). */
+  readonly audit?: AuditLog;
   readonly forwarder: Forwarder;
   readonly log: Logger;
   readonly now?: () => number;
@@ -85,17 +90,42 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     const started = now();
     const requestId = randomUUID();
     const method = req.method ?? '';
+    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustedProxies) ?? null;
+    const cl = Number(req.headers['content-length']);
+    // Every exit path leaves one audit record (two for a forwarded write: intent, then outcome).
+    const entry = (p: { kind: AuditKind; decision: AuditDecision; code?: string | null; status?: number | null; bytesOut?: number | null; key?: { id: string; name: string } | undefined; route: string; resource?: string | null; action?: string | null }): AuditEntry => ({
+      at: now(),
+      requestId,
+      kind: p.kind,
+      keyId: p.key?.id ?? null,
+      keyName: p.key?.name ?? null,
+      clientIp: ip,
+      method,
+      route: p.route,
+      resource: p.resource ?? null,
+      action: p.action ?? null,
+      decision: p.decision,
+      code: p.code ?? null,
+      status: p.status ?? null,
+      latencyMs: p.kind === 'intent' ? null : now() - started,
+      bytesIn: Number.isFinite(cl) ? cl : null,
+      bytesOut: p.bytesOut ?? null,
+    });
+    const rawRoute = (req.url ?? '').split('?')[0]!.slice(0, 120);
+
     if ((req.url ?? '').startsWith('/ghostgate/')) {
+      let code: string | null = null;
       const send = (r: ServerResponse, status: number, body: unknown) => {
         const text = JSON.stringify(body);
         r.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
         r.end(text);
       };
-      await handleKeysApi(deps, req, res, started, send, (r, e) => {
+      const who = await handleKeysApi(deps, req, res, started, send, (r, e) => {
+        code = e.code;
         sendError(r, e, requestId);
         req.resume();
       });
-      deps.log.info({ requestId, method, route: '/ghostgate/v1/keys', status: res.statusCode, ms: now() - started }, 'key api');
+      deps.audit?.record(entry({ kind: 'request', decision: code ? 'deny' : 'allow', code, status: res.statusCode, key: who, route: `${method} /ghostgate/v1/keys`, resource: 'keys', action: 'mint' }));
       return;
     }
     let result;
@@ -109,13 +139,29 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       if (result.key && result.reservedUse) await deps.store.keys.settleUse(result.key.id, false, now());
       result = { forward: false as const, code: 'HEADER_AMBIGUOUS' as const, context: 'a GET request may not carry a body', resolved: result.resolved };
     }
+    const route = result.resolved ? `${result.resolved.route.method} ${result.resolved.route.path}` : `${method} ${rawRoute}`;
+    const routeFacts = { route, resource: result.resolved?.route.resource ?? null, action: result.resolved?.route.action ?? null };
     if (!result.forward) {
       const e = gatewayError(result.code, result.context, result.help, result.message);
       if (result.retryAfterS !== undefined) e.headers = { 'retry-after': String(result.retryAfterS) };
       sendError(res, e, requestId);
       req.resume();
-      deps.log.info({ requestId, method, route: result.resolved?.route.path, key: result.key?.id, decision: 'deny', code: result.code, ms: now() - started }, 'refused');
+      deps.audit?.record(entry({ kind: 'request', decision: 'deny', code: result.code, key: result.key, ...routeFacts }));
+      deps.log.debug({ requestId, method, route, key: result.key?.id, decision: 'deny', code: result.code }, 'refused');
       return;
+    }
+    // A write is forwarded only once its intent record is durable; if it cannot be written, nothing is forwarded.
+    const mutating = method !== 'GET';
+    if (mutating && deps.audit) {
+      try {
+        await deps.audit.intent(entry({ kind: 'intent', decision: 'allow', key: result.key, ...routeFacts }));
+      } catch (err) {
+        if (result.key && result.reservedUse) await deps.store.keys.settleUse(result.key.id, false, now());
+        deps.log.error({ requestId, err: { message: (err as Error).message } }, 'audit intent not written; request refused');
+        sendError(res, gatewayError('AUDIT_UNAVAILABLE', 'the audit intent could not be written'), requestId);
+        req.resume();
+        return;
+      }
     }
     const inspect = inspector(result.effects, deps.store, result.key ? [result.key.id, ...(result.ancestors ?? []).map((a) => a.id)] : [], deps.log, requestId);
     const out = await deps.forwarder.forward(req, res, {
@@ -123,6 +169,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       pathAndQuery: result.pathAndQuery,
       authorization: result.upstreamAuthorization,
       body: result.body ?? (method !== 'GET' && hasBody(req) ? 'stream' : null),
+      requestId,
       ...(inspect ? { inspect } : {}),
     });
     const succeeded = out.ok && out.status >= 200 && out.status < 300;
@@ -132,10 +179,18 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       if (!out.responseStarted && !res.headersSent) sendError(res, gatewayError(out.code, out.context), requestId);
       else res.destroy();
     }
-    deps.log.info(
-      { requestId, method, route: result.resolved.route.path, key: result.key?.id, decision: 'allow', status: out.ok ? out.status : out.code, ms: now() - started },
-      'forwarded',
+    deps.audit?.record(
+      entry({
+        kind: mutating ? 'outcome' : 'request',
+        decision: out.ok ? 'allow' : 'error',
+        code: out.ok ? null : out.code,
+        status: out.ok ? out.status : null,
+        bytesOut: out.ok ? out.bytesOut : null,
+        key: result.key,
+        ...routeFacts,
+      }),
     );
+    deps.log.debug({ requestId, method, route, key: result.key?.id, status: out.ok ? out.status : out.code }, 'forwarded');
   }
 
   return server;

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
+import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
 import { registerExplain } from './explain.js';
 import { registerLab } from './lab.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerServe(program, globals);
   registerToken(program, globals);
   registerExplain(program, globals);
+  registerAudit(program, globals);
   registerCatalog(program);
   registerLab(program);
   registerProbe(program);

@@ -64,6 +64,17 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ requireExpiry: false }),
+    audit: z
+      .object({
+        /** Off only for benchmarks: every decision is recorded otherwise. */
+        enabled: z.boolean().default(true),
+        path: z.string().min(1).default('ghostgate-audit.db'),
+        /** Reads and refusals are written within this window (writes wait for their intent to be durable). */
+        flushMs: z.coerce.number().int().min(1).max(10_000).default(100),
+        maxBatch: z.coerce.number().int().min(1).max(100_000).default(512),
+      })
+      .strict()
+      .default({ enabled: true, path: 'ghostgate-audit.db', flushMs: 100, maxBatch: 512 }),
     /** How often a running gateway looks for a new upstream credential (`ghostgate upstream rotate`). */
     upstreamReloadMs: z.coerce.number().int().min(100).max(600_000).default(2000),
   })
@@ -85,6 +96,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   GHOSTGATE_GHOST_PATH: 'ghostPath',
   GHOSTGATE_LOG_LEVEL: 'log.level',
   GHOSTGATE_UPSTREAM_RELOAD_MS: 'upstreamReloadMs',
+  GHOSTGATE_AUDIT_PATH: 'audit.path',
 };
 
 export class ConfigError extends Error {
@@ -142,5 +154,6 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   const base = exists ? dirname(resolve(path)) : process.cwd();
   config.store.path = resolve(base, config.store.path);
   config.masterSecretFile = resolve(base, config.masterSecretFile);
+  config.audit.path = resolve(base, config.audit.path);
   return { config, file: exists ? resolve(path) : undefined };
 }

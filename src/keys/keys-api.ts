@@ -20,25 +20,29 @@ const MAX_BODY = 64 * 1024;
 type Send = (res: ServerResponse, status: number, body: unknown) => void;
 type Fail = (res: ServerResponse, err: ReturnType<typeof gatewayError>) => void;
 
-export async function handleKeysApi(deps: PipelineDeps & { policy: KeyPolicy }, req: IncomingMessage, res: ServerResponse, nowMs: number, send: Send, fail: Fail): Promise<void> {
+/** Returns the authenticated parent key, when there was one, for the audit record. */
+export async function handleKeysApi(deps: PipelineDeps & { policy: KeyPolicy }, req: IncomingMessage, res: ServerResponse, nowMs: number, send: Send, fail: Fail): Promise<{ id: string; name: string } | undefined> {
   const path = (req.url ?? '').split('?')[0];
-  if (path !== KEYS_API_PATH && path !== KEYS_API_PATH.slice(0, -1)) return fail(res, gatewayError('ROUTE_UNKNOWN', 'the gateway API has only /ghostgate/v1/keys/'));
-  if (req.method !== 'POST') return fail(res, gatewayError('ROUTE_UNKNOWN', 'only POST /ghostgate/v1/keys/ (mint a child key)'));
+  if (path !== KEYS_API_PATH && path !== KEYS_API_PATH.slice(0, -1)) return void fail(res, gatewayError('ROUTE_UNKNOWN', 'the gateway API has only /ghostgate/v1/keys/'));
+  if (req.method !== 'POST') return void fail(res, gatewayError('ROUTE_UNKNOWN', 'only POST /ghostgate/v1/keys/ (mint a child key)'));
   const auth = await authenticateKey(deps, req, GATEWAY_AUDIENCE, nowMs);
   if (!auth.ok) {
     const e = gatewayError(auth.refusal.code, auth.refusal.context);
     if (auth.refusal.retryAfterS !== undefined) e.headers = { 'retry-after': String(auth.refusal.retryAfterS) };
-    return fail(res, e);
+    fail(res, e);
+    return undefined;
   }
   const parent = auth.key;
+  const who = { id: parent.id, name: parent.name };
   if (!parent.grant.scopes.includes('keys:mint') && !parent.grant.scopes.includes('*')) {
-    return fail(res, gatewayError('SCOPE_MISSING', 'minting a child key needs the scope keys:mint', 'Grant keys:mint to this key.', 'Missing scope keys:mint: this key may not mint child keys.'));
+    fail(res, gatewayError('SCOPE_MISSING', 'minting a child key needs the scope keys:mint', 'Grant keys:mint to this key.', 'Missing scope keys:mint: this key may not mint child keys.'));
+    return who;
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > MAX_BODY) return fail(res, gatewayError('BODY_TOO_LARGE', `over ${MAX_BODY} bytes`));
+    if (size > MAX_BODY) return (fail(res, gatewayError('BODY_TOO_LARGE', `over ${MAX_BODY} bytes`)), who);
     chunks.push(c as Buffer);
   }
   let spec: Record<string, unknown> | undefined;
@@ -48,9 +52,9 @@ export async function handleKeysApi(deps: PipelineDeps & { policy: KeyPolicy }, 
   } catch {
     spec = undefined;
   }
-  if (!spec || typeof spec !== 'object') return fail(res, gatewayError('BODY_INVALID', 'send {"keys": [{"name": ..., "grant": {...}}]}'));
+  if (!spec || typeof spec !== 'object') return (fail(res, gatewayError('BODY_INVALID', 'send {"keys": [{"name": ..., "grant": {...}}]}')), who);
   const expires = spec.expires_at === undefined || spec.expires_at === null ? null : Date.parse(String(spec.expires_at));
-  if (Number.isNaN(expires)) return fail(res, gatewayError('BODY_INVALID', 'expires_at must be an ISO 8601 time'));
+  if (Number.isNaN(expires)) return (fail(res, gatewayError('BODY_INVALID', 'expires_at must be an ISO 8601 time')), who);
   try {
     const { record, key } = await mintKey(
       deps.store,
@@ -62,7 +66,8 @@ export async function handleKeysApi(deps: PipelineDeps & { policy: KeyPolicy }, 
     );
     send(res, 201, { keys: [{ ...keyJson(record), key }] });
   } catch (e) {
-    if (e instanceof MintError) return fail(res, gatewayError('CHILD_NOT_SUBSET', e.message));
+    if (e instanceof MintError) return (fail(res, gatewayError('CHILD_NOT_SUBSET', e.message)), who);
     throw e;
   }
+  return who;
 }

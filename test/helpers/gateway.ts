@@ -18,7 +18,8 @@ export interface TestGateway {
   readonly gateway: RunningGateway;
   readonly master: MasterSecret;
   createKey(scopes: string[], name?: string): Promise<{ id: string; key: string }>;
-  close(): Promise<void>;
+  /** Stops the gateway; its files are removed unless `keepFiles`. */
+  close(keepFiles?: boolean): Promise<void>;
 }
 
 export async function startTestGateway(opts: {
@@ -62,9 +63,9 @@ export async function startTestGateway(opts: {
       const rec = await gateway.store.keys.create({ id, name, grant: { version: 1, scopes }, createdAt: Date.now() });
       return { id, key: formatKey(id, master.keySecret(id, rec.generation)) };
     },
-    async close() {
+    async close(keepFiles = false) {
       await gateway.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepFiles) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -18,6 +18,8 @@ export interface ForwardRequest {
   readonly authorization: string | undefined;
   /** A body the gateway already read and checked, or 'stream' to stream the client's, or null. */
   readonly body: Buffer | 'stream' | null;
+  /** Sent to Ghost as X-Ghostgate-Request-Id, to match Ghost's log with the audit trail. */
+  readonly requestId?: string;
   /** Sees and may rewrite a JSON answer; returns the value to send. */
   readonly inspect?: (status: number, json: unknown) => unknown | Promise<unknown>;
 }
@@ -63,6 +65,7 @@ export class Forwarder {
     let responseStarted = false;
     try {
       const headers = upstreamRequestHeaders(req.headers, f.authorization, this.host, this.proto);
+      if (f.requestId) headers['x-ghostgate-request-id'] = f.requestId;
       // An answer the gateway inspects must arrive uncompressed.
       if (f.inspect) delete headers['accept-encoding'];
       if (Buffer.isBuffer(f.body)) {

@@ -27,6 +27,7 @@ const REQUEST_DROP = new Set([
   'x-forwarded-host',
   'x-forwarded-proto',
   'x-real-ip',
+  'x-ghostgate-request-id',
 ]);
 const RESPONSE_DROP = new Set([...HOP_BY_HOP, 'set-cookie']);
 

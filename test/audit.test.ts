@@ -1,0 +1,181 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { request } from 'undici';
+import { openSqliteAudit } from '../src/store/sqlite/sqlite-audit.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { authHeader } from './helpers/token.js';
+
+const CLI = new URL('../bin/ghostgate.js', import.meta.url).pathname;
+const UPSTREAM_KEY = `${'ab'.repeat(12)}:${'cd'.repeat(32)}`;
+
+function cli(configFile: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [CLI, '--config', configFile, ...args], { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '', ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('the audit trail', () => {
+  let ghost: FakeUpstream;
+  let gw: TestGateway;
+  let keyId: string;
+  const N = { allowed: 12, writes: 5, refused: 9, failed: 4 };
+
+  before(async () => {
+    ghost = await startFakeUpstream();
+    ghost.respond = (r, res) => {
+      if (r.url.includes('fail')) {
+        res.destroy(); // a connection reset: an upstream failure
+        return;
+      }
+      res.writeHead(r.method === 'GET' ? 200 : 201, { 'content-type': 'application/json' });
+      res.end('{"posts":[{"id":"p"}]}');
+    };
+    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
+    const k = await gw.createKey(['posts:*'], 'audited');
+    keyId = k.id;
+    const send = (method: string, path: string, body?: string) =>
+      request(`${gw.url}/ghost/api/admin/${path}`, { method: method as 'GET', headers: { authorization: authHeader(k.key), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body } : {}) }).then((r) => r.body.dump().then(() => r.statusCode));
+    for (let i = 0; i < N.allowed; i++) assert.equal(await send('GET', `posts/?page=${i + 1}`), 200);
+    for (let i = 0; i < N.writes; i++) assert.equal(await send('POST', 'posts/', '{"posts":[{"title":"x"}]}'), 201);
+    for (let i = 0; i < N.refused; i++) assert.equal(await send('GET', i % 2 ? 'tags/' : 'nope/'), 403); // refusals are rows 18-26
+    for (let i = 0; i < N.failed; i++) assert.equal(await send('GET', `posts/fail${i}/`), 502);
+    await gw.close(true); // flushes the audit, keeps the files
+  });
+  after(async () => {
+    await ghost.close();
+    rmSync(dirname(gw.configFile), { recursive: true, force: true });
+  });
+
+  const total = () => N.allowed + N.writes + N.refused + N.failed;
+
+  test('after N requests (allowed, refused, upstream failures) the audit holds exactly N records, none with a secret', () => {
+    const a = openSqliteAudit(gw.config.audit.path);
+    const rows = [...a.rows()];
+    a.close();
+    assert.equal(new Set(rows.map((r) => r.requestId)).size, total());
+    assert.equal(rows.filter((r) => r.kind === 'intent').length, N.writes);
+    assert.equal(rows.filter((r) => r.kind === 'outcome').length, N.writes);
+    assert.equal(rows.filter((r) => r.decision === 'deny').length, N.refused);
+    assert.equal(rows.filter((r) => r.decision === 'error' && r.code === 'UPSTREAM_UNREACHABLE').length, N.failed);
+    assert.ok(rows.filter((r) => r.decision === 'deny').every((r) => r.code === 'SCOPE_MISSING' || r.code === 'ROUTE_UNKNOWN'));
+    // Unknown routes are refused before authentication, so they carry no key id.
+    assert.ok(rows.every((r) => (r.code === 'ROUTE_UNKNOWN' ? r.keyId === null : r.keyId === keyId) && r.clientIp === '127.0.0.1'));
+    const intent = rows.find((r) => r.kind === 'intent')!;
+    const outcome = rows.find((r) => r.kind === 'outcome' && r.requestId === intent.requestId)!;
+    assert.ok(intent.seq < outcome.seq);
+    assert.equal(outcome.status, 201);
+    const text = JSON.stringify(rows);
+    assert.ok(!text.includes(UPSTREAM_KEY.split(':')[1]!) && !text.includes('"title"'));
+  });
+
+  test('`audit verify` passes, and fails after any single record is altered, deleted or swapped', () => {
+    assert.equal(cli(gw.configFile, ['audit', 'verify']).code, 0);
+    const tamper = (...statements: string[]) => {
+      const copy = `${gw.config.audit.path}.tampered`;
+      copyFileSync(gw.config.audit.path, copy);
+      if (existsSync(`${gw.config.audit.path}-wal`)) copyFileSync(`${gw.config.audit.path}-wal`, `${copy}-wal`);
+      const a = openSqliteAudit(copy);
+      for (const sql of statements) a.unsafeExec(sql);
+      a.close();
+      return cli(gw.configFile, ['audit', 'verify', '--json'], { GHOSTGATE_AUDIT_PATH: copy });
+    };
+    const altered = tamper("UPDATE audit SET decision = 'allow', code = NULL WHERE seq = 25 AND decision = 'deny'");
+    assert.equal(altered.code, 1);
+    assert.match(JSON.parse(altered.out).problems.join(), /row 25: its content/);
+    const deleted = tamper('DELETE FROM audit WHERE seq = 7');
+    assert.equal(deleted.code, 1);
+    assert.match(JSON.parse(deleted.out).problems.join(), /expected row 7/);
+    const last = tamper('DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)');
+    assert.equal(last.code, 1, 'truncating the end is caught by the signed head');
+    const swapped = tamper('UPDATE audit SET seq = -1 WHERE seq = 3', 'UPDATE audit SET seq = 3 WHERE seq = 4', 'UPDATE audit SET seq = 4 WHERE seq = -1');
+    assert.equal(swapped.code, 1);
+  });
+
+  test('query, export and advise read the trail', () => {
+    const denied = JSON.parse(cli(gw.configFile, ['audit', 'query', '--key', keyId, '--since', '1h', '--decision', 'deny', '--json']).out);
+    assert.equal(denied.length, Math.floor(N.refused / 2), "the key's refusals: missing scopes (unknown routes are refused before the key is known)");
+    assert.ok(denied.every((r: { code: string }) => r.code === 'SCOPE_MISSING'));
+    const lines = cli(gw.configFile, ['audit', 'export', '--format', 'jsonl']).out.trim().split('\n');
+    assert.equal(lines.length, total() + N.writes);
+    assert.ok(JSON.parse(lines[0]!).hash);
+    const advice = JSON.parse(cli(gw.configFile, ['advise', '--key', keyId, '--since', '1h', '--json']).out);
+    assert.deepEqual(advice.used, ['posts:add', 'posts:browse', 'posts:read']);
+    assert.deepEqual(advice.proposed_grant.scopes, ['posts:add', 'posts:browse', 'posts:read']);
+    assert.deepEqual(advice.refused_for_missing_scope, ['tags:browse']);
+    assert.equal(advice.narrowed_wildcards[0].held, 'posts:*');
+  });
+
+  test('pruning keeps what remains verifiable with a signed checkpoint', () => {
+    const copy = `${gw.config.audit.path}.pruned`;
+    copyFileSync(gw.config.audit.path, copy);
+    if (existsSync(`${gw.config.audit.path}-wal`)) copyFileSync(`${gw.config.audit.path}-wal`, `${copy}-wal`);
+    const env = { GHOSTGATE_AUDIT_PATH: copy };
+    const a = openSqliteAudit(copy);
+    a.unsafeExec('UPDATE audit SET at = at - 86400000 * 40 WHERE seq <= 10'); // make ten records old
+    a.close();
+    // Ages changed, so the chain no longer verifies... until the old part is pruned.
+    const pruned = JSON.parse(cli(gw.configFile, ['audit', 'prune', '--before', '30d', '--json'], env).out);
+    assert.equal(pruned.pruned, 10);
+    const v = cli(gw.configFile, ['audit', 'verify', '--json'], env);
+    assert.equal(v.code, 0, v.out);
+    assert.equal(JSON.parse(v.out).firstSeq, 11);
+  });
+});
+
+describe('crash safety', () => {
+  test('kill -9 under write load loses no intent record of a forwarded write', async () => {
+    const ghost = await startFakeUpstream();
+    const seen: string[] = [];
+    ghost.respond = (r, res) => {
+      if (r.method === 'POST') seen.push(String(r.headers['x-ghostgate-request-id']));
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end('{"posts":[{"id":"p"}]}');
+    };
+    const setup = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, extra: { listen: { host: '127.0.0.1', port: 0 } } });
+    const { key } = await setup.createKey(['posts:add']);
+    await setup.close(true);
+    // The same config and store, served by a separate process that can be killed.
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = spawn(process.execPath, [CLI, '--config', setup.configFile, 'serve'], { env: { ...process.env, GHOSTGATE_LISTEN_PORT: String(port), GHOSTGATE_UPSTREAM_KEY: UPSTREAM_KEY, GHOSTGATE_MASTER_SECRET: '' }, stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100; i++) {
+      try {
+        await request(`${url}/ghost/api/admin/site/`).then((r) => r.body.dump());
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        try {
+          const r = await request(`${url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: '{"posts":[{"title":"x"}]}' });
+          await r.body.dump();
+        } catch {
+          return; // the gateway died
+        }
+      }
+    };
+    const workers = Array.from({ length: 16 }, worker);
+    const deadline = Date.now() + 60_000;
+    while (seen.length < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGKILL');
+    stop = true;
+    await Promise.all(workers);
+    await exited;
+    await ghost.close();
+    const a = openSqliteAudit(setup.config.audit.path);
+    const all = a.query({});
+    const intents = new Set(all.filter((r) => r.kind === 'intent').map((r) => r.requestId));
+    a.close();
+    rmSync(dirname(setup.configFile), { recursive: true, force: true });
+    const lost = seen.filter((id) => !intents.has(id));
+    assert.ok(seen.length >= 300);
+    assert.deepEqual(lost, [], `${lost.length} of ${seen.length} forwarded writes have no intent record; rows for them: ${JSON.stringify(all.filter((r) => lost.includes(r.requestId)))}; last seq ${all.at(-1)?.seq}, rows ${all.length}`);
+  });
+});
