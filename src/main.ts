@@ -8,6 +8,7 @@ import type { Config } from './config/config.js';
 import { Forwarder } from './pipeline/forward/forward.js';
 import { UpstreamCredential } from './pipeline/forward/upstream.js';
 import { parseCidrs, RateLimiter } from './pipeline/lifecycle/lifecycle.js';
+import { UsageRecorder } from './pipeline/usage.js';
 import { loadMasterSecret, unseal } from './secrets/master.js';
 import type { MasterSecret } from './secrets/keys.js';
 import { createGatewayServer } from './server.js';
@@ -125,6 +126,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     const timer = setInterval(() => void reloadUpstream(), config.upstreamReloadMs);
     timer.unref();
 
+    const usage = new UsageRecorder(store.keys, 1000, (err) => log.error({ err: { message: err.message } }, 'key use counts not written'));
     const forwarder = new Forwarder(config.upstream.url, config.upstream.timeoutMs, config.upstream.connections);
     const server = createGatewayServer({
       matcher,
@@ -139,6 +141,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       maxInspectedBody: 50 * 1024 * 1024,
       rateLimiter: new RateLimiter(),
       policy: config.policy,
+      usage,
       ...(audit ? { audit } : {}),
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     });
@@ -160,6 +163,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await forwarder.close();
+        await usage.close();
         audit?.close();
         auditStore?.close();
         await store.close();

@@ -13,6 +13,7 @@ import type { KeyPolicy } from './keys/mint.js';
 import type { AuditLog } from './pipeline/audit/audit-log.js';
 import type { AuditDecision, AuditEntry, AuditKind } from './pipeline/audit/record.js';
 import { clientIp } from './pipeline/lifecycle/lifecycle.js';
+import type { UsageRecorder } from './pipeline/usage.js';
 
 /**
  * The HTTP front door: runs the pipeline, turns refusals into Ghost's error
@@ -21,6 +22,7 @@ import { clientIp } from './pipeline/lifecycle/lifecycle.js';
  */
 export interface GatewayServerDeps extends PipelineDeps {
   readonly policy: KeyPolicy;
+  readonly usage: UsageRecorder;
   /** The audit writer; absent when the audit is switched off (benchmarks only). */
   readonly audit?: AuditLog;
   readonly forwarder: Forwarder;
@@ -174,7 +176,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     });
     const succeeded = out.ok && out.status >= 200 && out.status < 300;
     if (result.key && result.reservedUse) await deps.store.keys.settleUse(result.key.id, succeeded, now());
-    else if (result.key && succeeded) await deps.store.keys.recordUse(result.key.id, now());
+    else if (result.key && succeeded) deps.usage.add(result.key.id, now());
     if (!out.ok) {
       if (!out.responseStarted && !res.headersSent) sendError(res, gatewayError(out.code, out.context), requestId);
       else res.destroy();

@@ -28,9 +28,19 @@ export class MasterSecret {
     return randomBytes(MASTER_SECRET_BYTES).toString('hex');
   }
 
+  // Derived secrets, kept in memory only (they are recomputable from the master secret anyway).
+  private readonly derived = new Map<string, Buffer>();
+
   /** The 32 raw bytes a client hex-decodes and signs with (reference 1.2 step 7). */
   keySecret(keyId: string, generation: number): Buffer {
-    return createHmac('sha256', this.bytes).update(`ghostgate/key/v1\0${keyId}\0${generation}`).digest();
+    const id = `${keyId}\0${generation}`;
+    let secret = this.derived.get(id);
+    if (!secret) {
+      if (this.derived.size >= 10_000) this.derived.clear();
+      secret = createHmac('sha256', this.bytes).update(`ghostgate/key/v1\0${id}`).digest();
+      this.derived.set(id, secret);
+    }
+    return secret;
   }
 
   /** A sub-key for another purpose (e.g. encrypting the upstream credential at rest). */

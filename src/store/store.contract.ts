@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Store } from './store.js';
 
 /** The contract every Store driver passes (sqlite/ today, postgres/ next). */
-export function storeContract(name: string, open: () => Promise<Store>): void {
+export function storeContract(name: string, open: () => Promise<Store>, open2: (first: Store) => Promise<Store | undefined> = async () => undefined): void {
   const ID = 'a'.repeat(24);
   const grant = { version: 1 as const, scopes: ['posts:browse'] };
 
@@ -19,6 +19,23 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.keys.get('b'.repeat(24)), undefined);
       assert.deepEqual((await store.keys.list()).map((k) => k.id), [ID]);
       await assert.rejects(store.keys.create({ id: ID, name: 'dup', grant, createdAt: 1 }));
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: a revocation by another process is seen by the very next get()`, async () => {
+    const store = await open();
+    try {
+      await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000 });
+      assert.equal((await store.keys.get(ID))?.status, 'active');
+      assert.equal((await store.keys.get(ID))?.status, 'active', 'cached');
+      const other = await open2(store);
+      if (other) {
+        await other.keys.revoke(ID, 2000);
+        await other.close();
+        assert.equal((await store.keys.get(ID))?.status, 'revoked');
+      }
     } finally {
       await store.close();
     }
@@ -87,8 +104,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     const store = await open();
     try {
       await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000 });
-      await store.keys.recordUse(ID, 5000);
-      await store.keys.recordUse(ID, 6000);
+      await store.keys.recordUses([{ id: ID, count: 1, lastAt: 5000 }]);
+      await store.keys.recordUses([{ id: ID, count: 1, lastAt: 6000 }]);
       const k = await store.keys.get(ID);
       assert.equal(k?.useCount, 2);
       assert.equal(k?.lastUsedAt, 6000);

@@ -53,6 +53,10 @@ export interface NewKey {
 
 export interface KeyStore {
   create(key: NewKey): Promise<KeyRecord>;
+  /**
+   * One key. Drivers may cache, but never past a change: a revocation made by
+   * any process is seen by the very next get().
+   */
   get(id: string): Promise<KeyRecord | undefined>;
   list(): Promise<KeyRecord[]>;
   /** Revokes the key and every descendant; returns the ids it revoked (empty when none was active). */
@@ -66,8 +70,8 @@ export interface KeyStore {
   reserveUse(id: string): Promise<boolean>;
   /** Ends a reservation: counts the use when the request succeeded, frees it otherwise. */
   settleUse(id: string, succeeded: boolean, at: number): Promise<void>;
-  /** Counts a successful use of a key without max uses. */
-  recordUse(id: string, at: number): Promise<void>;
+  /** Counts successful uses of keys without max uses, batched by the caller. */
+  recordUses(uses: readonly { id: string; count: number; lastAt: number }[]): Promise<void>;
   /** Adds one request to the key's count for the UTC day; returns the new count. */
   countDaily(id: string, day: string): Promise<number>;
 }

@@ -119,7 +119,23 @@ export function openSqliteStore(path: string): Store {
   const rotateKey = db.prepare(
     "UPDATE keys SET previous_generation = generation, generation = generation + 1, grace_until = ? WHERE id = ? AND status = 'active'",
   );
-  const useKey = db.prepare('UPDATE keys SET use_count = use_count + 1, last_used_at = ? WHERE id = ?');
+  const useKeys = db.prepare('UPDATE keys SET use_count = use_count + ?, last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
+  const recordUses = db.transaction((uses: readonly { id: string; count: number; lastAt: number }[]) => {
+    for (const u of uses) useKeys.run(u.count, u.lastAt, u.id);
+  });
+  // Key rows are cached, and the cache is dropped whenever another connection (the CLI revoking a
+  // key, another process) commits: PRAGMA data_version changes exactly then. Writes through this
+  // store drop it too. So revocation takes effect on the very next request.
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const cache = new Map<string, KeyRecord | undefined>();
+  let seenVersion = -1;
+  const fresh = () => {
+    const v = dataVersion.get() as number;
+    if (v !== seenVersion) {
+      cache.clear();
+      seenVersion = v;
+    }
+  };
   const reserve = db.prepare('UPDATE keys SET uses_in_flight = uses_in_flight + 1 WHERE id = ? AND (max_uses IS NULL OR use_count + uses_in_flight < max_uses)');
   const settleOk = db.prepare('UPDATE keys SET uses_in_flight = max(uses_in_flight - 1, 0), use_count = use_count + 1, last_used_at = ? WHERE id = ?');
   const settleFail = db.prepare('UPDATE keys SET uses_in_flight = max(uses_in_flight - 1, 0) WHERE id = ?');
@@ -134,32 +150,43 @@ export function openSqliteStore(path: string): Store {
   return {
     keys: {
       async create(k: NewKey) {
+        cache.clear();
         insertKey.run(k.id, k.name, JSON.stringify(k.grant), 'active', k.createdAt, k.expiresAt ?? null, k.notBefore ?? null, k.maxUses ?? null, JSON.stringify(k.limits ?? {}), k.parentId ?? null);
         return toRecord(getKey.get(k.id) as KeyRow);
       },
       async get(id) {
+        fresh();
+        if (cache.has(id)) return cache.get(id);
         const row = getKey.get(id) as KeyRow | undefined;
-        return row ? toRecord(row) : undefined;
+        const rec = row ? toRecord(row) : undefined;
+        if (cache.size >= 10_000) cache.clear();
+        cache.set(id, rec);
+        return rec;
       },
       async list() {
         return (listKeys.all() as KeyRow[]).map(toRecord);
       },
       async revoke(id, at) {
+        cache.clear();
         return revokeTree(id, at);
       },
       async rotate(id, graceUntil) {
+        cache.clear();
         if (rotateKey.run(graceUntil, id).changes !== 1) return undefined;
         return toRecord(getKey.get(id) as KeyRow);
       },
       async reserveUse(id) {
+        cache.delete(id);
         return reserve.run(id).changes === 1;
       },
       async settleUse(id, succeeded, at) {
+        cache.delete(id);
         if (succeeded) settleOk.run(at, id);
         else settleFail.run(id);
       },
-      async recordUse(id, at) {
-        useKey.run(at, id);
+      async recordUses(uses) {
+        for (const u of uses) cache.delete(u.id);
+        recordUses(uses);
       },
       async countDaily(id, day) {
         return countDaily.get(id, day) as number;

@@ -1,0 +1,248 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createSigner } from 'fast-jwt';
+import { microbench } from './micro.js';
+import { ghostLatency } from './ghost.js';
+
+/**
+ * `npm run bench`: the ladder (direct, bare Node proxy, nginx, ghostgate with
+ * authentication only, + authorization, + record constraints, + audit) under
+ * the same load in one run; microbenchmarks; and the latency the gateway adds
+ * on the lab's real Ghost. Method: docs/benchmarks.md. Results: a table on
+ * stdout and JSON under bench/results/.
+ *   --quick        1 round of 3 s per rung (default: 3 rounds of 5 s, median quoted)
+ *   --skip-ghost   skip the real-Ghost part (it installs and starts the lab)
+ */
+const args = new Set(process.argv.slice(2));
+const QUICK = args.has('--quick');
+const ROUNDS = QUICK ? 1 : 3;
+const SECONDS = QUICK ? 3 : 5;
+const CONNECTIONS = 32;
+const here = fileURLToPath(new URL('.', import.meta.url));
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const TASKSET = has('taskset') && (Number(execFileSync('nproc').toString()) >= 2);
+/** CPU pinning: the proxy on core 0, load generator and upstream on core 1. */
+const pin = (core: number, cmd: string[]): string[] => (TASKSET ? ['taskset', '-c', String(core), ...cmd] : cmd);
+const children: ChildProcess[] = [];
+
+function start(cmd: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (l) => resolve({ child, info: JSON.parse(l) as Record<string, unknown> }));
+    child.once('exit', (c) => reject(new Error(`${cmd.join(' ')} exited with ${c}`)));
+  });
+}
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
+}
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Wrk {
+  rps: number;
+  non2xx: number;
+  socketErrors: number;
+}
+function wrk(url: string, auth: string | undefined, seconds: number): Wrk {
+  const cmd = pin(1, ['wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, ...(auth ? ['-H', `Authorization: ${auth}`] : []), url]);
+  const out = execFileSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return { rps, non2xx, socketErrors: se ? se.slice(1).reduce((a, b) => a + Number(b), 0) : 0 };
+}
+function openLoop(url: string, auth: string | undefined, rate: number, seconds: number): Record<string, number> {
+  const cmd = pin(1, [process.execPath, join(here, 'openloop.js'), url, String(rate), String(seconds), auth ?? '-']);
+  return JSON.parse(execFileSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' })) as Record<string, number>;
+}
+function token(key: string): string {
+  const [id, secret] = key.split(':');
+  return `Ghost ${(createSigner({ key: Buffer.from(secret!, 'hex'), algorithm: 'HS256', kid: id!, expiresIn: 300_000 }) as (p: object) => string)({ aud: '/admin/' })}`;
+}
+
+interface Rung {
+  name: string;
+  url: string;
+  /** The ghostgate key; a fresh token is signed from it for each measurement. */
+  key?: string;
+  child?: ChildProcess;
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, unknown> = { started: new Date().toISOString(), node: process.version, quick: QUICK, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, pinned: TASKSET, cpus: Number(execFileSync('nproc').toString()) };
+  const ladder: Record<string, unknown>[] = [];
+  log(`micro: decision per request over the whole catalog, key lookup, audit writes`);
+  results.micro = await microbench(QUICK ? 50_000 : 200_000);
+
+  if (!has('wrk')) {
+    log('wrk is not installed (Debian package wrk): the ladder is skipped');
+    results.ladder = 'skipped: wrk not installed';
+  } else {
+    const upstream = await start(pin(1, [process.execPath, join(here, 'upstream.js')]));
+    const upstreamUrl = `http://127.0.0.1:${upstream.info.port as number}`;
+    const path = '/ghost/api/admin/posts/?limit=15';
+    const rungs: (() => Promise<Rung | undefined>)[] = [
+      async () => ({ name: 'direct', url: `${upstreamUrl}${path}` }),
+      async () => {
+        const p = await start(pin(0, [process.execPath, join(here, 'bare-proxy.js'), upstreamUrl]));
+        return { name: 'bare node proxy (undici)', url: `http://127.0.0.1:${p.info.port as number}${path}`, child: p.child };
+      },
+      async () => {
+        if (!has('nginx')) {
+          log('nginx is not installed (Debian package nginx): its rung is skipped');
+          return undefined;
+        }
+        const dir = mkdtempSync(join(tmpdir(), 'ghostgate-nginx-'));
+        const port = await freePort();
+        writeFileSync(
+          join(dir, 'nginx.conf'),
+          `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log; events { worker_connections 1024; }
+http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  upstream ghost { server ${upstreamUrl.replace('http://', '')}; keepalive 64; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://ghost; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`,
+        );
+        const child = spawn(pin(0, ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'])[0]!, pin(0, ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']).slice(1), { stdio: 'ignore' });
+        children.push(child);
+        for (let i = 0; i < 50; i++) {
+          try {
+            await fetch(`http://127.0.0.1:${port}${path}`);
+            break;
+          } catch {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        return { name: 'nginx proxy_pass (keepalive)', url: `http://127.0.0.1:${port}${path}`, child };
+      },
+      ...(
+        [
+          ['ghostgate: authentication only', 'auth', 'off'],
+          ['ghostgate: + authorization', 'authz', 'off'],
+          ['ghostgate: + record constraints', 'constraints', 'off'],
+          ['ghostgate: + audit (full pipeline)', 'constraints', 'on'],
+        ] as const
+      ).map(([name, variant, audit]) => async (): Promise<Rung> => {
+        const g = await start(pin(0, [process.execPath, join(here, 'gateway-process.js'), upstreamUrl, variant, audit]));
+        return { name, url: `http://127.0.0.1:${g.info.port as number}${path}`, key: g.info.key as string, child: g.child };
+      }),
+    ];
+    const live: Rung[] = [];
+    for (const make of rungs) {
+      const rung = await make();
+      if (!rung) continue;
+      log(`closed loop: ${rung.name} (${ROUNDS} x ${SECONDS}s at ${CONNECTIONS} connections)`);
+      const auth = rung.key ? token(rung.key) : undefined;
+      wrk(rung.url, auth, 2); // warm-up
+      const rounds = Array.from({ length: ROUNDS }, () => wrk(rung.url, auth, SECONDS));
+      const errors = rounds.reduce((a, r) => a + r.non2xx + r.socketErrors, 0);
+      ladder.push({ name: rung.name, rps: Math.round(median(rounds.map((r) => r.rps))), rounds: rounds.map((r) => Math.round(r.rps)), errors });
+      live.push(rung);
+    }
+    // Open loop: one offered rate for every rung, half of the full pipeline's maximum (below the knee).
+    const full = ladder.find((l) => String(l.name).includes('full'))!;
+    const rate = Math.max(100, Math.round((full.rps as number) / 2));
+    results.open_loop_rate = rate;
+    for (const rung of live) {
+      log(`open loop: ${rung.name} at ${rate} req/s for ${SECONDS}s`);
+      const row = ladder.find((l) => l.name === rung.name)!;
+      row.latency_ms = openLoop(rung.url, rung.key ? token(rung.key) : undefined, rate, SECONDS);
+    }
+    for (const rung of live) if (rung.child) await stop(rung.child);
+    await stop(upstream.child);
+    const base = (n: string) => ladder.find((l) => String(l.name).startsWith(n));
+    const direct = base('direct');
+    const bare = base('bare');
+    const nginx = base('nginx');
+    for (const l of ladder) {
+      l.vs_bare = bare ? +((l.rps as number) / (bare.rps as number)).toFixed(3) : null;
+      l.vs_nginx = nginx ? +((l.rps as number) / (nginx.rps as number)).toFixed(3) : null;
+      const lat = l.latency_ms as Record<string, number> | undefined;
+      const dl = direct?.latency_ms as Record<string, number> | undefined;
+      if (lat && dl) l.added_ms = { p50: +(lat.p50! - dl.p50!).toFixed(3), p99: +(lat.p99! - dl.p99!).toFixed(3) };
+    }
+    results.ladder = ladder;
+  }
+
+  if (!args.has('--skip-ghost')) {
+    log("real Ghost: the lab's Ghost, directly and through ghostgate (full pipeline)");
+    results.ghost = await ghostLatency(QUICK ? 40 : 150, log);
+  }
+
+  results.targets = targets(results);
+  mkdirSync('bench/results', { recursive: true });
+  const file = join('bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write(render(results) + `\nResults: ${file}\n`);
+}
+
+function targets(r: Record<string, unknown>): Record<string, unknown>[] {
+  const micro = r.micro as { decision_ns: { p50: number } };
+  const ladder = Array.isArray(r.ladder) ? (r.ladder as Record<string, number & Record<string, number>>[]) : [];
+  const full = ladder.find((l) => String(l.name).includes('full'));
+  const ghost = r.ghost as { calls: { added_fraction_p50: number }[] } | undefined;
+  const out: Record<string, unknown>[] = [{ target: 'authenticate + authorize p50 <= 10 us', measured: `${(micro.decision_ns.p50 / 1000).toFixed(2)} us`, met: micro.decision_ns.p50 <= 10_000 }];
+  if (full) {
+    out.push({ target: 'full pipeline >= 0.9 x bare Node proxy', measured: `${full.vs_bare}`, met: (full.vs_bare as number) >= 0.9 });
+    if (full.vs_nginx !== null) out.push({ target: 'full pipeline >= 0.6 x nginx', measured: `${full.vs_nginx}`, met: (full.vs_nginx as number) >= 0.6 });
+    const added = full.added_ms as Record<string, number> | undefined;
+    if (added) out.push({ target: 'added p99 <= 1 ms at half the maximum throughput', measured: `${added.p99} ms`, met: added.p99! <= 1 });
+  }
+  if (ghost) {
+    const worst = Math.max(...ghost.calls.map((c) => c.added_fraction_p50));
+    out.push({ target: "on the real Ghost, added latency <= 1% of Ghost's own", measured: `${(worst * 100).toFixed(2)}% (worst call, p50)`, met: worst <= 0.01 });
+  }
+  return out;
+}
+
+function render(r: Record<string, unknown>): string {
+  const lines: string[] = [];
+  const micro = r.micro as { decision_ns: Record<string, number>; key_lookup_ns: Record<string, number>; audit: Record<string, number> };
+  lines.push(`Micro (node ${r.node}, ${r.cpus} cpus${r.pinned ? ', pinned' : ''}):`);
+  lines.push(`  resolve + authenticate + authorize: p50 ${(micro.decision_ns.p50! / 1000).toFixed(2)} us, p99 ${(micro.decision_ns.p99! / 1000).toFixed(2)} us over ${micro.decision_ns.routes} routes`);
+  lines.push(`  key row lookup (SQLite): p50 ${(micro.key_lookup_ns.p50! / 1000).toFixed(2)} us`);
+  lines.push(`  audit: ${micro.audit.records_per_s} records/s buffered; ${micro.audit.durable_intents_per_s_64_writers} durable intents/s (64 writers, group commit)`);
+  if (Array.isArray(r.ladder)) {
+    lines.push('', `Ladder: closed loop ${r.connections} connections (median of ${r.rounds} x ${r.seconds}s); open loop at ${r.open_loop_rate} req/s`);
+    const pad = (s: unknown, n: number) => String(s ?? '-').padEnd(n);
+    lines.push(`  ${pad('rung', 38)}${pad('req/s', 9)}${pad('x bare', 8)}${pad('x nginx', 9)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('+p99 ms', 9)}errors`);
+    for (const l of r.ladder as Record<string, any>[]) { // eslint-disable-line @typescript-eslint/no-explicit-any
+      lines.push(`  ${pad(l.name, 38)}${pad(l.rps, 9)}${pad(l.vs_bare, 8)}${pad(l.vs_nginx, 9)}${pad(l.latency_ms?.p50, 8)}${pad(l.latency_ms?.p99, 8)}${pad(l.added_ms?.p99, 9)}${l.errors + (l.latency_ms?.errors ?? 0)}`);
+    }
+  } else lines.push('', `Ladder: ${String(r.ladder)}`);
+  const ghost = r.ghost as { calls: Record<string, number | string>[] } | undefined;
+  if (ghost) {
+    lines.push('', "Real Ghost (lab), sequential, median of interleaved calls:");
+    for (const c of ghost.calls) lines.push(`  ${String(c.call).padEnd(14)} Ghost ${c.direct_p50_ms} ms, through ghostgate ${c.gateway_p50_ms} ms: +${c.added_p50_ms} ms (${(Number(c.added_fraction_p50) * 100).toFixed(2)}% of Ghost's own)`);
+  }
+  lines.push('', 'Targets (tracked as gaps until met):');
+  for (const t of r.targets as Record<string, unknown>[]) lines.push(`  [${t.met ? 'met' : 'GAP'}] ${t.target}: ${t.measured}`);
+  return lines.join('\n');
+}
+
+main()
+  .catch((e: unknown) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  });
