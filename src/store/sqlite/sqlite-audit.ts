@@ -55,7 +55,8 @@ export function openSqliteAudit(path: string): AuditStore {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
+  // better-sqlite3 waits synchronously: a locked audit file must fail fast (the write is then refused), not freeze the gateway.
+  db.pragma('busy_timeout = 250');
   db.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, request_id TEXT NOT NULL, kind TEXT NOT NULL, key_id TEXT, key_name TEXT,
       client_ip TEXT, method TEXT NOT NULL, route TEXT NOT NULL, resource TEXT, action TEXT, decision TEXT NOT NULL, code TEXT,

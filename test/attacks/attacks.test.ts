@@ -1,0 +1,258 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { connect } from 'node:net';
+import { request } from 'undici';
+import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { authHeader } from '../helpers/token.js';
+
+/**
+ * The attack suite: crafted requests, each expected to be refused with a
+ * specific code and never forwarded. A strict fake Ghost counts every request
+ * that reaches it; after each case it must have seen nothing.
+ */
+const UPSTREAM_KEY = `${'ab'.repeat(12)}:${'cd'.repeat(32)}`;
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const now = () => Math.floor(Date.now() / 1000);
+
+interface Case {
+  name: string;
+  method?: string;
+  path: string;
+  /** Headers, or a function giving them once the keys exist (signed tokens). */
+  headers?: Record<string, string> | (() => Record<string, string>);
+  body?: string;
+  /** The stable code in Ghost's error envelope. */
+  code: string;
+  /** Use this key's token unless `headers.authorization` is given. */
+  as?: 'full' | 'constrained' | 'revoked' | 'none';
+}
+
+describe('attack suite: refused with a specific code, never forwarded', () => {
+  let ghost: FakeUpstream;
+  let gw: TestGateway;
+  const keys: Record<string, string> = {};
+  const cases: Case[] = [];
+
+  // Hand-signed tokens, so that every field can be wrong on purpose.
+  const sign = (key: string, header: Record<string, unknown>, payload: Record<string, unknown>, mangle?: (sig: string) => string) => {
+    const [id, secret] = key.split(':');
+    const h = { alg: 'HS256', typ: 'JWT', kid: id, ...header };
+    const input = `${b64(h)}.${b64(payload)}`;
+    const sig = createHmac('sha256', Buffer.from(secret!, 'hex')).update(input).digest('base64url');
+    return `Ghost ${input}.${mangle ? mangle(sig) : sig}`;
+  };
+
+  before(async () => {
+    ghost = await startFakeUpstream();
+    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
+    keys.full = (await gw.createKey(['posts:*', 'pages:*', 'tags:*', 'members:browse', 'images:upload', 'webhooks:add'])).key;
+    const { formatKey, newKeyId } = await import('../../src/secrets/keys.js');
+    const cid = newKeyId();
+    const rec = await gw.gateway.store.keys.create({ id: cid, name: 'constrained', createdAt: Date.now(), grant: { version: 1, scopes: ['posts:browse', 'posts:edit', 'posts:add'], constraints: { posts: { tags: ['partner'] } }, fields: { posts: { status: ['draft'], deny: ['newsletter', 'email_segment', 'authors'] } } } });
+    keys.constrained = formatKey(cid, gw.master.keySecret(cid, rec.generation));
+    const revoked = await gw.createKey(['posts:*']);
+    await gw.gateway.store.keys.revoke(revoked.id, Date.now());
+    keys.revoked = revoked.key;
+  });
+  after(async () => {
+    await gw.close();
+    await ghost.close();
+  });
+
+  // --- paths -------------------------------------------------------------
+  const A = '/ghost/api/admin';
+  for (const res of ['posts', 'pages', 'tags', 'members', 'users']) {
+    cases.push(
+      { name: `encoded dot-dot in ${res}`, path: `${A}/${res}/%2e%2e/integrations/`, code: 'PATH_AMBIGUOUS' },
+      { name: `upper-case encoded dot in ${res}`, path: `${A}/${res}/%2E%2E/`, code: 'PATH_AMBIGUOUS' },
+      { name: `mixed dot encoding in ${res}`, path: `${A}/${res}/.%2e/`, code: 'PATH_AMBIGUOUS' },
+      { name: `encoded slash in ${res}`, path: `${A}/${res}%2f..%2fintegrations/`, code: 'PATH_AMBIGUOUS' },
+      { name: `upper-case encoded slash in ${res}`, path: `${A}/${res}%2F/`, code: 'PATH_AMBIGUOUS' },
+      { name: `encoded backslash in ${res}`, path: `${A}/${res}%5c/`, code: 'PATH_AMBIGUOUS' },
+      { name: `raw backslash in ${res}`, path: `${A}/${res}\\..\\integrations/`, code: 'PATH_AMBIGUOUS' },
+      { name: `double-encoded dot in ${res}`, path: `${A}/${res}/%252e%252e/`, code: 'PATH_AMBIGUOUS' },
+      { name: `double-encoded slash in ${res}`, path: `${A}/${res}%252f/`, code: 'PATH_AMBIGUOUS' },
+      { name: `dot-dot in ${res}`, path: `${A}/${res}/../integrations/`, code: 'PATH_AMBIGUOUS' },
+      { name: `dot segment in ${res}`, path: `${A}/./${res}/`, code: 'PATH_AMBIGUOUS' },
+      { name: `double slash in ${res}`, path: `${A}//${res}/`, code: 'PATH_AMBIGUOUS' },
+      { name: `trailing double slash in ${res}`, path: `${A}/${res}//`, code: 'PATH_AMBIGUOUS' },
+      { name: `encoded NUL in ${res}`, path: `${A}/${res}/%00/`, code: 'PATH_AMBIGUOUS' },
+      { name: `encoded newline in ${res}`, path: `${A}/${res}/%0a/`, code: 'PATH_AMBIGUOUS' },
+      { name: `;params in ${res}`, path: `${A}/${res};jsessionid=1/`, code: 'PATH_AMBIGUOUS' },
+      { name: `percent-encoded letter in ${res}`, path: `${A}/%${res.charCodeAt(0).toString(16)}${res.slice(1)}/`, code: 'PATH_AMBIGUOUS' },
+      { name: `invalid percent escape in ${res}`, path: `${A}/${res}/%g0/`, code: 'PATH_AMBIGUOUS' },
+      { name: `capitalised ${res}`, path: `${A}/${res[0]!.toUpperCase()}${res.slice(1)}/`, code: 'ROUTE_UNKNOWN' },
+      { name: `upper-case ${res}`, path: `${A}/${res.toUpperCase()}/`, code: 'ROUTE_UNKNOWN' },
+      { name: `trailing garbage segment on ${res}`, path: `${A}/${res}/5f1a2b3c4d5e6f7a8b9c0d1e/garbage/more/`, code: 'ROUTE_UNKNOWN' },
+      { name: `v5 prefix for ${res}`, path: `/ghost/api/v5/admin/${res}/`, code: 'ROUTE_NOT_SERVED' },
+      { name: `v1 prefix for ${res}`, path: `/ghost/api/v1/admin/${res}/`, code: 'ROUTE_NOT_SERVED' },
+      { name: `content API for ${res}`, path: `/ghost/api/content/${res}/`, code: 'ROUTE_NOT_SERVED' },
+      { name: `upper-case prefix for ${res}`, path: `/ghost/API/admin/${res}/`, code: 'ROUTE_NOT_SERVED' },
+      { name: `absolute-form target for ${res}`, path: `http://evil.example${A}/${res}/`, code: 'PATH_AMBIGUOUS' },
+    );
+  }
+  cases.push(
+    { name: 'overlong path', path: `${A}/posts/${'a'.repeat(5000)}/`, code: 'PATH_TOO_LONG' },
+    { name: 'overlong query', path: `${A}/posts/?filter=${'a'.repeat(5000)}`, code: 'PATH_TOO_LONG' },
+    { name: 'legacy v4 prefix with an unversioned token', path: '/ghost/api/v4/admin/posts/', code: 'TOKEN_AUDIENCE' },
+    { name: 'canary prefix with an unversioned token', path: '/ghost/api/canary/admin/posts/', code: 'TOKEN_AUDIENCE' },
+    { name: 'GET /webhooks does not exist in Ghost', path: `${A}/webhooks/`, code: 'ROUTE_UNKNOWN' },
+    { name: 'PATCH is not an Admin API method', method: 'PATCH', path: `${A}/posts/5f1a2b3c4d5e6f7a8b9c0d1e/`, code: 'ROUTE_UNKNOWN' },
+    { name: 'HEAD is not served', method: 'HEAD', path: `${A}/posts/`, code: '(no body)' },
+    { name: 'OPTIONS is not served', method: 'OPTIONS', path: `${A}/posts/`, code: 'ROUTE_UNKNOWN' },
+    { name: 'scheduler ?token= route', method: 'PUT', path: `${A}/schedules/posts/5f1a2b3c4d5e6f7a8b9c0d1e/?token=x`, code: 'ROUTE_NOT_SERVED' },
+    { name: 'session login is not served', method: 'POST', path: `${A}/session/`, code: 'ROUTE_NOT_SERVED' },
+    { name: 'setup is not served', method: 'POST', path: `${A}/authentication/setup/`, code: 'ROUTE_NOT_SERVED' },
+    { name: 'the site front end is not served', path: '/', code: 'ROUTE_NOT_SERVED' },
+    { name: 'Ghost Admin is not served', path: '/ghost/', code: 'ROUTE_NOT_SERVED' },
+    { name: 'the admin root is not a route', path: `${A}/`, code: 'ROUTE_UNKNOWN' },
+    { name: 'integrations are refused to the integration upstream', path: `${A}/integrations/`, code: 'SCOPE_MISSING' },
+  );
+  // --- method overrides ----------------------------------------------------
+  for (const h of ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']) {
+    for (const m of ['DELETE', 'PUT', 'GET']) cases.push({ name: `${h}: ${m}`, path: `${A}/posts/`, headers: { [h]: m }, code: 'METHOD_OVERRIDE' });
+  }
+  for (const q of ['_method=DELETE', '_METHOD=put', 'x-http-method-override=DELETE']) cases.push({ name: `query ${q}`, path: `${A}/posts/?${q}`, code: 'METHOD_OVERRIDE' });
+  // --- query pollution -------------------------------------------------------
+  for (const p of ['filter', 'include', 'fields', 'formats', 'limit', 'order', 'page', 'status', 'newsletter']) {
+    cases.push(
+      { name: `duplicated ${p}`, path: `${A}/posts/?${p}=a&${p}=b`, code: 'QUERY_DUPLICATE' },
+      { name: `duplicated ${p} through encoding`, path: `${A}/posts/?${p}=a&${encodeURIComponent(p).replace(/^./, (c) => `%${c.charCodeAt(0).toString(16)}`)}=b`, code: 'QUERY_DUPLICATE' },
+      { name: `bracketed ${p}`, path: `${A}/posts/?${p}[]=a`, code: 'QUERY_MALFORMED' },
+      { name: `object ${p}`, path: `${A}/posts/?${p}%5Bx%5D=a`, code: 'QUERY_MALFORMED' },
+    );
+  }
+  cases.push(
+    { name: 'empty query parameter', path: `${A}/posts/?a=1&&b=2`, code: 'QUERY_MALFORMED' },
+    { name: 'nameless query parameter', path: `${A}/posts/?=1`, code: 'QUERY_MALFORMED' },
+    { name: 'bad escape in the query', path: `${A}/posts/?filter=%zz`, code: 'QUERY_MALFORMED' },
+    { name: 'control character in a query name', path: `${A}/posts/?a%01=1`, code: 'QUERY_MALFORMED' },
+  );
+  for (const f of ["tag:partner)+(id:-x", '(tag:news', "tag:'partner", 'tag:partner,,', ')', "title:'a\\\\'"]) {
+    cases.push({ name: `filter injection ${f}`, path: `${A}/posts/?filter=${encodeURIComponent(f)}`, as: 'constrained', code: 'FILTER_INVALID' });
+  }
+  cases.push(
+    { name: 'constrained browse with an unknown parameter', path: `${A}/posts/?collection=all`, as: 'constrained', code: 'QUERY_PARAM_REFUSED' },
+    { name: 'newsletter parameter on a constrained edit', method: 'PUT', path: `${A}/posts/5f1a2b3c4d5e6f7a8b9c0d1e/?newsletter=weekly`, as: 'constrained', headers: { 'content-type': 'application/json' }, body: '{"posts":[{"title":"x"}]}', code: 'FIELD_REFUSED' },
+    { name: 'email_segment on a constrained edit', method: 'PUT', path: `${A}/posts/5f1a2b3c4d5e6f7a8b9c0d1e/?email_segment=all`, as: 'constrained', headers: { 'content-type': 'application/json' }, body: '{"posts":[{"title":"x"}]}', code: 'FIELD_REFUSED' },
+    { name: 'malformed JSON on an inspected route', method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': 'application/json' }, body: '{"posts":[{"title":', code: 'BODY_INVALID' },
+    { name: 'multipart body on an inspected JSON route', method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x\r\nContent-Disposition: form-data; name="posts"\r\n\r\n[]\r\n--x--\r\n', code: 'BODY_INVALID' },
+    { name: 'two posts in one constrained add', method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': 'application/json' }, body: '{"posts":[{"title":"a","tags":["partner"]},{"title":"b"}]}', code: 'BODY_INVALID' },
+    { name: 'a published post from a drafts-only key', method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': 'application/json' }, body: '{"posts":[{"title":"a","tags":["partner"],"status":"published"}]}', code: 'FIELD_REFUSED' },
+    { name: 'an untagged post from a tag-scoped key', method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': 'application/json' }, body: '{"posts":[{"title":"a"}]}', code: 'BODY_OUTSIDE_GRANT' },
+    { name: 'setting authors from a key that may not', method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': 'application/json' }, body: '{"posts":[{"title":"a","tags":["partner"],"authors":[{"id":"x"}]}]}', code: 'FIELD_REFUSED' },
+    { name: 'multipart upload without the scope', method: 'POST', path: `${A}/files/upload/`, headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhi\r\n--x--\r\n', code: 'SCOPE_MISSING' },
+    { name: 'theme upload without the scope', method: 'POST', path: `${A}/themes/upload/`, headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--\r\n', code: 'SCOPE_MISSING' },
+    { name: 'a GET with a body', path: `${A}/posts/`, headers: { 'content-type': 'application/json' }, body: '{"a":1}', code: 'HEADER_AMBIGUOUS' },
+  );
+  // --- tokens ---------------------------------------------------------------------
+  const tokenCases = (route: string): Case[] => {
+    const p0 = () => ({ iat: now() - 5, exp: now() + 295, aud: '/admin/' });
+    const t = (h: Record<string, unknown>, pl: Record<string, unknown>, mangle?: (s: string) => string) => sign(keys.full!, h, pl, mangle);
+    return [
+      { name: `${route}: no Authorization`, path: route, as: 'none', code: 'AUTH_MISSING' },
+      { name: `${route}: Bearer scheme`, path: route, headers: () => ({ authorization: t({}, p0()).replace('Ghost', 'Bearer') }), code: 'AUTH_SCHEME' },
+      { name: `${route}: two tokens`, path: route, headers: () => ({ authorization: `${t({}, p0())} ${t({}, p0()).slice(6)}` }), code: 'AUTH_SCHEME' },
+      { name: `${route}: alg none`, path: route, headers: () => ({ authorization: `Ghost ${b64({ alg: 'none', typ: 'JWT', kid: keys.full!.split(':')[0] })}.${b64(p0())}.` }), code: 'TOKEN_ALGORITHM' },
+      { name: `${route}: alg None`, path: route, headers: () => ({ authorization: t({ alg: 'None' }, p0()) }), code: 'TOKEN_ALGORITHM' },
+      { name: `${route}: HS/RS confusion`, path: route, headers: () => ({ authorization: t({ alg: 'RS256' }, p0()) }), code: 'TOKEN_ALGORITHM' },
+      { name: `${route}: HS512`, path: route, headers: () => ({ authorization: t({ alg: 'HS512' }, p0()) }), code: 'TOKEN_ALGORITHM' },
+      { name: `${route}: embedded jwk`, path: route, headers: () => ({ authorization: t({ jwk: { kty: 'oct', k: 'AA' } }, p0()) }), code: 'TOKEN_MALFORMED' },
+      { name: `${route}: jku`, path: route, headers: () => ({ authorization: t({ jku: 'http://evil.example/k' }, p0()) }), code: 'TOKEN_MALFORMED' },
+      { name: `${route}: crit`, path: route, headers: () => ({ authorization: t({ crit: ['b64'], b64: false }, p0()) }), code: 'TOKEN_MALFORMED' },
+      { name: `${route}: kid path injection`, path: route, headers: () => ({ authorization: t({ kid: '../../../etc/passwd' }, p0()) }), code: 'TOKEN_KID_MISSING' },
+      { name: `${route}: kid SQL injection`, path: route, headers: () => ({ authorization: t({ kid: "' OR '1'='1" }, p0()) }), code: 'TOKEN_KID_MISSING' },
+      { name: `${route}: missing kid`, path: route, headers: () => ({ authorization: t({ kid: undefined }, p0()) }), code: 'TOKEN_KID_MISSING' },
+      { name: `${route}: unknown kid`, path: route, headers: () => ({ authorization: t({ kid: 'f'.repeat(24) }, p0()) }), code: 'KEY_UNKNOWN' },
+      { name: `${route}: wrong aud`, path: route, headers: () => ({ authorization: t({}, { ...p0(), aud: '/v4/admin/' }) }), code: 'TOKEN_AUDIENCE' },
+      { name: `${route}: aud suffix trick`, path: route, headers: () => ({ authorization: t({}, { ...p0(), aud: 'https://evil.example/xadmin' }) }), code: 'TOKEN_AUDIENCE' },
+      { name: `${route}: aud array`, path: route, headers: () => ({ authorization: t({}, { ...p0(), aud: ['/admin/'] }) }), code: 'TOKEN_AUDIENCE' },
+      { name: `${route}: expired`, path: route, headers: () => ({ authorization: t({}, { ...p0(), iat: now() - 400, exp: now() - 100 }) }), code: 'TOKEN_EXPIRED' },
+      { name: `${route}: old iat, future exp`, path: route, headers: () => ({ authorization: t({}, { ...p0(), iat: now() - 600, exp: now() + 60 }) }), code: 'TOKEN_LIFETIME' },
+      { name: `${route}: future iat`, path: route, headers: () => ({ authorization: t({}, { ...p0(), iat: now() + 3600, exp: now() + 3700 }) }), code: 'TOKEN_IAT_FUTURE' },
+      { name: `${route}: lifetime over 5 minutes`, path: route, headers: () => ({ authorization: t({}, { ...p0(), exp: now() + 3600 }) }), code: 'TOKEN_LIFETIME' },
+      { name: `${route}: no iat`, path: route, headers: () => ({ authorization: t({}, { exp: p0().exp, aud: p0().aud }) }), code: 'TOKEN_IAT_MISSING' },
+      { name: `${route}: no exp`, path: route, headers: () => ({ authorization: t({}, { iat: p0().iat, aud: p0().aud }) }), code: 'TOKEN_EXPIRED' },
+      { name: `${route}: nbf ahead`, path: route, headers: () => ({ authorization: t({}, { ...p0(), nbf: now() + 200 }) }), code: 'TOKEN_NOT_YET_VALID' },
+      { name: `${route}: stripped signature`, path: route, headers: () => ({ authorization: t({}, p0(), () => '') }), code: 'TOKEN_SIGNATURE' },
+      { name: `${route}: flipped signature`, path: route, headers: () => ({ authorization: t({}, p0(), (s) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1)) }), code: 'TOKEN_SIGNATURE' },
+      { name: `${route}: padded signature`, path: route, headers: () => ({ authorization: t({}, p0(), (s) => `${s}=`) }), code: 'TOKEN_MALFORMED' },
+      { name: `${route}: signed with the hex text`, path: route, headers: () => ({ authorization: sign(`${keys.full!.split(':')[0]}:${Buffer.from(keys.full!.split(':')[1]!).toString('hex').slice(0, 64)}`, {}, p0()) }), code: 'TOKEN_SIGNATURE' },
+      { name: `${route}: revoked key, fresh token`, path: route, as: 'revoked', code: 'KEY_REVOKED' },
+      { name: `${route}: garbage token`, path: route, headers: () => ({ authorization: 'Ghost not.a.jwt' }), code: 'TOKEN_MALFORMED' },
+    ];
+  };
+  for (const route of [`${A}/posts/`, `${A}/tags/5f1a2b3c4d5e6f7a8b9c0d1e/`]) cases.push(...tokenCases(route));
+
+  test(`at least 200 crafted requests (${cases.length})`, () => {
+    assert.ok(cases.length >= 200);
+  });
+
+  test('every crafted request is refused with its code and nothing reaches Ghost', async () => {
+    const failures: string[] = [];
+    for (const c of cases) {
+      const given = typeof c.headers === 'function' ? c.headers() : (c.headers ?? {});
+      const auth = given.authorization ?? (c.as === 'none' ? undefined : authHeader(keys[c.as ?? 'full']!));
+      const headers: Record<string, string> = { ...given };
+      if (auth && !('authorization' in headers)) headers.authorization = auth;
+      let status = 0;
+      let code = '';
+      try {
+        const r = await rawRequest(gw.url, c.method ?? 'GET', c.path, headers, c.body);
+        status = r.status;
+        code = r.body ? (JSON.parse(r.body) as { errors?: { code?: string }[] }).errors?.[0]?.code ?? '' : '(no body)';
+      } catch (e) {
+        code = `error: ${(e as Error).message}`;
+      }
+      if (code !== c.code) failures.push(`${c.name}: expected ${c.code}, got ${status} ${code}`);
+      if (ghost.requests.length !== 0) {
+        failures.push(`${c.name}: FORWARDED ${ghost.requests.map((r) => `${r.method} ${r.url}`).join(', ')}`);
+        ghost.requests.length = 0;
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  test('HTTP smuggling and malformed framing are refused by the parser, never forwarded', async () => {
+    const auth = authHeader(keys.full!);
+    const raws = [
+      ['Content-Length with Transfer-Encoding', `POST ${A}/posts/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET ${A}/integrations/ HTTP/1.1\r\nHost: x\r\n\r\n`],
+      ['duplicated Content-Length', `POST ${A}/posts/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}`],
+      ['obs-fold header', `GET ${A}/posts/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nX-Folded: a\r\n b\r\n\r\n`],
+      ['oversized headers', `GET ${A}/posts/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
+      ['bad Transfer-Encoding', `POST ${A}/posts/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n`],
+      ['no Host header', `GET ${A}/posts/ HTTP/1.1\r\nAuthorization: ${auth}\r\n\r\n`],
+      ['space before colon', `GET ${A}/posts/ HTTP/1.1\r\nHost: x\r\nAuthorization : ${auth}\r\n\r\n`],
+    ] as const;
+    for (const [name, raw] of raws) {
+      const answer = await sendRaw(gw.url, raw);
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
+      assert.ok(status === 400 || status === 431, `${name}: got ${answer.slice(0, 60)}`);
+      assert.equal(ghost.requests.length, 0, `${name}: forwarded`);
+    }
+  });
+});
+
+function rawRequest(base: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
+  const u = new URL(base);
+  const head = [`${method} ${path} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), ...(body !== undefined ? [`Content-Length: ${Buffer.byteLength(body)}`] : []), '', ''].join('\r\n');
+  return sendRaw(base, head + (body ?? '')).then((text) => {
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+    const i = text.indexOf('\r\n\r\n');
+    return { status, body: i === -1 ? '' : text.slice(i + 4) };
+  });
+}
+
+function sendRaw(base: string, raw: string): Promise<string> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(u.port), u.hostname, () => s.end(raw));
+    let out = '';
+    s.on('data', (c: Buffer) => (out += c.toString('latin1')));
+    s.on('end', () => resolve(out));
+    s.on('error', (e) => (out ? resolve(out) : reject(e)));
+    s.setTimeout(5000, () => (s.destroy(), resolve(out)));
+  });
+}

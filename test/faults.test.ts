@@ -1,0 +1,73 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import Database from 'better-sqlite3';
+import { request } from 'undici';
+import { runSoak } from '../src/bench/soak.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { authHeader } from './helpers/token.js';
+
+const UPSTREAM_KEY = `${'ab'.repeat(12)}:${'cd'.repeat(32)}`;
+type Err = { errors: { code: string }[] };
+
+describe('faults: the gateway fails closed with clear codes and recovers by itself', () => {
+  test('Ghost answering garbage gives 502 in Ghost’s envelope', async () => {
+    const garbage: Server = createServer((s) => s.end('this is not HTTP\r\n\r\n'));
+    await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', () => r()));
+    const gw = await startTestGateway({ upstreamUrl: `http://127.0.0.1:${(garbage.address() as { port: number }).port}`, upstreamKey: UPSTREAM_KEY });
+    try {
+      const { key } = await gw.createKey(['posts:browse']);
+      const r = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
+      assert.equal(r.statusCode, 502);
+      assert.equal(((await r.body.json()) as Err).errors[0]!.code, 'UPSTREAM_UNREACHABLE');
+    } finally {
+      await gw.close();
+      garbage.close();
+    }
+  });
+
+  describe('the audit file locked by another process', () => {
+    let ghost: FakeUpstream;
+    let gw: TestGateway;
+    let key: string;
+    before(async () => {
+      ghost = await startFakeUpstream();
+      gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
+      key = (await gw.createKey(['posts:add', 'posts:browse'])).key;
+    });
+    after(async () => {
+      await gw.close();
+      await ghost.close();
+    });
+
+    test('a write is refused with AUDIT_UNAVAILABLE and not forwarded; after the lock is released, writes go through again', async () => {
+      const post = () => request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: '{"posts":[{"title":"x"}]}' });
+      const locker = new Database(gw.config.audit.path);
+      locker.exec('BEGIN EXCLUSIVE');
+      try {
+        const r = await post();
+        assert.equal(r.statusCode, 503);
+        assert.equal(((await r.body.json()) as Err).errors[0]!.code, 'AUDIT_UNAVAILABLE');
+        assert.equal(ghost.requests.length, 0, 'nothing forwarded without its audit intent');
+      } finally {
+        locker.exec('ROLLBACK');
+        locker.close();
+      }
+      const again = await post();
+      assert.equal(again.statusCode, 200);
+      await again.body.dump();
+      assert.equal(ghost.requests.length, 1);
+    });
+  });
+});
+
+describe('soak (short variant; `npm run soak` runs five minutes)', () => {
+  test('bounded load through a gateway process: no errors, one audit record per request, memory flat', async (t) => {
+    const r = await runSoak(8, 300);
+    t.diagnostic(`soak: ${r.requests} requests at ${r.rate}/s for ${r.seconds}s; RSS ${r.rssStartMb} MB -> ${r.rssEndMb} MB; audit ${r.auditRequests}`);
+    assert.equal(r.unexpected, 0);
+    assert.equal(r.auditRequests, r.requests);
+    assert.ok(r.rssEndMb - r.rssStartMb < 40, `RSS grew from ${r.rssStartMb} to ${r.rssEndMb} MB`);
+  });
+});
