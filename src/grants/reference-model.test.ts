@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { loadCatalog, type RouteEntry } from '../catalog/catalog.js';
+import { authorize, type RequestFacts } from '../pipeline/authorize/authorize.js';
+import { compileGrant, GrantSchema, type Grant } from './grant.js';
+
+/**
+ * An independent reference model of the grant semantics, written from
+ * docs/grants.md without reusing any of the gateway's grant code, and a
+ * property: whatever authorize() allows, the reference permits. (The gateway
+ * may refuse more — routes it cannot limit — never less.)
+ */
+type Rec = { id: string; status: string; visibility: string; tags: { slug: string }[]; authors: { slug: string }[] };
+
+function referencePermits(g: Grant, r: RouteEntry, f: { query: Map<string, string>; id: string; record: Rec | null; body: Partial<Rec> & Record<string, unknown>; owned: Set<string> }): boolean {
+  // 1. Scopes: exact, resource:*, or *.
+  if (!(g.scopes.includes('*') || g.scopes.includes(r.scope) || g.scopes.includes(`${r.resource}:*`))) return false;
+  if (r.resource !== 'posts') return true;
+  const c = g.constraints?.posts ?? {};
+  const rule = g.fields?.posts ?? {};
+  // Denied query parameters.
+  for (const k of f.query.keys()) if (rule.deny?.includes(k)) return false;
+  // The record clauses, and ownership, as docs/grants.md states them.
+  const clauses = (p: { status?: unknown; visibility?: unknown; tags?: { slug: string }[]; authors?: { slug: string }[] }) =>
+    (!c.tags || (p.tags ?? []).some((t) => c.tags!.includes(t.slug))) &&
+    (!c.authors || (p.authors ?? []).some((a) => c.authors!.includes(a.slug))) &&
+    (!c.status || c.status.includes(p.status as never)) &&
+    (!c.visibility || c.visibility.includes(p.visibility as never));
+  const owns = (id: string | undefined) => !c.createdByKey || (id !== undefined && f.owned.has(id));
+  const constrained = Boolean(c.tags || c.authors || c.status || c.visibility || c.createdByKey);
+  const byId = r.segments[1] === ':id';
+  if (byId && constrained && (f.record === null || !clauses(f.record) || !owns(f.record.id))) return false;
+  const writes = r.action === 'add' || r.action === 'edit';
+  if (writes && !r.flags.has('bulk')) {
+    const before = r.action === 'edit' ? f.record ?? undefined : undefined;
+    for (const [k, v] of Object.entries(f.body)) {
+      if (rule.allow && !['id', 'updated_at'].includes(k) && !rule.allow.includes(k)) return false;
+      const unchanged = before !== undefined && JSON.stringify((before as Record<string, unknown>)[k]) === JSON.stringify(v);
+      if (rule.deny?.includes(k) && !unchanged) return false;
+    }
+    const next = { status: 'draft', visibility: 'public', ...(before ?? {}), ...f.body } as Rec;
+    if (rule.status && !(before && next.status === before.status) && !rule.status.includes(next.status as never)) return false;
+    if (r.action === 'add') {
+      if (!clauses({ ...next, tags: f.body.tags ?? [], authors: f.body.authors ?? [] })) return false;
+    } else if (!clauses(next)) {
+      return false; // an edit must leave the record inside
+    }
+  }
+  return true;
+}
+
+const catalog = loadCatalog();
+const ROUTES = catalog.routes.filter((r) => r.resource === 'posts' && ['browse', 'read', 'add', 'edit', 'destroy', 'copy'].includes(r.action));
+const TAGS = ['partner', 'news'];
+const STATUSES = ['draft', 'published', 'scheduled'] as const;
+const IDS = ['a'.repeat(24), 'b'.repeat(24)];
+const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+const grant = fc
+  .record({
+    scopes: fc.subarray([...new Set(ROUTES.map((r) => r.scope)), 'posts:*', '*']),
+    tags: opt(fc.subarray(TAGS, { minLength: 1 })),
+    status: opt(fc.subarray([...STATUSES], { minLength: 1 })),
+    byKey: fc.boolean(),
+    deny: opt(fc.subarray(['authors', 'tags', 'visibility', 'newsletter', 'title'], { minLength: 1 })),
+    statusRule: opt(fc.subarray([...STATUSES], { minLength: 1 })),
+  })
+  .map((x) =>
+    GrantSchema.parse({
+      version: 1,
+      scopes: x.scopes,
+      constraints: { posts: { ...(x.tags ? { tags: x.tags } : {}), ...(x.status ? { status: x.status } : {}), ...(x.byKey ? { createdByKey: true } : {}) } },
+      fields: { posts: { ...(x.deny ? { deny: x.deny } : {}), ...(x.statusRule ? { status: x.statusRule } : {}) } },
+    }),
+  );
+const rec = fc.record(
+  { id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), visibility: fc.constantFrom('public', 'paid'), tags: fc.subarray(TAGS).map((t) => t.map((slug) => ({ slug }))), authors: fc.constant([{ slug: 'olive' }]) },
+  { noNullPrototype: true },
+);
+const body = fc.record(
+  { title: fc.constant('t'), status: fc.constantFrom(...STATUSES), visibility: fc.constantFrom('public', 'paid'), tags: fc.subarray(TAGS).map((t) => t.map((slug) => ({ slug }))) },
+  { requiredKeys: ['title'], noNullPrototype: true },
+);
+
+test('property: authorize() never allows what the independent reference model forbids', () => {
+  let allowed = 0;
+  fc.assert(
+    fc.property(grant, fc.constantFrom(...ROUTES), opt(rec), body, fc.subarray(IDS), fc.boolean(), (g, r, record, b, owned, newsletter) => {
+      const query = new Map<string, string>(newsletter ? [['newsletter', 'weekly']] : []);
+      const facts: RequestFacts = { query, params: { id: IDS[0]! }, body: { posts: [b] }, record: (record as Rec | undefined) ?? null, ownedIds: new Set(owned) };
+      const d = authorize({ grant: compileGrant(g), route: r, upstream: { ok: true }, request: facts });
+      assert.notEqual(d.allow, 'need');
+      if (d.allow === true) {
+        allowed++;
+        assert.ok(referencePermits(g, r, { query, id: IDS[0]!, record: (record as Rec | undefined) ?? null, body: b as Partial<Rec> & Record<string, unknown>, owned: new Set(owned) }), `${r.method} ${r.path} allowed by the gateway, forbidden by the reference: ${JSON.stringify({ g, record, b, owned, newsletter })}`);
+      }
+    }),
+    { numRuns: 5000 },
+  );
+  assert.ok(allowed > 300, `only ${allowed} allowed decisions were compared`);
+});
