@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { loadCatalog } from '../catalog/catalog.js';
 import { readFileSync } from 'node:fs';
-import { parseGrant, parseScopeList, validateScopes, type Grant } from '../grants/grant.js';
+import { parseScopeList, type Grant } from '../grants/grant.js';
 import { PRESETS, withOverrides } from '../grants/presets.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import { formatKey } from '../secrets/keys.js';
 import { keyJson } from '../keys/key-json.js';
-import { mintKey, MintError } from '../keys/mint.js';
+import { mintKey, MintError, validGrant } from '../keys/mint.js';
 import type { KeyLimits } from '../store/store.js';
 import { parseDuration, parseRate, parseWhen } from './time.js';
 import { withStore, type GlobalOpts } from './common.js';
@@ -176,10 +175,10 @@ export function buildGrant(o: { scope?: string; preset?: string; grant?: string 
     candidate = withOverrides(p.grant, extra, doc);
   } else if (doc) candidate = withOverrides({ version: 1, scopes: [] }, extra, doc);
   else candidate = { version: 1, scopes: extra };
-  const parsed = parseGrant(candidate);
-  if (!parsed.ok) throw new CliError(`invalid grant:\n  ${parsed.errors.join('\n  ')}`);
-  if (parsed.grant.scopes.length === 0) throw new CliError('the key needs at least one scope (--scope, --preset or --grant)');
-  const errors = validateScopes(parsed.grant.scopes, loadCatalog());
-  if (errors.length > 0) throw new CliError(`invalid scopes:\n  ${errors.join('\n  ')}`);
-  return parsed.grant;
+  try {
+    return validGrant(candidate);
+  } catch (e) {
+    if (e instanceof MintError) throw new CliError(e.message);
+    throw e;
+  }
 }
