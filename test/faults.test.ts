@@ -62,6 +62,25 @@ describe('faults: the gateway fails closed with clear codes and recovers by itse
   });
 });
 
+describe('the key store unavailable', () => {
+  test('requests are refused with STORE_UNAVAILABLE and nothing is forwarded', async () => {
+    const ghost = await startFakeUpstream();
+    const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
+    try {
+      const { key } = await gw.createKey(['posts:browse']);
+      await gw.gateway.store.close(); // the database goes away under the running gateway
+      const r = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
+      assert.equal(r.statusCode, 503);
+      assert.equal(((await r.body.json()) as Err).errors[0]!.code, 'STORE_UNAVAILABLE');
+      assert.equal(ghost.requests.length, 0);
+    } finally {
+      await gw.gateway.server.close();
+      gw.gateway.server.closeAllConnections();
+      await ghost.close();
+    }
+  });
+});
+
 describe('soak (short variant; `npm run soak` runs five minutes)', () => {
   test('bounded load through a gateway process: no errors, one audit record per request, memory flat', async (t) => {
     const r = await runSoak(8, 300);
