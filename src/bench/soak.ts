@@ -86,6 +86,7 @@ export async function runSoak(seconds: number, rate: number, progress: (s: strin
   const start = performance.now();
   let sent = 0;
   const inflight = new Set<Promise<void>>();
+  let lastReport = 0;
   while (sent < total) {
     const due = Math.floor(((performance.now() - start) / 1000) * rate);
     for (; sent < Math.min(due, total); sent++) {
@@ -105,7 +106,11 @@ export async function runSoak(seconds: number, rate: number, progress: (s: strin
       inflight.add(p);
       requests++;
     }
-    if (sent % (rate * 10) < rate / 50) progress(`soak: ${Math.round((performance.now() - start) / 1000)}s, ${sent} requests, RSS ${rssMb(gw.pid!)} MB`);
+    const elapsed = Math.floor((performance.now() - start) / 10_000) * 10;
+    if (elapsed > lastReport) {
+      lastReport = elapsed;
+      progress(`soak: ${elapsed}s, ${sent} requests, RSS ${rssMb(gw.pid!)} MB`);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
   await Promise.all(inflight);
