@@ -25,7 +25,7 @@ export function openStore(config: Config): Store {
 }
 
 export function openAudit(config: Config): AuditStore {
-  return openSqliteAudit(config.audit.path);
+  return openSqliteAudit(config.audit.path, config.audit.maxSizeMb !== undefined ? { maxSizeMb: config.audit.maxSizeMb } : {});
 }
 
 /** The key that chains and signs audit records: derived from the master secret, never stored. */

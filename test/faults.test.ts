@@ -62,6 +62,59 @@ describe('faults: the gateway fails closed with clear codes and recovers by itse
   });
 });
 
+describe('the audit disk full', () => {
+  test('when the audit file is full, writes are refused and not forwarded, reads go on; after a prune, writes resume', async () => {
+    const ghost = await startFakeUpstream();
+    // A 64 kB cap stands in for a full disk: SQLite fails the same way (SQLITE_FULL).
+    const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, extra: { audit: { path: 'audit.db', maxSizeMb: 0.0625 } } });
+    try {
+      const { key } = await gw.createKey(['posts:add', 'posts:browse']);
+      const post = () => request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: '{"posts":[{"title":"x"}]}' });
+      let full: Awaited<ReturnType<typeof post>> | undefined;
+      for (let i = 0; i < 2000 && !full; i++) {
+        const r = await post();
+        if (r.statusCode === 503) full = r;
+        else await r.body.dump();
+      }
+      assert.ok(full, 'the audit filled up');
+      assert.equal(((await full.body.json()) as Err).errors[0]!.code, 'AUDIT_UNAVAILABLE');
+      // Near the cap a small batch may still fit; a write reaches Ghost only when its intent did.
+      const before = ghost.requests.length;
+      let ok = 0;
+      let refused = 0;
+      for (let i = 0; i < 20; i++) {
+        const r = await post();
+        if (r.statusCode === 503) refused++;
+        else if (r.statusCode === 200) ok++;
+        await r.body.dump();
+      }
+      assert.ok(refused >= 15, `only ${refused} of 20 writes refused on a full audit`);
+      assert.equal(ghost.requests.length, before + ok, 'no write without its intent is forwarded');
+      const forwarded = ghost.requests.length;
+      const read = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
+      assert.equal(read.statusCode, 200, 'reads are still served');
+      await read.body.dump();
+      // The operator prunes: space is free again and writes resume by themselves.
+      const { spawnSync } = await import('node:child_process');
+      const pruned = spawnSync(process.execPath, [new URL('../bin/ghostgate.js', import.meta.url).pathname, '--config', gw.configFile, 'audit', 'prune', '--before', '0s', '--json'], { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '' } });
+      assert.equal(pruned.status, 0, pruned.stderr);
+      assert.ok(JSON.parse(pruned.stdout).pruned > 0);
+      for (let i = 0; i < 5; i++) {
+        const resumed = await post();
+        assert.equal(resumed.statusCode, 200, 'writes resume once space is free');
+        await resumed.body.dump();
+      }
+      assert.equal(ghost.requests.length, forwarded + 6, 'one read and five writes');
+      await gw.close(true);
+      const verify = spawnSync(process.execPath, [new URL('../bin/ghostgate.js', import.meta.url).pathname, '--config', gw.configFile, 'audit', 'verify', '--json'], { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '' } });
+      assert.equal(verify.status, 0, `the chain survives the full disk: ${verify.stdout}`);
+    } finally {
+      await gw.close().catch(() => {});
+      await ghost.close();
+    }
+  });
+});
+
 describe('the key store unavailable', () => {
   test('requests are refused with STORE_UNAVAILABLE and nothing is forwarded', async () => {
     const ghost = await startFakeUpstream();

@@ -72,6 +72,8 @@ export const ConfigSchema = z
         /** Reads and refusals are written within this window (writes wait for their intent to be durable). */
         flushMs: z.coerce.number().int().min(1).max(10_000).default(100),
         maxBatch: z.coerce.number().int().min(1).max(100_000).default(512),
+        /** Cap on the audit file; when it is full, writes are refused (AUDIT_UNAVAILABLE) until `audit prune`. */
+        maxSizeMb: z.coerce.number().positive().optional(),
       })
       .strict()
       .default({ enabled: true, path: 'ghostgate-audit.db', flushMs: 100, maxBatch: 512 }),

@@ -51,12 +51,14 @@ function fromRow(r: Row): AuditRow {
   };
 }
 
-export function openSqliteAudit(path: string): AuditStore {
+export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {}): AuditStore {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   // better-sqlite3 waits synchronously: a locked audit file must fail fast (the write is then refused), not freeze the gateway.
   db.pragma('busy_timeout = 250');
+  // A size cap: when the file is full, writes fail as on a full disk (SQLITE_FULL) until records are pruned.
+  if (opts.maxSizeMb !== undefined) db.pragma(`max_page_count = ${Math.max(8, Math.floor((opts.maxSizeMb * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number)))}`);
   db.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, request_id TEXT NOT NULL, kind TEXT NOT NULL, key_id TEXT, key_name TEXT,
       client_ip TEXT, method TEXT NOT NULL, route TEXT NOT NULL, resource TEXT, action TEXT, decision TEXT NOT NULL, code TEXT,
