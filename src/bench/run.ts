@@ -1,10 +1,10 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../lab/ghost-process.js';
 import { createSigner } from 'fast-jwt';
 import { microbench } from './micro.js';
 import { ghostLatency } from './ghost.js';
@@ -45,15 +45,6 @@ function stop(child: ChildProcess): Promise<void> {
     if (child.exitCode !== null) return r();
     child.once('exit', () => r());
     child.kill('SIGTERM');
-  });
-}
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
   });
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

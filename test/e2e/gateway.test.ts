@@ -9,6 +9,7 @@ import type { LabState } from '../../src/lab/lab.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authHeader } from '../helpers/token.js';
+import { refusal } from '../helpers/refusal.js';
 import { lab } from './lab-helper.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -21,15 +22,6 @@ const FULL_SCOPES = [
 // A 1x1 transparent PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
-async function refusal(p: Promise<unknown>): Promise<{ name: string; code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; code: string; message: string };
-    return { name: err.name, code: err.code, message: err.message };
-  }
-  assert.fail('expected a refusal');
-}
 
 describe('the gateway in front of the real Ghost, driven by the official client', () => {
   let s: LabState;

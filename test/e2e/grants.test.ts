@@ -9,21 +9,13 @@ import { GrantSchema } from '../../src/grants/grant.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authHeader } from '../helpers/token.js';
+import { refusal } from '../helpers/refusal.js';
 import { lab } from './lab-helper.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Api = any;
 const V = 'v6.0';
 
-async function refusal(p: Promise<unknown>): Promise<{ name: string; code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; code: string; message: string };
-    return { name: err.name, code: err.code, message: err.message };
-  }
-  assert.fail('expected a refusal');
-}
 
 const tagSlugs = (p: { tags?: { slug: string }[] }) => (p.tags ?? []).map((t) => t.slug);
 
