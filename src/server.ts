@@ -5,7 +5,7 @@ import { errorEnvelope, gatewayError, type GatewayError } from './errors/errors.
 import { recordBreaks } from './grants/constraints.js';
 import { redact } from './grants/redact.js';
 import type { Effects } from './pipeline/authorize/authorize.js';
-import type { Forwarder } from './pipeline/forward/forward.js';
+import { UNCHANGED, type Forwarder } from './pipeline/forward/forward.js';
 import { runPipeline, type PipelineDeps } from './pipeline/pipeline.js';
 import type { Store } from './store/store.js';
 import { handleKeysApi } from './keys/keys-api.js';
@@ -50,8 +50,9 @@ function hasBody(req: IncomingMessage): boolean {
 function inspector(effects: Effects, store: Store, keyIds: string[], log: Logger, requestId: string): ((status: number, json: unknown) => Promise<unknown>) | undefined {
   if (!effects.ledger && !effects.check && !effects.redact) return undefined;
   return async (status, json) => {
-    if (status < 200 || status >= 300 || !json || typeof json !== 'object') return json;
+    if (status < 200 || status >= 300 || !json || typeof json !== 'object') return UNCHANGED;
     const body = json as Record<string, unknown>;
+    let changed = false;
     if (effects.ledger) {
       // A record a child key creates is also its ancestors' (a child's set stays within its parent's).
       const created = body[effects.ledger];
@@ -70,11 +71,12 @@ function inspector(effects: Effects, store: Store, keyIds: string[], log: Logger
           // Ghost returned records outside the filter the gateway sent: drop them and raise the alarm.
           log.warn({ requestId, key: keyIds[0], resource, removed: list.length - kept.length, alert: 'constraint_safety_net' }, 'removed records outside the key constraint');
           body[resource] = kept;
+          changed = true;
         }
       }
     }
-    if (effects.redact) redact(body, effects.redact);
-    return body;
+    if (effects.redact && redact(body, effects.redact) > 0) changed = true;
+    return changed ? body : UNCHANGED;
   };
 }
 

@@ -89,8 +89,22 @@ export function sameFilter(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
+// Same client filter and same constraint give the same forwarded filter: remember the proof
+// (NQL parsing is the costly part, measured in docs/benchmarks.md). Refusals are not cached.
+const proven = new Map<string, string>();
+
 /** The filter to forward: the client's filter (if any) AND the constraint, proven to round-trip. */
 export function constrainFilter(clientFilter: string | undefined, constraint: NqlNode): string {
+  const key = `${clientFilter ?? ''}\u0000${JSON.stringify(constraint)}`;
+  const hit = proven.get(key);
+  if (hit !== undefined) return hit;
+  const text = proveFilter(clientFilter, constraint);
+  if (proven.size >= 2000) proven.clear();
+  proven.set(key, text);
+  return text;
+}
+
+function proveFilter(clientFilter: string | undefined, constraint: NqlNode): string {
   const combined = clientFilter === undefined || clientFilter.trim() === '' ? constraint : { $and: [parseFilter(clientFilter), constraint] };
   const text = serializeFilter(combined);
   if (!sameFilter(parseFilter(text), combined)) throw new FilterError('the filter cannot be combined with this key’s constraint faithfully');

@@ -20,13 +20,16 @@ export interface ForwardRequest {
   readonly body: Buffer | 'stream' | null;
   /** Sent to Ghost as X-Ghostgate-Request-Id, to match Ghost's log with the audit trail. */
   readonly requestId?: string;
-  /** Sees and may rewrite a JSON answer; returns the value to send. */
+  /** Sees and may rewrite a JSON answer; returns the value to send, or UNCHANGED to send Ghost's bytes as they are. */
   readonly inspect?: (status: number, json: unknown) => unknown | Promise<unknown>;
 }
 
 export type ForwardOutcome =
   | { ok: true; status: number; bytesOut: number }
   | { ok: false; code: ErrorCode; context: string; responseStarted: boolean };
+
+/** What an inspector returns when it changed nothing: Ghost's bytes are sent untouched (no re-serialisation). */
+export const UNCHANGED = Symbol('unchanged');
 
 /** Largest JSON answer the gateway reads whole to inspect it. */
 const MAX_INSPECTED_RESPONSE = 64 * 1024 * 1024;
@@ -74,7 +77,7 @@ export class Forwarder {
         delete headers['transfer-encoding'];
         headers['content-length'] = String(f.body.length);
       }
-      const upstream = await this.pool.request({
+      const options = {
         method: f.method as 'GET',
         path: this.basePath + f.pathAndQuery,
         headers,
@@ -82,7 +85,22 @@ export class Forwarder {
         ...(abort ? { signal: abort.signal } : {}),
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
-      });
+      };
+      if (!f.inspect) {
+        // undici writes Ghost's answer straight into the client response (no stream pipeline per request).
+        let status = 0;
+        let length: number | null = null;
+        await this.pool.stream(options, ({ statusCode, headers: h }) => {
+          status = statusCode;
+          const cl = Number(h['content-length']);
+          length = Number.isFinite(cl) ? cl : null;
+          responseStarted = true;
+          res.writeHead(statusCode, clientResponseHeaders(h as Record<string, string | string[] | undefined>));
+          return res;
+        });
+        return { ok: true, status, bytesOut: length ?? 0 };
+      }
+      const upstream = await this.pool.request(options);
       const outHeaders = clientResponseHeaders(upstream.headers);
       const isJson = String(upstream.headers['content-type'] ?? '').includes('application/json');
       if (f.inspect && isJson) {
@@ -94,9 +112,10 @@ export class Forwarder {
         } catch {
           return { ok: false, code: 'UPSTREAM_BAD_ANSWER', context: 'Ghost answered with JSON that does not parse', responseStarted };
         }
-        const out = json === undefined ? raw : Buffer.from(JSON.stringify(await f.inspect(upstream.statusCode, json)));
+        const inspected = json === undefined ? UNCHANGED : await f.inspect(upstream.statusCode, json);
+        const out = inspected === UNCHANGED ? raw : Buffer.from(JSON.stringify(inspected));
         outHeaders['content-length'] = String(out.length);
-        delete outHeaders.etag; // the body may have changed
+        if (inspected !== UNCHANGED) delete outHeaders.etag; // the body changed
         responseStarted = true;
         res.writeHead(upstream.statusCode, outHeaders);
         res.end(out);
