@@ -14,7 +14,7 @@ import { CliError, fmtTime, printJson, table } from './output.js';
 export { keyJson };
 
 export function registerToken(program: Command, globals: () => GlobalOpts): void {
-  const token = program.command('token').description('create, list, show and revoke ghostgate keys');
+  const token = program.command('token').description('create, list, show, rotate and revoke ghostgate keys; presets');
 
   token
     .command('create')
