@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { probe, type ProbeReport } from '../../src/probe/probe.js';
 import type { LabState } from '../../src/lab/lab.js';
 import { lab } from './lab-helper.js';
+import { startTestGateway } from '../helpers/gateway.js';
 
 const verdict = (r: ProbeReport, scope: string, method = 'GET') => r.results.find((x) => x.scope === scope && x.method === method && !x.check)?.verdict;
 const check = (r: ProbeReport, text: string) => r.results.find((x) => x.check?.includes(text))?.verdict;
@@ -55,5 +56,20 @@ describe("the probe reports what Ghost 6.65 really allows, on the lab's real Gho
     const r = await probe({ url: s.url, key: s.staff.Author.staffToken });
     assert.equal(r.writes, false);
     assert.ok(r.results.every((x) => x.method === 'GET'));
+  });
+
+  test('a ghostgate key, probed through the gateway, can do exactly what its scopes allow', async () => {
+    const gw = await startTestGateway({ upstreamUrl: s.url, upstreamKey: s.integration.adminKey });
+    try {
+      const { key } = await gw.createKey(['posts:browse', 'posts:read', 'tags:browse', 'webhooks:add', 'webhooks:edit', 'webhooks:destroy']);
+      const r = await probe({ url: gw.url, key, writes: true });
+      const allowed = new Set(r.results.filter((x) => x.verdict === 'allowed').map((x) => x.scope));
+      assert.deepEqual([...allowed].sort(), ['posts:browse', 'posts:read', 'site:read', 'tags:browse', 'webhooks:add', 'webhooks:destroy', 'webhooks:edit']);
+      assert.equal(r.results.filter((x) => x.verdict === 'error' || x.verdict === 'inconclusive').length, 0);
+      assert.equal(check(r, 'create a draft post'), 'refused');
+      assert.deepEqual(r.cleanup, []);
+    } finally {
+      await gw.close();
+    }
   });
 });
