@@ -94,7 +94,9 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     const started = now();
     const requestId = randomUUID();
     const method = req.method ?? '';
-    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustedProxies) ?? null;
+    // Resolved once: the audit records it and the lifecycle checks it.
+    const resolvedIp = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustedProxies);
+    const ip = resolvedIp ?? null;
     const cl = Number(req.headers['content-length']);
     // Every exit path leaves one audit record (two for a forwarded write: intent, then outcome).
     const entry = (p: { kind: AuditKind; decision: AuditDecision; code?: string | null; status?: number | null; bytesOut?: number | null; key?: { id: string; name: string } | undefined; route: string; resource?: string | null; action?: string | null }): AuditEntry => ({
@@ -124,7 +126,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         r.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
         r.end(text);
       };
-      const who = await handleKeysApi(deps, req, res, started, send, (r, e) => {
+      const who = await handleKeysApi(deps, req, res, started, resolvedIp, send, (r, e) => {
         code = e.code;
         sendError(r, e, requestId);
         req.resume();
@@ -134,7 +136,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     }
     let result;
     try {
-      result = await runPipeline(deps, req, started);
+      result = await runPipeline(deps, req, started, resolvedIp);
     } catch (err) {
       deps.log.error({ requestId, err: { name: (err as Error).name, message: (err as Error).message } }, 'pipeline error');
       result = { forward: false as const, code: 'STORE_UNAVAILABLE' as const, context: 'the gateway could not read its store' };

@@ -21,11 +21,11 @@ type Send = (res: ServerResponse, status: number, body: unknown) => void;
 type Fail = (res: ServerResponse, err: ReturnType<typeof gatewayError>) => void;
 
 /** Returns the authenticated parent key, when there was one, for the audit record. */
-export async function handleKeysApi(deps: PipelineDeps & { policy: KeyPolicy }, req: IncomingMessage, res: ServerResponse, nowMs: number, send: Send, fail: Fail): Promise<{ id: string; name: string } | undefined> {
+export async function handleKeysApi(deps: PipelineDeps & { policy: KeyPolicy }, req: IncomingMessage, res: ServerResponse, nowMs: number, ip: string | undefined, send: Send, fail: Fail): Promise<{ id: string; name: string } | undefined> {
   const path = (req.url ?? '').split('?')[0];
   if (path !== KEYS_API_PATH && path !== KEYS_API_PATH.slice(0, -1)) return void fail(res, gatewayError('ROUTE_UNKNOWN', 'the gateway API has only /ghostgate/v1/keys/'));
   if (req.method !== 'POST') return void fail(res, gatewayError('ROUTE_UNKNOWN', 'only POST /ghostgate/v1/keys/ (mint a child key)'));
-  const auth = await authenticateKey(deps, req, GATEWAY_AUDIENCE, nowMs);
+  const auth = await authenticateKey(deps, req, GATEWAY_AUDIENCE, nowMs, ip);
   if (!auth.ok) {
     const e = gatewayError(auth.refusal.code, auth.refusal.context);
     if (auth.refusal.retryAfterS !== undefined) e.headers = { 'retry-after': String(auth.refusal.retryAfterS) };

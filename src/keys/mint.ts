@@ -6,7 +6,7 @@ import { inheritRules, subGrantProblems } from '../grants/attenuate.js';
 import { parseGrant, validateScopes, type Grant } from '../grants/grant.js';
 import { parseCidrs } from '../pipeline/lifecycle/lifecycle.js';
 import { formatKey, newKeyId, type MasterSecret } from '../secrets/keys.js';
-import type { KeyLimits, KeyRecord, Store } from '../store/store.js';
+import type { KeyLimits, KeyRecord, NewKey, Store } from '../store/store.js';
 
 /**
  * Creating keys, for the CLI and for a key's holder minting a child through
@@ -17,14 +17,8 @@ export class MintError extends Error {
   override name = 'MintError';
 }
 
-export interface KeySpec {
-  readonly name: string;
-  readonly grant: unknown;
-  readonly expiresAt?: number | null;
-  readonly notBefore?: number | null;
-  readonly maxUses?: number | null;
-  readonly limits?: KeyLimits;
-}
+/** A key to create: the store's NewKey, before an id is drawn and the grant is validated. */
+export type KeySpec = Omit<NewKey, 'id' | 'createdAt' | 'parentId' | 'grant'> & { readonly grant: unknown };
 
 export function checkLimits(limits: KeyLimits | undefined): void {
   if (!limits) return;

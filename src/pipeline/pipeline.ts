@@ -10,7 +10,7 @@ import { audienceFor, checkToken } from './authenticate/authenticate.js';
 import { authorize, type Effects, type Need, type RequestFacts } from './authorize/authorize.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
-import { checkIp, checkWindow, clientIp, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
+import { checkIp, checkWindow, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
 import type { BlockList } from 'node:net';
 
 /**
@@ -84,7 +84,8 @@ const refuse = (code: ErrorCode, context: string, resolved?: ResolvedRoute, key?
   return r;
 };
 
-export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowMs: number): Promise<PipelineResult> {
+/** `ip` is the client address the server resolved once (undefined: a trusted proxy sent one that does not parse). */
+export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowMs: number, ip: string | undefined): Promise<PipelineResult> {
   const method = req.method ?? '';
   const headers = req.headers;
   // 1. Resolve: one canonical reading of the target; unknown routes stop here.
@@ -100,7 +101,7 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
   }
 
   // 2. Authenticate, then the key's lifecycle (and its ancestors').
-  const auth = await authenticateKey(deps, req, audienceFor(target.version), nowMs);
+  const auth = await authenticateKey(deps, req, audienceFor(target.version), nowMs, ip);
   if (!auth.ok) return { ...auth.refusal, resolved };
   const { key, ancestors } = auth;
 
@@ -145,7 +146,7 @@ const MAX_KEY_DEPTH = 8;
  * lifecycle of the key and of every ancestor: a child key is never more than
  * its parent, also in time, address and rate.
  */
-export async function authenticateKey(deps: PipelineDeps, req: IncomingMessage, expectedAud: string, nowMs: number): Promise<AuthResult> {
+export async function authenticateKey(deps: PipelineDeps, req: IncomingMessage, expectedAud: string, nowMs: number, ip: string | undefined): Promise<AuthResult> {
   const no = (code: ErrorCode, context: string, key?: KeyRecord, retryAfterS?: number): AuthResult => {
     const refusal = refuse(code, context, undefined, key);
     if (retryAfterS !== undefined) refusal.retryAfterS = retryAfterS;
@@ -169,7 +170,6 @@ export async function authenticateKey(deps: PipelineDeps, req: IncomingMessage, 
     ancestors.push(parent);
     p = parent.parentId;
   }
-  const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustedProxies);
   for (const k of [key, ...ancestors]) {
     const whose = k === key ? '' : ' (a parent key)';
     // Revocation is checked after the signature so that an unknown party learns nothing about a key id.
