@@ -4,7 +4,9 @@ import { join } from 'node:path';
 /**
  * Where the lab keeps Node 22, Ghost and the site: outside the repository,
  * under the user's cache directory, reused across runs.
- * GHOSTGATE_LAB_DIR overrides the whole folder.
+ * GHOSTGATE_LAB_DIR overrides the whole folder; GHOSTGATE_LAB_SITE names the
+ * site folder inside it (default `site`), so several independent sites (each
+ * its own Ghost process, database and state) share one install.
  */
 export const GHOST_VERSION = '6.65.0';
 export const NODE_VERSION = '22.23.3';
@@ -30,10 +32,16 @@ export function labHome(env: NodeJS.ProcessEnv = process.env): string {
   return join(cache, 'ghostgate', 'lab');
 }
 
-export function labPaths(home = labHome()): LabPaths {
+export function labSite(env: NodeJS.ProcessEnv = process.env): string {
+  const site = env.GHOSTGATE_LAB_SITE || 'site';
+  if (!/^[a-z0-9][a-z0-9_-]{0,40}$/.test(site)) throw new Error(`GHOSTGATE_LAB_SITE "${site}" is not a folder name (a-z, 0-9, - and _)`);
+  return site;
+}
+
+export function labPaths(home = labHome(), site = labSite()): LabPaths {
   const nodeDir = join(home, `node-${NODE_VERSION}`, 'package');
   const ghostRoot = join(home, `ghost-${GHOST_VERSION}`);
-  const siteDir = join(home, 'site');
+  const siteDir = join(home, site);
   return {
     home,
     nodeDir,
