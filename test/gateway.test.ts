@@ -79,10 +79,19 @@ describe('gateway against a strict fake Ghost', () => {
   });
 
   test('an unknown route is refused before authentication and never forwarded', async () => {
-    for (const [method, path] of [['GET', '/ghost/api/admin/webhooks/'], ['PATCH', '/ghost/api/admin/posts/'], ['GET', '/ghost/api/admin/nope/'], ['GET', '/ghost/api/admin/Posts/']] as const) {
+    for (const [method, path] of [['GET', '/ghost/api/admin/webhooks/'], ['PATCH', '/ghost/api/admin/posts/'], ['GET', '/ghost/api/admin/nope/']] as const) {
       const res = await request(`${gw.url}${path}`, { method, headers: { authorization: authHeader(reader) } });
       assert.equal(res.statusCode, 403, `${method} ${path}`);
       assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'ROUTE_UNKNOWN');
+    }
+    assert.equal(ghost.requests.length, 0);
+  });
+
+  test("a route Ghost would run under another spelling is refused before authentication and never forwarded", async () => {
+    for (const [path, code] of [['/ghost/api/admin/Posts/', 'PATH_CASE'], ['/ghost/api/admin/members/UPLOAD/', 'PATH_CASE'], ['/ghost/api/admin/posts/Export/', 'PATH_CASE'], ['/ghost/api/admin/posts/bulk/', 'PARAM_RESERVED']] as const) {
+      const res = await request(`${gw.url}${path}`, { headers: { authorization: authHeader(reader) } });
+      assert.equal(res.statusCode, 400, path);
+      assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, code, path);
     }
     assert.equal(ghost.requests.length, 0);
   });

@@ -53,6 +53,8 @@ export const ERRORS = {
   METHOD_OVERRIDE: { status: 400, type: 'BadRequestError', message: 'Method-override headers and parameters are refused.' },
   QUERY_DUPLICATE: { status: 400, type: 'BadRequestError', message: 'A query parameter is repeated.' },
   QUERY_MALFORMED: { status: 400, type: 'BadRequestError', message: 'The query string is malformed.' },
+  PATH_CASE: { status: 400, type: 'BadRequestError', message: 'A fixed path segment is not spelled in the case Ghost registers it in (lower case).' },
+  PARAM_RESERVED: { status: 400, type: 'BadRequestError', message: 'A path parameter is spelled like the route beside it, so it is refused.' },
   HEADER_AMBIGUOUS: { status: 400, type: 'BadRequestError', message: 'The request headers are ambiguous.' },
 
   // Routing.

@@ -83,13 +83,14 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
       { name: `;params in ${res}`, path: `${A}/${res};jsessionid=1/`, code: 'PATH_AMBIGUOUS' },
       { name: `percent-encoded letter in ${res}`, path: `${A}/%${res.charCodeAt(0).toString(16)}${res.slice(1)}/`, code: 'PATH_AMBIGUOUS' },
       { name: `invalid percent escape in ${res}`, path: `${A}/${res}/%g0/`, code: 'PATH_AMBIGUOUS' },
-      { name: `capitalised ${res}`, path: `${A}/${res[0]!.toUpperCase()}${res.slice(1)}/`, code: 'ROUTE_UNKNOWN' },
-      { name: `upper-case ${res}`, path: `${A}/${res.toUpperCase()}/`, code: 'ROUTE_UNKNOWN' },
+      { name: `capitalised ${res}`, path: `${A}/${res[0]!.toUpperCase()}${res.slice(1)}/`, code: 'PATH_CASE' },
+      { name: `upper-case ${res}`, path: `${A}/${res.toUpperCase()}/`, code: 'PATH_CASE' },
       { name: `trailing garbage segment on ${res}`, path: `${A}/${res}/5f1a2b3c4d5e6f7a8b9c0d1e/garbage/more/`, code: 'ROUTE_UNKNOWN' },
       { name: `v5 prefix for ${res}`, path: `/ghost/api/v5/admin/${res}/`, code: 'ROUTE_NOT_SERVED' },
       { name: `v1 prefix for ${res}`, path: `/ghost/api/v1/admin/${res}/`, code: 'ROUTE_NOT_SERVED' },
       { name: `content API for ${res}`, path: `/ghost/api/content/${res}/`, code: 'ROUTE_NOT_SERVED' },
-      { name: `upper-case prefix for ${res}`, path: `/ghost/API/admin/${res}/`, code: 'ROUTE_NOT_SERVED' },
+      { name: `upper-case prefix for ${res}`, path: `/ghost/API/admin/${res}/`, code: 'PATH_CASE' },
+      { name: `upper-case version for ${res}`, path: `/ghost/api/V4/admin/${res}/`, code: 'PATH_CASE' },
       { name: `absolute-form target for ${res}`, path: `http://evil.example${A}/${res}/`, code: 'PATH_AMBIGUOUS' },
     );
   }
