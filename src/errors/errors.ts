@@ -15,6 +15,7 @@ export type GhostErrorType =
   | 'ServiceUnavailableError'
   | 'GatewayTimeoutError'
   | 'RequestEntityTooLargeError'
+  | 'UnsupportedMediaTypeError'
   | 'UriTooLongError';
 
 interface ErrorDef {
@@ -73,6 +74,7 @@ export const ERRORS = {
   RESPONSE_UNFILTERABLE: { status: 403, type: 'NoPermissionError', message: "This route's answer cannot be redacted or filtered, so it is refused." },
   FILTER_INVALID: { status: 400, type: 'BadRequestError', message: 'The filter could not be parsed or combined with the key’s constraint.' },
   BODY_INVALID: { status: 400, type: 'BadRequestError', message: 'The request body is not the JSON the gateway checks.' },
+  BODY_ENCODING: { status: 415, type: 'UnsupportedMediaTypeError', message: 'The request body must be UTF-8 JSON (no other charset) sent without Content-Encoding.' },
   BODY_TOO_LARGE: { status: 413, type: 'RequestEntityTooLargeError', message: 'The request body is larger than the gateway inspects.' },
 
   // Upstream and internal faults: fail closed.

@@ -10,6 +10,7 @@ import { audienceFor, checkToken } from './authenticate/authenticate.js';
 import { authorize, type Effects, type Need, type RequestFacts } from './authorize/authorize.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
+import { contentEncodingRefusal, readJsonBody } from './read-body/read-body.js';
 import { checkIp, checkWindow, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
 import type { BlockList } from 'node:net';
 
@@ -94,6 +95,8 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
   const resolved = r.resolved;
   const { route, target } = resolved;
   const pathAndQuery = target.rawQuery === '' ? target.path : `${target.path}?${target.rawQuery}`;
+  const encoding = contentEncodingRefusal(headers);
+  if (encoding) return refuse(encoding.code, encoding.context, resolved);
 
   // CASE: GET /site is public in Ghost (publicAdminApi) and stays public here.
   if (route.flags.has('public')) {
@@ -218,26 +221,4 @@ async function gather(
     next = { ...next, record: json === null ? null : Array.isArray(list) && list[0] && typeof list[0] === 'object' ? (list[0] as Record<string, unknown>) : null };
   }
   return body ? { facts: next, body } : { facts: next };
-}
-
-/** Reads a JSON body the gateway must check; the bytes read are the bytes forwarded. */
-async function readJsonBody(req: IncomingMessage, limit: number): Promise<{ raw: Buffer; json: unknown } | { code: ErrorCode; context: string }> {
-  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if ((req.headers['content-length'] === undefined || req.headers['content-length'] === '0') && req.headers['transfer-encoding'] === undefined) {
-    return { raw: Buffer.alloc(0), json: null };
-  }
-  if (type !== 'application/json') return { code: 'BODY_INVALID', context: 'the body must be application/json' };
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return { code: 'BODY_TOO_LARGE', context: `over ${limit} bytes` };
-    chunks.push(chunk as Buffer);
-  }
-  const raw = Buffer.concat(chunks);
-  try {
-    return { raw, json: JSON.parse(raw.toString('utf8')) };
-  } catch {
-    return { code: 'BODY_INVALID', context: 'the body is not valid JSON' };
-  }
 }
