@@ -142,6 +142,8 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
 export type AuthResult = { ok: true; key: KeyRecord; ancestors: KeyRecord[] } | { ok: false; refusal: Refusal };
 
 const MAX_KEY_DEPTH = 8;
+/** The secret generation of a new key (store/sqlite: `generation INTEGER NOT NULL DEFAULT 1`). */
+const FIRST_GENERATION = 1;
 
 /**
  * Who is calling: the JWT's claims first (no I/O), then the key row, then the
@@ -158,7 +160,13 @@ export async function authenticateKey(deps: PipelineDeps, req: IncomingMessage, 
   const t = checkToken(req.headers.authorization, expectedAud, nowMs, { clockSkewS: deps.clockSkewS });
   if (!t.ok) return no(t.code, t.context);
   const key = await deps.store.keys.get(t.keyId);
-  if (!key) return no('KEY_UNKNOWN', 'no ghostgate key has this id');
+  // CASE: an unknown id is checked against a secret derived for it the same way, so that it is answered
+  // TOKEN_SIGNATURE with the same work as a known key with a wrong signature: the answer reveals no key id.
+  // Only a token that verifies (a deleted key's holder) learns that the key is gone.
+  if (!key) {
+    const unknown = t.verify(deps.master.keySecret(t.keyId, FIRST_GENERATION));
+    return unknown.ok ? no('KEY_UNKNOWN', 'no ghostgate key has this id') : no(unknown.code, unknown.context);
+  }
   let sig = t.verify(deps.master.keySecret(key.id, key.generation));
   // CASE: rotated with a grace window: the previous secret works until it ends.
   if (!sig.ok && key.previousGeneration !== null && key.graceUntil !== null && nowMs < key.graceUntil) {

@@ -166,7 +166,7 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
       { name: `${route}: kid path injection`, path: route, headers: () => ({ authorization: t({ kid: '../../../etc/passwd' }, p0()) }), code: 'TOKEN_KID_MISSING' },
       { name: `${route}: kid SQL injection`, path: route, headers: () => ({ authorization: t({ kid: "' OR '1'='1" }, p0()) }), code: 'TOKEN_KID_MISSING' },
       { name: `${route}: missing kid`, path: route, headers: () => ({ authorization: t({ kid: undefined }, p0()) }), code: 'TOKEN_KID_MISSING' },
-      { name: `${route}: unknown kid`, path: route, headers: () => ({ authorization: t({ kid: 'f'.repeat(24) }, p0()) }), code: 'KEY_UNKNOWN' },
+      { name: `${route}: unknown kid`, path: route, headers: () => ({ authorization: t({ kid: 'f'.repeat(24) }, p0()) }), code: 'TOKEN_SIGNATURE' },
       { name: `${route}: wrong aud`, path: route, headers: () => ({ authorization: t({}, { ...p0(), aud: '/v4/admin/' }) }), code: 'TOKEN_AUDIENCE' },
       { name: `${route}: aud suffix trick`, path: route, headers: () => ({ authorization: t({}, { ...p0(), aud: 'https://evil.example/xadmin' }) }), code: 'TOKEN_AUDIENCE' },
       { name: `${route}: aud array`, path: route, headers: () => ({ authorization: t({}, { ...p0(), aud: ['/admin/'] }) }), code: 'TOKEN_AUDIENCE' },
