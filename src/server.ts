@@ -126,12 +126,26 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         r.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
         r.end(text);
       };
-      const who = await handleKeysApi(deps, req, res, started, resolvedIp, send, (r, e) => {
-        code = e.code;
-        sendError(r, e, requestId);
-        req.resume();
-      });
-      deps.audit?.record(entry({ kind: 'request', decision: code ? 'deny' : 'allow', code, status: res.statusCode, key: who, route: `${method} /ghostgate/v1/keys`, resource: 'keys', action: 'mint' }));
+      const mint = { route: 'POST /ghostgate/v1/keys', resource: 'keys', action: 'mint' };
+      const { who, audited } = await handleKeysApi(
+        deps,
+        req,
+        res,
+        started,
+        resolvedIp,
+        send,
+        (r, e) => {
+          code = e.code;
+          sendError(r, e, requestId);
+          req.resume();
+        },
+        {
+          // Like a forwarded write: the intent is durable before the key is minted; with no audit, nothing to wait for.
+          intent: async (key) => deps.audit?.intent(entry({ kind: 'intent', decision: 'allow', key, ...mint })),
+          outcome: (key, o) => deps.audit?.record(entry({ kind: 'outcome', ...o, key, ...mint })),
+        },
+      );
+      if (!audited) deps.audit?.record(entry({ kind: 'request', decision: 'deny', code, status: res.statusCode, key: who, route: `${method} /ghostgate/v1/keys`, resource: 'keys', action: 'mint' }));
       return;
     }
     let result;
