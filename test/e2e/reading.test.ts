@@ -35,7 +35,7 @@ describe("the gateway reads a request as the lab's Ghost does: the proven bypass
     return formatKey(id, gw.master.keySecret(id, rec.generation));
   };
   const send = (base: string, key: string, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer) =>
-    fetch(`${base}${path}`, { method, headers: { authorization: authHeader(key), ...headers }, ...(body !== undefined ? { body } : {}) });
+    fetch(`${base}${path}`, { method, headers: { authorization: authHeader(key), ...headers }, ...(body !== undefined ? { body: typeof body === 'string' ? body : new Uint8Array(body) } : {}) });
   const code = async (r: Response) => ((await r.json()) as { errors: { code: string }[] }).errors[0]!.code;
 
   before(async () => {
