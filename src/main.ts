@@ -5,6 +5,7 @@ import { loadCatalog, type RouteEntry } from './catalog/catalog.js';
 import { RouteMatcher } from './catalog/matcher.js';
 import { loadPermissions, upstreamReach, INTEGRATION_ROLE, type UpstreamCredentialInfo, type UpstreamReach } from './catalog/permissions.js';
 import type { Config } from './config/config.js';
+import { anchorPath, type AnchorLookup } from './grants/anchors.js';
 import { Forwarder } from './pipeline/forward/forward.js';
 import { UpstreamCredential } from './pipeline/forward/upstream.js';
 import { parseCidrs, RateLimiter } from './pipeline/lifecycle/lifecycle.js';
@@ -41,6 +42,27 @@ export async function upstreamKey(config: Config, store: Store, master: MasterSe
   return unseal(master, sealed);
 }
 
+/** A GET on Ghost's Admin API with the upstream credential (for the CLI's checks; the gateway uses its pool). */
+async function ghostGet(config: Config, key: string, path: string): Promise<Response> {
+  const cred = new UpstreamCredential(key, { kind: config.upstream.kind, role: 'unknown' });
+  return fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/${path}`, {
+    headers: { authorization: `Ghost ${cred.token('/admin/', Date.now())}`, 'accept-version': 'v6.0' },
+    signal: AbortSignal.timeout(config.upstream.timeoutMs),
+  });
+}
+
+/** Looks constraint anchors up in Ghost (their ids, by slug), for pinning them when a key is created. */
+export function anchorLookup(config: Config, key: string): AnchorLookup {
+  return async (kind, slug) => {
+    const res = await ghostGet(config, key, anchorPath(kind, slug));
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`Ghost answered ${res.status} looking up ${kind} "${slug}"`);
+    const json = (await res.json()) as Record<string, { id?: unknown }[] | undefined>;
+    const id = json[kind]?.[0]?.id;
+    return typeof id === 'string' ? id : undefined;
+  };
+}
+
 /**
  * What role the upstream credential acts with, checked against Ghost. An
  * integration is always the Admin Integration role (checked with a read every
@@ -50,12 +72,8 @@ export async function discoverUpstreamRole(config: Config, key: string, verifyIn
   const staff = config.upstream.kind === 'staff';
   // CASE: at start-up an integration's role is known without asking; Ghost may come up later (502 until then).
   if (!staff && !verifyIntegration) return { kind: 'integration', role: INTEGRATION_ROLE };
-  const cred = new UpstreamCredential(key, { kind: config.upstream.kind, role: 'unknown' });
   const path = staff ? 'users/me/?include=roles' : 'tags/?limit=1&fields=id';
-  const res = await fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/${path}`, {
-    headers: { authorization: `Ghost ${cred.token('/admin/', Date.now())}`, 'accept-version': 'v6.0' },
-    signal: AbortSignal.timeout(config.upstream.timeoutMs),
-  });
+  const res = await ghostGet(config, key, path);
   if (!res.ok) throw new Error(`Ghost refused the upstream ${staff ? 'staff token' : 'integration key'} (HTTP ${res.status} on /${path.split('?')[0]})`);
   if (!staff) {
     await res.body?.cancel();

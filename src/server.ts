@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorEnvelope, gatewayError, type GatewayError } from './errors/errors.js';
 import { recordBreaks } from './grants/constraints.js';
-import { redact } from './grants/redact.js';
+import { redact } from './grants/personal-data.js';
 import type { Effects } from './pipeline/authorize/authorize.js';
 import { UNCHANGED, type Forwarder } from './pipeline/forward/forward.js';
 import { runPipeline, type PipelineDeps } from './pipeline/pipeline.js';

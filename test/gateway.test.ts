@@ -129,7 +129,7 @@ describe('gateway against a strict fake Ghost', () => {
       res.writeHead(422, { 'content-type': 'application/json' });
       res.end(body);
     };
-    const res = await request(`${gw.url}/ghost/api/admin/posts/abc/`, { method: 'PUT', headers: { authorization: authHeader(reader), 'content-type': 'application/json' }, body: '{"posts":[{}]}' });
+    const res = await request(`${gw.url}/ghost/api/admin/posts/${'a'.repeat(24)}/`, { method: 'PUT', headers: { authorization: authHeader(reader), 'content-type': 'application/json' }, body: '{"posts":[{}]}' });
     assert.equal(res.statusCode, 422);
     assert.equal(await res.body.text(), body);
     assert.equal(ghost.requests[0]!.body.toString(), '{"posts":[{}]}');

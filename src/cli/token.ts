@@ -5,6 +5,8 @@ import { PRESETS, withOverrides } from '../grants/presets.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import { formatKey } from '../secrets/keys.js';
 import { keyJson } from '../keys/key-json.js';
+import { anchorLookup, upstreamKey } from '../main.js';
+import { unpinnedAnchors } from '../grants/anchors.js';
 import { mintKey, MintError, validGrant } from '../keys/mint.js';
 import type { KeyLimits } from '../store/store.js';
 import { parseDuration, parseRate, parseWhen } from './time.js';
@@ -43,11 +45,14 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
       await withStore(opts, async (store, config) => {
         const parent = o.parent ? await store.keys.get(o.parent) : undefined;
         if (o.parent && !parent) throw new CliError(`no parent key ${o.parent}`);
+        // Constraint anchors (tags, authors, labels by slug) are pinned to their ids in Ghost.
+        const master = loadMasterSecret(config);
+        const lookup = unpinnedAnchors(grant).length > 0 || parent ? anchorLookup(config, await upstreamKey(config, store, master)) : undefined;
         let minted;
         try {
           minted = await mintKey(
             store,
-            loadMasterSecret(config),
+            master,
             config.policy,
             {
               name: o.name,
@@ -59,6 +64,7 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
             },
             now,
             parent,
+            lookup,
           );
         } catch (e) {
           if (e instanceof MintError) throw new CliError(e.message);

@@ -70,6 +70,9 @@ export const ERRORS = {
   CONSTRAINT_UNENFORCEABLE: { status: 403, type: 'NoPermissionError', message: "This route cannot be limited to the key's constraint, so it is refused." },
   RESPONSE_UNFILTERABLE: { status: 403, type: 'NoPermissionError', message: "This route's answer cannot be redacted or filtered, so it is refused." },
   FILTER_INVALID: { status: 400, type: 'BadRequestError', message: 'The filter could not be parsed or combined with the key’s constraint.' },
+  REDACTED_FIELD_QUERIED: { status: 403, type: 'NoPermissionError', message: 'The request filters, orders, searches or looks records up by a field this key may not see.' },
+  REFERENCE_AMBIGUOUS: { status: 400, type: 'BadRequestError', message: 'A reference in the body could be read two ways, or names no existing record; send it by id.' },
+  PARAM_INVALID: { status: 400, type: 'BadRequestError', message: 'A path or lookup parameter is not of the form the route takes.' },
   BODY_INVALID: { status: 400, type: 'BadRequestError', message: 'The request body is not the JSON the gateway checks.' },
   BODY_TOO_LARGE: { status: 413, type: 'RequestEntityTooLargeError', message: 'The request body is larger than the gateway inspects.' },
 

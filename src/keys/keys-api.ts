@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gatewayError } from '../errors/errors.js';
 import { GATEWAY_AUDIENCE } from '../pipeline/authenticate/authenticate.js';
 import { authenticateKey, type PipelineDeps } from '../pipeline/pipeline.js';
+import { anchorPath } from '../grants/anchors.js';
 import { keyJson } from './key-json.js';
 import { mintKey, MintError, type KeyPolicy } from './mint.js';
 
@@ -63,6 +64,12 @@ export async function handleKeysApi(deps: PipelineDeps & { policy: KeyPolicy }, 
       { name: String(spec.name ?? ''), grant: spec.grant, expiresAt: expires, maxUses: spec.max_uses === undefined ? null : Number(spec.max_uses) },
       nowMs,
       parent,
+      async (kind, slug) => {
+        // The gateway's own pool and credential, as for every record it checks.
+        const json = await deps.records.fetchRecord(`/${deps.ghostPath}/api/admin/${anchorPath(kind, slug)}`, `Ghost ${deps.upstream.current.token('/admin/', nowMs)}`);
+        const id = (json?.[kind] as { id?: unknown }[] | undefined)?.[0]?.id;
+        return typeof id === 'string' ? id : undefined;
+      },
     );
     send(res, 201, { keys: [{ ...keyJson(record), key }] });
   } catch (e) {

@@ -59,6 +59,11 @@ export interface KeyStore {
    */
   get(id: string): Promise<KeyRecord | undefined>;
   list(): Promise<KeyRecord[]>;
+  /**
+   * Replaces a key's grant with the same grant made more precise: constraint anchors pinned to
+   * record ids (src/grants/anchors.ts). Never used to change what a key may do.
+   */
+  setGrant(id: string, grant: Grant): Promise<void>;
   /** Revokes the key and every descendant; returns the ids it revoked (empty when none was active). */
   revoke(id: string, at: number): Promise<string[]>;
   /** New secret generation; the current one keeps working until `graceUntil`. */

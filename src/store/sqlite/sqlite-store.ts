@@ -106,6 +106,7 @@ export function openSqliteStore(path: string): Store {
     'INSERT INTO keys (id, name, grant_json, status, generation, created_at, expires_at, not_before, max_uses, limits_json, parent_id) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)',
   );
   const getKey = db.prepare('SELECT * FROM keys WHERE id = ?');
+  const setGrant = db.prepare('UPDATE keys SET grant_json = ? WHERE id = ?');
   const listKeys = db.prepare('SELECT * FROM keys ORDER BY created_at, id');
   const descendants = db
     .prepare('WITH RECURSIVE d(id) AS (SELECT ? UNION ALL SELECT k.id FROM keys k JOIN d ON k.parent_id = d.id) SELECT id FROM d')
@@ -165,6 +166,10 @@ export function openSqliteStore(path: string): Store {
       },
       async list() {
         return (listKeys.all() as KeyRow[]).map(toRecord);
+      },
+      async setGrant(id, grant) {
+        cache.clear();
+        setGrant.run(JSON.stringify(GrantSchema.parse(grant)), id);
       },
       async revoke(id, at) {
         cache.clear();
