@@ -133,7 +133,8 @@ export function redact(value: unknown, rules: Redactions, at = '', parent = ''):
   const type = CONTAINERS[at];
   if (type === 'settings') {
     // Settings are {key, value} rows: redact by key.
-    if (typeof obj.key === 'string' && obj.value !== null && obj.value !== undefined) {
+    // An empty value hides nothing: it is left as Ghost answered it.
+    if (typeof obj.key === 'string' && obj.value !== null && obj.value !== undefined && obj.value !== '') {
       const own = rules.fields.get('settings')?.has(obj.key) ?? false;
       const copy = (SETTING_COPIES[obj.key] ?? []).some((tf) => redacted(rules, tf));
       const secret = rules.settingSecrets && (SECRET_SETTING.test(obj.key) || (typeof obj.value === 'string' && SECRET_VALUE.test(obj.value)));
