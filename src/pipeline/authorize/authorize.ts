@@ -6,6 +6,7 @@ import { checkBodyConstraint, checkBulkEdit, checkFields, checkQueryFields, isWr
 import type { CompiledGrant } from '../../grants/grant.js';
 import { FilterError, constrainFilter } from '../../grants/nql.js';
 import { redactionsOf, type Redactions } from '../../grants/redact.js';
+import { webhookRule, type WebhookWrite } from '../../webhooks/rule.js';
 
 /**
  * The one decision function. The proxy, `ghostgate explain`, the probe and
@@ -43,6 +44,8 @@ export interface Effects {
   redact?: Redactions;
   /** Record the id Ghost returns for a created record in this key's ledger. */
   ledger?: string;
+  /** A webhook write, relayed through the gateway (src/webhooks/). */
+  webhook?: WebhookWrite;
 }
 
 export type Decision =
@@ -94,6 +97,11 @@ export function authorize({ grant, route, upstream, request }: AuthorizeInput): 
     }
   }
   if (route.resource === 'webhooks' && route.action === 'add') effects.ledger = 'webhooks';
+  // A webhook is a read channel: its event needs the read scope of what it delivers (src/webhooks/rule.ts).
+  const hook = webhookRule(grant, route, request.params, request.body);
+  if (hook.kind === 'need-body') need.body = true;
+  else if (hook.kind === 'deny') return deny(hook.code, hook.message, hook.context, hook.help);
+  else if (hook.kind === 'write') effects.webhook = hook.write;
   if (!grant.hasRules) return finish(need, route, effects);
 
   const redactions = redactionsOf(g);
