@@ -67,7 +67,11 @@ test('with an integration key upstream, routes Ghost refuses to integrations are
   }
   // Passes the allow-list but Admin Integration lacks db.exportContent (reference 1.7).
   assert.equal(decide(['db:exportContent'], 'GET', '/db').allow, false);
-  assert.equal(decide(['webhooks:add'], 'POST', '/webhooks').allow, true);
+  // A webhook write needs its body (the event decides the scope, src/webhooks/rule.ts).
+  assert.equal(decide(['webhooks:add'], 'POST', '/webhooks').allow, 'need');
+  const r = route('POST', '/webhooks');
+  const body = { webhooks: [{ event: 'site.changed', target_url: 'https://example.com/hook' }] };
+  assert.equal(authorize({ grant: compileGrant({ version: 1, scopes: ['webhooks:add'] }), route: r, upstream: upstreamReach(r, integration, permissions), request: { ...NO_FACTS, body } }).allow, true);
 });
 
 test('no staff token may delete all content, even the Owner', () => {
