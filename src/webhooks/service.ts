@@ -262,18 +262,10 @@ export class WebhookService {
   // ---- lifecycle -----------------------------------------------------------------------------
 
   /** Retires the relay (deliveries stop at once) and removes the webhook from Ghost. */
-  async retire(row: RelayRecord, reason: string, now: number): Promise<{ retired: boolean; removedFromGhost: boolean }> {
-    const retired = await this.o.store.webhooks.retire(row.id, reason, now);
-    let removedFromGhost = false;
-    if (row.ghostId) {
-      try {
-        removedFromGhost = await this.o.ghost.remove(row.ghostId);
-      } catch (err) {
-        // Ghost's next call to the relay is answered 410, and Ghost then deletes it itself.
-        this.o.logger.warn({ webhook: row.ghostId, err: { message: (err as Error).message } }, 'retired webhook not yet removed from Ghost');
-      }
-    }
-    return { retired, removedFromGhost };
+  retire(row: RelayRecord, reason: string, now: number): Promise<{ retired: boolean; removedFromGhost: boolean }> {
+    return retireRelay(this.o.store, this.o.ghost, row, reason, now, (err) =>
+      this.o.logger.warn({ webhook: row.ghostId, err: { message: err.message } }, 'retired webhook not yet removed from Ghost'),
+    );
   }
 
   /** Retires the webhooks of keys that were revoked, or expired with `webhooks: stop`. */
@@ -325,6 +317,24 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Retires a relay: marked in the store first, so deliveries stop at once, then
+ * removed from Ghost. If Ghost cannot be reached, its next call to the relay
+ * is answered 410 and Ghost deletes the webhook itself (webhook-trigger.js).
+ */
+export async function retireRelay(store: Store, ghost: GhostWebhooks, row: RelayRecord, reason: string, now: number, onError: (err: Error) => void = () => {}): Promise<{ retired: boolean; removedFromGhost: boolean }> {
+  const retired = await store.webhooks.retire(row.id, reason, now);
+  let removedFromGhost = false;
+  if (row.ghostId) {
+    try {
+      removedFromGhost = await ghost.remove(row.ghostId);
+    } catch (err) {
+      onError(err as Error);
+    }
+  }
+  return { retired, removedFromGhost };
 }
 
 /**

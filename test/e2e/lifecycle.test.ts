@@ -26,7 +26,7 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
 
   before(async () => {
     s = await lab();
-    gw = await startTestGateway({ upstreamUrl: s.url, upstreamKey: s.integration.adminKey });
+    gw = await startTestGateway({ upstreamUrl: s.url, upstreamKey: s.integration.adminKey, relay: true });
     receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c));
@@ -55,7 +55,7 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
 
   test('end to end', async () => {
     // The site owner mints a one-time key for the outside service, and a key for another tool.
-    const once = cli(['token', 'create', '--name', 'webhook installer', '--preset', 'webhook-setup', '--max-uses', '1', '--expires', '1h', '--json']);
+    const once = cli(['token', 'create', '--name', 'webhook installer', '--preset', 'webhook-setup', '--scope', 'posts:read', '--max-uses', '1', '--expires', '1h', '--json']);
     assert.equal(once.max_uses, 1);
     const other = cli(['token', 'create', '--name', 'cms', '--preset', 'publisher', '--json']);
 
