@@ -24,7 +24,7 @@ describe('the ghostgate CLI', () => {
   test('--help lists the commands', () => {
     const r = run(dir, '--help');
     assert.equal(r.code, 0);
-    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe']) assert.match(r.out, new RegExp(`\\b${c}\\b`));
+    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe', 'webhooks']) assert.match(r.out, new RegExp(`\\b${c}\\b`));
   });
 
   test('init writes the config, a mode-600 master secret and the database, with the upstream key sealed', () => {
@@ -55,6 +55,7 @@ describe('the ghostgate CLI', () => {
     }
     const shown = JSON.parse(run(dir, 'token', 'show', k.id, '--json').out);
     assert.equal(shown.name, 'zapier');
+    assert.deepEqual(shown.webhooks, [], 'token show lists the webhooks the key owns');
     assert.equal(shown.key, undefined);
     assert.ok(!run(dir, 'token', 'show', k.id).out.includes(secret));
     const list = JSON.parse(run(dir, 'token', 'list', '--json').out);
@@ -108,5 +109,16 @@ describe('the ghostgate CLI', () => {
     const bad = run(dir, 'token', 'create', '--name', 'x', '--grant', 'publish.json');
     assert.equal(bad.code, 1);
     assert.match(bad.err, /invalid grant/);
+  });
+
+  test('token create --webhooks sets what the key’s webhooks do at its expiry; webhooks list and audit answer with --json', () => {
+    const stop = JSON.parse(run(dir, 'token', 'create', '--name', 'hooks', '--scope', 'webhooks:add,posts:read', '--expires', '1h', '--webhooks', 'stop', '--json').out);
+    assert.deepEqual(stop.limits, { webhooks: 'stop' });
+    const bad = run(dir, 'token', 'create', '--name', 'hooks', '--scope', 'webhooks:add', '--webhooks', 'forever');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /outlive or stop/);
+    assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'list', '--json').out), []);
+    assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'audit', '--json').out), { legacy: [] });
+    assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'deliveries', '--json').out), []);
   });
 });

@@ -205,4 +205,53 @@ describe('the webhook relay against a strict fake Ghost', () => {
       }
     }
   });
+
+  test('a one-time key’s webhook outlives its uses; at expiry webhooks outlive the key by default and stop with webhooks: stop', async () => {
+    const once = await gw.createKey(['webhooks:add', 'posts:read'], 'one-time', { maxUses: 1 });
+    const onceHook = await create(once.key, { event: 'post.published', target_url: `${clientUrl}/once` });
+    assert.equal(JSON.parse(await (await call(once.key, 'POST', '/webhooks/', { webhooks: [{ event: 'post.published', target_url: `${clientUrl}/again` }] })).body.text()).errors[0].code, 'KEY_USES_EXHAUSTED');
+    assert.equal((await ghostCalls(onceHook.relayId, post(['news']))).statusCode, 202);
+
+    const expires = Date.now() + 600;
+    const outlive = await gw.createKey(['webhooks:add', 'posts:read'], 'outlive', { expiresAt: expires });
+    const stop = await gw.createKey(['webhooks:add', 'posts:read'], 'stop', { expiresAt: expires, limits: { webhooks: 'stop' } });
+    const a = await create(outlive.key, { event: 'post.published', target_url: `${clientUrl}/outlive` });
+    const b = await create(stop.key, { event: 'post.published', target_url: `${clientUrl}/stop` });
+    assert.equal((await ghostCalls(b.relayId, post(['news']))).statusCode, 202, 'before expiry, both deliver');
+    await new Promise((r) => setTimeout(r, expires - Date.now() + 50));
+    ghost.requests.length = 0;
+    assert.equal((await ghostCalls(a.relayId, post(['news']))).statusCode, 202);
+    assert.equal((await ghostCalls(b.relayId, post(['news']))).statusCode, 410);
+    await settle();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(ghost.requests.map((r) => `${r.method} ${r.url}`), [`DELETE ${A}/webhooks/${b.ghostId}/`]);
+    assert.equal((await gw.gateway.store.webhooks.get(b.relayId))?.retiredReason, 'key expired (webhooks: stop)');
+    assert.equal(delivered.length, 3, 'the one-time key’s, the stop key’s before expiry, the outlive key’s after');
+  });
+
+  test('a key deleting its webhook retires the relay; editing its event needs the read scope and keeps the relay', async () => {
+    const { key } = await gw.createKey(['webhooks:add', 'webhooks:edit', 'webhooks:destroy', 'posts:read']);
+    const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl });
+    const refused = await call(key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ event: 'member.added' }] });
+    assert.equal(JSON.parse(await refused.body.text()).errors[0].code, 'SCOPE_MISSING');
+    const edited = await call(key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ event: 'post.unpublished' }] });
+    assert.equal(edited.statusCode, 200, await edited.body.text());
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.event, 'post.unpublished');
+    const del = await call(key, 'DELETE', `/webhooks/${ghostId}/`);
+    await del.body.text();
+    assert.equal(del.statusCode, 204);
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
+    // Should Ghost still call (it will not: the webhook is gone), the relay answers 410.
+    assert.equal((await ghostCalls(relayId, post(['news']))).statusCode, 410);
+  });
+
+  test('the sweep retires webhooks of keys revoked behind the gateway’s back and removes them from Ghost', async () => {
+    const { id, key } = await gw.createKey(['webhooks:add', 'posts:read']);
+    const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl });
+    await gw.gateway.store.keys.revoke(id, Date.now());
+    ghost.requests.length = 0;
+    assert.ok((await gw.gateway.webhooks.sweep(Date.now())) >= 1);
+    assert.ok(ghost.requests.some((r) => r.method === 'DELETE' && r.url === `${A}/webhooks/${ghostId}/`));
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
+  });
 });

@@ -12,7 +12,7 @@ import { grantLens } from './grant-lens.js';
 import type { DeliveryQueue } from './queue.js';
 import { RELAY_ID, RELAY_PATH, newRelayId, type RelaySecrets } from './relay-secrets.js';
 import type { WebhookWrite } from './rule.js';
-import { verifySignature } from './signature.js';
+import { SIGNATURE_FORMAT, verifySignature } from './signature.js';
 import { checkTarget, parseTarget, type Resolver } from './ssrf.js';
 
 /**
@@ -164,7 +164,12 @@ export class WebhookService {
   async relay(req: IncomingMessage, now: number): Promise<RelayResult> {
     const relayId = (req.url ?? '').slice(RELAY_PATH.length).replace(/\/$/, '');
     if (req.method !== 'POST' || !RELAY_ID.test(relayId)) return { status: 403, code: 'ROUTE_UNKNOWN', context: 'the relay takes POST /ghostgate/webhooks/relay/<id>' };
-    const raw = await readBody(req, this.o.maxBodyBytes ?? 32 * 1024 * 1024);
+    // CASE: no well-formed signature header: refused before the body is read (a caller without one is not Ghost).
+    const header = req.headers['x-ghost-signature'];
+    if (typeof header !== 'string' || !SIGNATURE_FORMAT.test(header)) return { status: 401, code: 'WEBHOOK_SIGNATURE_INVALID', context: 'no well-formed X-Ghost-Signature header' };
+    const limit = this.o.maxBodyBytes ?? 32 * 1024 * 1024;
+    if (Number(req.headers['content-length'] ?? 0) > limit) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads' };
+    const raw = await readBody(req, limit);
     if (!raw) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads' };
     // The secret is derived from the relay id, so even a relay the gateway forgot can tell Ghost from anyone else.
     const sig = verifySignature(req.headers['x-ghost-signature'], raw, this.o.secrets.relaySecret(relayId), now, this.o.signatureWindowMs);

@@ -10,7 +10,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * signatures work unchanged.
  */
 export const SIGNATURE_HEADER = 'x-ghost-signature';
-const FORMAT = /^sha256=([0-9a-f]{64}), t=(\d{1,16})$/;
+export const SIGNATURE_FORMAT = /^sha256=([0-9a-f]{64}), t=(\d{1,16})$/;
 
 export function signature(secret: string, body: string, t: number): string {
   return createHmac('sha256', secret).update(`${body}${t}`).digest('hex');
@@ -32,7 +32,7 @@ export type SignatureVerdict = { ok: true; t: number; digest: string } | { ok: f
  */
 export function verifySignature(header: string | string[] | undefined, body: Buffer, secret: string, nowMs: number, windowMs: number): SignatureVerdict {
   if (typeof header !== 'string') return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', why: header === undefined ? 'no X-Ghost-Signature header' : 'more than one X-Ghost-Signature header' };
-  const m = FORMAT.exec(header);
+  const m = SIGNATURE_FORMAT.exec(header);
   if (!m) return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', why: 'the X-Ghost-Signature header is not "sha256=<hex>, t=<ms>"' };
   const t = Number(m[2]);
   const expected = createHmac('sha256', secret).update(body).update(m[2]!).digest();
