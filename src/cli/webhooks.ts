@@ -8,7 +8,7 @@ import { openSqliteDeliveryLog } from '../store/sqlite/sqlite-deliveries.js';
 import { MigrateError, deliveryJson, findRelay, legacyWebhooks, migrateWebhook, relayJson } from '../webhooks/admin.js';
 import { ghostWebhooks, type GhostWebhooks } from '../webhooks/ghost-client.js';
 import { RelaySecrets } from '../webhooks/relay-secrets.js';
-import { retireRelay } from '../webhooks/service.js';
+import { retireRelay } from '../webhooks/lifecycle.js';
 import { configFrom, withStore, type GlobalOpts } from './common.js';
 import { CliError, fmtTime, printJson, table } from './output.js';
 

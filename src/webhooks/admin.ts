@@ -5,7 +5,7 @@ import type { DeliveryEntry } from './delivery-log.js';
 import { eventScopes, isWebhookEvent } from './events.js';
 import type { GhostWebhooks } from './ghost-client.js';
 import { RELAY_PATH, newRelayId, type RelaySecrets } from './relay-secrets.js';
-import { retireRelay } from './service.js';
+import { retireRelay } from './lifecycle.js';
 import { parseTarget } from './ssrf.js';
 
 /**

@@ -10,10 +10,12 @@ import { filterDelivery } from './filter.js';
 import type { GhostWebhooks } from './ghost-client.js';
 import { grantLens } from './grant-lens.js';
 import type { DeliveryQueue } from './queue.js';
-import { RELAY_ID, RELAY_PATH, newRelayId, type RelaySecrets } from './relay-secrets.js';
+import { RELAY_ID, RELAY_PATH, type RelaySecrets } from './relay-secrets.js';
+import { prepareWrite, type PreparedWrite } from './writes.js';
 import type { WebhookWrite } from './rule.js';
+import { keyState, retireRelay } from './lifecycle.js';
 import { SIGNATURE_FORMAT, verifySignature } from './signature.js';
-import { checkTarget, parseTarget, type Resolver } from './ssrf.js';
+import { parseTarget, type Resolver } from './ssrf.js';
 
 /**
  * Webhooks through the gateway: the relay.
@@ -41,24 +43,11 @@ export interface WebhookServiceOptions {
   readonly maxBodyBytes?: number;
 }
 
-/** What the server does around forwarding a webhook write. */
-export type PreparedWrite =
-  | { ok: false; code: ErrorCode; context: string }
-  | {
-      ok: true;
-      /** The body to forward instead of the client's (it names the relay, not the client's target). */
-      body?: Buffer;
-      /** Rewrites Ghost's JSON answer so the client sees its own target and secret. */
-      inspect?: (status: number, json: unknown) => Promise<unknown>;
-      /** After Ghost answered (or failed: status 0). */
-      settle(status: number): Promise<void>;
-    };
-
 export type RelayResult = { status: number; code?: ErrorCode; context?: string; key?: { id: string; name: string }; view?: string };
 
-export type KeyState = 'active' | 'revoked' | 'stopped';
 
 type Json = Record<string, unknown>;
+export type { PreparedWrite };
 
 export class WebhookService {
   private readonly seen = new Map<string, number>();
@@ -66,93 +55,9 @@ export class WebhookService {
 
   constructor(private readonly o: WebhookServiceOptions) {}
 
-  // ---- creation, edits, deletion (through the proxy) ----------------------------------------
-
-  async prepareWrite(w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
-    if (w.action === 'destroy') {
-      const row = await this.o.store.webhooks.byGhostId(w.id ?? '');
-      return {
-        ok: true,
-        settle: async (status) => {
-          if (row && row.status !== 'retired' && (status === 204 || status === 404)) await this.o.store.webhooks.retire(row.id, 'deleted by its key', now);
-        },
-      };
-    }
-    let target: URL | undefined;
-    if (w.targetUrl !== undefined) {
-      const t = parseTarget(w.targetUrl);
-      if (!t.ok) return { ok: false, code: 'WEBHOOK_TARGET_REFUSED', context: t.why };
-      const c = await checkTarget(t.url, this.o.allowInternalIPs, this.o.resolve);
-      if (!c.ok) return { ok: false, code: 'WEBHOOK_TARGET_REFUSED', context: c.why };
-      target = t.url;
-    }
-    return w.action === 'add' ? this.prepareAdd(w, key, now, unchanged) : this.prepareEdit(w, now, unchanged);
-  }
-
-  private async prepareAdd(w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
-    if (!this.o.publicUrl) return { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'set publicUrl in the gateway configuration (docs/webhooks.md)' };
-    const targetUrl = w.targetUrl!;
-    // Ghost's rule (webhooks-service.js add): the same event and target (case-insensitive) once. Kept per key.
-    const mine = await this.o.store.webhooks.list({ keyId: key.id });
-    if (mine.some((r) => r.status !== 'retired' && r.event === w.event && r.targetUrl.toLowerCase() === targetUrl.toLowerCase())) {
-      return { ok: false, code: 'WEBHOOK_TARGET_USED', context: `this key already has a ${w.event} webhook for this target` };
-    }
-    const id = newRelayId();
-    const relayUrl = `${this.o.publicUrl}${RELAY_PATH}${id}`;
-    const clientSecret = w.secret;
-    await this.o.store.webhooks.add({
-      id,
-      keyId: key.id,
-      event: w.event!,
-      targetUrl,
-      secretSealed: clientSecret ? this.o.secrets.sealClientSecret(id, clientSecret) : null,
-      relayUrl,
-      createdAt: now,
-    });
-    const body = Buffer.from(JSON.stringify({ webhooks: [{ event: w.event, target_url: relayUrl, secret: this.o.secrets.relaySecret(id), ...w.rest }] }));
-    let activated = false;
-    return {
-      ok: true,
-      body,
-      inspect: async (status, json) => {
-        const hook = answerHook(json);
-        if (status < 200 || status >= 300 || !hook || typeof hook.id !== 'string') return unchanged;
-        await this.o.store.webhooks.activate(id, hook.id, Date.now());
-        activated = true;
-        hook.target_url = targetUrl;
-        hook.secret = clientSecret === undefined ? null : clientSecret;
-        return json;
-      },
-      settle: async () => {
-        if (!activated) await this.o.store.webhooks.discard(id);
-      },
-    };
-  }
-
-  private async prepareEdit(w: WebhookWrite, now: number, unchanged: unknown): Promise<PreparedWrite> {
-    const row = await this.o.store.webhooks.byGhostId(w.id ?? '');
-    // CASE: a webhook made before the relay (or retired): forwarded as the client sent it; `webhooks audit` reports it.
-    if (!row || row.status === 'retired') return { ok: true, settle: async () => {} };
-    const fields: Json = { ...(w.event ? { event: w.event } : {}), target_url: row.relayUrl, secret: this.o.secrets.relaySecret(row.id), ...w.rest };
-    const body = Buffer.from(JSON.stringify({ webhooks: [fields] }));
-    const sealed = w.secret === undefined ? undefined : w.secret ? this.o.secrets.sealClientSecret(row.id, w.secret) : null;
-    return {
-      ok: true,
-      body,
-      inspect: async (status, json) => {
-        const hook = answerHook(json);
-        if (status < 200 || status >= 300 || !hook) return unchanged;
-        const changes: { event?: string; targetUrl?: string; secretSealed?: string | null } = {};
-        if (w.event) changes.event = w.event;
-        if (w.targetUrl !== undefined) changes.targetUrl = w.targetUrl;
-        if (sealed !== undefined) changes.secretSealed = sealed;
-        await this.o.store.webhooks.update(row.id, changes, now);
-        hook.target_url = w.targetUrl ?? row.targetUrl;
-        hook.secret = w.secret !== undefined ? w.secret : row.secretSealed ? this.o.secrets.openClientSecret(row.id, row.secretSealed) : null;
-        return json;
-      },
-      settle: async () => {},
-    };
+  /** A webhook write through the proxy (writes.ts). */
+  prepareWrite(w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
+    return prepareWrite(this.o, w, key, now, unchanged);
   }
 
   // ---- the relay: Ghost calls it --------------------------------------------------------------
@@ -307,12 +212,6 @@ export class WebhookService {
   }
 }
 
-function answerHook(json: unknown): Json | undefined {
-  const list = json && typeof json === 'object' ? (json as Json).webhooks : undefined;
-  const hook = Array.isArray(list) ? list[0] : undefined;
-  return hook && typeof hook === 'object' ? (hook as Json) : undefined;
-}
-
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -322,42 +221,4 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
-}
-
-/**
- * Retires a relay: marked in the store first, so deliveries stop at once, then
- * removed from Ghost. If Ghost cannot be reached, its next call to the relay
- * is answered 410 and Ghost deletes the webhook itself (webhook-trigger.js).
- */
-export async function retireRelay(store: Store, ghost: GhostWebhooks, row: RelayRecord, reason: string, now: number, onError: (err: Error) => void = () => {}): Promise<{ retired: boolean; removedFromGhost: boolean }> {
-  const retired = await store.webhooks.retire(row.id, reason, now);
-  let removedFromGhost = false;
-  if (row.ghostId) {
-    try {
-      removedFromGhost = await ghost.remove(row.ghostId);
-    } catch (err) {
-      onError(err as Error);
-    }
-  }
-  return { retired, removedFromGhost };
-}
-
-/**
- * Whether the key's webhooks still deliver: not when it or an ancestor was
- * revoked; not when it or an ancestor expired and says `webhooks: stop`.
- * Running out of max uses changes nothing (the seed's set-up keys exist to
- * leave lasting webhooks behind).
- */
-export async function keyState(store: Store, keyId: string, now: number): Promise<{ state: KeyState; key?: KeyRecord }> {
-  const key = await store.keys.get(keyId);
-  if (!key) return { state: 'revoked' };
-  let k: KeyRecord | undefined = key;
-  for (let depth = 0; k; depth++) {
-    if (k.status !== 'active' || depth > 8) return { state: 'revoked', key };
-    if (k.expiresAt !== null && now >= k.expiresAt && k.limits.webhooks === 'stop') return { state: 'stopped', key };
-    if (k.parentId === null) break;
-    k = await store.keys.get(k.parentId);
-    if (!k) return { state: 'revoked', key };
-  }
-  return { state: 'active', key };
 }
