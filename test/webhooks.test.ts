@@ -171,7 +171,8 @@ describe('the webhook relay against a strict fake Ghost', () => {
     await r.body.text();
     const browseMs = Date.now() - t0;
     assert.equal(r.statusCode, 200);
-    assert.ok(relayMs < 750 && browseMs < 300, `relay answered 5 calls in ${relayMs} ms, a browse took ${browseMs} ms, while the target takes 1500 ms`);
+    // Were a delivery on the request path, the first call alone would take the target's 1500 ms.
+    assert.ok(relayMs < 1200 && browseMs < 1200, `relay answered 5 calls in ${relayMs} ms, a browse took ${browseMs} ms, while the target takes 1500 ms each`);
     assert.equal(delivered.length, 0, 'the deliveries are still under way');
     await settle();
     assert.equal(delivered.length, 5);
