@@ -17,6 +17,12 @@ import type { Store } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import { openSqliteAudit, type AuditStore } from './store/sqlite/sqlite-audit.js';
 import { AuditLog } from './pipeline/audit/audit-log.js';
+import { openSqliteDeliveryLog } from './store/sqlite/sqlite-deliveries.js';
+import { ghostWebhooks } from './webhooks/ghost-client.js';
+import { DeliveryQueue } from './webhooks/queue.js';
+import { RelaySecrets } from './webhooks/relay-secrets.js';
+import { httpSender } from './webhooks/send.js';
+import { WebhookService } from './webhooks/service.js';
 
 /** Wiring only: config -> store, catalog, upstream credential -> server. */
 export const UPSTREAM_SETTING = 'upstream.credential';
@@ -89,6 +95,9 @@ export interface RunningGateway {
   readonly server: Server;
   readonly url: string;
   readonly store: Store;
+  /** The webhook relay and its delivery queue. */
+  readonly webhooks: WebhookService;
+  readonly deliveries: DeliveryQueue;
   /** Looks for a new upstream credential now (also done every `upstreamReloadMs`). */
   reloadUpstream(): Promise<boolean>;
   close(): Promise<void>;
@@ -144,6 +153,36 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     const timer = setInterval(() => void reloadUpstream(), config.upstreamReloadMs);
     timer.unref();
 
+    // The webhook relay (src/webhooks/, docs/webhooks.md): deliveries leave from a queue, off the request path.
+    const deliveryLog = config.audit.enabled ? openSqliteDeliveryLog(config.audit.path) : undefined;
+    const wh = config.webhooks;
+    let webhooks: WebhookService | undefined;
+    const sender = httpSender({ allowInternal: wh.allowInternalIPs, timeoutMs: wh.timeoutMs });
+    const queue = new DeliveryQueue({
+      sender,
+      ...(deliveryLog ? { log: deliveryLog } : {}),
+      stillWanted: (job) => webhooks!.stillWanted(job.keyId, job.relayId, Date.now()),
+      gone: (job) => webhooks!.gone(job.relayId, Date.now()),
+      retries: wh.retries,
+      backoffMs: wh.backoffMs,
+      concurrency: wh.concurrency,
+      maxQueue: wh.maxQueue,
+      onError: (err) => log.error({ err: { message: err.message } }, 'webhook delivery error'),
+    });
+    webhooks = new WebhookService({
+      store,
+      secrets: new RelaySecrets(master),
+      ghost: ghostWebhooks(config.upstream.url, config.ghostPath, () => `Ghost ${active.cred.token('/admin/', Date.now())}`, config.upstream.timeoutMs),
+      queue,
+      ...(deliveryLog ? { log: deliveryLog } : {}),
+      logger: log,
+      publicUrl: config.publicUrl,
+      allowInternalIPs: wh.allowInternalIPs,
+      signatureWindowMs: wh.signatureWindowS * 1000,
+    });
+    const sweeper = setInterval(() => void webhooks!.sweep(Date.now()).catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed')), wh.sweepMs);
+    sweeper.unref();
+
     const usage = new UsageRecorder(store.keys, 1000, (err) => log.error({ err: { message: err.message } }, 'key use counts not written'));
     const forwarder = new Forwarder(config.upstream.url, config.upstream.timeoutMs, config.upstream.connections);
     const server = createGatewayServer({
@@ -160,6 +199,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       rateLimiter: new RateLimiter(),
       policy: config.policy,
       usage,
+      webhooks,
       ...(audit ? { audit } : {}),
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     });
@@ -175,11 +215,17 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       server,
       url: `http://${host}:${addr.port}`,
       store,
+      webhooks,
+      deliveries: queue,
       reloadUpstream,
       async close() {
         clearInterval(timer);
+        clearInterval(sweeper);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
+        await queue.close();
+        await sender.close();
+        deliveryLog?.close();
         await forwarder.close();
         await usage.close();
         audit?.close();

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +10,16 @@ import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js
 const CLI = new URL('../bin/ghostgate.js', import.meta.url).pathname;
 const UPSTREAM = `${'12'.repeat(12)}:${'34'.repeat(32)}`;
 
+const CLI_ENV = { ...process.env, GHOSTGATE_UPSTREAM_KEY: '', GHOSTGATE_MASTER_SECRET: '' };
 function run(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, GHOSTGATE_UPSTREAM_KEY: '', GHOSTGATE_MASTER_SECRET: '' } });
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: CLI_ENV });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+/** For commands that call the fake Ghost, which answers from this process: spawnSync would block it. */
+function runAsync(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: CLI_ENV }, (e, out, err) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }));
+  });
 }
 
 const PARTNER_ID = '5'.repeat(24);
@@ -36,7 +43,7 @@ describe('the ghostgate CLI', () => {
   test('--help lists the commands', () => {
     const r = run(dir, '--help');
     assert.equal(r.code, 0);
-    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe']) assert.match(r.out, new RegExp(`\\b${c}\\b`));
+    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe', 'webhooks']) assert.match(r.out, new RegExp(`\\b${c}\\b`));
   });
 
   test('init writes the config, a mode-600 master secret and the database, with the upstream key sealed', () => {
@@ -67,6 +74,7 @@ describe('the ghostgate CLI', () => {
     }
     const shown = JSON.parse(run(dir, 'token', 'show', k.id, '--json').out);
     assert.equal(shown.name, 'zapier');
+    assert.deepEqual(shown.webhooks, [], 'token show lists the webhooks the key owns');
     assert.equal(shown.key, undefined);
     assert.ok(!run(dir, 'token', 'show', k.id).out.includes(secret));
     const list = JSON.parse(run(dir, 'token', 'list', '--json').out);
@@ -101,9 +109,9 @@ describe('the ghostgate CLI', () => {
     assert.ok(c.routes.some((x: { method: string; path: string; scope: string }) => x.method === 'POST' && x.path === '/webhooks' && x.scope === 'webhooks:add'));
   });
 
-  test('token create --preset with --grant overrides, and explain shows the rule and the constrained filter', () => {
+  test('token create --preset with --grant overrides, and explain shows the rule and the constrained filter', async () => {
     writeFileSync(join(dir, 'partner.json'), JSON.stringify({ constraints: { posts: { tags: ['partner'] } } }));
-    const r = run(dir, 'token', 'create', '--name', 'partner', '--preset', 'drafts-writer', '--grant', 'partner.json', '--json');
+    const r = await runAsync(dir, 'token', 'create', '--name', 'partner', '--preset', 'drafts-writer', '--grant', 'partner.json', '--json');
     assert.equal(r.code, 0, r.err);
     const k = JSON.parse(r.out);
     // The tag is pinned to its id in Ghost when the key is created: renaming tags cannot move the key's boundary.
@@ -113,7 +121,7 @@ describe('the ghostgate CLI', () => {
     assert.equal(browse.decision, 'allow');
     assert.match(browse.forwarded_query, new RegExp(`tag:-'partner'\\)?\\+.*tags\\.id:\\['${PARTNER_ID}'\\]`));
     writeFileSync(join(dir, 'nosuch.json'), JSON.stringify({ constraints: { posts: { tags: ['no-such-tag'] } } }));
-    const missing = run(dir, 'token', 'create', '--name', 'x', '--preset', 'drafts-writer', '--grant', 'nosuch.json');
+    const missing = await runAsync(dir, 'token', 'create', '--name', 'x', '--preset', 'drafts-writer', '--grant', 'nosuch.json');
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no tag with the slug "no-such-tag"/);
     writeFileSync(join(dir, 'publish.json'), JSON.stringify({ posts: [{ status: 'published' }] }));
@@ -126,5 +134,16 @@ describe('the ghostgate CLI', () => {
     const bad = run(dir, 'token', 'create', '--name', 'x', '--grant', 'publish.json');
     assert.equal(bad.code, 1);
     assert.match(bad.err, /invalid grant/);
+  });
+
+  test('token create --webhooks sets what the key’s webhooks do at its expiry; webhooks list and audit answer with --json', () => {
+    const stop = JSON.parse(run(dir, 'token', 'create', '--name', 'hooks', '--scope', 'webhooks:add,posts:read', '--expires', '1h', '--webhooks', 'stop', '--json').out);
+    assert.deepEqual(stop.limits, { webhooks: 'stop' });
+    const bad = run(dir, 'token', 'create', '--name', 'hooks', '--scope', 'webhooks:add', '--webhooks', 'forever');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /outlive or stop/);
+    assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'list', '--json').out), []);
+    assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'audit', '--json').out), { legacy: [] });
+    assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'deliveries', '--json').out), []);
   });
 });

@@ -33,6 +33,7 @@ export function checkLimits(limits: KeyLimits | undefined): void {
   const r = limits.rate;
   for (const [k, v] of Object.entries(r ?? {})) if (!Number.isInteger(v) || (v as number) < 1) throw new MintError(`rate ${k} must be a positive integer`);
   if (limits.dailyQuota !== undefined && (!Number.isInteger(limits.dailyQuota) || limits.dailyQuota < 1)) throw new MintError('the daily quota must be a positive integer');
+  if (limits.webhooks !== undefined && limits.webhooks !== 'outlive' && limits.webhooks !== 'stop') throw new MintError('webhooks must be outlive or stop');
 }
 
 export function checkPolicy(policy: KeyPolicy, expiresAt: number | null | undefined, now: number): void {

@@ -34,7 +34,7 @@ describe('the gateway in front of the real Ghost, driven by the official client'
   before(async () => {
     s = await lab();
     proxy = await startCountingProxy(s.url);
-    gw = await startTestGateway({ upstreamUrl: proxy.url, upstreamKey: s.integration.adminKey });
+    gw = await startTestGateway({ upstreamUrl: proxy.url, upstreamKey: s.integration.adminKey, relay: true });
     fullKey = (await gw.createKey(FULL_SCOPES, 'full')).key;
     narrowKey = (await gw.createKey(['posts:browse', 'posts:read'], 'narrow')).key;
     writeFileSync(join(files, 'pixel.png'), PNG);

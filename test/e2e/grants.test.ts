@@ -39,7 +39,7 @@ describe('fine-grained grants against the real Ghost, with the official client',
   before(async () => {
     s = await lab();
     proxy = await startCountingProxy(s.url);
-    gw = await startTestGateway({ upstreamUrl: proxy.url, upstreamKey: s.integration.adminKey });
+    gw = await startTestGateway({ upstreamUrl: proxy.url, upstreamKey: s.integration.adminKey, relay: true });
     direct = new GhostAdminAPI({ url: s.url, key: s.integration.adminKey, version: V });
   });
   after(async () => {
@@ -205,8 +205,10 @@ describe('fine-grained grants against the real Ghost, with the official client',
 
   describe('webhook-setup: one key cannot touch another key’s webhooks', () => {
     test('key B is refused editing and deleting key A’s webhook; A manages its own', async () => {
-      const a = await preset('webhook-setup');
-      const b = await preset('webhook-setup');
+      // A post webhook delivers posts: the preset alone may not create one (docs/webhooks.md).
+      assert.equal((await refusal((await preset('webhook-setup')).api.webhooks.add({ event: 'post.added', target_url: 'http://127.0.0.1:9/x' }))).code, 'SCOPE_MISSING');
+      const a = await preset('webhook-setup', ['posts:read']);
+      const b = await preset('webhook-setup', ['posts:read']);
       const wh = await a.api.webhooks.add({ event: 'post.added', target_url: `http://127.0.0.1:9/hook-${Date.now()}` });
       const before = proxy.seen.length;
       assert.equal((await refusal(b.api.webhooks.edit({ id: wh.id, name: 'taken over' }))).code, 'RECORD_NOT_OWNED');

@@ -16,7 +16,7 @@ const NO_FACTS = { query: new Map<string, string>(), params: {} };
 function decide(scopes: string[], m: string, p: string, cred: { kind: 'integration' | 'staff'; role: string } = integration) {
   const r = route(m, p);
   // A write body without relations: keys without tags:add and tags:edit have post bodies read (grants/relations.ts).
-  const request = m === 'POST' || m === 'PUT' ? { ...NO_FACTS, body: { [r.resource]: [{ title: 't' }] } } : NO_FACTS;
+  const request = (m === 'POST' || m === 'PUT') && ['posts', 'pages', 'members'].includes(r.resource) ? { ...NO_FACTS, body: { [r.resource]: [{ title: 't' }] } } : NO_FACTS;
   return authorize({ grant: compileGrant({ version: 1, scopes }), route: r, upstream: upstreamReach(r, cred, permissions), request });
 }
 
@@ -69,7 +69,11 @@ test('with an integration key upstream, routes Ghost refuses to integrations are
   }
   // Passes the allow-list but Admin Integration lacks db.exportContent (reference 1.7).
   assert.equal(decide(['db:exportContent'], 'GET', '/db').allow, false);
-  assert.equal(decide(['webhooks:add'], 'POST', '/webhooks').allow, true);
+  // A webhook write needs its body (the event decides the scope, src/webhooks/rule.ts).
+  assert.equal(decide(['webhooks:add'], 'POST', '/webhooks').allow, 'need');
+  const r = route('POST', '/webhooks');
+  const body = { webhooks: [{ event: 'site.changed', target_url: 'https://example.com/hook' }] };
+  assert.equal(authorize({ grant: compileGrant({ version: 1, scopes: ['webhooks:add'] }), route: r, upstream: upstreamReach(r, integration, permissions), request: { ...NO_FACTS, body } }).allow, true);
 });
 
 test('no staff token may delete all content, even the Owner', () => {

@@ -11,6 +11,7 @@ import { checkMemberWrite } from '../../grants/members.js';
 import { FilterError, canonicalFilter, constrainFilter, filterKeys, type GhostWrap, type NqlNode } from '../../grants/nql.js';
 import { checkOracles, redactionsOf, type Redactions } from '../../grants/personal-data.js';
 import { RELATIONS, readRelation, resolveReferences, lookupKey, type Lookup, type LookupAnswers, type RelatedResource } from '../../grants/relations.js';
+import { webhookRule, type WebhookWrite } from '../../webhooks/rule.js';
 
 /**
  * The one decision function. The proxy, `ghostgate explain` and the key API
@@ -64,6 +65,8 @@ export interface Effects {
   redact?: Redactions;
   /** Record the id Ghost returns for a created record in this key's ledger. */
   ledger?: string;
+  /** A webhook write, relayed through the gateway (src/webhooks/). */
+  webhook?: WebhookWrite;
 }
 
 export type Decision =
@@ -131,6 +134,11 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [] 
     }
   }
   if (route.resource === 'webhooks' && route.action === 'add') effects.ledger = 'webhooks';
+  // A webhook is a read channel: its event needs the read scope of what it delivers (src/webhooks/rule.ts).
+  const hook = webhookRule(grant, route, request.params, request.body);
+  if (hook.kind === 'need-body') need.body = true;
+  else if (hook.kind === 'deny') return deny(hook.code, hook.message, hook.context, hook.help);
+  else if (hook.kind === 'write') effects.webhook = hook.write;
 
   // Every filter is read once, with Ghost's parser, and forwarded as the gateway serialises it:
   // Ghost joins filters as strings (`(${filter})+type:page`, posts and pages input serializers),

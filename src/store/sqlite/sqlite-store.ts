@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { GrantSchema } from '../../grants/grant.js';
 import type { KeyRecord, KeyStatus, NewKey, Store } from '../store.js';
+import { WEBHOOK_RELAYS_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 
 /**
  * SQLite driver (better-sqlite3: synchronous, prepared statements, WAL).
@@ -36,6 +37,7 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE keys ADD COLUMN grace_until INTEGER;
    CREATE INDEX keys_parent ON keys(parent_id);
    CREATE TABLE key_daily (key_id TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (key_id, day)) WITHOUT ROWID;`,
+  WEBHOOK_RELAYS_MIGRATION,
 ];
 
 interface KeyRow {
@@ -205,6 +207,7 @@ export function openSqliteStore(path: string): Store {
         return ledgerIds.all(keyId, resource) as string[];
       },
     },
+    webhooks: sqliteRelayStore(db),
     settings: {
       async get(name) {
         return (getSetting.get(name) as { value: string } | undefined)?.value;
