@@ -3,6 +3,7 @@ import { gatewayError, type ErrorCode } from '../errors/errors.js';
 import { GATEWAY_AUDIENCE } from '../pipeline/authenticate/authenticate.js';
 import { authenticateKey, type PipelineDeps } from '../pipeline/pipeline.js';
 import { contentEncodingRefusal, readJsonBody } from '../pipeline/read-body/read-body.js';
+import { anchorPath } from '../grants/anchors.js';
 import { keyJson } from './key-json.js';
 import { mintKey, MintError, type KeyPolicy } from './mint.js';
 
@@ -88,6 +89,12 @@ export async function handleKeysApi(
       { name: String(spec.name ?? ''), grant: spec.grant, expiresAt: expires, maxUses: spec.max_uses === undefined ? null : Number(spec.max_uses) },
       nowMs,
       parent,
+      async (kind, slug) => {
+        // The gateway's own pool and credential, as for every record it checks.
+        const json = await deps.records.fetchRecord(`/${deps.ghostPath}/api/admin/${anchorPath(kind, slug)}`, `Ghost ${deps.upstream.current.token('/admin/', nowMs)}`);
+        const id = (json?.[kind] as { id?: unknown }[] | undefined)?.[0]?.id;
+        return typeof id === 'string' ? id : undefined;
+      },
     );
     send(res, 201, { keys: [{ ...keyJson(record), key }] });
     audit.outcome(who, { decision: 'allow', code: null, status: 201 });

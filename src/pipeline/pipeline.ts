@@ -3,7 +3,11 @@ import type { RouteEntry } from '../catalog/catalog.js';
 import type { RouteMatcher } from '../catalog/matcher.js';
 import type { UpstreamReach } from '../catalog/permissions.js';
 import type { ErrorCode } from '../errors/errors.js';
+import { invalidParam } from '../catalog/params.js';
+import { forwardedQuery } from '../catalog/options.js';
+import { AnchorError, anchorPath, pinAnchors, pinnedAnchors, type AnchorKind } from '../grants/anchors.js';
 import { compileGrant, type CompiledGrant } from '../grants/grant.js';
+import { lookupKey, type Lookup } from '../grants/relations.js';
 import type { MasterSecret } from '../secrets/keys.js';
 import type { KeyRecord, Store } from '../store/store.js';
 import { audienceFor, checkToken } from './authenticate/authenticate.js';
@@ -40,6 +44,8 @@ export interface PipelineDeps {
   readonly rateLimiter: RateLimiter;
   /** Proxies whose X-Forwarded-For is believed. */
   readonly trustedProxies?: BlockList;
+  /** Slugs Ghost rewrites on this site (the last segment of a sub-directory install). */
+  readonly reservedSlugs?: readonly string[];
 }
 
 export type PipelineResult =
@@ -94,9 +100,15 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
   if (!r.ok) return refuse(r.code, r.context);
   const resolved = r.resolved;
   const { route, target } = resolved;
-  const pathAndQuery = target.rawQuery === '' ? target.path : `${target.path}?${target.rawQuery}`;
   const encoding = contentEncodingRefusal(headers);
   if (encoding) return refuse(encoding.code, encoding.context, resolved);
+  // Typed path parameters: no value Ghost could splice into a filter or read two ways.
+  const badParam = invalidParam(route, resolved.params);
+  if (badParam) return refuse('PARAM_INVALID', `${route.method} ${route.path}: ${badParam}`, resolved);
+  // Only the query options Ghost's controller reads are forwarded (src/catalog/options.ts).
+  const fq = forwardedQuery(route, target.query);
+  const rawQuery = fq.dropped.length === 0 ? target.rawQuery : new URLSearchParams([...fq.query]).toString();
+  const pathAndQuery = rawQuery === '' ? target.path : `${target.path}?${rawQuery}`;
 
   // CASE: GET /site is public in Ghost (publicAdminApi) and stays public here.
   if (route.flags.has('public')) {
@@ -110,12 +122,12 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
 
   // 3. Authorize: the one decision function, asked again as the facts it needs come in.
   const upstreamAuthorization = `Ghost ${deps.upstream.current.token(audienceFor(target.version), nowMs)}`;
-  const grant = grantOf(key);
+  let grant = grantOf(key);
   const upstream = deps.upstream.reach(route);
-  let facts: RequestFacts = { query: target.query, params: resolved.params };
+  let facts: RequestFacts = { query: fq.query, params: resolved.params };
   let body: Buffer | undefined;
-  for (let round = 0; round < 4; round++) {
-    const d = authorize({ grant, route, upstream, request: facts });
+  for (let round = 0; round < 8; round++) {
+    const d = authorize({ grant, route, upstream, request: facts, reservedSlugs: deps.reservedSlugs ?? [] });
     if (d.allow === true) {
       // Max uses: taken atomically now, counted only if Ghost answers with success.
       if (key.maxUses !== null && !(await deps.store.keys.reserveUse(key.id))) {
@@ -130,6 +142,12 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
       const out: Refusal = { forward: false, code: d.code, message: d.message, context: d.context, resolved, key };
       if (d.help !== undefined) out.help = d.help;
       return out;
+    }
+    if (d.need.anchors) {
+      const pinned = await pinKeyAnchors(deps, key, ancestors, target.prefix, upstreamAuthorization);
+      if ('code' in pinned) return refuse(pinned.code, pinned.context, resolved, key);
+      grant = pinned.grant;
+      continue;
     }
     const gathered = await gather(deps, req, key, d.need, target.prefix, upstreamAuthorization, facts);
     if ('code' in gathered) return refuse(gathered.code, gathered.context, resolved, key);
@@ -216,17 +234,68 @@ async function gather(
     next = { ...next, body: read.json };
   }
   if (need.ownedIds) next = { ...next, ownedIds: new Set(await deps.store.ledger.ids(key.id, need.ownedIds)) };
-  if (need.record) {
-    const n = need.record;
-    const path = `${apiPrefix}${n.resource}/${n.by === 'slug' ? 'slug/' : ''}${n.value}/${n.include ? `?include=${n.include}` : ''}`;
-    let json: Record<string, unknown> | null;
-    try {
-      json = await deps.records.fetchRecord(path, authorization);
-    } catch (e) {
-      return { code: 'UPSTREAM_BAD_ANSWER', context: `checking the record: ${(e as Error).message}` };
+  try {
+    if (need.record) {
+      const n = need.record;
+      // CASE: an id that may name a post or a page (copy, previews, stats...): Ghost's typed read routes say which.
+      const types = n.resource === 'post-or-page' ? (['posts', 'pages'] as const) : ([n.resource] as const);
+      let found: { record: Record<string, unknown>; type: string } | undefined;
+      for (const type of types) {
+        const path = `${apiPrefix}${type}/${n.by === 'slug' ? 'slug/' : ''}${n.value}/${n.include ? `?include=${n.include}` : ''}`;
+        const json = await deps.records.fetchRecord(path, authorization);
+        const list = json?.[type];
+        const rec = Array.isArray(list) && list[0] && typeof list[0] === 'object' ? (list[0] as Record<string, unknown>) : undefined;
+        if (rec) {
+          found = { record: rec, type };
+          break;
+        }
+      }
+      next = { ...next, record: found?.record ?? null };
+      if (found && (found.type === 'posts' || found.type === 'pages')) next = { ...next, recordType: found.type };
     }
-    const list = json?.[n.resource];
-    next = { ...next, record: json === null ? null : Array.isArray(list) && list[0] && typeof list[0] === 'object' ? (list[0] as Record<string, unknown>) : null };
+    if (need.lookups) {
+      const answers = new Map(next.lookups ?? []);
+      for (const l of need.lookups) answers.set(lookupKey(l), await lookup(deps, l, apiPrefix, authorization));
+      next = { ...next, lookups: answers };
+    }
+  } catch (e) {
+    return { code: 'UPSTREAM_BAD_ANSWER', context: `checking with Ghost: ${(e as Error).message}` };
   }
   return body ? { facts: next, body } : { facts: next };
+}
+
+/** Ghost's answer to a relation lookup: the matching records (at most two, or every label). */
+async function lookup(deps: PipelineDeps, l: Lookup, apiPrefix: string, authorization: string): Promise<Record<string, unknown>[]> {
+  const fields = l.resource === 'users' ? 'id,slug' : 'id,name,slug';
+  const out: Record<string, unknown>[] = [];
+  for (let page = 1; page <= 100; page++) {
+    const q = new URLSearchParams(l.all ? { limit: '100', page: String(page), fields } : { filter: l.filter, limit: '2', fields });
+    const json = await deps.records.fetchRecord(`${apiPrefix}${l.resource}/?${q}`, authorization);
+    const list = json?.[l.resource];
+    if (!Array.isArray(list)) throw new Error(`Ghost answered ${l.resource} without a list`);
+    out.push(...(list as Record<string, unknown>[]));
+    const pages = Number((json?.meta as { pagination?: { pages?: unknown } } | undefined)?.pagination?.pages ?? 1);
+    if (!l.all || page >= pages) return out;
+  }
+  throw new Error(`more than 100 pages of ${l.resource}`);
+}
+
+/**
+ * Pins a key's constraint anchors (slugs) to record ids, once, and stores the pinned grant: a child
+ * reuses its ancestors' pins for the same slugs (src/grants/anchors.ts).
+ */
+async function pinKeyAnchors(deps: PipelineDeps, key: KeyRecord, ancestors: readonly KeyRecord[], apiPrefix: string, authorization: string): Promise<{ grant: CompiledGrant } | { code: ErrorCode; context: string }> {
+  try {
+    const find = async (kind: AnchorKind, slug: string) => {
+      const json = await deps.records.fetchRecord(`${apiPrefix}${anchorPath(kind, slug)}`, authorization);
+      const rec = (json?.[kind] as Record<string, unknown>[] | undefined)?.[0];
+      return typeof rec?.id === 'string' ? rec.id : undefined;
+    };
+    const pinned = await pinAnchors(key.grant, find, ancestors.flatMap((a) => pinnedAnchors(a.grant)));
+    await deps.store.keys.setGrant(key.id, pinned);
+    return { grant: compileGrant(pinned) };
+  } catch (e) {
+    if (e instanceof AnchorError) return { code: 'CONSTRAINT_UNENFORCEABLE', context: e.message };
+    return { code: 'UPSTREAM_BAD_ANSWER', context: `pinning the key's constraint anchors: ${(e as Error).message}` };
+  }
 }

@@ -53,7 +53,7 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
     keys.full = (await gw.createKey(['posts:*', 'pages:*', 'tags:*', 'members:browse', 'images:upload', 'webhooks:add'])).key;
     const { formatKey, newKeyId } = await import('../../src/secrets/keys.js');
     const cid = newKeyId();
-    const rec = await gw.gateway.store.keys.create({ id: cid, name: 'constrained', createdAt: Date.now(), grant: { version: 1, scopes: ['posts:browse', 'posts:edit', 'posts:add'], constraints: { posts: { tags: ['partner'] } }, fields: { posts: { status: ['draft'], deny: ['newsletter', 'email_segment', 'authors'] } } } });
+    const rec = await gw.gateway.store.keys.create({ id: cid, name: 'constrained', createdAt: Date.now(), grant: { version: 1, scopes: ['posts:browse', 'posts:edit', 'posts:add'], constraints: { posts: { tags: [{ id: 'c'.repeat(24), slug: 'partner' }] } }, fields: { posts: { status: ['draft'], deny: ['newsletter', 'email_segment', 'authors'] } } } });
     keys.constrained = formatKey(cid, gw.master.keySecret(cid, rec.generation));
     const revoked = await gw.createKey(['posts:*']);
     await gw.gateway.store.keys.revoke(revoked.id, Date.now());
