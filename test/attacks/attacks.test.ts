@@ -29,7 +29,7 @@ interface Case {
   /** The stable code in Ghost's error envelope. */
   code: string;
   /** Use this key's token unless `headers.authorization` is given. */
-  as?: 'full' | 'constrained' | 'revoked' | 'none';
+  as?: 'full' | 'constrained' | 'revoked' | 'none' | 'redacting' | 'pagesOnly';
 }
 
 describe('attack suite: refused with a specific code, never forwarded', () => {
@@ -55,6 +55,11 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
     const cid = newKeyId();
     const rec = await gw.gateway.store.keys.create({ id: cid, name: 'constrained', createdAt: Date.now(), grant: { version: 1, scopes: ['posts:browse', 'posts:edit', 'posts:add'], constraints: { posts: { tags: [{ id: 'c'.repeat(24), slug: 'partner' }] } }, fields: { posts: { status: ['draft'], deny: ['newsletter', 'email_segment', 'authors'] } } } });
     keys.constrained = formatKey(cid, gw.master.keySecret(cid, rec.generation));
+    // members-reader (names, emails, notes... redacted) and staff emails redacted: every oracle on them is refused.
+    const { PRESETS, withOverrides } = await import('../../src/grants/presets.js');
+    const { GrantSchema } = await import('../../src/grants/grant.js');
+    keys.redacting = (await gw.createKey(GrantSchema.parse(withOverrides(PRESETS['members-reader']!.grant, ['users:browse', 'users:read', 'posts:browse'], { redact: { users: ['email', 'name'] } })))).key;
+    keys.pagesOnly = (await gw.createKey(['pages:browse', 'pages:bulkDestroy', 'pages:bulkEdit', 'posts:bulkDestroy', 'posts:bulkEdit'])).key;
     const revoked = await gw.createKey(['posts:*']);
     await gw.gateway.store.keys.revoke(revoked.id, Date.now());
     keys.revoked = revoked.key;
@@ -220,6 +225,49 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
     { name: 'theme upload without the scope', method: 'POST', path: `${A}/themes/upload/`, headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--\r\n', code: 'SCOPE_MISSING' },
     { name: 'a GET with a body', path: `${A}/posts/`, headers: { 'content-type': 'application/json' }, body: '{"a":1}', code: 'HEADER_AMBIGUOUS' },
   );
+  // --- relation references Ghost could read two ways (src/grants/relations.ts): refused before any lookup -------
+  const postWith = (tags: unknown) => JSON.stringify({ posts: [{ title: 'a', tags }] });
+  for (const [name, tags] of [
+    ['a slug Ghost would rewrite (case)', [{ slug: 'Partner' }]],
+    ['a slug Ghost would rewrite (punctuation)', [{ slug: 'partner!' }]],
+    ['a protected slug', [{ slug: 'rss' }]],
+    ['a reference naming nothing', [{}]],
+    ['a reference with only other fields', [{ description: 'x' }]],
+    ['a numeric id', [{ id: 5 }]],
+    ['an id that is not a Ghost id', [{ id: 'not-an-id' }]],
+    ['tags that are not a list', 'partner'],
+    ['a null reference', [null]],
+    ['a nested list', [[]]],
+    ['a name without a faithful filter spelling', [{ name: 'a\\b' }]],
+  ] as const) {
+    cases.push({ name: `tags: ${name}`, method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': 'application/json' }, body: postWith(tags), code: 'REFERENCE_AMBIGUOUS' });
+  }
+  // --- oracles on redacted fields (src/grants/personal-data.ts), every spelling Ghost reads ----------------
+  const redactedMember = ['email', 'name', 'note', 'geolocation', 'transient_id'];
+  for (const f of redactedMember) {
+    for (const filter of [`${f}:~'a'`, `${f.toUpperCase()}:>'a'`, `members.${f}:-null`, `status:free+(${f}:~^'a',id:null)`]) {
+      cases.push({ name: `member oracle filter ${filter}`, path: `${A}/members/?filter=${encodeURIComponent(filter)}`, as: 'redacting', code: 'REDACTED_FIELD_QUERIED' });
+    }
+    cases.push({ name: `member oracle order by ${f}`, path: `${A}/members/?order=${encodeURIComponent(`${f} asc`)}`, as: 'redacting', code: 'REDACTED_FIELD_QUERIED' });
+  }
+  cases.push(
+    { name: 'member oracle: recipients copy', path: `${A}/members/?filter=${encodeURIComponent("email_recipients.member_email:~'a',id:null")}`, as: 'redacting', code: 'REDACTED_FIELD_QUERIED' },
+    { name: 'member oracle: subscriptions redacted', path: `${A}/members/?filter=${encodeURIComponent("subscriptions.customer_id:~'cus'")}`, as: 'redacting', code: 'REDACTED_FIELD_QUERIED' },
+    { name: 'member oracle: search', path: `${A}/members/?search=ada`, as: 'redacting', code: 'REDACTED_FIELD_QUERIED' },
+    { name: 'staff oracle: by-email route', path: `${A}/users/email/owner%40example.com/`, as: 'redacting', code: 'REDACTED_FIELD_QUERIED' },
+    { name: 'staff oracle: filter', path: `${A}/users/?filter=${encodeURIComponent("email:~'@'")}`, as: 'redacting', code: 'REDACTED_FIELD_QUERIED' },
+    { name: 'staff oracle: order', path: `${A}/users/?order=${encodeURIComponent('name desc')}`, as: 'redacting', code: 'REDACTED_FIELD_QUERIED' },
+    { name: 'staff oracle: through posts’ authors', path: `${A}/posts/?filter=${encodeURIComponent("authors.EMAIL:~'o'")}`, as: 'redacting', code: 'REDACTED_FIELD_QUERIED' },
+  );
+  // --- posts and pages told apart by the route; filters Ghost would join as strings; typed parameters -------
+  for (const [path, method] of [[`${A}/posts/`, 'DELETE'], [`${A}/posts/bulk/`, 'PUT'], [`${A}/pages/`, 'GET']] as const) {
+    for (const f of ['type:page', 'TYPE:post', "type:page+slug:'a'", "id:'x'),(type:post", '((tag:news,tag:partner))']) {
+      cases.push({ name: `${method} ${path} filter ${f}`, method, path: `${path}?filter=${encodeURIComponent(f)}`, as: 'pagesOnly', headers: { 'content-type': 'application/json' }, ...(method === 'PUT' ? { body: '{"bulk":{"action":"feature"}}' } : {}), code: 'FILTER_INVALID' });
+    }
+  }
+  for (const p of ['posts/abc/', 'posts/5F1A2B3C4D5E6F7A8B9C0D1E/', "comments/post/x,member_id:-null/", "emails/x'),(id:-null/batches/"]) {
+    cases.push({ name: `a parameter not of its form: ${p}`, path: `${A}/${p}`, code: 'PARAM_INVALID' });
+  }
   // --- tokens ---------------------------------------------------------------------
   const tokenCases = (route: string): Case[] => {
     const p0 = () => ({ iat: now() - 5, exp: now() + 295, aud: '/admin/' });
