@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
+import { NarrowSchema } from './narrow.js';
 
 /**
  * A key's grant: a versioned JSON document (docs/grants.md).
@@ -10,6 +11,7 @@ import type { Catalog } from '../catalog/catalog.js';
  *   fields       per resource: fields the key may not set or change, an
  *                allowlist, and the statuses it may set
  *   redact       per object type: response fields removed
+ *   narrow       narrower forms of escalation scopes (src/grants/narrow.ts)
  */
 export const SCOPE_PATTERN = /^(\*|[a-z][a-z0-9_]*:(\*|[a-z][A-Za-z0-9_]*))$/;
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a slug: lower-case letters, digits, - and _');
@@ -55,6 +57,7 @@ export const GrantSchema = z
       .optional(),
     fields: z.partialRecord(z.enum(['posts', 'pages', 'members', 'tags', 'newsletters', 'webhooks', 'users']), FieldRule).optional(),
     redact: z.partialRecord(z.enum(['users', 'members', 'posts', 'pages', 'tags', 'newsletters', 'settings']), z.array(fieldName).min(1)).optional(),
+    narrow: NarrowSchema.optional(),
   })
   .strict();
 

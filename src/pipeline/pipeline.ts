@@ -8,6 +8,7 @@ import type { MasterSecret } from '../secrets/keys.js';
 import type { KeyRecord, Store } from '../store/store.js';
 import { audienceFor, checkToken } from './authenticate/authenticate.js';
 import { authorize, type Effects, type Need, type RequestFacts } from './authorize/authorize.js';
+import { gatherEscalation } from './gather-escalation.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
 import { checkIp, checkWindow, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
@@ -112,7 +113,7 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
   let facts: RequestFacts = { query: target.query, params: resolved.params };
   let body: Buffer | undefined;
   for (let round = 0; round < 4; round++) {
-    const d = authorize({ grant, route, upstream, request: facts });
+    const d = authorize({ grant, route, upstream, request: facts, identity: deps.upstream.current.info });
     if (d.allow === true) {
       // Max uses: taken atomically now, counted only if Ghost answers with success.
       if (key.maxUses !== null && !(await deps.store.keys.reserveUse(key.id))) {
@@ -205,6 +206,12 @@ async function gather(
     next = { ...next, body: read.json };
   }
   if (need.ownedIds) next = { ...next, ownedIds: new Set(await deps.store.ledger.ids(key.id, need.ownedIds)) };
+  if (need.escalation) {
+    const g = await gatherEscalation(deps.records, req, need.escalation, apiPrefix, authorization, deps.maxInspectedBody, next.escalation);
+    if ('code' in g) return g;
+    next = { ...next, escalation: g.facts };
+    if (g.body) body = g.body;
+  }
   if (need.record) {
     const n = need.record;
     const path = `${apiPrefix}${n.resource}/${n.by === 'slug' ? 'slug/' : ''}${n.value}/${n.include ? `?include=${n.include}` : ''}`;

@@ -3,7 +3,9 @@ import type { UpstreamReach } from '../../catalog/permissions.js';
 import type { ErrorCode } from '../../errors/errors.js';
 import { CONSTRAINED, RECORD_INCLUDE, constraintFilter, constraintFor, constraintMode, describeConstraint, needsOwnedIds, recordBreaks, type Constraint, type ConstrainedResource } from '../../grants/constraints.js';
 import { checkBodyConstraint, checkBulkEdit, checkFields, checkQueryFields, isWriteWithBody, type BodyVerdict } from '../../grants/fields.js';
+import { guardEscalation, type EscalationFacts, type EscalationNeed } from '../../grants/escalation-guard.js';
 import type { CompiledGrant } from '../../grants/grant.js';
+import type { UpstreamIdentity } from '../../grants/identity.js';
 import { FilterError, constrainFilter } from '../../grants/nql.js';
 import { redactionsOf, type Redactions } from '../../grants/redact.js';
 
@@ -27,12 +29,15 @@ export interface RequestFacts {
   readonly record?: Json | null;
   /** Ids of the route's resource that this key created (the ledger), once gathered. */
   readonly ownedIds?: ReadonlySet<string>;
+  /** Facts for the narrower forms of escalation scopes (roles, active theme, upload name), once gathered. */
+  readonly escalation?: EscalationFacts;
 }
 
 export interface Need {
   body?: true;
   record?: { resource: string; by: 'id' | 'slug'; value: string; include: string };
   ownedIds?: string;
+  escalation?: EscalationNeed;
 }
 
 export interface Effects {
@@ -56,6 +61,8 @@ export interface AuthorizeInput {
   /** What Ghost lets the gateway's own credential do on this route, precomputed per route. */
   readonly upstream: UpstreamReach;
   readonly request: RequestFacts;
+  /** Who the upstream credential is; absent means a staff token of an unknown user (fail closed). */
+  readonly identity?: UpstreamIdentity;
 }
 
 /** Query parameters a constrained browse may carry: anything else could change what Ghost selects. */
@@ -74,10 +81,13 @@ function fromBody(v: Extract<BodyVerdict, { ok: false }>, route: RouteEntry, gra
   return deny(v.code, `Refused${what}: ${v.why}.`, `${route.method} ${route.path}: ${v.why}.`, grantHelp);
 }
 
-export function authorize({ grant, route, upstream, request }: AuthorizeInput): Decision {
+export function authorize({ grant, route, upstream, request, identity = { kind: 'staff' } }: AuthorizeInput): Decision {
   if (!grant.holds(route.scope, route.resource)) {
     return deny('SCOPE_MISSING', `Missing scope ${route.scope}: this key may not ${route.method} ${route.path}.`, `${route.method} ${route.path} needs the scope ${route.scope}.`, `Grant ${route.scope} (or ${route.resource}:*) to this key.`);
   }
+  // The gateway's own identity, then the narrower forms of escalation scopes (src/grants/escalation-guard.ts).
+  const guarded = guardEscalation({ grant, route, upstream, identity, request });
+  if (guarded) return guarded;
   if (!upstream.ok) {
     return deny('UPSTREAM_FORBIDS', `The gateway's Ghost credential cannot ${route.method} ${route.path}, whatever this key's scopes.`, `${upstream.why}.`, "Use an upstream credential whose role allows this action; the key's scopes cannot widen it.");
   }
