@@ -4,15 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from './helpers/cli.js';
 
-// The compiled CLI, as `npx ghostgate` runs it (npm test builds first).
-const CLI = new URL('../bin/ghostgate.js', import.meta.url).pathname;
 const UPSTREAM = `${'12'.repeat(12)}:${'34'.repeat(32)}`;
-
-function run(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, GHOSTGATE_UPSTREAM_KEY: '', GHOSTGATE_MASTER_SECRET: '' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = runCli;
 
 describe('the ghostgate CLI', () => {
   let dir: string;
