@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { loadEscalation } from '../catalog/escalation.js';
 import { subGrantProblems } from './attenuate.js';
 import { describeEscalation, escalationOf, escalationRefusal } from './escalation.js';
 import { parseGrant, type Grant } from './grant.js';
+import { IDENTITY_RULES } from './identity.js';
 import { PRESETS } from './presets.js';
 
 const g = (scopes: string[], narrow?: Grant['narrow']): Grant => (narrow ? { version: 1, scopes, narrow } : { version: 1, scopes });
@@ -70,4 +72,18 @@ test('a child key keeps its parent’s narrower forms: no higher ceiling, keepAc
   assert.match(subGrantProblems(g(['invites:add'], { invites: { maxRole: 'editor' }, themes: { keepActive: true } }), parent).join(), /maxRole/);
   assert.match(subGrantProblems(g(['invites:add'], { themes: { keepActive: true } }), parent).join(), /maxRole/);
   assert.match(subGrantProblems(g(['themes:upload'], { invites: { maxRole: 'author' } }), parent).join(), /keepActive/);
+});
+
+test('docs/security.md lists every escalation scope and every identity-protected route, with its Ghost source', () => {
+  const doc = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
+  for (const e of loadEscalation().values()) {
+    const row = doc.split('\n').find((l) => l.startsWith(`| \`${e.scope}\` |`));
+    assert.ok(row, `${e.scope} is listed`);
+    assert.ok(row.includes(e.source.split('; ')[0]!), `${e.scope} cites ${e.source}`);
+  }
+  for (const r of IDENTITY_RULES) {
+    const row = doc.split('\n').find((l) => l.startsWith(`| \`${r.route}\` |`));
+    assert.ok(row, `${r.route} is listed`);
+    assert.ok(row.includes(r.source.split('; ')[0]!), `${r.route} cites ${r.source}`);
+  }
 });
