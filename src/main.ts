@@ -5,6 +5,7 @@ import { loadCatalog, type RouteEntry } from './catalog/catalog.js';
 import { RouteMatcher } from './catalog/matcher.js';
 import { loadPermissions, upstreamReach, INTEGRATION_ROLE, type UpstreamCredentialInfo, type UpstreamReach } from './catalog/permissions.js';
 import type { Config } from './config/config.js';
+import { anchorPath, type AnchorLookup } from './grants/anchors.js';
 import { Forwarder } from './pipeline/forward/forward.js';
 import { UpstreamCredential } from './pipeline/forward/upstream.js';
 import { parseCidrs, RateLimiter } from './pipeline/lifecycle/lifecycle.js';
@@ -16,6 +17,12 @@ import type { Store } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import { openSqliteAudit, type AuditStore } from './store/sqlite/sqlite-audit.js';
 import { AuditLog } from './pipeline/audit/audit-log.js';
+import { openSqliteDeliveryLog } from './store/sqlite/sqlite-deliveries.js';
+import { ghostWebhooks } from './webhooks/ghost-client.js';
+import { DeliveryQueue } from './webhooks/queue.js';
+import { RelaySecrets } from './webhooks/relay-secrets.js';
+import { httpSender } from './webhooks/send.js';
+import { WebhookService } from './webhooks/service.js';
 
 /** Wiring only: config -> store, catalog, upstream credential -> server. */
 export const UPSTREAM_SETTING = 'upstream.credential';
@@ -41,6 +48,27 @@ export async function upstreamKey(config: Config, store: Store, master: MasterSe
   return unseal(master, sealed);
 }
 
+/** A GET on Ghost's Admin API with the upstream credential (for the CLI's checks; the gateway uses its pool). */
+async function ghostGet(config: Config, key: string, path: string): Promise<Response> {
+  const cred = new UpstreamCredential(key, { kind: config.upstream.kind, role: 'unknown' });
+  return fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/${path}`, {
+    headers: { authorization: `Ghost ${cred.token('/admin/', Date.now())}`, 'accept-version': 'v6.0' },
+    signal: AbortSignal.timeout(config.upstream.timeoutMs),
+  });
+}
+
+/** Looks constraint anchors up in Ghost (their ids, by slug), for pinning them when a key is created. */
+export function anchorLookup(config: Config, key: string): AnchorLookup {
+  return async (kind, slug) => {
+    const res = await ghostGet(config, key, anchorPath(kind, slug));
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`Ghost answered ${res.status} looking up ${kind} "${slug}"`);
+    const json = (await res.json()) as Record<string, { id?: unknown }[] | undefined>;
+    const id = json[kind]?.[0]?.id;
+    return typeof id === 'string' ? id : undefined;
+  };
+}
+
 /**
  * What role the upstream credential acts with, checked against Ghost. An
  * integration is always the Admin Integration role (checked with a read every
@@ -51,12 +79,8 @@ export async function discoverUpstreamRole(config: Config, key: string, verifyIn
   const staff = config.upstream.kind === 'staff';
   // CASE: at start-up an integration's role is known without asking; Ghost may come up later (502 until then).
   if (!staff && !verifyIntegration) return { kind: 'integration', role: INTEGRATION_ROLE };
-  const cred = new UpstreamCredential(key, { kind: config.upstream.kind, role: 'unknown' });
   const path = staff ? 'users/me/?include=roles' : 'tags/?limit=1&fields=id';
-  const res = await fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/${path}`, {
-    headers: { authorization: `Ghost ${cred.token('/admin/', Date.now())}`, 'accept-version': 'v6.0' },
-    signal: AbortSignal.timeout(config.upstream.timeoutMs),
-  });
+  const res = await ghostGet(config, key, path);
   if (!res.ok) throw new Error(`Ghost refused the upstream ${staff ? 'staff token' : 'integration key'} (HTTP ${res.status} on /${path.split('?')[0]})`);
   if (!staff) {
     await res.body?.cancel();
@@ -75,6 +99,9 @@ export interface RunningGateway {
   readonly server: Server;
   readonly url: string;
   readonly store: Store;
+  /** The webhook relay and its delivery queue. */
+  readonly webhooks: WebhookService;
+  readonly deliveries: DeliveryQueue;
   /** Looks for a new upstream credential now (also done every `upstreamReloadMs`). */
   reloadUpstream(): Promise<boolean>;
   close(): Promise<void>;
@@ -130,6 +157,36 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     const timer = setInterval(() => void reloadUpstream(), config.upstreamReloadMs);
     timer.unref();
 
+    // The webhook relay (src/webhooks/, docs/webhooks.md): deliveries leave from a queue, off the request path.
+    const deliveryLog = config.audit.enabled ? openSqliteDeliveryLog(config.audit.path) : undefined;
+    const wh = config.webhooks;
+    let webhooks: WebhookService | undefined;
+    const sender = httpSender({ allowInternal: wh.allowInternalIPs, timeoutMs: wh.timeoutMs });
+    const queue = new DeliveryQueue({
+      sender,
+      ...(deliveryLog ? { log: deliveryLog } : {}),
+      stillWanted: (job) => webhooks!.stillWanted(job.keyId, job.relayId, Date.now()),
+      gone: (job) => webhooks!.gone(job.relayId, Date.now()),
+      retries: wh.retries,
+      backoffMs: wh.backoffMs,
+      concurrency: wh.concurrency,
+      maxQueue: wh.maxQueue,
+      onError: (err) => log.error({ err: { message: err.message } }, 'webhook delivery error'),
+    });
+    webhooks = new WebhookService({
+      store,
+      secrets: new RelaySecrets(master),
+      ghost: ghostWebhooks(config.upstream.url, config.ghostPath, () => `Ghost ${active.cred.token('/admin/', Date.now())}`, config.upstream.timeoutMs),
+      queue,
+      ...(deliveryLog ? { log: deliveryLog } : {}),
+      logger: log,
+      publicUrl: config.publicUrl,
+      allowInternalIPs: wh.allowInternalIPs,
+      signatureWindowMs: wh.signatureWindowS * 1000,
+    });
+    const sweeper = setInterval(() => void webhooks!.sweep(Date.now()).catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed')), wh.sweepMs);
+    sweeper.unref();
+
     const usage = new UsageRecorder(store.keys, 1000, (err) => log.error({ err: { message: err.message } }, 'key use counts not written'));
     const forwarder = new Forwarder(config.upstream.url, config.upstream.timeoutMs, config.upstream.connections);
     const server = createGatewayServer({
@@ -146,6 +203,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       rateLimiter: new RateLimiter(),
       policy: config.policy,
       usage,
+      webhooks,
       ...(audit ? { audit } : {}),
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     });
@@ -161,11 +219,17 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       server,
       url: `http://${host}:${addr.port}`,
       store,
+      webhooks,
+      deliveries: queue,
       reloadUpstream,
       async close() {
         clearInterval(timer);
+        clearInterval(sweeper);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
+        await queue.close();
+        await sender.close();
+        deliveryLog?.close();
         await forwarder.close();
         await usage.close();
         audit?.close();

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorEnvelope, gatewayError, type GatewayError } from './errors/errors.js';
 import { recordBreaks } from './grants/constraints.js';
-import { redact } from './grants/redact.js';
+import { redact } from './grants/personal-data.js';
 import type { Effects } from './pipeline/authorize/authorize.js';
 import { UNCHANGED, type Forwarder } from './pipeline/forward/forward.js';
 import { runPipeline, type PipelineDeps } from './pipeline/pipeline.js';
@@ -14,6 +14,7 @@ import type { AuditLog } from './pipeline/audit/audit-log.js';
 import type { AuditDecision, AuditEntry, AuditKind } from './pipeline/audit/record.js';
 import { clientIp } from './pipeline/lifecycle/lifecycle.js';
 import type { UsageRecorder } from './pipeline/usage.js';
+import type { PreparedWrite, WebhookService } from './webhooks/service.js';
 
 /**
  * The HTTP front door: runs the pipeline, turns refusals into Ghost's error
@@ -28,6 +29,8 @@ export interface GatewayServerDeps extends PipelineDeps {
   readonly forwarder: Forwarder;
   readonly log: Logger;
   readonly now?: () => number;
+  /** The webhook relay (src/webhooks/); without it, webhook writes are refused. */
+  readonly webhooks?: WebhookService;
 }
 
 export function sendError(res: ServerResponse, err: GatewayError, requestId: string): void {
@@ -80,6 +83,17 @@ function inspector(effects: Effects, store: Store, keyIds: string[], log: Logger
   };
 }
 
+type Inspect = (status: number, json: unknown) => Promise<unknown>;
+/** Two inspectors in turn: the second sees what the first made of the answer. */
+function chain(a: Inspect | undefined, b: Inspect | undefined): Inspect | undefined {
+  if (!a || !b) return a ?? b;
+  return async (status, json) => {
+    const first = await a(status, json);
+    const second = await b(status, first === UNCHANGED ? json : first);
+    return second === UNCHANGED ? first : second;
+  };
+}
+
 export function createGatewayServer(deps: GatewayServerDeps): Server {
   const now = deps.now ?? Date.now;
   const server = createServer({ requireHostHeader: true }, (req, res) => {
@@ -119,6 +133,19 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     });
     const rawRoute = (req.url ?? '').split('?')[0]!.slice(0, 120);
 
+    // Ghost calling the webhook relay: its signature is the only credential (src/webhooks/).
+    if (deps.webhooks?.isRelayPath(req.url)) {
+      const r = await deps.webhooks.relay(req, started);
+      if (r.code) {
+        sendError(res, gatewayError(r.code, r.context), requestId);
+        req.resume();
+      } else {
+        res.writeHead(r.status, { 'content-length': 0, 'cache-control': 'no-store' });
+        res.end();
+      }
+      deps.audit?.record(entry({ kind: 'request', decision: r.code ? 'deny' : 'allow', code: r.code ?? null, status: res.statusCode, key: r.key, route: 'POST /ghostgate/webhooks/relay/:id', resource: 'webhooks', action: 'relay' }));
+      return;
+    }
     if ((req.url ?? '').startsWith('/ghostgate/')) {
       let code: string | null = null;
       const send = (r: ServerResponse, status: number, body: unknown) => {
@@ -126,12 +153,26 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         r.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
         r.end(text);
       };
-      const who = await handleKeysApi(deps, req, res, started, resolvedIp, send, (r, e) => {
-        code = e.code;
-        sendError(r, e, requestId);
-        req.resume();
-      });
-      deps.audit?.record(entry({ kind: 'request', decision: code ? 'deny' : 'allow', code, status: res.statusCode, key: who, route: `${method} /ghostgate/v1/keys`, resource: 'keys', action: 'mint' }));
+      const mint = { route: 'POST /ghostgate/v1/keys', resource: 'keys', action: 'mint' };
+      const { who, audited } = await handleKeysApi(
+        deps,
+        req,
+        res,
+        started,
+        resolvedIp,
+        send,
+        (r, e) => {
+          code = e.code;
+          sendError(r, e, requestId);
+          req.resume();
+        },
+        {
+          // Like a forwarded write: the intent is durable before the key is minted; with no audit, nothing to wait for.
+          intent: async (key) => deps.audit?.intent(entry({ kind: 'intent', decision: 'allow', key, ...mint })),
+          outcome: (key, o) => deps.audit?.record(entry({ kind: 'outcome', ...o, key, ...mint })),
+        },
+      );
+      if (!audited) deps.audit?.record(entry({ kind: 'request', decision: 'deny', code, status: res.statusCode, key: who, route: `${method} /ghostgate/v1/keys`, resource: 'keys', action: 'mint' }));
       return;
     }
     let result;
@@ -144,6 +185,15 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     if (result.forward && method === 'GET' && hasBody(req)) {
       if (result.key && result.reservedUse) await deps.store.keys.settleUse(result.key.id, false, now());
       result = { forward: false as const, code: 'HEADER_AMBIGUOUS' as const, context: 'a GET request may not carry a body', resolved: result.resolved };
+    }
+    // A webhook write goes through the relay: Ghost is given the relay's target and secret, the client sees its own.
+    let hook: PreparedWrite | undefined;
+    if (result.forward && result.effects.webhook && result.key) {
+      hook = deps.webhooks ? await deps.webhooks.prepareWrite(result.effects.webhook, result.key, now(), UNCHANGED) : { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'the gateway runs without its webhook relay' };
+      if (!hook.ok) {
+        if (result.reservedUse) await deps.store.keys.settleUse(result.key.id, false, now());
+        result = { forward: false as const, code: hook.code, context: hook.context, resolved: result.resolved, key: result.key };
+      }
     }
     const route = result.resolved ? `${result.resolved.route.method} ${result.resolved.route.path}` : `${method} ${rawRoute}`;
     const routeFacts = { route, resource: result.resolved?.route.resource ?? null, action: result.resolved?.route.action ?? null };
@@ -169,15 +219,19 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         return;
       }
     }
-    const inspect = inspector(result.effects, deps.store, result.key ? [result.key.id, ...(result.ancestors ?? []).map((a) => a.id)] : [], deps.log, requestId);
+    const inspect = chain(
+      inspector(result.effects, deps.store, result.key ? [result.key.id, ...(result.ancestors ?? []).map((a) => a.id)] : [], deps.log, requestId),
+      hook?.ok ? hook.inspect : undefined,
+    );
     const out = await deps.forwarder.forward(req, res, {
       method,
       pathAndQuery: result.pathAndQuery,
       authorization: result.upstreamAuthorization,
-      body: result.body ?? (method !== 'GET' && hasBody(req) ? 'stream' : null),
+      body: (hook?.ok ? hook.body : undefined) ?? result.body ?? (method !== 'GET' && hasBody(req) ? 'stream' : null),
       requestId,
       ...(inspect ? { inspect } : {}),
     });
+    if (hook?.ok) await hook.settle(out.ok ? out.status : 0);
     const succeeded = out.ok && out.status >= 200 && out.status < 300;
     if (result.key && result.reservedUse) await deps.store.keys.settleUse(result.key.id, succeeded, now());
     else if (result.key && succeeded) deps.usage.add(result.key.id, now());

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { openSqliteAudit } from '../src/store/sqlite/sqlite-audit.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
@@ -26,7 +27,7 @@ describe('the audit trail', () => {
   before(async () => {
     ghost = await startFakeUpstream();
     ghost.respond = (r, res) => {
-      if (r.url.includes('fail')) {
+      if (r.url.includes('fa11')) {
         res.destroy(); // a connection reset: an upstream failure
         return;
       }
@@ -41,7 +42,7 @@ describe('the audit trail', () => {
     for (let i = 0; i < N.allowed; i++) assert.equal(await send('GET', `posts/?page=${i + 1}`), 200);
     for (let i = 0; i < N.writes; i++) assert.equal(await send('POST', 'posts/', '{"posts":[{"title":"x"}]}'), 201);
     for (let i = 0; i < N.refused; i++) assert.equal(await send('GET', i % 2 ? 'tags/' : 'nope/'), 403); // refusals are rows 18-26
-    for (let i = 0; i < N.failed; i++) assert.equal(await send('GET', `posts/fail${i}/`), 502);
+    for (let i = 0; i < N.failed; i++) assert.equal(await send('GET', `posts/fa11${i.toString(16).padStart(20, '0')}/`), 502);
     await gw.close(true); // flushes the audit, keeps the files
   });
   after(async () => {
@@ -177,5 +178,81 @@ describe('crash safety', () => {
     const lost = seen.filter((id) => !intents.has(id));
     assert.ok(seen.length >= 300);
     assert.deepEqual(lost, [], `${lost.length} of ${seen.length} forwarded writes have no intent record; rows for them: ${JSON.stringify(all.filter((r) => lost.includes(r.requestId)))}; last seq ${all.at(-1)?.seq}, rows ${all.length}`);
+  });
+});
+
+describe('minting a child key through POST /ghostgate/v1/keys/ is audited like a write', () => {
+  test('an intent before the mint and an outcome after, with the parent key: minted, refused, and failed half-way', async () => {
+    const ghost = await startFakeUpstream();
+    const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
+    try {
+      const parent = await gw.createKey(['posts:browse', 'keys:mint'], 'minting parent');
+      const mint = async (scopes: string[]) => {
+        const r = await request(`${gw.url}/ghostgate/v1/keys/`, {
+          method: 'POST',
+          headers: { authorization: authHeader(parent.key, '/ghostgate/'), 'content-type': 'application/json' },
+          body: JSON.stringify({ keys: [{ name: 'child', grant: { version: 1, scopes } }] }),
+        });
+        const body = (await r.body.json()) as { errors?: { code: string }[] };
+        return { status: r.statusCode, code: body.errors?.[0]?.code ?? null };
+      };
+      assert.deepEqual(await mint(['posts:browse']), { status: 201, code: null });
+      assert.deepEqual(await mint(['posts:edit']), { status: 403, code: 'CHILD_NOT_SUBSET' });
+      const keys = gw.gateway.store.keys;
+      const create = keys.create.bind(keys);
+      keys.create = () => Promise.reject(new Error('disk I/O error'));
+      try {
+        assert.deepEqual(await mint(['posts:browse']), { status: 500, code: 'INTERNAL' });
+      } finally {
+        keys.create = create;
+      }
+      await gw.close(true);
+      const a = openSqliteAudit(gw.config.audit.path);
+      const rows = [...a.rows()].filter((r) => r.route === 'POST /ghostgate/v1/keys');
+      a.close();
+      assert.deepEqual(
+        rows.map((r) => [r.kind, r.decision, r.code, r.status, r.keyId, r.resource, r.action]),
+        [
+          ['intent', 'allow', null, null, parent.id, 'keys', 'mint'],
+          ['outcome', 'allow', null, 201, parent.id, 'keys', 'mint'],
+          ['intent', 'allow', null, null, parent.id, 'keys', 'mint'],
+          ['outcome', 'deny', 'CHILD_NOT_SUBSET', 403, parent.id, 'keys', 'mint'],
+          ['intent', 'allow', null, null, parent.id, 'keys', 'mint'],
+          ['outcome', 'error', 'INTERNAL', null, parent.id, 'keys', 'mint'],
+        ],
+      );
+      // Each intent and its outcome share the request id.
+      for (let i = 0; i < rows.length; i += 2) assert.equal(rows[i]!.requestId, rows[i + 1]!.requestId);
+    } finally {
+      await ghost.close();
+      rmSync(dirname(gw.configFile), { recursive: true, force: true });
+    }
+  });
+
+  test('nothing is minted when the intent cannot be made durable', async () => {
+    const ghost = await startFakeUpstream();
+    const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
+    try {
+      const parent = await gw.createKey(['posts:browse', 'keys:mint'], 'minting parent');
+      const before = (await gw.gateway.store.keys.list()).length;
+      const locker = new Database(gw.config.audit.path); // another process holds the audit file
+      locker.exec('BEGIN EXCLUSIVE');
+      try {
+        const r = await request(`${gw.url}/ghostgate/v1/keys/`, {
+          method: 'POST',
+          headers: { authorization: authHeader(parent.key, '/ghostgate/'), 'content-type': 'application/json' },
+          body: JSON.stringify({ keys: [{ name: 'child', grant: { version: 1, scopes: ['posts:browse'] } }] }),
+        });
+        assert.equal(r.statusCode, 503);
+        assert.equal(((await r.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'AUDIT_UNAVAILABLE');
+      } finally {
+        locker.exec('ROLLBACK');
+        locker.close();
+      }
+      assert.equal((await gw.gateway.store.keys.list()).length, before, 'no key was minted');
+    } finally {
+      await gw.close();
+      await ghost.close();
+    }
   });
 });

@@ -1,29 +1,41 @@
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from './helpers/cli.js';
+import { runCli, runCliAsync } from './helpers/cli.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 
 const UPSTREAM = `${'12'.repeat(12)}:${'34'.repeat(32)}`;
 const run = runCli;
+const runAsync = runCliAsync;
+const PARTNER_ID = '5'.repeat(24);
 
 describe('the ghostgate CLI', () => {
   let dir: string;
-  before(() => {
+  let ghost: FakeUpstream;
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ghostgate-cli-'));
     writeFileSync(join(dir, 'up.key'), `${UPSTREAM}\n`);
+    // A strict fake Ghost for the one thing the CLI asks it: the id of a constraint's tag.
+    ghost = await startFakeUpstream();
+    ghost.respond = (r, res) => {
+      const known = r.method === 'GET' && r.url === '/ghost/api/admin/tags/slug/partner/?fields=id,slug' && /^Ghost [\w-]+\.[\w-]+\.[\w-]+$/.test(String(r.headers.authorization));
+      res.writeHead(known ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(known ? JSON.stringify({ tags: [{ id: PARTNER_ID, slug: 'partner' }] }) : '{"errors":[{"type":"NotFoundError"}]}');
+    };
   });
+  after(() => ghost.close());
 
   test('--help lists the commands', () => {
     const r = run(dir, '--help');
     assert.equal(r.code, 0);
-    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe']) assert.match(r.out, new RegExp(`\\b${c}\\b`));
+    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe', 'webhooks']) assert.match(r.out, new RegExp(`\\b${c}\\b`));
   });
 
   test('init writes the config, a mode-600 master secret and the database, with the upstream key sealed', () => {
-    const r = run(dir, 'init', '--upstream-url', 'http://127.0.0.1:2368', '--upstream-key-file', 'up.key', '--json');
+    const r = run(dir, 'init', '--upstream-url', ghost.url, '--upstream-key-file', 'up.key', '--json');
     assert.equal(r.code, 0, r.err);
     const out = JSON.parse(r.out);
     assert.equal(out.upstreamStored, true);
@@ -50,6 +62,7 @@ describe('the ghostgate CLI', () => {
     }
     const shown = JSON.parse(run(dir, 'token', 'show', k.id, '--json').out);
     assert.equal(shown.name, 'zapier');
+    assert.deepEqual(shown.webhooks, [], 'token show lists the webhooks the key owns');
     assert.equal(shown.key, undefined);
     assert.ok(!run(dir, 'token', 'show', k.id).out.includes(secret));
     const list = JSON.parse(run(dir, 'token', 'list', '--json').out);
@@ -84,24 +97,41 @@ describe('the ghostgate CLI', () => {
     assert.ok(c.routes.some((x: { method: string; path: string; scope: string }) => x.method === 'POST' && x.path === '/webhooks' && x.scope === 'webhooks:add'));
   });
 
-  test('token create --preset with --grant overrides, and explain shows the rule and the constrained filter', () => {
+  test('token create --preset with --grant overrides, and explain shows the rule and the constrained filter', async () => {
     writeFileSync(join(dir, 'partner.json'), JSON.stringify({ constraints: { posts: { tags: ['partner'] } } }));
-    const r = run(dir, 'token', 'create', '--name', 'partner', '--preset', 'drafts-writer', '--grant', 'partner.json', '--json');
+    const r = await runAsync(dir, 'token', 'create', '--name', 'partner', '--preset', 'drafts-writer', '--grant', 'partner.json', '--json');
     assert.equal(r.code, 0, r.err);
     const k = JSON.parse(r.out);
-    assert.deepEqual(k.grant.constraints.posts, { status: ['draft'], createdByKey: true, tags: ['partner'] });
+    // The tag is pinned to its id in Ghost when the key is created: renaming tags cannot move the key's boundary.
+    assert.deepEqual(k.grant.constraints.posts, { status: ['draft'], createdByKey: true, tags: [{ id: PARTNER_ID, slug: 'partner' }] });
+    assert.deepEqual(ghost.requests.map((q) => `${q.method} ${q.url}`), ['GET /ghost/api/admin/tags/slug/partner/?fields=id,slug']);
     const browse = JSON.parse(run(dir, 'explain', '--key', k.id, 'GET', '/posts/?filter=tag:-partner', '--json').out);
     assert.equal(browse.decision, 'allow');
-    assert.match(browse.forwarded_query, /tag:-'partner'\)?\+.*tag:\['partner'\]/);
+    assert.match(browse.forwarded_query, new RegExp(`tag:-'partner'\\)?\\+.*tags\\.id:\\['${PARTNER_ID}'\\]`));
+    writeFileSync(join(dir, 'nosuch.json'), JSON.stringify({ constraints: { posts: { tags: ['no-such-tag'] } } }));
+    const missing = await runAsync(dir, 'token', 'create', '--name', 'x', '--preset', 'drafts-writer', '--grant', 'nosuch.json');
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /no tag with the slug "no-such-tag"/);
     writeFileSync(join(dir, 'publish.json'), JSON.stringify({ posts: [{ status: 'published' }] }));
     const publish = run(dir, 'explain', '--key', k.id, 'POST', '/posts/', '--body', 'publish.json', '--json');
     assert.equal(publish.code, 1);
     const d = JSON.parse(publish.out);
     assert.equal(d.decision, 'deny');
     assert.equal(d.code, 'FIELD_REFUSED');
-    assert.equal(JSON.parse(run(dir, 'explain', '--key', k.id, 'GET', '/posts/abc/', '--json').out).decision, 'depends');
+    assert.equal(JSON.parse(run(dir, 'explain', '--key', k.id, 'GET', '/posts/' + 'a'.repeat(24) + '/', '--json').out).decision, 'depends');
     const bad = run(dir, 'token', 'create', '--name', 'x', '--grant', 'publish.json');
     assert.equal(bad.code, 1);
     assert.match(bad.err, /invalid grant/);
+  });
+
+  test('token create --webhooks sets what the key’s webhooks do at its expiry; webhooks list and audit answer with --json', () => {
+    const stop = JSON.parse(run(dir, 'token', 'create', '--name', 'hooks', '--scope', 'webhooks:add,posts:read', '--expires', '1h', '--webhooks', 'stop', '--json').out);
+    assert.deepEqual(stop.limits, { webhooks: 'stop' });
+    const bad = run(dir, 'token', 'create', '--name', 'hooks', '--scope', 'webhooks:add', '--webhooks', 'forever');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /outlive or stop/);
+    assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'list', '--json').out), []);
+    assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'audit', '--json').out), { legacy: [] });
+    assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'deliveries', '--json').out), []);
   });
 });

@@ -53,7 +53,8 @@ describe('gateway against a strict fake Ghost', () => {
     assert.equal(ghost.requests.length, 1);
     const up = ghost.requests[0]!;
     assert.equal(up.method, 'GET');
-    assert.equal(up.url, '/ghost/api/admin/posts/?limit=2&filter=status%3Adraft');
+    // The filter is forwarded as the gateway read it, in its own spelling (grants/nql.ts).
+    assert.equal(up.url, '/ghost/api/admin/posts/?limit=2&filter=status%3A%27draft%27');
     assert.equal(up.headers.cookie, undefined);
     assert.equal(up.headers['x-drop-me'], undefined);
     assert.equal(up.headers['accept-version'], 'v6.0');
@@ -79,10 +80,19 @@ describe('gateway against a strict fake Ghost', () => {
   });
 
   test('an unknown route is refused before authentication and never forwarded', async () => {
-    for (const [method, path] of [['GET', '/ghost/api/admin/webhooks/'], ['PATCH', '/ghost/api/admin/posts/'], ['GET', '/ghost/api/admin/nope/'], ['GET', '/ghost/api/admin/Posts/']] as const) {
+    for (const [method, path] of [['GET', '/ghost/api/admin/webhooks/'], ['PATCH', '/ghost/api/admin/posts/'], ['GET', '/ghost/api/admin/nope/']] as const) {
       const res = await request(`${gw.url}${path}`, { method, headers: { authorization: authHeader(reader) } });
       assert.equal(res.statusCode, 403, `${method} ${path}`);
       assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'ROUTE_UNKNOWN');
+    }
+    assert.equal(ghost.requests.length, 0);
+  });
+
+  test("a route Ghost would run under another spelling is refused before authentication and never forwarded", async () => {
+    for (const [path, code] of [['/ghost/api/admin/Posts/', 'PATH_CASE'], ['/ghost/api/admin/members/UPLOAD/', 'PATH_CASE'], ['/ghost/api/admin/posts/Export/', 'PATH_CASE'], ['/ghost/api/admin/posts/bulk/', 'PARAM_RESERVED']] as const) {
+      const res = await request(`${gw.url}${path}`, { headers: { authorization: authHeader(reader) } });
+      assert.equal(res.statusCode, 400, path);
+      assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, code, path);
     }
     assert.equal(ghost.requests.length, 0);
   });
@@ -129,7 +139,7 @@ describe('gateway against a strict fake Ghost', () => {
       res.writeHead(422, { 'content-type': 'application/json' });
       res.end(body);
     };
-    const res = await request(`${gw.url}/ghost/api/admin/posts/abc/`, { method: 'PUT', headers: { authorization: authHeader(reader), 'content-type': 'application/json' }, body: '{"posts":[{}]}' });
+    const res = await request(`${gw.url}/ghost/api/admin/posts/${'a'.repeat(24)}/`, { method: 'PUT', headers: { authorization: authHeader(reader), 'content-type': 'application/json' }, body: '{"posts":[{}]}' });
     assert.equal(res.statusCode, 422);
     assert.equal(await res.body.text(), body);
     assert.equal(ghost.requests[0]!.body.toString(), '{"posts":[{}]}');
@@ -161,15 +171,121 @@ describe('gateway against a strict fake Ghost', () => {
     assert.equal(ghost.requests.length, 1);
   });
 
-  test('an unknown key id and a wrong secret are refused, each with its own code', async () => {
-    const unknown = `${'ef'.repeat(12)}:${'01'.repeat(32)}`;
-    const a = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(unknown) } });
-    assert.equal(((await a.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'KEY_UNKNOWN');
-    const forged = `${reader.split(':')[0]}:${'01'.repeat(32)}`;
-    const b = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(forged) } });
-    assert.equal(b.statusCode, 401);
-    assert.equal(((await b.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'TOKEN_SIGNATURE');
+  test('an unknown key id with a wrong secret is answered exactly as a known key with a wrong secret', async () => {
+    const answer = async (key: string) => {
+      const r = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
+      const e = ((await r.body.json()) as { errors: Record<string, unknown>[] }).errors[0]!;
+      return { status: r.statusCode, ...e, id: '(request id)' } as Record<string, unknown>;
+    };
+    const unknown = await answer(`${'ef'.repeat(12)}:${'01'.repeat(32)}`);
+    const forged = await answer(`${reader.split(':')[0]}:${'01'.repeat(32)}`);
+    assert.equal(forged.code, 'TOKEN_SIGNATURE');
+    assert.deepEqual(unknown, forged, 'the answer does not say whether the key id exists');
     assert.equal(ghost.requests.length, 0);
+  });
+
+  test('a token that verifies for a key id the store does not hold is KEY_UNKNOWN (a deleted key)', async () => {
+    const id = 'ef'.repeat(12);
+    const r = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(`${id}:${gw.master.keySecret(id, 1).toString('hex')}`) } });
+    assert.equal(r.statusCode, 401);
+    assert.equal(((await r.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'KEY_UNKNOWN');
+    assert.equal(ghost.requests.length, 0);
+  });
+});
+
+describe('what reaches Ghost: an allow-list of headers, the checked body with the type the gateway sets', () => {
+  let ghost: FakeUpstream;
+  let gw: TestGateway;
+  let writer: string;
+  let redacted: string;
+  before(async () => {
+    ghost = await startFakeUpstream();
+    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
+    writer = (await gw.createKey(['posts:browse', 'posts:add', 'images:upload'])).key;
+    const { formatKey, newKeyId } = await import('../src/secrets/keys.js');
+    const id = newKeyId();
+    const rec = await gw.gateway.store.keys.create({ id, name: 'drafts', createdAt: Date.now(), grant: { version: 1, scopes: ['posts:browse', 'posts:add', 'users:browse'], fields: { posts: { status: ['draft'] } }, redact: { users: ['email'] } } });
+    redacted = formatKey(id, gw.master.keySecret(id, rec.generation));
+  });
+  after(async () => {
+    await gw.close();
+    await ghost.close();
+  });
+  beforeEach(() => {
+    ghost.requests.length = 0;
+  });
+
+  const HOSTILE = {
+    'x-original-url': '/ghost/api/admin/integrations/',
+    'x-rewrite-url': '/ghost/api/admin/db/',
+    'proxy-authorization': 'Basic YTpi',
+    'x-anything': 'at all',
+    'x-forwarded-for': '203.0.113.9',
+    'x-forwarded-host': 'evil.example',
+    forwarded: 'for=203.0.113.9',
+    cookie: 'ghost-admin-api-session=stolen',
+    origin: 'https://evil.example',
+    'x-request-id': 'chosen-by-client',
+  };
+
+  test('X-Original-URL, X-Rewrite-URL, Proxy-Authorization and any other header outside the allow-list never reach Ghost', async () => {
+    for (const [method, path, key, body] of [
+      ['GET', '/ghost/api/admin/posts/', writer, undefined],
+      ['POST', '/ghost/api/admin/posts/', writer, '{"posts":[{"title":"streamed"}]}'],
+      ['POST', '/ghost/api/admin/posts/', redacted, '{"posts":[{"title":"checked"}]}'],
+    ] as const) {
+      ghost.requests.length = 0;
+      const res = await request(`${gw.url}${path}`, {
+        method,
+        headers: { ...HOSTILE, authorization: authHeader(key), 'accept-version': 'v6.0', 'user-agent': 'GhostAdminSDK/1.14.13', ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body } : {}),
+      });
+      await res.body.dump();
+      assert.equal(res.statusCode, 200, `${method} ${path}`);
+      assert.equal(ghost.requests.length, 1);
+      const names = Object.keys(ghost.requests[0]!.headers).sort();
+      const expected = ['accept-version', 'authorization', 'connection', 'host', 'user-agent', 'x-forwarded-proto', 'x-ghostgate-request-id', ...(body ? ['content-length', 'content-type'] : [])].sort();
+      assert.deepEqual(names, expected, `${method} ${path}: Ghost received exactly the allowed headers`);
+    }
+  });
+
+  test('a checked body is forwarded byte for byte with the Content-Type the gateway sets', async () => {
+    const body = '{ "posts" : [ { "title" : "caf\u00e9 ☃", "status": "draft" } ] }';
+    const res = await request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(redacted), 'content-type': 'Application/JSON; Charset="UTF-8"; x=y' }, body });
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    const up = ghost.requests[0]!;
+    assert.equal(up.headers['content-type'], 'application/json');
+    assert.equal(up.body.toString('utf8'), body);
+    assert.equal(up.headers['content-length'], String(Buffer.byteLength(body)));
+  });
+
+  test('conditional GET headers reach Ghost only when the gateway does not rewrite the answer', async () => {
+    const conditional = { 'if-none-match': 'W/"abc"', 'if-modified-since': 'Wed, 21 Oct 2015 07:28:00 GMT' };
+    for (const [key, path, kept] of [
+      [writer, '/ghost/api/admin/posts/', true],
+      [redacted, '/ghost/api/admin/users/', false], // redacted answers: a 304 would confirm a guess of the hidden body
+    ] as const) {
+      ghost.requests.length = 0;
+      const res = await request(`${gw.url}${path}`, { headers: { ...conditional, authorization: authHeader(key) } });
+      await res.body.dump();
+      const up = ghost.requests[0]!;
+      assert.equal(up.headers['if-none-match'], kept ? conditional['if-none-match'] : undefined, path);
+      assert.equal(up.headers['if-modified-since'], kept ? conditional['if-modified-since'] : undefined, path);
+    }
+  });
+
+  test('a Content-Encoding is refused on every request, checked or streamed, and nothing is forwarded', async () => {
+    for (const [key, encoding] of [[writer, 'gzip'], [redacted, 'gzip'], [writer, 'deflate'], [redacted, 'br'], [writer, 'identity, gzip']] as const) {
+      const res = await request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json', 'content-encoding': encoding }, body: '{"posts":[{"title":"x"}]}' });
+      assert.equal(res.statusCode, 415, encoding);
+      assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'BODY_ENCODING');
+    }
+    const identity = await request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(writer), 'content-type': 'application/json', 'content-encoding': 'identity' }, body: '{"posts":[{"title":"x"}]}' });
+    await identity.body.dump();
+    assert.equal(identity.statusCode, 200);
+    assert.equal(ghost.requests.length, 1);
+    assert.equal(ghost.requests[0]!.headers['content-encoding'], undefined);
   });
 });
 

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { parseExposure, type ExposureRow } from './exposure.js';
+import { parseOptions, type RouteOptions } from './options.js';
 
 /**
  * Ghost's Admin API routes as data. Each row names the route as Ghost
@@ -32,6 +34,10 @@ export interface RouteEntry {
   readonly integrationKey: CredentialReach;
   readonly staffToken: CredentialReach;
   readonly flags: ReadonlySet<RouteFlag>;
+  /** What the route returns or changes beyond its own resource (ghost-<version>-exposure.tsv). */
+  readonly exposure: readonly ExposureRow[];
+  /** The query options and data its controller reads (ghost-<version>-options.tsv). */
+  readonly options: RouteOptions;
 }
 
 export interface Catalog {
@@ -115,6 +121,8 @@ export function parseCatalog(tsv: string, ghostVersion: string): Catalog {
       integrationKey: reach(row.integration_key),
       staffToken: reach(row.staff_token),
       flags,
+      exposure: [],
+      options: { options: new Set(), data: new Set() },
     });
   });
   if (routes.length === 0) throw new Error('catalog has no routes');
@@ -134,5 +142,9 @@ export function catalogFile(ghostVersion = DEFAULT_GHOST_VERSION): URL {
 }
 
 export function loadCatalog(ghostVersion = DEFAULT_GHOST_VERSION): Catalog {
-  return parseCatalog(readFileSync(catalogFile(ghostVersion), 'utf8'), ghostVersion);
+  const catalog = parseCatalog(readFileSync(catalogFile(ghostVersion), 'utf8'), ghostVersion);
+  const data = (name: string) => readFileSync(new URL(`../../src/catalog/data/ghost-${ghostVersion}-${name}.tsv`, import.meta.url), 'utf8');
+  const exposure = parseExposure(data('exposure'), catalog.routes);
+  const options = parseOptions(data('options'), catalog.routes);
+  return { ...catalog, routes: catalog.routes.map((r) => ({ ...r, exposure: exposure.get(r) ?? [], options: options.get(r)! })) };
 }

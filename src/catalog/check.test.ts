@@ -1,42 +1,47 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareRoutes, parseGhostRoutes } from './check.js';
+import { compareRoutes, controllerScope } from './check.js';
 import { loadCatalog } from './catalog.js';
 
-const SOURCE = `
-module.exports = function apiRoutes() {
-  const router = express.Router('admin api');
-  router.get('/site', mw.publicAdminApi, http(api.site.read));
-  router.post(
-    '/posts/upload',
-    mw.authAdminApi,
-    apiMw.upload.single('postsfile'),
-    http(api.posts.importCSV),
-  );
-  router.del('/posts/:id', mw.authAdminApi, http(api.posts.destroy));
-  router.get('/roles/', mw.authAdminApi, http(api.roles.browse));
-  const metafieldsRouter = express.Router('admin api members metafields');
-  router.use('/members/metafields', metafieldsRouter);
-  metafieldsRouter.get('/:namespace', http(api.membersMetafields.browse));
-};`;
+// Loading Ghost's real router needs the lab's install: test/e2e/routing-differential.test.ts and test/e2e/lab.test.ts.
+const catalog = loadCatalog();
+const registered = catalog.routes.map((r) => ({ method: r.method, path: r.path, controller: `${r.resource.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())}.${r.action}` }));
 
-test('parses routes, multi-line registrations, del() and mounted sub-routers', () => {
-  assert.deepEqual(parseGhostRoutes(SOURCE), [
-    { method: 'GET', path: '/site', controller: 'site.read' },
-    { method: 'POST', path: '/posts/upload', controller: 'posts.importCSV' },
-    { method: 'DELETE', path: '/posts/:id', controller: 'posts.destroy' },
-    { method: 'GET', path: '/roles', controller: 'roles.browse' },
-    { method: 'GET', path: '/members/metafields/:namespace', controller: 'membersMetafields.browse' },
-  ]);
+test("Ghost's controller names read as catalog scopes", () => {
+  assert.equal(controllerScope('commentReplies.read'), 'comment_replies:read');
+  assert.equal(controllerScope('email_previews.sendTestEmail'), 'email_previews:sendTestEmail');
+  assert.equal(controllerScope('members.exportCSV'), 'members:exportCSV');
+});
+
+test('compareRoutes finds nothing when Ghost registers the catalog as it is', () => {
+  const r = compareRoutes(catalog, registered);
+  assert.deepEqual([r.missing, r.stale, r.misordered, r.mismatched], [[], [], [], []]);
+  assert.equal(r.registered, catalog.routes.length);
 });
 
 test('compareRoutes lists routes missing from and stale in the catalog', () => {
-  const catalog = loadCatalog();
-  const registered = catalog.routes.map((r) => ({ method: r.method, path: r.path, controller: undefined }));
-  assert.deepEqual(compareRoutes(catalog, registered).missing, []);
-  assert.deepEqual(compareRoutes(catalog, registered).stale, []);
   const added = [...registered, { method: 'POST', path: '/automations', controller: 'automations.add' }];
   assert.deepEqual(compareRoutes(catalog, added).missing.map((r) => `${r.method} ${r.path}`), ['POST /automations']);
   const removed = registered.filter((r) => !(r.method === 'GET' && r.path === '/posts'));
   assert.deepEqual(compareRoutes(catalog, removed).stale, [{ method: 'GET', path: '/posts' }]);
+});
+
+test('compareRoutes names a route Ghost registers after another that matches the same paths', () => {
+  const exp = registered.findIndex((r) => r.method === 'GET' && r.path === '/posts/export');
+  const byId = registered.findIndex((r) => r.method === 'GET' && r.path === '/posts/:id');
+  const moved = [...registered];
+  const [e] = moved.splice(exp, 1);
+  moved.splice(byId, 0, e!); // now right after GET /posts/:id
+  assert.deepEqual(compareRoutes(catalog, moved).misordered, [{ method: 'GET', path: '/posts/export' }]);
+  // Order between routes that never match one path does not matter.
+  const swapped = [...registered];
+  const a = swapped.findIndex((r) => r.path === '/site');
+  const b = swapped.findIndex((r) => r.path === '/config');
+  [swapped[a], swapped[b]] = [swapped[b]!, swapped[a]!];
+  assert.deepEqual(compareRoutes(catalog, swapped).misordered, []);
+});
+
+test('compareRoutes names a route whose controller is not the catalog scope', () => {
+  const changed = registered.map((r) => (r.path === '/members/upload' && r.method === 'GET' ? { ...r, controller: 'members.browse' } : r));
+  assert.deepEqual(compareRoutes(catalog, changed).mismatched, [{ method: 'GET', path: '/members/upload', scope: 'members:exportCSV', controller: 'members.browse' }]);
 });

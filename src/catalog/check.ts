@@ -1,43 +1,15 @@
-import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Catalog } from './catalog.js';
+import { loadGhostAdminRouter, type RegisteredRoute } from './ghost-router.js';
 
 /**
- * Reads the routes an installed Ghost registers (its admin routes file) and
- * compares them with the catalog. This is how a new Ghost version is caught:
- * until a route is in the catalog, the gateway refuses it.
+ * Compares the catalog with the routes an installed Ghost registers, read by
+ * loading Ghost's own router (ghost-router.ts) rather than by parsing its
+ * source. This is how a new Ghost version is caught: until a route is in the
+ * catalog, the gateway refuses it; and since Ghost runs the first matching
+ * route, the catalog must also keep Ghost's registration order and name the
+ * controller Ghost runs.
  */
-export const ADMIN_ROUTES_FILE = 'core/server/web/api/endpoints/admin/routes.js';
-
-export interface RegisteredRoute {
-  readonly method: string;
-  readonly path: string;
-  /** `controller.method` from `http(api.controller.method)`, when the call names one. */
-  readonly controller: string | undefined;
-}
-
-const CALL = /\b([A-Za-z_$][\w$]*)\.(get|post|put|delete|del)\(\s*(['"`])([^'"`]+)\3/g;
-const MOUNT = /\b([A-Za-z_$][\w$]*)\.use\(\s*(['"`])([^'"`]+)\2\s*,\s*([A-Za-z_$][\w$]*)\s*\)/g;
-const CONTROLLER = /http\(\s*api\.([\w$]+)\.([\w$]+)\s*\)/;
-
-/** Parses Ghost's routes.js: `router.get('/posts', mw..., http(api.posts.browse))`, including sub-routers mounted with `router.use('/prefix', sub)`. */
-export function parseGhostRoutes(source: string): RegisteredRoute[] {
-  const prefixes = new Map<string, string>();
-  for (const m of source.matchAll(MOUNT)) prefixes.set(m[4]!, m[3]!);
-  const calls = [...source.matchAll(CALL)];
-  return calls.map((m, i) => {
-    const end = i + 1 < calls.length ? calls[i + 1]!.index : source.length;
-    const body = source.slice(m.index, end);
-    const c = CONTROLLER.exec(body);
-    const method = m[2] === 'del' ? 'DELETE' : m[2]!.toUpperCase();
-    const prefix = prefixes.get(m[1]!) ?? '';
-    return { method, path: normalise(prefix + m[4]!), controller: c ? `${c[1]}.${c[2]}` : undefined };
-  });
-}
-
-function normalise(path: string): string {
-  return path.length > 1 ? path.replace(/\/+$/, '') : path;
-}
+export type { RegisteredRoute };
 
 export interface CheckResult {
   readonly ghostVersion: string | undefined;
@@ -46,26 +18,50 @@ export interface CheckResult {
   readonly missing: RegisteredRoute[];
   /** In the catalog, not registered by Ghost. */
   readonly stale: { method: string; path: string }[];
+  /** In both, but the catalog lists it before a route that can match the same paths and that Ghost registers ahead of it. */
+  readonly misordered: { method: string; path: string }[];
+  /** In both, but the catalog's `resource:action` is not the controller Ghost runs. */
+  readonly mismatched: { method: string; path: string; scope: string; controller: string | undefined }[];
+}
+
+const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
+
+/** Ghost's controller `commentReplies.read` as a catalog scope: `comment_replies:read`. */
+export function controllerScope(controller: string): string {
+  const [name, method] = controller.split('.');
+  return `${(name ?? '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}:${method ?? ''}`;
+}
+
+/** Whether two route patterns can match the same path (each parameter matches one segment). */
+function overlap(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.startsWith(':') || b[i]!.startsWith(':') || s === b[i]);
 }
 
 export function compareRoutes(catalog: Catalog, registered: readonly RegisteredRoute[]): Omit<CheckResult, 'ghostVersion'> {
-  const inCatalog = new Set(catalog.routes.map((r) => `${r.method} ${normalise(r.path)}`));
-  const inGhost = new Set(registered.map((r) => `${r.method} ${r.path}`));
+  const inCatalog = new Set(catalog.routes.map(key));
+  const position = new Map(registered.map((r, i) => [key(r), i] as const));
+  const misordered: CheckResult['misordered'] = [];
+  const mismatched: CheckResult['mismatched'] = [];
+  const both = catalog.routes.filter((r) => position.has(key(r)));
+  both.forEach((r, n) => {
+    const i = position.get(key(r))!;
+    // The first matching route runs: order matters between routes that can match one path.
+    if (both.slice(n + 1).some((later) => position.get(key(later))! < i && overlap(r.segments, later.segments) && r.method === later.method)) {
+      misordered.push({ method: r.method, path: r.path });
+    }
+    const controller = registered[i]!.controller;
+    if (controller === undefined || controllerScope(controller) !== r.scope) mismatched.push({ method: r.method, path: r.path, scope: r.scope, controller });
+  });
   return {
-    registered: inGhost.size,
-    missing: registered.filter((r) => !inCatalog.has(`${r.method} ${r.path}`)),
-    stale: catalog.routes.filter((r) => !inGhost.has(`${r.method} ${normalise(r.path)}`)).map((r) => ({ method: r.method, path: r.path })),
+    registered: position.size,
+    missing: registered.filter((r) => !inCatalog.has(key(r))),
+    stale: catalog.routes.filter((r) => !position.has(key(r))).map((r) => ({ method: r.method, path: r.path })),
+    misordered,
+    mismatched,
   };
 }
 
 export function checkGhostDir(catalog: Catalog, ghostDir: string): CheckResult {
-  const file = join(ghostDir, ADMIN_ROUTES_FILE);
-  if (!existsSync(file)) throw new Error(`${file} not found: --ghost-dir must be an installed Ghost (the npm package ghost, i.e. ghost/core)`);
-  let ghostVersion: string | undefined;
-  try {
-    ghostVersion = (JSON.parse(readFileSync(join(ghostDir, 'package.json'), 'utf8')) as { version?: string }).version;
-  } catch {
-    ghostVersion = undefined;
-  }
-  return { ghostVersion, ...compareRoutes(catalog, parseGhostRoutes(readFileSync(file, 'utf8'))) };
+  const ghost = loadGhostAdminRouter(ghostDir);
+  return { ghostVersion: ghost.ghostVersion, ...compareRoutes(catalog, ghost.routes) };
 }

@@ -6,10 +6,10 @@ import { RouteMatcher } from './matcher.js';
 const catalog = loadCatalog();
 const matcher = new RouteMatcher(catalog);
 
-/** Express's rule: the first registered route whose pattern matches wins. */
+/** Express's rule, written out plainly: the first registered route whose pattern matches wins, literals compared case-insensitively. */
 function expressFirstMatch(method: string, segments: string[]) {
   return catalog.routes.find(
-    (r) => r.method === method && r.segments.length === segments.length && r.segments.every((s, i) => s.startsWith(':') || s === segments[i]),
+    (r) => r.method === method && r.segments.length === segments.length && r.segments.every((s, i) => s.startsWith(':') || s === segments[i]!.toLowerCase()),
   );
 }
 
@@ -29,9 +29,50 @@ test('literal routes registered before a parameter route win over it', () => {
   assert.equal(matcher.match('GET', ['posts', '5f1a'])!.params.id, '5f1a');
 });
 
-test('unknown methods, paths and case variants do not match', () => {
+test('fixed segments match in any case, as Express routes: /members/UPLOAD is the CSV export', () => {
+  const m = matcher.match('GET', ['members', 'UPLOAD'])!;
+  assert.equal(m.route.scope, 'members:exportCSV');
+  assert.equal(matcher.caseVariant(m, ['members', 'UPLOAD']), 1);
+  for (const [method, segs, scope] of [
+    ['GET', ['Posts', 'EXPORT'], 'posts:exportCSV'],
+    ['PUT', ['posts', 'BULK'], 'posts:bulkEdit'],
+    ['PUT', ['members', 'Bulk'], 'members:bulkEdit'],
+    ['PUT', ['pages', 'BULK'], 'pages:bulkEdit'],
+    ['GET', ['members', 'EVENTS'], 'members:activityFeed'],
+    ['GET', ['MEMBERS', 'metaFIELDS', 'ns'], 'members_metafields:browse'],
+  ] as const) {
+    const hit = matcher.match(method, segs)!;
+    assert.equal(hit.route.scope, scope, segs.join('/'));
+    assert.notEqual(matcher.caseVariant(hit, segs), -1);
+  }
+  const exact = matcher.match('GET', ['members', 'upload'])!;
+  assert.equal(matcher.caseVariant(exact, ['members', 'upload']), -1);
+});
+
+test('a parameter spelled like a fixed segment beside it, in any case, is reported', () => {
+  for (const [method, segs, param] of [
+    ['GET', ['members', 'bulk'], 'id'], // GET /members/bulk is members.read in Ghost: PUT has the bulk route
+    ['DELETE', ['members', 'UPLOAD'], 'id'],
+    ['GET', ['posts', 'Slug'], 'id'],
+    ['GET', ['comments', 'POST'], 'id'],
+    ['PUT', ['themes', 'Active', 'activate'], 'name'],
+    ['GET', ['users', 'email'], 'id'],
+    ['PUT', ['automations', 'POLL'], undefined], // the route itself, in another case
+  ] as const) {
+    const m = matcher.match(method, segs)!;
+    assert.ok(m, segs.join('/'));
+    assert.equal(matcher.reservedParam(m), param, `${method} ${segs.join('/')}`);
+  }
+  // Parameters deeper in a route are free: a post slug may be "copy", a tag slug "export".
+  for (const segs of [['posts', 'slug', 'copy'], ['tags', 'slug', 'export'], ['members', '5f1a2b3c4d5e6f7a8b9c0d1e']]) {
+    assert.equal(matcher.reservedParam(matcher.match('GET', segs)!), undefined, segs.join('/'));
+  }
+});
+
+test('unknown methods and paths do not match', () => {
   assert.equal(matcher.match('PATCH', ['posts']), undefined);
+  assert.equal(matcher.match('HEAD', ['posts']), undefined);
   assert.equal(matcher.match('GET', ['posts', 'a', 'b', 'c']), undefined);
-  assert.equal(matcher.match('GET', ['Posts']), undefined);
   assert.equal(matcher.match('GET', ['webhooks']), undefined); // Ghost has no GET /webhooks
+  assert.equal(matcher.match('GET', ['postsx']), undefined);
 });

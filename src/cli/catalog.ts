@@ -37,7 +37,7 @@ export function registerCatalog(program: Command): void {
 
   catalog
     .command('check')
-    .description("compare the catalog with the routes an installed Ghost registers; exits 1 when any is missing or stale")
+    .description("load an installed Ghost's router and compare the catalog with its routes, their order and controllers; exits 1 on any difference")
     .requiredOption('--ghost-dir <dir>', 'an installed Ghost (the npm package ghost), e.g. the folder `ghostgate lab up --json` reports')
     .option('--json', 'print JSON')
     .action((o: { ghostDir: string; json?: boolean }) => {
@@ -45,13 +45,15 @@ export function registerCatalog(program: Command): void {
       o.json = o.json || Boolean(catalog.opts<{ json?: boolean }>().json);
       const c = loadCatalog();
       const r = checkGhostDir(c, o.ghostDir);
-      const ok = r.missing.length === 0 && r.stale.length === 0;
+      const ok = r.missing.length === 0 && r.stale.length === 0 && r.misordered.length === 0 && r.mismatched.length === 0;
       if (o.json) printJson({ ok, catalog_version: c.ghostVersion, ...r });
       else {
         process.stdout.write(`Ghost ${r.ghostVersion ?? '?'} registers ${r.registered} admin routes; the catalog (Ghost ${c.ghostVersion}) has ${c.routes.length}.\n`);
         for (const m of r.missing) process.stdout.write(`missing from catalog: ${m.method} ${m.path}${m.controller ? ` (${m.controller})` : ''}\n`);
         for (const s of r.stale) process.stdout.write(`stale in catalog:     ${s.method} ${s.path}\n`);
-        process.stdout.write(ok ? 'OK: the catalog matches.\n' : 'MISMATCH: routes missing from the catalog are refused by the gateway until added.\n');
+        for (const s of r.misordered) process.stdout.write(`out of Ghost's order: ${s.method} ${s.path} (Ghost registers a route matching the same paths before it)\n`);
+        for (const s of r.mismatched) process.stdout.write(`other controller:     ${s.method} ${s.path} is ${s.scope} in the catalog, ${s.controller ?? 'no controller'} in Ghost\n`);
+        process.stdout.write(ok ? 'OK: the catalog matches.\n' : 'MISMATCH: routes missing from the catalog are refused by the gateway until added; order and controllers must follow Ghost.\n');
       }
       if (!ok) process.exitCode = 1;
     });

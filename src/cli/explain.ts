@@ -59,7 +59,7 @@ export function registerExplain(program: Command, globals: () => GlobalOpts): vo
         else if (d.allow === true) {
           Object.assign(out, { decision: 'allow', rule: `the key holds ${route.scope}${grant.hasRules ? ' and the request is inside its constraints and field rules' : ''}` });
           if (d.effects.query !== undefined) out.forwarded_query = decodeURIComponent(d.effects.query.replace(/\+/g, ' '));
-          if (d.effects.redact) out.redacted = Object.fromEntries([...d.effects.redact].map(([t, f]) => [t, [...f]]));
+          if (d.effects.redact) out.redacted = { ...Object.fromEntries([...d.effects.redact.fields].map(([t, f]) => [t, [...f]])), ...(d.effects.redact.settingSecrets ? { settings: ['(secrets)'] } : {}) };
           if (d.effects.check) out.safety_net = describeConstraint(d.effects.check.resource, d.effects.check.constraint);
         } else if (d.allow === false) {
           Object.assign(out, { decision: 'deny', code: d.code, message: d.message, context: d.context, help: d.help ?? null });

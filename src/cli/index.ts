@@ -7,6 +7,7 @@ import { registerLab } from './lab.js';
 import { registerProbe } from './probe.js';
 import { registerServe } from './serve.js';
 import { registerToken } from './token.js';
+import { registerWebhooks } from './webhooks.js';
 import type { GlobalOpts } from './common.js';
 import { CliError } from './output.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerToken(program, globals);
   registerExplain(program, globals);
   registerAudit(program, globals);
+  registerWebhooks(program, globals);
   registerCatalog(program);
   registerLab(program);
   registerProbe(program);

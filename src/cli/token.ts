@@ -6,11 +6,15 @@ import { PRESETS, withOverrides } from '../grants/presets.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import { formatKey } from '../secrets/keys.js';
 import { keyJson } from '../keys/key-json.js';
+import { anchorLookup, upstreamKey } from '../main.js';
+import { unpinnedAnchors } from '../grants/anchors.js';
 import { mintKey, MintError, validGrant } from '../keys/mint.js';
 import type { KeyLimits } from '../store/store.js';
 import { parseDuration, parseRate, parseWhen } from './time.js';
 import { withStore, type GlobalOpts } from './common.js';
 import { CliError, fmtTime, printJson, table } from './output.js';
+import { relayJson, retireWebhooksOf } from '../webhooks/admin.js';
+import { ghostFor } from './webhooks.js';
 
 export { keyJson };
 
@@ -31,9 +35,10 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .option('--rate <limits>', 'rate limits, e.g. 10/s,300/m,burst=20')
     .option('--daily-quota <n>', 'requests per UTC day')
     .option('--parent <id>', 'make a child key: a subset of the parent grant, expiring no later, revoked with it')
+    .option('--webhooks <when-expired>', 'the webhooks it creates when it expires: outlive (keep delivering, the default) or stop')
     .option('--allow-escalation', `accept escalation scopes (identities, code on the site, secrets, bulk loss: ${FULL_ACCESS_WORDS}; docs/security.md)`)
     .option('--json', 'print JSON')
-    .action(async (o: { name: string; scope?: string; preset?: string; grant?: string; expires?: string; notBefore?: string; maxUses?: string; ip?: string; rate?: string; dailyQuota?: string; parent?: string; allowEscalation?: boolean; json?: boolean }) => {
+    .action(async (o: { name: string; scope?: string; preset?: string; grant?: string; expires?: string; notBefore?: string; maxUses?: string; ip?: string; rate?: string; dailyQuota?: string; parent?: string; webhooks?: string; allowEscalation?: boolean; json?: boolean }) => {
       const opts = { ...globals(), ...o };
       const now = Date.now();
       const grant = buildGrant(o);
@@ -41,15 +46,19 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         ...(o.ip ? { ipAllow: o.ip.split(',').map((c) => c.trim()).filter(Boolean) } : {}),
         ...(o.rate ? { rate: parseRate(o.rate) } : {}),
         ...(o.dailyQuota ? { dailyQuota: positive(o.dailyQuota, '--daily-quota') } : {}),
+        ...(o.webhooks ? { webhooks: o.webhooks as 'outlive' | 'stop' } : {}),
       };
       await withStore(opts, async (store, config) => {
         const parent = o.parent ? await store.keys.get(o.parent) : undefined;
         if (o.parent && !parent) throw new CliError(`no parent key ${o.parent}`);
+        // Constraint anchors (tags, authors, labels by slug) are pinned to their ids in Ghost.
+        const master = loadMasterSecret(config);
+        const lookup = unpinnedAnchors(grant).length > 0 || parent ? anchorLookup(config, await upstreamKey(config, store, master)) : undefined;
         let minted;
         try {
           minted = await mintKey(
             store,
-            loadMasterSecret(config),
+            master,
             config.policy,
             {
               name: o.name,
@@ -62,6 +71,7 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
             },
             now,
             parent,
+            lookup,
           );
         } catch (e) {
           if (e instanceof MintError) throw new CliError(e.message);
@@ -131,13 +141,16 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
       await withStore(opts, async (store) => {
         const k = await store.keys.get(id);
         if (!k) throw new CliError(`no key ${id}`);
-        if (opts.json) return printJson(keyJson(k));
+        // The webhooks it created through the relay (docs/webhooks.md): they deliver within its grant.
+        const webhooks = (await store.webhooks.list({ keyId: id })).map((r) => relayJson(r));
+        if (opts.json) return printJson({ ...keyJson(k), webhooks });
         const j = keyJson(k);
         for (const [name, v] of Object.entries(j)) if (name !== 'grant' && name !== 'escalation') process.stdout.write(`${name.padEnd(13)} ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v}\n`);
         const e = escalationOf(k.grant);
         process.stdout.write(`escalation    ${describeEscalation(e, Infinity)}\n`);
         for (const n of e.narrowed) process.stdout.write(`              ${n.scope} (narrowed): ${n.bound}\n`);
         process.stdout.write(`grant         ${JSON.stringify(k.grant, null, 2).replace(/\n/g, '\n              ')}\n`);
+        process.stdout.write(`webhooks      ${webhooks.length === 0 ? '-' : webhooks.map((w) => `${w.id ?? w.relay_id} ${w.event} -> ${w.target_url} (${w.status})`).join('\n              ')}\n`);
       });
     });
 
@@ -147,14 +160,23 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .option('--json', 'print JSON')
     .action(async (id: string, o: { json?: boolean }) => {
       const opts = { ...globals(), ...o };
-      await withStore(opts, async (store) => {
+      await withStore(opts, async (store, config) => {
         const k = await store.keys.get(id);
         if (!k) throw new CliError(`no key ${id}`);
         const revoked = await store.keys.revoke(id, Date.now());
         const after = (await store.keys.get(id))!;
-        if (opts.json) printJson({ ...keyJson(after), changed: revoked.includes(id), revoked });
+        // Their webhooks stop and are removed from Ghost (a running gateway's relay also answers Ghost 410).
+        let ghost;
+        try {
+          ghost = await ghostFor(config, store);
+        } catch {
+          ghost = undefined;
+        }
+        const hooks = await retireWebhooksOf(store, ghost, revoked, 'key revoked', Date.now());
+        if (opts.json) printJson({ ...keyJson(after), changed: revoked.includes(id), revoked, webhooks_retired: hooks.retired, webhooks_not_removed_from_ghost: hooks.notRemoved });
         else if (revoked.length === 0) process.stdout.write(`${id} was already revoked.\n`);
         else process.stdout.write(`Revoked ${id} (${k.name})${revoked.length > 1 ? ` and its ${revoked.length - 1} child key(s): ${revoked.filter((r) => r !== id).join(', ')}` : ''}.\n`);
+        if (!opts.json && hooks.retired.length > 0) process.stdout.write(`Retired its ${hooks.retired.length} webhook(s)${hooks.notRemoved.length > 0 ? `; not yet removed from Ghost (unreachable): ${hooks.notRemoved.join(', ')}` : ', removed from Ghost'}.\n`);
       });
     });
 }

@@ -77,6 +77,37 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ enabled: true, path: 'ghostgate-audit.db', flushMs: 100, maxBatch: 512 }),
+    /**
+     * The gateway's URL as Ghost reaches it: webhooks made through the gateway are registered in
+     * Ghost with a target under `<publicUrl>/ghostgate/webhooks/relay/` (docs/webhooks.md).
+     * Without it, creating a webhook is refused (WEBHOOK_RELAY_UNAVAILABLE).
+     */
+    publicUrl: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+    webhooks: z
+      .object({
+        /** Deliver to private, loopback and other internal addresses: Ghost's `security.allowWebhookInternalIPs`. */
+        allowInternalIPs: z.boolean().default(false),
+        /** One delivery attempt's limit (Ghost: 2 s). */
+        timeoutMs: z.coerce.number().int().min(100).max(60_000).default(2000),
+        /** Retries after a failed attempt (Ghost asks for 5). */
+        retries: z.coerce.number().int().min(0).max(20).default(5),
+        /** The first retry's delay; each next one doubles. */
+        backoffMs: z.coerce.number().int().min(1).max(600_000).default(1000),
+        /** Ghost's signature time must be this close to now (replays outside it are refused). */
+        signatureWindowS: z.coerce.number().int().min(5).max(3600).default(300),
+        concurrency: z.coerce.number().int().min(1).max(256).default(8),
+        /** Deliveries queued or waiting for a retry, at most. */
+        maxQueue: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+        /** How often the gateway retires webhooks of revoked (or stopped, expired) keys it has not yet removed. */
+        sweepMs: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
+      })
+      .strict()
+      .default({ allowInternalIPs: false, timeoutMs: 2000, retries: 5, backoffMs: 1000, signatureWindowS: 300, concurrency: 8, maxQueue: 10_000, sweepMs: 60_000 }),
     /** How often a running gateway looks for a new upstream credential (`ghostgate upstream rotate`). */
     upstreamReloadMs: z.coerce.number().int().min(100).max(600_000).default(2000),
   })
@@ -99,6 +130,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   GHOSTGATE_LOG_LEVEL: 'log.level',
   GHOSTGATE_UPSTREAM_RELOAD_MS: 'upstreamReloadMs',
   GHOSTGATE_AUDIT_PATH: 'audit.path',
+  GHOSTGATE_PUBLIC_URL: 'publicUrl',
 };
 
 export class ConfigError extends Error {

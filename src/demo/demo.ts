@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const port = process.env.GHOSTGATE_DEMO_PORT ? Number(process.env.GHOSTGATE_DEMO_PORT) : (await portFree(8787)) ? 8787 : await freePort();
   const configFile = join(dir, 'ghostgate.yaml');
-  writeFileSync(configFile, stringify({ listen: { host: '127.0.0.1', port }, upstream: { url: lab.url, kind: 'integration' }, store: { path: 'ghostgate.db' }, masterSecretFile: 'master.key', log: { level: 'warn' } }));
+  // The lab's Ghost may call the gateway on 127.0.0.1 (security.allowWebhookInternalIPs), and so may the relay's receivers.
+  writeFileSync(configFile, stringify({ listen: { host: '127.0.0.1', port }, publicUrl: `http://127.0.0.1:${port}`, webhooks: { allowInternalIPs: true }, upstream: { url: lab.url, kind: 'integration' }, store: { path: 'ghostgate.db' }, masterSecretFile: 'master.key', log: { level: 'warn' } }));
   const { config } = loadConfig(configFile, {});
   writeMasterSecretFile(config.masterSecretFile);
   const master = loadMasterSecret(config);
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const keys: Record<string, string> = {};
   for (const [name, scopes] of [
     ['content-reader', ['posts:browse', 'posts:read', 'pages:browse', 'pages:read', 'tags:browse', 'tags:read']],
-    ['webhook-setup', ['webhooks:add', 'webhooks:edit', 'webhooks:destroy']],
+    ['webhook-setup', ['webhooks:add', 'webhooks:edit', 'webhooks:destroy', 'posts:read']],
   ] as const) {
     const id = newKeyId();
     const rec = await setup.keys.create({ id, name, grant: { version: 1, scopes: [...scopes] }, createdAt: Date.now() });

@@ -9,12 +9,14 @@ export type GhostErrorType =
   | 'UnauthorizedError'
   | 'NoPermissionError'
   | 'NotFoundError'
+  | 'ValidationError'
   | 'TooManyRequestsError'
   | 'InternalServerError'
   | 'BadGatewayError'
   | 'ServiceUnavailableError'
   | 'GatewayTimeoutError'
   | 'RequestEntityTooLargeError'
+  | 'UnsupportedMediaTypeError'
   | 'UriTooLongError';
 
 interface ErrorDef {
@@ -53,6 +55,8 @@ export const ERRORS = {
   METHOD_OVERRIDE: { status: 400, type: 'BadRequestError', message: 'Method-override headers and parameters are refused.' },
   QUERY_DUPLICATE: { status: 400, type: 'BadRequestError', message: 'A query parameter is repeated.' },
   QUERY_MALFORMED: { status: 400, type: 'BadRequestError', message: 'The query string is malformed.' },
+  PATH_CASE: { status: 400, type: 'BadRequestError', message: 'A fixed path segment is not spelled in the case Ghost registers it in (lower case).' },
+  PARAM_RESERVED: { status: 400, type: 'BadRequestError', message: 'A path parameter is spelled like the route beside it, so it is refused.' },
   HEADER_AMBIGUOUS: { status: 400, type: 'BadRequestError', message: 'The request headers are ambiguous.' },
 
   // Routing.
@@ -73,8 +77,22 @@ export const ERRORS = {
   CONSTRAINT_UNENFORCEABLE: { status: 403, type: 'NoPermissionError', message: "This route cannot be limited to the key's constraint, so it is refused." },
   RESPONSE_UNFILTERABLE: { status: 403, type: 'NoPermissionError', message: "This route's answer cannot be redacted or filtered, so it is refused." },
   FILTER_INVALID: { status: 400, type: 'BadRequestError', message: 'The filter could not be parsed or combined with the key’s constraint.' },
+  REDACTED_FIELD_QUERIED: { status: 403, type: 'NoPermissionError', message: 'The request filters, orders, searches or looks records up by a field this key may not see.' },
+  REFERENCE_AMBIGUOUS: { status: 400, type: 'BadRequestError', message: 'A reference in the body could be read two ways, or names no existing record; send it by id.' },
+  PARAM_INVALID: { status: 400, type: 'BadRequestError', message: 'A path or lookup parameter is not of the form the route takes.' },
   BODY_INVALID: { status: 400, type: 'BadRequestError', message: 'The request body is not the JSON the gateway checks.' },
+  BODY_ENCODING: { status: 415, type: 'UnsupportedMediaTypeError', message: 'The request body must be UTF-8 JSON (no other charset) sent without Content-Encoding.' },
   BODY_TOO_LARGE: { status: 413, type: 'RequestEntityTooLargeError', message: 'The request body is larger than the gateway inspects.' },
+
+  // Webhooks (src/webhooks/): creation, and the relay Ghost calls.
+  WEBHOOK_EVENT_UNKNOWN: { status: 422, type: 'ValidationError', message: 'Unknown webhook event.' },
+  WEBHOOK_TARGET_REFUSED: { status: 422, type: 'ValidationError', message: 'The webhook target_url is refused: it must be an http(s) URL that resolves to a public address.' },
+  WEBHOOK_TARGET_USED: { status: 422, type: 'ValidationError', message: 'Target URL has already been used for this event.' },
+  WEBHOOK_RELAY_UNAVAILABLE: { status: 503, type: 'ServiceUnavailableError', message: 'The gateway cannot relay webhooks: its publicUrl is not configured.' },
+  WEBHOOK_SIGNATURE_INVALID: { status: 401, type: 'UnauthorizedError', message: 'The webhook delivery is not signed by Ghost for this webhook.' },
+  WEBHOOK_SIGNATURE_STALE: { status: 401, type: 'UnauthorizedError', message: 'The webhook delivery is signed at a time outside the accepted window.' },
+  WEBHOOK_RETIRED: { status: 410, type: 'NotFoundError', message: 'This webhook is retired; Ghost removes a webhook answered with 410.' },
+  WEBHOOK_QUEUE_FULL: { status: 503, type: 'ServiceUnavailableError', message: 'The webhook delivery queue is full.' },
 
   // Upstream and internal faults: fail closed.
   UPSTREAM_TIMEOUT: { status: 504, type: 'GatewayTimeoutError', message: 'Ghost did not answer in time.' },

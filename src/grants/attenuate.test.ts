@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { loadCatalog } from '../catalog/catalog.js';
-import { authorize, type RequestFacts } from '../pipeline/authorize/authorize.js';
+import type { RequestFacts } from '../pipeline/authorize/authorize.js';
+import { anchorSlug } from './anchors.js';
+import { LABELS, decide, pinned, tagRefs } from './world.test.support.js';
 import { inheritRules, subGrantProblems } from './attenuate.js';
 import { compileGrant, GrantSchema, type Grant } from './grant.js';
 
@@ -51,14 +53,14 @@ const grantArb: fc.Arbitrary<Grant> = fc
     g({
       scopes: x.scopes,
       constraints: {
-        posts: { ...(x.tags ? { tags: x.tags } : {}), ...(x.status ? { status: x.status } : {}), ...(x.byKey ? { createdByKey: true } : {}) },
-        ...(x.labels ? { members: { labels: x.labels } } : {}),
+        posts: { ...(x.tags ? { tags: x.tags.map((t) => pinned('tags', t)) } : {}), ...(x.status ? { status: x.status } : {}), ...(x.byKey ? { createdByKey: true } : {}) },
+        ...(x.labels ? { members: { labels: x.labels.map((l) => pinned('labels', l)) } } : {}),
         webhooks: { createdByKey: x.whOwn },
       },
       fields: { posts: { ...(x.deny ? { deny: x.deny } : {}), ...(x.statusRule ? { status: x.statusRule } : {}) } },
     }),
   );
-const post = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), tags: fc.subarray(TAGS).map((t) => t.map((slug) => ({ slug }))), labels: fc.subarray(['vip', 'partner']).map((t) => t.map((slug) => ({ slug }))) });
+const post = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), tags: fc.subarray(TAGS).map(tagRefs), labels: fc.subarray(['vip', 'partner']).map((t) => t.map((slug) => ({ ...LABELS[slug]! }))) });
 
 /** Children derived from the parent (mostly accepted) or drawn at random (mostly refused by the check). */
 function childOf(parent: Grant): fc.Arbitrary<Grant> {
@@ -68,7 +70,7 @@ function childOf(parent: Grant): fc.Arbitrary<Grant> {
       const c = structuredClone(parent);
       c.scopes = scopes;
       const pc = { ...(c.constraints?.posts ?? {}) };
-      if (tags) pc.tags = pc.tags ? pc.tags.filter((t) => tags.includes(t)) : tags;
+      if (tags) pc.tags = pc.tags ? pc.tags.filter((t) => tags.includes(anchorSlug(t))) : tags.map((t) => pinned('tags', t));
       if (pc.tags && pc.tags.length === 0) delete pc.tags;
       if (byKey) pc.createdByKey = true;
       c.constraints = { ...(c.constraints ?? {}), posts: pc };
@@ -91,8 +93,8 @@ test('property: a child key’s effective permission is always a subset of its p
       // A child's records are in its ancestors' ledgers too, so the parent owns at least as much.
       const childFacts: RequestFacts = { ...base, ownedIds: new Set(ownedByChild) };
       const parentFacts: RequestFacts = { ...base, ownedIds: new Set([...ownedByChild, ...IDS.slice(0, 1)]) };
-      const c = authorize({ grant: compileGrant(child), route, upstream: { ok: true }, request: childFacts });
-      const p = authorize({ grant: compileGrant(parent), route, upstream: { ok: true }, request: parentFacts });
+      const c = decide({ grant: compileGrant(child), route, upstream: { ok: true }, request: childFacts });
+      const p = decide({ grant: compileGrant(parent), route, upstream: { ok: true }, request: parentFacts });
       if (c.allow === true) assert.equal(p.allow, true, `child allowed ${route.method} ${route.path}, parent refused`);
     }),
     { numRuns: 4000 },

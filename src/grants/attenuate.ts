@@ -1,5 +1,6 @@
+import { anchorSlug, isPinned } from './anchors.js';
 import { constraintFor } from './constraints.js';
-import type { Grant } from './grant.js';
+import type { Anchor, Grant } from './grant.js';
 import { narrowProblems } from './narrow.js';
 
 /**
@@ -18,6 +19,10 @@ function covers(parent: ReadonlySet<string>, scope: string): boolean {
 }
 
 const subset = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.every((x) => b.includes(x));
+/** Anchors are the same record when their ids are equal; two unpinned anchors, when their slugs are. */
+const sameAnchor = (a: Anchor, b: Anchor) => (isPinned(a) && isPinned(b) ? a.id === b.id : !isPinned(a) && !isPinned(b) && anchorSlug(a) === anchorSlug(b));
+const anchorSubset = (a: readonly Anchor[] | undefined, b: readonly Anchor[]) => a !== undefined && a.every((x) => b.some((y) => sameAnchor(x, y)));
+const ANCHOR_KEYS = new Set(['tags', 'authors', 'labels']);
 
 export function subGrantProblems(child: Grant, parent: Grant): string[] {
   const problems: string[] = [];
@@ -35,7 +40,9 @@ export function subGrantProblems(child: Grant, parent: Grant): string[] {
     const p = pc.c as Record<string, unknown>;
     const c = cc.c as Record<string, unknown>;
     for (const k of ['tags', 'authors', 'status', 'visibility', 'labels']) {
-      if (p[k] !== undefined && !subset(c[k] as string[] | undefined, p[k] as string[])) problems.push(`constraints.${resource}.${k} must be a subset of the parent's`);
+      if (p[k] === undefined) continue;
+      const ok = ANCHOR_KEYS.has(k) ? anchorSubset(c[k] as Anchor[] | undefined, p[k] as Anchor[]) : subset(c[k] as string[] | undefined, p[k] as string[]);
+      if (!ok) problems.push(`constraints.${resource}.${k} must be a subset of the parent's`);
     }
     if (p.createdByKey === true && c.createdByKey !== true) problems.push(`constraints.${resource}.createdByKey must stay true`);
   }

@@ -1,5 +1,6 @@
 import type { RouteEntry } from '../catalog/catalog.js';
-import type { Grant, MemberConstraint, PostConstraint } from './grant.js';
+import { anchorIds, anchorSlug } from './anchors.js';
+import type { Anchor, Grant, MemberConstraint, PostConstraint } from './grant.js';
 import type { NqlNode } from './nql.js';
 
 /**
@@ -10,8 +11,23 @@ import type { NqlNode } from './nql.js';
 export type ConstrainedResource = 'posts' | 'pages' | 'members';
 export const CONSTRAINED: readonly ConstrainedResource[] = ['posts', 'pages', 'members'];
 const SINGULAR: Record<ConstrainedResource, string> = { posts: 'post', pages: 'post', members: 'member' };
-/** Includes a record fetch needs so that every constraint can be checked. */
-export const RECORD_INCLUDE: Record<ConstrainedResource, string> = { posts: 'tags,authors', pages: 'tags,authors', members: 'labels' };
+/**
+ * Includes a record fetch needs so that every rule can be checked: tags and authors for post
+ * constraints; the post's email record and newsletter for "never send email"
+ * (ghost/core/core/server/services/posts/post-email-handler.js decides on them); labels for members.
+ */
+export function recordInclude(grant: Grant, resource: string): string {
+  if (resource === 'members') return 'labels';
+  if (resource === 'posts' && grantSendsNoEmail(grant)) return 'tags,authors,email,newsletter';
+  if (resource === 'posts' || resource === 'pages') return 'tags,authors';
+  return '';
+}
+
+/** "Never send email": the grant says so, or (older grants) a field rule denies how Ghost is told to send. */
+export function grantSendsNoEmail(grant: Grant): boolean {
+  if (grant.sendEmail === false) return true;
+  return ['posts', 'pages', 'members'].some((r) => grant.fields?.[r as 'posts']?.deny?.some((f) => f === 'newsletter' || f === 'email_segment' || f === 'send_email'));
+}
 
 export type Constraint = { kind: 'post'; c: PostConstraint } | { kind: 'member'; c: MemberConstraint };
 
@@ -31,26 +47,36 @@ export function needsOwnedIds(c: Constraint): boolean {
   return c.kind === 'post' && c.c.createdByKey === true;
 }
 
-/** The constraint as an NQL tree. `ownedIds` are the ids this key created (for createdByKey). */
+/**
+ * The constraint as an NQL tree. `ownedIds` are the ids this key created (for createdByKey).
+ * Anchors are matched by id (`tags.id`, `authors.id`, `labels.id`: the many-to-many relations
+ * of ghost/core/core/server/models/post.js and member.js filterRelations), never by slug.
+ */
 export function constraintFilter(c: Constraint, ownedIds: readonly string[]): NqlNode {
   const and: NqlNode[] = [];
   if (c.kind === 'post') {
-    if (c.c.tags) and.push({ tag: { $in: [...c.c.tags] } });
-    if (c.c.authors) and.push({ author: { $in: [...c.c.authors] } });
+    if (c.c.tags) and.push({ 'tags.id': { $in: anchorIds(c.c.tags) } });
+    if (c.c.authors) and.push({ 'authors.id': { $in: anchorIds(c.c.authors) } });
     if (c.c.status) and.push({ status: { $in: [...c.c.status] } });
     if (c.c.visibility) and.push({ visibility: { $in: [...c.c.visibility] } });
     // CASE: no record created yet: an id no record has (Ghost ids are 24 hex).
     if (c.c.createdByKey) and.push({ id: { $in: ownedIds.length > 0 ? [...ownedIds] : ['000000000000000000000000'] } });
   } else {
-    if (c.c.labels) and.push({ label: { $in: [...c.c.labels] } });
+    if (c.c.labels) and.push({ 'labels.id': { $in: anchorIds(c.c.labels) } });
     if (c.c.status) and.push({ status: { $in: [...c.c.status] } });
   }
   return and.length === 1 ? and[0]! : { $and: and };
 }
 
 type Json = Record<string, unknown>;
-const slugsOf = (list: unknown): string[] | undefined =>
-  Array.isArray(list) ? list.map((x) => (x && typeof x === 'object' ? String((x as Json).slug ?? '') : '')).filter(Boolean) : undefined;
+const idsOf = (list: unknown): string[] | undefined =>
+  Array.isArray(list) ? list.map((x) => (x && typeof x === 'object' ? String((x as Json).id ?? '') : '')).filter(Boolean) : undefined;
+/** True when one of `have` is one of the anchors. */
+const meets = (have: readonly string[], anchors: readonly Anchor[]): boolean => {
+  const ids = anchorIds(anchors);
+  return have.some((id) => ids.includes(id));
+};
+const names = (anchors: readonly Anchor[]): string => anchors.map(anchorSlug).join(' or ');
 
 /**
  * Checks a record (Ghost's JSON) against the constraint. Returns the first
@@ -61,29 +87,29 @@ export function recordBreaks(c: Constraint, record: Json, owned: (id: string) =>
   const miss = (what: string) => (strict ? `the record's ${what} is unknown` : undefined);
   if (c.kind === 'post') {
     if (c.c.tags) {
-      const tags = slugsOf(record.tags);
+      const tags = idsOf(record.tags);
       if (!tags) {
         const m = miss('tags');
         if (m) return m;
-      } else if (!tags.some((t) => c.c.tags!.includes(t))) return `it is not tagged ${c.c.tags.join(' or ')}`;
+      } else if (!meets(tags, c.c.tags)) return `it is not tagged ${names(c.c.tags)}`;
     }
     if (c.c.authors) {
-      const authors = slugsOf(record.authors);
+      const authors = idsOf(record.authors);
       if (!authors) {
         const m = miss('authors');
         if (m) return m;
-      } else if (!authors.some((a) => c.c.authors!.includes(a))) return `it is not by ${c.c.authors.join(' or ')}`;
+      } else if (!meets(authors, c.c.authors)) return `it is not by ${names(c.c.authors)}`;
     }
     if (c.c.status && (record.status !== undefined || strict) && !c.c.status.includes(record.status as never)) return `its status is not ${c.c.status.join(' or ')}`;
     if (c.c.visibility && (record.visibility !== undefined || strict) && !c.c.visibility.includes(record.visibility as never)) return `its visibility is not ${c.c.visibility.join(' or ')}`;
     if (c.c.createdByKey && (record.id !== undefined || strict) && !owned(String(record.id))) return 'it was not created by this key';
   } else {
     if (c.c.labels) {
-      const labels = slugsOf(record.labels);
+      const labels = idsOf(record.labels);
       if (!labels) {
         const m = miss('labels');
         if (m) return m;
-      } else if (!labels.some((l) => c.c.labels!.includes(l))) return `it is not labelled ${c.c.labels.join(' or ')}`;
+      } else if (!meets(labels, c.c.labels)) return `it is not labelled ${names(c.c.labels)}`;
     }
     if (c.c.status && (record.status !== undefined || strict) && !c.c.status.includes(record.status as never)) return `its status is not ${c.c.status.join(' or ')}`;
   }
@@ -94,13 +120,13 @@ export function recordBreaks(c: Constraint, record: Json, owned: (id: string) =>
 export function describeConstraint(resource: string, c: Constraint): string {
   const parts: string[] = [];
   if (c.kind === 'post') {
-    if (c.c.tags) parts.push(`tagged ${c.c.tags.join(' or ')}`);
-    if (c.c.authors) parts.push(`by ${c.c.authors.join(' or ')}`);
+    if (c.c.tags) parts.push(`tagged ${names(c.c.tags)}`);
+    if (c.c.authors) parts.push(`by ${names(c.c.authors)}`);
     if (c.c.status) parts.push(`with status ${c.c.status.join(' or ')}`);
     if (c.c.visibility) parts.push(`with visibility ${c.c.visibility.join(' or ')}`);
     if (c.c.createdByKey) parts.push('created by this key');
   } else {
-    if (c.c.labels) parts.push(`labelled ${c.c.labels.join(' or ')}`);
+    if (c.c.labels) parts.push(`labelled ${names(c.c.labels)}`);
     if (c.c.status) parts.push(`with status ${c.c.status.join(' or ')}`);
   }
   return `${resource} ${parts.join(', ')}`;

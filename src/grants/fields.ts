@@ -1,6 +1,7 @@
 import type { RouteEntry } from '../catalog/catalog.js';
+import { anchorIds, anchorSlug } from './anchors.js';
 import type { Constraint } from './constraints.js';
-import type { FieldRule } from './grant.js';
+import type { Anchor, FieldRule } from './grant.js';
 
 /**
  * Body checks for add, edit and bulk routes: field rules (may not set or
@@ -11,52 +12,42 @@ import type { FieldRule } from './grant.js';
 type Json = Record<string, unknown>;
 export type BodyVerdict = { ok: true } | { ok: false; code: 'FIELD_REFUSED' | 'BODY_OUTSIDE_GRANT' | 'BODY_INVALID'; field?: string; why: string };
 
-/** Ghost's own slugify for tag names is richer; this covers names a constraint can name (ASCII). */
-export function slugify(name: string): string {
-  return name
-    .toLowerCase()
-    .trim()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-}
+/**
+ * What a body's relation references resolve to in Ghost (src/grants/relations.ts), per field:
+ * the ids of the existing records, and whether Ghost would also create or change related records.
+ */
+export type RelationFacts = ReadonlyMap<string, { readonly ids: readonly string[]; readonly changes: boolean }>;
 
-/** Slugs of a body's tags/authors/labels list; `undefined` entries are items the gateway cannot identify. */
-function refSlugs(list: unknown, current: unknown): (string | undefined)[] | 'invalid' {
-  if (!Array.isArray(list)) return 'invalid';
-  const cur = Array.isArray(current) ? (current as Json[]) : [];
-  return list.map((item) => {
-    if (typeof item === 'string') return slugify(item);
-    if (!item || typeof item !== 'object') return undefined;
-    const o = item as Json;
-    if (typeof o.slug === 'string') return o.slug;
-    if (typeof o.id === 'string') {
-      const known = cur.find((c) => c.id === o.id);
-      return known && typeof known.slug === 'string' ? known.slug : undefined;
-    }
-    if (typeof o.name === 'string') return slugify(o.name);
-    return undefined;
-  });
-}
+const RELATION_FIELDS = new Set(['tags', 'authors', 'labels']);
+const idsOf = (list: unknown): string[] => (Array.isArray(list) ? list.map((x) => (x && typeof x === 'object' ? String((x as Json).id ?? '') : '')) : []);
 
-function sameValue(field: string, a: unknown, b: unknown): boolean {
-  if (field === 'tags' || field === 'authors' || field === 'labels' || field === 'newsletters' || field === 'tiers') {
-    const sa = refSlugs(a, b);
-    const sb = refSlugs(b, b);
-    if (sa === 'invalid' || sb === 'invalid' || sa.includes(undefined)) return false;
-    return sa.length === sb.length && sa.every((s) => sb.includes(s));
+/** Would writing `value` to `field` leave the record's current value as it is? */
+function sameValue(field: string, value: unknown, current: unknown, relations: RelationFacts): boolean {
+  if (RELATION_FIELDS.has(field)) {
+    // Judged by what Ghost resolves the references to, never by the slugs or names sent.
+    const r = relations.get(field);
+    if (!r || r.changes) return false;
+    const now = new Set(idsOf(current));
+    const next = new Set(r.ids);
+    return now.size === next.size && [...next].every((id) => now.has(id));
   }
-  return JSON.stringify(a) === JSON.stringify(b);
+  return JSON.stringify(value) === JSON.stringify(current);
 }
 
 const ALWAYS_ALLOWED = new Set(['id', 'updated_at']);
 
-export function checkFields(rule: FieldRule | undefined, body: Json, current: Json | undefined): BodyVerdict {
+/**
+ * Field rules. `relations` is 'pending' while the body's references are still being looked up in Ghost:
+ * a denied relation field is then judged only when it cannot be unchanged (on add), the rest later.
+ */
+export function checkFields(rule: FieldRule | undefined, body: Json, current: Json | undefined, relations: RelationFacts | 'pending' = new Map()): BodyVerdict {
   if (!rule) return { ok: true };
   for (const field of Object.keys(body)) {
     if (rule.allow && !ALWAYS_ALLOWED.has(field) && !rule.allow.includes(field)) {
       return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may only send the fields ${rule.allow.join(', ')}` };
     }
-    if (rule.deny?.includes(field) && (current === undefined || !sameValue(field, body[field], current[field]))) {
+    if (relations === 'pending' && current !== undefined && RELATION_FIELDS.has(field)) continue;
+    if (rule.deny?.includes(field) && (current === undefined || !sameValue(field, body[field], current[field], relations === 'pending' ? new Map() : relations))) {
       return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may not ${current === undefined ? 'set' : 'change'} ${field}` };
     }
   }
@@ -70,16 +61,23 @@ export function checkFields(rule: FieldRule | undefined, body: Json, current: Js
   return { ok: true };
 }
 
-/** Would the record, after this write, still be inside the constraint? */
-export function checkBodyConstraint(c: Constraint | undefined, body: Json, current: Json | undefined, isAdd: boolean): BodyVerdict {
+/**
+ * Would the record, after this write, still be inside the constraint? Relation anchors are checked
+ * against the records the body's references resolve to (`relations`, by id).
+ */
+export function checkBodyConstraint(c: Constraint | undefined, body: Json, current: Json | undefined, isAdd: boolean, relations: RelationFacts | 'pending' = new Map()): BodyVerdict {
   if (!c) return { ok: true };
   const outside = (why: string, field: string): BodyVerdict => ({ ok: false, code: 'BODY_OUTSIDE_GRANT', field, why });
-  const listRule = (field: 'tags' | 'authors' | 'labels', allowed: readonly string[] | undefined): BodyVerdict => {
-    if (!allowed) return { ok: true };
-    if (!(field in body)) return isAdd ? outside(`a new record must carry ${field} ${allowed.join(' or ')}`, field) : { ok: true };
-    const slugs = refSlugs(body[field], current?.[field]);
-    if (slugs === 'invalid') return { ok: false, code: 'BODY_INVALID', field, why: `${field} must be a list` };
-    if (!slugs.some((s) => s !== undefined && allowed.includes(s))) return outside(`the record must keep ${field} ${allowed.join(' or ')}`, field);
+  const listRule = (field: 'tags' | 'authors' | 'labels', anchors: readonly Anchor[] | undefined): BodyVerdict => {
+    if (!anchors) return { ok: true };
+    const names = anchors.map(anchorSlug).join(' or ');
+    if (!(field in body)) return isAdd ? outside(`a new record must carry ${field} ${names}`, field) : { ok: true };
+    if (relations === 'pending') return { ok: true }; // judged once the references are resolved
+    const resolved = relations.get(field);
+    // Fail closed: a relation the gateway has not resolved cannot show that the record stays inside.
+    if (!resolved) return { ok: false, code: 'BODY_INVALID', field, why: `${field} could not be resolved` };
+    const ids = anchorIds(anchors);
+    if (!resolved.ids.some((id) => ids.includes(id))) return outside(`the record must keep ${field} ${names}`, field);
     return { ok: true };
   };
   const valueRule = (field: 'status' | 'visibility', allowed: readonly string[] | undefined, dflt: string): BodyVerdict => {

@@ -15,14 +15,22 @@ import { NarrowSchema } from './narrow.js';
  */
 export const SCOPE_PATTERN = /^(\*|[a-z][a-z0-9_]*:(\*|[a-z][A-Za-z0-9_]*))$/;
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a slug: lower-case letters, digits, - and _');
+/**
+ * A record a constraint is anchored on (a tag, an author, a label). Written by
+ * people as a slug; pinned to the record's id when the key is created
+ * (src/grants/anchors.ts), so renaming tags cannot move a key's boundary: Ghost's
+ * slugs and names are editable (tags:edit, users:edit, labels:edit), its ids are not.
+ */
+export const AnchorSchema = z.union([slug, z.object({ id: z.string().regex(/^[0-9a-f]{24}$/, 'a Ghost id: 24 hex'), slug }).strict()]);
+export type Anchor = z.infer<typeof AnchorSchema>;
 const fieldName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a field name');
 export const POST_STATUSES = ['draft', 'published', 'scheduled', 'sent'] as const;
 export const VISIBILITIES = ['public', 'members', 'paid', 'tiers'] as const;
 
 const PostConstraint = z
   .object({
-    tags: z.array(slug).min(1).optional(),
-    authors: z.array(slug).min(1).optional(),
+    tags: z.array(AnchorSchema).min(1).optional(),
+    authors: z.array(AnchorSchema).min(1).optional(),
     status: z.array(z.enum(POST_STATUSES)).min(1).optional(),
     visibility: z.array(z.enum(VISIBILITIES)).min(1).optional(),
     createdByKey: z.boolean().optional(),
@@ -30,7 +38,7 @@ const PostConstraint = z
   .strict();
 const MemberConstraint = z
   .object({
-    labels: z.array(slug).min(1).optional(),
+    labels: z.array(AnchorSchema).min(1).optional(),
     status: z.array(z.enum(['free', 'paid', 'comped'])).min(1).optional(),
   })
   .strict();
@@ -57,6 +65,13 @@ export const GrantSchema = z
       .optional(),
     fields: z.partialRecord(z.enum(['posts', 'pages', 'members', 'tags', 'newsletters', 'webhooks', 'users']), FieldRule).optional(),
     redact: z.partialRecord(z.enum(['users', 'members', 'posts', 'pages', 'tags', 'newsletters', 'settings']), z.array(fieldName).min(1)).optional(),
+    /**
+     * false: the key may never make Ghost send email, by any route or state change (src/grants/email.ts).
+     * A field rule denying `newsletter` or `email_segment` (older grants) means the same.
+     */
+    sendEmail: z.boolean().optional(),
+    /** true: settings answers show secrets (the private site's password, webhook URLs, keys), which every other key gets blanked. */
+    revealSettingSecrets: z.boolean().optional(),
     narrow: NarrowSchema.optional(),
   })
   .strict();
@@ -101,16 +116,20 @@ export interface CompiledGrant {
   holds(scope: string, resource: string): boolean;
   /** True when anything beyond scopes applies to this resource's routes. */
   readonly hasRules: boolean;
+  /** True when the grant has record constraints (posts, pages or members). */
+  readonly hasConstraints: boolean;
 }
 
 export function compileGrant(grant: Grant): CompiledGrant {
   const set = new Set(grant.scopes);
   const all = set.has('*');
+  const hasConstraints = Boolean(grant.constraints?.posts || grant.constraints?.pages || grant.constraints?.members);
   const hasRules =
-    Object.keys(grant.constraints ?? {}).length > 0 || Object.keys(grant.fields ?? {}).length > 0 || Object.keys(grant.redact ?? {}).length > 0;
+    Object.keys(grant.constraints ?? {}).length > 0 || Object.keys(grant.fields ?? {}).length > 0 || Object.keys(grant.redact ?? {}).length > 0 || grant.sendEmail === false;
   return {
     grant,
     holds: (scope, resource) => all || set.has(scope) || set.has(`${resource}:*`),
     hasRules,
+    hasConstraints,
   };
 }

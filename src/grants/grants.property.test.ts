@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { loadCatalog } from '../catalog/catalog.js';
-import { authorize, type RequestFacts } from '../pipeline/authorize/authorize.js';
+import type { RequestFacts } from '../pipeline/authorize/authorize.js';
+import { anchorSlug } from './anchors.js';
+import { decide, pinned, tagRefs } from './world.test.support.js';
 import { compileGrant, GrantSchema, type Grant } from './grant.js';
 import { constrainFilter, matchesFilter, parseFilter, serializeFilter, type NqlNode } from './nql.js';
 
@@ -14,7 +16,7 @@ const STATUSES = ['draft', 'published', 'scheduled'] as const;
 const IDS = ['a'.repeat(24), 'b'.repeat(24), 'c'.repeat(24)];
 
 const subset = <T>(xs: readonly T[]) => fc.subarray([...xs], { minLength: 1 });
-const postConstraint = fc.record({ tags: subset(TAGS), status: subset(STATUSES), createdByKey: fc.boolean() }, { requiredKeys: [] });
+const postConstraint = fc.record({ tags: subset(TAGS).map((ts) => ts.map((t) => pinned('tags', t))), status: subset(STATUSES), createdByKey: fc.boolean() }, { requiredKeys: [] });
 const fieldRule = fc.record({ deny: subset(['authors', 'tags', 'visibility', 'newsletter', 'status']), status: subset(STATUSES) }, { requiredKeys: [] });
 
 const wideGrant: fc.Arbitrary<Grant> = fc
@@ -33,11 +35,11 @@ function narrowed(wide: Grant): fc.Arbitrary<Grant> {
       const g = structuredClone(wide);
       g.scopes = g.scopes.filter((s) => !drop.includes(s));
       const pc = { ...(g.constraints?.posts ?? {}) };
-      if (tags) pc.tags = pc.tags ? pc.tags.filter((t) => tags.includes(t)) : tags;
+      if (tags) pc.tags = pc.tags ? pc.tags.filter((t) => tags.includes(anchorSlug(t))) : tags.map((t) => pinned('tags', t));
       if (status) pc.status = pc.status ? pc.status.filter((s) => (status as readonly string[]).includes(s)) : status;
       if (byKey) pc.createdByKey = true;
       // An emptied list means "nothing"; keep it non-empty with a value no record has.
-      if (pc.tags && pc.tags.length === 0) pc.tags = ['nothing-has-this-tag'];
+      if (pc.tags && pc.tags.length === 0) pc.tags = [{ id: 'f'.repeat(24), slug: 'nothing-has-this-tag' }];
       if (pc.status && pc.status.length === 0) pc.status = ['sent'];
       g.constraints = { ...(g.constraints ?? {}), posts: pc };
       const fr = { ...(g.fields?.posts ?? {}) };
@@ -47,7 +49,7 @@ function narrowed(wide: Grant): fc.Arbitrary<Grant> {
     });
 }
 
-const post = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), visibility: fc.constant('public'), tags: fc.subarray(TAGS).map((ts) => ts.map((slug) => ({ slug }))), authors: fc.constant([{ slug: 'olive' }]) });
+const post = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), visibility: fc.constant('public'), tags: fc.subarray(TAGS).map(tagRefs), authors: fc.constant([{ id: 'b1'.padStart(24, '0'), slug: 'olive' }]) });
 const facts: fc.Arbitrary<{ routeIndex: number; facts: RequestFacts }> = fc
   .record({
     routeIndex: fc.nat({ max: ROUTES.length - 1 }),
@@ -76,8 +78,8 @@ test('property: a narrower grant never allows what a wider one refuses', () => {
       facts,
       ([wide, narrow], { routeIndex, facts: f }) => {
         const route = ROUTES[routeIndex]!;
-        const w = authorize({ grant: compileGrant(wide), route, upstream: { ok: true }, request: f });
-        const n = authorize({ grant: compileGrant(narrow), route, upstream: { ok: true }, request: f });
+        const w = decide({ grant: compileGrant(wide), route, upstream: { ok: true }, request: f });
+        const n = decide({ grant: compileGrant(narrow), route, upstream: { ok: true }, request: f });
         assert.notEqual(w.allow, 'need');
         assert.notEqual(n.allow, 'need');
         if (n.allow === true) assert.equal(w.allow, true, `narrow allowed ${route.method} ${route.path} but wide refused`);
@@ -105,7 +107,7 @@ test('property: generated NQL filters never escape the injected constraint', () 
   fc.assert(
     fc.property(tree, fc.constantFrom(...constraints), fc.array(record, { minLength: 5, maxLength: 20 }), (client, constraint, records) => {
       const clientText = serializeFilter(client);
-      const forwarded = constrainFilter(clientText, constraint);
+      const forwarded = constrainFilter(clientText, [constraint]);
       const constraintText = serializeFilter(constraint);
       for (const rec of records) {
         if (matchesFilter(forwarded, rec)) assert.ok(matchesFilter(constraintText, rec), `${forwarded} let through ${JSON.stringify(rec)}`);
@@ -123,7 +125,7 @@ test('hostile filter strings are either refused or kept inside the constraint', 
   for (const h of hostile) {
     let forwarded: string;
     try {
-      forwarded = constrainFilter(h, constraint);
+      forwarded = constrainFilter(h, [constraint]);
     } catch {
       continue; // refused: does not parse
     }

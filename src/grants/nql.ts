@@ -89,26 +89,83 @@ export function sameFilter(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-// Same client filter and same constraint give the same forwarded filter: remember the proof
+// Same client filter and same constraints give the same forwarded filter: remember the proof
 // (NQL parsing is the costly part, measured in docs/benchmarks.md). Refusals are not cached.
 const proven = new Map<string, string>();
 
-/** The filter to forward: the client's filter (if any) AND the constraint, proven to round-trip. */
-export function constrainFilter(clientFilter: string | undefined, constraint: NqlNode): string {
-  const key = `${clientFilter ?? ''}\u0000${JSON.stringify(constraint)}`;
+/**
+ * How Ghost joins its own conditions to the filter it is given, before parsing the result:
+ * - `paren`: `(${filter})+type:post` (the posts and pages input serializers, emails' batch routes),
+ * - `raw`: `${filter}+source:-~^'https://brid.gy/'` (the mentions input serializer: no parentheses).
+ * The gateway proves that its spelling parses to the tree it decided on alone AND inside that wrapper.
+ * CASE: @tryghost/nql-lang 0.7.0 reads a group inside a group, `((a:1,b:2))`, as a field named `yg`,
+ * so a top-level parenthesised OR wrapped by Ghost silently loses its conditions (found by
+ * test/e2e/ghost-reading.test.ts): top-level groups are never parenthesised, except for `raw` routes.
+ */
+export type GhostWrap = 'paren' | 'raw';
+
+/**
+ * The filter to forward: the client's filter (if any) AND every constraint, as one tree the gateway
+ * serialises itself and proves to round-trip through Ghost's parser. With no constraint it is the
+ * client's filter in the gateway's own spelling: Ghost never sees a string the gateway did not write.
+ */
+export function constrainFilter(clientFilter: string | undefined, constraints: readonly NqlNode[], wrap: GhostWrap = 'paren'): string {
+  const key = `${wrap}\u0000${clientFilter ?? ''}\u0000${JSON.stringify(constraints)}`;
   const hit = proven.get(key);
   if (hit !== undefined) return hit;
-  const text = proveFilter(clientFilter, constraint);
+  const text = proveFilter(clientFilter, constraints, wrap);
+  // CASE: relative dates (`published_at:>now-30d`) are resolved when parsed: such a proof is not reusable.
+  if (/now[+-]/i.test(clientFilter ?? '')) return text;
   if (proven.size >= 2000) proven.clear();
   proven.set(key, text);
   return text;
 }
 
-function proveFilter(clientFilter: string | undefined, constraint: NqlNode): string {
-  const combined = clientFilter === undefined || clientFilter.trim() === '' ? constraint : { $and: [parseFilter(clientFilter), constraint] };
-  const text = serializeFilter(combined);
-  if (!sameFilter(parseFilter(text), combined)) throw new FilterError('the filter cannot be combined with this key’s constraint faithfully');
+/** The client's filter as the gateway forwards it when no constraint applies. */
+export function canonicalFilter(clientFilter: string, wrap: GhostWrap = 'paren'): string {
+  return constrainFilter(clientFilter, [], wrap);
+}
+
+/** A condition no record field has, standing for the one Ghost appends. */
+const GHOST_CONDITION: NqlNode = { __ghostgate_proof: 1 };
+
+function proveFilter(clientFilter: string | undefined, constraints: readonly NqlNode[], wrap: GhostWrap): string {
+  const parts = [...(clientFilter === undefined || clientFilter.trim() === '' ? [] : [parseFilter(clientFilter)]), ...constraints];
+  if (parts.length === 0) throw new FilterError('the filter is empty');
+  const combined = parts.length === 1 ? parts[0]! : { $and: parts };
+  const plain = serializeFilter(combined);
+  const text = wrap === 'raw' && '$or' in combined ? `(${plain})` : plain;
+  const wrapped = wrap === 'raw' ? `${text}+__ghostgate_proof:1` : `(${text})+__ghostgate_proof:1`;
+  const faithful = sameFilter(flat(parseFilter(text)), flat(combined)) && sameFilter(flat(parseFilter(wrapped)), flat({ $and: [combined, GHOST_CONDITION] }));
+  if (!faithful) throw new FilterError('the filter cannot be forwarded faithfully');
   return text;
+}
+
+/** Nested groups of the same kind as one group: `(a+b)+c` is `a+b+c`, as Ghost's query builder reads it. */
+function flat(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(flat);
+  if (!node || typeof node !== 'object' || node instanceof RegExp) return node;
+  const out: NqlNode = {};
+  for (const [k, v] of Object.entries(node as NqlNode)) {
+    if ((k === '$and' || k === '$or') && Array.isArray(v)) out[k] = v.flatMap((c: NqlNode) => (Object.keys(c).length === 1 && Array.isArray(c[k]) ? (flat(c) as NqlNode)[k] : [flat(c)]));
+    else out[k] = flat(v);
+  }
+  return out;
+}
+
+/** Every field name a filter tests, as written (`tag`, `authors.email`, `EMAIL`...). */
+export function filterKeys(filter: string): string[] {
+  const out: string[] = [];
+  const walk = (n: unknown): void => {
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (!n || typeof n !== 'object' || n instanceof RegExp) return;
+    for (const [k, v] of Object.entries(n as NqlNode)) {
+      if (k === '$and' || k === '$or') walk(v);
+      else if (!k.startsWith('$')) out.push(k);
+    }
+  };
+  walk(parseFilter(filter));
+  return out;
 }
 
 /** In-memory evaluation with Ghost's own matcher (used by tests and the safety net's reference). */

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { loadCatalog, type RouteEntry } from '../catalog/catalog.js';
-import { authorize, type RequestFacts } from '../pipeline/authorize/authorize.js';
+import type { RequestFacts } from '../pipeline/authorize/authorize.js';
+import { TAGS as WORLD_TAGS, decide, pinned, tagRefs } from './world.test.support.js';
 import { compileGrant, GrantSchema, type Grant } from './grant.js';
 
 /**
@@ -11,7 +12,15 @@ import { compileGrant, GrantSchema, type Grant } from './grant.js';
  * property: whatever authorize() allows, the reference permits. (The gateway
  * may refuse more — routes it cannot limit — never less.)
  */
-type Rec = { id: string; status: string; visibility: string; tags: { slug: string }[]; authors: { slug: string }[] };
+type Rec = { id: string; status: string; visibility: string; tags: { id: string }[]; authors: { id: string }[] };
+/** Constraint anchors name records by id (docs/grants.md). */
+const anchorIdsOf = (list: readonly (string | { id: string })[]) => list.map((a) => (typeof a === 'string' ? a : a.id));
+const idSet = (v: unknown) => new Set(Array.isArray(v) ? v.map((x) => String((x as { id?: unknown }).id)) : []);
+const sameIds = (a: unknown, b: unknown) => {
+  const x = idSet(a);
+  const y = idSet(b);
+  return x.size === y.size && [...x].every((i) => y.has(i));
+};
 
 function referencePermits(g: Grant, r: RouteEntry, f: { query: Map<string, string>; id: string; record: Rec | null; body: Partial<Rec> & Record<string, unknown>; owned: Set<string> }): boolean {
   // 1. Scopes: exact, resource:*, or *.
@@ -22,9 +31,9 @@ function referencePermits(g: Grant, r: RouteEntry, f: { query: Map<string, strin
   // Denied query parameters.
   for (const k of f.query.keys()) if (rule.deny?.includes(k)) return false;
   // The record clauses, and ownership, as docs/grants.md states them.
-  const clauses = (p: { status?: unknown; visibility?: unknown; tags?: { slug: string }[]; authors?: { slug: string }[] }) =>
-    (!c.tags || (p.tags ?? []).some((t) => c.tags!.includes(t.slug))) &&
-    (!c.authors || (p.authors ?? []).some((a) => c.authors!.includes(a.slug))) &&
+  const clauses = (p: { status?: unknown; visibility?: unknown; tags?: { id: string }[]; authors?: { id: string }[] }) =>
+    (!c.tags || (p.tags ?? []).some((t) => anchorIdsOf(c.tags!).includes(t.id))) &&
+    (!c.authors || (p.authors ?? []).some((a) => anchorIdsOf(c.authors!).includes(a.id))) &&
     (!c.status || c.status.includes(p.status as never)) &&
     (!c.visibility || c.visibility.includes(p.visibility as never));
   const owns = (id: string | undefined) => !c.createdByKey || (id !== undefined && f.owned.has(id));
@@ -36,7 +45,9 @@ function referencePermits(g: Grant, r: RouteEntry, f: { query: Map<string, strin
     const before = r.action === 'edit' ? f.record ?? undefined : undefined;
     for (const [k, v] of Object.entries(f.body)) {
       if (rule.allow && !['id', 'updated_at'].includes(k) && !rule.allow.includes(k)) return false;
-      const unchanged = before !== undefined && JSON.stringify((before as Record<string, unknown>)[k]) === JSON.stringify(v);
+      const was = before === undefined ? undefined : (before as Record<string, unknown>)[k];
+      // Relations are the same when they name the same records.
+      const unchanged = before !== undefined && (k === 'tags' || k === 'authors' ? sameIds(was, v) : JSON.stringify(was) === JSON.stringify(v));
       if (rule.deny?.includes(k) && !unchanged) return false;
     }
     const next = { status: 'draft', visibility: 'public', ...(before ?? {}), ...f.body } as Rec;
@@ -69,16 +80,16 @@ const grant = fc
     GrantSchema.parse({
       version: 1,
       scopes: x.scopes,
-      constraints: { posts: { ...(x.tags ? { tags: x.tags } : {}), ...(x.status ? { status: x.status } : {}), ...(x.byKey ? { createdByKey: true } : {}) } },
+      constraints: { posts: { ...(x.tags ? { tags: x.tags.map((t) => pinned('tags', t)) } : {}), ...(x.status ? { status: x.status } : {}), ...(x.byKey ? { createdByKey: true } : {}) } },
       fields: { posts: { ...(x.deny ? { deny: x.deny } : {}), ...(x.statusRule ? { status: x.statusRule } : {}) } },
     }),
   );
 const rec = fc.record(
-  { id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), visibility: fc.constantFrom('public', 'paid'), tags: fc.subarray(TAGS).map((t) => t.map((slug) => ({ slug }))), authors: fc.constant([{ slug: 'olive' }]) },
+  { id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), visibility: fc.constantFrom('public', 'paid'), tags: fc.subarray(TAGS).map(tagRefs), authors: fc.constant([{ id: 'b1'.padStart(24, '0'), slug: 'olive' }]) },
   { noNullPrototype: true },
 );
 const body = fc.record(
-  { title: fc.constant('t'), status: fc.constantFrom(...STATUSES), visibility: fc.constantFrom('public', 'paid'), tags: fc.subarray(TAGS).map((t) => t.map((slug) => ({ slug }))) },
+  { title: fc.constant('t'), status: fc.constantFrom(...STATUSES), visibility: fc.constantFrom('public', 'paid'), tags: fc.subarray(TAGS).map((t) => t.map((slug) => ({ id: String(WORLD_TAGS[slug]!.id) }))) },
   { requiredKeys: ['title'], noNullPrototype: true },
 );
 
@@ -88,7 +99,7 @@ test('property: authorize() never allows what the independent reference model fo
     fc.property(grant, fc.constantFrom(...ROUTES), opt(rec), body, fc.subarray(IDS), fc.boolean(), (g, r, record, b, owned, newsletter) => {
       const query = new Map<string, string>(newsletter ? [['newsletter', 'weekly']] : []);
       const facts: RequestFacts = { query, params: { id: IDS[0]! }, body: { posts: [b] }, record: (record as Rec | undefined) ?? null, ownedIds: new Set(owned) };
-      const d = authorize({ grant: compileGrant(g), route: r, upstream: { ok: true }, request: facts });
+      const d = decide({ grant: compileGrant(g), route: r, upstream: { ok: true }, request: facts });
       assert.notEqual(d.allow, 'need');
       if (d.allow === true) {
         allowed++;

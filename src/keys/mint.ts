@@ -2,6 +2,7 @@ import { loadCatalog } from '../catalog/catalog.js';
 import type { Config } from '../config/config.js';
 
 export type KeyPolicy = Config['policy'];
+import { AnchorError, pinAnchors, pinnedAnchors, unpinnedAnchors, type AnchorLookup } from '../grants/anchors.js';
 import { inheritRules, subGrantProblems } from '../grants/attenuate.js';
 import { escalationOf, escalationRefusal } from '../grants/escalation.js';
 import { parseGrant, validateScopes, type Grant } from '../grants/grant.js';
@@ -37,6 +38,7 @@ export function checkLimits(limits: KeyLimits | undefined): void {
   const r = limits.rate;
   for (const [k, v] of Object.entries(r ?? {})) if (!Number.isInteger(v) || (v as number) < 1) throw new MintError(`rate ${k} must be a positive integer`);
   if (limits.dailyQuota !== undefined && (!Number.isInteger(limits.dailyQuota) || limits.dailyQuota < 1)) throw new MintError('the daily quota must be a positive integer');
+  if (limits.webhooks !== undefined && limits.webhooks !== 'outlive' && limits.webhooks !== 'stop') throw new MintError('webhooks must be outlive or stop');
 }
 
 export function checkPolicy(policy: KeyPolicy, expiresAt: number | null | undefined, now: number): void {
@@ -65,17 +67,35 @@ export async function mintKey(
   spec: KeySpec,
   now: number,
   parent?: KeyRecord,
+  /** Looks constraint anchors up in Ghost, to pin them to ids (src/grants/anchors.ts). */
+  anchors?: AnchorLookup,
 ): Promise<{ record: KeyRecord; key: string }> {
   const name = spec.name.trim();
   if (name === '' || name.length > 191) throw new MintError('the name must be 1 to 191 characters');
   let grant = validGrant(spec.grant);
+  const pin = async (g: Grant, known: ReturnType<typeof pinnedAnchors> = []): Promise<Grant> => {
+    if (unpinnedAnchors(g).length === 0) return g;
+    if (!anchors) throw new MintError('the grant names constraint records by slug; the gateway pins them to their ids in Ghost when it creates the key, and Ghost could not be asked');
+    try {
+      return await pinAnchors(g, anchors, known);
+    } catch (e) {
+      if (e instanceof AnchorError) throw new MintError(e.message);
+      throw new MintError(`pinning the constraint's records in Ghost failed: ${(e as Error).message}`);
+    }
+  };
   let expiresAt = spec.expiresAt ?? null;
   let limits = spec.limits;
   if (parent) {
     if (parent.status !== 'active') throw new MintError('the parent key is revoked');
     if (parent.expiresAt !== null && parent.expiresAt <= now) throw new MintError('the parent key has expired');
     if (parent.maxUses !== null) throw new MintError('a key with max uses cannot have children (they would multiply its uses)');
-    grant = inheritRules(grant, parent.grant);
+    // The parent's anchors first (an older key may still name them by slug), then the child reuses its pins.
+    const parentGrant = await pin(parent.grant);
+    if (parentGrant !== parent.grant) {
+      await store.keys.setGrant(parent.id, parentGrant);
+      parent = { ...parent, grant: parentGrant };
+    }
+    grant = await pin(inheritRules(grant, parent.grant), pinnedAnchors(parent.grant));
     const problems = subGrantProblems(grant, parent.grant);
     if (problems.length > 0) throw new MintError(`the child's grant must be a subset of its parent's:\n  ${problems.join('\n  ')}`);
     if (parent.expiresAt !== null) {
@@ -88,6 +108,7 @@ export async function mintKey(
     const e = escalationOf(grant);
     if (e.fullAccess) throw new MintError(escalationRefusal(e));
   }
+  if (!parent) grant = await pin(grant);
   checkPolicy(policy, expiresAt, now);
   checkLimits(limits);
   if (spec.maxUses !== undefined && spec.maxUses !== null && (!Number.isInteger(spec.maxUses) || spec.maxUses < 1)) throw new MintError('max uses must be a positive integer');

@@ -64,16 +64,27 @@ export class Api {
   ) {}
 
   async call(method: string, path: string, body?: unknown, expect: number[] = [200, 201]): Promise<{ status: number; json: Json; headers: Headers }> {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: {
-        'content-type': 'application/json',
-        'accept-version': 'v6.0',
-        ...(this.cookie ? { cookie: this.cookie } : {}),
-      },
-      body: body === undefined ? null : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
+    const send = () =>
+      fetch(`${this.base}${path}`, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          'accept-version': 'v6.0',
+          ...(this.cookie ? { cookie: this.cookie } : {}),
+        },
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    let res: Response;
+    try {
+      res = await send();
+    } catch (e) {
+      // CASE: a caller that blocked the event loop (tests run the CLI with spawnSync) past Ghost's 5 s
+      // keep-alive timeout reuses a pooled socket Ghost closed while idle, before reading this request
+      // ("other side closed"): sent again, on a new connection.
+      if ((e as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw e;
+      res = await send();
+    }
     const text = await res.text();
     let json: Json = {};
     try {

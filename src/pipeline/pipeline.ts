@@ -3,7 +3,11 @@ import type { RouteEntry } from '../catalog/catalog.js';
 import type { RouteMatcher } from '../catalog/matcher.js';
 import type { UpstreamReach } from '../catalog/permissions.js';
 import type { ErrorCode } from '../errors/errors.js';
+import { invalidParam } from '../catalog/params.js';
+import { forwardedQuery } from '../catalog/options.js';
+import { AnchorError, anchorPath, pinAnchors, pinnedAnchors, type AnchorKind } from '../grants/anchors.js';
 import { compileGrant, type CompiledGrant } from '../grants/grant.js';
+import { lookupKey, type Lookup } from '../grants/relations.js';
 import type { MasterSecret } from '../secrets/keys.js';
 import type { KeyRecord, Store } from '../store/store.js';
 import { audienceFor, checkToken } from './authenticate/authenticate.js';
@@ -11,6 +15,7 @@ import { authorize, type Effects, type Need, type RequestFacts } from './authori
 import { gatherEscalation } from './gather-escalation.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
+import { contentEncodingRefusal, readJsonBody } from './read-body/read-body.js';
 import { checkIp, checkWindow, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
 import type { BlockList } from 'node:net';
 
@@ -40,6 +45,8 @@ export interface PipelineDeps {
   readonly rateLimiter: RateLimiter;
   /** Proxies whose X-Forwarded-For is believed. */
   readonly trustedProxies?: BlockList;
+  /** Slugs Ghost rewrites on this site (the last segment of a sub-directory install). */
+  readonly reservedSlugs?: readonly string[];
 }
 
 export type PipelineResult =
@@ -94,7 +101,15 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
   if (!r.ok) return refuse(r.code, r.context);
   const resolved = r.resolved;
   const { route, target } = resolved;
-  const pathAndQuery = target.rawQuery === '' ? target.path : `${target.path}?${target.rawQuery}`;
+  const encoding = contentEncodingRefusal(headers);
+  if (encoding) return refuse(encoding.code, encoding.context, resolved);
+  // Typed path parameters: no value Ghost could splice into a filter or read two ways.
+  const badParam = invalidParam(route, resolved.params);
+  if (badParam) return refuse('PARAM_INVALID', `${route.method} ${route.path}: ${badParam}`, resolved);
+  // Only the query options Ghost's controller reads are forwarded (src/catalog/options.ts).
+  const fq = forwardedQuery(route, target.query);
+  const rawQuery = fq.dropped.length === 0 ? target.rawQuery : new URLSearchParams([...fq.query]).toString();
+  const pathAndQuery = rawQuery === '' ? target.path : `${target.path}?${rawQuery}`;
 
   // CASE: GET /site is public in Ghost (publicAdminApi) and stays public here.
   if (route.flags.has('public')) {
@@ -108,12 +123,12 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
 
   // 3. Authorize: the one decision function, asked again as the facts it needs come in.
   const upstreamAuthorization = `Ghost ${deps.upstream.current.token(audienceFor(target.version), nowMs)}`;
-  const grant = grantOf(key);
+  let grant = grantOf(key);
   const upstream = deps.upstream.reach(route);
-  let facts: RequestFacts = { query: target.query, params: resolved.params };
+  let facts: RequestFacts = { query: fq.query, params: resolved.params };
   let body: Buffer | undefined;
-  for (let round = 0; round < 4; round++) {
-    const d = authorize({ grant, route, upstream, request: facts, identity: deps.upstream.current.info });
+  for (let round = 0; round < 8; round++) {
+    const d = authorize({ grant, route, upstream, request: facts, reservedSlugs: deps.reservedSlugs ?? [], identity: deps.upstream.current.info });
     if (d.allow === true) {
       // Max uses: taken atomically now, counted only if Ghost answers with success.
       if (key.maxUses !== null && !(await deps.store.keys.reserveUse(key.id))) {
@@ -129,6 +144,12 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
       if (d.help !== undefined) out.help = d.help;
       return out;
     }
+    if (d.need.anchors) {
+      const pinned = await pinKeyAnchors(deps, key, ancestors, target.prefix, upstreamAuthorization);
+      if ('code' in pinned) return refuse(pinned.code, pinned.context, resolved, key);
+      grant = pinned.grant;
+      continue;
+    }
     const gathered = await gather(deps, req, key, d.need, target.prefix, upstreamAuthorization, facts);
     if ('code' in gathered) return refuse(gathered.code, gathered.context, resolved, key);
     facts = gathered.facts;
@@ -140,6 +161,8 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
 export type AuthResult = { ok: true; key: KeyRecord; ancestors: KeyRecord[] } | { ok: false; refusal: Refusal };
 
 const MAX_KEY_DEPTH = 8;
+/** The secret generation of a new key (store/sqlite: `generation INTEGER NOT NULL DEFAULT 1`). */
+const FIRST_GENERATION = 1;
 
 /**
  * Who is calling: the JWT's claims first (no I/O), then the key row, then the
@@ -156,7 +179,13 @@ export async function authenticateKey(deps: PipelineDeps, req: IncomingMessage, 
   const t = checkToken(req.headers.authorization, expectedAud, nowMs, { clockSkewS: deps.clockSkewS });
   if (!t.ok) return no(t.code, t.context);
   const key = await deps.store.keys.get(t.keyId);
-  if (!key) return no('KEY_UNKNOWN', 'no ghostgate key has this id');
+  // CASE: an unknown id is checked against a secret derived for it the same way, so that it is answered
+  // TOKEN_SIGNATURE with the same work as a known key with a wrong signature: the answer reveals no key id.
+  // Only a token that verifies (a deleted key's holder) learns that the key is gone.
+  if (!key) {
+    const unknown = t.verify(deps.master.keySecret(t.keyId, FIRST_GENERATION));
+    return unknown.ok ? no('KEY_UNKNOWN', 'no ghostgate key has this id') : no(unknown.code, unknown.context);
+  }
   let sig = t.verify(deps.master.keySecret(key.id, key.generation));
   // CASE: rotated with a grace window: the previous secret works until it ends.
   if (!sig.ok && key.previousGeneration !== null && key.graceUntil !== null && nowMs < key.graceUntil) {
@@ -212,39 +241,68 @@ async function gather(
     next = { ...next, escalation: g.facts };
     if (g.body) body = g.body;
   }
-  if (need.record) {
-    const n = need.record;
-    const path = `${apiPrefix}${n.resource}/${n.by === 'slug' ? 'slug/' : ''}${n.value}/${n.include ? `?include=${n.include}` : ''}`;
-    let json: Record<string, unknown> | null;
-    try {
-      json = await deps.records.fetchRecord(path, authorization);
-    } catch (e) {
-      return { code: 'UPSTREAM_BAD_ANSWER', context: `checking the record: ${(e as Error).message}` };
+  try {
+    if (need.record) {
+      const n = need.record;
+      // CASE: an id that may name a post or a page (copy, previews, stats...): Ghost's typed read routes say which.
+      const types = n.resource === 'post-or-page' ? (['posts', 'pages'] as const) : ([n.resource] as const);
+      let found: { record: Record<string, unknown>; type: string } | undefined;
+      for (const type of types) {
+        const path = `${apiPrefix}${type}/${n.by === 'slug' ? 'slug/' : ''}${n.value}/${n.include ? `?include=${n.include}` : ''}`;
+        const json = await deps.records.fetchRecord(path, authorization);
+        const list = json?.[type];
+        const rec = Array.isArray(list) && list[0] && typeof list[0] === 'object' ? (list[0] as Record<string, unknown>) : undefined;
+        if (rec) {
+          found = { record: rec, type };
+          break;
+        }
+      }
+      next = { ...next, record: found?.record ?? null };
+      if (found && (found.type === 'posts' || found.type === 'pages')) next = { ...next, recordType: found.type };
     }
-    const list = json?.[n.resource];
-    next = { ...next, record: json === null ? null : Array.isArray(list) && list[0] && typeof list[0] === 'object' ? (list[0] as Record<string, unknown>) : null };
+    if (need.lookups) {
+      const answers = new Map(next.lookups ?? []);
+      for (const l of need.lookups) answers.set(lookupKey(l), await lookup(deps, l, apiPrefix, authorization));
+      next = { ...next, lookups: answers };
+    }
+  } catch (e) {
+    return { code: 'UPSTREAM_BAD_ANSWER', context: `checking with Ghost: ${(e as Error).message}` };
   }
   return body ? { facts: next, body } : { facts: next };
 }
 
-/** Reads a JSON body the gateway must check; the bytes read are the bytes forwarded. */
-async function readJsonBody(req: IncomingMessage, limit: number): Promise<{ raw: Buffer; json: unknown } | { code: ErrorCode; context: string }> {
-  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if ((req.headers['content-length'] === undefined || req.headers['content-length'] === '0') && req.headers['transfer-encoding'] === undefined) {
-    return { raw: Buffer.alloc(0), json: null };
+/** Ghost's answer to a relation lookup: the matching records (at most two, or every label). */
+async function lookup(deps: PipelineDeps, l: Lookup, apiPrefix: string, authorization: string): Promise<Record<string, unknown>[]> {
+  const fields = l.resource === 'users' ? 'id,slug' : 'id,name,slug';
+  const out: Record<string, unknown>[] = [];
+  for (let page = 1; page <= 100; page++) {
+    const q = new URLSearchParams(l.all ? { limit: '100', page: String(page), fields } : { filter: l.filter, limit: '2', fields });
+    const json = await deps.records.fetchRecord(`${apiPrefix}${l.resource}/?${q}`, authorization);
+    const list = json?.[l.resource];
+    if (!Array.isArray(list)) throw new Error(`Ghost answered ${l.resource} without a list`);
+    out.push(...(list as Record<string, unknown>[]));
+    const pages = Number((json?.meta as { pagination?: { pages?: unknown } } | undefined)?.pagination?.pages ?? 1);
+    if (!l.all || page >= pages) return out;
   }
-  if (type !== 'application/json') return { code: 'BODY_INVALID', context: 'the body must be application/json' };
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return { code: 'BODY_TOO_LARGE', context: `over ${limit} bytes` };
-    chunks.push(chunk as Buffer);
-  }
-  const raw = Buffer.concat(chunks);
+  throw new Error(`more than 100 pages of ${l.resource}`);
+}
+
+/**
+ * Pins a key's constraint anchors (slugs) to record ids, once, and stores the pinned grant: a child
+ * reuses its ancestors' pins for the same slugs (src/grants/anchors.ts).
+ */
+async function pinKeyAnchors(deps: PipelineDeps, key: KeyRecord, ancestors: readonly KeyRecord[], apiPrefix: string, authorization: string): Promise<{ grant: CompiledGrant } | { code: ErrorCode; context: string }> {
   try {
-    return { raw, json: JSON.parse(raw.toString('utf8')) };
-  } catch {
-    return { code: 'BODY_INVALID', context: 'the body is not valid JSON' };
+    const find = async (kind: AnchorKind, slug: string) => {
+      const json = await deps.records.fetchRecord(`${apiPrefix}${anchorPath(kind, slug)}`, authorization);
+      const rec = (json?.[kind] as Record<string, unknown>[] | undefined)?.[0];
+      return typeof rec?.id === 'string' ? rec.id : undefined;
+    };
+    const pinned = await pinAnchors(key.grant, find, ancestors.flatMap((a) => pinnedAnchors(a.grant)));
+    await deps.store.keys.setGrant(key.id, pinned);
+    return { grant: compileGrant(pinned) };
+  } catch (e) {
+    if (e instanceof AnchorError) return { code: 'CONSTRAINT_UNENFORCEABLE', context: e.message };
+    return { code: 'UPSTREAM_BAD_ANSWER', context: `pinning the key's constraint anchors: ${(e as Error).message}` };
   }
 }

@@ -29,21 +29,29 @@ export function writeMasterSecretFile(file: string): void {
  */
 const SEAL_PURPOSE = 'upstream-credential';
 
-export function seal(master: MasterSecret, plaintext: string): string {
+/** `purpose` separates keys (the upstream credential, webhook secrets); `aad` binds a sealed value to its row. */
+export interface SealOptions {
+  readonly purpose?: string;
+  readonly aad?: string;
+}
+
+export function seal(master: MasterSecret, plaintext: string, o: SealOptions = {}): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', master.subKey(SEAL_PURPOSE), iv);
+  const cipher = createCipheriv('aes-256-gcm', master.subKey(o.purpose ?? SEAL_PURPOSE), iv);
+  if (o.aad !== undefined) cipher.setAAD(Buffer.from(o.aad, 'utf8'));
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return ['v1', iv.toString('base64'), cipher.getAuthTag().toString('base64'), ct.toString('base64')].join(':');
 }
 
-export function unseal(master: MasterSecret, sealed: string): string {
+export function unseal(master: MasterSecret, sealed: string, o: SealOptions = {}): string {
   const [v, iv, tag, ct] = sealed.split(':');
   if (v !== 'v1' || !iv || !tag || ct === undefined) throw new Error('sealed value has an unknown format');
-  const decipher = createDecipheriv('aes-256-gcm', master.subKey(SEAL_PURPOSE), Buffer.from(iv, 'base64'));
+  const decipher = createDecipheriv('aes-256-gcm', master.subKey(o.purpose ?? SEAL_PURPOSE), Buffer.from(iv, 'base64'));
   decipher.setAuthTag(Buffer.from(tag, 'base64'));
+  if (o.aad !== undefined) decipher.setAAD(Buffer.from(o.aad, 'utf8'));
   try {
     return Buffer.concat([decipher.update(Buffer.from(ct, 'base64')), decipher.final()]).toString('utf8');
   } catch {
-    throw new Error('the sealed upstream credential does not open with this master secret');
+    throw new Error(`the sealed ${o.purpose ?? 'upstream credential'} does not open with this master secret`);
   }
 }

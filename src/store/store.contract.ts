@@ -24,6 +24,25 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
     }
   });
 
+  test(`${name}: a key's grant can be replaced by its pinned form, and the change is seen at once, also by another process`, async () => {
+    const store = await open();
+    try {
+      await store.keys.create({ id: ID, name: 'k', grant: { version: 1, scopes: ['posts:browse'], constraints: { posts: { tags: ['partner'] } } }, createdAt: 1000 });
+      assert.deepEqual((await store.keys.get(ID))?.grant.constraints?.posts?.tags, ['partner']);
+      const pinned = { version: 1 as const, scopes: ['posts:browse'], constraints: { posts: { tags: [{ id: 'c'.repeat(24), slug: 'partner' }] } } };
+      await store.keys.setGrant(ID, pinned);
+      assert.deepEqual((await store.keys.get(ID))?.grant, pinned);
+      const other = await open2(store);
+      if (other) {
+        assert.deepEqual((await other.keys.get(ID))?.grant, pinned);
+        await other.close();
+      }
+      await assert.rejects(store.keys.setGrant(ID, { version: 2, scopes: [] } as never), 'a grant that does not validate is refused');
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: a revocation by another process is seen by the very next get()`, async () => {
     const store = await open();
     try {

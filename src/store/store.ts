@@ -14,6 +14,8 @@ export interface KeyLimits {
   readonly rate?: { readonly perSecond?: number; readonly perMinute?: number; readonly burst?: number };
   /** Requests per UTC day. */
   readonly dailyQuota?: number;
+  /** What the key's webhooks do when the key expires: keep delivering (default) or stop (docs/webhooks.md). */
+  readonly webhooks?: 'outlive' | 'stop';
 }
 
 export interface KeyRecord {
@@ -59,6 +61,11 @@ export interface KeyStore {
    */
   get(id: string): Promise<KeyRecord | undefined>;
   list(): Promise<KeyRecord[]>;
+  /**
+   * Replaces a key's grant with the same grant made more precise: constraint anchors pinned to
+   * record ids (src/grants/anchors.ts). Never used to change what a key may do.
+   */
+  setGrant(id: string, grant: Grant): Promise<void>;
   /** Revokes the key and every descendant; returns the ids it revoked (empty when none was active). */
   revoke(id: string, at: number): Promise<string[]>;
   /** New secret generation; the current one keeps working until `graceUntil`. */
@@ -91,9 +98,63 @@ export interface SettingStore {
   set(name: string, value: string): Promise<void>;
 }
 
+/**
+ * Webhooks relayed through the gateway (src/webhooks/): Ghost calls the relay
+ * URL, the gateway delivers to the client's target. The client's secret is
+ * kept sealed; the relay's own secret is derived from the master secret.
+ */
+export type RelayStatus = 'pending' | 'active' | 'retired';
+
+export interface RelayRecord {
+  /** The relay id: the unguessable last segment of the URL Ghost calls. */
+  readonly id: string;
+  /** Ghost's webhook id; null until Ghost has answered the creation. */
+  readonly ghostId: string | null;
+  /** The key that created the webhook: deliveries follow its grant and lifecycle. */
+  readonly keyId: string;
+  readonly event: string;
+  /** The client's own target. */
+  readonly targetUrl: string;
+  /** The client's secret sealed with the master secret; null: deliveries are unsigned. */
+  readonly secretSealed: string | null;
+  /** The URL registered in Ghost (publicUrl + the relay path). */
+  readonly relayUrl: string;
+  readonly status: RelayStatus;
+  readonly retiredReason: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly retiredAt: number | null;
+}
+
+export interface NewRelay {
+  readonly id: string;
+  readonly keyId: string;
+  readonly event: string;
+  readonly targetUrl: string;
+  readonly secretSealed: string | null;
+  readonly relayUrl: string;
+  readonly createdAt: number;
+}
+
+export interface WebhookRelayStore {
+  /** A pending relay, made before Ghost is asked, so an early delivery finds it. */
+  add(r: NewRelay): Promise<void>;
+  /** Ghost created the webhook: the relay is active under Ghost's id. */
+  activate(id: string, ghostId: string, at: number): Promise<void>;
+  /** Ghost refused the creation: the pending relay goes. */
+  discard(id: string): Promise<void>;
+  update(id: string, changes: { event?: string; targetUrl?: string; secretSealed?: string | null }, at: number): Promise<void>;
+  /** Marks the relay retired; false when it already was. */
+  retire(id: string, reason: string, at: number): Promise<boolean>;
+  get(id: string): Promise<RelayRecord | undefined>;
+  byGhostId(ghostId: string): Promise<RelayRecord | undefined>;
+  list(filter?: { keyId?: string; status?: RelayStatus }): Promise<RelayRecord[]>;
+}
+
 export interface Store {
   readonly keys: KeyStore;
   readonly ledger: LedgerStore;
   readonly settings: SettingStore;
+  readonly webhooks: WebhookRelayStore;
   close(): Promise<void>;
 }

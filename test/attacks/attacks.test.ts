@@ -6,6 +6,9 @@ import { request } from 'undici';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authHeader } from '../helpers/token.js';
+import { loadCatalog, type RouteEntry } from '../../src/catalog/catalog.js';
+
+const catalog = loadCatalog();
 
 /**
  * The attack suite: crafted requests, each expected to be refused with a
@@ -22,7 +25,7 @@ interface Case {
   path: string;
   /** Headers, or a function giving them once the keys exist (signed tokens). */
   headers?: Record<string, string> | (() => Record<string, string>);
-  body?: string;
+  body?: string | Buffer;
   /** The stable code in Ghost's error envelope. */
   code: string;
   /** Use this key's token unless `headers.authorization` is given. */
@@ -50,7 +53,7 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
     keys.full = (await gw.createKey(['posts:*', 'pages:*', 'tags:*', 'members:browse', 'images:upload', 'webhooks:add'])).key;
     const { formatKey, newKeyId } = await import('../../src/secrets/keys.js');
     const cid = newKeyId();
-    const rec = await gw.gateway.store.keys.create({ id: cid, name: 'constrained', createdAt: Date.now(), grant: { version: 1, scopes: ['posts:browse', 'posts:edit', 'posts:add'], constraints: { posts: { tags: ['partner'] } }, fields: { posts: { status: ['draft'], deny: ['newsletter', 'email_segment', 'authors'] } } } });
+    const rec = await gw.gateway.store.keys.create({ id: cid, name: 'constrained', createdAt: Date.now(), grant: { version: 1, scopes: ['posts:browse', 'posts:edit', 'posts:add'], constraints: { posts: { tags: [{ id: 'c'.repeat(24), slug: 'partner' }] } }, fields: { posts: { status: ['draft'], deny: ['newsletter', 'email_segment', 'authors'] } } } });
     keys.constrained = formatKey(cid, gw.master.keySecret(cid, rec.generation));
     const revoked = await gw.createKey(['posts:*']);
     await gw.gateway.store.keys.revoke(revoked.id, Date.now());
@@ -83,13 +86,14 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
       { name: `;params in ${res}`, path: `${A}/${res};jsessionid=1/`, code: 'PATH_AMBIGUOUS' },
       { name: `percent-encoded letter in ${res}`, path: `${A}/%${res.charCodeAt(0).toString(16)}${res.slice(1)}/`, code: 'PATH_AMBIGUOUS' },
       { name: `invalid percent escape in ${res}`, path: `${A}/${res}/%g0/`, code: 'PATH_AMBIGUOUS' },
-      { name: `capitalised ${res}`, path: `${A}/${res[0]!.toUpperCase()}${res.slice(1)}/`, code: 'ROUTE_UNKNOWN' },
-      { name: `upper-case ${res}`, path: `${A}/${res.toUpperCase()}/`, code: 'ROUTE_UNKNOWN' },
+      { name: `capitalised ${res}`, path: `${A}/${res[0]!.toUpperCase()}${res.slice(1)}/`, code: 'PATH_CASE' },
+      { name: `upper-case ${res}`, path: `${A}/${res.toUpperCase()}/`, code: 'PATH_CASE' },
       { name: `trailing garbage segment on ${res}`, path: `${A}/${res}/5f1a2b3c4d5e6f7a8b9c0d1e/garbage/more/`, code: 'ROUTE_UNKNOWN' },
       { name: `v5 prefix for ${res}`, path: `/ghost/api/v5/admin/${res}/`, code: 'ROUTE_NOT_SERVED' },
       { name: `v1 prefix for ${res}`, path: `/ghost/api/v1/admin/${res}/`, code: 'ROUTE_NOT_SERVED' },
       { name: `content API for ${res}`, path: `/ghost/api/content/${res}/`, code: 'ROUTE_NOT_SERVED' },
-      { name: `upper-case prefix for ${res}`, path: `/ghost/API/admin/${res}/`, code: 'ROUTE_NOT_SERVED' },
+      { name: `upper-case prefix for ${res}`, path: `/ghost/API/admin/${res}/`, code: 'PATH_CASE' },
+      { name: `upper-case version for ${res}`, path: `/ghost/api/V4/admin/${res}/`, code: 'PATH_CASE' },
       { name: `absolute-form target for ${res}`, path: `http://evil.example${A}/${res}/`, code: 'PATH_AMBIGUOUS' },
     );
   }
@@ -110,6 +114,75 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
     { name: 'the admin root is not a route', path: `${A}/`, code: 'ROUTE_UNKNOWN' },
     { name: 'integrations are refused to the integration upstream', path: `${A}/integrations/`, code: 'SCOPE_MISSING' },
   );
+  // --- case variants of every fixed segment (Express routes case-insensitively) ---------
+  // The expected code comes from a plain reading of Express's rule, independent of the gateway's matcher:
+  // the first catalog route whose fixed segments equal the path's in lower case is the one Ghost runs.
+  const ghostRuns = (method: string, segs: string[]) =>
+    catalog.routes.find((r) => r.method === method && r.segments.length === segs.length && r.segments.every((p, j) => p.startsWith(':') || p === segs[j]!.toLowerCase()));
+  const beside = (route: RouteEntry, i: number) =>
+    catalog.routes.filter((o) => o.segments[i] !== undefined && !o.segments[i]!.startsWith(':') && o.segments.slice(0, i).every((p, j) => (p.startsWith(':') ? route.segments[j]!.startsWith(':') : p === route.segments[j]))).map((o) => o.segments[i]!);
+  const expectedCode = (method: string, segs: string[]): string => {
+    const r = ghostRuns(method, segs);
+    if (!r) return 'ROUTE_UNKNOWN';
+    if (r.segments.some((p, j) => !p.startsWith(':') && p !== segs[j])) return 'PATH_CASE';
+    if (r.segments.some((p, j) => p.startsWith(':') && beside(r, j).includes(segs[j]!.toLowerCase()))) return 'PARAM_RESERVED';
+    return 'accepted';
+  };
+  const caseCases: Case[] = [];
+  for (const route of catalog.routes) {
+    const plain = route.segments.map((p) => (p.startsWith(':') ? '5f1a2b3c4d5e6f7a8b9c0d1e' : p));
+    route.segments.forEach((p, i) => {
+      const words = p.startsWith(':') ? beside(route, i).flatMap((w) => [w, w.toUpperCase()]) : [p.toUpperCase(), p[0]!.toUpperCase() + p.slice(1)];
+      for (const w of new Set(words)) {
+        if (w === p) continue;
+        const segs = plain.map((x, j) => (j === i ? w : x));
+        const code = expectedCode(route.method, segs);
+        if (code === 'accepted') continue; // the exact spelling of another route registered first
+        caseCases.push({ name: `${route.method} /${segs.join('/')}/ (${route.path})`, method: route.method, path: `${A}/${segs.join('/')}/`, code, ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
+      }
+    });
+  }
+  cases.push(...caseCases);
+  test(`case variants of every fixed segment and route names as parameters (${caseCases.length})`, () => {
+    assert.ok(caseCases.length >= 400);
+    for (const c of ['members/UPLOAD', 'posts/EXPORT', 'posts/BULK', 'members/Bulk', 'pages/BULK', 'members/EVENTS']) assert.ok(caseCases.some((k) => k.path === `${A}/${c}/`), c);
+  });
+
+  // --- bodies Ghost's body-parser would read differently ------------------------------
+  // UTF-8 reads a draft; UTF-7 reads `"status":"published"` after it (the proven bypass).
+  const utf7 = '{"posts":[{"tags":["partner"],"status":"draft","title":"x+ACI-,+ACI-status+ACI-:+ACI-published"}]}';
+  const json = (charset: string, body: string | Buffer = utf7): Case => ({ name: `charset ${charset}`, method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': `application/json; charset=${charset}` }, body, code: 'BODY_ENCODING' });
+  // Every charset body-parser decodes (iconv-lite 0.4.24 names starting "utf-"), in the spellings iconv-lite folds, and others.
+  const CHARSETS = ['utf-7', 'UTF-7', 'utf-7-imap', 'utf-16', 'UTF-16', 'utf-16le', 'utf-16be', 'utf-16-le', '"utf-8:1987"', 'utf-8-x', 'utf-_8', 'utf8', 'utf-32', 'ucs-2', 'latin1', 'iso-8859-1', 'windows-1252', 'us-ascii', 'cesu-8', 'binary', 'base64', 'hex', '""', 'x'];
+  const bodyCases: Case[] = [
+    ...CHARSETS.map((c) => json(c)),
+    json('utf-16le', Buffer.from(utf7.replace('+ACI-,+ACI-status+ACI-:+ACI-published', 'x'), 'utf16le')),
+    json('"utf-16"', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"posts":[{"tags":["partner"],"status":"published"}]}', 'utf16le')])),
+    ...['gzip', 'GZIP', 'deflate', 'br', 'compress', 'x-gzip', 'identity, gzip', 'gzip, identity'].flatMap((enc): Case[] => [
+      { name: `Content-Encoding ${enc} on a checked body`, method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': 'application/json', 'content-encoding': enc }, body: '{"posts":[{"tags":["partner"]}]}', code: 'BODY_ENCODING' },
+      { name: `Content-Encoding ${enc} on a streamed body`, method: 'POST', path: `${A}/posts/`, headers: { 'content-type': 'application/json', 'content-encoding': enc }, body: '{"posts":[{"title":"x"}]}', code: 'BODY_ENCODING' },
+      { name: `Content-Encoding ${enc} on an upload`, method: 'POST', path: `${A}/images/upload/`, headers: { 'content-type': 'multipart/form-data; boundary=x', 'content-encoding': enc }, body: '--x--\r\n', code: 'BODY_ENCODING' },
+    ]),
+    ...(
+      [
+        ['a UTF-8 byte order mark', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"posts":[{"tags":["partner"]}]}')])],
+        ['invalid UTF-8', Buffer.concat([Buffer.from('{"posts":[{"tags":["partner"],"title":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}]}')])],
+        ['an overlong UTF-8 quote', Buffer.concat([Buffer.from('{"posts":[{"tags":["partner"],"title":"'), Buffer.from([0xc0, 0xa2]), Buffer.from('"}]}')])],
+        ['a repeated key', '{"posts":[{"tags":["partner"],"status":"draft","status":"published"}]}'],
+        ['a repeated key through an escape', '{"posts":[{"tags":["partner"],"status":"draft","st\\u0061tus":"published"}]}'],
+        ['a repeated top-level key', '{"posts":[{"tags":["partner"]}],"posts":[{"status":"published"}]}'],
+        ['a __proto__ key', '{"posts":[{"tags":["partner"],"__proto__":{"status":"published"}}]}'],
+        ['a top-level array', '[{"posts":[{"tags":["partner"]}]}]'],
+        ['a top-level string', '"posts"'],
+      ] as const
+    ).map(([what, body]): Case => ({ name: `checked body with ${what}`, method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': 'application/json' }, body, code: 'BODY_INVALID' })),
+    ...['application/vnd.api+json', 'application/x-www-form-urlencoded', 'text/plain', 'text/json', 'application/json-patch+json', 'application/jsonx', 'application/json;;', 'application/json; charset', 'application/json, text/plain', '*/*'].map(
+      (type): Case => ({ name: `checked body typed ${type}`, method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': type }, body: '{"posts":[{"tags":["partner"],"status":"draft"}]}', code: 'BODY_INVALID' }),
+    ),
+    { name: 'checked body without a Content-Type', method: 'POST', path: `${A}/posts/`, as: 'constrained', body: '{"posts":[{"tags":["partner"],"status":"draft"}]}', code: 'BODY_INVALID' },
+  ];
+  cases.push(...bodyCases);
+
   // --- method overrides ----------------------------------------------------
   for (const h of ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']) {
     for (const m of ['DELETE', 'PUT', 'GET']) cases.push({ name: `${h}: ${m}`, path: `${A}/posts/`, headers: { [h]: m }, code: 'METHOD_OVERRIDE' });
@@ -165,7 +238,7 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
       { name: `${route}: kid path injection`, path: route, headers: () => ({ authorization: t({ kid: '../../../etc/passwd' }, p0()) }), code: 'TOKEN_KID_MISSING' },
       { name: `${route}: kid SQL injection`, path: route, headers: () => ({ authorization: t({ kid: "' OR '1'='1" }, p0()) }), code: 'TOKEN_KID_MISSING' },
       { name: `${route}: missing kid`, path: route, headers: () => ({ authorization: t({ kid: undefined }, p0()) }), code: 'TOKEN_KID_MISSING' },
-      { name: `${route}: unknown kid`, path: route, headers: () => ({ authorization: t({ kid: 'f'.repeat(24) }, p0()) }), code: 'KEY_UNKNOWN' },
+      { name: `${route}: unknown kid`, path: route, headers: () => ({ authorization: t({ kid: 'f'.repeat(24) }, p0()) }), code: 'TOKEN_SIGNATURE' },
       { name: `${route}: wrong aud`, path: route, headers: () => ({ authorization: t({}, { ...p0(), aud: '/v4/admin/' }) }), code: 'TOKEN_AUDIENCE' },
       { name: `${route}: aud suffix trick`, path: route, headers: () => ({ authorization: t({}, { ...p0(), aud: 'https://evil.example/xadmin' }) }), code: 'TOKEN_AUDIENCE' },
       { name: `${route}: aud array`, path: route, headers: () => ({ authorization: t({}, { ...p0(), aud: ['/admin/'] }) }), code: 'TOKEN_AUDIENCE' },
@@ -235,17 +308,18 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
   });
 });
 
-function rawRequest(base: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
+function rawRequest(base: string, method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<{ status: number; body: string }> {
   const u = new URL(base);
-  const head = [`${method} ${path} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), ...(body !== undefined ? [`Content-Length: ${Buffer.byteLength(body)}`] : []), '', ''].join('\r\n');
-  return sendRaw(base, head + (body ?? '')).then((text) => {
+  const bytes = body === undefined ? undefined : Buffer.from(body);
+  const head = [`${method} ${path} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), ...(bytes !== undefined ? [`Content-Length: ${bytes.length}`] : []), '', ''].join('\r\n');
+  return sendRaw(base, Buffer.concat([Buffer.from(head), bytes ?? Buffer.alloc(0)])).then((text) => {
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
     const i = text.indexOf('\r\n\r\n');
     return { status, body: i === -1 ? '' : text.slice(i + 4) };
   });
 }
 
-function sendRaw(base: string, raw: string): Promise<string> {
+function sendRaw(base: string, raw: string | Buffer): Promise<string> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const s = connect(Number(u.port), u.hostname, () => s.end(raw));

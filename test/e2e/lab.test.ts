@@ -1,11 +1,11 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { labReset, labUp, type LabState } from '../../src/lab/lab.js';
-import { ADMIN_ROUTES_FILE } from '../../src/catalog/check.js';
+import { ADMIN_ROUTES_FILE, GHOST_ROUTER_FILES } from '../../src/catalog/ghost-router.js';
 import { CLI, lab } from './lab-helper.js';
 import { authHeader } from '../helpers/token.js';
 
@@ -60,12 +60,16 @@ describe('the lab: a real Ghost 6.65', () => {
   describe('catalog check against the installed Ghost', () => {
     const check = (dir: string) => spawnSync(process.execPath, [CLI, 'catalog', 'check', '--ghost-dir', dir, '--json'], { encoding: 'utf8' });
 
+    /** The files the catalog check loads Ghost's router from, with the routes file edited; node_modules shared. */
     function ghostCopy(edit: (src: string) => string): string {
       const dir = mkdtempSync(join(tmpdir(), 'ghost-copy-'));
+      for (const f of GHOST_ROUTER_FILES) {
+        mkdirSync(dirname(join(dir, f)), { recursive: true });
+        cpSync(join(s.ghostDir, f), join(dir, f));
+      }
+      symlinkSync(join(s.ghostDir, 'node_modules'), join(dir, 'node_modules'));
       const file = join(dir, ADMIN_ROUTES_FILE);
-      mkdirSync(dirname(file), { recursive: true });
-      cpSync(join(s.ghostDir, 'package.json'), join(dir, 'package.json'));
-      writeFileSync(file, edit(readFileSync(join(s.ghostDir, ADMIN_ROUTES_FILE), 'utf8')));
+      writeFileSync(file, edit(readFileSync(file, 'utf8')));
       return dir;
     }
 
@@ -93,6 +97,25 @@ describe('the lab: a real Ghost 6.65', () => {
       const r = check(dir);
       assert.equal(r.status, 1);
       assert.deepEqual(JSON.parse(r.stdout).stale, [{ method: 'GET', path: '/posts/export' }]);
+    });
+
+    test('exits non-zero and names a route Ghost now registers after a route that would take its path', () => {
+      const dir = ghostCopy((src) => {
+        const line = "  router.get('/posts/export', mw.authAdminApi, http(api.posts.exportCSV));\n";
+        const anchor = "  router.get('/posts/slug/:slug', mw.authAdminApi, http(api.posts.read));\n";
+        assert.ok(src.includes(line) && src.includes(anchor));
+        return src.replace(line, '').replace(anchor, anchor + line);
+      });
+      const r = check(dir);
+      assert.equal(r.status, 1);
+      assert.deepEqual(JSON.parse(r.stdout).misordered, [{ method: 'GET', path: '/posts/export' }]);
+    });
+
+    test('exits non-zero and names a route whose controller changed', () => {
+      const dir = ghostCopy((src) => src.replace('http(api.members.exportCSV)', 'http(api.members.browse)'));
+      const r = check(dir);
+      assert.equal(r.status, 1);
+      assert.deepEqual(JSON.parse(r.stdout).mismatched, [{ method: 'GET', path: '/members/upload', scope: 'members:exportCSV', controller: 'members.browse' }]);
     });
   });
 

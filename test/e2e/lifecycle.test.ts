@@ -26,7 +26,7 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
 
   before(async () => {
     s = await lab();
-    gw = await startTestGateway({ upstreamUrl: s.url, upstreamKey: s.integration.adminKey });
+    gw = await startTestGateway({ upstreamUrl: s.url, upstreamKey: s.integration.adminKey, relay: true });
     receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c));
@@ -55,7 +55,7 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
 
   test('end to end', async () => {
     // The site owner mints a one-time key for the outside service, and a key for another tool.
-    const once = cli(['token', 'create', '--name', 'webhook installer', '--preset', 'webhook-setup', '--max-uses', '1', '--expires', '1h', '--json']);
+    const once = cli(['token', 'create', '--name', 'webhook installer', '--preset', 'webhook-setup', '--scope', 'posts:read', '--max-uses', '1', '--expires', '1h', '--json']);
     assert.equal(once.max_uses, 1);
     const other = cli(['token', 'create', '--name', 'cms', '--preset', 'publisher', '--json']);
 
@@ -71,6 +71,16 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
     const listed = cli(['token', 'show', once.id, '--json']);
     assert.equal(listed.use_count, 1);
     assert.ok(listed.last_used_at);
+    assert.deepEqual(listed.webhooks.map((w: { id: string; status: string }) => [w.id, w.status]), [[wh.id, 'active']], 'the webhook is relayed and the key owns it');
+    assert.equal(wh.target_url, receiverUrl);
+
+    // Its uses are spent; its webhook delivers.
+    const cms = new GhostAdminAPI({ url: gw.url, key: other.key, version: 'v6.0' });
+    const before = `seed scenario before rotation ${Date.now()}`;
+    const first = await cms.posts.add({ title: before });
+    for (const until = Date.now() + 15_000; !deliveries.some((d) => d.title === before) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(deliveries.some((d) => d.event === 'post.added' && d.title === before), `deliveries: ${JSON.stringify(deliveries)}`);
+    await cms.posts.delete({ id: first.id });
 
     // The site owner regenerates the integration key in Ghost and installs the new one in the gateway.
     const oldKey = s.integration.adminKey;
@@ -83,7 +93,6 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
     s = { ...s, integration: { ...s.integration, adminKey: newKey } };
 
     // Other keys keep working without any change, and the webhook still fires.
-    const cms = new GhostAdminAPI({ url: gw.url, key: other.key, version: 'v6.0' });
     const title = `seed scenario ${Date.now()}`;
     const post = await cms.posts.add({ title });
     const until = Date.now() + 15_000;
@@ -94,10 +103,10 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
 
     // Use counts of keys without max uses are written once a second.
     let uses = 0;
-    for (let i = 0; i < 30 && uses < 3; i++) {
+    for (let i = 0; i < 30 && uses < 5; i++) {
       await new Promise((r) => setTimeout(r, 100));
       uses = (cli(['token', 'list', '--json']) as { id: string; use_count: number }[]).find((t) => t.id === other.id)!.use_count;
     }
-    assert.equal(uses, 3, 'add, delete and browse through the gateway');
+    assert.equal(uses, 5, 'two adds, two deletes and a browse through the gateway');
   });
 });

@@ -7,7 +7,10 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { startGateway, UPSTREAM_SETTING, type RunningGateway } from '../../src/main.js';
 import { MasterSecret, formatKey, newKeyId } from '../../src/secrets/keys.js';
 import { seal } from '../../src/secrets/master.js';
+import type { Grant } from '../../src/grants/grant.js';
+import type { NewKey } from '../../src/store/store.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { freePort } from '../../src/lab/ghost-process.js';
 
 /** A real gateway, in process, on a free port, with its own temporary store. */
 export interface TestGateway {
@@ -17,7 +20,8 @@ export interface TestGateway {
   readonly configFile: string;
   readonly gateway: RunningGateway;
   readonly master: MasterSecret;
-  createKey(scopes: string[], name?: string): Promise<{ id: string; key: string }>;
+  /** A key with these scopes, or this whole grant; `more`: expiry, limits… */
+  createKey(scopes: string[] | Grant, name?: string, more?: Partial<NewKey>): Promise<{ id: string; key: string }>;
   /** Stops the gateway; its files are removed unless `keepFiles`. */
   close(keepFiles?: boolean): Promise<void>;
 }
@@ -28,15 +32,19 @@ export async function startTestGateway(opts: {
   kind?: 'integration' | 'staff';
   timeoutMs?: number;
   extra?: Record<string, unknown>;
+  /** Listen on a port chosen now and set publicUrl to it, so Ghost can call the webhook relay. */
+  relay?: boolean;
 }): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-gw-'));
   const masterHex = MasterSecret.generateHex();
   writeFileSync(join(dir, 'master.key'), `${masterHex}\n`, { mode: 0o600 });
   const configFile = join(dir, 'ghostgate.yaml');
+  const port = opts.relay ? await freePort() : 0;
   writeFileSync(
     configFile,
     stringify({
-      listen: { host: '127.0.0.1', port: 0 },
+      listen: { host: '127.0.0.1', port },
+      ...(opts.relay ? { publicUrl: `http://127.0.0.1:${port}`, webhooks: { allowInternalIPs: true } } : {}),
       upstream: { url: opts.upstreamUrl, kind: opts.kind ?? 'integration', timeoutMs: opts.timeoutMs ?? 30_000 },
       store: { path: 'ghostgate.db' },
       masterSecretFile: 'master.key',
@@ -58,9 +66,10 @@ export async function startTestGateway(opts: {
     configFile,
     gateway,
     master,
-    async createKey(scopes, name = 'test key') {
+    async createKey(scopes, name = 'test key', more = {}) {
       const id = newKeyId();
-      const rec = await gateway.store.keys.create({ id, name, grant: { version: 1, scopes }, createdAt: Date.now() });
+      const grant = Array.isArray(scopes) ? { version: 1 as const, scopes } : scopes;
+      const rec = await gateway.store.keys.create({ ...more, id, name, grant, createdAt: Date.now() });
       return { id, key: formatKey(id, master.keySecret(id, rec.generation)) };
     },
     async close(keepFiles = false) {

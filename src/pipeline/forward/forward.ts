@@ -71,10 +71,14 @@ export class Forwarder {
     try {
       const headers = upstreamRequestHeaders(req.headers, f.authorization, this.host, this.proto);
       if (f.requestId) headers['x-ghostgate-request-id'] = f.requestId;
-      // An answer the gateway inspects must arrive uncompressed.
-      if (f.inspect) delete headers['accept-encoding'];
+      if (f.inspect) {
+        // An answer the gateway inspects must arrive whole and uncompressed. No conditional GET either:
+        // a 304 would answer for Ghost's unredacted body (its ETag), an oracle on what the key may not see.
+        for (const h of ['accept-encoding', 'if-none-match', 'if-modified-since']) delete headers[h];
+      }
       if (Buffer.isBuffer(f.body)) {
-        delete headers['transfer-encoding'];
+        // The body the gateway read and checked: UTF-8 JSON, forwarded byte for byte with a type of its own.
+        headers['content-type'] = 'application/json';
         headers['content-length'] = String(f.body.length);
       }
       const options = {

@@ -1,10 +1,33 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /**
- * Hop-by-hop headers (RFC 9110 section 7.6.1) and the headers the gateway
- * owns. The client's Authorization and cookies never reach Ghost: Ghost would
- * try a session cookie after the key (reference 1.0).
+ * Request headers reach Ghost by an allow-list: the headers Ghost 6.65 and
+ * its middleware read on the Admin API, nothing else. Anything else a client
+ * sends (`X-Original-URL`, `X-Rewrite-URL`, `Proxy-Authorization`, cookies,
+ * `X-Forwarded-*`, headers a future middleware might honour) is dropped, so
+ * Ghost reads only what the gateway decided on.
  */
+export const FORWARDED_REQUEST_HEADERS: ReadonlySet<string> = new Set([
+  // The API version the client speaks: api-version-compatibility and version-match
+  // (ghost/core/core/server/services/api-version-compatibility, core/server/web/api/middleware/version-match.js).
+  'accept-version',
+  'x-ghost-version',
+  // The body's framing and type: body-parser and multer read them (uploads need the multipart boundary).
+  // For a body the gateway checked, forward.ts sets both itself.
+  'content-type',
+  'content-length',
+  // Response compression (compression() in ghost/core/core/server/web/parent/app.js).
+  'accept-encoding',
+  // Request logging: @tryghost/logging records the request's headers (core/server/web/parent/middleware/log-request.js).
+  'user-agent',
+  // Conditional GET: Express's res.send answers 304 when `fresh` (If-None-Match, If-Modified-Since,
+  // Cache-Control: no-cache). forward.ts drops them when the gateway rewrites the answer.
+  'if-none-match',
+  'if-modified-since',
+  'cache-control',
+]);
+
+/** Hop-by-hop headers (RFC 9110 section 7.6.1): never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -15,19 +38,6 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
-]);
-const REQUEST_DROP = new Set([
-  ...HOP_BY_HOP,
-  'authorization',
-  'cookie',
-  'host',
-  'expect',
-  'forwarded',
-  'x-forwarded-for',
-  'x-forwarded-host',
-  'x-forwarded-proto',
-  'x-real-ip',
-  'x-ghostgate-request-id',
 ]);
 const RESPONSE_DROP = new Set([...HOP_BY_HOP, 'set-cookie']);
 
@@ -47,10 +57,12 @@ export function upstreamRequestHeaders(
 ): Record<string, string | string[]> {
   const listed = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || REQUEST_DROP.has(name) || listed.has(name)) continue;
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = incoming[name];
+    if (value === undefined || listed.has(name)) continue;
     out[name] = value;
   }
+  // The gateway's own: Ghost's host, the scheme it expects, the upstream credential.
   out.host = upstreamHost;
   // CASE: without a matching proto Ghost's adminSSLAndHostRedirect answers 301 (reference 8.10).
   out['x-forwarded-proto'] = upstreamProto;

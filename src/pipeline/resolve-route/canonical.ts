@@ -82,11 +82,17 @@ export function canonicalize(rawUrl: string, ghostPath = 'ghost'): CanonicalResu
   }
 
   // /<ghostPath>/api/[<version>/]<api>/...
+  // CASE: Express mounts these case-insensitively (`/GHOST/Api/ADMIN/` reaches the Admin API, after
+  // Ghost's uncapitalise redirect for people); one spelling is served, the others are refused.
+  const prefixCase = (i: number, want: string) => parts[i] !== want && parts[i]?.toLowerCase() === want.toLowerCase();
+  if (prefixCase(0, ghostPath) || prefixCase(1, 'api')) return refuse('PATH_CASE', `the prefix is /${ghostPath}/api/`);
   if (parts[0] !== ghostPath || parts[1] !== 'api') return refuse('ROUTE_NOT_SERVED', `only /${ghostPath}/api/admin/ is served`);
   let version: ApiVersion = '';
   let i = 2;
+  if (parts[i] !== undefined && !VERSIONS.has(parts[i]!) && VERSIONS.has(parts[i]!.toLowerCase())) return refuse('PATH_CASE', `API versions are lower case`);
   if (parts[i] !== undefined && VERSIONS.has(parts[i]!)) version = parts[i++] as ApiVersion;
   const api = parts[i++] ?? '';
+  if (api !== 'admin' && api.toLowerCase() === 'admin') return refuse('PATH_CASE', 'the API is /admin/');
   if (api !== 'admin') return refuse('ROUTE_NOT_SERVED', `only the Admin API is served, not "${api.slice(0, 40)}"`);
   const segments = parts.slice(i);
   if (segments.length === 0) return refuse('ROUTE_UNKNOWN', 'no resource in path');

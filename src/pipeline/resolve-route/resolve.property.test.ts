@@ -60,3 +60,66 @@ test('property: every spelling of a catalog route gets the same decision (the ro
     { numRuns: 5000 },
   );
 });
+
+/** Every spelling of a word in other cases (all of them for short words, a sample for long ones). */
+const caseVariant = (word: string) =>
+  fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((up) => [...word].map((ch, i) => (up[i] ? ch.toUpperCase() : ch)).join('')).filter((w) => w !== word);
+
+test('property: a fixed segment in any other case is refused (Ghost would run that route, or one beside it)', () => {
+  const routes = catalog.routes.filter((r) => r.segments.some((s) => !s.startsWith(':') && s !== s.toUpperCase()));
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...routes).chain((route) => {
+        const fixed = route.segments.flatMap((s, i) => (!s.startsWith(':') && s !== s.toUpperCase() ? [i] : []));
+        return fc.tuple(fc.constant(route), fc.constantFrom(...fixed).chain((i) => fc.tuple(fc.constant(i), caseVariant(route.segments[i]!))));
+      }),
+      fc.constantFrom('', '/'),
+      ([route, [i, variant]], slash) => {
+        const segs = route.segments.map((s, j) => (j === i ? variant : s.startsWith(':') ? '5f1a2b3c4d5e6f7a8b9c0d1e' : s));
+        const r = resolveRoute(matcher, route.method, `/ghost/api/admin/${segs.join('/')}${slash}`, {});
+        assert.equal(r.ok, false, `${route.method} /${segs.join('/')} was accepted`);
+        assert.ok(['PATH_CASE', 'PARAM_RESERVED', 'ROUTE_UNKNOWN'].includes(r.ok ? '' : r.code), r.ok ? '' : r.code);
+      },
+    ),
+    { numRuns: 5000 },
+  );
+});
+
+test('property: a parameter equal to a fixed segment of a route beside it, in any case, is refused', () => {
+  const cases = catalog.routes.flatMap((route) =>
+    route.segments.flatMap((seg, i) => {
+      if (!seg.startsWith(':')) return [];
+      const siblings = catalog.routes.filter((o) => o.segments[i] !== undefined && !o.segments[i]!.startsWith(':') && o.segments.slice(0, i).every((s, j) => (s.startsWith(':') ? route.segments[j]!.startsWith(':') : s === route.segments[j])));
+      return siblings.map((o) => ({ route, i, word: o.segments[i]! }));
+    }),
+  );
+  assert.ok(cases.length > 40, `${cases.length} parameter/segment pairs`);
+  fc.assert(
+    fc.property(fc.constantFrom(...cases).chain((c) => fc.tuple(fc.constant(c), fc.oneof(fc.constant(c.word), caseVariant(c.word)))), ([{ route, i }, word]) => {
+      const segs = route.segments.map((s, j) => (j === i ? word : s.startsWith(':') ? 'abc123' : s));
+      const r = resolveRoute(matcher, route.method, `/ghost/api/admin/${segs.join('/')}/`, {});
+      // Either the sibling route itself (the exact spelling of a route registered first), or a refusal.
+      if (r.ok) assert.notEqual(r.resolved.route, route, `${route.method} /${segs.join('/')} resolved with :${route.segments[i]!.slice(1)}=${word}`);
+      else assert.ok(['PATH_CASE', 'PARAM_RESERVED', 'ROUTE_NOT_SERVED'].includes(r.code), r.code);
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test('the proven cases: case variants of fixed segments are refused, never resolved as a read by id', () => {
+  for (const [method, path, code] of [
+    ['GET', 'members/UPLOAD', 'PATH_CASE'],
+    ['GET', 'posts/EXPORT', 'PATH_CASE'],
+    ['PUT', 'posts/BULK', 'PATH_CASE'],
+    ['GET', 'posts/BULK', 'PARAM_RESERVED'],
+    ['PUT', 'members/Bulk', 'PATH_CASE'],
+    ['GET', 'members/Bulk', 'PARAM_RESERVED'],
+    ['PUT', 'pages/BULK', 'PATH_CASE'],
+    ['GET', 'members/EVENTS', 'PATH_CASE'],
+    ['GET', 'members/bulk', 'PARAM_RESERVED'],
+    ['GET', 'Posts', 'PATH_CASE'],
+  ] as const) {
+    const r = resolveRoute(matcher, method, `/ghost/api/admin/${path}/`, {});
+    assert.equal(r.ok ? `ok ${r.resolved.route.scope}` : r.code, code, `${method} ${path}`);
+  }
+});

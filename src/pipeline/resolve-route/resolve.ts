@@ -27,9 +27,23 @@ export function resolveRoute(
   }
   const c = canonicalize(rawUrl, ghostPath);
   if (!c.ok) return c;
+  // The route Ghost's own router runs for this path (case-insensitive, as Express routes).
   const match = matcher.match(method, c.target.segments);
   if (!match) return { ok: false, code: 'ROUTE_UNKNOWN', context: `${method} /${c.target.segments.join('/')}/`.slice(0, 200) };
   const { route } = match;
+  // CASE: `/members/UPLOAD/` runs the members CSV export in Ghost. The gateway resolves it as Ghost
+  // does and then refuses the spelling rather than rewriting it: no Admin API client sends it, and a
+  // refusal leaves an audit record of the attempt instead of a success under another spelling.
+  const variant = matcher.caseVariant(match, c.target.segments);
+  if (variant !== -1) {
+    return { ok: false, code: 'PATH_CASE', context: `"${c.target.segments[variant]!.slice(0, 40)}" must be spelled "${route.segments[variant]}" (${route.method} ${route.path})` };
+  }
+  // CASE: a parameter spelled like a route beside it (`DELETE /members/Upload/`, `GET /posts/bulk/`)
+  // names a route, not a record: refused whichever route the registration order picks.
+  const reserved = matcher.reservedParam(match);
+  if (reserved !== undefined) {
+    return { ok: false, code: 'PARAM_RESERVED', context: `:${reserved} may not be "${match.params[reserved]!.slice(0, 40)}", the name of a route beside ${route.path}` };
+  }
   // CASE: the ?token= scheduler routes are Ghost-internal (reference 1.10); setup, session and
   // password routes are for people, not API keys. The gateway serves neither.
   if (route.flags.has('query_token')) return { ok: false, code: 'ROUTE_NOT_SERVED', context: `${route.method} ${route.path} is Ghost's internal scheduler route` };

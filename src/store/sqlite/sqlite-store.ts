@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { GrantSchema } from '../../grants/grant.js';
 import type { KeyRecord, KeyStatus, NewKey, Store } from '../store.js';
+import { WEBHOOK_RELAYS_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 
 /**
  * SQLite driver (better-sqlite3: synchronous, prepared statements, WAL).
@@ -36,6 +37,7 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE keys ADD COLUMN grace_until INTEGER;
    CREATE INDEX keys_parent ON keys(parent_id);
    CREATE TABLE key_daily (key_id TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (key_id, day)) WITHOUT ROWID;`,
+  WEBHOOK_RELAYS_MIGRATION,
 ];
 
 interface KeyRow {
@@ -106,6 +108,7 @@ export function openSqliteStore(path: string): Store {
     'INSERT INTO keys (id, name, grant_json, status, generation, created_at, expires_at, not_before, max_uses, limits_json, parent_id) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)',
   );
   const getKey = db.prepare('SELECT * FROM keys WHERE id = ?');
+  const setGrant = db.prepare('UPDATE keys SET grant_json = ? WHERE id = ?');
   const listKeys = db.prepare('SELECT * FROM keys ORDER BY created_at, id');
   const descendants = db
     .prepare('WITH RECURSIVE d(id) AS (SELECT ? UNION ALL SELECT k.id FROM keys k JOIN d ON k.parent_id = d.id) SELECT id FROM d')
@@ -166,6 +169,10 @@ export function openSqliteStore(path: string): Store {
       async list() {
         return (listKeys.all() as KeyRow[]).map(toRecord);
       },
+      async setGrant(id, grant) {
+        cache.clear();
+        setGrant.run(JSON.stringify(GrantSchema.parse(grant)), id);
+      },
       async revoke(id, at) {
         cache.clear();
         return revokeTree(id, at);
@@ -200,6 +207,7 @@ export function openSqliteStore(path: string): Store {
         return ledgerIds.all(keyId, resource) as string[];
       },
     },
+    webhooks: sqliteRelayStore(db),
     settings: {
       async get(name) {
         return (getSetting.get(name) as { value: string } | undefined)?.value;

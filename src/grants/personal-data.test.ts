@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadCatalog } from '../catalog/catalog.js';
+import { GrantSchema } from './grant.js';
+import { checkOracles, redact, redactionsOf, type Redactions } from './personal-data.js';
+
+const catalog = loadCatalog();
+const route = (m: string, p: string) => catalog.routes.find((r) => r.method === m && r.path === p)!;
+const rules = (redactDoc: Record<string, string[]>, extra: Record<string, unknown> = {}): Redactions => redactionsOf(GrantSchema.parse({ version: 1, scopes: ['*'], redact: redactDoc, ...extra }))!;
+const MEMBER = 'mo@members.example';
+const STAFF = 'olive@staff.example';
+
+/** Every string in a JSON value (to prove a value is gone from every place, whatever its key). */
+const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v as object).flatMap(strings) : []);
+
+test('a redacted member email is removed from every place Ghost puts it or a copy of it', () => {
+  const answer = {
+    members: [
+      {
+        email: MEMBER,
+        name: 'Mo',
+        avatar_image: 'https://www.gravatar.com/avatar/hash-of-email',
+        unsubscribe_url: 'https://site/unsubscribe/?uuid=u&key=k',
+        email_recipients: [{ member_email: MEMBER, member_name: 'Mo', email_id: 'e' }],
+        subscriptions: [{ customer: { id: 'cus_1', email: MEMBER, name: 'Mo' } }],
+      },
+    ],
+    events: [{ type: 'email_change_event', data: { to_email: MEMBER, from_email: MEMBER, member: { email: MEMBER } } }],
+    comments: [{ member: { email: MEMBER }, replies: [{ member: { email: MEMBER } }], parent: { member: { email: MEMBER } } }],
+    comment_likes: [{ member: { email: MEMBER, transient_id: 't' } }],
+    failures: [{ member: { email: MEMBER }, email_recipient: { member_email: MEMBER } }],
+    actions: [{ context: { primary_name: MEMBER } }],
+  };
+  const removed = redact(answer, rules({ members: ['email'] }));
+  assert.ok(!strings(answer).includes(MEMBER), JSON.stringify(answer));
+  assert.ok(!strings(answer).some((s) => s.includes('gravatar')), 'the Gravatar URL derives from the email');
+  assert.ok(removed >= 14, String(removed));
+  assert.ok(strings(answer).includes('Mo'), 'names stay when only emails are redacted');
+});
+
+test('a redacted staff email leaves posts’ authors, revision authors, sender and support addresses', () => {
+  const answer = {
+    posts: [
+      {
+        authors: [{ email: STAFF, name: 'Olive' }],
+        primary_author: { email: STAFF },
+        post_revisions: [{ author: { email: STAFF } }],
+        email: { from: STAFF, reply_to: STAFF, subject: 's' },
+        newsletter: { sender_email: STAFF, sender_reply_to: STAFF },
+      },
+    ],
+    settings: [{ key: 'members_support_address', value: STAFF }, { key: 'title', value: 'Site' }],
+    invites: [{ email: STAFF }],
+  };
+  redact(answer, rules({ users: ['email'] }));
+  assert.ok(!strings(answer).includes(STAFF), JSON.stringify(answer));
+  assert.ok(strings(answer).includes('Site'));
+});
+
+test('author attribution titles are staff names; other attributions keep their title', () => {
+  const answer = { members: [{ attribution: { type: 'author', title: 'Olive' } }, { attribution: { type: 'post', title: 'A post' } }] };
+  redact(answer, rules({ users: ['name'] }));
+  assert.ok(!strings(answer).includes('Olive'));
+  assert.ok(strings(answer).includes('A post'));
+});
+
+test('settings secrets are blanked by default and shown only when the grant reveals them', () => {
+  const settings = () => ({
+    settings: [
+      { key: 'password', value: 'hunter2' },
+      { key: 'public_hash', value: 'abcdef' },
+      { key: 'slack_url', value: 'https://hooks.slack.com/services/T/B/X' },
+      { key: 'some_api_key', value: 'x' },
+      { key: 'unknown_thing', value: 'a'.repeat(40).replace(/a/g, 'f') },
+      { key: 'title', value: 'Site' },
+    ],
+  });
+  const settingsRoute = route('GET', '/settings');
+  const plain = settings();
+  redact(plain, redactionsOf(GrantSchema.parse({ version: 1, scopes: ['settings:browse'] }), settingsRoute)!);
+  assert.deepEqual(
+    plain.settings.map((s) => s.value),
+    [null, null, null, null, null, 'Site'],
+  );
+  assert.equal(redactionsOf(GrantSchema.parse({ version: 1, scopes: ['settings:browse'], revealSettingSecrets: true }), settingsRoute), undefined);
+});
+
+test('filters, orders and searches that test a redacted field are refused in every spelling Ghost reads', () => {
+  const members = route('GET', '/members');
+  const q = (k: string, v: string) => new Map([[k, v]]);
+  const r = rules({ members: ['email', 'name'] });
+  for (const filter of ["email:~'a'", "EMAIL:~'a'", "members.email:>'a'", "email_recipients.member_email:~'a',id:'x'", "name:-null", "status:free+(email:~'b',id:null)"]) {
+    assert.ok(checkOracles(r, members, q('filter', filter)), filter);
+  }
+  assert.equal(checkOracles(r, members, q('filter', 'status:free+label:vip')), undefined);
+  assert.ok(checkOracles(r, members, q('order', 'email asc')));
+  assert.ok(checkOracles(r, members, q('order', 'created_at desc, MEMBERS.NAME asc')));
+  assert.equal(checkOracles(r, members, q('order', 'created_at desc')), undefined);
+  assert.ok(checkOracles(r, members, q('search', 'mo')));
+  assert.equal(checkOracles(rules({ members: ['note'] }), members, q('search', 'mo')), undefined, 'search matches names and emails only');
+});
+
+test('staff fields are protected through posts’ author relations and the by-email route', () => {
+  const r = rules({ users: ['email'] });
+  assert.ok(checkOracles(r, route('GET', '/posts'), new Map([['filter', "authors.email:~'o'"]])));
+  assert.ok(checkOracles(r, route('GET', '/posts'), new Map([['filter', "authors.EMAIL:~'o'"]])));
+  assert.equal(checkOracles(r, route('GET', '/posts'), new Map([['filter', "authors.slug:olive"]])), undefined);
+  assert.ok(checkOracles(r, route('GET', '/users/email/:email'), new Map()));
+  assert.ok(checkOracles(r, route('GET', '/invites'), new Map([['filter', "email:~'x'"]])));
+  assert.ok(checkOracles(rules({ members: ['email'] }), route('GET', '/actions'), new Map([['filter', "context:~'@x'"]])));
+});

@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { ErrorCode } from '../errors/errors.js';
+import { compileGrant, type CompiledGrant } from '../grants/grant.js';
+import type { KeyRecord, RelayRecord, Store } from '../store/store.js';
+import type { DeliveryLog } from './delivery-log.js';
+import { eventResource, eventScopes, isWebhookEvent } from './events.js';
+import { filterDelivery } from './filter.js';
+import type { GhostWebhooks } from './ghost-client.js';
+import { grantLens } from './grant-lens.js';
+import type { DeliveryQueue } from './queue.js';
+import { RELAY_ID, RELAY_PATH, type RelaySecrets } from './relay-secrets.js';
+import { prepareWrite, type PreparedWrite } from './writes.js';
+import type { WebhookWrite } from './rule.js';
+import { keyState, retireRelay } from './lifecycle.js';
+import { SIGNATURE_FORMAT, verifySignature } from './signature.js';
+import { parseTarget, type Resolver } from './ssrf.js';
+
+/**
+ * Webhooks through the gateway: the relay.
+ *
+ *   client --POST /webhooks {target_url: T, secret: S}--> gateway --POST /webhooks {target_url: R, secret: s(R)}--> Ghost
+ *   Ghost --event, signed with s(R)--> gateway R --verify, the key's grant, sign with S--> T
+ *
+ * R is `<publicUrl>/ghostgate/webhooks/relay/<relay id>`, s(R) is derived from
+ * the master secret (relay-secrets.ts). Ghost's answers show the client T and
+ * S, never R or s(R). Deliveries follow the creating key: its grant filters
+ * and redacts each one (filter.ts), its revocation retires the webhook.
+ */
+export interface WebhookServiceOptions {
+  readonly store: Store;
+  readonly secrets: RelaySecrets;
+  readonly ghost: GhostWebhooks;
+  readonly queue: DeliveryQueue;
+  readonly log?: DeliveryLog;
+  readonly logger: Logger;
+  /** Where Ghost reaches the gateway; undefined: webhooks cannot be created. */
+  readonly publicUrl: string | undefined;
+  readonly allowInternalIPs: boolean;
+  readonly signatureWindowMs: number;
+  readonly resolve?: Resolver;
+  readonly maxBodyBytes?: number;
+}
+
+export type RelayResult = { status: number; code?: ErrorCode; context?: string; key?: { id: string; name: string }; view?: string };
+
+
+type Json = Record<string, unknown>;
+export type { PreparedWrite };
+
+export class WebhookService {
+  private readonly seen = new Map<string, number>();
+  private readonly grants = new WeakMap<object, CompiledGrant>();
+
+  constructor(private readonly o: WebhookServiceOptions) {}
+
+  /** A webhook write through the proxy (writes.ts). */
+  prepareWrite(w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
+    return prepareWrite(this.o, w, key, now, unchanged);
+  }
+
+  // ---- the relay: Ghost calls it --------------------------------------------------------------
+
+  isRelayPath(url: string | undefined): boolean {
+    return (url ?? '').startsWith(RELAY_PATH);
+  }
+
+  async relay(req: IncomingMessage, now: number): Promise<RelayResult> {
+    const relayId = (req.url ?? '').slice(RELAY_PATH.length).replace(/\/$/, '');
+    if (req.method !== 'POST' || !RELAY_ID.test(relayId)) return { status: 403, code: 'ROUTE_UNKNOWN', context: 'the relay takes POST /ghostgate/webhooks/relay/<id>' };
+    // CASE: no well-formed signature header: refused before the body is read (a caller without one is not Ghost).
+    const header = req.headers['x-ghost-signature'];
+    if (typeof header !== 'string' || !SIGNATURE_FORMAT.test(header)) return { status: 401, code: 'WEBHOOK_SIGNATURE_INVALID', context: 'no well-formed X-Ghost-Signature header' };
+    const limit = this.o.maxBodyBytes ?? 32 * 1024 * 1024;
+    if (Number(req.headers['content-length'] ?? 0) > limit) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads' };
+    const raw = await readBody(req, limit);
+    if (!raw) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads' };
+    // The secret is derived from the relay id, so even a relay the gateway forgot can tell Ghost from anyone else.
+    const sig = verifySignature(req.headers['x-ghost-signature'], raw, this.o.secrets.relaySecret(relayId), now, this.o.signatureWindowMs);
+    if (!sig.ok) return { status: 401, code: sig.code, context: sig.why };
+    const row = await this.o.store.webhooks.get(relayId);
+    if (!row || row.status === 'retired') return { status: 410, code: 'WEBHOOK_RETIRED', context: row?.retiredReason ?? 'no such relayed webhook' };
+    const deliveryId = randomUUID();
+    const log = (outcome: 'filtered' | 'duplicate' | 'dropped', error: string | null, event: string, view: string | null = null) =>
+      this.o.log?.record({ at: now, deliveryId, relayId, ghostId: row.ghostId, keyId: row.keyId, event, attempt: 0, outcome, status: null, latencyMs: null, error, view });
+
+    const replay = `${relayId}:${sig.digest}`;
+    this.forgetOld(now);
+    if (this.seen.has(replay)) {
+      log('duplicate', null, row.event);
+      return { status: 200, key: { id: row.keyId, name: '' } };
+    }
+    const { state, key } = await keyState(this.o.store, row.keyId, now);
+    if (state !== 'active' || !key) {
+      void this.retire(row, state === 'stopped' ? 'key expired (webhooks: stop)' : 'key revoked', now);
+      return { status: 410, code: 'WEBHOOK_RETIRED', context: `the key that created this webhook is ${state}`, key: { id: row.keyId, name: '' } };
+    }
+    this.seen.set(replay, sig.t + this.o.signatureWindowMs);
+
+    let payload: Json;
+    try {
+      payload = JSON.parse(raw.toString('utf8')) as Json;
+    } catch {
+      log('filtered', 'BODY_INVALID', row.event);
+      return { status: 204, key: { id: key.id, name: key.name } };
+    }
+    const event = payload?.event;
+    if (!isWebhookEvent(event)) {
+      log('filtered', 'EVENT_UNKNOWN', row.event);
+      return { status: 204, key: { id: key.id, name: key.name } };
+    }
+    // The grant as it is now: a key that no longer holds the read scope receives nothing.
+    const grant = this.grantOf(key);
+    if (!eventScopes(event).every((s) => grant.holds(s, s.split(':')[0]!))) {
+      log('filtered', 'SCOPE_MISSING', event);
+      return { status: 204, key: { id: key.id, name: key.name } };
+    }
+    const lens = grantLens(key.grant);
+    const resource = eventResource(event);
+    const owned = resource && lens.needsOwned(resource) ? new Set(await this.o.store.ledger.ids(key.id, resource)) : new Set<string>();
+    const out = filterDelivery(event, payload, lens, owned);
+    if (!out.deliver) {
+      log('filtered', 'OUTSIDE_GRANT', event);
+      return { status: 204, key: { id: key.id, name: key.name } };
+    }
+    const target = parseTarget(row.targetUrl);
+    if (!target.ok) {
+      log('dropped', 'TARGET_INVALID', event, out.view);
+      return { status: 204, key: { id: key.id, name: key.name } };
+    }
+    const ghostHeaders: Record<string, string> = {};
+    for (const h of ['content-version', 'user-agent'] as const) {
+      const v = req.headers[h];
+      if (typeof v === 'string') ghostHeaders[h] = v;
+    }
+    const queued = this.o.queue.enqueue({
+      deliveryId,
+      relayId,
+      ghostId: row.ghostId,
+      keyId: key.id,
+      event,
+      url: target.url,
+      body: JSON.stringify(out.payload),
+      secret: row.secretSealed ? this.o.secrets.openClientSecret(relayId, row.secretSealed) : null,
+      ghostHeaders,
+      view: out.view,
+    });
+    if (!queued) {
+      this.seen.delete(replay);
+      log('dropped', 'QUEUE_FULL', event, out.view);
+      return { status: 503, code: 'WEBHOOK_QUEUE_FULL', context: 'too many deliveries are waiting', key: { id: key.id, name: key.name } };
+    }
+    return { status: 202, key: { id: key.id, name: key.name }, view: out.view };
+  }
+
+  /** Asked before every delivery attempt. */
+  async stillWanted(keyId: string, relayId: string, now: number): Promise<boolean> {
+    const row = await this.o.store.webhooks.get(relayId);
+    if (!row || row.status === 'retired') return false;
+    const { state } = await keyState(this.o.store, keyId, now);
+    if (state !== 'active') void this.retire(row, state === 'stopped' ? 'key expired (webhooks: stop)' : 'key revoked', now);
+    return state === 'active';
+  }
+
+  /** The client answered 410: remove the webhook, as Ghost does. */
+  async gone(relayId: string, now: number): Promise<void> {
+    const row = await this.o.store.webhooks.get(relayId);
+    if (row) await this.retire(row, 'the target answered 410', now);
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  /** Retires the relay (deliveries stop at once) and removes the webhook from Ghost. */
+  retire(row: RelayRecord, reason: string, now: number): Promise<{ retired: boolean; removedFromGhost: boolean }> {
+    return retireRelay(this.o.store, this.o.ghost, row, reason, now, (err) =>
+      this.o.logger.warn({ webhook: row.ghostId, err: { message: err.message } }, 'retired webhook not yet removed from Ghost'),
+    );
+  }
+
+  /** Retires the webhooks of keys that were revoked, or expired with `webhooks: stop`. */
+  async sweep(now: number): Promise<number> {
+    let n = 0;
+    for (const row of await this.o.store.webhooks.list()) {
+      if (row.status === 'retired') continue;
+      // CASE: a creation Ghost never answered leaves a pending row; its webhook, if any, gets 410 from the relay.
+      if (row.status === 'pending') {
+        if (now - row.createdAt > 10 * 60_000) await this.o.store.webhooks.discard(row.id);
+        continue;
+      }
+      const { state } = await keyState(this.o.store, row.keyId, now);
+      if (state !== 'active') {
+        await this.retire(row, state === 'stopped' ? 'key expired (webhooks: stop)' : 'key revoked', now);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private grantOf(key: KeyRecord): CompiledGrant {
+    let g = this.grants.get(key.grant);
+    if (!g) this.grants.set(key.grant, (g = compileGrant(key.grant)));
+    return g;
+  }
+
+  private forgetOld(now: number): void {
+    for (const [k, until] of this.seen) {
+      if (until > now - this.o.signatureWindowMs) break;
+      this.seen.delete(k);
+    }
+    if (this.seen.size > 100_000) this.seen.clear();
+  }
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

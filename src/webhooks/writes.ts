@@ -1,0 +1,127 @@
+import type { ErrorCode } from '../errors/errors.js';
+import type { KeyRecord, Store } from '../store/store.js';
+import { RELAY_PATH, newRelayId, type RelaySecrets } from './relay-secrets.js';
+import type { WebhookWrite } from './rule.js';
+import { checkTarget, parseTarget, type Resolver } from './ssrf.js';
+
+/**
+ * Webhook writes through the proxy, around forwarding: an add registers the
+ * relay in Ghost (target and secret the gateway's) and keeps the client's
+ * target and sealed secret; an edit keeps Ghost on the relay; a delete retires
+ * it. Ghost's answers are rewritten so the client sees its own target and
+ * secret, never the relay's.
+ */
+export interface WriteDeps {
+  readonly store: Store;
+  readonly secrets: RelaySecrets;
+  /** Where Ghost reaches the gateway; undefined: webhooks cannot be created. */
+  readonly publicUrl: string | undefined;
+  readonly allowInternalIPs: boolean;
+  readonly resolve?: Resolver;
+}
+
+/** What the server does around forwarding a webhook write. */
+export type PreparedWrite =
+  | { ok: false; code: ErrorCode; context: string }
+  | {
+      ok: true;
+      /** The body to forward instead of the client's (it names the relay, not the client's target). */
+      body?: Buffer;
+      /** Rewrites Ghost's JSON answer so the client sees its own target and secret. */
+      inspect?: (status: number, json: unknown) => Promise<unknown>;
+      /** After Ghost answered (or failed: status 0). */
+      settle(status: number): Promise<void>;
+    };
+
+type Json = Record<string, unknown>;
+
+export async function prepareWrite(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
+  if (w.action === 'destroy') {
+    const row = await o.store.webhooks.byGhostId(w.id ?? '');
+    return {
+      ok: true,
+      settle: async (status) => {
+        if (row && row.status !== 'retired' && (status === 204 || status === 404)) await o.store.webhooks.retire(row.id, 'deleted by its key', now);
+      },
+    };
+  }
+  if (w.targetUrl !== undefined) {
+    const t = parseTarget(w.targetUrl);
+    if (!t.ok) return { ok: false, code: 'WEBHOOK_TARGET_REFUSED', context: t.why };
+    const c = await checkTarget(t.url, o.allowInternalIPs, o.resolve);
+    if (!c.ok) return { ok: false, code: 'WEBHOOK_TARGET_REFUSED', context: c.why };
+  }
+  return w.action === 'add' ? prepareAdd(o, w, key, now, unchanged) : prepareEdit(o, w, now, unchanged);
+}
+
+async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
+  if (!o.publicUrl) return { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'set publicUrl in the gateway configuration (docs/webhooks.md)' };
+  const targetUrl = w.targetUrl!;
+  // Ghost's rule (webhooks-service.js add): the same event and target (case-insensitive) once. Kept per key.
+  const mine = await o.store.webhooks.list({ keyId: key.id });
+  if (mine.some((r) => r.status !== 'retired' && r.event === w.event && r.targetUrl.toLowerCase() === targetUrl.toLowerCase())) {
+    return { ok: false, code: 'WEBHOOK_TARGET_USED', context: `this key already has a ${w.event} webhook for this target` };
+  }
+  const id = newRelayId();
+  const relayUrl = `${o.publicUrl}${RELAY_PATH}${id}`;
+  const clientSecret = w.secret;
+  await o.store.webhooks.add({
+    id,
+    keyId: key.id,
+    event: w.event!,
+    targetUrl,
+    secretSealed: clientSecret ? o.secrets.sealClientSecret(id, clientSecret) : null,
+    relayUrl,
+    createdAt: now,
+  });
+  const body = Buffer.from(JSON.stringify({ webhooks: [{ event: w.event, target_url: relayUrl, secret: o.secrets.relaySecret(id), ...w.rest }] }));
+  let activated = false;
+  return {
+    ok: true,
+    body,
+    inspect: async (status, json) => {
+      const hook = answerHook(json);
+      if (status < 200 || status >= 300 || !hook || typeof hook.id !== 'string') return unchanged;
+      await o.store.webhooks.activate(id, hook.id, Date.now());
+      activated = true;
+      hook.target_url = targetUrl;
+      hook.secret = clientSecret === undefined ? null : clientSecret;
+      return json;
+    },
+    settle: async () => {
+      if (!activated) await o.store.webhooks.discard(id);
+    },
+  };
+}
+
+async function prepareEdit(o: WriteDeps, w: WebhookWrite, now: number, unchanged: unknown): Promise<PreparedWrite> {
+  const row = await o.store.webhooks.byGhostId(w.id ?? '');
+  // CASE: a webhook made before the relay (or retired): forwarded as the client sent it; `webhooks audit` reports it.
+  if (!row || row.status === 'retired') return { ok: true, settle: async () => {} };
+  const fields: Json = { ...(w.event ? { event: w.event } : {}), target_url: row.relayUrl, secret: o.secrets.relaySecret(row.id), ...w.rest };
+  const body = Buffer.from(JSON.stringify({ webhooks: [fields] }));
+  const sealed = w.secret === undefined ? undefined : w.secret ? o.secrets.sealClientSecret(row.id, w.secret) : null;
+  return {
+    ok: true,
+    body,
+    inspect: async (status, json) => {
+      const hook = answerHook(json);
+      if (status < 200 || status >= 300 || !hook) return unchanged;
+      const changes: { event?: string; targetUrl?: string; secretSealed?: string | null } = {};
+      if (w.event) changes.event = w.event;
+      if (w.targetUrl !== undefined) changes.targetUrl = w.targetUrl;
+      if (sealed !== undefined) changes.secretSealed = sealed;
+      await o.store.webhooks.update(row.id, changes, now);
+      hook.target_url = w.targetUrl ?? row.targetUrl;
+      hook.secret = w.secret !== undefined ? w.secret : row.secretSealed ? o.secrets.openClientSecret(row.id, row.secretSealed) : null;
+      return json;
+    },
+    settle: async () => {},
+  };
+}
+
+function answerHook(json: unknown): Json | undefined {
+  const list = json && typeof json === 'object' ? (json as Json).webhooks : undefined;
+  const hook = Array.isArray(list) ? list[0] : undefined;
+  return hook && typeof hook === 'object' ? (hook as Json) : undefined;
+}

@@ -1,0 +1,260 @@
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { authHeader } from './helpers/token.js';
+import { RelaySecrets } from '../src/webhooks/relay-secrets.js';
+import { signatureHeader, verifySignature } from '../src/webhooks/signature.js';
+
+const UPSTREAM_KEY = `${'ab'.repeat(12)}:${'cd'.repeat(32)}`;
+let ghostIds = 0;
+const nextGhostId = () => (++ghostIds).toString(16).padStart(24, 'f');
+const A = '/ghost/api/admin';
+
+describe('the webhook relay against a strict fake Ghost', () => {
+  let ghost: FakeUpstream;
+  let gw: TestGateway;
+  let client: Server;
+  let clientUrl: string;
+  let clientDelayMs = 0;
+  const delivered: { headers: IncomingHttpHeaders; body: string }[] = [];
+
+  before(async () => {
+    ghost = await startFakeUpstream();
+    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, timeoutMs: 2000, relay: true, extra: { webhooks: { allowInternalIPs: true, backoffMs: 50, timeoutMs: 3000 } } });
+    client = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => setTimeout(() => {
+        delivered.push({ headers: req.headers, body });
+        res.end();
+      }, clientDelayMs));
+    });
+    await new Promise<void>((r) => client.listen(0, '127.0.0.1', () => r()));
+    clientUrl = `http://127.0.0.1:${(client.address() as AddressInfo).port}/hook`;
+  });
+  after(async () => {
+    await gw.close();
+    await ghost.close();
+    client.closeAllConnections();
+    client.close();
+  });
+  beforeEach(() => {
+    ghost.requests.length = 0;
+    delivered.length = 0;
+    clientDelayMs = 0;
+    // Ghost's answer to add and edit echoes what it stored (webhooks.js; verified on 6.65.0 in the e2e suite).
+    ghost.respond = (r, res) => {
+      if (r.method === 'DELETE') {
+        res.writeHead(204);
+        return res.end();
+      }
+      const item = JSON.parse(r.body.toString()).webhooks[0];
+      res.writeHead(r.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
+      const id = r.method === 'PUT' ? r.url.split('/')[5]! : nextGhostId();
+      res.end(JSON.stringify({ webhooks: [{ id, event: item.event ?? 'post.published', target_url: item.target_url, secret: item.secret, name: item.name ?? null, api_version: 'v6.65', integration_id: 'i'.repeat(24) }] }));
+    };
+  });
+
+  const call = (key: string, method: 'POST' | 'PUT' | 'DELETE' | 'GET', path: string, body?: unknown) =>
+    request(`${gw.url}${A}${path}`, { method, headers: { authorization: authHeader(key), 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+
+  /** Creates a webhook through the gateway; returns what Ghost was given and what the client was answered. */
+  async function create(key: string, item: Record<string, unknown>) {
+    const res = await call(key, 'POST', '/webhooks/', { webhooks: [item] });
+    const text = await res.body.text();
+    assert.equal(res.statusCode, 201, text);
+    const sent = JSON.parse(ghost.requests.at(-1)!.body.toString()).webhooks[0];
+    const relayId = /\/ghostgate\/webhooks\/relay\/([0-9a-f]{32})$/.exec(sent.target_url)?.[1];
+    assert.ok(relayId, `Ghost is given the relay: ${sent.target_url}`);
+    const answer = JSON.parse(text).webhooks[0];
+    return { sent, answer, relayId: relayId!, text, ghostId: answer.id as string };
+  }
+
+  /** Ghost's call to the relay, signed as Ghost signs (webhook-trigger.js). */
+  const ghostCalls = (relayId: string, payload: unknown, o: { secret?: string; t?: number; header?: string | null } = {}) => {
+    const body = JSON.stringify(payload);
+    const secret = o.secret ?? new RelaySecrets(gw.master).relaySecret(relayId);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'content-version': 'v6.65', 'user-agent': 'Ghost/6.65 (https://github.com/TryGhost/Ghost)' };
+    if (o.header !== null) headers['x-ghost-signature'] = o.header ?? signatureHeader(secret, body, o.t ?? Date.now());
+    return request(`${gw.url}/ghostgate/webhooks/relay/${relayId}`, { method: 'POST', headers, body });
+  };
+  const TAG_IDS: Record<string, string> = { partner: 'a1'.padStart(24, '0'), news: 'a2'.padStart(24, '0') };
+  const post = (tags: string[], title = 'a post') => ({ event: 'post.published', post: { current: { id: 'p'.repeat(24), title, status: 'published', tags: tags.map((slug) => ({ id: TAG_IDS[slug], slug })), authors: [{ id: 'u1', slug: 'ann', email: 'ann@example.com' }] }, previous: {} } });
+  const settle = () => gw.gateway.deliveries.idle();
+
+  test('Ghost is given the relay and a secret only the gateway knows; the client is answered with its own target and secret', async () => {
+    const { key } = await gw.createKey(['webhooks:add', 'webhooks:edit', 'posts:read']);
+    const { sent, answer, relayId, text, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl, secret: 'client-secret', name: 'zap' });
+    assert.deepEqual(Object.keys(sent).sort(), ['event', 'name', 'secret', 'target_url']);
+    assert.equal(sent.target_url, `${gw.config.publicUrl}/ghostgate/webhooks/relay/${relayId}`);
+    assert.equal(sent.secret, new RelaySecrets(gw.master).relaySecret(relayId));
+    assert.notEqual(sent.secret, 'client-secret');
+    assert.equal(answer.target_url, clientUrl);
+    assert.equal(answer.secret, 'client-secret');
+    assert.ok(!text.includes('/ghostgate/') && !text.includes(sent.secret), 'the relay never leaks to the key holder');
+    const row = await gw.gateway.store.webhooks.get(relayId);
+    assert.equal(row?.status, 'active');
+    assert.equal(row?.ghostId, ghostId);
+    assert.ok(row?.secretSealed && !row.secretSealed.includes('client-secret'), 'the client’s secret is stored sealed');
+    // Edits keep Ghost on the relay and the client on its own values.
+    ghost.requests.length = 0;
+    const other = `${clientUrl}/v2`;
+    const e = await call(key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ target_url: other, name: 'zap 2' }] });
+    const edited = JSON.parse(await e.body.text()).webhooks[0];
+    assert.equal(e.statusCode, 200);
+    assert.equal(JSON.parse(ghost.requests[0]!.body.toString()).webhooks[0].target_url, sent.target_url);
+    assert.equal(edited.target_url, other);
+    assert.equal(edited.secret, 'client-secret');
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.targetUrl, other);
+  });
+
+  test('a delivery signed by Ghost for this webhook is filtered by the key’s grant and signed with the client’s secret', async () => {
+    // The anchor pinned to the tag's id, as minting pins it (grants/anchors.ts).
+    const { key } = await gw.createKey({ version: 1, scopes: ['webhooks:add', 'posts:read'], constraints: { posts: { tags: [{ id: TAG_IDS.partner!, slug: 'partner' }] } }, redact: { users: ['email'] } });
+    const { relayId } = await create(key, { event: 'post.published', target_url: clientUrl, secret: 'client-secret' });
+    assert.equal((await ghostCalls(relayId, post(['news']))).statusCode, 204);
+    assert.equal((await ghostCalls(relayId, post(['partner'], 'for the partner'))).statusCode, 202);
+    await settle();
+    assert.equal(delivered.length, 1);
+    const d = delivered[0]!;
+    const body = JSON.parse(d.body);
+    assert.equal(body.post.current.title, 'for the partner');
+    assert.equal(body.post.current.authors[0].email, undefined, 'redacted as a read would be');
+    assert.equal(verifySignature(d.headers['x-ghost-signature'], Buffer.from(d.body), 'client-secret', Date.now(), 60_000).ok, true);
+    assert.equal(d.headers['content-version'], 'v6.65');
+    assert.equal(d.headers['user-agent'], 'Ghost/6.65 (https://github.com/TryGhost/Ghost)');
+  });
+
+  test('a relay call that does not come from Ghost is refused and delivers nothing: unsigned, forged, another webhook’s, replayed', async () => {
+    const { key } = await gw.createKey(['webhooks:add', 'posts:read']);
+    const { relayId } = await create(key, { event: 'post.published', target_url: clientUrl });
+    const ghost2 = (await create(key, { event: 'post.published', target_url: `${clientUrl}/2` })).relayId;
+    const payload = post(['news']);
+    const otherSecret = new RelaySecrets(gw.master).relaySecret(ghost2);
+    const cases: [string, Promise<Awaited<ReturnType<typeof ghostCalls>>>, number, string][] = [
+      ['unsigned', ghostCalls(relayId, payload, { header: null }), 401, 'WEBHOOK_SIGNATURE_INVALID'],
+      ['forged', ghostCalls(relayId, payload, { secret: 'guess' }), 401, 'WEBHOOK_SIGNATURE_INVALID'],
+      ['signed for another webhook', ghostCalls(relayId, payload, { secret: otherSecret }), 401, 'WEBHOOK_SIGNATURE_INVALID'],
+      ['malformed header', ghostCalls(relayId, payload, { header: 'sha256=abc' }), 401, 'WEBHOOK_SIGNATURE_INVALID'],
+      ['replayed after the window', ghostCalls(relayId, payload, { t: Date.now() - 301_000 }), 401, 'WEBHOOK_SIGNATURE_STALE'],
+      ['an unknown relay', ghostCalls('0'.repeat(32), payload, { secret: 'x' }), 401, 'WEBHOOK_SIGNATURE_INVALID'],
+    ];
+    for (const [name, pending, status, code] of cases) {
+      const res = await pending;
+      const err = JSON.parse(await res.body.text()).errors[0];
+      assert.equal(res.statusCode, status, name);
+      assert.equal(err.code, code, name);
+    }
+    // The same signed delivery twice inside the window is delivered once.
+    const t = Date.now();
+    assert.equal((await ghostCalls(relayId, payload, { t })).statusCode, 202);
+    assert.equal((await ghostCalls(relayId, payload, { t })).statusCode, 200);
+    await settle();
+    assert.equal(delivered.length, 1);
+  });
+
+  test('a slow client target does not slow the relay’s answer to Ghost nor requests through the gateway', async () => {
+    const { key } = await gw.createKey(['webhooks:add', 'posts:read', 'posts:browse']);
+    const { relayId } = await create(key, { event: 'post.published', target_url: clientUrl });
+    clientDelayMs = 1500;
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) assert.equal((await ghostCalls(relayId, post(['news'], `slow ${i}`))).statusCode, 202);
+    const relayMs = Date.now() - started;
+    ghost.respond = (_r, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"posts":[]}');
+    };
+    const t0 = Date.now();
+    const r = await call(key, 'GET', '/posts/');
+    await r.body.text();
+    const browseMs = Date.now() - t0;
+    assert.equal(r.statusCode, 200);
+    // Were a delivery on the request path, the first call alone would take the target's 1500 ms.
+    assert.ok(relayMs < 1200 && browseMs < 1200, `relay answered 5 calls in ${relayMs} ms, a browse took ${browseMs} ms, while the target takes 1500 ms each`);
+    assert.equal(delivered.length, 0, 'the deliveries are still under way');
+    await settle();
+    assert.equal(delivered.length, 5);
+  });
+
+  test('revoking the key stops deliveries and removes the webhook from Ghost', async () => {
+    const { id, key } = await gw.createKey(['webhooks:add', 'posts:read']);
+    const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl });
+    await gw.gateway.store.keys.revoke(id, Date.now());
+    ghost.requests.length = 0;
+    const res = await ghostCalls(relayId, post(['news']));
+    assert.equal(res.statusCode, 410, 'Ghost deletes a webhook answered with 410');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(ghost.requests.map((r) => `${r.method} ${r.url}`), [`DELETE ${A}/webhooks/${ghostId}/`]);
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
+    await settle();
+    assert.equal(delivered.length, 0);
+  });
+
+  test('creation is refused, and nothing forwarded, for a private target without allowInternalIPs and without a publicUrl', async () => {
+    for (const [extra, code] of [[{ webhooks: { allowInternalIPs: false } }, 'WEBHOOK_TARGET_REFUSED'], [{ publicUrl: undefined }, 'WEBHOOK_RELAY_UNAVAILABLE']] as const) {
+      const g = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, relay: true, extra });
+      try {
+        const { key } = await g.createKey(['webhooks:add', 'posts:read']);
+        ghost.requests.length = 0;
+        const res = await request(`${g.url}${A}/webhooks/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: JSON.stringify({ webhooks: [{ event: 'post.published', target_url: clientUrl }] }) });
+        assert.equal(JSON.parse(await res.body.text()).errors[0].code, code);
+        assert.equal(ghost.requests.length, 0);
+      } finally {
+        await g.close();
+      }
+    }
+  });
+
+  test('a one-time key’s webhook outlives its uses; at expiry webhooks outlive the key by default and stop with webhooks: stop', async () => {
+    const once = await gw.createKey(['webhooks:add', 'posts:read'], 'one-time', { maxUses: 1 });
+    const onceHook = await create(once.key, { event: 'post.published', target_url: `${clientUrl}/once` });
+    assert.equal(JSON.parse(await (await call(once.key, 'POST', '/webhooks/', { webhooks: [{ event: 'post.published', target_url: `${clientUrl}/again` }] })).body.text()).errors[0].code, 'KEY_USES_EXHAUSTED');
+    assert.equal((await ghostCalls(onceHook.relayId, post(['news']))).statusCode, 202);
+
+    const expires = Date.now() + 600;
+    const outlive = await gw.createKey(['webhooks:add', 'posts:read'], 'outlive', { expiresAt: expires });
+    const stop = await gw.createKey(['webhooks:add', 'posts:read'], 'stop', { expiresAt: expires, limits: { webhooks: 'stop' } });
+    const a = await create(outlive.key, { event: 'post.published', target_url: `${clientUrl}/outlive` });
+    const b = await create(stop.key, { event: 'post.published', target_url: `${clientUrl}/stop` });
+    assert.equal((await ghostCalls(b.relayId, post(['news']))).statusCode, 202, 'before expiry, both deliver');
+    await new Promise((r) => setTimeout(r, expires - Date.now() + 50));
+    ghost.requests.length = 0;
+    assert.equal((await ghostCalls(a.relayId, post(['news']))).statusCode, 202);
+    assert.equal((await ghostCalls(b.relayId, post(['news']))).statusCode, 410);
+    await settle();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(ghost.requests.map((r) => `${r.method} ${r.url}`), [`DELETE ${A}/webhooks/${b.ghostId}/`]);
+    assert.equal((await gw.gateway.store.webhooks.get(b.relayId))?.retiredReason, 'key expired (webhooks: stop)');
+    assert.equal(delivered.length, 3, 'the one-time key’s, the stop key’s before expiry, the outlive key’s after');
+  });
+
+  test('a key deleting its webhook retires the relay; editing its event needs the read scope and keeps the relay', async () => {
+    const { key } = await gw.createKey(['webhooks:add', 'webhooks:edit', 'webhooks:destroy', 'posts:read']);
+    const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl });
+    const refused = await call(key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ event: 'member.added' }] });
+    assert.equal(JSON.parse(await refused.body.text()).errors[0].code, 'SCOPE_MISSING');
+    const edited = await call(key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ event: 'post.unpublished' }] });
+    assert.equal(edited.statusCode, 200, await edited.body.text());
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.event, 'post.unpublished');
+    const del = await call(key, 'DELETE', `/webhooks/${ghostId}/`);
+    await del.body.text();
+    assert.equal(del.statusCode, 204);
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
+    // Should Ghost still call (it will not: the webhook is gone), the relay answers 410.
+    assert.equal((await ghostCalls(relayId, post(['news']))).statusCode, 410);
+  });
+
+  test('the sweep retires webhooks of keys revoked behind the gateway’s back and removes them from Ghost', async () => {
+    const { id, key } = await gw.createKey(['webhooks:add', 'posts:read']);
+    const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl });
+    await gw.gateway.store.keys.revoke(id, Date.now());
+    ghost.requests.length = 0;
+    assert.ok((await gw.gateway.webhooks.sweep(Date.now())) >= 1);
+    assert.ok(ghost.requests.some((r) => r.method === 'DELETE' && r.url === `${A}/webhooks/${ghostId}/`));
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
+  });
+});
