@@ -53,11 +53,14 @@ describe("the upstream staff user's identity through the gateway (an Editor's st
 
   test('PUT /users/me/ with a users:edit key is refused and the account keeps its email', async () => {
     const key = await keyWith(gw, { version: 1, scopes: ['users:edit', 'users:read'] });
-    for (const id of ['me', s.staff.Editor.id, s.staff.Editor.id.toUpperCase()]) {
+    for (const id of ['me', s.staff.Editor.id]) {
       const r = await call(gw.url, key, 'PUT', `/users/${id}/`, { users: [{ email: 'taken-over@example.com' }] });
       assert.equal(r.status, 403, id);
       assert.equal(code(r), 'IDENTITY_PROTECTED', id);
     }
+    // The id in another case (MySQL compares ids without case) is not a Ghost id at all: refused before any rule.
+    const upper = await call(gw.url, key, 'PUT', `/users/${s.staff.Editor.id.toUpperCase()}/`, { users: [{ email: 'taken-over@example.com' }] });
+    assert.equal(code(upper), 'PARAM_INVALID');
     const owner = await login(`${s.url}/ghost/api/admin`, s.owner.email, s.owner.password);
     const editor = (await owner.call('GET', `/users/${s.staff.Editor.id}/`)).json.users[0];
     assert.equal(editor.email, s.staff.Editor.email);
