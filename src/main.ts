@@ -72,7 +72,8 @@ export function anchorLookup(config: Config, key: string): AnchorLookup {
 /**
  * What role the upstream credential acts with, checked against Ghost. An
  * integration is always the Admin Integration role (checked with a read every
- * role may make); a staff token acts as its user, so ask Ghost who that is.
+ * role may make); a staff token acts as its user, so ask Ghost who that is
+ * (its role and its id).
  */
 export async function discoverUpstreamRole(config: Config, key: string, verifyIntegration = true): Promise<UpstreamCredentialInfo> {
   const staff = config.upstream.kind === 'staff';
@@ -85,10 +86,13 @@ export async function discoverUpstreamRole(config: Config, key: string, verifyIn
     await res.body?.cancel();
     return { kind: 'integration', role: INTEGRATION_ROLE };
   }
-  const body = (await res.json()) as { users?: { roles?: { name?: string }[] }[] };
+  const body = (await res.json()) as { users?: { id?: unknown; roles?: { name?: string }[] }[] };
   const role = body.users?.[0]?.roles?.[0]?.name;
+  const userId = body.users?.[0]?.id;
   if (!role) throw new Error('Ghost did not report the staff user’s role');
-  return { kind: 'staff', role };
+  // The user's id too: the routes that name it change the gateway's own identity (src/grants/identity.ts).
+  if (typeof userId !== 'string' || !/^[0-9a-f]{24}$|^1$/i.test(userId)) throw new Error('Ghost did not report the staff user’s id');
+  return { kind: 'staff', role, userId };
 }
 
 export interface RunningGateway {

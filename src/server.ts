@@ -227,7 +227,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       method,
       pathAndQuery: result.pathAndQuery,
       authorization: result.upstreamAuthorization,
-      body: (hook?.ok ? hook.body : undefined) ?? result.body ?? (method !== 'GET' && hasBody(req) ? 'stream' : null),
+      body: (hook?.ok && hook.body ? { bytes: hook.body, type: 'application/json' } : undefined) ?? result.body ?? (method !== 'GET' && hasBody(req) ? 'stream' : null),
       requestId,
       ...(inspect ? { inspect } : {}),
     });

@@ -1,27 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli, runCliAsync } from './helpers/cli.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 
-// The compiled CLI, as `npx ghostgate` runs it (npm test builds first).
-const CLI = new URL('../bin/ghostgate.js', import.meta.url).pathname;
 const UPSTREAM = `${'12'.repeat(12)}:${'34'.repeat(32)}`;
-
-const CLI_ENV = { ...process.env, GHOSTGATE_UPSTREAM_KEY: '', GHOSTGATE_MASTER_SECRET: '' };
-function run(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: CLI_ENV });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-/** For commands that call the fake Ghost, which answers from this process: spawnSync would block it. */
-function runAsync(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: CLI_ENV }, (e, out, err) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }));
-  });
-}
-
+const run = runCli;
+const runAsync = runCliAsync;
 const PARTNER_ID = '5'.repeat(24);
 
 describe('the ghostgate CLI', () => {

@@ -44,6 +44,8 @@ export interface UpstreamCredentialInfo {
   readonly kind: 'integration' | 'staff';
   /** For staff tokens, the user's role; for integrations, Admin Integration. */
   readonly role: string;
+  /** For staff tokens, the user's id: routes naming it are identity-protected (src/grants/identity.ts). */
+  readonly userId?: string;
 }
 
 export function upstreamReach(route: RouteEntry, cred: UpstreamCredentialInfo, table: PermissionTable): UpstreamReach {

@@ -4,6 +4,7 @@ import { loadCatalog } from '../catalog/catalog.js';
 import { RouteMatcher } from '../catalog/matcher.js';
 import { INTEGRATION_ROLE, loadPermissions, upstreamReach } from '../catalog/permissions.js';
 import { constraintFor, describeConstraint } from '../grants/constraints.js';
+import { describeEscalation, escalationOf } from '../grants/escalation.js';
 import { compileGrant } from '../grants/grant.js';
 import { authorize, type Decision, type RequestFacts } from '../pipeline/authorize/authorize.js';
 import { resolveRoute } from '../pipeline/resolve-route/resolve.js';
@@ -23,8 +24,9 @@ export function registerExplain(program: Command, globals: () => GlobalOpts): vo
     .option('--body <file>', 'the JSON body of the request')
     .option('--record <file>', "the record's current state (Ghost's JSON for it), for rules that depend on it")
     .option('--upstream-role <role>', "the upstream credential's role (default: Admin Integration for an integration key)")
+    .option('--upstream-user <id>', "a staff token upstream: its user's id (without it, every PUT and DELETE /users/:id/ counts as the gateway's own user)")
     .option('--json', 'print JSON')
-    .action(async (method: string, path: string, o: { key: string; body?: string; record?: string; upstreamRole?: string; json?: boolean }) => {
+    .action(async (method: string, path: string, o: { key: string; body?: string; record?: string; upstreamRole?: string; upstreamUser?: string; json?: boolean }) => {
       await withStore(globals(), async (store, config) => {
         const key = await store.keys.get(o.key);
         if (!key) throw new CliError(`no key ${o.key}`);
@@ -32,7 +34,9 @@ export function registerExplain(program: Command, globals: () => GlobalOpts): vo
         const url = path.startsWith(`/${config.ghostPath}/api/`) ? path : `/${config.ghostPath}/api/admin/${path.replace(/^\/+/, '')}`;
         const m = method.toUpperCase();
         const r = resolveRoute(new RouteMatcher(catalog), m, url, {}, config.ghostPath);
+        const escalation = escalationOf(key.grant);
         const out: Record<string, unknown> = { key: key.id, name: key.name, request: `${m} ${url}` };
+        if (escalation.fullAccess) out.access = describeEscalation(escalation);
         if (!r.ok) {
           Object.assign(out, { decision: 'deny', code: r.code, context: r.context, rule: 'route catalog: unknown or not served routes are refused' });
           return print(out, o.json);
@@ -44,10 +48,11 @@ export function registerExplain(program: Command, globals: () => GlobalOpts): vo
         if (o.body) facts = { ...facts, body: readJson(o.body) };
         if (o.record) facts = { ...facts, record: readJson(o.record) as Record<string, unknown> };
         const grant = compileGrant(key.grant);
-        let d: Decision = authorize({ grant, route, upstream, request: facts });
+        const identity = { kind: config.upstream.kind, userId: o.upstreamUser };
+        let d: Decision = authorize({ grant, route, upstream, request: facts, identity });
         if (d.allow === 'need' && d.need.ownedIds) {
           facts = { ...facts, ownedIds: new Set(await store.ledger.ids(key.id, d.need.ownedIds)) };
-          d = authorize({ grant, route, upstream, request: facts });
+          d = authorize({ grant, route, upstream, request: facts, identity });
         }
         Object.assign(out, { route: `${route.method} ${route.path}`, scope: route.scope, upstream_role: role ?? 'unknown (staff token: pass --upstream-role)' });
         if (key.status !== 'active') Object.assign(out, { decision: 'deny', code: 'KEY_REVOKED', rule: 'the key was revoked' });
@@ -65,6 +70,10 @@ export function registerExplain(program: Command, globals: () => GlobalOpts): vo
             const c = constraintFor(key.grant, d.need.record.resource);
             needs.push(`the ${d.need.record.resource.replace(/s$/, '')}'s current state (--record FILE); at request time the gateway fetches it${c ? ` and requires it to be ${describeConstraint(d.need.record.resource, c)}` : ' to compare changed fields'}`);
           }
+          const e = d.need.escalation;
+          if (e?.roles) needs.push("Ghost's roles (GET /roles/), read at request time to resolve the invite's role_id against the key's ceiling");
+          if (e?.activeTheme) needs.push('the active theme, read from Ghost at request time: a theme named like it is refused');
+          if (e?.upload) needs.push("the uploaded file's name, read from the multipart body at request time as Ghost's multer reads it");
           Object.assign(out, { decision: 'depends', needs });
         }
         print(out, o.json);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { describeEscalation, escalationOf, FULL_ACCESS_WORDS } from '../grants/escalation.js';
 import { parseScopeList, type Grant } from '../grants/grant.js';
 import { PRESETS, withOverrides } from '../grants/presets.js';
 import { loadMasterSecret } from '../secrets/master.js';
@@ -35,8 +36,9 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .option('--daily-quota <n>', 'requests per UTC day')
     .option('--parent <id>', 'make a child key: a subset of the parent grant, expiring no later, revoked with it')
     .option('--webhooks <when-expired>', 'the webhooks it creates when it expires: outlive (keep delivering, the default) or stop')
+    .option('--allow-escalation', `accept escalation scopes (identities, code on the site, secrets, bulk loss: ${FULL_ACCESS_WORDS}; docs/security.md)`)
     .option('--json', 'print JSON')
-    .action(async (o: { name: string; scope?: string; preset?: string; grant?: string; expires?: string; notBefore?: string; maxUses?: string; ip?: string; rate?: string; dailyQuota?: string; parent?: string; webhooks?: string; json?: boolean }) => {
+    .action(async (o: { name: string; scope?: string; preset?: string; grant?: string; expires?: string; notBefore?: string; maxUses?: string; ip?: string; rate?: string; dailyQuota?: string; parent?: string; webhooks?: string; allowEscalation?: boolean; json?: boolean }) => {
       const opts = { ...globals(), ...o };
       const now = Date.now();
       const grant = buildGrant(o);
@@ -65,6 +67,7 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
               notBefore: o.notBefore ? parseWhen(o.notBefore, now) : null,
               maxUses: o.maxUses ? positive(o.maxUses, '--max-uses') : null,
               limits,
+              allowEscalation: o.allowEscalation === true,
             },
             now,
             parent,
@@ -78,6 +81,8 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         if (opts.json) printJson({ ...keyJson(rec), key });
         else {
           process.stdout.write(`Created key ${rec.id} (${rec.name}) with scopes ${rec.grant.scopes.join(', ')}${rec.expiresAt ? `, expiring ${fmtTime(rec.expiresAt)}` : ''}${rec.maxUses ? `, ${rec.maxUses} use(s)` : ''}\n\n  ${key}\n\n`);
+          const e = escalationOf(rec.grant);
+          if (e.fullAccess) process.stdout.write(`This key is ${describeEscalation(e)}.\n`);
           process.stdout.write('This is the only time the key is shown. Give it to the tool as its Ghost Admin API key, with this gateway as its Ghost URL.\n');
         }
       });
@@ -106,7 +111,7 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
       if (o.json) return printJson(PRESETS);
-      process.stdout.write(table(Object.entries(PRESETS).map(([n, p]) => [n, p.description]), ['PRESET', 'WHAT IT ALLOWS']));
+      process.stdout.write(table(Object.entries(PRESETS).map(([n, p]) => [n, p.escalation ? `${FULL_ACCESS_WORDS}: ${p.escalation.join(', ')}` : '-', p.description]), ['PRESET', 'ESCALATION', 'WHAT IT ALLOWS']));
     });
 
   token
@@ -120,8 +125,8 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         if (opts.json) return printJson(keys.map(keyJson));
         process.stdout.write(
           table(
-            keys.map((k) => [k.id, k.name, k.status, String(k.grant.scopes.length), fmtTime(k.expiresAt), fmtTime(k.lastUsedAt), k.maxUses === null ? String(k.useCount) : `${k.useCount}/${k.maxUses}`, k.parentId ?? '-']),
-            ['ID', 'NAME', 'STATUS', 'SCOPES', 'EXPIRES', 'LAST USED', 'USES', 'PARENT'],
+            keys.map((k) => [k.id, k.name, k.status, String(k.grant.scopes.length), fmtTime(k.expiresAt), fmtTime(k.lastUsedAt), k.maxUses === null ? String(k.useCount) : `${k.useCount}/${k.maxUses}`, k.parentId ?? '-', escalationOf(k.grant).fullAccess ? FULL_ACCESS_WORDS : '-']),
+            ['ID', 'NAME', 'STATUS', 'SCOPES', 'EXPIRES', 'LAST USED', 'USES', 'PARENT', 'ACCESS'],
           ),
         );
       });
@@ -140,7 +145,10 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         const webhooks = (await store.webhooks.list({ keyId: id })).map((r) => relayJson(r));
         if (opts.json) return printJson({ ...keyJson(k), webhooks });
         const j = keyJson(k);
-        for (const [name, v] of Object.entries(j)) if (name !== 'grant') process.stdout.write(`${name.padEnd(13)} ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v}\n`);
+        for (const [name, v] of Object.entries(j)) if (name !== 'grant' && name !== 'escalation') process.stdout.write(`${name.padEnd(13)} ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v}\n`);
+        const e = escalationOf(k.grant);
+        process.stdout.write(`escalation    ${describeEscalation(e, Infinity)}\n`);
+        for (const n of e.narrowed) process.stdout.write(`              ${n.scope} (narrowed): ${n.bound}\n`);
         process.stdout.write(`grant         ${JSON.stringify(k.grant, null, 2).replace(/\n/g, '\n              ')}\n`);
         process.stdout.write(`webhooks      ${webhooks.length === 0 ? '-' : webhooks.map((w) => `${w.id ?? w.relay_id} ${w.event} -> ${w.target_url} (${w.status})`).join('\n              ')}\n`);
       });

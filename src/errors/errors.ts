@@ -65,6 +65,9 @@ export const ERRORS = {
 
   // Authorization.
   SCOPE_MISSING: { status: 403, type: 'NoPermissionError', message: 'This key does not hold the scope this route needs.' },
+  IDENTITY_PROTECTED: { status: 403, type: 'NoPermissionError', message: "This route reads or changes the gateway's own Ghost credential or identity: no key may use it." },
+  INVITE_ROLE_REFUSED: { status: 403, type: 'NoPermissionError', message: "The invite's role is above this key's ceiling, or not a staff role Ghost lists." },
+  THEME_ACTIVE_REFUSED: { status: 403, type: 'NoPermissionError', message: 'This key may not replace the active theme.' },
   UPSTREAM_FORBIDS: { status: 403, type: 'NoPermissionError', message: "The gateway's upstream credential cannot perform this action on Ghost." },
   RECORD_OUTSIDE_GRANT: { status: 404, type: 'NotFoundError', message: 'Resource not found: the record is not available to this key.' },
   RECORD_NOT_OWNED: { status: 403, type: 'NoPermissionError', message: 'This key may only change records it created.' },

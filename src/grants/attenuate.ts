@@ -1,6 +1,7 @@
 import { anchorSlug, isPinned } from './anchors.js';
 import { constraintFor } from './constraints.js';
 import type { Anchor, Grant } from './grant.js';
+import { narrowProblems } from './narrow.js';
 
 /**
  * Child keys hold a checked subset of their parent's grant. Returns why a
@@ -55,6 +56,7 @@ export function subGrantProblems(child: Grant, parent: Grant): string[] {
     if (pr.allow && !subset(cr?.allow, pr.allow)) problems.push(`fields.${resource}.allow must be a subset of the parent's`);
     if (pr.status && !subset(cr?.status, pr.status)) problems.push(`fields.${resource}.status must be a subset of the parent's`);
   }
+  problems.push(...narrowProblems(child.narrow, parent.narrow));
   for (const [type, fields] of Object.entries(parent.redact ?? {})) {
     const cf = child.redact?.[type as keyof NonNullable<Grant['redact']>] ?? [];
     if (!fields.every((f) => cf.includes(f))) problems.push(`redact.${type} must keep the parent's redactions`);
@@ -68,5 +70,6 @@ export function inheritRules(child: Grant, parent: Grant): Grant {
   if (!child.constraints && parent.constraints) out.constraints = structuredClone(parent.constraints);
   if (!child.fields && parent.fields) out.fields = structuredClone(parent.fields);
   if (!child.redact && parent.redact) out.redact = structuredClone(parent.redact);
+  if (!child.narrow && parent.narrow) out.narrow = structuredClone(parent.narrow);
   return out;
 }

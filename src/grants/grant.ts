@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
+import { NarrowSchema } from './narrow.js';
 
 /**
  * A key's grant: a versioned JSON document (docs/grants.md).
@@ -10,6 +11,7 @@ import type { Catalog } from '../catalog/catalog.js';
  *   fields       per resource: fields the key may not set or change, an
  *                allowlist, and the statuses it may set
  *   redact       per object type: response fields removed
+ *   narrow       narrower forms of escalation scopes (src/grants/narrow.ts)
  */
 export const SCOPE_PATTERN = /^(\*|[a-z][a-z0-9_]*:(\*|[a-z][A-Za-z0-9_]*))$/;
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a slug: lower-case letters, digits, - and _');
@@ -70,6 +72,7 @@ export const GrantSchema = z
     sendEmail: z.boolean().optional(),
     /** true: settings answers show secrets (the private site's password, webhook URLs, keys), which every other key gets blanked. */
     revealSettingSecrets: z.boolean().optional(),
+    narrow: NarrowSchema.optional(),
   })
   .strict();
 

@@ -3,13 +3,22 @@ import type { Grant } from './grant.js';
 /**
  * Ready-made grants (docs/grants.md). `token create --preset NAME` starts
  * from one; `--scope` adds scopes and `--grant FILE` merges a document over it.
+ * A preset holding escalation scopes (src/grants/escalation.ts) names them in
+ * `escalation` and in its description; presets.test.ts keeps the two in step.
  */
 const NO_STAFF_EMAILS = { users: ['email'] };
 const NO_SENDING = ['newsletter', 'email_segment', 'email_recipient_filter'];
 const POST_READ = ['posts:browse', 'posts:read'];
 const TAG_READ = ['tags:browse', 'tags:read'];
 
-export const PRESETS: Readonly<Record<string, { description: string; grant: Grant }>> = {
+export interface Preset {
+  readonly description: string;
+  readonly grant: Grant;
+  /** The escalation scopes the grant holds: creating a key from it needs --allow-escalation. */
+  readonly escalation?: readonly string[];
+}
+
+export const PRESETS: Readonly<Record<string, Preset>> = {
   'content-reader': {
     description: 'read all posts, pages and tags; no emails',
     grant: { version: 1, scopes: [...POST_READ, 'pages:browse', 'pages:read', ...TAG_READ], redact: { ...NO_STAFF_EMAILS, members: ['email'] } },
@@ -68,12 +77,13 @@ export const PRESETS: Readonly<Record<string, { description: string; grant: Gran
     },
   },
   'editor-strict': {
-    description: "Ghost's Editor: all posts, pages and tags, staff read-only; no members, settings or integrations",
+    description: "Ghost's Editor: all posts, pages and tags, staff read-only; no members, settings or integrations. Escalation (bulk loss): bulk edit and bulk delete of every post and page, as Ghost's Editor may",
     grant: {
       version: 1,
       scopes: ['posts:*', 'pages:*', 'tags:*', 'images:upload', 'media:upload', 'files:upload', 'users:browse', 'users:read', 'roles:browse'],
       fields: { posts: { deny: NO_SENDING } },
     },
+    escalation: ['posts:bulkDestroy', 'posts:bulkEdit', 'pages:bulkDestroy', 'pages:bulkEdit'],
   },
 };
 

@@ -1,3 +1,4 @@
+import { describeEscalation, escalationOf } from '../grants/escalation.js';
 import type { KeyRecord } from '../store/store.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
@@ -9,6 +10,7 @@ export function keyJson(k: KeyRecord): Record<string, unknown> {
     name: k.name,
     status: k.status,
     grant: k.grant,
+    escalation: escalationJson(k),
     parent_id: k.parentId,
     created_at: iso(k.createdAt),
     expires_at: iso(k.expiresAt),
@@ -20,5 +22,16 @@ export function keyJson(k: KeyRecord): Record<string, unknown> {
     revoked_at: iso(k.revokedAt),
     last_used_at: iso(k.lastUsedAt),
     use_count: k.useCount,
+  };
+}
+
+/** Whether the key's grant is equivalent to full access, and through which escalation scopes (docs/security.md). */
+function escalationJson(k: KeyRecord): Record<string, unknown> {
+  const e = escalationOf(k.grant);
+  return {
+    full_access: e.fullAccess,
+    summary: describeEscalation(e),
+    scopes: e.held.map((h) => ({ scope: h.scope, categories: h.categories })),
+    narrowed: e.narrowed,
   };
 }

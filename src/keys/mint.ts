@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 export type KeyPolicy = Config['policy'];
 import { AnchorError, pinAnchors, pinnedAnchors, unpinnedAnchors, type AnchorLookup } from '../grants/anchors.js';
 import { inheritRules, subGrantProblems } from '../grants/attenuate.js';
+import { escalationOf, escalationRefusal } from '../grants/escalation.js';
 import { parseGrant, validateScopes, type Grant } from '../grants/grant.js';
 import { parseCidrs } from '../pipeline/lifecycle/lifecycle.js';
 import { formatKey, newKeyId, type MasterSecret } from '../secrets/keys.js';
@@ -18,8 +19,12 @@ export class MintError extends Error {
   override name = 'MintError';
 }
 
-/** A key to create: the store's NewKey, before an id is drawn and the grant is validated. */
-export type KeySpec = Omit<NewKey, 'id' | 'createdAt' | 'parentId' | 'grant'> & { readonly grant: unknown };
+/**
+ * A key to create: the store's NewKey, before an id is drawn and the grant is validated.
+ * `allowEscalation`: the operator accepts escalation scopes (src/grants/escalation.ts);
+ * a child key needs none, it can only hold what its parent holds.
+ */
+export type KeySpec = Omit<NewKey, 'id' | 'createdAt' | 'parentId' | 'grant'> & { readonly grant: unknown; readonly allowEscalation?: boolean };
 
 export function checkLimits(limits: KeyLimits | undefined): void {
   if (!limits) return;
@@ -99,6 +104,9 @@ export async function mintKey(
     }
     // Lifecycle limits of every ancestor also apply at request time; the child may add its own.
     limits = limits ?? {};
+  } else if (spec.allowEscalation !== true) {
+    const e = escalationOf(grant);
+    if (e.fullAccess) throw new MintError(escalationRefusal(e));
   }
   if (!parent) grant = await pin(grant);
   checkPolicy(policy, expiresAt, now);

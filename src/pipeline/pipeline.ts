@@ -12,6 +12,8 @@ import type { MasterSecret } from '../secrets/keys.js';
 import type { KeyRecord, Store } from '../store/store.js';
 import { audienceFor, checkToken } from './authenticate/authenticate.js';
 import { authorize, type Effects, type Need, type RequestFacts } from './authorize/authorize.js';
+import { gatherEscalation } from './gather-escalation.js';
+import type { CheckedBody } from './forward/forward.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
 import { contentEncodingRefusal, readJsonBody } from './read-body/read-body.js';
@@ -57,7 +59,7 @@ export type PipelineResult =
       upstreamAuthorization: string | undefined;
       pathAndQuery: string;
       /** The body as read and checked, when the gateway read it; else it is streamed. */
-      body?: Buffer;
+      body?: CheckedBody;
       effects: Effects;
       /** A use of a max-uses key taken for this request: settle it after Ghost answers. */
       reservedUse?: boolean;
@@ -125,9 +127,9 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
   let grant = grantOf(key);
   const upstream = deps.upstream.reach(route);
   let facts: RequestFacts = { query: fq.query, params: resolved.params };
-  let body: Buffer | undefined;
+  let body: CheckedBody | undefined;
   for (let round = 0; round < 8; round++) {
-    const d = authorize({ grant, route, upstream, request: facts, reservedSlugs: deps.reservedSlugs ?? [] });
+    const d = authorize({ grant, route, upstream, request: facts, reservedSlugs: deps.reservedSlugs ?? [], identity: deps.upstream.current.info });
     if (d.allow === true) {
       // Max uses: taken atomically now, counted only if Ghost answers with success.
       if (key.maxUses !== null && !(await deps.store.keys.reserveUse(key.id))) {
@@ -224,16 +226,23 @@ async function gather(
   apiPrefix: string,
   authorization: string,
   facts: RequestFacts,
-): Promise<{ facts: RequestFacts; body?: Buffer } | { code: ErrorCode; context: string }> {
+): Promise<{ facts: RequestFacts; body?: CheckedBody } | { code: ErrorCode; context: string }> {
   let next: RequestFacts = facts;
-  let body: Buffer | undefined;
+  let body: CheckedBody | undefined;
   if (need.body) {
     const read = await readJsonBody(req, deps.maxInspectedBody);
     if ('code' in read) return read;
-    body = read.raw;
+    body = { bytes: read.raw, type: 'application/json' };
     next = { ...next, body: read.json };
   }
   if (need.ownedIds) next = { ...next, ownedIds: new Set(await deps.store.ledger.ids(key.id, need.ownedIds)) };
+  if (need.escalation) {
+    const g = await gatherEscalation(deps.records, req, need.escalation, apiPrefix, authorization, deps.maxInspectedBody, next.escalation);
+    if ('code' in g) return g;
+    next = { ...next, escalation: g.facts };
+    // A multipart upload keeps the type (and boundary) busboy parsed its bytes with.
+    if (g.body) body = { bytes: g.body, type: String(req.headers['content-type']) };
+  }
   try {
     if (need.record) {
       const n = need.record;

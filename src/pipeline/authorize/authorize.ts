@@ -6,7 +6,9 @@ import { unpinnedAnchors } from '../../grants/anchors.js';
 import { CONSTRAINED, constraintFilter, constraintFor, constraintMode, describeConstraint, needsOwnedIds, recordBreaks, recordInclude, type Constraint, type ConstrainedResource } from '../../grants/constraints.js';
 import { checkEmailRules } from '../../grants/email.js';
 import { checkBodyConstraint, checkBulkEdit, checkFields, checkQueryFields, isWriteWithBody, type BodyVerdict, type RelationFacts } from '../../grants/fields.js';
+import { guardEscalation, type EscalationFacts, type EscalationNeed } from '../../grants/escalation-guard.js';
 import type { CompiledGrant } from '../../grants/grant.js';
+import type { UpstreamIdentity } from '../../grants/identity.js';
 import { checkMemberWrite } from '../../grants/members.js';
 import { FilterError, canonicalFilter, constrainFilter, filterKeys, type GhostWrap, type NqlNode } from '../../grants/nql.js';
 import { checkOracles, redactionsOf, type Redactions } from '../../grants/personal-data.js';
@@ -38,6 +40,8 @@ export interface RequestFacts {
   readonly ownedIds?: ReadonlySet<string>;
   /** Ghost's answers to the lookups of a body's relation references, by lookup key. */
   readonly lookups?: LookupAnswers;
+  /** Facts for the narrower forms of escalation scopes (roles, active theme, upload name), once gathered. */
+  readonly escalation?: EscalationFacts;
 }
 
 export interface RecordNeed {
@@ -55,6 +59,7 @@ export interface Need {
   /** The grant names constraint anchors by slug only: pin them to ids first. */
   anchors?: true;
   lookups?: Lookup[];
+  escalation?: EscalationNeed;
 }
 
 export interface Effects {
@@ -82,6 +87,8 @@ export interface AuthorizeInput {
   readonly request: RequestFacts;
   /** Slugs Ghost rewrites on this site besides its fixed list (a sub-directory install's last segment). */
   readonly reservedSlugs?: readonly string[];
+  /** Who the upstream credential is; absent means a staff token of an unknown user (fail closed). */
+  readonly identity?: UpstreamIdentity;
 }
 
 /** Query parameters a constrained browse may carry: anything else could change what Ghost selects. */
@@ -109,10 +116,13 @@ function fromBody(v: Extract<BodyVerdict, { ok: false }>, route: RouteEntry, gra
 
 const holdsRead = (grant: CompiledGrant, resource: string) => grant.holds(`${resource}:browse`, resource) || grant.holds(`${resource}:read`, resource);
 
-export function authorize({ grant, route, upstream, request, reservedSlugs = [] }: AuthorizeInput): Decision {
+export function authorize({ grant, route, upstream, request, reservedSlugs = [], identity = { kind: 'staff' } }: AuthorizeInput): Decision {
   if (!grant.holds(route.scope, route.resource)) {
     return deny('SCOPE_MISSING', `Missing scope ${route.scope}: this key may not ${route.method} ${route.path}.`, `${route.method} ${route.path} needs the scope ${route.scope}.`, `Grant ${route.scope} (or ${route.resource}:*) to this key.`);
   }
+  // The gateway's own identity, then the narrower forms of escalation scopes (src/grants/escalation-guard.ts).
+  const guarded = guardEscalation({ grant, route, upstream, identity, request });
+  if (guarded) return guarded;
   if (!upstream.ok) {
     return deny('UPSTREAM_FORBIDS', `The gateway's Ghost credential cannot ${route.method} ${route.path}, whatever this key's scopes.`, `${upstream.why}.`, "Use an upstream credential whose role allows this action; the key's scopes cannot widen it.");
   }
@@ -271,7 +281,7 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [] 
 
 function finish(need: Need, route: RouteEntry, effects: Effects, lookups: readonly Lookup[] = []): Decision {
   if (lookups.length > 0) need.lookups = [...lookups];
-  if (need.body || need.record || need.ownedIds || need.anchors || need.lookups) return { allow: 'need', need };
+  if (need.body || need.record || need.ownedIds || need.anchors || need.lookups || need.escalation) return { allow: 'need', need };
   return { allow: true, scope: route.scope, effects };
 }
 

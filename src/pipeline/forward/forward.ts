@@ -17,11 +17,20 @@ export interface ForwardRequest {
   readonly pathAndQuery: string;
   readonly authorization: string | undefined;
   /** A body the gateway already read and checked, or 'stream' to stream the client's, or null. */
-  readonly body: Buffer | 'stream' | null;
+  readonly body: CheckedBody | 'stream' | null;
   /** Sent to Ghost as X-Ghostgate-Request-Id, to match Ghost's log with the audit trail. */
   readonly requestId?: string;
   /** Sees and may rewrite a JSON answer; returns the value to send, or UNCHANGED to send Ghost's bytes as they are. */
   readonly inspect?: (status: number, json: unknown) => unknown | Promise<unknown>;
+}
+
+/**
+ * A body the gateway read whole and checked: its bytes, and the media type it read them as (JSON the
+ * gateway sets as `application/json`; a multipart upload keeps the boundary its bytes were parsed with).
+ */
+export interface CheckedBody {
+  readonly bytes: Buffer;
+  readonly type: string;
 }
 
 export type ForwardOutcome =
@@ -76,16 +85,16 @@ export class Forwarder {
         // a 304 would answer for Ghost's unredacted body (its ETag), an oracle on what the key may not see.
         for (const h of ['accept-encoding', 'if-none-match', 'if-modified-since']) delete headers[h];
       }
-      if (Buffer.isBuffer(f.body)) {
-        // The body the gateway read and checked: UTF-8 JSON, forwarded byte for byte with a type of its own.
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = String(f.body.length);
+      if (f.body !== null && f.body !== 'stream') {
+        // The body the gateway read and checked, forwarded byte for byte with the type it read it as.
+        headers['content-type'] = f.body.type;
+        headers['content-length'] = String(f.body.bytes.length);
       }
       const options = {
         method: f.method as 'GET',
         path: this.basePath + f.pathAndQuery,
         headers,
-        body: f.body === 'stream' ? req : f.body,
+        body: f.body === 'stream' ? req : f.body === null ? null : f.body.bytes,
         ...(abort ? { signal: abort.signal } : {}),
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,

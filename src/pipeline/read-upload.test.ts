@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { uploadFileName } from './read-upload.js';
+
+const B = 'XyZboundary';
+const TYPE = `multipart/form-data; boundary=${B}`;
+/** A multipart body from raw part headers (latin1 bytes), each with a small payload. */
+function multipart(parts: { disposition: string; type?: string }[], boundary = B): Buffer {
+  const chunks = parts.map((p) => Buffer.from(`--${boundary}\r\nContent-Disposition: ${p.disposition}\r\n${p.type ? `Content-Type: ${p.type}\r\n` : ''}\r\nPK-zip-bytes\r\n`, 'latin1'));
+  return Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`, 'latin1')]);
+}
+
+test('the file name is read as multer gives it to Ghost', async () => {
+  const table: [string, string, string][] = [
+    ['plain', 'form-data; name="file"; filename="mytheme.zip"', 'mytheme.zip'],
+    ['a path is dropped (preservePath off)', 'form-data; name="file"; filename="../../themes/mytheme.zip"', 'mytheme.zip'],
+    ['a Windows path is dropped', 'form-data; name="file"; filename="C:\\\\tmp\\\\mytheme.zip"', 'mytheme.zip'],
+    ['filename* (RFC 5987) wins over filename', `form-data; name="file"; filename="other.zip"; filename*=UTF-8''mytheme.zip`, 'mytheme.zip'],
+    ['latin1 bytes are decoded as latin1 (multer defParamCharset)', 'form-data; name="file"; filename="caf\u00e9.zip"', 'caf\u00e9.zip'],
+    ['an unquoted file name', 'form-data; name=file; filename=mytheme.zip', 'mytheme.zip'],
+  ];
+  for (const [name, disposition, want] of table) {
+    const r = await uploadFileName(multipart([{ disposition, type: 'application/zip' }]), { 'content-type': TYPE }, 'file');
+    assert.deepEqual(r, { ok: true, originalname: want }, name);
+  }
+});
+
+test('anything but exactly one named file in the expected field is refused', async () => {
+  const file = { disposition: 'form-data; name="file"; filename="a.zip"', type: 'application/zip' };
+  const table: [string, Buffer, string][] = [
+    ['two files in the field', multipart([file, file]), TYPE],
+    ['a file in another field', multipart([{ disposition: 'form-data; name="theme"; filename="a.zip"' }]), TYPE],
+    ['a file in the field and another elsewhere', multipart([file, { disposition: 'form-data; name="x"; filename="b.zip"' }]), TYPE],
+    ['no file, only a field', multipart([{ disposition: 'form-data; name="file"' }]), TYPE],
+    ['an empty file name', multipart([{ disposition: 'form-data; name="file"; filename=""' }]), TYPE],
+    ['a truncated body', multipart([file]).subarray(0, 60), TYPE],
+    ['no boundary', multipart([file]), 'multipart/form-data'],
+    ['not multipart', multipart([file]), 'application/json'],
+    ['another boundary than the body’s', multipart([file]), 'multipart/form-data; boundary=other'],
+  ];
+  for (const [name, body, type] of table) {
+    const r = await uploadFileName(body, { 'content-type': type }, 'file');
+    assert.equal(r.ok, false, name);
+  }
+  const gz = await uploadFileName(multipart([file]), { 'content-type': TYPE, 'content-encoding': 'gzip' }, 'file');
+  assert.equal(gz.ok, false, 'a compressed upload');
+});

@@ -1,0 +1,51 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import busboy from 'busboy';
+
+/**
+ * Reads the file name of a single-file upload exactly as Ghost's multer
+ * hands it to Ghost as `file.originalname`: Ghost's upload middleware
+ * (core/server/web/api/middleware/upload.js:71-77,114-172) runs
+ * `multer.single(field)`, which parses with busboy 1.6 (pinned here to the
+ * same version) with multer's defaults: `defParamCharset: 'latin1'`,
+ * `preservePath` off, so the name is busboy's decoding of `filename` or
+ * `filename*`, without its path (node_modules/multer/index.js:20-23,
+ * lib/make-middleware.js:143-175).
+ *
+ * Stricter than multer where multer would skip or fail: exactly one file
+ * part, in `field`, with a non-empty name; anything else is refused rather
+ * than guessed at. The bytes parsed are the bytes forwarded.
+ */
+export type UploadName = { ok: true; originalname: string } | { ok: false; why: string };
+
+export function uploadFileName(raw: Buffer, headers: IncomingHttpHeaders, field: string): Promise<UploadName> {
+  const type = headers['content-type'];
+  if (typeof type !== 'string' || !/^\s*multipart\/form-data\s*;/i.test(type)) return Promise.resolve({ ok: false, why: 'the body must be multipart/form-data' });
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity') return Promise.resolve({ ok: false, why: 'a compressed upload cannot be checked' });
+  return new Promise((resolve) => {
+    const files: { field: string; filename: string | undefined }[] = [];
+    let settled = false;
+    const done = (v: UploadName) => {
+      if (!settled) (settled = true), resolve(v);
+    };
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({ headers: { 'content-type': type }, defParamCharset: 'latin1' });
+    } catch (e) {
+      return done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` });
+    }
+    bb.on('file', (name, stream, info) => {
+      files.push({ field: name, filename: info.filename });
+      stream.resume();
+    });
+    bb.on('error', (e) => done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` }));
+    bb.on('close', () => {
+      const named = files.filter((f) => f.filename !== undefined && f.filename !== '');
+      if (files.length !== 1 || named.length !== 1 || named[0]!.field !== field) {
+        return done({ ok: false, why: `the body must carry exactly one file, in the field "${field}", with a file name` });
+      }
+      done({ ok: true, originalname: named[0]!.filename! });
+    });
+    bb.end(raw);
+  });
+}
