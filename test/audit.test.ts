@@ -131,7 +131,7 @@ describe('crash safety', () => {
     const ghost = await startFakeUpstream();
     const seen: string[] = [];
     ghost.respond = (r, res) => {
-      if (r.method === 'POST') seen.push(String(r.headers['x-ghostgate-request-id']));
+      if (r.method === 'POST') seen.push(String(r.headers['x-request-id']));
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end('{"posts":[{"id":"p"}]}');
     };

@@ -244,7 +244,7 @@ describe('what reaches Ghost: an allow-list of headers, the checked body with th
       assert.equal(res.statusCode, 200, `${method} ${path}`);
       assert.equal(ghost.requests.length, 1);
       const names = Object.keys(ghost.requests[0]!.headers).sort();
-      const expected = ['accept-version', 'authorization', 'connection', 'host', 'user-agent', 'x-forwarded-proto', 'x-ghostgate-request-id', ...(body ? ['content-length', 'content-type'] : [])].sort();
+      const expected = ['accept-version', 'authorization', 'connection', 'host', 'user-agent', 'x-forwarded-proto', 'x-request-id', ...(body ? ['content-length', 'content-type'] : [])].sort();
       assert.deepEqual(names, expected, `${method} ${path}: Ghost received exactly the allowed headers`);
     }
   });

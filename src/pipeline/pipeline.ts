@@ -16,7 +16,7 @@ import { gatherEscalation } from './gather-escalation.js';
 import type { CheckedBody } from './forward/forward.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
-import { contentEncodingRefusal, readJsonBody } from './read-body/read-body.js';
+import { contentEncodingRefusal, readJsonBody, uploadTypeRefusal } from './read-body/read-body.js';
 import { checkIp, checkWindow, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
 import type { BlockList } from 'node:net';
 
@@ -102,7 +102,7 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
   if (!r.ok) return refuse(r.code, r.context);
   const resolved = r.resolved;
   const { route, target } = resolved;
-  const encoding = contentEncodingRefusal(headers);
+  const encoding = contentEncodingRefusal(headers) ?? (route.flags.has('upload') ? uploadTypeRefusal(headers) : undefined);
   if (encoding) return refuse(encoding.code, encoding.context, resolved);
   // Typed path parameters: no value Ghost could splice into a filter or read two ways.
   const badParam = invalidParam(route, resolved.params);

@@ -223,6 +223,10 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
     { name: 'setting authors from a key that may not', method: 'POST', path: `${A}/posts/`, as: 'constrained', headers: { 'content-type': 'application/json' }, body: '{"posts":[{"title":"a","tags":["partner"],"authors":[{"id":"x"}]}]}', code: 'FIELD_REFUSED' },
     { name: 'multipart upload without the scope', method: 'POST', path: `${A}/files/upload/`, headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhi\r\n--x--\r\n', code: 'SCOPE_MISSING' },
     { name: 'theme upload without the scope', method: 'POST', path: `${A}/themes/upload/`, headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--\r\n', code: 'SCOPE_MISSING' },
+    // Ghost's media upload handler throws on a body multer skipped, taking Ghost down.
+    { name: 'a JSON body on an upload route', method: 'POST', path: `${A}/images/upload/`, headers: { 'content-type': 'application/json' }, body: '{"file":"x"}', code: 'BODY_INVALID' },
+    { name: 'multipart without a boundary on an upload route', method: 'POST', path: `${A}/images/upload/`, headers: { 'content-type': 'multipart/form-data' }, body: '--x--\r\n', code: 'BODY_INVALID' },
+    { name: 'a form body on an upload route', method: 'POST', path: `${A}/images/upload/`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'file=x', code: 'BODY_INVALID' },
     { name: 'a GET with a body', path: `${A}/posts/`, headers: { 'content-type': 'application/json' }, body: '{"a":1}', code: 'HEADER_AMBIGUOUS' },
   );
   // --- relation references Ghost could read two ways (src/grants/relations.ts): refused before any lookup -------

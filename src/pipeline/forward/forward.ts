@@ -18,7 +18,7 @@ export interface ForwardRequest {
   readonly authorization: string | undefined;
   /** A body the gateway already read and checked, or 'stream' to stream the client's, or null. */
   readonly body: CheckedBody | 'stream' | null;
-  /** Sent to Ghost as X-Ghostgate-Request-Id, to match Ghost's log with the audit trail. */
+  /** Sent to Ghost as X-Request-ID, which Ghost takes as its own request id (ghost/core/core/server/web/parent/middleware/request-id.js): its log lines carry the audit record's id. */
   readonly requestId?: string;
   /** Sees and may rewrite a JSON answer; returns the value to send, or UNCHANGED to send Ghost's bytes as they are. */
   readonly inspect?: (status: number, json: unknown) => unknown | Promise<unknown>;
@@ -79,7 +79,7 @@ export class Forwarder {
     let responseStarted = false;
     try {
       const headers = upstreamRequestHeaders(req.headers, f.authorization, this.host, this.proto);
-      if (f.requestId) headers['x-ghostgate-request-id'] = f.requestId;
+      if (f.requestId) headers['x-request-id'] = f.requestId;
       if (f.inspect) {
         // An answer the gateway inspects must arrive whole and uncompressed. No conditional GET either:
         // a 304 would answer for Ghost's unredacted body (its ETag), an oracle on what the key may not see.

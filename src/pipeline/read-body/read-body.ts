@@ -49,6 +49,23 @@ export function contentEncodingRefusal(headers: IncomingHttpHeaders): BodyRefusa
   return refuse('BODY_ENCODING', `Content-Encoding "${ce.slice(0, 40)}" is refused: send the body uncompressed`);
 }
 
+/**
+ * Upload routes take multipart/form-data with a boundary, or nothing: Ghost's upload middleware
+ * (multer, ghost/core/core/server/web/api/middleware/upload.js) skips any other body and the handler
+ * then reads a file that is not there (`req.files.file` on media uploads throws and takes Ghost down).
+ */
+export function uploadTypeRefusal(headers: IncomingHttpHeaders): BodyRefusal | undefined {
+  if (!hasBody(headers)) return undefined;
+  const header = headers['content-type'];
+  try {
+    const type = header === undefined ? undefined : contentType.parse(header);
+    if (type?.type === 'multipart/form-data' && type.parameters.boundary) return undefined;
+  } catch {
+    /* refused below */
+  }
+  return refuse('BODY_INVALID', 'an upload must be multipart/form-data with a boundary');
+}
+
 /** Decides on the bytes of a body: the one JSON value Ghost's body-parser will read from them, or a refusal. */
 export function decodeJsonBody(headers: IncomingHttpHeaders, raw: Buffer): { json: unknown } | BodyRefusal {
   const encoding = contentEncodingRefusal(headers);
