@@ -5,7 +5,7 @@ import { loadCatalog } from '../catalog/catalog.js';
 import type { RequestFacts } from '../pipeline/authorize/authorize.js';
 import { anchorSlug } from './anchors.js';
 import { LABELS, decide, pinned, tagRefs } from './world.test.support.js';
-import { inheritRules, subGrantProblems } from './attenuate.js';
+import { SUBSET_CHECKED, inheritRules, subGrantProblems } from './attenuate.js';
 import { compileGrant, GrantSchema, type Grant } from './grant.js';
 
 const g = (doc: Record<string, unknown>) => GrantSchema.parse({ version: 1, ...doc });
@@ -21,6 +21,24 @@ test('a child may not widen: every way is named', () => {
   for (const p of ['scope posts:edit', 'scope *', 'tags must be a subset', 'createdByKey must stay true', 'deny must keep', 'status must be a subset', 'redact.users', 'webhooks.createdByKey']) {
     assert.ok(problems.some((x) => x.includes(p)), `${p} in ${problems.join('; ')}`);
   }
+});
+
+test('a child may not drop "never send email" nor reveal settings secrets its parent may not see (review finding)', () => {
+  const parent = g({ scopes: ['members:add', 'settings:browse', 'keys:mint'], sendEmail: false });
+  const problems = subGrantProblems(g({ scopes: ['members:add', 'settings:browse'], sendEmail: true, revealSettingSecrets: true }), parent);
+  assert.ok(problems.some((p) => p.startsWith('sendEmail')), problems.join('; '));
+  assert.ok(problems.some((p) => p.startsWith('revealSettingSecrets')), problems.join('; '));
+  const inherited = inheritRules(g({ scopes: ['members:add'] }), parent);
+  assert.equal(inherited.sendEmail, false, 'a child that says nothing inherits it');
+  assert.deepEqual(subGrantProblems(inherited, parent), []);
+  const legacy = g({ scopes: ['posts:edit'], fields: { posts: { deny: ['newsletter'] } } });
+  // An older grant says "no email" by denying the newsletter field: a child dropping it is refused on both counts.
+  const dropped = subGrantProblems(g({ scopes: ['posts:edit'], sendEmail: true }), legacy);
+  assert.ok(dropped.some((p) => p.startsWith('sendEmail')) && dropped.some((p) => p.startsWith('fields.posts.deny')), dropped.join('; '));
+});
+
+test('every part of the grant schema has a subset rule for child keys', () => {
+  assert.deepEqual([...SUBSET_CHECKED].sort(), Object.keys(GrantSchema.shape).sort());
 });
 
 test('a child without rules of its own inherits its parent’s', () => {

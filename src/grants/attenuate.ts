@@ -1,5 +1,5 @@
 import { anchorSlug, isPinned } from './anchors.js';
-import { constraintFor } from './constraints.js';
+import { constraintFor, grantSendsNoEmail } from './constraints.js';
 import type { Anchor, Grant } from './grant.js';
 import { narrowProblems } from './narrow.js';
 
@@ -23,6 +23,13 @@ const subset = (a: readonly string[] | undefined, b: readonly string[]) => a !==
 const sameAnchor = (a: Anchor, b: Anchor) => (isPinned(a) && isPinned(b) ? a.id === b.id : !isPinned(a) && !isPinned(b) && anchorSlug(a) === anchorSlug(b));
 const anchorSubset = (a: readonly Anchor[] | undefined, b: readonly Anchor[]) => a !== undefined && a.every((x) => b.some((y) => sameAnchor(x, y)));
 const ANCHOR_KEYS = new Set(['tags', 'authors', 'labels']);
+
+/**
+ * Every top-level part of a grant, each with its subset rule below. A new part of the grant schema
+ * must be added here (attenuate.test.ts compares this list with the schema), so a child can never
+ * gain through a part the subset check forgot.
+ */
+export const SUBSET_CHECKED = ['version', 'scopes', 'constraints', 'fields', 'redact', 'sendEmail', 'revealSettingSecrets', 'narrow'] as const;
 
 export function subGrantProblems(child: Grant, parent: Grant): string[] {
   const problems: string[] = [];
@@ -61,6 +68,8 @@ export function subGrantProblems(child: Grant, parent: Grant): string[] {
     const cf = child.redact?.[type as keyof NonNullable<Grant['redact']>] ?? [];
     if (!fields.every((f) => cf.includes(f))) problems.push(`redact.${type} must keep the parent's redactions`);
   }
+  if (grantSendsNoEmail(parent) && !grantSendsNoEmail(child)) problems.push('sendEmail must stay false: the parent may not make Ghost send email');
+  if (child.revealSettingSecrets === true && parent.revealSettingSecrets !== true) problems.push('revealSettingSecrets: the parent sees settings secrets blanked, so must the child');
   return problems;
 }
 
@@ -71,5 +80,6 @@ export function inheritRules(child: Grant, parent: Grant): Grant {
   if (!child.fields && parent.fields) out.fields = structuredClone(parent.fields);
   if (!child.redact && parent.redact) out.redact = structuredClone(parent.redact);
   if (!child.narrow && parent.narrow) out.narrow = structuredClone(parent.narrow);
+  if (child.sendEmail === undefined && grantSendsNoEmail(parent)) out.sendEmail = false;
   return out;
 }

@@ -109,3 +109,28 @@ test('staff fields are protected through posts’ author relations and the by-em
   assert.ok(checkOracles(r, route('GET', '/invites'), new Map([['filter', "email:~'x'"]])));
   assert.ok(checkOracles(rules({ members: ['email'] }), route('GET', '/actions'), new Map([['filter', "context:~'@x'"]])));
 });
+
+test('a redacted post body is removed from revisions, the excerpt made from it and its newsletter email (review finding)', () => {
+  const BODY = 'Body of the secret draft';
+  const answer = {
+    posts: [{ html: `<p>${BODY}</p>`, plaintext: BODY, excerpt: BODY, post_revisions: [{ lexical: `{"text":"${BODY}"}`, title: 't' }], email: { html: BODY, plaintext: BODY, source: BODY, subject: 's' } }],
+    pages: [{ html: BODY, excerpt: BODY, post_revisions: [{ lexical: BODY }] }],
+  };
+  redact(answer, rules({ posts: ['html', 'plaintext', 'lexical', 'mobiledoc'] }));
+  assert.ok(!strings(answer.posts).some((v) => v.includes(BODY)), JSON.stringify(answer.posts));
+  assert.ok(strings(answer.pages).some((v) => v.includes(BODY)), 'pages are their own type');
+  redact(answer, rules({ pages: ['html', 'lexical'] }));
+  assert.ok(!strings(answer.pages).some((v) => v.includes(BODY)), JSON.stringify(answer.pages));
+});
+
+test('redacted tag fields and sender addresses cannot be filtered through relations either (review finding)', () => {
+  const q = (k: string, v: string) => new Map([[k, v]]);
+  const tagDesc = rules({ tags: ['description'] });
+  assert.ok(checkOracles(tagDesc, route('GET', '/tags'), q('filter', "description:~'secret'")));
+  assert.ok(checkOracles(tagDesc, route('GET', '/posts'), q('filter', "tags.description:~'secret'")));
+  assert.ok(checkOracles(tagDesc, route('GET', '/pages'), q('filter', "tags.DESCRIPTION:~'secret'")));
+  const staff = rules({ users: ['email'] });
+  assert.ok(checkOracles(staff, route('GET', '/members'), q('filter', "newsletters.sender_email:~^'o'")));
+  assert.equal(checkOracles(staff, route('GET', '/members'), q('filter', "newsletters.slug:weekly")), undefined);
+  assert.ok(checkOracles(rules({ posts: ['meta_description'] }), route('GET', '/posts'), q('filter', "posts_meta.meta_description:~'x'")));
+});

@@ -49,6 +49,11 @@ const CONTAINERS: Readonly<Record<string, RedactType>> = {
   settings: 'settings',
 };
 
+/** A post's or page's body, in any of its formats: redacting one hides everything made from it. */
+function POST_BODY(type: 'posts' | 'pages'): string[] {
+  return ['html', 'plaintext', 'lexical', 'mobiledoc'].map((f) => `${type}.${f}`);
+}
+
 /**
  * Copies of a person's field kept under other names, by the key of the object that holds them
  * (with the parent key where the key alone is too generic). `type.field` is the field it copies.
@@ -79,6 +84,13 @@ const COPIES: readonly { at: string; parent?: string; fields: Readonly<Record<st
   { at: 'automated_emails', fields: { sender_email: ['users.email'], sender_reply_to: ['users.email'], sender_name: ['users.name'] }, source: 'api/endpoints/automated-emails.js:31-50' },
   { at: 'invites', fields: { email: ['users.email'] }, source: 'models/invite.js' },
   { at: 'stats', fields: { authors: ['users.name'] }, source: 'services/stats/posts-stats-service.js:1304-1365' },
+  // Derived from a post's body: the excerpt Ghost cuts from its plaintext (serializers/output/utils/extra-attrs.js), and
+  // the newsletter email made from it (a post's `email`: html, plaintext, its lexical source).
+  { at: 'posts', fields: { excerpt: POST_BODY('posts') }, source: 'serializers/output/utils/extra-attrs.js' },
+  { at: 'post', fields: { excerpt: POST_BODY('posts') }, source: 'serializers/output/utils/extra-attrs.js' },
+  { at: 'pages', fields: { excerpt: POST_BODY('pages') }, source: 'serializers/output/utils/extra-attrs.js' },
+  { at: 'page', fields: { excerpt: POST_BODY('pages') }, source: 'serializers/output/utils/extra-attrs.js' },
+  { at: 'email', parent: 'posts', fields: { html: POST_BODY('posts'), plaintext: POST_BODY('posts'), source: POST_BODY('posts') }, source: 'serializers/output/mappers/emails.js' },
   // Derived from a member's email: the Gravatar URL and the unsubscribe link (member.js:639, settings-helpers.js:184-193).
   { at: 'members', fields: { avatar_image: ['members.email'], unsubscribe_url: ['members.email', 'members.uuid'] }, source: 'models/member.js:639' },
   { at: 'member', fields: { avatar_image: ['members.email'], unsubscribe_url: ['members.email', 'members.uuid'] }, source: 'services/members/member-avatar.js:10-17' },
@@ -130,7 +142,8 @@ export function redact(value: unknown, rules: Redactions, at = '', parent = ''):
   }
   if (!value || typeof value !== 'object') return 0;
   const obj = value as Json;
-  const type = CONTAINERS[at];
+  // A revision is the post or page it belongs to, as it was (models/post-revision.js): its record's type.
+  const type = CONTAINERS[at] ?? (at === 'post_revisions' ? CONTAINERS[parent] : undefined);
   if (type === 'settings') {
     // Settings are {key, value} rows: redact by key.
     // An empty value hides nothing: it is left as Ghost answered it.
@@ -177,15 +190,27 @@ export function redact(value: unknown, rules: Redactions, at = '', parent = ''):
  * bare or `table.`-prefixed column belongs to, the relations whose columns carry a redactable type's
  * fields, and the join tables that hold copies.
  */
-const QUERY_TABLES: Readonly<Record<string, { own: RedactType | 'other'; table: string; relations: Readonly<Record<string, RedactType | Readonly<Record<string, string>>>> }>> = {
+type Relation = { readonly type?: RedactType; readonly table?: string; readonly copies?: Readonly<Record<string, string>> };
+const POST_RELATIONS = (own: 'posts' | 'pages'): Readonly<Record<string, Relation>> => ({
+  authors: { type: 'users', table: 'users' },
+  tags: { type: 'tags', table: 'tags' },
+  posts_meta: { type: own },
+});
+const QUERY_TABLES: Readonly<Record<string, { own: RedactType | 'other'; table: string; relations: Readonly<Record<string, Relation>> }>> = {
   members: {
     own: 'members',
     table: 'members',
-    relations: { email_recipients: { member_email: 'members.email', member_name: 'members.name', member_uuid: 'members.uuid' }, emails: { from: 'users.email', reply_to: 'users.email' }, metafields: { value: 'members.metafields', key: 'members.metafields' } },
+    relations: {
+      email_recipients: { copies: { member_email: 'members.email', member_name: 'members.name', member_uuid: 'members.uuid' } },
+      emails: { table: 'emails' },
+      newsletters: { type: 'newsletters', table: 'newsletters' },
+      metafields: { copies: { value: 'members.metafields', key: 'members.metafields' } },
+    },
   },
   users: { own: 'users', table: 'users', relations: {} },
-  posts: { own: 'posts', table: 'posts', relations: { authors: 'users' } },
-  pages: { own: 'pages', table: 'posts', relations: { authors: 'users' } },
+  posts: { own: 'posts', table: 'posts', relations: POST_RELATIONS('posts') },
+  pages: { own: 'pages', table: 'posts', relations: POST_RELATIONS('pages') },
+  tags: { own: 'tags', table: 'tags', relations: {} },
   invites: { own: 'other', table: 'invites', relations: {} },
   actions: { own: 'other', table: 'actions', relations: {} },
   newsletters: { own: 'newsletters', table: 'newsletters', relations: {} },
@@ -218,9 +243,12 @@ function columnRedacted(rules: Redactions, resource: string, key: string): strin
     else {
       const rel = q.relations[first];
       if (rel === undefined) return undefined;
-      if (typeof rel === 'string') return rules.fields.get(rel)?.has(second.toLowerCase()) ? `${rel}.${second.toLowerCase()}` : undefined;
-      const copy = rel[second.toLowerCase()];
-      return copy && redacted(rules, copy) ? copy : undefined;
+      const col = second.toLowerCase();
+      if (rel.type && rules.fields.get(rel.type)?.has(col)) return `${rel.type}.${col}`;
+      const copy = rel.copies?.[col];
+      if (copy && redacted(rules, copy)) return copy;
+      for (const tf of (rel.table ? COLUMN_COPIES[rel.table]?.[col] : undefined) ?? []) if (redacted(rules, tf)) return tf;
+      return undefined;
     }
   }
   if (q.own !== 'other' && rules.fields.get(q.own)?.has(column)) return `${q.own}.${column}`;

@@ -55,7 +55,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       scopes: ['members:browse', 'members:read', 'labels:browse', 'labels:read'],
       // Every personal field of a member (src/grants/personal-data.ts lists where Ghost puts each and its copies):
       // transient_id is the member's session id, unsubscribe_url a credential, metafields the site's custom fields.
-      redact: { members: ['email', 'name', 'note', 'geolocation', 'avatar_image', 'subscriptions', 'email_suppression', 'transient_id', 'unsubscribe_url', 'metafields', 'email_recipients'] },
+      redact: { members: ['email', 'name', 'note', 'geolocation', 'avatar_image', 'subscriptions', 'email_suppression', 'transient_id', 'unsubscribe_url', 'metafields', 'email_recipients', 'current_subscription'] },
     },
   },
   'contributor-strict': {

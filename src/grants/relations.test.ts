@@ -36,14 +36,14 @@ test('a tag by slug alone resolves by slug; a slug Ghost would rewrite is refuse
 });
 
 test('a tag by name and slug that matches no tag exactly creates one (the review’s partner-3)', () => {
-  assert.deepEqual(resolve('tags', [{ slug: 'partner', name: 'Partner!' }]), [{ kind: 'creates' }]);
-  assert.deepEqual(resolve('tags', ['Brand new']), [{ kind: 'creates' }]);
+  assert.deepEqual(resolve('tags', [{ slug: 'partner', name: 'Partner!' }]), [{ kind: 'creates', fields: ['name', 'slug'] }]);
+  assert.deepEqual(resolve('tags', ['Brand new']), [{ kind: 'creates', fields: ['name'] }]);
   assert.deepEqual(resolve('tags', [{ name: 'Partner' }]), [{ kind: 'existing', id: partner.id }]);
 });
 
 test('an unknown tag id with a name creates a tag; without one it names no record', () => {
   const unknown = 'e'.repeat(24);
-  assert.deepEqual(resolve('tags', [{ id: unknown, name: 'x' }]), [{ kind: 'creates' }]);
+  assert.deepEqual(resolve('tags', [{ id: unknown, name: 'x' }]), [{ kind: 'creates', fields: ['name'] }]);
   assert.equal(resolve('tags', [{ id: unknown }])[0]!.kind, 'ambiguous');
 });
 
@@ -70,7 +70,7 @@ test('member labels match every existing label by lower-cased name and take its 
   const vip = LABELS.vip!;
   assert.deepEqual(resolve('labels', ['vip']), [{ kind: 'existing', id: vip.id }]);
   assert.deepEqual(resolve('labels', [{ name: ' VIP ', id: LABELS.partner!.id }]), [{ kind: 'existing', id: vip.id }], 'the sent id loses to the name');
-  assert.deepEqual(resolve('labels', [{ name: 'Gold' }]), [{ kind: 'creates' }]);
+  assert.deepEqual(resolve('labels', [{ name: 'Gold' }]), [{ kind: 'creates', fields: ['name'] }]);
   assert.deepEqual(resolve('labels', [{ name: 'Gold', id: vip.id }]), [{ kind: 'modifies', id: vip.id, fields: ['name'] }], 'an unmatched name with an id renames that label');
   assert.deepEqual(resolve('labels', [{ id: vip.id }, { slug: 'vip' }]), [], 'nameless labels are dropped');
 });

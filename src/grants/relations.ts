@@ -63,6 +63,8 @@ export interface Reference {
   readonly sets: Readonly<Record<string, string>>;
   /** Ghost inserts a record when nothing matches (otherwise the write fails or falls back). */
   readonly createsWhenMissing: boolean;
+  /** The fields such an insert sets (judged by the related resource's field rules). */
+  readonly createFields?: readonly string[];
   /** An author Ghost cannot find becomes the Owner. */
   readonly ownerWhenMissing?: true;
   /** Member labels: the trimmed name Ghost matches on, and the id sent (used only when no name matches). */
@@ -124,7 +126,7 @@ function readTags(list: unknown[], reservedSlugs: readonly string[]): Reading {
       if (name !== undefined) sets.name = name;
       if (slug !== undefined) sets.slug = slug;
       // An unknown id with a name inserts a new tag (detector.js: Target.forge() then the fields).
-      refs.push({ index, lookup: { resource: 'tags', filter: filterOf({ id }) }, sets, createsWhenMissing: name !== undefined });
+      refs.push({ index, lookup: { resource: 'tags', filter: filterOf({ id }) }, sets, createsWhenMissing: name !== undefined, createFields: Object.keys(sets) });
       continue;
     }
     if (slug !== undefined && (!CANONICAL_SLUG.test(slug) || PROTECTED_TAG_SLUGS.has(slug) || reservedSlugs.includes(slug))) {
@@ -134,7 +136,7 @@ function readTags(list: unknown[], reservedSlugs: readonly string[]): Reading {
     const where: Record<string, unknown> = {};
     if (name !== undefined) where.name = name;
     if (slug !== undefined) where.slug = slug;
-    refs.push({ index, lookup: { resource: 'tags', filter: filterOf(where) }, sets: {}, createsWhenMissing: name !== undefined });
+    refs.push({ index, lookup: { resource: 'tags', filter: filterOf(where) }, sets: {}, createsWhenMissing: name !== undefined, createFields: Object.keys(where) });
   }
   return { ok: true, refs, lookups: dedupe(refs) };
 }
@@ -174,7 +176,7 @@ function readLabels(list: unknown[]): Reading {
     if (typeof o.slug === 'string') sets.slug = o.slug;
     const id = str(o.id);
     if (id !== undefined && !GHOST_ID.test(id)) return { ok: false, why: `labels[${index}].id is not a Ghost id` };
-    refs.push({ index, sets, createsWhenMissing: true, labelName: name, ...(id ? { sentId: id } : {}) });
+    refs.push({ index, sets, createsWhenMissing: true, createFields: ['name', ...Object.keys(sets)], labelName: name, ...(id ? { sentId: id } : {}) });
   }
   // Ghost compares every existing label by lower-cased name in memory: the gateway needs them all.
   const lookups: Lookup[] = refs.length > 0 ? [{ resource: 'labels', filter: '', all: true }] : [];
@@ -196,8 +198,8 @@ export type Resolution =
   | { kind: 'existing'; id: string }
   /** Ghost writes the sent fields onto this existing record (a tag renamed through a post). */
   | { kind: 'modifies'; id: string; fields: string[] }
-  /** Ghost inserts a new record. */
-  | { kind: 'creates' }
+  /** Ghost inserts a new record, setting these fields. */
+  | { kind: 'creates'; fields: readonly string[] }
   /** Ghost's reading differs from what was sent, or depends on which of several records it meets first. */
   | { kind: 'ambiguous'; why: string };
 
@@ -212,7 +214,7 @@ export function resolveReferences(field: RelationField, refs: readonly Reference
     const rec = found[0];
     if (!rec) {
       if (r.ownerWhenMissing) return { kind: 'ambiguous', why: `authors[${r.index}] matches no staff user (Ghost would make the Owner the author)` };
-      return r.createsWhenMissing ? { kind: 'creates' } : { kind: 'ambiguous', why: `${field}[${r.index}] matches no existing record` };
+      return r.createsWhenMissing ? { kind: 'creates', fields: r.createFields ?? [] } : { kind: 'ambiguous', why: `${field}[${r.index}] matches no existing record` };
     }
     const changed = Object.entries(r.sets).filter(([k, v]) => rec[k] !== v).map(([k]) => k);
     return changed.length > 0 ? { kind: 'modifies', id: String(rec.id), fields: changed } : { kind: 'existing', id: String(rec.id) };
@@ -236,6 +238,6 @@ function resolveLabels(refs: readonly Reference[], answers: LookupAnswers): Reso
       // An existing label fetched by id gets the sent name (and slug): a rename through a member.
       if (byId) return { kind: 'modifies', id: String(byId.id), fields: ['name', ...Object.keys(r.sets)] };
     }
-    return { kind: 'creates' };
+    return { kind: 'creates', fields: r.createFields ?? [] };
   });
 }

@@ -297,6 +297,49 @@ describe('decisions equal Ghost’s reading, on the real Ghost', () => {
     });
   });
 
+  describe('an independent review’s findings stay closed', () => {
+    test('a child key minted through the key API cannot drop "never send email" or reveal settings secrets', async () => {
+      const parent = await key(g({ scopes: ['members:browse', 'members:add', 'settings:browse', 'keys:mint'], sendEmail: false }));
+      const mint = (grant: unknown) =>
+        fetch(`${gw.url}/ghostgate/v1/keys/`, { method: 'POST', headers: { authorization: authHeader(parent, '/ghostgate/'), 'content-type': 'application/json' }, body: JSON.stringify({ keys: [{ name: 'child', grant }] }) });
+      for (const grant of [g({ scopes: ['settings:browse'], revealSettingSecrets: true }), g({ scopes: ['members:add'], sendEmail: true })]) {
+        const r = await mint(grant);
+        assert.equal(r.status, 403, JSON.stringify(grant));
+        assert.equal(((await r.json()) as Json).errors[0].code, 'CHILD_NOT_SUBSET');
+      }
+      const child = ((await (await mint(g({ scopes: ['members:add'] }))).json()) as Json).keys[0];
+      assert.equal(child.grant.sendEmail, false, 'inherited');
+      const email = `magic-${u}@members.lab.ghostgate.test`;
+      assert.equal(errCode(await call(child.key, 'POST', 'members/?send_email=true&email_type=signup', { members: [{ email }] })), 'FIELD_REFUSED');
+      assert.equal((await call('direct', 'GET', `members/?filter=${encodeURIComponent(`email:'${email}'`)}`)).json.members.length, 0);
+    });
+
+    test('a redacted post body stays hidden in its revisions and excerpt', async () => {
+      const secret = `Secret body ${u}`;
+      const lexical = JSON.stringify({ root: { children: [{ children: [{ detail: 0, format: 0, mode: 'normal', style: '', text: secret, type: 'extended-text', version: 1 }], direction: 'ltr', format: '', indent: 0, type: 'paragraph', version: 1 }], direction: 'ltr', format: '', indent: 0, type: 'root', version: 1 } });
+      const post = (await call('direct', 'POST', 'posts/', { posts: [{ title: `revised ${u}`, status: 'draft', lexical }] })).json.posts[0];
+      await call('direct', 'PUT', `posts/${post.id}/?save_revision=true`, { posts: [{ title: `revised again ${u}`, updated_at: post.updated_at }] });
+      const k = await key(g({ scopes: ['posts:browse', 'posts:read'], redact: { posts: ['lexical', 'html', 'plaintext', 'mobiledoc'] } }));
+      const r = await call(k, 'GET', `posts/${post.id}/?include=post_revisions&formats=html,plaintext,lexical`);
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      assert.ok(!r.text.includes(secret), 'the body is in no revision and no excerpt');
+      assert.ok((await call('direct', 'GET', `posts/${post.id}/?include=post_revisions&formats=lexical`)).text.includes(secret), 'Ghost itself answers it');
+      await call('direct', 'DELETE', `posts/${post.id}/`);
+    });
+
+    test('a tag the key may not rename cannot be renamed through a post either; its redacted fields cannot be filtered', async () => {
+      const tag = (await direct.tags.add({ name: `Named ${u}` })) as Json;
+      const post = (await direct.posts.add({ title: `tag rules ${u}`, status: 'draft', tags: [{ id: tag.id }] })) as Json;
+      const k = await key(g({ scopes: ['posts:browse', 'posts:read', 'posts:edit', 'tags:browse', 'tags:read', 'tags:edit', 'tags:add'], fields: { tags: { deny: ['name', 'slug'] } }, redact: { tags: ['description'] } }));
+      const r = await call(k, 'PUT', `posts/${post.id}/`, { posts: [{ tags: [{ id: tag.id, name: `Renamed ${u}`, slug: `renamed-${u}` }], updated_at: post.updated_at }] });
+      assert.equal(errCode(r), 'FIELD_REFUSED');
+      assert.equal((await direct.tags.read({ id: tag.id })).slug, tag.slug);
+      for (const f of ["description:~'a'", "tags.description:~'a'"]) assert.equal(errCode(await call(k, 'GET', `${f.startsWith('tags.') ? 'posts' : 'tags'}/?filter=${encodeURIComponent(f)}`)), 'REDACTED_FIELD_QUERIED', f);
+      await direct.posts.delete({ id: post.id });
+      await direct.tags.delete({ id: tag.id });
+    });
+  });
+
   test('differential: filters forwarded in the gateway’s spelling select what Ghost selects for the client’s', async () => {
     const k = await key(g({ scopes: ['posts:browse'] }));
     for (const f of ['status:draft', 'tag:partner,tag:news', "title:~'post'+status:[draft,published]", 'published_at:>now-30d', 'featured:false+(tag:partner,status:scheduled)', "id:-null+slug:-'x'"]) {

@@ -180,3 +180,12 @@ test('settings answers have secrets blanked for every key that does not reveal t
   const r = ask({ scopes: ['settings:browse'], revealSettingSecrets: true }, 'GET', '/settings');
   assert.ok(r.allow === true && !r.effects.redact);
 });
+
+test('a tag written through a post reference follows the key’s tag field rules (review finding)', () => {
+  const g = { scopes: ['posts:edit', 'posts:read', 'tags:browse', 'tags:read', 'tags:edit', 'tags:add'], fields: { tags: { deny: ['name', 'slug'] } } };
+  const record = { id: POST_ID, status: 'draft', tags: tagRefs(['partner']), authors: [] };
+  const edit = (tags: unknown) => ask(g, 'PUT', '/posts/:id', { body: { posts: [{ tags }] }, record });
+  assert.equal(code(edit([{ id: TAGS.partner!.id }, { id: TAGS.internal!.id, name: 'Internal-renamed', slug: 'internal-renamed' }])), 'FIELD_REFUSED');
+  assert.equal(code(edit([{ name: 'A brand new tag' }])), 'FIELD_REFUSED', 'creating one sets its name');
+  assert.equal(code(edit([{ id: TAGS.partner!.id }, { id: TAGS.internal!.id }])), true, 'references alone write nothing');
+});

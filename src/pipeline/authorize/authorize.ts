@@ -385,7 +385,10 @@ function relationStep(grant: CompiledGrant, route: RouteEntry, request: RequestF
     const c = g.constraints?.[route.resource as 'posts'] as Record<string, unknown> | undefined;
     return Boolean(rule?.deny?.includes(field) || rule?.allow || c?.[field] !== undefined);
   };
-  const sideEffectFree = (target: RelatedResource) => target === 'users' || (grant.holds(`${target}:add`, target) && grant.holds(`${target}:edit`, target));
+  // No write to the related records needs judging: authors are never written to; tags and labels are, so a key
+  // needs their add and edit scopes, and no field rule on them, to skip reading the references.
+  const sideEffectFree = (target: RelatedResource) =>
+    target === 'users' || (grant.holds(`${target}:add`, target) && grant.holds(`${target}:edit`, target) && g.fields?.[target as 'tags'] === undefined);
   const relevant = rels.filter((r) => ruled(r.field) || !sideEffectFree(r.target));
   if (relevant.length === 0) return undefined;
   if (request.body === undefined) {
@@ -411,10 +414,16 @@ function relationStep(grant: CompiledGrant, route: RouteEntry, request: RequestF
     for (const r of resolved) {
       if (r.kind === 'ambiguous') return deny('REFERENCE_AMBIGUOUS', `Refused (${field}): ${r.why}.`, `${route.method} ${route.path}: ${r.why}.`, `Send ${field} by id.`);
       if (r.kind === 'creates' || r.kind === 'modifies') {
+        // A write to a related record through a reference is judged as a write to it: its scope, then its field rules.
         const scope = `${target}:${SIDE_EFFECT[r.kind]}`;
+        const what = r.kind === 'creates' ? `create a ${target.slice(0, -1)}` : `change ${target.slice(0, -1)} ${r.id} (${r.fields.join(', ')})`;
         if (!grant.holds(scope, target)) {
-          const what = r.kind === 'creates' ? `create a ${target.slice(0, -1)}` : `change ${target.slice(0, -1)} ${r.id} (${r.fields.join(', ')})`;
           return deny('SCOPE_MISSING', `Missing scope ${scope}: this ${field} reference would ${what} in Ghost.`, `${route.method} ${route.path}: Ghost writes to the ${target} a reference names.`, `Grant ${scope}, or reference existing ${target} by id or slug alone.`);
+        }
+        const targetRule = g.fields?.[target as 'tags'];
+        const refused = r.fields.find((f) => targetRule?.deny?.includes(f) || (targetRule?.allow !== undefined && !targetRule.allow.includes(f)));
+        if (refused !== undefined) {
+          return deny('FIELD_REFUSED', `Refused (${refused}): this ${field} reference would ${what}, and this key may not set ${target} ${refused}.`, `${route.method} ${route.path}: a write to ${target} through a reference follows the key's ${target} field rules.`, `Reference existing ${target} by id or slug alone.`);
         }
         changes = true;
       }
