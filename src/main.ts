@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { loadCatalog, type RouteEntry } from './catalog/catalog.js';
@@ -23,6 +25,8 @@ import { DeliveryQueue } from './webhooks/queue.js';
 import { RelaySecrets } from './webhooks/relay-secrets.js';
 import { httpSender } from './webhooks/send.js';
 import { WebhookService } from './webhooks/service.js';
+import { AUDIT_FILE_SETTING, checkContinuity, type Discontinuity } from './pipeline/audit/continuity.js';
+import type { ErrorCode } from './errors/errors.js';
 
 /** Wiring only: config -> store, catalog, upstream credential -> server. */
 export const UPSTREAM_SETTING = 'upstream.credential';
@@ -33,6 +37,63 @@ export function openStore(config: Config): Store {
 
 export function openAudit(config: Config): AuditStore {
   return openSqliteAudit(config.audit.path, config.audit.maxSizeMb !== undefined ? { maxSizeMb: config.audit.maxSizeMb } : {});
+}
+
+/** Why the gateway did not start, with the code of docs/errors.md that names it. */
+export class StartError extends Error {
+  override name = 'StartError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly discontinuities: readonly Discontinuity[] = [],
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** How long a gateway's hold on its reservations lasts without a renewal, and how often it renews. */
+export const HOLDER_LEASE_MS = 15_000;
+const HOLDER_RENEW_MS = 5_000;
+
+/**
+ * Opens the audit file for a gateway: it must be writable (a real write is
+ * made) and continuous with the anchors in the key store, else the gateway
+ * does not start. On the first start with anchors (a new store, or one from
+ * before anchors), the file's identity and its chains' heads are anchored.
+ */
+export async function openAuditForServing(config: Config, store: Store, key: Buffer): Promise<AuditStore> {
+  let file: AuditStore;
+  try {
+    file = openAudit(config);
+  } catch (e) {
+    throw new StartError('AUDIT_UNAVAILABLE', `the audit file ${config.audit.path} cannot be opened (${(e as Error).message}); ghostgate does not serve without its audit trail`);
+  }
+  try {
+    try {
+      file.probeWrite(Date.now());
+    } catch (e) {
+      throw new StartError('AUDIT_UNAVAILABLE', `the audit file ${config.audit.path} cannot be written (${(e as Error).message}); ghostgate does not serve without its audit trail`);
+    }
+    // Anchors first, then the file: a writer advances its anchor only after its batch is in the file.
+    const anchors = await store.auditAnchors.list();
+    const anchoredFile = await store.settings.get(AUDIT_FILE_SETTING);
+    const problems = checkContinuity(key, file, anchoredFile, anchors);
+    if (problems.length > 0) {
+      throw new StartError(
+        'AUDIT_DISCONTINUITY',
+        `the audit file ${config.audit.path} is not the one the key store anchored:\n  ${problems.map((p) => p.problem).join('\n  ')}\nghostgate refuses to serve until an operator acknowledges it: ghostgate audit acknowledge --reason "..."`,
+        problems,
+      );
+    }
+    if (anchoredFile === undefined) {
+      await store.settings.set(AUDIT_FILE_SETTING, file.fileId);
+      for (const h of file.heads()) await store.auditAnchors.advance({ ...h, updatedAt: Date.now() });
+    }
+    return file;
+  } catch (e) {
+    file.close();
+    throw e;
+  }
 }
 
 /** The key that chains and signs audit records: derived from the master secret, never stored. */
@@ -113,12 +174,28 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
   const matcher = new RouteMatcher(catalog);
   const master = loadMasterSecret(config);
   const store = openStore(config);
-  const auditStore = config.audit.enabled ? openAudit(config) : undefined;
+  let auditStore: AuditStore | undefined;
+  let holder: string | undefined;
   try {
+    auditStore = config.audit.enabled ? await openAuditForServing(config, store, auditKey(master)) : undefined;
+    // Each gateway process writes its own chain: several processes on one store never share a chain position.
     const audit = auditStore
-      ? new AuditLog(auditStore, auditKey(master), { flushMs: config.audit.flushMs, maxBatch: config.audit.maxBatch }, (err) => log.error({ err: { message: err.message } }, 'audit write failed'))
+      ? new AuditLog(auditStore, auditKey(master), { flushMs: config.audit.flushMs, maxBatch: config.audit.maxBatch, chain: randomUUID() }, {
+          onError: (err) => log.error({ err: { message: err.message } }, 'audit write failed'),
+          anchor: (head) => void store.auditAnchors.advance({ ...head, updatedAt: Date.now() }).catch((err: Error) => log.error({ err: { message: err.message } }, 'audit anchor not written')),
+        })
       : undefined;
+    if (audit && config.audit.onFailure === 'serve-reads') {
+      log.warn({ auditOnFailure: 'serve-reads' }, 'audit.onFailure is serve-reads: while the audit cannot be written, reads are served without a record (writes are still refused)');
+    }
     const key = await upstreamKey(config, store, master);
+    // This process's lease on its max-use reservations, renewed while it lives.
+    holder = await store.holders.register({ pid: process.pid, host: hostname(), startedAt: Date.now() }, Date.now() + HOLDER_LEASE_MS);
+    const heldBy = holder;
+    const lease = setInterval(() => {
+      void store.holders.renew(heldBy, Date.now() + HOLDER_LEASE_MS).catch((err: Error) => log.error({ err: { message: err.message } }, 'reservation lease not renewed'));
+    }, HOLDER_RENEW_MS);
+    lease.unref();
     // The upstream credential and what it reaches, replaced together on rotation.
     const makeUpstream = (k: string, info: UpstreamCredentialInfo) => {
       const reach = new Map<RouteEntry, UpstreamReach>(catalog.routes.map((r) => [r, upstreamReach(r, info, permissions)]));
@@ -204,6 +281,8 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       policy: config.policy,
       usage,
       webhooks,
+      holder,
+      auditOnFailure: config.audit.onFailure,
       ...(audit ? { audit } : {}),
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     });
@@ -225,6 +304,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       async close() {
         clearInterval(timer);
         clearInterval(sweeper);
+        clearInterval(lease);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await queue.close();
@@ -234,11 +314,13 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         await usage.close();
         audit?.close();
         auditStore?.close();
+        await store.holders.release(heldBy);
         await store.close();
       },
     };
   } catch (err) {
     auditStore?.close();
+    if (holder) await store.holders.release(holder);
     await store.close();
     throw err;
   }

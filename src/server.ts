@@ -26,6 +26,8 @@ export interface GatewayServerDeps extends PipelineDeps {
   readonly usage: UsageRecorder;
   /** The audit writer; absent when the audit is switched off (benchmarks only). */
   readonly audit?: AuditLog;
+  /** `refuse` (default): while records cannot be written, every request is refused; `serve-reads`: reads go on unrecorded. */
+  readonly auditOnFailure?: 'refuse' | 'serve-reads';
   readonly forwarder: Forwarder;
   readonly log: Logger;
   readonly now?: () => number;
@@ -133,6 +135,14 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     });
     const rawRoute = (req.url ?? '').split('?')[0]!.slice(0, 120);
 
+    // Audit required, by policy: while records cannot be written, nothing is served (reads included).
+    if (deps.audit && (deps.auditOnFailure ?? 'refuse') === 'refuse' && !deps.audit.ready()) {
+      sendError(res, gatewayError('AUDIT_UNAVAILABLE', 'the audit trail cannot be written; every request is refused until it can (audit.onFailure: refuse)'), requestId);
+      req.resume();
+      deps.audit.record(entry({ kind: 'request', decision: 'deny', code: 'AUDIT_UNAVAILABLE', route: `${method} ${rawRoute}` }));
+      return;
+    }
+
     // Ghost calling the webhook relay: its signature is the only credential (src/webhooks/).
     if (deps.webhooks?.isRelayPath(req.url)) {
       const r = await deps.webhooks.relay(req, started);
@@ -183,7 +193,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       result = { forward: false as const, code: 'STORE_UNAVAILABLE' as const, context: 'the gateway could not read its store' };
     }
     if (result.forward && method === 'GET' && hasBody(req)) {
-      if (result.key && result.reservedUse) await deps.store.keys.settleUse(result.key.id, false, now());
+      if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
       result = { forward: false as const, code: 'HEADER_AMBIGUOUS' as const, context: 'a GET request may not carry a body', resolved: result.resolved };
     }
     // A webhook write goes through the relay: Ghost is given the relay's target and secret, the client sees its own.
@@ -191,7 +201,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     if (result.forward && result.effects.webhook && result.key) {
       hook = deps.webhooks ? await deps.webhooks.prepareWrite(result.effects.webhook, result.key, now(), UNCHANGED) : { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'the gateway runs without its webhook relay' };
       if (!hook.ok) {
-        if (result.reservedUse) await deps.store.keys.settleUse(result.key.id, false, now());
+        if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
         result = { forward: false as const, code: hook.code, context: hook.context, resolved: result.resolved, key: result.key };
       }
     }
@@ -208,16 +218,25 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     }
     // A write is forwarded only once its intent record is durable; if it cannot be written, nothing is forwarded.
     const mutating = method !== 'GET';
+    const refuseUnforwarded = async (code: 'AUDIT_UNAVAILABLE' | 'KEY_USES_EXHAUSTED', context: string) => {
+      if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
+      sendError(res, gatewayError(code, context), requestId);
+      req.resume();
+      deps.audit?.record(entry({ kind: 'request', decision: 'deny', code, key: result.key, ...routeFacts }));
+    };
     if (mutating && deps.audit) {
       try {
         await deps.audit.intent(entry({ kind: 'intent', decision: 'allow', key: result.key, ...routeFacts }));
       } catch (err) {
-        if (result.key && result.reservedUse) await deps.store.keys.settleUse(result.key.id, false, now());
         deps.log.error({ requestId, err: { message: (err as Error).message } }, 'audit intent not written; request refused');
-        sendError(res, gatewayError('AUDIT_UNAVAILABLE', 'the audit intent could not be written'), requestId);
-        req.resume();
-        return;
+        return refuseUnforwarded('AUDIT_UNAVAILABLE', 'the audit intent could not be written');
       }
+    }
+    // The fence: a reservation is marked sent before the request leaves, so a reservation never
+    // marked sent proves its write never reached Ghost. False: this process's lease ran out and
+    // the reservation was resolved by another process; forwarding now could spend the use twice.
+    if (result.reservation && !(await deps.store.keys.markSent(result.reservation, requestId))) {
+      return refuseUnforwarded('KEY_USES_EXHAUSTED', 'the reservation of this use was lost (the gateway stalled past its lease); nothing was forwarded');
     }
     const inspect = chain(
       inspector(result.effects, deps.store, result.key ? [result.key.id, ...(result.ancestors ?? []).map((a) => a.id)] : [], deps.log, requestId),
@@ -232,19 +251,25 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       ...(inspect ? { inspect } : {}),
     });
     if (hook?.ok) await hook.settle(out.ok ? out.status : 0);
-    const succeeded = out.ok && out.status >= 200 && out.status < 300;
-    if (result.key && result.reservedUse) await deps.store.keys.settleUse(result.key.id, succeeded, now());
+    // Ghost's status, when it answered (also when the client had gone by then).
+    const status = out.status;
+    const succeeded = status !== null && status >= 200 && status < 300;
+    // A write that may have reached Ghost and whose answer did not come through: its outcome is
+    // `unknown`, never an error (with Ghost's status when its answer began). With no status at all,
+    // its use is spent: Ghost may have done it.
+    const unknown = !out.ok && out.sent && mutating;
+    if (result.reservation) await deps.store.keys.settleUse(result.reservation, succeeded ? 'succeeded' : unknown && status === null ? 'unknown' : 'failed', now());
     else if (result.key && succeeded) deps.usage.add(result.key.id, now());
     if (!out.ok) {
-      if (!out.responseStarted && !res.headersSent) sendError(res, gatewayError(out.code, out.context), requestId);
+      if (!out.responseStarted && !res.headersSent && !res.destroyed) sendError(res, gatewayError(out.code, out.context), requestId);
       else res.destroy();
     }
     deps.audit?.record(
       entry({
         kind: mutating ? 'outcome' : 'request',
-        decision: out.ok ? 'allow' : 'error',
+        decision: out.ok ? 'allow' : unknown ? 'unknown' : 'error',
         code: out.ok ? null : out.code,
-        status: out.ok ? out.status : null,
+        status,
         bytesOut: out.ok ? out.bytesOut : null,
         key: result.key,
         ...routeFacts,

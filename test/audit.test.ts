@@ -102,6 +102,8 @@ describe('the audit trail', () => {
     const lines = cli(gw.configFile, ['audit', 'export', '--format', 'jsonl']).out.trim().split('\n');
     assert.equal(lines.length, total() + N.writes);
     assert.ok(JSON.parse(lines[0]!).hash);
+    const tail = cli(gw.configFile, ['audit', 'tail', '-n', '3', '--json']).out.trim().split('\n');
+    assert.deepEqual(tail.map((l) => JSON.parse(l).hash), lines.slice(-3).map((l) => JSON.parse(l).hash), 'tail: the last three records, in order');
     const advice = JSON.parse(cli(gw.configFile, ['advise', '--key', keyId, '--since', '1h', '--json']).out);
     assert.deepEqual(advice.used, ['posts:add', 'posts:browse', 'posts:read']);
     assert.deepEqual(advice.proposed_grant.scopes, ['posts:add', 'posts:browse', 'posts:read']);
@@ -122,7 +124,7 @@ describe('the audit trail', () => {
     assert.equal(pruned.pruned, 10);
     const v = cli(gw.configFile, ['audit', 'verify', '--json'], env);
     assert.equal(v.code, 0, v.out);
-    assert.equal(JSON.parse(v.out).firstSeq, 11);
+    assert.equal(JSON.parse(v.out).chains[0].firstSeq, 11);
   });
 });
 

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, runCliAsync } from './helpers/cli.js';
@@ -78,6 +78,28 @@ describe('the ghostgate CLI', () => {
     assert.match(bad.err, /posts:brwose.*no route needs this scope/);
     assert.equal(run(dir, 'token', 'create', '--name', ' ', '--scope', 'posts:browse').code, 1);
     assert.match(run(dir, 'token', 'show', 'f'.repeat(24)).err, /no key/);
+  });
+
+  test('token create refuses a not-before after the expiry, and creates nothing', () => {
+    const before = JSON.parse(run(dir, 'token', 'list', '--json').out).length;
+    const r = run(dir, 'token', 'create', '--name', 'never', '--scope', 'posts:browse', '--not-before', '2d', '--expires', '1d');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /not-before/);
+    assert.equal(JSON.parse(run(dir, 'token', 'list', '--json').out).length, before);
+  });
+
+  test('init validates everything before writing anything: a bad URL or a missing key file leaves no file, with a plain message', () => {
+    const d = mkdtempSync(join(tmpdir(), 'ghostgate-cli-'));
+    const badUrl = run(d, 'init', '--upstream-url', 'not-a-url');
+    assert.notEqual(badUrl.code, 0);
+    const missing = run(d, 'init', '--upstream-url', 'http://127.0.0.1:2368', '--upstream-key-file', 'missing.key');
+    assert.equal(missing.code, 1);
+    assert.doesNotMatch(missing.err, /ENOENT/);
+    assert.match(missing.err, /missing\.key/);
+    const grant = run(dir, 'token', 'create', '--name', 'x', '--grant', 'nowhere.json');
+    assert.equal(grant.code, 1);
+    assert.doesNotMatch(grant.err, /ENOENT/);
+    assert.deepEqual(readdirSync(d), [], 'nothing written');
   });
 
   test('a world-readable master secret is refused', () => {

@@ -54,6 +54,9 @@ describe('faults: the gateway fails closed with clear codes and recovers by itse
         locker.exec('ROLLBACK');
         locker.close();
       }
+      // With audit.onFailure: refuse (the default) the gateway refuses until a record can be written
+      // again, which it tries at most once per audit.flushMs.
+      await new Promise((r) => setTimeout(r, gw.config.audit.flushMs + 20));
       const again = await post();
       assert.equal(again.statusCode, 200);
       await again.body.dump();
@@ -65,8 +68,10 @@ describe('faults: the gateway fails closed with clear codes and recovers by itse
 describe('the audit disk full', () => {
   test('when the audit file is full, writes are refused and not forwarded, reads go on; after a prune, writes resume', async () => {
     const ghost = await startFakeUpstream();
-    // A 64 kB cap stands in for a full disk: SQLite fails the same way (SQLITE_FULL).
-    const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, extra: { audit: { path: 'audit.db', maxSizeMb: 0.0625 } } });
+    // A 256 kB cap stands in for a full disk: SQLite fails the same way (SQLITE_FULL). The cap holds the
+    // file's dozen tables and indexes (a page each at least) and room for records, so a prune frees whole pages.
+    // serve-reads: reads go on while the audit is full (under the default, refuse, they are refused: test/audit-continuity.test.ts).
+    const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, extra: { audit: { path: 'audit.db', maxSizeMb: 0.25, onFailure: 'serve-reads' } } });
     try {
       const { key } = await gw.createKey(['posts:add', 'posts:browse']);
       const post = () => request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: '{"posts":[{"title":"x"}]}' });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { mintKey } from '../src/keys/mint.js';
 import type { KeySpec } from '../src/keys/mint.js';
-import { formatKey } from '../src/secrets/keys.js';
+import { formatKey, newKeyId } from '../src/secrets/keys.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { authHeader, clientToken } from './helpers/token.js';
@@ -173,6 +173,26 @@ describe('key lifecycle, through the gateway, against a strict fake Ghost', () =
     const b = await get(child.key);
     assert.equal(b.statusCode, 429);
     assert.match(((await b.body.json()) as Err).errors[0]!.context, /parent/);
+  });
+
+  test('a child of an expired or not-yet-valid parent is refused, whatever its own window says', async () => {
+    const expiring = await mint({ expiresAt: Date.now() + 50 });
+    const early = await mint({ notBefore: Date.now() + 3_600_000 });
+    // Rows as an older gateway could have written them: the child's own window is open.
+    const child = async (parentId: string) => {
+      const id = newKeyId();
+      const rec = await gw.gateway.store.keys.create({ id, name: 'child', grant: { version: 1, scopes: ['posts:browse'] }, createdAt: Date.now(), parentId });
+      return formatKey(id, gw.master.keySecret(id, rec.generation));
+    };
+    const ofExpired = await child(expiring.record.id);
+    const ofEarly = await child(early.record.id);
+    await new Promise((r) => setTimeout(r, 80));
+    const a = await get(ofExpired);
+    assert.equal(a.statusCode, 401);
+    assert.equal(await code(a), 'KEY_EXPIRED');
+    const b = await get(ofEarly);
+    assert.equal(await code(b), 'KEY_NOT_YET_VALID');
+    assert.equal(ghost.requests.length, 0);
   });
 
   test('the site policy refuses keys without expiry or living too long', async () => {

@@ -70,7 +70,7 @@ export async function microbench(ops = 200_000): Promise<Record<string, unknown>
 
   // Audit: buffered records (reads, refusals) and group-committed intents (writes).
   const auditStore = openSqliteAudit(join(dir, 'audit.db'));
-  const log = new AuditLog(auditStore, Buffer.alloc(32, 7), { flushMs: 100, maxBatch: 512 });
+  const log = new AuditLog(auditStore, Buffer.alloc(32, 7), { flushMs: 100, maxBatch: 512, chain: 'bench' });
   const entry = (i: number): AuditEntry => ({
     at: Date.now(), requestId: `req-${i}`, kind: 'request', keyId, keyName: 'bench', clientIp: '127.0.0.1', method: 'GET', route: 'GET /posts',
     resource: 'posts', action: 'browse', decision: 'allow', code: null, status: 200, latencyMs: 1.2, bytesIn: null, bytesOut: 2048,

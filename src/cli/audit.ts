@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { loadCatalog } from '../catalog/catalog.js';
 import { auditKey, openAudit } from '../main.js';
-import { signHead } from '../pipeline/audit/audit-log.js';
-import { signCheckpoint, verifyChain, type AuditRow } from '../pipeline/audit/record.js';
+import { AUDIT_DECISIONS, signCheckpoint, type AuditRow, type Checkpoint } from '../pipeline/audit/record.js';
+import { acknowledgeDiscontinuity, verifyTrail } from '../pipeline/audit/trail.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import type { AuditQuery, AuditStore } from '../store/sqlite/sqlite-audit.js';
+import type { Store } from '../store/store.js';
 import { configFrom, withStore, type GlobalOpts } from './common.js';
 import { CliError, fmtTime, printJson, table } from './output.js';
 import { parseDuration } from './time.js';
@@ -22,6 +23,19 @@ function withAudit<T>(g: GlobalOpts, fn: (audit: AuditStore, key: Buffer) => T):
   } finally {
     audit.close();
   }
+}
+
+/** The audit file and the key store (which anchors it), for verify and acknowledge. */
+async function withTrail<T>(g: GlobalOpts, fn: (audit: AuditStore, key: Buffer, store: Store) => Promise<T>): Promise<T> {
+  return withStore(g, async (store, config) => {
+    const key = auditKey(loadMasterSecret(config));
+    const audit = openAudit(config);
+    try {
+      return await fn(audit, key, store);
+    } finally {
+      audit.close();
+    }
+  });
 }
 
 function line(r: AuditRow): string[] {
@@ -42,25 +56,35 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
 
   audit
     .command('verify')
-    .description('check the hash chain: exits 1 if any record was edited, deleted or reordered')
+    .description('check every chain and the file against the key store\'s anchors: exits 1 if a record was edited, deleted or reordered, or the file is missing, replaced, truncated or older (AUDIT_DISCONTINUITY) and not acknowledged')
     .option('--json', 'print JSON')
-    .action((o: { json?: boolean }) => {
-      const r = withAudit(globals(), (a, key) => {
-        const v = verifyChain(key, a.rows(), a.checkpoint());
-        const head = a.head();
-        const problems = [...v.problems];
-        if (head) {
-          if (signHead(key, head.seq, head.hash) !== head.signature) problems.push('the signed head does not verify');
-          else if (v.lastSeq !== null && (head.seq !== v.lastSeq)) problems.push(`the signed head names record ${head.seq} but the trail ends at ${v.lastSeq} (records removed from the end)`);
-          else if (v.lastSeq === null && head.seq > (a.checkpoint()?.seq ?? 0)) problems.push('the trail is empty but the signed head names records');
-        }
-        return { ...v, ok: problems.length === 0, problems, checkpoint: a.checkpoint() ?? null };
-      });
+    .action(async (o: { json?: boolean }) => {
+      const r = await withTrail(globals(), (a, key, store) => verifyTrail(key, a, store));
       if (o.json) printJson(r);
       else {
-        process.stdout.write(r.ok ? `OK: ${r.rows} records (${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}) chain${r.checkpoint ? ` from the checkpoint at record ${r.checkpoint.seq}` : ''}, unbroken.\n` : `TAMPERED:\n  ${r.problems.join('\n  ')}\n`);
+        const acks = r.acknowledged.map((k) => `\n  acknowledged discontinuity (${fmtTime(k.at)}): ${k.reason}`).join('');
+        if (r.ok) process.stdout.write(`OK: ${r.rows} records in ${r.chains.length} chain(s), unbroken and continuous with the key store's anchors.${acks}\n`);
+        else {
+          if (r.problems.length > 0) process.stdout.write(`TAMPERED:\n  ${r.problems.join('\n  ')}\n`);
+          if (r.discontinuities.length > 0) {
+            process.stdout.write(`AUDIT_DISCONTINUITY:\n  ${r.discontinuities.map((d) => d.problem).join('\n  ')}\nAcknowledge it with: ghostgate audit acknowledge --reason "..."\n`);
+          }
+        }
       }
       if (!r.ok) process.exitCode = 1;
+    });
+
+  audit
+    .command('acknowledge')
+    .description('acknowledge an audit discontinuity (a missing, replaced, truncated or older audit file): writes a signed discontinuity record with the reason, after which the gateway serves again')
+    .requiredOption('--reason <text>', 'why the trail is discontinuous (e.g. "disk lost; restored from the backup of 1 May")')
+    .option('--json', 'print JSON')
+    .action(async (o: { reason: string; json?: boolean }) => {
+      if (o.reason.trim() === '') throw new CliError('--reason must say why');
+      const r = await withTrail(globals(), (a, key, store) => acknowledgeDiscontinuity(key, a, store, o.reason.trim(), Date.now()));
+      if (o.json) printJson({ acknowledged: r ?? null });
+      else if (!r) process.stdout.write('Nothing to acknowledge: the audit file is continuous with the key store\'s anchors.\n');
+      else process.stdout.write(`Acknowledged ${r.discontinuities.length} discontinuity(ies) with a signed record (chain ${r.chain}):\n  ${r.discontinuities.map((d) => d.problem).join('\n  ')}\n`);
     });
 
   audit
@@ -68,12 +92,12 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .description('records matching a filter')
     .option('--key <id>', 'only this key')
     .option('--since <duration>', 'e.g. 1h, 7d')
-    .option('--decision <decision>', 'allow, deny or error')
+    .option('--decision <decision>', 'allow, deny, error or unknown (a write sent to Ghost whose answer never came)')
     .option('--code <code>', 'a reason code, e.g. SCOPE_MISSING')
     .option('--limit <n>', 'at most this many', '1000')
     .option('--json', 'print JSON')
     .action((o: { key?: string; since?: string; decision?: string; code?: string; limit: string; json?: boolean }) => {
-      if (o.decision && !['allow', 'deny', 'error'].includes(o.decision)) throw new CliError('--decision is allow, deny or error');
+      if (o.decision && !(AUDIT_DECISIONS as readonly string[]).includes(o.decision)) throw new CliError(`--decision is one of ${AUDIT_DECISIONS.join(', ')}`);
       const q: AuditQuery = { limit: Number(o.limit) };
       const rows = withAudit(globals(), (a) =>
         a.query({ ...q, ...(o.key ? { keyId: o.key } : {}), ...(o.since ? { since: since(o.since)! } : {}), ...(o.decision ? { decision: o.decision as 'allow' } : {}), ...(o.code ? { code: o.code } : {}) }),
@@ -94,17 +118,16 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
       const print = (rows: AuditRow[]) => {
         for (const r of rows) process.stdout.write(o.json ? `${JSON.stringify(rowJson(r))}\n` : `${line(r).join('  ')}\n`);
       };
-      const count = a.count();
-      let last = 0;
-      const first = a.query({ afterSeq: Math.max(0, (a.head()?.seq ?? count) - Number(o.lines)) });
+      // Positions follow the file's insertion order across every chain.
+      const first = a.tail(Number(o.lines));
       print(first);
-      last = first.at(-1)?.seq ?? a.head()?.seq ?? 0;
+      let last = first.at(-1)?.pos ?? a.tail(1)[0]?.pos ?? 0;
       if (!o.follow) return a.close();
       await new Promise<void>((resolve) => {
         const t = setInterval(() => {
-          const rows = a.query({ afterSeq: last });
+          const rows = a.query({ afterPos: last });
           print(rows);
-          last = rows.at(-1)?.seq ?? last;
+          last = rows.at(-1)?.pos ?? last;
         }, 500);
         process.once('SIGINT', () => (clearInterval(t), a.close(), resolve()));
       });
@@ -130,21 +153,26 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .action((o: { before: string; json?: boolean }) => {
       const cutoff = Date.now() - parseDuration(o.before);
       const r = withAudit(globals(), (a, key) => {
-        const old = a.query({ until: cutoff });
-        // Prune a prefix only: the newest old record that has no younger record before it.
-        let lastSeq = (a.checkpoint()?.seq ?? 0);
-        let lastHash = '';
-        for (const row of old) {
-          if (row.seq !== lastSeq + 1) break;
-          lastSeq = row.seq;
-          lastHash = row.hash;
+        let pruned = 0;
+        const checkpoints: Record<string, Checkpoint> = {};
+        for (const chain of a.chains()) {
+          // Prune a prefix only: the newest old record that has no younger record before it.
+          let lastSeq = a.checkpoint(chain)?.seq ?? 0;
+          let lastHash = '';
+          for (const row of a.query({ chain, until: cutoff })) {
+            if (row.seq !== lastSeq + 1) break;
+            lastSeq = row.seq;
+            lastHash = row.hash;
+          }
+          if (lastHash === '') continue;
+          const checkpoint = signCheckpoint(key, lastSeq, lastHash, Date.now(), chain);
+          pruned += a.prune(chain, lastSeq, checkpoint);
+          checkpoints[chain] = checkpoint;
         }
-        if (lastHash === '') return { pruned: 0, checkpoint: a.checkpoint() ?? null };
-        const checkpoint = signCheckpoint(key, lastSeq, lastHash, Date.now());
-        return { pruned: a.prune(lastSeq, checkpoint), checkpoint };
+        return { pruned, checkpoints };
       });
       if (o.json) printJson(r);
-      else process.stdout.write(`Pruned ${r.pruned} records${r.checkpoint ? `; the trail now verifies from the checkpoint at record ${r.checkpoint.seq}` : ''}.\n`);
+      else process.stdout.write(`Pruned ${r.pruned} records${Object.keys(r.checkpoints).length ? `; each pruned chain now verifies from its signed checkpoint` : ''}.\n`);
     });
 
   program

@@ -23,9 +23,21 @@ export async function withStore<T>(opts: GlobalOpts, fn: (store: Store, config: 
   }
 }
 
+/** Reads a file the user named, with a plain message instead of a raw ENOENT when it cannot. */
+export function readUserFile(path: string | 0, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why =
+      code === 'ENOENT' ? 'there is no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
+    throw new CliError(`${what} ${path === 0 ? '(standard input)' : path} cannot be read: ${why}`);
+  }
+}
+
 /** Reads a credential from a file, or from standard input when the path is `-`; never from argv. */
-export function readSecretInput(path: string): string {
-  const text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+export function readSecretInput(path: string, what = 'the credential file'): string {
+  const text = readUserFile(path === '-' ? 0 : path, what);
   const value = text.trim();
   if (!/^[0-9a-f]{24}:[0-9a-f]{64}$/.test(value)) throw new CliError('the credential must be <24 hex id>:<64 hex secret>');
   return value;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadCatalog } from '../catalog/catalog.js';
 import { RouteMatcher } from '../catalog/matcher.js';
@@ -8,7 +7,7 @@ import { describeEscalation, escalationOf } from '../grants/escalation.js';
 import { compileGrant } from '../grants/grant.js';
 import { authorize, type Decision, type RequestFacts } from '../pipeline/authorize/authorize.js';
 import { resolveRoute } from '../pipeline/resolve-route/resolve.js';
-import { withStore, type GlobalOpts } from './common.js';
+import { readUserFile, withStore, type GlobalOpts } from './common.js';
 import { CliError, printJson } from './output.js';
 
 /**
@@ -83,8 +82,9 @@ export function registerExplain(program: Command, globals: () => GlobalOpts): vo
 }
 
 function readJson(file: string): unknown {
+  const text = readUserFile(file, '--body');
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    return JSON.parse(text);
   } catch (e) {
     throw new CliError(`${file}: ${(e as Error).message}`);
   }

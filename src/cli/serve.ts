@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { loadConfig } from '../config/config.js';
+import { configFromDocument, loadConfig } from '../config/config.js';
 import { discoverUpstreamRole, openStore, startGateway, UPSTREAM_SETTING } from '../main.js';
 import { loadMasterSecret, seal, writeMasterSecretFile } from '../secrets/master.js';
 import { readSecretInput, withStore, type GlobalOpts } from './common.js';
@@ -29,10 +29,13 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
         store: { driver: 'sqlite', path: o.db },
         masterSecretFile: 'master.key',
       };
-      // Validate before writing anything.
-      const key = o.upstreamKeyFile ? readSecretInput(o.upstreamKeyFile) : undefined;
+      // Validate everything before writing anything: a refused init leaves no file behind.
+      const key = o.upstreamKeyFile ? readSecretInput(o.upstreamKeyFile, '--upstream-key-file') : undefined;
+      const config = configFromDocument(doc, dirname(file), process.env, file);
+      for (const dir of new Set([dirname(file), dirname(config.store.path), dirname(config.masterSecretFile)])) {
+        if (!existsSync(dir)) throw new CliError(`the folder ${dir} does not exist`);
+      }
       writeFileSync(file, stringify(doc), { flag: 'wx' });
-      const { config } = loadConfig(file);
       if (!config.masterSecret && !existsSync(config.masterSecretFile)) writeMasterSecretFile(config.masterSecretFile);
       const master = loadMasterSecret(config);
       const store = openStore(config);

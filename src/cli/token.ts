@@ -11,7 +11,7 @@ import { unpinnedAnchors } from '../grants/anchors.js';
 import { mintKey, MintError, validGrant } from '../keys/mint.js';
 import type { KeyLimits } from '../store/store.js';
 import { parseDuration, parseRate, parseWhen } from './time.js';
-import { withStore, type GlobalOpts } from './common.js';
+import { readUserFile, withStore, type GlobalOpts } from './common.js';
 import { CliError, fmtTime, printJson, table } from './output.js';
 import { relayJson, retireWebhooksOf } from '../webhooks/admin.js';
 import { ghostFor } from './webhooks.js';
@@ -143,8 +143,10 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         if (!k) throw new CliError(`no key ${id}`);
         // The webhooks it created through the relay (docs/webhooks.md): they deliver within its grant.
         const webhooks = (await store.webhooks.list({ keyId: id })).map((r) => relayJson(r));
-        if (opts.json) return printJson({ ...keyJson(k), webhooks });
-        const j = keyJson(k);
+        // Spent (Ghost answered 2xx), reserved (in flight in a live gateway), unknown (sent, no answer: counted as spent).
+        const uses = await store.keys.uses(id, Date.now());
+        const j = { ...keyJson(k), uses };
+        if (opts.json) return printJson({ ...j, webhooks });
         for (const [name, v] of Object.entries(j)) if (name !== 'grant' && name !== 'escalation') process.stdout.write(`${name.padEnd(13)} ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v}\n`);
         const e = escalationOf(k.grant);
         process.stdout.write(`escalation    ${describeEscalation(e, Infinity)}\n`);
@@ -192,8 +194,9 @@ export function buildGrant(o: { scope?: string; preset?: string; grant?: string 
   const extra = o.scope ? parseScopeList(o.scope) : [];
   let doc: Record<string, unknown> | undefined;
   if (o.grant) {
+    const text = readUserFile(o.grant, '--grant');
     try {
-      doc = JSON.parse(readFileSync(o.grant, 'utf8')) as Record<string, unknown>;
+      doc = JSON.parse(text) as Record<string, unknown>;
     } catch (e) {
       throw new CliError(`--grant ${o.grant}: ${(e as Error).message}`);
     }

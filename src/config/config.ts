@@ -74,9 +74,15 @@ export const ConfigSchema = z
         maxBatch: z.coerce.number().int().min(1).max(100_000).default(512),
         /** Cap on the audit file; when it is full, writes are refused (AUDIT_UNAVAILABLE) until `audit prune`. */
         maxSizeMb: z.coerce.number().positive().optional(),
+        /**
+         * When records cannot be written: `refuse` every request (reads included) with
+         * AUDIT_UNAVAILABLE until they can; `serve-reads` serves reads without a record
+         * (writes are refused either way: none is forwarded without its durable intent).
+         */
+        onFailure: z.enum(['refuse', 'serve-reads']).default('refuse'),
       })
       .strict()
-      .default({ enabled: true, path: 'ghostgate-audit.db', flushMs: 100, maxBatch: 512 }),
+      .default({ enabled: true, path: 'ghostgate-audit.db', flushMs: 100, maxBatch: 512, onFailure: 'refuse' }),
     /**
      * The gateway's URL as Ghost reaches it: webhooks made through the gateway are registered in
      * Ghost with a target under `<publicUrl>/ghostgate/webhooks/relay/` (docs/webhooks.md).
@@ -157,6 +163,30 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
   return env.GHOSTGATE_CONFIG ?? 'ghostgate.yaml';
 }
 
+/**
+ * A config document (as read from YAML) with the environment applied, validated; paths made
+ * absolute against `base`. Throws ConfigError naming each bad field. `init` calls it before it
+ * writes anything.
+ */
+export function configFromDocument(doc: Record<string, unknown>, base: string, env: NodeJS.ProcessEnv = process.env, where?: string): Config {
+  const raw = structuredClone(doc);
+  for (const [name, target] of Object.entries(ENV_VARS)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') setPath(raw, target, v);
+  }
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration${where ? ` in ${where}` : ''}:\n${lines.join('\n')}`);
+  }
+  const config = result.data;
+  // Paths in the file are relative to the file, not to the working directory.
+  config.store.path = resolve(base, config.store.path);
+  config.masterSecretFile = resolve(base, config.masterSecretFile);
+  config.audit.path = resolve(base, config.audit.path);
+  return config;
+}
+
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   let raw: Record<string, unknown> = {};
   const path = file ?? defaultConfigPath(env);
@@ -174,20 +204,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       raw = parsed as Record<string, unknown>;
     }
   }
-  for (const [name, target] of Object.entries(ENV_VARS)) {
-    const v = env[name];
-    if (v !== undefined && v !== '') setPath(raw, target, v);
-  }
-  const result = ConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration${exists ? ` in ${path}` : ''}:\n${lines.join('\n')}`);
-  }
-  const config = result.data;
-  // Paths in the file are relative to the file, not to the working directory.
   const base = exists ? dirname(resolve(path)) : process.cwd();
-  config.store.path = resolve(base, config.store.path);
-  config.masterSecretFile = resolve(base, config.masterSecretFile);
-  config.audit.path = resolve(base, config.audit.path);
+  const config = configFromDocument(raw, base, env, exists ? path : undefined);
   return { config, file: exists ? resolve(path) : undefined };
 }

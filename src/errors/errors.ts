@@ -98,7 +98,8 @@ export const ERRORS = {
   UPSTREAM_TIMEOUT: { status: 504, type: 'GatewayTimeoutError', message: 'Ghost did not answer in time.' },
   UPSTREAM_UNREACHABLE: { status: 502, type: 'BadGatewayError', message: 'Ghost could not be reached.' },
   UPSTREAM_BAD_ANSWER: { status: 502, type: 'BadGatewayError', message: 'Ghost answered the gateway’s own check with something it could not use; nothing was forwarded.' },
-  AUDIT_UNAVAILABLE: { status: 503, type: 'ServiceUnavailableError', message: 'The audit trail could not record this write, so it was not forwarded.' },
+  AUDIT_UNAVAILABLE: { status: 503, type: 'ServiceUnavailableError', message: 'The audit trail cannot be written, so the request was not forwarded.' },
+  AUDIT_DISCONTINUITY: { status: 503, type: 'ServiceUnavailableError', message: 'The audit file is not the one the key store anchored; the gateway does not serve until an operator acknowledges it.' },
   STORE_UNAVAILABLE: { status: 503, type: 'ServiceUnavailableError', message: 'The gateway store is unavailable; nothing was forwarded.' },
   INTERNAL: { status: 500, type: 'InternalServerError', message: 'An unexpected gateway error occurred; nothing was forwarded.' },
 } as const satisfies Record<string, ErrorDef>;

@@ -16,7 +16,10 @@ const STATUSES = ['draft', 'published', 'scheduled'] as const;
 const IDS = ['a'.repeat(24), 'b'.repeat(24), 'c'.repeat(24)];
 
 const subset = <T>(xs: readonly T[]) => fc.subarray([...xs], { minLength: 1 });
-const postConstraint = fc.record({ tags: subset(TAGS).map((ts) => ts.map((t) => pinned('tags', t))), status: subset(STATUSES), createdByKey: fc.boolean() }, { requiredKeys: [] });
+const VISIBILITY = ['public', 'members', 'paid'] as const;
+const postConstraint = fc.record({ tags: subset(TAGS).map((ts) => ts.map((t) => pinned('tags', t))), status: subset(STATUSES), visibility: subset(VISIBILITY), createdByKey: fc.boolean() }, { requiredKeys: [] });
+const REDACTABLE = ['email', 'name', 'bio', 'note'];
+const redaction = fc.record({ users: subset(REDACTABLE), members: subset(REDACTABLE) }, { requiredKeys: [] });
 const fieldRule = fc.record({ deny: subset(['authors', 'tags', 'visibility', 'newsletter', 'status']), status: subset(STATUSES) }, { requiredKeys: [] });
 
 const wideGrant: fc.Arbitrary<Grant> = fc
@@ -24,32 +27,46 @@ const wideGrant: fc.Arbitrary<Grant> = fc
     scopes: fc.subarray(SCOPES),
     constraints: fc.option(fc.record({ posts: postConstraint }, { requiredKeys: [] }), { nil: undefined }),
     fields: fc.option(fc.record({ posts: fieldRule }, { requiredKeys: [] }), { nil: undefined }),
+    redact: fc.option(redaction, { nil: undefined }),
   })
   .map((g) => GrantSchema.parse(JSON.parse(JSON.stringify({ version: 1, ...g }))));
 
-/** A narrowing of a grant: fewer scopes, more or tighter constraints, more denied fields. */
+/** A narrowing of a grant: fewer scopes, more or tighter constraints, more denied fields, more redactions. */
 function narrowed(wide: Grant): fc.Arbitrary<Grant> {
   return fc
-    .record({ drop: fc.subarray(wide.scopes), tags: fc.option(subset(TAGS)), status: fc.option(subset(STATUSES)), byKey: fc.boolean(), deny: fc.subarray(['authors', 'tags', 'visibility', 'slug']) })
-    .map(({ drop, tags, status, byKey, deny }) => {
+    .record({
+      drop: fc.subarray(wide.scopes),
+      tags: fc.option(subset(TAGS)),
+      status: fc.option(subset(STATUSES)),
+      visibility: fc.option(subset(VISIBILITY)),
+      byKey: fc.boolean(),
+      deny: fc.subarray(['authors', 'tags', 'visibility', 'slug']),
+      redact: fc.option(redaction, { nil: undefined }),
+    })
+    .map(({ drop, tags, status, visibility, byKey, deny, redact }) => {
       const g = structuredClone(wide);
       g.scopes = g.scopes.filter((s) => !drop.includes(s));
       const pc = { ...(g.constraints?.posts ?? {}) };
       if (tags) pc.tags = pc.tags ? pc.tags.filter((t) => tags.includes(anchorSlug(t))) : tags.map((t) => pinned('tags', t));
       if (status) pc.status = pc.status ? pc.status.filter((s) => (status as readonly string[]).includes(s)) : status;
+      if (visibility) pc.visibility = pc.visibility ? pc.visibility.filter((v) => (visibility as readonly string[]).includes(v)) : visibility;
       if (byKey) pc.createdByKey = true;
       // An emptied list means "nothing"; keep it non-empty with a value no record has.
       if (pc.tags && pc.tags.length === 0) pc.tags = [{ id: 'f'.repeat(24), slug: 'nothing-has-this-tag' }];
       if (pc.status && pc.status.length === 0) pc.status = ['sent'];
-      g.constraints = { ...(g.constraints ?? {}), posts: pc };
-      const fr = { ...(g.fields?.posts ?? {}) };
-      if (deny.length) fr.deny = [...new Set([...(fr.deny ?? []), ...deny])];
-      g.fields = { ...(g.fields ?? {}), posts: fr };
+      if (pc.visibility && pc.visibility.length === 0) pc.visibility = ['tiers'];
+      if (Object.keys(pc).length > 0) g.constraints = { ...(g.constraints ?? {}), posts: pc };
+      // A field rule only when one is drawn: constraint-only grants stay constraint-only.
+      if (deny.length) g.fields = { ...(g.fields ?? {}), posts: { ...(g.fields?.posts ?? {}), deny: [...new Set([...(g.fields?.posts?.deny ?? []), ...deny])] } };
+      for (const [type, fields] of Object.entries(redact ?? {})) {
+        const t = type as 'users' | 'members';
+        g.redact = { ...(g.redact ?? {}), [t]: [...new Set([...(g.redact?.[t] ?? []), ...fields])] };
+      }
       return GrantSchema.parse(g);
     });
 }
 
-const post = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), visibility: fc.constant('public'), tags: fc.subarray(TAGS).map(tagRefs), authors: fc.constant([{ id: 'b1'.padStart(24, '0'), slug: 'olive' }]) });
+const post = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), visibility: fc.constantFrom(...VISIBILITY), tags: fc.subarray(TAGS).map(tagRefs), authors: fc.constant([{ id: 'b1'.padStart(24, '0'), slug: 'olive' }]) });
 const facts: fc.Arbitrary<{ routeIndex: number; facts: RequestFacts }> = fc
   .record({
     routeIndex: fc.nat({ max: ROUTES.length - 1 }),
@@ -83,6 +100,10 @@ test('property: a narrower grant never allows what a wider one refuses', () => {
         assert.notEqual(w.allow, 'need');
         assert.notEqual(n.allow, 'need');
         if (n.allow === true) assert.equal(w.allow, true, `narrow allowed ${route.method} ${route.path} but wide refused`);
+        // And what the wider grant hides, the narrower hides too.
+        if (n.allow === true && w.allow === true) {
+          for (const [type, fields] of w.effects.redact?.fields ?? []) for (const f of fields) assert.ok(n.effects.redact?.fields.get(type)?.has(f), `narrow shows ${type}.${f}`);
+        }
       },
     ),
     { numRuns: 3000 },

@@ -72,6 +72,7 @@ const grant = fc
     scopes: fc.subarray([...new Set(ROUTES.map((r) => r.scope)), 'posts:*', '*']),
     tags: opt(fc.subarray(TAGS, { minLength: 1 })),
     status: opt(fc.subarray([...STATUSES], { minLength: 1 })),
+    visibility: opt(fc.subarray(['public', 'paid'], { minLength: 1 })),
     byKey: fc.boolean(),
     deny: opt(fc.subarray(['authors', 'tags', 'visibility', 'newsletter', 'title'], { minLength: 1 })),
     statusRule: opt(fc.subarray([...STATUSES], { minLength: 1 })),
@@ -80,8 +81,9 @@ const grant = fc
     GrantSchema.parse({
       version: 1,
       scopes: x.scopes,
-      constraints: { posts: { ...(x.tags ? { tags: x.tags.map((t) => pinned('tags', t)) } : {}), ...(x.status ? { status: x.status } : {}), ...(x.byKey ? { createdByKey: true } : {}) } },
-      fields: { posts: { ...(x.deny ? { deny: x.deny } : {}), ...(x.statusRule ? { status: x.statusRule } : {}) } },
+      constraints: { posts: { ...(x.tags ? { tags: x.tags.map((t) => pinned('tags', t)) } : {}), ...(x.status ? { status: x.status } : {}), ...(x.visibility ? { visibility: x.visibility } : {}), ...(x.byKey ? { createdByKey: true } : {}) } },
+      // No field rule at all unless one is drawn: constraint-only grants must be generated too.
+      ...(x.deny || x.statusRule ? { fields: { posts: { ...(x.deny ? { deny: x.deny } : {}), ...(x.statusRule ? { status: x.statusRule } : {}) } } } : {}),
     }),
   );
 const rec = fc.record(

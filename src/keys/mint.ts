@@ -41,7 +41,15 @@ export function checkLimits(limits: KeyLimits | undefined): void {
   if (limits.webhooks !== undefined && limits.webhooks !== 'outlive' && limits.webhooks !== 'stop') throw new MintError('webhooks must be outlive or stop');
 }
 
-export function checkPolicy(policy: KeyPolicy, expiresAt: number | null | undefined, now: number): void {
+/**
+ * A key's validity window against the site policy: an expiry (when required) no later than the
+ * longest lifetime from now, not in the past, and a not-before that opens the window before it
+ * closes (a key that could never be used is refused, not created).
+ */
+export function checkPolicy(policy: KeyPolicy, expiresAt: number | null | undefined, now: number, notBefore: number | null = null): void {
+  for (const [name, t] of [['expiry', expiresAt], ['not-before time', notBefore]] as const) {
+    if (t !== null && t !== undefined && !Number.isFinite(t)) throw new MintError(`the ${name} is not a valid time`);
+  }
   if (policy.requireExpiry && (expiresAt === null || expiresAt === undefined)) throw new MintError('site policy: every key needs an expiry (--expires)');
   const max = policy.maxKeyLifetimeDays;
   if (max !== undefined) {
@@ -49,6 +57,9 @@ export function checkPolicy(policy: KeyPolicy, expiresAt: number | null | undefi
     if (expiresAt - now > max * 86_400_000) throw new MintError(`site policy: keys live at most ${max} days`);
   }
   if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now) throw new MintError('the expiry is in the past');
+  if (notBefore !== null && expiresAt !== null && expiresAt !== undefined && notBefore >= expiresAt) {
+    throw new MintError('the not-before time must come before the expiry (the key could never be used)');
+  }
 }
 
 export function validGrant(doc: unknown): Grant {
@@ -109,7 +120,7 @@ export async function mintKey(
     if (e.fullAccess) throw new MintError(escalationRefusal(e));
   }
   if (!parent) grant = await pin(grant);
-  checkPolicy(policy, expiresAt, now);
+  checkPolicy(policy, expiresAt, now, spec.notBefore ?? null);
   checkLimits(limits);
   if (spec.maxUses !== undefined && spec.maxUses !== null && (!Number.isInteger(spec.maxUses) || spec.maxUses < 1)) throw new MintError('max uses must be a positive integer');
   const id = newKeyId();

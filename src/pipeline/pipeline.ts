@@ -48,6 +48,8 @@ export interface PipelineDeps {
   readonly trustedProxies?: BlockList;
   /** Slugs Ghost rewrites on this site (the last segment of a sub-directory install). */
   readonly reservedSlugs?: readonly string[];
+  /** This process's lease (HolderStore) for max-use reservations; without one, keys with max uses are refused. */
+  readonly holder?: string;
 }
 
 export type PipelineResult =
@@ -61,8 +63,8 @@ export type PipelineResult =
       /** The body as read and checked, when the gateway read it; else it is streamed. */
       body?: CheckedBody;
       effects: Effects;
-      /** A use of a max-uses key taken for this request: settle it after Ghost answers. */
-      reservedUse?: boolean;
+      /** The reservation of a max-uses key's use taken for this request: mark it sent, then settle it. */
+      reservation?: string;
       /** The key's parent, grandparent...: records a child creates are theirs too. */
       ancestors?: KeyRecord[];
     }
@@ -131,11 +133,13 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
   for (let round = 0; round < 8; round++) {
     const d = authorize({ grant, route, upstream, request: facts, reservedSlugs: deps.reservedSlugs ?? [], identity: deps.upstream.current.info });
     if (d.allow === true) {
-      // Max uses: taken atomically now, counted only if Ghost answers with success.
-      if (key.maxUses !== null && !(await deps.store.keys.reserveUse(key.id))) {
+      // Max uses: a durable reservation taken atomically now, settled by the outcome (server.ts).
+      const reservation = key.maxUses === null || deps.holder === undefined ? undefined : await deps.store.keys.reserveUse(key.id, deps.holder, nowMs);
+      if (key.maxUses !== null && reservation === undefined) {
         return refuse('KEY_USES_EXHAUSTED', `all ${key.maxUses} uses of this key are taken`, resolved, key);
       }
-      const out: PipelineResult = { forward: true, resolved, key, ancestors, upstreamAuthorization, pathAndQuery, effects: d.effects, reservedUse: key.maxUses !== null };
+      const out: PipelineResult = { forward: true, resolved, key, ancestors, upstreamAuthorization, pathAndQuery, effects: d.effects };
+      if (reservation !== undefined) out.reservation = reservation;
       if (d.effects.query !== undefined) out.pathAndQuery = `${target.path}?${d.effects.query}`;
       if (body) out.body = body;
       return out;

@@ -83,16 +83,21 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
     const store = await open();
     try {
       await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000, maxUses: 2, expiresAt: 9000, notBefore: 500, limits: { ipAllow: ['10.0.0.0/8'], rate: { perSecond: 5 } } });
-      assert.equal(await store.keys.reserveUse(ID), true);
-      assert.equal(await store.keys.reserveUse(ID), true);
-      assert.equal(await store.keys.reserveUse(ID), false, 'two in flight take both uses');
-      await store.keys.settleUse(ID, false, 2000);
-      assert.equal(await store.keys.reserveUse(ID), true, 'a failed request gives its use back');
-      await store.keys.settleUse(ID, true, 2100);
-      await store.keys.settleUse(ID, true, 2200);
-      assert.equal(await store.keys.reserveUse(ID), false);
+      const holder = await store.holders.register({ pid: 1, host: 'h', startedAt: 1000 }, Date.now() + 60_000);
+      const a = await store.keys.reserveUse(ID, holder, 1500);
+      const b = await store.keys.reserveUse(ID, holder, 1500);
+      assert.ok(a && b && a !== b);
+      assert.equal(await store.keys.reserveUse(ID, holder, 1500), undefined, 'two in flight take both uses');
+      assert.deepEqual(await store.keys.uses(ID, Date.now()), { spent: 0, reserved: 2, unknown: 0 });
+      await store.keys.settleUse(a, 'failed', 2000);
+      const c = await store.keys.reserveUse(ID, holder, 2000);
+      assert.ok(c, 'a failed request gives its use back');
+      await store.keys.settleUse(b, 'succeeded', 2100);
+      await store.keys.settleUse(c, 'succeeded', 2200);
+      await store.keys.settleUse(c, 'succeeded', 2300);
+      assert.equal(await store.keys.reserveUse(ID, holder, 2300), undefined);
       const k = await store.keys.get(ID);
-      assert.equal(k?.useCount, 2);
+      assert.equal(k?.useCount, 2, 'a reservation settles once');
       assert.equal(k?.lastUsedAt, 2200);
       assert.deepEqual(k?.limits, { ipAllow: ['10.0.0.0/8'], rate: { perSecond: 5 } });
       assert.equal(k?.expiresAt, 9000);
@@ -100,6 +105,72 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
       assert.equal(await store.keys.countDaily(ID, '2026-11-27'), 1);
       assert.equal(await store.keys.countDaily(ID, '2026-11-27'), 2);
       assert.equal(await store.keys.countDaily(ID, '2026-11-28'), 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: a reservation is a durable fact: another opener of the store gives nothing back`, async () => {
+    const store = await open();
+    try {
+      await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000, maxUses: 1 });
+      const holder = await store.holders.register({ pid: 1, host: 'h', startedAt: 1000 }, Date.now() + 60_000);
+      const r = await store.keys.reserveUse(ID, holder, 1000);
+      assert.ok(r);
+      const other = await open2(store);
+      if (other) {
+        // A CLI command or a second gateway opening the same store.
+        const h2 = await other.holders.register({ pid: 2, host: 'h', startedAt: 1100 }, Date.now() + 60_000);
+        assert.equal(await other.keys.reserveUse(ID, h2, 1100), undefined);
+        await other.close();
+      }
+      assert.equal(await store.keys.reserveUse(ID, holder, 1200), undefined);
+      assert.equal(await store.keys.markSent(r, 'req-1'), true);
+      await store.keys.settleUse(r, 'unknown', 1300);
+      assert.deepEqual(await store.keys.uses(ID, Date.now()), { spent: 0, reserved: 0, unknown: 1 }, 'no answer: the use counts, as unknown');
+      assert.equal(await store.keys.reserveUse(ID, holder, 1400), undefined);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: a dead holder's reservations: sent ones count as unknown uses, unsent ones are freed, and the dead holder cannot send after that`, async () => {
+    const store = await open();
+    try {
+      await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000, maxUses: 2 });
+      const now = Date.now();
+      const dying = await store.holders.register({ pid: 1, host: 'h', startedAt: 1000 }, now + 60_000);
+      const sent = (await store.keys.reserveUse(ID, dying, now))!;
+      const unsent = (await store.keys.reserveUse(ID, dying, now))!;
+      assert.equal(await store.keys.markSent(sent, 'req-sent'), true);
+      const live = await store.holders.register({ pid: 2, host: 'h', startedAt: 1100 }, now + 60_000);
+      assert.equal(await store.keys.reserveUse(ID, live, now), undefined, 'a live holder keeps its reservations');
+      await store.holders.release(dying); // as after a crash, once its lease has run out
+      assert.deepEqual(await store.keys.uses(ID, Date.now()), { spent: 0, reserved: 0, unknown: 1 });
+      const again = await store.keys.reserveUse(ID, live, Date.now());
+      assert.ok(again, 'the unsent use is freed');
+      assert.equal(await store.keys.reserveUse(ID, live, Date.now()), undefined, 'the sent one is spent');
+      assert.equal(await store.keys.markSent(unsent, 'late'), false, 'the dead holder cannot send what was freed');
+      await store.keys.settleUse(sent, 'succeeded', Date.now());
+      assert.deepEqual(await store.keys.uses(ID, Date.now()), { spent: 0, reserved: 1, unknown: 1 }, 'a resolved reservation stays resolved');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: audit anchors advance and never move back, unless reset after an acknowledgement`, async () => {
+    const store = await open();
+    try {
+      const a = { chain: 'c1', seq: 5, hash: 'h5', signature: 's5', updatedAt: 1 };
+      await store.auditAnchors.advance(a);
+      await store.auditAnchors.advance({ ...a, seq: 3, hash: 'h3' });
+      assert.deepEqual(await store.auditAnchors.list(), [a]);
+      await store.auditAnchors.advance({ ...a, seq: 9, hash: 'h9' });
+      assert.equal((await store.auditAnchors.list())[0]?.seq, 9);
+      await store.auditAnchors.reset('c1', { ...a, seq: 2 });
+      assert.equal((await store.auditAnchors.list())[0]?.seq, 2);
+      await store.auditAnchors.reset('c1', undefined);
+      assert.deepEqual(await store.auditAnchors.list(), []);
     } finally {
       await store.close();
     }

@@ -41,6 +41,17 @@ export interface KeyRecord {
   readonly useCount: number;
 }
 
+export type UseOutcome = 'succeeded' | 'failed' | 'unknown';
+
+export interface KeyUses {
+  /** Ghost answered with success. */
+  readonly spent: number;
+  /** Held now by a live gateway process. */
+  readonly reserved: number;
+  /** Sent to Ghost with no answer (a hang-up, a timeout, a crash): counted as spent. */
+  readonly unknown: number;
+}
+
 export interface NewKey {
   readonly id: string;
   readonly name: string;
@@ -71,12 +82,29 @@ export interface KeyStore {
   /** New secret generation; the current one keeps working until `graceUntil`. */
   rotate(id: string, graceUntil: number): Promise<KeyRecord | undefined>;
   /**
-   * Takes one use of a key with max uses, atomically: false when none is left
-   * (uses + uses in flight >= max). Settle it with `settleUse`.
+   * Takes one use of a key with max uses, atomically, for the process `holder`
+   * (HolderStore): the reservation's id, or undefined when none is left
+   * (spent + unknown + reserved >= max). A reservation is a durable row, not
+   * process state: nothing a new process or a CLI command does gives it back.
+   * Reservations of a holder whose lease ran out are resolved first: one
+   * never marked sent is freed (its write never left the gateway), one marked
+   * sent counts as an unknown use (Ghost may have done the write).
    */
-  reserveUse(id: string): Promise<boolean>;
-  /** Ends a reservation: counts the use when the request succeeded, frees it otherwise. */
-  settleUse(id: string, succeeded: boolean, at: number): Promise<void>;
+  reserveUse(id: string, holder: string, at: number): Promise<string | undefined>;
+  /**
+   * The fence before forwarding: marks the reservation sent; false when it is
+   * no longer this holder's (resolved after its lease ran out): then the
+   * request must not be forwarded.
+   */
+  markSent(reservation: string, requestId: string): Promise<boolean>;
+  /**
+   * Ends a reservation: `succeeded` counts the use (Ghost answered 2xx),
+   * `failed` gives it back (Ghost answered otherwise, or the write never left),
+   * `unknown` counts it as an unknown use (sent, and no answer came).
+   */
+  settleUse(reservation: string, outcome: UseOutcome, at: number): Promise<void>;
+  /** Spent, reserved and unknown uses of a key, as `token show` reports them (read only: resolves nothing). */
+  uses(id: string, at: number): Promise<KeyUses>;
   /** Counts successful uses of keys without max uses, batched by the caller. */
   recordUses(uses: readonly { id: string; count: number; lastAt: number }[]): Promise<void>;
   /** Adds one request to the key's count for the UTC day; returns the new count. */
@@ -90,6 +118,46 @@ export interface KeyStore {
 export interface LedgerStore {
   add(keyId: string, resource: string, recordId: string, at: number): Promise<void>;
   ids(keyId: string, resource: string): Promise<string[]>;
+}
+
+/**
+ * Gateway processes holding reservations, each with a lease it renews while
+ * alive. A reservation whose holder's lease ran out belongs to a dead process.
+ */
+export interface HolderInfo {
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: number;
+}
+
+export interface HolderStore {
+  /** Registers a live process; returns its holder id. */
+  register(info: HolderInfo, leaseUntil: number): Promise<string>;
+  /** Extends the lease; false when the holder is unknown (its lease ran out and it was removed). */
+  renew(id: string, leaseUntil: number): Promise<boolean>;
+  /** Ends the lease now: the holder's reservations are resolved as a dead holder's. */
+  release(id: string): Promise<void>;
+}
+
+/**
+ * The audit chains' anchors, kept outside the audit file: each chain's last
+ * signed head (its sequence number is the chain's record count). The audit
+ * file must always hold at least what its anchor names.
+ */
+export interface AuditAnchor {
+  readonly chain: string;
+  readonly seq: number;
+  readonly hash: string;
+  readonly signature: string;
+  readonly updatedAt: number;
+}
+
+export interface AuditAnchorStore {
+  list(): Promise<AuditAnchor[]>;
+  /** Records a chain's newer head; never moves an anchor backwards. */
+  advance(anchor: AuditAnchor): Promise<void>;
+  /** After an acknowledged discontinuity: sets the anchor to what the file holds, or forgets it (undefined). */
+  reset(chain: string, anchor: AuditAnchor | undefined): Promise<void>;
 }
 
 /** Small named values: the encrypted upstream credential, and the like. */
@@ -156,5 +224,7 @@ export interface Store {
   readonly ledger: LedgerStore;
   readonly settings: SettingStore;
   readonly webhooks: WebhookRelayStore;
+  readonly holders: HolderStore;
+  readonly auditAnchors: AuditAnchorStore;
   close(): Promise<void>;
 }

@@ -1,39 +1,80 @@
-import { createHmac } from 'node:crypto';
 import type { AuditStore, SignedHead } from '../../store/sqlite/sqlite-audit.js';
-import { chainHash, GENESIS, type AuditEntry, type AuditRow } from './record.js';
+import { chainHash, genesis, signHead, type AuditEntry, type AuditRow } from './record.js';
+
+export { signHead };
 
 /**
- * The audit writer: group commit. Records are buffered and written in one
- * transaction per batch; a batch is written when it reaches `maxBatch`, after
- * `flushMs` at most, or at once when an intent is waiting. An intent's
- * promise resolves only when its batch is committed (synchronous=FULL), so a
- * mutating request is forwarded only once its intent record is durable.
+ * The audit writer: group commit, on a chain of its own. Records are
+ * buffered and written in one transaction per batch; a batch is written when
+ * it reaches `maxBatch`, after `flushMs` at most, or at once when an intent
+ * is waiting. An intent's promise resolves only when its batch is committed
+ * (synchronous=FULL), so a mutating request is forwarded only once its intent
+ * record is durable. After each batch the signed head is handed to `anchor`
+ * (kept in the key store, outside the audit file).
+ *
+ * Each writer (gateway process) starts a new chain, so writers never share a
+ * chain position. When a batch cannot be written, `available` turns false
+ * until one can; records other than intents are kept (up to a bound) and
+ * written with the next batch, so a short outage loses no record.
  */
 export interface AuditOptions {
   readonly flushMs: number;
   readonly maxBatch: number;
+  /** The chain this writer appends to: new for each writer (a random id). */
+  readonly chain: string;
+  /** Records kept in memory while the audit cannot be written; beyond it they are dropped (counted). */
+  readonly maxBacklog?: number;
+}
+
+export interface AuditHooks {
+  readonly onError?: (err: Error) => void;
+  /** Called with the signed head after each committed batch. */
+  readonly anchor?: (head: SignedHead) => void;
 }
 
 export class AuditLog {
   private pending: { entry: AuditEntry; done?: { resolve: () => void; reject: (e: Error) => void } }[] = [];
-  private seq: number;
+  private seq = 0;
   private hash: string;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
-  /** Records dropped because the store failed (reads and refusals only; intents fail their request). */
+  /** Records dropped because the store failed for longer than the backlog holds (intents fail their request instead). */
   dropped = 0;
   written = 0;
+  /** False from a failed batch until a batch is written again. */
+  available = true;
+  private lastFailure = 0;
+  private closed = false;
+  readonly chain: string;
 
   constructor(
     private readonly store: AuditStore,
     private readonly key: Buffer,
     private readonly opts: AuditOptions,
-    private readonly onError: (err: Error) => void = () => {},
+    private readonly hooks: AuditHooks = {},
   ) {
-    const head = store.head();
-    if (head && signHead(key, head.seq, head.hash) !== head.signature) throw new Error('the audit head signature does not verify: the audit file was changed outside ghostgate (run `ghostgate audit verify`)');
-    this.seq = head?.seq ?? store.checkpoint()?.seq ?? 0;
-    this.hash = head?.hash ?? store.checkpoint()?.hash ?? GENESIS;
+    this.chain = opts.chain;
+    if (store.head(opts.chain) || store.checkpoint(opts.chain)) throw new Error(`the audit chain ${opts.chain} exists already: a writer starts a new chain`);
+    this.hash = genesis(key, opts.chain);
+  }
+
+  /**
+   * Whether records can be written now. While they cannot, a write is tried
+   * again at most once per `flushMs` (records kept from the outage first), so
+   * the gateway recovers by itself within that window without a probe per request.
+   */
+  ready(now = Date.now()): boolean {
+    if (this.available || now - this.lastFailure < this.opts.flushMs) return this.available;
+    if (this.pending.length > 0) this.flush();
+    else {
+      try {
+        this.store.probeWrite(now);
+        this.available = true;
+      } catch {
+        this.lastFailure = now;
+      }
+    }
+    return this.available;
   }
 
   /** A record written within `flushMs`. */
@@ -70,28 +111,40 @@ export class AuditLog {
     for (const { entry } of batch) {
       seq++;
       const h = chainHash(this.key, hash, seq, entry);
-      rows.push({ ...entry, seq, prevHash: hash, hash: h });
+      rows.push({ ...entry, chain: this.chain, seq, prevHash: hash, hash: h });
       hash = h;
     }
+    const head: SignedHead = { chain: this.chain, seq, hash, signature: signHead(this.key, this.chain, seq, hash) };
     try {
-      const head: SignedHead = { seq, hash, signature: signHead(this.key, seq, hash) };
-      this.store.append(rows, head);
-      this.seq = seq;
-      this.hash = hash;
-      this.written += rows.length;
-      for (const p of batch) p.done?.resolve();
+      this.store.append(this.chain, rows, head);
     } catch (err) {
+      this.available = false;
+      this.lastFailure = Date.now();
       for (const p of batch) p.done?.reject(err as Error);
-      this.dropped += batch.filter((p) => !p.done).length;
-      this.onError(err as Error);
+      // Keep the other records for the next batch (their requests were answered already).
+      const kept = batch.filter((p) => !p.done);
+      const room = Math.max(0, (this.opts.maxBacklog ?? 100_000) - this.pending.length);
+      this.dropped += Math.max(0, kept.length - room);
+      this.pending = [...kept.slice(0, room), ...this.pending];
+      // Once closed (the store is closed next), nothing is retried: the records still pending are counted as dropped.
+      if (this.closed) {
+        this.dropped += this.pending.length;
+        this.pending = [];
+      } else if (this.pending.length > 0) this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs);
+      this.hooks.onError?.(err as Error);
+      return;
     }
+    this.seq = seq;
+    this.hash = hash;
+    this.written += rows.length;
+    this.available = true;
+    for (const p of batch) p.done?.resolve();
+    this.hooks.anchor?.(head);
   }
 
+  /** Writes what is pending, once; a writer closed on a failing store drops the rest rather than retry forever. */
   close(): void {
+    this.closed = true;
     this.flush();
   }
-}
-
-export function signHead(key: Buffer, seq: number, hash: string): string {
-  return createHmac('sha256', key).update(`head\n${seq}\n${hash}`).digest('hex');
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chainHash, GENESIS, signCheckpoint, verifyChain, type AuditEntry, type AuditRow } from './record.js';
+import { chainHash, genesis, GENESIS, signCheckpoint, signHead, verifyChain, type AuditEntry, type AuditRow } from './record.js';
 
 const KEY = Buffer.alloc(32, 9);
 const entry = (i: number): AuditEntry => ({
@@ -13,7 +13,7 @@ function chain(n: number, from = { seq: 0, hash: GENESIS }): AuditRow[] {
   for (let i = 1; i <= n; i++) {
     const seq = from.seq + i;
     const hash = chainHash(KEY, prev, seq, entry(seq));
-    rows.push({ ...entry(seq), seq, prevHash: prev, hash });
+    rows.push({ ...entry(seq), chain: '', seq, prevHash: prev, hash });
     prev = hash;
   }
   return rows;
@@ -55,4 +55,49 @@ test('after pruning, the rest verifies from a signed checkpoint, and a forged ch
   assert.equal(verifyChain(KEY, all.slice(4), checkpoint).ok, true);
   assert.equal(verifyChain(KEY, all.slice(5), checkpoint).ok, false, 'a record after the checkpoint is missing');
   assert.equal(verifyChain(KEY, all.slice(4), { ...checkpoint, seq: 2 }).ok, false);
+});
+
+test('files written before chains still verify: the first chain hashes and signs exactly as before (golden values)', () => {
+  const h = chainHash(KEY, GENESIS, 1, entry(1));
+  assert.equal(h, '7d3d19127dbaf2a90270150fa439e29665ef772faf5dfadadcdd7152919f8d2a');
+  assert.equal(signHead(KEY, '', 1, 'ab'), 'dbdf65af14473067a0596ef65bd20280904f11ff5ad3617ccb332a18e2297ef1');
+  assert.equal(signCheckpoint(KEY, 1, h, 5).signature, '949c0594744bfad00d9d126cde95e0e2fc1cf23fba48ecdb869efdab3a03230e');
+  assert.equal(genesis(KEY, ''), GENESIS);
+  // Named chains are bound to their id: their start, head and checkpoint signatures differ.
+  assert.notEqual(genesis(KEY, 'c1'), GENESIS);
+  assert.notEqual(genesis(KEY, 'c1'), genesis(KEY, 'c2'));
+  assert.notEqual(signHead(KEY, 'c1', 1, 'ab'), signHead(KEY, '', 1, 'ab'));
+  assert.notEqual(signCheckpoint(KEY, 1, h, 5, 'c1').signature, signCheckpoint(KEY, 1, h, 5).signature);
+});
+
+test('a record’s detail is covered by its hash; a record without one hashes as before', () => {
+  const e = { ...entry(1), kind: 'discontinuity' as const, detail: '{"reason":"disk lost"}' };
+  const h = chainHash(KEY, GENESIS, 1, e);
+  assert.notEqual(h, chainHash(KEY, GENESIS, 1, { ...e, detail: '{"reason":"edited"}' }));
+  assert.notEqual(h, chainHash(KEY, GENESIS, 1, entry(1)));
+  assert.equal(chainHash(KEY, GENESIS, 1, { ...entry(1), detail: null }), chainHash(KEY, GENESIS, 1, entry(1)));
+});
+
+test('verifying a named chain: its first and last records, a forged checkpoint, and a record spliced in from another chain', () => {
+  const named = (chainId: string, n: number): AuditRow[] => {
+    const rows: AuditRow[] = [];
+    let prev = genesis(KEY, chainId);
+    for (let seq = 1; seq <= n; seq++) {
+      const hash = chainHash(KEY, prev, seq, entry(seq));
+      rows.push({ ...entry(seq), chain: chainId, seq, prevHash: prev, hash });
+      prev = hash;
+    }
+    return rows;
+  };
+  const a = named('a', 4);
+  const v = verifyChain(KEY, a, undefined, 'a');
+  assert.deepEqual([v.ok, v.rows, v.firstSeq, v.lastSeq], [true, 4, 1, 4]);
+  assert.equal(verifyChain(KEY, a, undefined, 'b').ok, false, 'a chain verifies only under its own id');
+  assert.deepEqual(verifyChain(KEY, [], undefined, 'a').lastSeq, null);
+  // Row 3 of chain b is a valid record of its own chain, but does not follow row 2 of chain a.
+  const spliced = [...a.slice(0, 2), named('b', 3)[2]!, ...a.slice(3)];
+  assert.match(verifyChain(KEY, spliced, undefined, 'a').problems.join(), /row 3: does not chain/);
+  const cp = signCheckpoint(KEY, 2, a[1]!.hash, 9, 'a');
+  assert.equal(verifyChain(KEY, a.slice(2), cp, 'a').ok, true);
+  assert.match(verifyChain(KEY, a.slice(2), { ...cp, signature: 'f'.repeat(64) }, 'a').problems.join(), /checkpoint signature/);
 });

@@ -9,8 +9,13 @@ import { createHmac } from 'node:crypto';
  * master secret, so the database alone can neither forge nor silently edit,
  * delete or reorder rows.
  */
-export type AuditKind = 'request' | 'intent' | 'outcome';
-export type AuditDecision = 'allow' | 'deny' | 'error';
+export type AuditKind = 'request' | 'intent' | 'outcome' | 'discontinuity';
+/**
+ * `unknown`: a write that may have reached Ghost whose answer never came through (the client hung
+ * up, Ghost timed out or the connection broke after sending): Ghost may have done it.
+ */
+export type AuditDecision = 'allow' | 'deny' | 'error' | 'unknown';
+export const AUDIT_DECISIONS: readonly AuditDecision[] = ['allow', 'deny', 'error', 'unknown'];
 
 export interface AuditEntry {
   readonly at: number;
@@ -32,9 +37,13 @@ export interface AuditEntry {
   readonly latencyMs: number | null;
   readonly bytesIn: number | null;
   readonly bytesOut: number | null;
+  /** JSON details of a `discontinuity` record (its reason, the chains it acknowledges); absent otherwise. */
+  readonly detail?: string | null;
 }
 
 export interface AuditRow extends AuditEntry {
+  /** The chain the row belongs to: one per gateway process start ('' for rows written before chains). */
+  readonly chain: string;
   readonly seq: number;
   readonly prevHash: string;
   readonly hash: string;
@@ -43,9 +52,23 @@ export interface AuditRow extends AuditEntry {
 export const GENESIS = '0'.repeat(64);
 const FIELDS: (keyof AuditEntry)[] = ['at', 'requestId', 'kind', 'keyId', 'keyName', 'clientIp', 'method', 'route', 'resource', 'action', 'decision', 'code', 'status', 'latencyMs', 'bytesIn', 'bytesOut'];
 
-/** The bytes a row's hash covers: its sequence number and every field, in a fixed order. */
+/** The bytes a row's hash covers: its sequence number and every field, in a fixed order (`detail` only when present). */
 export function canonical(seq: number, e: AuditEntry): string {
-  return JSON.stringify([seq, ...FIELDS.map((f) => e[f] ?? null)]);
+  const values: unknown[] = [seq, ...FIELDS.map((f) => e[f] ?? null)];
+  if (e.detail !== undefined && e.detail !== null) values.push(e.detail);
+  return JSON.stringify(values);
+}
+
+/**
+ * Where a chain starts: bound to its id, so rows cannot be moved to another chain. The chain ''
+ * (rows written before chains existed) starts at GENESIS and signs as it always did.
+ */
+export function genesis(key: Buffer, chain: string): string {
+  return chain === '' ? GENESIS : createHmac('sha256', key).update(`genesis\n${chain}`).digest('hex');
+}
+
+export function signHead(key: Buffer, chain: string, seq: number, hash: string): string {
+  return createHmac('sha256', key).update(chain === '' ? `head\n${seq}\n${hash}` : `head\n${chain}\n${seq}\n${hash}`).digest('hex');
 }
 
 export function chainHash(key: Buffer, prevHash: string, seq: number, e: AuditEntry): string {
@@ -60,12 +83,13 @@ export interface Checkpoint {
   readonly signature: string;
 }
 
-export function signCheckpoint(key: Buffer, seq: number, hash: string, at: number): Checkpoint {
-  return { seq, hash, at, signature: createHmac('sha256', key).update(`checkpoint\n${seq}\n${hash}\n${at}`).digest('hex') };
+export function signCheckpoint(key: Buffer, seq: number, hash: string, at: number, chain = ''): Checkpoint {
+  const text = chain === '' ? `checkpoint\n${seq}\n${hash}\n${at}` : `checkpoint\n${chain}\n${seq}\n${hash}\n${at}`;
+  return { seq, hash, at, signature: createHmac('sha256', key).update(text).digest('hex') };
 }
 
-export function checkpointValid(key: Buffer, c: Checkpoint): boolean {
-  return signCheckpoint(key, c.seq, c.hash, c.at).signature === c.signature;
+export function checkpointValid(key: Buffer, c: Checkpoint, chain = ''): boolean {
+  return signCheckpoint(key, c.seq, c.hash, c.at, chain).signature === c.signature;
 }
 
 export interface VerifyResult {
@@ -76,12 +100,12 @@ export interface VerifyResult {
   readonly problems: string[];
 }
 
-/** Walks rows in sequence order and reports every break in the chain. */
-export function verifyChain(key: Buffer, rows: Iterable<AuditRow>, checkpoint: Checkpoint | undefined): VerifyResult {
+/** Walks one chain's rows in sequence order and reports every break in it. */
+export function verifyChain(key: Buffer, rows: Iterable<AuditRow>, checkpoint: Checkpoint | undefined, chain = ''): VerifyResult {
   const problems: string[] = [];
   let prevSeq = checkpoint?.seq ?? 0;
-  let prevHash = checkpoint?.hash ?? GENESIS;
-  if (checkpoint && !checkpointValid(key, checkpoint)) problems.push('the checkpoint signature does not verify');
+  let prevHash = checkpoint?.hash ?? genesis(key, chain);
+  if (checkpoint && !checkpointValid(key, checkpoint, chain)) problems.push('the checkpoint signature does not verify');
   let n = 0;
   let first: number | null = null;
   for (const r of rows) {

@@ -100,3 +100,32 @@ test('a wrong secret, a hex-string key and a stripped signature fail the signatu
   const [h, p] = token(H, P).split('.');
   assert.equal(verdict(`Ghost ${h}.${p}.`), 'TOKEN_SIGNATURE');
 });
+
+test('every algorithm label but HS256 is refused, even on a token whose HS256 signature verifies', () => {
+  // CASE: the signature is always checked as HMAC-SHA256, so a wrong label would otherwise pass unnoticed.
+  for (const alg of ['HS384', 'HS512', 'HS256 ', 'Hs256', 'RS256', 'ES256', 'PS256', 'EdDSA', 'none', '', 256, null]) {
+    assert.equal(verdict(`Ghost ${token({ ...H, alg }, P)}`), 'TOKEN_ALGORITHM', String(alg));
+  }
+  assert.equal(verdict(`Ghost ${token(H, P)}`), 'OK');
+});
+
+test('expiry, clock skew and size limits at their edges', () => {
+  // exp passed although iat is recent (a short-lived token): expired.
+  assert.equal(verdict(`Ghost ${token(H, { ...P, iat: now - 100, exp: now - 31 })}`), 'TOKEN_EXPIRED');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, iat: now - 100, exp: now - 29 })}`), 'OK', 'within the skew');
+  // iat exactly at the skew limit is accepted; one second beyond is not.
+  assert.equal(verdict(`Ghost ${token(H, { ...P, iat: now + 30, exp: now + 60 })}`), 'OK');
+  assert.equal(verdict(`Ghost ${token(H, { ...P, iat: now + 31, exp: now + 60 })}`), 'TOKEN_IAT_FUTURE');
+  // A header without typ is fine (typ is optional in RFC 7519); another typ is not.
+  const { typ: _typ, ...noTyp } = H;
+  assert.equal(verdict(`Ghost ${token(noTyp, P)}`), 'OK');
+  assert.equal(verdict(`Ghost ${token({ ...H, typ: 'JOSE' }, P)}`), 'TOKEN_MALFORMED');
+  // At most 2048 characters of token.
+  const padded = token(H, { ...P, pad: 'x'.repeat(2048) });
+  assert.equal(verdict(`Ghost ${padded}`), 'AUTH_SCHEME');
+  const fits = token(H, { ...P, pad: '' });
+  const room = 2048 - fits.length;
+  const exact = token(H, { ...P, pad: 'x'.repeat(Math.floor((room * 3) / 4)) });
+  assert.ok(exact.length <= 2048);
+  assert.equal(verdict(`Ghost ${exact}`), 'OK');
+});

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { ErrorCode } from '../../errors/errors.js';
@@ -35,7 +36,20 @@ export interface CheckedBody {
 
 export type ForwardOutcome =
   | { ok: true; status: number; bytesOut: number }
-  | { ok: false; code: ErrorCode; context: string; responseStarted: boolean };
+  | {
+      ok: false;
+      code: ErrorCode;
+      context: string;
+      responseStarted: boolean;
+      /** Ghost's status when its answer began before the failure (the request was done), else null. */
+      status: number | null;
+      /**
+       * Whether the request may have reached Ghost: false only when it provably did not (no
+       * connection was made, or the client's upload was cut before its end, which Ghost's
+       * body-parser refuses). A write with `sent` and no status may have been done by Ghost.
+       */
+      sent: boolean;
+    };
 
 /** What an inspector returns when it changed nothing: Ghost's bytes are sent untouched (no re-serialisation). */
 export const UNCHANGED = Symbol('unchanged');
@@ -69,14 +83,24 @@ export class Forwarder {
   }
 
   async forward(req: IncomingMessage, res: ServerResponse, f: ForwardRequest): Promise<ForwardOutcome> {
-    // A client that goes away mid-upload aborts the upstream request. (Not for bodiless requests:
-    // an AbortController per request measurably costs throughput, and they finish on their own.)
-    const abort = f.body === null ? undefined : new AbortController();
+    // Writes count once sent (issue 11, class 6): a client that hangs up after its whole request
+    // was received does not abort the call to Ghost, which may already be doing the write; its
+    // answer is still read (and inspected: the ledger learns the created record). Only an upload
+    // cut before its end is aborted: Ghost's body-parser refuses a short body, so nothing was done.
+    // (Bodiless requests get no AbortController: one per request measurably costs throughput.)
+    const abort = f.body === 'stream' ? new AbortController() : undefined;
+    let uploadCut = false;
     const onClose = () => {
-      if (!res.writableFinished) abort?.abort();
+      if (!req.complete && abort) {
+        uploadCut = true;
+        abort.abort();
+      }
     };
     res.once('close', onClose);
     let responseStarted = false;
+    let status: number | null = null;
+    // Where Ghost's answer goes: the client, or nowhere once the client has gone.
+    const sink = (): Writable => (res.destroyed ? discard() : res);
     try {
       const headers = upstreamRequestHeaders(req.headers, f.authorization, this.host, this.proto);
       if (f.requestId) headers['x-request-id'] = f.requestId;
@@ -101,52 +125,63 @@ export class Forwarder {
       };
       if (!f.inspect) {
         // undici writes Ghost's answer straight into the client response (no stream pipeline per request).
-        let status = 0;
         let length: number | null = null;
         await this.pool.stream(options, ({ statusCode, headers: h }) => {
           status = statusCode;
           const cl = Number(h['content-length']);
           length = Number.isFinite(cl) ? cl : null;
           responseStarted = true;
-          res.writeHead(statusCode, clientResponseHeaders(h as Record<string, string | string[] | undefined>));
-          return res;
+          const out = sink();
+          if (out === res) res.writeHead(statusCode, clientResponseHeaders(h as Record<string, string | string[] | undefined>));
+          return out;
         });
-        return { ok: true, status, bytesOut: length ?? 0 };
+        return { ok: true, status: Number(status), bytesOut: length ?? 0 };
       }
       const upstream = await this.pool.request(options);
+      status = upstream.statusCode;
       const outHeaders = clientResponseHeaders(upstream.headers);
       const isJson = String(upstream.headers['content-type'] ?? '').includes('application/json');
       if (f.inspect && isJson) {
         const raw = Buffer.from(await upstream.body.arrayBuffer());
-        if (raw.length > MAX_INSPECTED_RESPONSE) return { ok: false, code: 'UPSTREAM_BAD_ANSWER', context: 'answer too large to inspect', responseStarted };
+        if (raw.length > MAX_INSPECTED_RESPONSE) return this.failed('UPSTREAM_BAD_ANSWER', 'answer too large to inspect', responseStarted, status);
         let json: unknown;
         try {
           json = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
         } catch {
-          return { ok: false, code: 'UPSTREAM_BAD_ANSWER', context: 'Ghost answered with JSON that does not parse', responseStarted };
+          return this.failed('UPSTREAM_BAD_ANSWER', 'Ghost answered with JSON that does not parse', responseStarted, status);
         }
         const inspected = json === undefined ? UNCHANGED : await f.inspect(upstream.statusCode, json);
         const out = inspected === UNCHANGED ? raw : Buffer.from(JSON.stringify(inspected));
         outHeaders['content-length'] = String(out.length);
         if (inspected !== UNCHANGED) delete outHeaders.etag; // the body changed
         responseStarted = true;
-        res.writeHead(upstream.statusCode, outHeaders);
-        res.end(out);
+        if (!res.destroyed) {
+          res.writeHead(upstream.statusCode, outHeaders);
+          res.end(out);
+        }
         return { ok: true, status: upstream.statusCode, bytesOut: out.length };
       }
       responseStarted = true;
-      res.writeHead(upstream.statusCode, outHeaders);
+      const out = sink();
+      if (out === res) res.writeHead(upstream.statusCode, outHeaders);
       let bytesOut = 0;
       upstream.body.on('data', (c: Buffer) => {
         bytesOut += c.length;
       });
-      await pipeline(upstream.body, res);
+      await pipeline(upstream.body, out);
       return { ok: true, status: upstream.statusCode, bytesOut };
     } catch (err) {
-      return { ok: false, ...classify(err), responseStarted };
+      const c = classify(err);
+      // CASE: Ghost answered (its status is known) and the answer then broke, or the client left mid-answer.
+      const sent = status !== null || (!uploadCut && c.sent);
+      return { ok: false, code: c.code, context: c.context, responseStarted, status, sent };
     } finally {
       res.off('close', onClose);
     }
+  }
+
+  private failed(code: ErrorCode, context: string, responseStarted: boolean, status: number): ForwardOutcome {
+    return { ok: false, code, context, responseStarted, status, sent: true };
   }
 
   /** A GET with the upstream credential, for checks the gateway makes itself (a record's current state). */
@@ -171,10 +206,22 @@ export class Forwarder {
   }
 }
 
-function classify(err: unknown): { code: ErrorCode; context: string } {
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
-    return { code: 'UPSTREAM_TIMEOUT', context: (err as Error).name };
-  }
+/** Errors that prove the request never reached Ghost: no connection was made. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function classify(err: unknown): { code: ErrorCode; context: string; sent: boolean } {
   const code = (err as { code?: string }).code ?? '';
-  return { code: 'UPSTREAM_UNREACHABLE', context: code || (err as Error).name || 'upstream error' };
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
+    return { code: 'UPSTREAM_TIMEOUT', context: (err as Error).name, sent: !(err instanceof undiciErrors.ConnectTimeoutError) };
+  }
+  return { code: 'UPSTREAM_UNREACHABLE', context: code || (err as Error).name || 'upstream error', sent: !NOT_CONNECTED.has(code) };
+}
+
+/** A sink for Ghost's answer once the client has gone: read to the end, sent nowhere. */
+function discard(): Writable {
+  return new Writable({
+    write(_chunk, _enc, cb) {
+      cb();
+    },
+  });
 }

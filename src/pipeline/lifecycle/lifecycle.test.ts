@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkIp, checkWindow, clientIp, parseCidrs, RateLimiter, secondsToUtcMidnight } from './lifecycle.js';
+import { checkIp, checkWindow, clientIp, normaliseIp, parseCidrs, RateLimiter, secondsToUtcMidnight } from './lifecycle.js';
 import type { KeyRecord } from '../../store/store.js';
 
 const key = (over: Partial<KeyRecord>): KeyRecord =>
@@ -60,4 +60,25 @@ test('rate limits: a burst over the per-second limit is refused with a retry tim
 
 test('daily quotas renew at midnight UTC', () => {
   assert.equal(secondsToUtcMidnight(Date.UTC(2026, 10, 27, 23, 59, 0)), 60);
+});
+
+test('allowlist entries that are not addresses or have an impossible prefix are refused when the key is made', () => {
+  for (const bad of ['not-an-ip', '10.0.0.0/33', '2001:db8::/129', '10.0.0.0/x', '10.0.0.0/8x', '10.0.0.0/-1', '::ffff:10.0.0.1x']) {
+    assert.throws(() => parseCidrs([bad]), Error, bad);
+  }
+  for (const good of ['10.0.0.0/32', '2001:db8::/128', '2001:db8::/0', '10.0.0.0/0', '::ffff:10.0.0.1', '10.1.2.3']) assert.doesNotThrow(() => parseCidrs([good]), good);
+  assert.equal(normaliseIp('::FFFF:10.1.2.3'), '10.1.2.3');
+  assert.equal(normaliseIp('x::ffff:10.1.2.3'), 'x::ffff:10.1.2.3');
+  assert.equal(normaliseIp('::ffff:10.1.2.3:1'), '::ffff:10.1.2.3:1');
+  assert.equal(normaliseIp('::ffff:100.200.30.4'), '100.200.30.4');
+});
+
+test('rate limits: the per-minute bucket refills at its rate', () => {
+  const rl = new RateLimiter();
+  const rate = { perMinute: 60 };
+  for (let i = 0; i < 60; i++) assert.equal(rl.take('m', rate, 0).ok, true);
+  assert.equal(rl.take('m', rate, 0).ok, false);
+  assert.equal(rl.take('m', rate, 1000).ok, true, 'one per second at 60 per minute');
+  assert.equal(rl.take('m', rate, 1000).ok, false);
+  assert.equal(rl.take('other', rate, 1000).ok, true, 'buckets are per key');
 });

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { GrantSchema } from '../../grants/grant.js';
-import type { KeyRecord, KeyStatus, NewKey, Store } from '../store.js';
+import type { AuditAnchor, KeyRecord, KeyStatus, NewKey, Store } from '../store.js';
 import { WEBHOOK_RELAYS_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 
 /**
@@ -38,6 +39,22 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX keys_parent ON keys(parent_id);
    CREATE TABLE key_daily (key_id TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (key_id, day)) WITHOUT ROWID;`,
   WEBHOOK_RELAYS_MIGRATION,
+  // Reservations become durable rows held by a process with a lease (issue 18). Uses that were
+  // in flight when this migration runs may have reached Ghost: they count as unknown, never given back.
+  `ALTER TABLE keys ADD COLUMN uses_unknown INTEGER NOT NULL DEFAULT 0;
+   UPDATE keys SET uses_unknown = uses_in_flight WHERE uses_in_flight > 0;
+   ALTER TABLE keys DROP COLUMN uses_in_flight;
+   CREATE TABLE holders (id TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, started_at INTEGER NOT NULL, lease_until INTEGER NOT NULL);
+   CREATE TABLE reservations (
+     id TEXT PRIMARY KEY,
+     key_id TEXT NOT NULL REFERENCES keys(id),
+     holder TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('reserved', 'sent')),
+     request_id TEXT,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX reservations_key ON reservations(key_id);
+   CREATE TABLE audit_anchors (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
 ];
 
 interface KeyRow {
@@ -50,6 +67,7 @@ interface KeyRow {
   revoked_at: number | null;
   last_used_at: number | null;
   use_count: number;
+  uses_unknown: number;
   expires_at: number | null;
   not_before: number | null;
   max_uses: number | null;
@@ -102,8 +120,6 @@ export function openSqliteStore(path: string): Store {
   db.pragma('foreign_keys = ON');
   migrate(db);
 
-  // Reservations do not survive a restart of the (single) gateway that made them.
-  db.exec('UPDATE keys SET uses_in_flight = 0 WHERE uses_in_flight <> 0');
   const insertKey = db.prepare(
     'INSERT INTO keys (id, name, grant_json, status, generation, created_at, expires_at, not_before, max_uses, limits_json, parent_id) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)',
   );
@@ -139,9 +155,55 @@ export function openSqliteStore(path: string): Store {
       seenVersion = v;
     }
   };
-  const reserve = db.prepare('UPDATE keys SET uses_in_flight = uses_in_flight + 1 WHERE id = ? AND (max_uses IS NULL OR use_count + uses_in_flight < max_uses)');
-  const settleOk = db.prepare('UPDATE keys SET uses_in_flight = max(uses_in_flight - 1, 0), use_count = use_count + 1, last_used_at = ? WHERE id = ?');
-  const settleFail = db.prepare('UPDATE keys SET uses_in_flight = max(uses_in_flight - 1, 0) WHERE id = ?');
+  // Max uses: a reservation is a row held by a live process (its lease in `holders`), settled by the
+  // outcome. A row whose holder's lease ran out is resolved conservatively: marked sent -> an unknown
+  // use (Ghost may have done the write); never marked sent -> freed (the write never left the gateway,
+  // because a holder forwards only after marking its reservation sent, see markSent).
+  const deadHolder = 'holder NOT IN (SELECT id FROM holders WHERE lease_until > ?)';
+  const orphanedSent = db.prepare(`SELECT count(*) FROM reservations WHERE key_id = ? AND state = 'sent' AND ${deadHolder}`).pluck();
+  const dropOrphans = db.prepare(`DELETE FROM reservations WHERE key_id = ? AND ${deadHolder}`);
+  const addUnknown = db.prepare('UPDATE keys SET uses_unknown = uses_unknown + ? WHERE id = ?');
+  const liveReservations = db.prepare('SELECT count(*) FROM reservations WHERE key_id = ?').pluck();
+  const keyUses = db.prepare('SELECT max_uses, use_count, uses_unknown FROM keys WHERE id = ?');
+  const insertReservation = db.prepare("INSERT INTO reservations (id, key_id, holder, state, created_at) VALUES (?, ?, ?, 'reserved', ?)");
+  const reserveTx = db.transaction((keyId: string, holder: string, at: number): string | undefined => {
+    const k = keyUses.get(keyId) as { max_uses: number | null; use_count: number; uses_unknown: number } | undefined;
+    if (!k) return undefined;
+    const unknown = orphanedSent.get(keyId, at) as number;
+    if (unknown > 0) addUnknown.run(unknown, keyId);
+    dropOrphans.run(keyId, at);
+    if (k.max_uses !== null && k.use_count + k.uses_unknown + unknown + (liveReservations.get(keyId) as number) >= k.max_uses) return undefined;
+    const id = randomUUID();
+    insertReservation.run(id, keyId, holder, at);
+    return id;
+  });
+  const markSent = db.prepare("UPDATE reservations SET state = 'sent', request_id = ? WHERE id = ? AND state = 'reserved' AND holder IN (SELECT id FROM holders WHERE lease_until > ?)");
+  const reservationKey = db.prepare('SELECT key_id FROM reservations WHERE id = ?').pluck();
+  const deleteReservation = db.prepare('DELETE FROM reservations WHERE id = ?');
+  const settleOk = db.prepare('UPDATE keys SET use_count = use_count + 1, last_used_at = ? WHERE id = ?');
+  const settleTx = db.transaction((reservation: string, outcome: 'succeeded' | 'failed' | 'unknown', at: number): string | undefined => {
+    const keyId = reservationKey.get(reservation) as string | undefined;
+    // CASE: resolved already (its holder's lease ran out): the resolution stands.
+    if (keyId === undefined) return undefined;
+    deleteReservation.run(reservation);
+    if (outcome === 'succeeded') settleOk.run(at, keyId);
+    else if (outcome === 'unknown') addUnknown.run(1, keyId);
+    return keyId;
+  });
+  const reservedLive = db.prepare(`SELECT count(*) FROM reservations WHERE key_id = ? AND NOT ${deadHolder}`).pluck();
+  const registerHolder = db.prepare('INSERT INTO holders (id, pid, host, started_at, lease_until) VALUES (?, ?, ?, ?, ?)');
+  const renewHolder = db.prepare('UPDATE holders SET lease_until = max(lease_until, ?) WHERE id = ?');
+  const releaseHolder = db.prepare('UPDATE holders SET lease_until = 0 WHERE id = ?');
+  // Holders without reservations and long dead are forgotten (a restart a day leaves no trail here).
+  const forgetHolders = db.prepare('DELETE FROM holders WHERE lease_until < ? AND id NOT IN (SELECT holder FROM reservations)');
+  const listAnchors = db.prepare('SELECT chain, seq, hash, signature, updated_at FROM audit_anchors ORDER BY chain');
+  const advanceAnchor = db.prepare(
+    'INSERT INTO audit_anchors (chain, seq, hash, signature, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, updated_at = excluded.updated_at WHERE excluded.seq > audit_anchors.seq',
+  );
+  const setAnchor = db.prepare(
+    'INSERT INTO audit_anchors (chain, seq, hash, signature, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, updated_at = excluded.updated_at',
+  );
+  const deleteAnchor = db.prepare('DELETE FROM audit_anchors WHERE chain = ?');
   const countDaily = db.prepare(
     'INSERT INTO key_daily (key_id, day, count) VALUES (?, ?, 1) ON CONFLICT(key_id, day) DO UPDATE SET count = count + 1 RETURNING count',
   ).pluck();
@@ -182,14 +244,21 @@ export function openSqliteStore(path: string): Store {
         if (rotateKey.run(graceUntil, id).changes !== 1) return undefined;
         return toRecord(getKey.get(id) as KeyRow);
       },
-      async reserveUse(id) {
+      async reserveUse(id, holder, at) {
         cache.delete(id);
-        return reserve.run(id).changes === 1;
+        return reserveTx.immediate(id, holder, at);
       },
-      async settleUse(id, succeeded, at) {
-        cache.delete(id);
-        if (succeeded) settleOk.run(at, id);
-        else settleFail.run(id);
+      async markSent(reservation, requestId) {
+        return markSent.run(requestId, reservation, Date.now()).changes === 1;
+      },
+      async settleUse(reservation, outcome, at) {
+        const keyId = settleTx.immediate(reservation, outcome, at);
+        if (keyId !== undefined) cache.delete(keyId);
+      },
+      async uses(id, at) {
+        const k = keyUses.get(id) as { max_uses: number | null; use_count: number; uses_unknown: number } | undefined;
+        if (!k) return { spent: 0, reserved: 0, unknown: 0 };
+        return { spent: k.use_count, reserved: reservedLive.get(id, at) as number, unknown: k.uses_unknown + (orphanedSent.get(id, at) as number) };
       },
       async recordUses(uses) {
         for (const u of uses) cache.delete(u.id);
@@ -214,6 +283,32 @@ export function openSqliteStore(path: string): Store {
       },
       async set(name, value) {
         setSetting.run(name, value);
+      },
+    },
+    holders: {
+      async register(info, leaseUntil) {
+        const id = randomUUID();
+        forgetHolders.run(info.startedAt - 86_400_000);
+        registerHolder.run(id, info.pid, info.host, info.startedAt, leaseUntil);
+        return id;
+      },
+      async renew(id, leaseUntil) {
+        return renewHolder.run(leaseUntil, id).changes === 1;
+      },
+      async release(id) {
+        releaseHolder.run(id);
+      },
+    },
+    auditAnchors: {
+      async list() {
+        return (listAnchors.all() as { chain: string; seq: number; hash: string; signature: string; updated_at: number }[]).map((r) => ({ chain: r.chain, seq: r.seq, hash: r.hash, signature: r.signature, updatedAt: r.updated_at }));
+      },
+      async advance(a: AuditAnchor) {
+        advanceAnchor.run(a.chain, a.seq, a.hash, a.signature, a.updatedAt);
+      },
+      async reset(chain, a) {
+        if (a) setAnchor.run(a.chain, a.seq, a.hash, a.signature, a.updatedAt);
+        else deleteAnchor.run(chain);
       },
     },
     async close() {

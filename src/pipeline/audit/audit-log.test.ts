@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openSqliteAudit, type SignedHead } from '../../store/sqlite/sqlite-audit.js';
+import { AuditLog } from './audit-log.js';
+import type { AuditEntry } from './record.js';
+
+/** The writer's behaviour when its file cannot be written, and after: no record of an answered request is lost. */
+const KEY = Buffer.alloc(32, 5);
+const entry = (i: number): AuditEntry => ({
+  at: i, requestId: `r${i}`, kind: 'request', keyId: null, keyName: null, clientIp: null, method: 'GET',
+  route: 'GET /posts', resource: null, action: null, decision: 'allow', code: null, status: 200, latencyMs: 1, bytesIn: null, bytesOut: 1,
+});
+
+test('while the file is locked: intents fail, other records are kept (up to the backlog), ready() retries once per flushMs; after: all kept records are written, in order', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db');
+  const file = openSqliteAudit(path);
+  const heads: SignedHead[] = [];
+  const errors: string[] = [];
+  const log = new AuditLog(file, KEY, { flushMs: 50, maxBatch: 1000, chain: 'c', maxBacklog: 3 }, { anchor: (h) => heads.push(h), onError: (e) => errors.push(e.message) });
+  log.record(entry(1));
+  log.flush();
+  assert.deepEqual(heads.map((h) => h.seq), [1]);
+  assert.throws(() => new AuditLog(file, KEY, { flushMs: 50, maxBatch: 1000, chain: 'c' }), /exists already/, 'a chain has one writer');
+
+  const locker = new Database(path);
+  locker.exec('BEGIN EXCLUSIVE');
+  log.record(entry(2));
+  log.record(entry(3));
+  await assert.rejects(log.intent({ ...entry(4), kind: 'intent' }));
+  assert.equal(log.available, false);
+  assert.equal(log.ready(), false, 'just failed: not tried again yet');
+  log.record(entry(5));
+  log.record(entry(6));
+  log.flush();
+  assert.equal(log.dropped, 1, 'beyond the backlog of 3');
+  locker.exec('ROLLBACK');
+  locker.close();
+  assert.equal(log.ready(Date.now() + 60), true, 'tried again after flushMs, and written');
+  assert.deepEqual(file.query({ chain: 'c' }).map((r) => r.requestId), ['r1', 'r2', 'r3', 'r5']);
+  assert.deepEqual(heads.map((h) => h.seq), [1, 4]);
+  assert.ok(errors.length >= 1);
+  assert.equal(log.ready(), true);
+  // With nothing pending, recovery is probed with a write of its own.
+  const idle = new AuditLog(file, KEY, { flushMs: 10, maxBatch: 1000, chain: 'idle' });
+  idle.available = false;
+  assert.equal(idle.ready(Date.now() + 20), true);
+  log.close();
+  file.close();
+});
+
+test('closed on a failing file: the pending records are written once or dropped, never retried on a closed store', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db');
+  const file = openSqliteAudit(path);
+  const errors: string[] = [];
+  const log = new AuditLog(file, KEY, { flushMs: 5, maxBatch: 1000, chain: 'c' }, { onError: (e) => errors.push(e.message) });
+  const locker = new Database(path);
+  locker.exec('BEGIN EXCLUSIVE');
+  log.record(entry(1));
+  log.record(entry(2));
+  log.close();
+  file.close();
+  assert.equal(log.dropped, 2, 'what could not be written at close is counted as dropped');
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(errors.length, 1, 'no retry after close (a retry would fail again on the closed store)');
+  locker.exec('ROLLBACK');
+  locker.close();
+});

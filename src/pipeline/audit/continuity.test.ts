@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteAudit, type AuditStore, type SignedHead } from '../../store/sqlite/sqlite-audit.js';
+import { openSqliteStore } from '../../store/sqlite/sqlite-store.js';
+import type { Store } from '../../store/store.js';
+import { AuditLog } from './audit-log.js';
+import { AUDIT_FILE_SETTING, checkContinuity } from './continuity.js';
+import type { AuditEntry } from './record.js';
+import { acknowledgeDiscontinuity, verifyTrail } from './trail.js';
+
+/**
+ * The audit file against the key store's anchors, in process: each kind of
+ * discontinuity, the acknowledgement, and verification of every chain.
+ */
+const KEY = Buffer.alloc(32, 3);
+const entry = (i: number): AuditEntry => ({
+  at: 1_800_000_000_000 + i, requestId: `r${i}`, kind: 'request', keyId: null, keyName: null, clientIp: null, method: 'GET',
+  route: 'GET /posts', resource: 'posts', action: 'browse', decision: 'allow', code: null, status: 200, latencyMs: 1, bytesIn: null, bytesOut: 1,
+});
+
+async function setup(): Promise<{ dir: string; store: Store; file: AuditStore; write: (chain: string, n: number) => Promise<void>; reopen: () => AuditStore }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ghostgate-continuity-'));
+  const store = openSqliteStore(join(dir, 'k.db'));
+  const path = join(dir, 'a.db');
+  const box = { file: openSqliteAudit(path) };
+  await store.settings.set(AUDIT_FILE_SETTING, box.file.fileId);
+  const write = async (chain: string, n: number) => {
+    const heads: SignedHead[] = [];
+    const log = new AuditLog(box.file, KEY, { flushMs: 10_000, maxBatch: 100_000, chain }, { anchor: (h) => heads.push(h) });
+    for (let i = 1; i <= n; i++) {
+      log.record(entry(i));
+      log.flush();
+    }
+    for (const h of heads) await store.auditAnchors.advance({ ...h, updatedAt: 1 });
+  };
+  return {
+    dir,
+    store,
+    get file() {
+      return box.file;
+    },
+    write,
+    reopen: () => (box.file = openSqliteAudit(path)),
+  };
+}
+
+test('a file holding every anchored record, or more, is continuous', async () => {
+  const s = await setup();
+  await s.write('c1', 3);
+  await s.write('c2', 2);
+  assert.deepEqual(checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
+  // Ahead of the anchors (a crash between the audit commit and the anchor update): fine.
+  const ahead = await s.store.auditAnchors.list();
+  assert.deepEqual(checkContinuity(KEY, s.file, s.file.fileId, ahead.map((a) => (a.chain === 'c1' ? { ...ahead[0]!, seq: 0 } : a))), []);
+  const r = await verifyTrail(KEY, s.file, s.store);
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.deepEqual([r.rows, r.chains.length], [5, 2]);
+  s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+// [what, damage to the file] -> a discontinuity of chain c1 (or of the file)
+const DAMAGE: [string, (f: AuditStore) => void][] = [
+  ['its last records removed', (f) => f.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq > 1")],
+  ['the whole chain removed', (f) => (f.unsafeExec("DELETE FROM audit WHERE chain = 'c1'"), f.unsafeExec("DELETE FROM audit_heads WHERE chain = 'c1'"))],
+  ['the anchored record replaced', (f) => f.unsafeExec("UPDATE audit SET hash = 'x' WHERE chain = 'c1' AND seq = 3")],
+  ['the anchored record missing from the middle', (f) => f.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq = 3")],
+];
+for (const [what, damage] of DAMAGE) {
+  test(`a chain with ${what} is a discontinuity until acknowledged; the acknowledgement verifies`, async () => {
+    const s = await setup();
+    await s.write('c1', 3);
+    if (what.includes('middle')) s.file.unsafeExec("INSERT INTO audit SELECT 'c1', 4, at, request_id, kind, key_id, key_name, client_ip, method, route, resource, action, decision, code, status, latency_ms, bytes_in, bytes_out, detail, prev_hash, hash FROM audit WHERE chain = 'c1' AND seq = 3");
+    damage(s.file);
+    const found = checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list());
+    assert.equal(found.length, 1);
+    assert.equal(found[0]!.chain, 'c1');
+    assert.deepEqual(found[0]!.expected?.seq, 3);
+    assert.equal((await verifyTrail(KEY, s.file, s.store)).ok, false);
+    const ack = await acknowledgeDiscontinuity(KEY, s.file, s.store, `lost: ${what}`, 2_000_000_000_000);
+    assert.ok(ack);
+    assert.equal(ack.discontinuities.length, 1);
+    assert.deepEqual(checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
+    const after = await verifyTrail(KEY, s.file, s.store);
+    if (!what.includes('replaced') && !what.includes('middle')) assert.equal(after.ok, true, JSON.stringify(after));
+    assert.deepEqual(after.acknowledged.map((a) => a.reason), [`lost: ${what}`]);
+    assert.equal(await acknowledgeDiscontinuity(KEY, s.file, s.store, 'again', 2_000_000_000_001), undefined, 'nothing left to acknowledge');
+    s.file.close();
+    rmSync(s.dir, { recursive: true, force: true });
+  });
+}
+
+test('a replaced file (another identity) and a forged anchor are discontinuities', async () => {
+  const s = await setup();
+  await s.write('c1', 2);
+  assert.equal(checkContinuity(KEY, s.file, 'another-file', await s.store.auditAnchors.list())[0]?.chain, null);
+  const [a] = await s.store.auditAnchors.list();
+  const forged = checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, seq: 1 }]);
+  assert.equal(forged.length, 1, 'an anchor whose signature does not verify');
+  s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('a pruned chain stays continuous: its checkpoint stands for the pruned records', async () => {
+  const s = await setup();
+  await s.write('c1', 4);
+  const rows = s.file.query({ chain: 'c1' });
+  const { signCheckpoint } = await import('./record.js');
+  s.file.prune('c1', 4, signCheckpoint(KEY, 4, rows[3]!.hash, 1, 'c1'));
+  assert.equal(s.file.count('c1'), 0);
+  assert.deepEqual(checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
+  const [a] = await s.store.auditAnchors.list();
+  assert.equal(checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, hash: 'y'.repeat(64) }]).length, 1);
+  s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});

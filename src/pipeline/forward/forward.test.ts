@@ -1,0 +1,159 @@
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { Forwarder, UNCHANGED, type ForwardOutcome, type ForwardRequest } from './forward.js';
+
+/**
+ * The forwarder against a strict fake Ghost: what it sends (headers), and
+ * what it reports when the client or Ghost goes away (issue 11, class 6).
+ */
+interface Seen {
+  headers: IncomingMessage['headers'];
+  body: string;
+  complete: boolean;
+}
+
+describe('Forwarder', () => {
+  let ghost: Server;
+  let ghostUrl: string;
+  let seen: Seen[];
+  let answer: (req: IncomingMessage, res: ServerResponse) => void;
+  let front: Server;
+  let frontPort: number;
+  let forwarder: Forwarder;
+  let request: Omit<ForwardRequest, 'method' | 'pathAndQuery'>;
+  let outcome: Promise<ForwardOutcome>;
+  let inspected: unknown[];
+
+  before(async () => {
+    ghost = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('close', () => seen.push({ headers: req.headers, body, complete: req.complete }));
+      req.on('end', () => answer(req, res));
+    });
+    await new Promise<void>((r) => ghost.listen(0, '127.0.0.1', () => r()));
+    ghostUrl = `http://127.0.0.1:${(ghost.address() as AddressInfo).port}`;
+    forwarder = new Forwarder(ghostUrl, 5000, 4);
+    // The gateway's front door, reduced to the forwarder.
+    let settle: (o: ForwardOutcome) => void;
+    front = createServer((req, res) => {
+      outcome = new Promise((r) => (settle = r));
+      void forwarder.forward(req, res, { method: req.method ?? 'GET', pathAndQuery: req.url ?? '/', ...request }).then((o) => {
+        settle(o);
+        if (!o.ok && !res.headersSent && !res.destroyed) res.writeHead(502).end();
+        else if (!o.ok) res.destroy();
+      });
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    frontPort = (front.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await forwarder.close();
+    front.closeAllConnections();
+    ghost.closeAllConnections();
+    await new Promise((r) => front.close(r));
+    await new Promise((r) => ghost.close(r));
+  });
+  beforeEach(() => {
+    seen = [];
+    inspected = [];
+    request = { authorization: 'Ghost upstream-token', body: 'stream' };
+    answer = (_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end('{"webhooks":[{"id":"w1"}]}');
+    };
+  });
+
+  /** Sends raw bytes to the front door; `hangUp` closes the socket right after writing. */
+  const raw = (text: string, hangUp: boolean) =>
+    new Promise<string>((resolve) => {
+      const sock = connect(frontPort, '127.0.0.1', () => {
+        sock.write(text);
+        if (hangUp) setTimeout(() => sock.destroy(), 50);
+      });
+      let got = '';
+      sock.on('data', (c: Buffer) => (got += c.toString()));
+      sock.on('close', () => resolve(got));
+    });
+  const post = (body: string, headers = '', declared = Buffer.byteLength(body)) =>
+    `POST /webhooks/ HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n${headers}\r\n${body}`;
+
+  test('the client’s credentials and proxy headers never reach Ghost; the gateway’s credential does', async () => {
+    await raw(post('{}', 'Authorization: Ghost client\r\nProxy-Authorization: Basic c2VjcmV0\r\nProxy-Connection: keep-alive\r\nCookie: ghost-admin-api-session=x\r\nX-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n'), false);
+    assert.equal((await outcome).ok, true);
+    const h = seen[0]!.headers;
+    for (const name of ['proxy-authorization', 'proxy-connection', 'cookie', 'x-forwarded-for']) assert.equal(h[name], undefined, name);
+    assert.equal(h.authorization, 'Ghost upstream-token');
+    assert.equal(h['content-type'], 'application/json');
+  });
+
+  test('a client that hangs up after its whole write was sent does not abort Ghost’s call; Ghost’s answer is still read and inspected', async () => {
+    answer = (_req, res) =>
+      setTimeout(() => {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end('{"webhooks":[{"id":"w1"}]}');
+      }, 200);
+    request = { ...request, inspect: (status, json) => (inspected.push([status, json]), json) };
+    await raw(post('{"webhooks":[{}]}'), true);
+    const o = await outcome;
+    assert.deepEqual(o.ok ? [o.ok, o.status] : o, [true, 201]);
+    assert.deepEqual(inspected, [[201, { webhooks: [{ id: 'w1' }] }]], 'the ledger learns the id');
+    assert.equal(seen.length, 1);
+  });
+
+  test('an inspected JSON answer: a rewrite reaches the client (without Ghost’s etag); UNCHANGED sends Ghost’s bytes as they were', async () => {
+    const ghostBody = '{"users":[{"id":"u1","email":"a@x"}] }';
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', etag: 'W/"abc"', 'accept-encoding-seen': String(_req.headers['accept-encoding'] ?? '') });
+      res.end(ghostBody);
+    };
+    request = { ...request, body: null, inspect: (_s, json) => ((json as { users: { email?: string }[] }).users.forEach((u) => delete u.email), json) };
+    const rewritten = await raw('GET /users/ HTTP/1.1\r\nHost: gate\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n', false);
+    assert.deepEqual([(await outcome).ok, rewritten.split('\r\n\r\n')[1]], [true, '{"users":[{"id":"u1"}]}']);
+    assert.doesNotMatch(rewritten, /etag/i);
+    assert.match(rewritten, /content-length: 23\r\n/i);
+    assert.match(rewritten, /accept-encoding-seen: \r\n/i, 'an inspected answer is asked for uncompressed');
+    request = { ...request, inspect: () => UNCHANGED };
+    const same = await raw('GET /users/ HTTP/1.1\r\nHost: gate\r\nConnection: close\r\n\r\n', false);
+    assert.equal(same.split('\r\n\r\n')[1], ghostBody);
+    assert.match(same, /etag: W\/"abc"/i);
+  });
+
+  test('a hang-up during a streamed answer: Ghost’s status is reported, the write counted as done', async () => {
+    answer = (_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.write('{"webhooks":[');
+      setTimeout(() => res.end('{"id":"w1"}]}'), 300);
+    };
+    await raw(post('{}'), true);
+    const o = await outcome;
+    assert.equal(o.status, 201);
+  });
+
+  test('an upload cut before its end is aborted: reported as never sent', async () => {
+    answer = () => {};
+    await raw(post('{"webhooks":', '', 100), true);
+    const o = await outcome;
+    assert.equal(o.ok, false);
+    if (!o.ok) assert.deepEqual([o.sent, o.status], [false, null]);
+  });
+
+  test('Ghost closing the connection after it received the write: may have been done (sent, no status)', async () => {
+    answer = (req) => req.socket.destroy();
+    await raw(post('{}'), false);
+    const o = await outcome;
+    assert.equal(o.ok, false);
+    if (!o.ok) assert.deepEqual([o.code, o.sent, o.status], ['UPSTREAM_UNREACHABLE', true, null]);
+  });
+
+  test('Ghost not listening: never sent', async () => {
+    const down = new Forwarder('http://127.0.0.1:9', 2000, 1);
+    const res = { once() {}, off() {}, destroyed: false } as unknown as ServerResponse;
+    const o = await down.forward({ headers: {}, complete: true } as IncomingMessage, res, { method: 'POST', pathAndQuery: '/x', authorization: undefined, body: { bytes: Buffer.from('{}'), type: 'application/json' } });
+    await down.close();
+    assert.equal(o.ok, false);
+    if (!o.ok) assert.deepEqual([o.code, o.sent], ['UPSTREAM_UNREACHABLE', false]);
+  });
+});
