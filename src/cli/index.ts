@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { AdminError } from '../admin/errors.js';
 import { ConfigError } from '../config/config.js';
 import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
@@ -40,7 +41,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof CliError || err instanceof ConfigError) {
+    if (err instanceof CliError || err instanceof ConfigError || err instanceof AdminError) {
       process.stderr.write(`ghostgate: ${err.message}\n`);
       return err instanceof CliError ? err.exitCode : 2;
     }
