@@ -67,7 +67,7 @@ test('with an integration key upstream, routes Ghost refuses to integrations are
     assert.equal(d.code, 'UPSTREAM_FORBIDS');
     assert.match(d.context, /integration allow-list/);
   }
-  // Passes the allow-list but Admin Integration lacks db.exportContent (reference 1.7).
+  // Passes the allow-list but Admin Integration lacks db.exportContent (core/server/data/schema/fixtures/fixtures.json gives the Admin Integration role no db exportContent).
   assert.equal(decide(['db:exportContent'], 'GET', '/db').allow, false);
   // A webhook write needs its body (the event decides the scope, src/webhooks/rule.ts).
   assert.equal(decide(['webhooks:add'], 'POST', '/webhooks').allow, 'need');
