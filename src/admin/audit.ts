@@ -2,7 +2,7 @@ import { loadCatalog } from '../catalog/catalog.js';
 import { scopeCovers } from '../grants/grant.js';
 import { signCheckpoint, AUDIT_DECISIONS, type AuditDecision, type AuditRow, type Checkpoint } from '../pipeline/audit/record.js';
 import { acknowledgeDiscontinuity, verifyTrail } from '../pipeline/audit/trail.js';
-import type { AuditQuery, AuditStore } from '../store/sqlite/sqlite-audit.js';
+import type { AuditQuery, AuditStore } from '../store/audit.js';
 import type { Store } from '../store/store.js';
 import { AdminError } from './errors.js';
 

@@ -5,7 +5,8 @@ import { anchorPath, type AnchorLookup } from '../grants/anchors.js';
 import { UpstreamCredential } from '../pipeline/forward/upstream.js';
 import type { MasterSecret } from '../secrets/keys.js';
 import { unseal } from '../secrets/master.js';
-import { openSqliteAudit, type AuditStore } from '../store/sqlite/sqlite-audit.js';
+import { openSqliteAudit } from '../store/sqlite/sqlite-audit.js';
+import type { AuditStore } from '../store/audit.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 

@@ -3,7 +3,7 @@ import { auditKey, openAudit } from '../admin/context.js';
 import { acknowledgeAudit, advise, pruneAudit, queryAudit, verifyAudit } from '../admin/audit.js';
 import { type AuditRow } from '../pipeline/audit/record.js';
 import { loadMasterSecret } from '../secrets/master.js';
-import type { AuditStore } from '../store/sqlite/sqlite-audit.js';
+import type { AuditStore } from '../store/audit.js';
 import type { Store } from '../store/store.js';
 import { configFrom, withStore, type GlobalOpts } from './common.js';
 import { CliError, fmtTime, printJson, table } from './output.js';

@@ -43,7 +43,8 @@ export async function runCli(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode;
     if (err instanceof CliError || err instanceof ConfigError || err instanceof AdminError) {
       process.stderr.write(`ghostgate: ${err.message}\n`);
-      return err instanceof CliError ? err.exitCode : 2;
+      // A configuration error is 2; a refused command (CliError, AdminError) is 1 unless it says otherwise.
+      return err instanceof CliError ? err.exitCode : err instanceof ConfigError ? 2 : 1;
     }
     process.stderr.write(`ghostgate: ${(err as Error).message}\n`);
     return 1;
