@@ -13,7 +13,7 @@ describe('the CLI names escalation scopes as such', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'ghostgate-cli-esc-'));
     writeFileSync(join(dir, 'up.key'), `${UPSTREAM}\n`);
-    assert.equal(run(dir, 'init', '--upstream-url', 'http://127.0.0.1:2368', '--upstream-key-file', 'up.key').code, 0);
+    assert.equal(run(dir, 'init', '--upstream-url', 'http://127.0.0.1:2368', '--upstream-key-file', 'up.key', '--offline').code, 0);
   });
 
   test('token create refuses an escalation scope without --allow-escalation, and says why', () => {

@@ -21,9 +21,12 @@ describe('the ghostgate CLI', () => {
     // A strict fake Ghost for the one thing the CLI asks it: the id of a constraint's tag.
     ghost = await startFakeUpstream();
     ghost.respond = (r, res) => {
-      const known = r.method === 'GET' && r.url === '/ghost/api/admin/tags/slug/partner/?fields=id,slug' && /^Ghost [\w-]+\.[\w-]+\.[\w-]+$/.test(String(r.headers.authorization));
-      res.writeHead(known ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(known ? JSON.stringify({ tags: [{ id: PARTNER_ID, slug: 'partner' }] }) : '{"errors":[{"type":"NotFoundError"}]}');
+      const signed = /^Ghost [\w-]+\.[\w-]+\.[\w-]+$/.test(String(r.headers.authorization));
+      // init checks the credential with a read every integration may make.
+      const check = r.method === 'GET' && r.url === '/ghost/api/admin/tags/?limit=1&fields=id' && signed;
+      const known = r.method === 'GET' && r.url === '/ghost/api/admin/tags/slug/partner/?fields=id,slug' && signed;
+      res.writeHead(known || check ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(known || check ? JSON.stringify({ tags: [{ id: PARTNER_ID, slug: 'partner' }] }) : '{"errors":[{"type":"NotFoundError"}]}');
     };
   });
   after(() => ghost.close());
@@ -34,11 +37,20 @@ describe('the ghostgate CLI', () => {
     for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe', 'webhooks']) assert.match(r.out, new RegExp(`\\b${c}\\b`));
   });
 
-  test('init writes the config, a mode-600 master secret and the database, with the upstream key sealed', () => {
-    const r = run(dir, 'init', '--upstream-url', ghost.url, '--upstream-key-file', 'up.key', '--json');
+  test('init checks the credential with Ghost, then writes the config, a mode-600 master secret and the database, with the upstream key sealed', async () => {
+    const refused = mkdtempSync(join(tmpdir(), 'ghostgate-cli-'));
+    writeFileSync(join(refused, 'up.key'), `${UPSTREAM}\n`);
+    const nobody = await runAsync(refused, 'init', '--upstream-url', 'http://127.0.0.1:9', '--upstream-key-file', 'up.key');
+    assert.equal(nobody.code, 1);
+    assert.match(nobody.err, /did not accept the credential/);
+    assert.deepEqual(readdirSync(refused), ['up.key'], 'a refused init writes nothing');
+    const before = ghost.requests.length;
+    const r = await runAsync(dir, 'init', '--upstream-url', ghost.url, '--upstream-key-file', 'up.key', '--json');
     assert.equal(r.code, 0, r.err);
+    assert.deepEqual(ghost.requests.slice(before).map((x) => `${x.method} ${x.url}`), ['GET /ghost/api/admin/tags/?limit=1&fields=id'], 'one read to check the credential');
     const out = JSON.parse(r.out);
     assert.equal(out.upstreamStored, true);
+    assert.deepEqual(out.upstream, { kind: 'integration', role: 'Admin Integration' });
     assert.equal(statSync(join(dir, 'master.key')).mode & 0o777, 0o600);
     assert.ok(!readFileSync(join(dir, 'ghostgate.yaml'), 'utf8').includes(UPSTREAM.split(':')[1]!));
     assert.ok(!readFileSync(join(dir, 'ghostgate.db')).includes(Buffer.from(UPSTREAM.split(':')[1]!)));
@@ -132,12 +144,13 @@ describe('the ghostgate CLI', () => {
 
   test('token create --preset with --grant overrides, and explain shows the rule and the constrained filter', async () => {
     writeFileSync(join(dir, 'partner.json'), JSON.stringify({ constraints: { posts: { tags: ['partner'] } } }));
+    const before = ghost.requests.length;
     const r = await runAsync(dir, 'token', 'create', '--name', 'partner', '--preset', 'drafts-writer', '--grant', 'partner.json', '--json');
     assert.equal(r.code, 0, r.err);
     const k = JSON.parse(r.out);
     // The tag is pinned to its id in Ghost when the key is created: renaming tags cannot move the key's boundary.
     assert.deepEqual(k.grant.constraints.posts, { status: ['draft'], createdByKey: true, tags: [{ id: PARTNER_ID, slug: 'partner' }] });
-    assert.deepEqual(ghost.requests.map((q) => `${q.method} ${q.url}`), ['GET /ghost/api/admin/tags/slug/partner/?fields=id,slug']);
+    assert.deepEqual(ghost.requests.slice(before).map((q) => `${q.method} ${q.url}`), ['GET /ghost/api/admin/tags/slug/partner/?fields=id,slug']);
     const browse = JSON.parse(run(dir, 'explain', '--key', k.id, 'GET', '/posts/?filter=tag:-partner', '--json').out);
     assert.equal(browse.decision, 'allow');
     assert.match(browse.forwarded_query, new RegExp(`tag:-'partner'\\)?\\+.*tags\\.id:\\['${PARTNER_ID}'\\]`));
