@@ -1,3 +1,4 @@
+import { KEY_PATTERN } from '../secrets/keys.js';
 import { readFileSync } from 'node:fs';
 import { loadConfig, type Config } from '../config/config.js';
 import { openStore } from '../admin/context.js';
@@ -39,6 +40,6 @@ export function readUserFile(path: string | 0, what: string): string {
 export function readSecretInput(path: string, what = 'the credential file'): string {
   const text = readUserFile(path === '-' ? 0 : path, what);
   const value = text.trim();
-  if (!/^[0-9a-f]{24}:[0-9a-f]{64}$/.test(value)) throw new CliError('the credential must be <24 hex id>:<64 hex secret>');
+  if (!KEY_PATTERN.test(value)) throw new CliError('the credential must be <24 hex id>:<64 hex secret>');
   return value;
 }

@@ -2,12 +2,13 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { KEY_PATTERN } from '../secrets/keys.js';
 
 /**
  * Configuration: a YAML file, then environment variables (environment wins),
  * validated once at start-up. Paths in the file are relative to the file.
  */
-const KEY_FORMAT = /^[0-9a-f]{24}:[0-9a-f]{64}$/;
+const KEY_FORMAT = KEY_PATTERN;
 
 export const ConfigSchema = z
   .object({

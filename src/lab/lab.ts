@@ -3,6 +3,7 @@ import { ensureInstalled, LabError, type Progress } from './install.js';
 import { freePort, isAlive, startGhost, stopGhost, waitForGhost } from './ghost-process.js';
 import { GHOST_VERSION, labPaths, type LabPaths } from './paths.js';
 import { login, provision, type LabState } from './provision.js';
+import { KEY_PATTERN } from '../secrets/keys.js';
 
 /**
  * `ghostgate lab up|down|reset|status`: a real Ghost 6.65 on 127.0.0.1 with
@@ -116,7 +117,7 @@ export async function regenerateIntegrationKey(p: LabPaths = labPaths()): Promis
     // CASE: no ?include here: Ghost passes it on to ApiKey.edit, which fails ("api_keys is not defined on the model").
     const r = await owner.call('POST', `/integrations/${s.integration.id}/api_key/${keyId}/refresh/`, { integrations: [{ id: s.integration.id }] });
     const admin = (r.json.integrations?.[0]?.api_keys ?? []).find((k: { type: string }) => k.type === 'admin') as { secret?: string } | undefined;
-    if (!admin?.secret || !/^[0-9a-f]{24}:[0-9a-f]{64}$/.test(admin.secret)) throw new LabError('Ghost did not return the regenerated key', '`ghostgate lab reset`');
+    if (!admin?.secret || !KEY_PATTERN.test(admin.secret)) throw new LabError('Ghost did not return the regenerated key', '`ghostgate lab reset`');
     writeState(p, { ...s, integration: { ...s.integration, adminKey: admin.secret } });
     return admin.secret;
   });
