@@ -248,6 +248,65 @@ describe('the webhook relay against a strict fake Ghost', () => {
     assert.equal((await ghostCalls(relayId, post(['news']))).statusCode, 410);
   });
 
+  test('a webhook that is not an active relay is neither edited nor deleted through the gateway, even one in the key’s ledger', async () => {
+    const { id, key } = await gw.createKey(['webhooks:add', 'webhooks:edit', 'webhooks:destroy', 'posts:read']);
+    // Made in Ghost Admin (or before the relay) and recorded in the key's ledger: it points straight at its target.
+    const raw = nextGhostId();
+    await gw.gateway.store.ledger.add(id, 'webhooks', raw, Date.now());
+    const retired = await create(key, { event: 'post.published', target_url: clientUrl });
+    await gw.gateway.webhooks.retire((await gw.gateway.store.webhooks.get(retired.relayId))!, 'test', Date.now());
+    ghost.requests.length = 0;
+    for (const ghostId of [raw, retired.ghostId]) {
+      for (const [method, body] of [['PUT', { webhooks: [{ target_url: `${clientUrl}/mine` }] }], ['PUT', { webhooks: [{ name: 'renamed' }] }], ['DELETE', undefined]] as const) {
+        const res = await call(key, method, `/webhooks/${ghostId}/`, body);
+        const err = JSON.parse(await res.body.text()).errors[0];
+        assert.equal(res.statusCode, 403, `${method} ${ghostId}`);
+        assert.equal(err.code, 'WEBHOOK_NOT_RELAYED', `${method} ${ghostId}`);
+      }
+    }
+    assert.deepEqual(ghost.requests.map((r) => `${r.method} ${r.url}`), [], 'nothing reached Ghost');
+  });
+
+  test('another key allowed to touch every webhook may rename or delete one, never re-point it', async () => {
+    const owner = await gw.createKey(['webhooks:add', 'posts:read']);
+    const other = await gw.createKey({ version: 1, scopes: ['webhooks:edit', 'webhooks:destroy', 'posts:read'], constraints: { webhooks: { createdByKey: false } } });
+    const { relayId, ghostId } = await create(owner.key, { event: 'post.published', target_url: clientUrl, secret: 'owner-secret' });
+    ghost.requests.length = 0;
+    for (const item of [{ target_url: `${clientUrl}/stolen` }, { secret: 'mine' }, { event: 'post.unpublished' }]) {
+      const res = await call(other.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [item] });
+      assert.equal(JSON.parse(await res.body.text()).errors[0].code, 'RECORD_NOT_OWNED', JSON.stringify(item));
+    }
+    assert.equal(ghost.requests.length, 0);
+    const renamed = await call(other.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ name: 'renamed' }] });
+    const answer = JSON.parse(await renamed.body.text()).webhooks[0];
+    assert.equal(renamed.statusCode, 200);
+    assert.equal(answer.target_url, clientUrl, 'still the owner’s target');
+    const sent = JSON.parse(ghost.requests[0]!.body.toString()).webhooks[0];
+    assert.equal(sent.name, 'renamed');
+    assert.match(sent.target_url, /\/ghostgate\/webhooks\/relay\//, 'Ghost stays on the relay');
+    const row = (await gw.gateway.store.webhooks.get(relayId))!;
+    assert.equal(row.keyId, owner.id, 'deliveries still follow the creating key');
+    assert.equal(row.targetUrl, clientUrl);
+    const del = await call(other.key, 'DELETE', `/webhooks/${ghostId}/`);
+    await del.body.text();
+    assert.equal(del.statusCode, 204);
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
+  });
+
+  test('an edit that changes the event is judged on the new event; one that keeps it, on the stored event', async () => {
+    const { key } = await gw.createKey(['webhooks:add', 'webhooks:edit', 'posts:read', 'members:read']);
+    const { ghostId } = await create(key, { event: 'member.added', target_url: clientUrl });
+    const narrower = await gw.createKey({ version: 1, scopes: ['webhooks:edit', 'posts:read'], constraints: { webhooks: { createdByKey: false } } });
+    ghost.requests.length = 0;
+    const r = await call(narrower.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ name: 'x' }] });
+    const err = JSON.parse(await r.body.text()).errors[0];
+    assert.equal(err.code, 'SCOPE_MISSING');
+    assert.match(err.message, /members:read/);
+    const toPosts = await call(key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ event: 'post.published' }] });
+    assert.equal(toPosts.statusCode, 200, await toPosts.body.text());
+    assert.equal(JSON.parse(ghost.requests[0]!.body.toString()).webhooks[0].event, 'post.published');
+  });
+
   test('the sweep retires webhooks of keys revoked behind the gateway’s back and removes them from Ghost', async () => {
     const { id, key } = await gw.createKey(['webhooks:add', 'posts:read']);
     const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl });

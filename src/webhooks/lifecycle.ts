@@ -1,5 +1,6 @@
 import type { KeyRecord, RelayRecord, Store } from '../store/store.js';
 import type { GhostWebhooks } from './ghost-client.js';
+import type { RelayFact } from './rule.js';
 
 /** Webhooks follow the key that created them: when they stop, and how they are retired. */
 export type KeyState = 'active' | 'revoked' | 'stopped';
@@ -40,4 +41,10 @@ export async function keyState(store: Store, keyId: string, now: number): Promis
     if (!k) return { state: 'revoked', key };
   }
   return { state: 'active', key };
+}
+
+/** The relay row of a Ghost webhook id, as authorize() reads it: null unless it is an active relay. */
+export async function relayFact(store: Store, keyId: string, ghostId: string): Promise<RelayFact | null> {
+  const row = ghostId === '' ? undefined : await store.webhooks.byGhostId(ghostId);
+  return row && row.status === 'active' ? { event: row.event, createdByKey: row.keyId === keyId } : null;
 }

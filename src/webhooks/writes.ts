@@ -38,6 +38,8 @@ type Json = Record<string, unknown>;
 export async function prepareWrite(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
   if (w.action === 'destroy') {
     const row = await o.store.webhooks.byGhostId(w.id ?? '');
+    // CASE: authorize() saw an active relay; one retired since (a revocation, a 410) is not deleted twice.
+    if (!row || row.status !== 'active') return notRelayed(w);
     return {
       ok: true,
       settle: async (status) => {
@@ -96,8 +98,8 @@ async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: nu
 
 async function prepareEdit(o: WriteDeps, w: WebhookWrite, now: number, unchanged: unknown): Promise<PreparedWrite> {
   const row = await o.store.webhooks.byGhostId(w.id ?? '');
-  // CASE: a webhook made before the relay (or retired): forwarded as the client sent it; `webhooks audit` reports it.
-  if (!row || row.status === 'retired') return { ok: true, settle: async () => {} };
+  // CASE: a webhook made in Ghost Admin or before the relay (authorize() refuses it first), or retired since.
+  if (!row || row.status !== 'active') return notRelayed(w);
   const fields: Json = { ...(w.event ? { event: w.event } : {}), target_url: row.relayUrl, secret: o.secrets.relaySecret(row.id), ...w.rest };
   const body = Buffer.from(JSON.stringify({ webhooks: [fields] }));
   const sealed = w.secret === undefined ? undefined : w.secret ? o.secrets.sealClientSecret(row.id, w.secret) : null;
@@ -119,6 +121,8 @@ async function prepareEdit(o: WriteDeps, w: WebhookWrite, now: number, unchanged
     settle: async () => {},
   };
 }
+
+const notRelayed = (w: WebhookWrite): PreparedWrite => ({ ok: false, code: 'WEBHOOK_NOT_RELAYED', context: `webhook ${w.id} is not an active relay of the gateway` });
 
 function answerHook(json: unknown): Json | undefined {
   const list = json && typeof json === 'object' ? (json as Json).webhooks : undefined;
