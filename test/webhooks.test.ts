@@ -316,4 +316,54 @@ describe('the webhook relay against a strict fake Ghost', () => {
     assert.ok(ghost.requests.some((r) => r.method === 'DELETE' && r.url === `${A}/webhooks/${ghostId}/`));
     assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
   });
+
+  test('a retired webhook Ghost did not confirm removing is retried by the sweep until Ghost does (404 counts); then its secret is erased', async () => {
+    const { id, key } = await gw.createKey(['webhooks:add', 'posts:read']);
+    const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl, secret: 'client-secret' });
+    let ghostAnswers = 500;
+    ghost.respond = (_r, res) => {
+      res.writeHead(ghostAnswers, { 'content-type': 'application/json' });
+      res.end(ghostAnswers === 500 ? '{"errors":[{"type":"InternalServerError"}]}' : ghostAnswers === 404 ? '{"errors":[{"type":"NotFoundError"}]}' : '');
+    };
+    await gw.gateway.store.keys.revoke(id, Date.now());
+    ghost.requests.length = 0;
+    await gw.gateway.webhooks.sweep(Date.now());
+    await gw.gateway.webhooks.sweep(Date.now());
+    const deletes = () => ghost.requests.filter((r) => r.method === 'DELETE' && r.url === `${A}/webhooks/${ghostId}/`).length;
+    assert.equal(deletes(), 2, 'retired at the first sweep, removal retried at the second');
+    assert.equal(ghost.requests.length, 2);
+    let row = (await gw.gateway.store.webhooks.get(relayId))!;
+    assert.equal(row.status, 'retired');
+    assert.equal(row.ghostRemovedAt, null, 'Ghost may still hold it');
+    assert.ok(row.secretSealed, 'kept while Ghost may still call');
+    assert.equal((await ghostCalls(relayId, post(['news']))).statusCode, 410, 'meanwhile Ghost is told to delete it');
+    ghostAnswers = 404;
+    await gw.gateway.webhooks.sweep(Date.now());
+    assert.equal(deletes(), 3);
+    row = (await gw.gateway.store.webhooks.get(relayId))!;
+    assert.ok(row.ghostRemovedAt !== null, 'Ghost no longer has it');
+    assert.equal(row.secretSealed, null, 'the client’s secret is erased');
+    await gw.gateway.webhooks.sweep(Date.now());
+    assert.equal(deletes(), 3, 'not asked again');
+  });
+
+  test('a webhook deleted through the gateway is retired, removed and scrubbed once Ghost answers 204; not when Ghost fails', async () => {
+    const { key } = await gw.createKey(['webhooks:add', 'webhooks:destroy', 'posts:read']);
+    const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl, secret: 'client-secret' });
+    ghost.respond = (_r, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"type":"InternalServerError"}]}');
+    };
+    await (await call(key, 'DELETE', `/webhooks/${ghostId}/`)).body.text();
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'active', 'Ghost did not delete it: still relayed');
+    ghost.respond = (_r, res) => {
+      res.writeHead(204);
+      res.end();
+    };
+    assert.equal((await call(key, 'DELETE', `/webhooks/${ghostId}/`)).statusCode, 204);
+    const row = (await gw.gateway.store.webhooks.get(relayId))!;
+    assert.equal(row.status, 'retired');
+    assert.ok(row.ghostRemovedAt !== null);
+    assert.equal(row.secretSealed, null);
+  });
 });

@@ -7,20 +7,39 @@ export type KeyState = 'active' | 'revoked' | 'stopped';
 
 /**
  * Retires a relay: marked in the store first, so deliveries stop at once, then
- * removed from Ghost. If Ghost cannot be reached, its next call to the relay
- * is answered 410 and Ghost deletes the webhook itself (webhook-trigger.js).
+ * removed from Ghost. If Ghost cannot be reached, the row stays retired but
+ * not removed (`ghostRemovedAt` null): the sweep retries the removal until
+ * Ghost confirms it, and meanwhile the relay answers Ghost's calls with 410
+ * (Ghost then deletes the webhook itself, webhook-trigger.js onError).
  */
 export async function retireRelay(store: Store, ghost: GhostWebhooks, row: RelayRecord, reason: string, now: number, onError: (err: Error) => void = () => {}): Promise<{ retired: boolean; removedFromGhost: boolean }> {
   const retired = await store.webhooks.retire(row.id, reason, now);
-  let removedFromGhost = false;
-  if (row.ghostId) {
+  const removedFromGhost = await removeFromGhost(store, ghost, row, now, onError);
+  return { retired, removedFromGhost };
+}
+
+/**
+ * Removes a retired relay's webhook from Ghost: true once Ghost confirms it
+ * (204, or 404: already gone) or never had it (no Ghost id). Then the relay is
+ * scrubbed: nothing calls it any more, so the client's secret goes.
+ */
+export async function removeFromGhost(store: Store, ghost: GhostWebhooks, row: RelayRecord, now: number, onError: (err: Error) => void = () => {}): Promise<boolean> {
+  if (row.ghostRemovedAt === null) {
     try {
-      removedFromGhost = await ghost.remove(row.ghostId);
+      if (row.ghostId && !(await ghost.remove(row.ghostId))) return false;
     } catch (err) {
       onError(err as Error);
+      return false;
     }
+    await store.webhooks.markRemoved(row.id, now);
   }
-  return { retired, removedFromGhost };
+  await scrubRelay(store, row.id);
+  return true;
+}
+
+/** Once a relay is retired and Ghost's webhook is gone, the client's target secret is erased from the store. */
+export async function scrubRelay(store: Store, relayId: string): Promise<boolean> {
+  return store.webhooks.scrub(relayId);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { DeliveryQueue } from './queue.js';
 import { RELAY_ID, RELAY_PATH, type RelaySecrets } from './relay-secrets.js';
 import { prepareWrite, type PreparedWrite } from './writes.js';
 import type { WebhookWrite } from './rule.js';
-import { keyState, retireRelay } from './lifecycle.js';
+import { keyState, removeFromGhost, retireRelay } from './lifecycle.js';
 import { SIGNATURE_FORMAT, verifySignature } from './signature.js';
 import { parseTarget, type Resolver } from './ssrf.js';
 
@@ -173,16 +173,24 @@ export class WebhookService {
 
   /** Retires the relay (deliveries stop at once) and removes the webhook from Ghost. */
   retire(row: RelayRecord, reason: string, now: number): Promise<{ retired: boolean; removedFromGhost: boolean }> {
-    return retireRelay(this.o.store, this.o.ghost, row, reason, now, (err) =>
-      this.o.logger.warn({ webhook: row.ghostId, err: { message: err.message } }, 'retired webhook not yet removed from Ghost'),
-    );
+    return retireRelay(this.o.store, this.o.ghost, row, reason, now, this.removalFailed(row));
   }
 
-  /** Retires the webhooks of keys that were revoked, or expired with `webhooks: stop`. */
+  private removalFailed(row: RelayRecord): (err: Error) => void {
+    return (err) => this.o.logger.warn({ webhook: row.ghostId, err: { message: err.message } }, 'retired webhook not yet removed from Ghost; the sweep retries');
+  }
+
+  /**
+   * Retires the webhooks of keys that were revoked, or expired with `webhooks: stop`, and retries
+   * removing from Ghost every retired webhook Ghost has not confirmed gone (lifecycle.ts).
+   */
   async sweep(now: number): Promise<number> {
     let n = 0;
     for (const row of await this.o.store.webhooks.list()) {
-      if (row.status === 'retired') continue;
+      if (row.status === 'retired') {
+        if (row.ghostRemovedAt === null || row.secretSealed !== null) await removeFromGhost(this.o.store, this.o.ghost, row, now, this.removalFailed(row));
+        continue;
+      }
       // CASE: a creation Ghost never answered leaves a pending row; its webhook, if any, gets 410 from the relay.
       if (row.status === 'pending') {
         if (now - row.createdAt > 10 * 60_000) await this.o.store.webhooks.discard(row.id);

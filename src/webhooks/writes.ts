@@ -3,6 +3,7 @@ import type { KeyRecord, Store } from '../store/store.js';
 import { RELAY_PATH, newRelayId, type RelaySecrets } from './relay-secrets.js';
 import type { WebhookWrite } from './rule.js';
 import { checkTarget, parseTarget, type Resolver } from './ssrf.js';
+import { scrubRelay } from './lifecycle.js';
 
 /**
  * Webhook writes through the proxy, around forwarding: an add registers the
@@ -43,7 +44,11 @@ export async function prepareWrite(o: WriteDeps, w: WebhookWrite, key: KeyRecord
     return {
       ok: true,
       settle: async (status) => {
-        if (row && row.status !== 'retired' && (status === 204 || status === 404)) await o.store.webhooks.retire(row.id, 'deleted by its key', now);
+        // Ghost's 204 (or 404: already gone) confirms the removal: the relay is retired, removed and scrubbed.
+        if (status !== 204 && status !== 404) return;
+        await o.store.webhooks.retire(row.id, 'deleted through the gateway', now);
+        await o.store.webhooks.markRemoved(row.id, now);
+        await scrubRelay(o.store, row.id);
       },
     };
   }
