@@ -258,6 +258,8 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       ...(deliveryLog ? { log: deliveryLog } : {}),
       logger: log,
       publicUrl: config.publicUrl,
+      upstreamKind: config.upstream.kind,
+      ...(wh.integrationId ? { integrationId: wh.integrationId } : {}),
       allowInternalIPs: wh.allowInternalIPs,
       signatureWindowMs: wh.signatureWindowS * 1000,
     });

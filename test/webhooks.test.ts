@@ -367,3 +367,61 @@ describe('the webhook relay against a strict fake Ghost', () => {
     assert.equal(row.secretSealed, null);
   });
 });
+
+describe('the integration a webhook belongs to is the gateway’s to set', () => {
+  const INTEGRATION = 'c0'.repeat(12);
+  let ghost: FakeUpstream;
+  before(async () => {
+    ghost = await startFakeUpstream();
+    ghost.respond = (r, res) => {
+      res.writeHead(r.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
+      if (r.method === 'GET' && r.url === `${A}/users/me/?include=roles`) return res.end(JSON.stringify({ users: [{ id: 'd0'.repeat(12), roles: [{ name: 'Administrator' }] }] }));
+      const item = JSON.parse(r.body.toString()).webhooks[0];
+      res.end(JSON.stringify({ webhooks: [{ id: nextGhostId(), ...item }] }));
+    };
+  });
+  after(() => ghost.close());
+  const add = (gw: TestGateway, key: string, item: Record<string, unknown>) =>
+    request(`${gw.url}${A}/webhooks/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: JSON.stringify({ webhooks: [item] }) });
+
+  test('a staff-token upstream attaches each webhook to webhooks.integrationId; without it, creation is refused', async () => {
+    for (const integrationId of [INTEGRATION, undefined]) {
+      const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, kind: 'staff', relay: true, extra: { webhooks: { allowInternalIPs: true, ...(integrationId ? { integrationId } : {}) } } });
+      try {
+        const { key } = await gw.createKey(['webhooks:add']);
+        ghost.requests.length = 0;
+        const res = await add(gw, key, { event: 'site.changed', target_url: 'http://127.0.0.1:9/hook' });
+        const text = await res.body.text();
+        if (integrationId) {
+          assert.equal(res.statusCode, 201, text);
+          const sent = JSON.parse(ghost.requests.find((r) => r.method === 'POST')!.body.toString()).webhooks[0];
+          assert.equal(sent.integration_id, INTEGRATION);
+        } else {
+          assert.equal(JSON.parse(text).errors[0].code, 'WEBHOOK_RELAY_UNAVAILABLE');
+          assert.match(JSON.parse(text).errors[0].context, /webhooks\.integrationId/);
+          assert.deepEqual(ghost.requests.filter((r) => r.url.startsWith(`${A}/webhooks`)), []);
+        }
+      } finally {
+        await gw.close();
+      }
+    }
+  });
+
+  test('a client naming an integration_id is refused and nothing reaches Ghost, whatever the upstream', async () => {
+    for (const kind of ['integration', 'staff'] as const) {
+      const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, kind, relay: true, extra: { webhooks: { allowInternalIPs: true, integrationId: INTEGRATION } } });
+      try {
+        const { key } = await gw.createKey(['webhooks:add']);
+        ghost.requests.length = 0;
+        const res = await add(gw, key, { event: 'site.changed', target_url: 'http://127.0.0.1:9/hook', integration_id: 'e0'.repeat(12) });
+        const err = JSON.parse(await res.body.text()).errors[0];
+        assert.equal(res.statusCode, 400, kind);
+        assert.equal(err.code, 'BODY_INVALID', kind);
+        assert.match(err.context, /integration_id/);
+        assert.deepEqual(ghost.requests.filter((r) => r.url.startsWith(`${A}/webhooks`)), [], kind);
+      } finally {
+        await gw.close();
+      }
+    }
+  });
+});

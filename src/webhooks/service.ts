@@ -38,6 +38,8 @@ export interface WebhookServiceOptions {
   /** Where Ghost reaches the gateway; undefined: webhooks cannot be created. */
   readonly publicUrl: string | undefined;
   readonly allowInternalIPs: boolean;
+  readonly upstreamKind: 'integration' | 'staff';
+  readonly integrationId?: string;
   readonly signatureWindowMs: number;
   readonly resolve?: Resolver;
   readonly maxBodyBytes?: number;

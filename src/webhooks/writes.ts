@@ -19,6 +19,10 @@ export interface WriteDeps {
   readonly publicUrl: string | undefined;
   readonly allowInternalIPs: boolean;
   readonly resolve?: Resolver;
+  /** The upstream credential's kind: a staff token's webhooks need the integration they belong to. */
+  readonly upstreamKind: 'integration' | 'staff';
+  /** `webhooks.integrationId`: the integration a staff token's webhooks are attached to. */
+  readonly integrationId?: string;
 }
 
 /** What the server does around forwarding a webhook write. */
@@ -63,6 +67,9 @@ export async function prepareWrite(o: WriteDeps, w: WebhookWrite, key: KeyRecord
 
 async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
   if (!o.publicUrl) return { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'set publicUrl in the gateway configuration (docs/webhooks.md)' };
+  // CASE: Ghost sets integration_id from an integration key itself (api/endpoints/utils/serializers/input/webhooks.js);
+  // a staff token's webhook takes the body's, which must name an integration (schema.js webhooks.integration_id, not nullable).
+  if (o.upstreamKind === 'staff' && !o.integrationId) return { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'the upstream is a staff token: set webhooks.integrationId to the Ghost integration its webhooks belong to (docs/webhooks.md)' };
   const targetUrl = w.targetUrl!;
   // Ghost's rule (webhooks-service.js add): the same event and target (case-insensitive) once. Kept per key.
   const mine = await o.store.webhooks.list({ keyId: key.id });
@@ -81,7 +88,8 @@ async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: nu
     relayUrl,
     createdAt: now,
   });
-  const body = Buffer.from(JSON.stringify({ webhooks: [{ event: w.event, target_url: relayUrl, secret: o.secrets.relaySecret(id), ...w.rest }] }));
+  const integration = o.upstreamKind === 'staff' ? { integration_id: o.integrationId } : {};
+  const body = Buffer.from(JSON.stringify({ webhooks: [{ event: w.event, target_url: relayUrl, secret: o.secrets.relaySecret(id), ...w.rest, ...integration }] }));
   let activated = false;
   return {
     ok: true,
