@@ -1,7 +1,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -423,5 +423,80 @@ describe('the integration a webhook belongs to is the gateway’s to set', () =>
         await gw.close();
       }
     }
+  });
+});
+
+describe('the relay judges a call’s size and its own load before reading the body', () => {
+  let ghost: FakeUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    ghost = await startFakeUpstream();
+    // relayMaxBodyMb: 1 KiB; relayConcurrency: one call checked at a time.
+    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, relay: true, extra: { webhooks: { allowInternalIPs: true, relayMaxBodyMb: 1 / 1024, relayConcurrency: 1 } } });
+  });
+  after(async () => {
+    await gw.close();
+    await ghost.close();
+  });
+
+  /** A raw HTTP/1.1 call to the relay, its head (and any body) written as given; resolves with the status line's code. */
+  const raw = (head: string[], body = '') => {
+    const port = new URL(gw.url).port;
+    const socket = connect(Number(port), '127.0.0.1');
+    const lines = [`POST /ghostgate/webhooks/relay/${'a'.repeat(32)} HTTP/1.1`, 'Host: gw', `X-Ghost-Signature: sha256=${'0'.repeat(64)}, t=${Date.now()}`, 'Content-Type: application/json', ...head];
+    socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+    const status = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      let text = '';
+      socket.on('data', (c: Buffer) => {
+        text += c.toString();
+        const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+        if (m && text.includes('\r\n\r\n') && /"code":"[A-Z_]+"|\r\n\r\n$/.test(text)) resolve({ status: Number(m[1]), text });
+      });
+      socket.on('error', reject);
+    });
+    return { socket, status };
+  };
+  const code = (text: string) => /"code":"([A-Z_]+)"/.exec(text)?.[1];
+
+  test('no Content-Length and not chunked: 411; a declared length over relayMaxBodyMb: 413 without waiting for the body', async () => {
+    const none = raw(['Connection: close']);
+    const r1 = await none.status;
+    none.socket.destroy();
+    assert.equal(r1.status, 411);
+    assert.equal(code(r1.text), 'WEBHOOK_LENGTH_REQUIRED');
+    // 10 MB declared, none of it sent: the answer comes anyway.
+    const big = raw(['Content-Length: 10000000']);
+    const r2 = await big.status;
+    big.socket.destroy();
+    assert.equal(r2.status, 413);
+    assert.equal(code(r2.text), 'BODY_TOO_LARGE');
+    // Chunked: refused once the body passes the limit.
+    const chunk = 'x'.repeat(2048);
+    const chunked = raw(['Transfer-Encoding: chunked'], `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`);
+    const r3 = await chunked.status;
+    chunked.socket.destroy();
+    assert.equal(r3.status, 413);
+    // Within the limit, the call is read and judged on its signature.
+    const small = raw(['Content-Length: 2', 'Connection: close'], '{}');
+    const r4 = await small.status;
+    small.socket.destroy();
+    assert.equal(code(r4.text), 'WEBHOOK_SIGNATURE_INVALID');
+  });
+
+  test('beyond relayConcurrency calls being checked, the relay answers 503 at once; a slot frees when a call ends', async () => {
+    // The first call declares a body and sends half: it holds the one slot while the relay reads.
+    const slow = raw(['Content-Length: 4'], '{}');
+    await new Promise((r) => setTimeout(r, 100));
+    const busy = raw(['Content-Length: 2', 'Connection: close'], '{}');
+    const r = await busy.status;
+    busy.socket.destroy();
+    assert.equal(r.status, 503);
+    assert.equal(code(r.text), 'WEBHOOK_RELAY_BUSY');
+    slow.socket.write('  ');
+    assert.equal(code((await slow.status).text), 'WEBHOOK_SIGNATURE_INVALID');
+    slow.socket.destroy();
+    const after = raw(['Content-Length: 2', 'Connection: close'], '{}');
+    assert.equal(code((await after.status).text), 'WEBHOOK_SIGNATURE_INVALID');
+    after.socket.destroy();
   });
 });

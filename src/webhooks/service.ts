@@ -42,7 +42,10 @@ export interface WebhookServiceOptions {
   readonly integrationId?: string;
   readonly signatureWindowMs: number;
   readonly resolve?: Resolver;
-  readonly maxBodyBytes?: number;
+  /** Largest relay call read (`webhooks.relayMaxBodyMb`). */
+  readonly maxBodyBytes: number;
+  /** Relay calls verified and filtered at once (`webhooks.relayConcurrency`); beyond, 503. */
+  readonly relayConcurrency: number;
 }
 
 export type RelayResult = { status: number; code?: ErrorCode; context?: string; key?: { id: string; name: string }; view?: string };
@@ -53,6 +56,8 @@ export type { PreparedWrite };
 
 export class WebhookService {
   private readonly seen = new Map<string, number>();
+  /** Relay calls being verified and filtered now. */
+  private inFlight = 0;
   private readonly grants = new WeakMap<object, CompiledGrant>();
 
   constructor(private readonly o: WebhookServiceOptions) {}
@@ -74,10 +79,26 @@ export class WebhookService {
     // CASE: no well-formed signature header: refused before the body is read (a caller without one is not Ghost).
     const header = req.headers['x-ghost-signature'];
     if (typeof header !== 'string' || !SIGNATURE_FORMAT.test(header)) return { status: 401, code: 'WEBHOOK_SIGNATURE_INVALID', context: 'no well-formed X-Ghost-Signature header' };
-    const limit = this.o.maxBodyBytes ?? 32 * 1024 * 1024;
-    if (Number(req.headers['content-length'] ?? 0) > limit) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads' };
+    // CASE: the body's size and the relay's load are judged before a byte of it is read: Ghost sends
+    // Content-Length (got, with a string body), so a call without a declared length is not Ghost's.
+    const length = req.headers['content-length'];
+    const chunked = /(^|,)\s*chunked\s*$/i.test(String(req.headers['transfer-encoding'] ?? ''));
+    if (length === undefined && !chunked) return { status: 411, code: 'WEBHOOK_LENGTH_REQUIRED', context: 'no Content-Length and not chunked' };
+    const limit = this.o.maxBodyBytes;
+    if (length !== undefined && !(Number(length) <= limit)) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)' };
+    if (this.inFlight >= this.o.relayConcurrency) return { status: 503, code: 'WEBHOOK_RELAY_BUSY', context: `${this.inFlight} deliveries are being checked (webhooks.relayConcurrency)` };
+    this.inFlight++;
+    try {
+      return await this.checkAndQueue(req, relayId, limit, now);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Verifies a relay call, judges it by the creating key's grant and queues the delivery. */
+  private async checkAndQueue(req: IncomingMessage, relayId: string, limit: number, now: number): Promise<RelayResult> {
     const raw = await readBody(req, limit);
-    if (!raw) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads' };
+    if (!raw) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)' };
     // The secret is derived from the relay id, so even a relay the gateway forgot can tell Ghost from anyone else.
     const sig = verifySignature(req.headers['x-ghost-signature'], raw, this.o.secrets.relaySecret(relayId), now, this.o.signatureWindowMs);
     if (!sig.ok) return { status: 401, code: sig.code, context: sig.why };
