@@ -368,6 +368,52 @@ describe('the webhook relay against a strict fake Ghost', () => {
   });
 });
 
+describe('webhooks.maxPerKey counts a root key’s whole family', () => {
+  let ghost: FakeUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    ghost = await startFakeUpstream();
+    ghost.respond = (r, res) => {
+      if (r.method === 'DELETE') {
+        res.writeHead(204);
+        return res.end();
+      }
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ webhooks: [{ id: nextGhostId(), ...JSON.parse(r.body.toString()).webhooks[0] }] }));
+    };
+    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, relay: true, extra: { webhooks: { allowInternalIPs: true, maxPerKey: 2 } } });
+  });
+  after(async () => {
+    await gw.close();
+    await ghost.close();
+  });
+  const add = (key: string, n: number) =>
+    request(`${gw.url}${A}/webhooks/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: JSON.stringify({ webhooks: [{ event: 'site.changed', target_url: `http://127.0.0.1:9/${n}` }] }) });
+
+  test('a root key and its children share the limit; another family has its own; a deleted webhook frees its place', async () => {
+    const scopes = ['webhooks:add', 'webhooks:destroy'];
+    const root = await gw.createKey(scopes, 'root');
+    const child = await gw.createKey(scopes, 'child', { parentId: root.id });
+    const grandchild = await gw.createKey(scopes, 'grandchild', { parentId: child.id });
+    const stranger = await gw.createKey(scopes, 'stranger');
+    const first = await add(root.key, 1);
+    const ghostId = JSON.parse(await first.body.text()).webhooks[0].id as string;
+    assert.equal(first.statusCode, 201);
+    assert.equal((await add(child.key, 2)).statusCode, 201);
+    ghost.requests.length = 0;
+    for (const k of [root, child, grandchild]) {
+      const res = await add(k.key, 3);
+      const err = JSON.parse(await res.body.text()).errors[0];
+      assert.equal(res.statusCode, 422);
+      assert.equal(err.code, 'WEBHOOK_LIMIT_REACHED');
+    }
+    assert.equal(ghost.requests.length, 0, 'nothing reached Ghost');
+    assert.equal((await add(stranger.key, 4)).statusCode, 201, 'another family');
+    assert.equal((await request(`${gw.url}${A}/webhooks/${ghostId}/`, { method: 'DELETE', headers: { authorization: authHeader(root.key) } })).statusCode, 204);
+    assert.equal((await add(grandchild.key, 5)).statusCode, 201, 'the deleted one’s place is free');
+  });
+});
+
 describe('the integration a webhook belongs to is the gateway’s to set', () => {
   const INTEGRATION = 'c0'.repeat(12);
   let ghost: FakeUpstream;

@@ -207,8 +207,12 @@ export interface NewRelay {
 }
 
 export interface WebhookRelayStore {
-  /** A pending relay, made before Ghost is asked, so an early delivery finds it. */
-  add(r: NewRelay): Promise<void>;
+  /**
+   * A pending relay, made before Ghost is asked, so an early delivery finds it. With `limit`: only
+   * while fewer than `max` relays of these keys are pending or active, checked and added atomically;
+   * false when the limit is reached.
+   */
+  add(r: NewRelay, limit?: { keyIds: readonly string[]; max: number }): Promise<boolean>;
   /** Ghost created the webhook: the relay is active under Ghost's id. */
   activate(id: string, ghostId: string, at: number): Promise<void>;
   /** Ghost refused the creation: the pending relay goes. */

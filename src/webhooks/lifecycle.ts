@@ -67,3 +67,36 @@ export async function relayFact(store: Store, keyId: string, ghostId: string): P
   const row = ghostId === '' ? undefined : await store.webhooks.byGhostId(ghostId);
   return row && row.status === 'active' ? { event: row.event, createdByKey: row.keyId === keyId } : null;
 }
+
+/**
+ * The key's root (the key itself when it has no parent) and every key below
+ * that root: the family whose webhooks count against `webhooks.maxPerKey` and
+ * share one fair share of the delivery queue. A child cannot escape its
+ * parent's limit by minting more children.
+ */
+export async function keyFamily(store: Store, key: KeyRecord): Promise<{ rootId: string; keyIds: string[] }> {
+  const all = await store.keys.list();
+  const byId = new Map(all.map((k) => [k.id, k]));
+  const rootOf = (k: KeyRecord): string => {
+    let r = k;
+    for (let depth = 0; r.parentId !== null && depth < 16; depth++) {
+      const p = byId.get(r.parentId);
+      if (!p) break;
+      r = p;
+    }
+    return r.id;
+  };
+  const rootId = rootOf(byId.get(key.id) ?? key);
+  return { rootId, keyIds: all.filter((k) => rootOf(k) === rootId).map((k) => k.id) };
+}
+
+/** The root key of a key's family (itself when it has no parent). */
+export async function rootKeyId(store: Store, keyId: string): Promise<string> {
+  let id = keyId;
+  for (let depth = 0; depth < 16; depth++) {
+    const k = await store.keys.get(id);
+    if (!k || k.parentId === null) return id;
+    id = k.parentId;
+  }
+  return id;
+}

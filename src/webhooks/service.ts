@@ -40,6 +40,7 @@ export interface WebhookServiceOptions {
   readonly allowInternalIPs: boolean;
   readonly upstreamKind: 'integration' | 'staff';
   readonly integrationId?: string;
+  readonly maxPerKey: number;
   readonly signatureWindowMs: number;
   readonly resolve?: Resolver;
   /** Largest relay call read (`webhooks.relayMaxBodyMb`). */

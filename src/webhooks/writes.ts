@@ -3,7 +3,7 @@ import type { KeyRecord, Store } from '../store/store.js';
 import { RELAY_PATH, newRelayId, type RelaySecrets } from './relay-secrets.js';
 import type { WebhookWrite } from './rule.js';
 import { checkTarget, parseTarget, type Resolver } from './ssrf.js';
-import { scrubRelay } from './lifecycle.js';
+import { keyFamily, scrubRelay } from './lifecycle.js';
 
 /**
  * Webhook writes through the proxy, around forwarding: an add registers the
@@ -23,6 +23,8 @@ export interface WriteDeps {
   readonly upstreamKind: 'integration' | 'staff';
   /** `webhooks.integrationId`: the integration a staff token's webhooks are attached to. */
   readonly integrationId?: string;
+  /** `webhooks.maxPerKey`: active webhooks a root key's family may have. */
+  readonly maxPerKey: number;
 }
 
 /** What the server does around forwarding a webhook write. */
@@ -79,15 +81,13 @@ async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: nu
   const id = newRelayId();
   const relayUrl = `${o.publicUrl}${RELAY_PATH}${id}`;
   const clientSecret = w.secret;
-  await o.store.webhooks.add({
-    id,
-    keyId: key.id,
-    event: w.event!,
-    targetUrl,
-    secretSealed: clientSecret ? o.secrets.sealClientSecret(id, clientSecret) : null,
-    relayUrl,
-    createdAt: now,
-  });
+  // A key's family (its root key and every key below it) shares one limit: minting children does not widen it.
+  const family = await keyFamily(o.store, key);
+  const added = await o.store.webhooks.add(
+    { id, keyId: key.id, event: w.event!, targetUrl, secretSealed: clientSecret ? o.secrets.sealClientSecret(id, clientSecret) : null, relayUrl, createdAt: now },
+    { keyIds: family.keyIds, max: o.maxPerKey },
+  );
+  if (!added) return { ok: false, code: 'WEBHOOK_LIMIT_REACHED', context: `this key's family already has ${o.maxPerKey} webhooks (webhooks.maxPerKey); delete one first` };
   const integration = o.upstreamKind === 'staff' ? { integration_id: o.integrationId } : {};
   const body = Buffer.from(JSON.stringify({ webhooks: [{ event: w.event, target_url: relayUrl, secret: o.secrets.relaySecret(id), ...w.rest, ...integration }] }));
   let activated = false;

@@ -65,8 +65,16 @@ export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
   const get = db.prepare('SELECT * FROM webhook_relays WHERE id = ?');
   const byGhost = db.prepare('SELECT * FROM webhook_relays WHERE ghost_id = ?');
   return {
-    async add(r) {
-      insert.run(r.id, r.keyId, r.event, r.targetUrl, r.secretSealed, r.relayUrl, r.createdAt, r.createdAt);
+    async add(r, limit) {
+      return db.transaction(() => {
+        if (limit) {
+          const ids = [...new Set(limit.keyIds)];
+          const live = db.prepare(`SELECT count(*) AS n FROM webhook_relays WHERE status <> 'retired' AND key_id IN (${ids.map(() => '?').join(', ')})`).get(...ids) as { n: number };
+          if (live.n >= limit.max) return false;
+        }
+        insert.run(r.id, r.keyId, r.event, r.targetUrl, r.secretSealed, r.relayUrl, r.createdAt, r.createdAt);
+        return true;
+      }).immediate();
     },
     async activate(id, ghostId, at) {
       activate.run(ghostId, at, id);
