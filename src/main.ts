@@ -248,6 +248,8 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       backoffMs: wh.backoffMs,
       concurrency: wh.concurrency,
       maxQueue: wh.maxQueue,
+      concurrencyPerKey: wh.concurrencyPerKey,
+      maxQueuePerKey: wh.maxQueuePerKey,
       onError: (err) => log.error({ err: { message: err.message } }, 'webhook delivery error'),
     });
     webhooks = new WebhookService({

@@ -28,10 +28,11 @@ describe('the webhook relay against a strict fake Ghost', () => {
     client = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c));
+      // A target ending in /fast answers at once, whatever the slow ones do.
       req.on('end', () => setTimeout(() => {
         delivered.push({ headers: req.headers, body });
         res.end();
-      }, clientDelayMs));
+      }, req.url?.endsWith('/fast') ? 0 : clientDelayMs));
     });
     await new Promise<void>((r) => client.listen(0, '127.0.0.1', () => r()));
     clientUrl = `http://127.0.0.1:${(client.address() as AddressInfo).port}/hook`;
@@ -178,6 +179,25 @@ describe('the webhook relay against a strict fake Ghost', () => {
     assert.equal(delivered.length, 0, 'the deliveries are still under way');
     await settle();
     assert.equal(delivered.length, 5);
+  });
+
+  test('one key’s slow target does not hold up another key’s deliveries (a line per root key)', async () => {
+    const slowKey = await gw.createKey(['webhooks:add', 'posts:read'], 'slow');
+    const fastKey = await gw.createKey(['webhooks:add', 'posts:read'], 'fast');
+    const slow = await create(slowKey.key, { event: 'post.published', target_url: `${clientUrl}/slow` });
+    const fast = await create(fastKey.key, { event: 'post.published', target_url: `${clientUrl}/fast` });
+    clientDelayMs = 800;
+    // More than webhooks.concurrency (8) slow deliveries: in one shared line, the fast key's would wait behind them.
+    for (let i = 0; i < 10; i++) assert.equal((await ghostCalls(slow.relayId, post(['news'], `slow ${i}`))).statusCode, 202);
+    const sentAt = Date.now();
+    assert.equal((await ghostCalls(fast.relayId, post(['news'], 'fast'))).statusCode, 202);
+    while (!delivered.some((d) => JSON.parse(d.body).post.current.title === 'fast') && Date.now() - sentAt < 5000) await new Promise((r) => setTimeout(r, 10));
+    const fastMs = Date.now() - sentAt;
+    const slowDone = delivered.filter((d) => JSON.parse(d.body).post.current.title.startsWith('slow')).length;
+    assert.ok(fastMs < 500, `the fast key’s delivery arrived after ${fastMs} ms, while the slow target takes 800 ms each`);
+    assert.ok(slowDone <= 4, `only ${slowDone} of the slow key’s had arrived by then (2 at a time)`);
+    await settle();
+    assert.equal(delivered.length, 11);
   });
 
   test('revoking the key stops deliveries and removes the webhook from Ghost', async () => {

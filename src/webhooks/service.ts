@@ -13,7 +13,7 @@ import type { DeliveryQueue } from './queue.js';
 import { RELAY_ID, RELAY_PATH, type RelaySecrets } from './relay-secrets.js';
 import { prepareWrite, type PreparedWrite } from './writes.js';
 import type { WebhookWrite } from './rule.js';
-import { keyState, removeFromGhost, retireRelay } from './lifecycle.js';
+import { keyState, removeFromGhost, retireRelay, rootKeyId } from './lifecycle.js';
 import { SIGNATURE_FORMAT, verifySignature } from './signature.js';
 import { parseTarget, type Resolver } from './ssrf.js';
 
@@ -163,6 +163,7 @@ export class WebhookService {
       relayId,
       ghostId: row.ghostId,
       keyId: key.id,
+      rootKeyId: await rootKeyId(this.o.store, key.id),
       event,
       url: target.url,
       body: JSON.stringify(out.payload),
