@@ -313,6 +313,17 @@ describe('the webhook relay against a strict fake Ghost', () => {
     assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
   });
 
+  test('a parent key may re-point its child’s webhook, as its ledger already counts the child’s creations', async () => {
+    const parent = await gw.createKey(['webhooks:add', 'webhooks:edit', 'posts:read'], 'parent');
+    const child = await gw.createKey(['webhooks:add', 'posts:read'], 'child', { parentId: parent.id });
+    const { relayId, ghostId } = await create(child.key, { event: 'post.published', target_url: clientUrl });
+    const res = await call(parent.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ target_url: `${clientUrl}/parent` }] });
+    assert.equal(res.statusCode, 200, await res.body.text());
+    const row = (await gw.gateway.store.webhooks.get(relayId))!;
+    assert.equal(row.targetUrl, `${clientUrl}/parent`);
+    assert.equal(row.keyId, child.id, 'deliveries still follow the child’s grant');
+  });
+
   test('an edit that changes the event is judged on the new event; one that keeps it, on the stored event', async () => {
     const { key } = await gw.createKey(['webhooks:add', 'webhooks:edit', 'posts:read', 'members:read']);
     const { ghostId } = await create(key, { event: 'member.added', target_url: clientUrl });

@@ -60,7 +60,7 @@ export function registerExplain(program: Command, globals: () => GlobalOpts): vo
         if (facts.webhook !== undefined) {
           out.webhook = facts.webhook === null
             ? 'not an active relay of the gateway: edits and deletes are refused (WEBHOOK_NOT_RELAYED)'
-            : `relayed, event ${facts.webhook.event}, ${facts.webhook.createdByKey ? 'created by this key' : 'created by another key: this key may only rename or delete it'}; an edit needs the read scopes of the event after it`;
+            : `relayed, event ${facts.webhook.event}, ${facts.webhook.createdByKey ? 'created by this key (or a key below it)' : 'created by another key: this key may only rename or delete it'}; an edit needs the read scopes of the event after it`;
         }
         if (key.status !== 'active') Object.assign(out, { decision: 'deny', code: 'KEY_REVOKED', rule: 'the key was revoked' });
         else if (d.allow === true) {

@@ -62,10 +62,20 @@ export async function keyState(store: Store, keyId: string, now: number): Promis
   return { state: 'active', key };
 }
 
-/** The relay row of a Ghost webhook id, as authorize() reads it: null unless it is an active relay. */
+/**
+ * The relay row of a Ghost webhook id, as authorize() reads it: null unless it is an active relay.
+ * `createdByKey`: this key created it, or is an ancestor of the key that did (as the ledger counts
+ * a child's creations as its ancestors'): a parent may do what its child may.
+ */
 export async function relayFact(store: Store, keyId: string, ghostId: string): Promise<RelayFact | null> {
   const row = ghostId === '' ? undefined : await store.webhooks.byGhostId(ghostId);
-  return row && row.status === 'active' ? { event: row.event, createdByKey: row.keyId === keyId } : null;
+  if (!row || row.status !== 'active') return null;
+  let createdByKey = false;
+  for (let id: string | null = row.keyId, depth = 0; id !== null && depth < 16 && !createdByKey; depth++) {
+    createdByKey = id === keyId;
+    id = createdByKey ? null : ((await store.keys.get(id))?.parentId ?? null);
+  }
+  return { event: row.event, createdByKey };
 }
 
 /**

@@ -38,6 +38,7 @@ export interface WebhookWrite {
  */
 export interface RelayFact {
   readonly event: string;
+  /** This key created the webhook, or is an ancestor of the key that did. */
   readonly createdByKey: boolean;
 }
 
@@ -100,12 +101,12 @@ export function webhookRule(grant: CompiledGrant, route: RouteEntry, params: Rea
   // CASE: Ghost attaches a webhook to the integration its body names (webhooks.js add, staff callers):
   // a client naming one would hang a channel on another integration. The gateway sets it itself (writes.ts).
   if (action === 'add' && 'integration_id' in item) return invalid('integration_id is set by the gateway, not by the client');
-  // CASE: a key that did not create the webhook (`createdByKey: false`) may rename it, never re-point it:
+  // CASE: a key that did not create the webhook, nor is an ancestor of its creator (`createdByKey: false`), may rename it, never re-point it:
   // its event, target and secret are the creator's channel, filtered by the creator's grant.
   if (action === 'edit' && relay && !relay.createdByKey) {
     const changed = Object.keys(read).filter((f) => f !== 'name');
     if (changed.length > 0) {
-      return { kind: 'deny', code: 'RECORD_NOT_OWNED', message: `This key did not create webhook ${params.id}: it may only rename or delete it.`, context: `${route.method} ${route.path} sets ${changed.join(', ')}, which only the key that created the webhook may change.`, help: 'Use the key that created the webhook, or send only name.' };
+      return { kind: 'deny', code: 'RECORD_NOT_OWNED', message: `This key did not create webhook ${params.id}: it may only rename or delete it.`, context: `${route.method} ${route.path} sets ${changed.join(', ')}, which only the key that created the webhook (or its ancestors) may change.`, help: 'Use the key that created the webhook, or send only name.' };
     }
   }
 
