@@ -14,10 +14,14 @@ import { parseCidrs, RateLimiter } from './pipeline/lifecycle/lifecycle.js';
 import { UsageRecorder } from './pipeline/usage.js';
 import { loadMasterSecret, unseal } from './secrets/master.js';
 import type { MasterSecret } from './secrets/keys.js';
+import { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING } from './admin/context.js';
 import { createGatewayServer } from './server.js';
+
+export { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING };
 import type { Store } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
-import { openSqliteAudit, type AuditStore } from './store/sqlite/sqlite-audit.js';
+import { openSqliteAudit } from './store/sqlite/sqlite-audit.js';
+import type { AuditStore } from './store/audit.js';
 import { AuditLog } from './pipeline/audit/audit-log.js';
 import { openSqliteDeliveryLog } from './store/sqlite/sqlite-deliveries.js';
 import { ghostWebhooks } from './webhooks/ghost-client.js';
@@ -29,15 +33,6 @@ import { AUDIT_FILE_SETTING, checkContinuity, type Discontinuity } from './pipel
 import type { ErrorCode } from './errors/errors.js';
 
 /** Wiring only: config -> store, catalog, upstream credential -> server. */
-export const UPSTREAM_SETTING = 'upstream.credential';
-
-export function openStore(config: Config): Store {
-  return openSqliteStore(config.store.path);
-}
-
-export function openAudit(config: Config): AuditStore {
-  return openSqliteAudit(config.audit.path, config.audit.maxSizeMb !== undefined ? { maxSizeMb: config.audit.maxSizeMb } : {});
-}
 
 /** Why the gateway did not start, with the code of docs/errors.md that names it. */
 export class StartError extends Error {
@@ -96,65 +91,6 @@ export async function openAuditForServing(config: Config, store: Store, key: Buf
   }
 }
 
-/** The key that chains and signs audit records: derived from the master secret, never stored. */
-export function auditKey(master: MasterSecret): Buffer {
-  return master.subKey('audit-chain');
-}
-
-/** The upstream credential: GHOSTGATE_UPSTREAM_KEY / upstream.key, else the sealed copy in the store. */
-export async function upstreamKey(config: Config, store: Store, master: MasterSecret): Promise<string> {
-  if (config.upstream.key) return config.upstream.key;
-  const sealed = await store.settings.get(UPSTREAM_SETTING);
-  if (!sealed) throw new Error('no upstream credential: run `ghostgate upstream set` or set GHOSTGATE_UPSTREAM_KEY');
-  return unseal(master, sealed);
-}
-
-/** A GET on Ghost's Admin API with the upstream credential (for the CLI's checks; the gateway uses its pool). */
-async function ghostGet(config: Config, key: string, path: string): Promise<Response> {
-  const cred = new UpstreamCredential(key, { kind: config.upstream.kind, role: 'unknown' });
-  return fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/${path}`, {
-    headers: { authorization: `Ghost ${cred.token('/admin/', Date.now())}`, 'accept-version': 'v6.0' },
-    signal: AbortSignal.timeout(config.upstream.timeoutMs),
-  });
-}
-
-/** Looks constraint anchors up in Ghost (their ids, by slug), for pinning them when a key is created. */
-export function anchorLookup(config: Config, key: string): AnchorLookup {
-  return async (kind, slug) => {
-    const res = await ghostGet(config, key, anchorPath(kind, slug));
-    if (res.status === 404) return undefined;
-    if (!res.ok) throw new Error(`Ghost answered ${res.status} looking up ${kind} "${slug}"`);
-    const json = (await res.json()) as Record<string, { id?: unknown }[] | undefined>;
-    const id = json[kind]?.[0]?.id;
-    return typeof id === 'string' ? id : undefined;
-  };
-}
-
-/**
- * What role the upstream credential acts with, checked against Ghost. An
- * integration is always the Admin Integration role (checked with a read every
- * role may make); a staff token acts as its user, so ask Ghost who that is
- * (its role and its id).
- */
-export async function discoverUpstreamRole(config: Config, key: string, verifyIntegration = true): Promise<UpstreamCredentialInfo> {
-  const staff = config.upstream.kind === 'staff';
-  // CASE: at start-up an integration's role is known without asking; Ghost may come up later (502 until then).
-  if (!staff && !verifyIntegration) return { kind: 'integration', role: INTEGRATION_ROLE };
-  const path = staff ? 'users/me/?include=roles' : 'tags/?limit=1&fields=id';
-  const res = await ghostGet(config, key, path);
-  if (!res.ok) throw new Error(`Ghost refused the upstream ${staff ? 'staff token' : 'integration key'} (HTTP ${res.status} on /${path.split('?')[0]})`);
-  if (!staff) {
-    await res.body?.cancel();
-    return { kind: 'integration', role: INTEGRATION_ROLE };
-  }
-  const body = (await res.json()) as { users?: { id?: unknown; roles?: { name?: string }[] }[] };
-  const role = body.users?.[0]?.roles?.[0]?.name;
-  const userId = body.users?.[0]?.id;
-  if (!role) throw new Error('Ghost did not report the staff user’s role');
-  // The user's id too: the routes that name it change the gateway's own identity (src/grants/identity.ts).
-  if (typeof userId !== 'string' || !/^[0-9a-f]{24}$|^1$/i.test(userId)) throw new Error('Ghost did not report the staff user’s id');
-  return { kind: 'staff', role, userId };
-}
 
 export interface RunningGateway {
   readonly server: Server;

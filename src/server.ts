@@ -7,7 +7,7 @@ import { redact } from './grants/personal-data.js';
 import type { Effects } from './pipeline/authorize/authorize.js';
 import { UNCHANGED, type Forwarder } from './pipeline/forward/forward.js';
 import { runPipeline, type PipelineDeps } from './pipeline/pipeline.js';
-import type { Store } from './store/store.js';
+import { StoreUnavailableError, type Store } from './store/store.js';
 import { handleKeysApi } from './keys/keys-api.js';
 import type { KeyPolicy } from './keys/mint.js';
 import type { AuditLog } from './pipeline/audit/audit-log.js';
@@ -189,8 +189,12 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     try {
       result = await runPipeline(deps, req, started, resolvedIp);
     } catch (err) {
-      deps.log.error({ requestId, err: { name: (err as Error).name, message: (err as Error).message } }, 'pipeline error');
-      result = { forward: false as const, code: 'STORE_UNAVAILABLE' as const, context: 'the gateway could not read its store' };
+      // A failing store is STORE_UNAVAILABLE; anything else is a bug, INTERNAL, logged under the request id the client sees.
+      const store = err instanceof StoreUnavailableError;
+      deps.log.error({ requestId, err: { name: (err as Error).name, message: (err as Error).message } }, store ? 'store error' : 'internal error');
+      result = store
+        ? { forward: false as const, code: 'STORE_UNAVAILABLE' as const, context: 'the gateway could not read its store' }
+        : { forward: false as const, code: 'INTERNAL' as const, context: `an unexpected error; the gateway's log has it under request id ${requestId}` };
     }
     if (result.forward && method === 'GET' && hasBody(req)) {
       if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());

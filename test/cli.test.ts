@@ -46,6 +46,17 @@ describe('the ghostgate CLI', () => {
     assert.notEqual(run(dir, 'init', '--upstream-url', 'http://127.0.0.1:2368').code, 0, 'a second init refuses to overwrite');
   });
 
+  test('upstream set stores the credential sealed and says running gateways switch to it (they reload it)', () => {
+    const r = run(dir, 'upstream', 'set', '--key-file', 'up.key', '--json');
+    assert.equal(r.code, 0, r.err);
+    const out = JSON.parse(r.out);
+    assert.deepEqual([out.stored, out.id, out.pinnedByConfig, typeof out.reloadMs], [true, UPSTREAM.split(':')[0], false, 'number']);
+    assert.ok(!r.out.includes(UPSTREAM.split(':')[1]!), 'the secret is not echoed');
+    const text = run(dir, 'upstream', 'set', '--key-file', 'up.key');
+    assert.match(text.out, /Running gateways switch to it within \d+ ms/);
+    assert.doesNotMatch(text.out, /Restart/);
+  });
+
   test('token create prints a Ghost-format key once; the database never holds its secret', () => {
     const r = run(dir, 'token', 'create', '--name', 'zapier', '--scope', 'posts:browse, posts:read,webhooks:add', '--json');
     assert.equal(r.code, 0, r.err);

@@ -148,3 +148,27 @@ describe('soak (short variant; `npm run soak` runs five minutes)', () => {
     assert.ok(r.rssEndMb - r.rssStartMb < 40, `RSS grew from ${r.rssStartMb} to ${r.rssEndMb} MB`);
   });
 });
+
+describe('a bug in the gateway', () => {
+  test('is INTERNAL (500) with the request id, not STORE_UNAVAILABLE, and nothing is forwarded', async () => {
+    const ghost = await startFakeUpstream();
+    const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
+    try {
+      const { key } = await gw.createKey(['posts:browse']);
+      const keys = gw.gateway.store.keys as { get: (id: string) => Promise<unknown> };
+      const real = keys.get;
+      // A record the code cannot handle stands in for a bug past the store (the store answered).
+      keys.get = async (id) => ({ ...((await real(id)) as object), grant: null });
+      const r = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
+      assert.equal(r.statusCode, 500);
+      const body = (await r.body.json()) as { errors: { code: string; id: string; context: string }[] };
+      assert.equal(body.errors[0]!.code, 'INTERNAL');
+      assert.match(body.errors[0]!.context, new RegExp(body.errors[0]!.id.replace(/[^0-9a-f-]/g, '')));
+      assert.equal(ghost.requests.length, 0);
+    } finally {
+      await gw.close();
+      await ghost.close();
+    }
+  });
+});
+

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { loadCatalog } from '../catalog/catalog.js';
-import { auditKey, openAudit } from '../main.js';
-import { AUDIT_DECISIONS, signCheckpoint, type AuditRow, type Checkpoint } from '../pipeline/audit/record.js';
-import { acknowledgeDiscontinuity, verifyTrail } from '../pipeline/audit/trail.js';
+import { auditKey, openAudit } from '../admin/context.js';
+import { acknowledgeAudit, advise, pruneAudit, queryAudit, verifyAudit } from '../admin/audit.js';
+import { type AuditRow } from '../pipeline/audit/record.js';
 import { loadMasterSecret } from '../secrets/master.js';
-import type { AuditQuery, AuditStore } from '../store/sqlite/sqlite-audit.js';
+import type { AuditStore } from '../store/audit.js';
 import type { Store } from '../store/store.js';
 import { configFrom, withStore, type GlobalOpts } from './common.js';
 import { CliError, fmtTime, printJson, table } from './output.js';
@@ -23,6 +22,18 @@ function withAudit<T>(g: GlobalOpts, fn: (audit: AuditStore, key: Buffer) => T):
   } finally {
     audit.close();
   }
+}
+
+/** The audit file and the key store, without the master secret (reading only). */
+async function withAuditAndStore<T>(g: GlobalOpts, fn: (audit: AuditStore, store: Store) => Promise<T>): Promise<T> {
+  return withStore(g, async (store, config) => {
+    const audit = openAudit(config);
+    try {
+      return await fn(audit, store);
+    } finally {
+      audit.close();
+    }
+  });
 }
 
 /** The audit file and the key store (which anchors it), for verify and acknowledge. */
@@ -59,7 +70,7 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .description('check every chain and the file against the key store\'s anchors: exits 1 if a record was edited, deleted or reordered, or the file is missing, replaced, truncated or older (AUDIT_DISCONTINUITY) and not acknowledged')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      const r = await withTrail(globals(), (a, key, store) => verifyTrail(key, a, store));
+      const r = await withTrail(globals(), (audit, key, store) => verifyAudit({ audit, key, store }));
       if (o.json) printJson(r);
       else {
         const acks = r.acknowledged.map((k) => `\n  acknowledged discontinuity (${fmtTime(k.at)}): ${k.reason}`).join('');
@@ -80,8 +91,7 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .requiredOption('--reason <text>', 'why the trail is discontinuous (e.g. "disk lost; restored from the backup of 1 May")')
     .option('--json', 'print JSON')
     .action(async (o: { reason: string; json?: boolean }) => {
-      if (o.reason.trim() === '') throw new CliError('--reason must say why');
-      const r = await withTrail(globals(), (a, key, store) => acknowledgeDiscontinuity(key, a, store, o.reason.trim(), Date.now()));
+      const r = await withTrail(globals(), (audit, key, store) => acknowledgeAudit({ audit, key, store }, o.reason, Date.now()));
       if (o.json) printJson({ acknowledged: r ?? null });
       else if (!r) process.stdout.write('Nothing to acknowledge: the audit file is continuous with the key store\'s anchors.\n');
       else process.stdout.write(`Acknowledged ${r.discontinuities.length} discontinuity(ies) with a signed record (chain ${r.chain}):\n  ${r.discontinuities.map((d) => d.problem).join('\n  ')}\n`);
@@ -97,11 +107,8 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .option('--limit <n>', 'at most this many', '1000')
     .option('--json', 'print JSON')
     .action((o: { key?: string; since?: string; decision?: string; code?: string; limit: string; json?: boolean }) => {
-      if (o.decision && !(AUDIT_DECISIONS as readonly string[]).includes(o.decision)) throw new CliError(`--decision is one of ${AUDIT_DECISIONS.join(', ')}`);
-      const q: AuditQuery = { limit: Number(o.limit) };
-      const rows = withAudit(globals(), (a) =>
-        a.query({ ...q, ...(o.key ? { keyId: o.key } : {}), ...(o.since ? { since: since(o.since)! } : {}), ...(o.decision ? { decision: o.decision as 'allow' } : {}), ...(o.code ? { code: o.code } : {}) }),
-      );
+      const filter = { limit: Number(o.limit), ...(o.key ? { keyId: o.key } : {}), ...(o.since ? { since: since(o.since)! } : {}), ...(o.decision ? { decision: o.decision } : {}), ...(o.code ? { code: o.code } : {}) };
+      const rows = withAudit(globals(), (a) => queryAudit(a, filter));
       if (o.json) printJson(rows.map(rowJson));
       else process.stdout.write(table(rows.map(line), HEADER));
     });
@@ -152,25 +159,7 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .option('--json', 'print JSON')
     .action((o: { before: string; json?: boolean }) => {
       const cutoff = Date.now() - parseDuration(o.before);
-      const r = withAudit(globals(), (a, key) => {
-        let pruned = 0;
-        const checkpoints: Record<string, Checkpoint> = {};
-        for (const chain of a.chains()) {
-          // Prune a prefix only: the newest old record that has no younger record before it.
-          let lastSeq = a.checkpoint(chain)?.seq ?? 0;
-          let lastHash = '';
-          for (const row of a.query({ chain, until: cutoff })) {
-            if (row.seq !== lastSeq + 1) break;
-            lastSeq = row.seq;
-            lastHash = row.hash;
-          }
-          if (lastHash === '') continue;
-          const checkpoint = signCheckpoint(key, lastSeq, lastHash, Date.now(), chain);
-          pruned += a.prune(chain, lastSeq, checkpoint);
-          checkpoints[chain] = checkpoint;
-        }
-        return { pruned, checkpoints };
-      });
+      const r = withAudit(globals(), (audit, key) => pruneAudit({ audit, key }, cutoff, Date.now()));
       if (o.json) printJson(r);
       else process.stdout.write(`Pruned ${r.pruned} records${Object.keys(r.checkpoints).length ? `; each pruned chain now verifies from its signed checkpoint` : ''}.\n`);
     });
@@ -182,37 +171,7 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .option('--since <duration>', 'the period to learn from', '30d')
     .option('--json', 'print JSON')
     .action(async (o: { key: string; since: string; json?: boolean }) => {
-      const out = await withStore(globals(), async (store) => {
-        const key = await store.keys.get(o.key);
-        if (!key) throw new CliError(`no key ${o.key}`);
-        const rows = withAudit(globals(), (a) => a.query({ keyId: o.key, since: since(o.since)! }));
-        const catalog = loadCatalog();
-        const used = new Set<string>();
-        const refused = new Set<string>();
-        for (const r of rows) {
-          if (!r.resource || !r.action) continue;
-          const scope = `${r.resource}:${r.action}`;
-          if (r.decision !== 'deny' && r.kind !== 'outcome') used.add(scope);
-          if (r.code === 'SCOPE_MISSING') refused.add(scope);
-        }
-        const held = key.grant.scopes;
-        const covers = (h: string, s: string) => h === '*' || h === s || (h.endsWith(':*') && s.startsWith(h.slice(0, -1)));
-        const unused = held.filter((h) => h !== 'keys:mint' && ![...used].some((s) => covers(h, s)));
-        const broad = held.filter((h) => (h === '*' || h.endsWith(':*')) && !unused.includes(h));
-        const proposed = { ...key.grant, scopes: [...used].sort() };
-        const requests = new Set(rows.map((r) => r.requestId)).size;
-        return {
-          key: key.id,
-          name: key.name,
-          since: new Date(Date.now() - parseDuration(o.since)).toISOString(),
-          requests,
-          used: [...used].sort(),
-          unused,
-          narrowed_wildcards: broad.map((h) => ({ held: h, used: [...used].filter((s) => covers(h, s)).sort(), covers: catalog.scopes.filter((s) => covers(h, s)).length })),
-          refused_for_missing_scope: [...refused].sort(),
-          proposed_grant: proposed,
-        };
-      });
+      const out = await withAuditAndStore(globals(), (audit, store) => advise(store, audit, o.key, since(o.since)!));
       if (o.json) return printJson(out);
       process.stdout.write(`Key ${out.key} (${out.name}): ${out.requests} requests since ${out.since}.\n`);
       process.stdout.write(`Used:    ${out.used.join(', ') || '(nothing)'}\n`);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig, type Config } from '../config/config.js';
-import { openStore } from '../main.js';
+import { openStore } from '../admin/context.js';
 import type { Store } from '../store/store.js';
 import { CliError } from './output.js';
 

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { AdminError } from '../admin/errors.js';
 import { ConfigError } from '../config/config.js';
 import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
@@ -40,9 +41,10 @@ export async function runCli(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof CliError || err instanceof ConfigError) {
+    if (err instanceof CliError || err instanceof ConfigError || err instanceof AdminError) {
       process.stderr.write(`ghostgate: ${err.message}\n`);
-      return err instanceof CliError ? err.exitCode : 2;
+      // A configuration error is 2; a refused command (CliError, AdminError) is 1 unless it says otherwise.
+      return err instanceof CliError ? err.exitCode : err instanceof ConfigError ? 2 : 1;
     }
     process.stderr.write(`ghostgate: ${(err as Error).message}\n`);
     return 1;

@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { configFromDocument, loadConfig } from '../config/config.js';
-import { discoverUpstreamRole, openStore, startGateway, UPSTREAM_SETTING } from '../main.js';
+import { discoverUpstreamRole, openStore, UPSTREAM_SETTING } from '../admin/context.js';
+import { startGateway } from '../main.js';
 import { loadMasterSecret, seal, writeMasterSecretFile } from '../secrets/master.js';
 import { readSecretInput, withStore, type GlobalOpts } from './common.js';
 import { CliError, printJson } from './output.js';
@@ -73,8 +74,11 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
       await withStore(globals(), async (store, config) => {
         await store.settings.set(UPSTREAM_SETTING, seal(loadMasterSecret(config), key));
         const id = key.split(':')[0];
-        if (o.json) printJson({ stored: true, id });
-        else process.stdout.write(`Stored the upstream credential ${id} (sealed). Restart \`ghostgate serve\` to use it.\n`);
+        // Running gateways reload it (main.ts reloadUpstream) unless their configuration pins a key, which wins.
+        const pinned = Boolean(config.upstream.key);
+        if (o.json) printJson({ stored: true, id, reloadMs: pinned ? null : config.upstreamReloadMs, pinnedByConfig: pinned });
+        else if (pinned) process.stdout.write(`Stored the upstream credential ${id} (sealed). The configuration pins an upstream key (upstream.key or GHOSTGATE_UPSTREAM_KEY), which gateways use instead.\n`);
+        else process.stdout.write(`Stored the upstream credential ${id} (sealed). Running gateways switch to it within ${config.upstreamReloadMs} ms.\n`);
       });
     });
 

@@ -4,16 +4,13 @@ import { describeEscalation, escalationOf, FULL_ACCESS_WORDS } from '../grants/e
 import { parseScopeList, type Grant } from '../grants/grant.js';
 import { PRESETS, withOverrides } from '../grants/presets.js';
 import { loadMasterSecret } from '../secrets/master.js';
-import { formatKey } from '../secrets/keys.js';
 import { keyJson } from '../keys/key-json.js';
-import { anchorLookup, upstreamKey } from '../main.js';
-import { unpinnedAnchors } from '../grants/anchors.js';
-import { mintKey, MintError, validGrant } from '../keys/mint.js';
+import { createKey, listKeys, revokeKey, rotateKey, showKey } from '../admin/keys.js';
+import { MintError, validGrant } from '../keys/mint.js';
 import type { KeyLimits } from '../store/store.js';
 import { parseDuration, parseRate, parseWhen } from './time.js';
 import { readUserFile, withStore, type GlobalOpts } from './common.js';
 import { CliError, fmtTime, printJson, table } from './output.js';
-import { relayJson, retireWebhooksOf } from '../webhooks/admin.js';
 import { ghostFor } from './webhooks.js';
 
 export { keyJson };
@@ -49,42 +46,22 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         ...(o.webhooks ? { webhooks: o.webhooks as 'outlive' | 'stop' } : {}),
       };
       await withStore(opts, async (store, config) => {
-        const parent = o.parent ? await store.keys.get(o.parent) : undefined;
-        if (o.parent && !parent) throw new CliError(`no parent key ${o.parent}`);
-        // Constraint anchors (tags, authors, labels by slug) are pinned to their ids in Ghost.
-        const master = loadMasterSecret(config);
-        const lookup = unpinnedAnchors(grant).length > 0 || parent ? anchorLookup(config, await upstreamKey(config, store, master)) : undefined;
-        let minted;
-        try {
-          minted = await mintKey(
-            store,
-            master,
-            config.policy,
-            {
-              name: o.name,
-              grant,
-              expiresAt: o.expires ? parseWhen(o.expires, now) : null,
-              notBefore: o.notBefore ? parseWhen(o.notBefore, now) : null,
-              maxUses: o.maxUses ? positive(o.maxUses, '--max-uses') : null,
-              limits,
-              allowEscalation: o.allowEscalation === true,
-            },
-            now,
-            parent,
-            lookup,
-          );
-        } catch (e) {
-          if (e instanceof MintError) throw new CliError(e.message);
-          throw e;
-        }
-        const { record: rec, key } = minted;
-        if (opts.json) printJson({ ...keyJson(rec), key });
-        else {
-          process.stdout.write(`Created key ${rec.id} (${rec.name}) with scopes ${rec.grant.scopes.join(', ')}${rec.expiresAt ? `, expiring ${fmtTime(rec.expiresAt)}` : ''}${rec.maxUses ? `, ${rec.maxUses} use(s)` : ''}\n\n  ${key}\n\n`);
-          const e = escalationOf(rec.grant);
-          if (e.fullAccess) process.stdout.write(`This key is ${describeEscalation(e)}.\n`);
-          process.stdout.write('This is the only time the key is shown. Give it to the tool as its Ghost Admin API key, with this gateway as its Ghost URL.\n');
-        }
+        const input = {
+          name: o.name,
+          grant,
+          expiresAt: o.expires ? parseWhen(o.expires, now) : null,
+          notBefore: o.notBefore ? parseWhen(o.notBefore, now) : null,
+          maxUses: o.maxUses ? positive(o.maxUses, '--max-uses') : null,
+          limits,
+          allowEscalation: o.allowEscalation === true,
+          ...(o.parent ? { parentId: o.parent } : {}),
+        };
+        const { record: rec, key } = await createKey({ config, store, master: loadMasterSecret(config) }, input, now);
+        if (opts.json) return printJson({ ...keyJson(rec), key });
+        process.stdout.write(`Created key ${rec.id} (${rec.name}) with scopes ${rec.grant.scopes.join(', ')}${rec.expiresAt ? `, expiring ${fmtTime(rec.expiresAt)}` : ''}${rec.maxUses ? `, ${rec.maxUses} use(s)` : ''}\n\n  ${key}\n\n`);
+        const e = escalationOf(rec.grant);
+        if (e.fullAccess) process.stdout.write(`This key is ${describeEscalation(e)}.\n`);
+        process.stdout.write('This is the only time the key is shown. Give it to the tool as its Ghost Admin API key, with this gateway as its Ghost URL.\n');
       });
     });
 
@@ -97,9 +74,7 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
       const opts = { ...globals(), ...o };
       const grace = parseDuration(o.grace);
       await withStore(opts, async (store, config) => {
-        const rec = await store.keys.rotate(id, Date.now() + grace);
-        if (!rec) throw new CliError(`no active key ${id}`);
-        const key = formatKey(id, loadMasterSecret(config).keySecret(id, rec.generation));
+        const { record: rec, key } = await rotateKey({ config, store, master: loadMasterSecret(config) }, id, grace, Date.now());
         if (opts.json) printJson({ ...keyJson(rec), key });
         else process.stdout.write(`Rotated ${id} (${rec.name}). The old secret works until ${fmtTime(rec.graceUntil)}.\n\n  ${key}\n\n`);
       });
@@ -121,7 +96,7 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .action(async (o: { json?: boolean }) => {
       const opts = { ...globals(), ...o };
       await withStore(opts, async (store) => {
-        const keys = await store.keys.list();
+        const keys = await listKeys({ store });
         if (opts.json) return printJson(keys.map(keyJson));
         process.stdout.write(
           table(
@@ -139,12 +114,7 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .action(async (id: string, o: { json?: boolean }) => {
       const opts = { ...globals(), ...o };
       await withStore(opts, async (store) => {
-        const k = await store.keys.get(id);
-        if (!k) throw new CliError(`no key ${id}`);
-        // The webhooks it created through the relay (docs/webhooks.md): they deliver within its grant.
-        const webhooks = (await store.webhooks.list({ keyId: id })).map((r) => relayJson(r));
-        // Spent (Ghost answered 2xx), reserved (in flight in a live gateway), unknown (sent, no answer: counted as spent).
-        const uses = await store.keys.uses(id, Date.now());
+        const { record: k, uses, webhooks } = await showKey({ store }, id, Date.now());
         const j = { ...keyJson(k), uses };
         if (opts.json) return printJson({ ...j, webhooks });
         for (const [name, v] of Object.entries(j)) if (name !== 'grant' && name !== 'escalation') process.stdout.write(`${name.padEnd(13)} ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v}\n`);
@@ -163,21 +133,12 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .action(async (id: string, o: { json?: boolean }) => {
       const opts = { ...globals(), ...o };
       await withStore(opts, async (store, config) => {
-        const k = await store.keys.get(id);
-        if (!k) throw new CliError(`no key ${id}`);
-        const revoked = await store.keys.revoke(id, Date.now());
-        const after = (await store.keys.get(id))!;
         // Their webhooks stop and are removed from Ghost (a running gateway's relay also answers Ghost 410).
-        let ghost;
-        try {
-          ghost = await ghostFor(config, store);
-        } catch {
-          ghost = undefined;
-        }
-        const hooks = await retireWebhooksOf(store, ghost, revoked, 'key revoked', Date.now());
+        const ghost = await ghostFor(config, store).catch(() => undefined);
+        const { record: after, revoked, webhooks: hooks } = await revokeKey({ store }, id, ghost, Date.now());
         if (opts.json) printJson({ ...keyJson(after), changed: revoked.includes(id), revoked, webhooks_retired: hooks.retired, webhooks_not_removed_from_ghost: hooks.notRemoved });
         else if (revoked.length === 0) process.stdout.write(`${id} was already revoked.\n`);
-        else process.stdout.write(`Revoked ${id} (${k.name})${revoked.length > 1 ? ` and its ${revoked.length - 1} child key(s): ${revoked.filter((r) => r !== id).join(', ')}` : ''}.\n`);
+        else process.stdout.write(`Revoked ${id} (${after.name})${revoked.length > 1 ? ` and its ${revoked.length - 1} child key(s): ${revoked.filter((r) => r !== id).join(', ')}` : ''}.\n`);
         if (!opts.json && hooks.retired.length > 0) process.stdout.write(`Retired its ${hooks.retired.length} webhook(s)${hooks.notRemoved.length > 0 ? `; not yet removed from Ghost (unreachable): ${hooks.notRemoved.join(', ')}` : ', removed from Ghost'}.\n`);
       });
     });

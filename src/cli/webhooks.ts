@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
-import { upstreamKey } from '../main.js';
+import { upstreamKey } from '../admin/context.js';
 import { UpstreamCredential } from '../pipeline/forward/upstream.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import type { Store } from '../store/store.js';

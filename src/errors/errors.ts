@@ -1,6 +1,6 @@
 /**
  * One catalog of stable error codes. Every refusal the gateway makes is one of
- * these, answered in Ghost's error envelope (reference section 7) so that
+ * these, answered in Ghost's error envelope (@tryghost/mw-error-handler: `{ errors: [{ message, context, type, details, property, help, code, id, ghostErrorCode }] }`) so that
  * `@tryghost/admin-api` turns it into an Error whose `name` is the Ghost type.
  * docs/errors.md documents each code; errors.test.ts keeps the two in step.
  */

@@ -1,6 +1,6 @@
 import { anchorSlug, isPinned } from './anchors.js';
 import { constraintFor, grantSendsNoEmail } from './constraints.js';
-import type { Anchor, Grant } from './grant.js';
+import { scopeCovers, type Anchor, type Grant } from './grant.js';
 import { narrowProblems } from './narrow.js';
 
 /**
@@ -10,13 +10,7 @@ import { narrowProblems } from './narrow.js';
  * every denied field still denied, allowlists and statuses no wider;
  * every redaction kept.
  */
-function covers(parent: ReadonlySet<string>, scope: string): boolean {
-  if (parent.has('*')) return true;
-  if (scope === '*') return false;
-  const [resource, action] = scope.split(':');
-  if (action === '*') return parent.has(scope);
-  return parent.has(scope) || parent.has(`${resource}:*`);
-}
+const covers = scopeCovers;
 
 const subset = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.every((x) => b.includes(x));
 /** Anchors are the same record when their ids are equal; two unpinned anchors, when their slugs are. */

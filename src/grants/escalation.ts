@@ -1,5 +1,5 @@
 import { loadEscalation, type EscalationCategory, type EscalationTable, type NarrowerForm } from '../catalog/escalation.js';
-import type { Grant } from './grant.js';
+import { scopeCovers, type Grant } from './grant.js';
 import { BOUNDED_CEILINGS, ceilingRole } from './narrow.js';
 
 /**
@@ -29,9 +29,7 @@ export interface EscalationReport {
   readonly categories: readonly EscalationCategory[];
 }
 
-function holds(scopes: ReadonlySet<string>, scope: string): boolean {
-  return scopes.has('*') || scopes.has(scope) || scopes.has(`${scope.split(':')[0]}:*`);
-}
+const holds = scopeCovers;
 
 /** What a narrower form still allows, or undefined when the grant does not bound the scope. */
 function boundBy(grant: Grant, form: NarrowerForm | undefined): string | undefined {

@@ -10,7 +10,7 @@ import type { Anchor, FieldRule } from './grant.js';
  * Everything here is pure: the current record, when needed, is handed in.
  */
 type Json = Record<string, unknown>;
-export type BodyVerdict = { ok: true } | { ok: false; code: 'FIELD_REFUSED' | 'BODY_OUTSIDE_GRANT' | 'BODY_INVALID'; field?: string; why: string };
+export type BodyVerdict = { ok: true } | { ok: false; code: 'FIELD_REFUSED' | 'BODY_OUTSIDE_GRANT' | 'BODY_INVALID' | 'SCOPE_MISSING'; field?: string; why: string };
 
 /**
  * What a body's relation references resolve to in Ghost (src/grants/relations.ts), per field:
@@ -124,6 +124,40 @@ export function checkBulkEdit(rule: FieldRule | undefined, c: Constraint | undef
     return { ok: false, code: 'BODY_OUTSIDE_GRANT', field, why: `bulk ${action} could move records outside the key's constraint` };
   }
   if (c?.kind === 'member' && action === 'removeLabel' && c.c.labels) return { ok: false, code: 'BODY_OUTSIDE_GRANT', field, why: `bulk ${action} could move members outside the key's constraint` };
+  return { ok: true };
+}
+
+/**
+ * Bulk `addTag` (PUT /posts/bulk/, PUT /pages/bulk/) read as
+ * ghost/core/core/server/services/posts/posts-service.js #bulkAddTags reads it:
+ * an entry of `meta.tags` with an `id` is attached as it is (its other fields
+ * ignored); one without an id is looked up by the slug generated from
+ * `slug || name` and, when no tag has that slug, inserted with every field
+ * sent (`Tag.add(tag)`: description, code injection, visibility, ...). So an
+ * entry without an id is judged as a tag creation with those fields: it needs
+ * `tags:add`, and the `fields.tags` rules hold for each field it sets. (Whether
+ * it would match an existing tag is not asked: send `{"id": ...}` to attach one.)
+ */
+export function checkBulkAddTags(body: Json, canAddTags: boolean, tagRule: FieldRule | undefined): BodyVerdict {
+  const meta = (body.bulk as Json | undefined)?.meta as Json | undefined;
+  const tags = meta?.tags;
+  if (!Array.isArray(tags) || tags.length === 0) return { ok: false, code: 'BODY_INVALID', field: 'tags', why: 'bulk addTag needs {"meta": {"tags": [ ... ]}}' };
+  for (const [i, t] of tags.entries()) {
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) return { ok: false, code: 'BODY_INVALID', field: 'tags', why: `meta.tags[${i}] is not an object` };
+    const tag = t as Json;
+    if (tag.id !== undefined && tag.id !== null && tag.id !== '') {
+      if (typeof tag.id !== 'string' || !/^[0-9a-f]{24}$/.test(tag.id)) return { ok: false, code: 'BODY_INVALID', field: 'tags', why: `meta.tags[${i}].id is not a tag id` };
+      continue;
+    }
+    // No id: Ghost may create the tag with every field sent.
+    if (typeof tag.name !== 'string' || tag.name.trim() === '') return { ok: false, code: 'BODY_INVALID', field: 'tags', why: `meta.tags[${i}] has neither an id nor a name` };
+    if (!canAddTags) return { ok: false, code: 'SCOPE_MISSING', field: 'tags', why: `meta.tags[${i}] has no id, so Ghost would create the tag when none has its slug; that needs the scope tags:add (send {"id": ...} to attach an existing tag)` };
+    for (const f of Object.keys(tag).filter((k) => k !== 'id')) {
+      if (tagRule?.deny?.includes(f) || (tagRule?.allow && !tagRule.allow.includes(f))) {
+        return { ok: false, code: 'FIELD_REFUSED', field: f, why: `meta.tags[${i}] would create a tag with ${f}, which this key may not set on tags` };
+      }
+    }
+  }
   return { ok: true };
 }
 

@@ -110,6 +110,17 @@ export function parseScopeList(list: string): string[] {
   return [...new Set(list.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
 }
 
+/**
+ * Whether held scopes cover a scope: `*` covers everything, `posts:*` covers
+ * `posts:*` and every `posts:<action>`, an exact scope covers itself. The one
+ * scope-matching rule (authorization, attenuation, escalation, advice).
+ */
+export function scopeCovers(held: ReadonlySet<string>, scope: string): boolean {
+  if (held.has('*')) return true;
+  if (scope === '*') return false;
+  return held.has(scope) || held.has(`${scope.slice(0, scope.indexOf(':'))}:*`);
+}
+
 /** Compiled form used on the hot path. */
 export interface CompiledGrant {
   readonly grant: Grant;

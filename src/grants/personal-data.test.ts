@@ -134,3 +134,19 @@ test('redacted tag fields and sender addresses cannot be filtered through relati
   assert.equal(checkOracles(staff, route('GET', '/members'), q('filter', "newsletters.slug:weekly")), undefined);
   assert.ok(checkOracles(rules({ posts: ['meta_description'] }), route('GET', '/posts'), q('filter', "posts_meta.meta_description:~'x'")));
 });
+
+test('filters through relations: revisions are the post’s own fields, every relation Ghost knows is judged, an unknown one is refused', () => {
+  const q = (f: string) => new Map([['filter', f]]);
+  const posts = route('GET', '/posts');
+  const body = rules({ posts: ['lexical', 'plaintext'] });
+  assert.ok(checkOracles(body, posts, q("post_revisions.lexical:~'secret'")), 'a revision holds the redacted body');
+  assert.equal(checkOracles(body, posts, q("post_revisions.post_status:draft")), undefined);
+  assert.ok(checkOracles(body, posts, q("primary_tag.slug:x")), 'not a relation of posts: refused, not guessed');
+  assert.equal(checkOracles(body, route('GET', '/pages'), q("post_revisions.LEXICAL:~'s'")), undefined, 'pages are their own type');
+  assert.ok(checkOracles(rules({ pages: ['lexical'] }), route('GET', '/pages'), q("post_revisions.LEXICAL:~'s'")));
+  const members = route('GET', '/members');
+  const email = rules({ members: ['email'] });
+  for (const f of ['labels.slug:vip', 'products.slug:gold', 'subscriptions.status:active', 'newsletters.slug:weekly', 'feedback.score:1']) assert.equal(checkOracles(email, members, q(f)), undefined, f);
+  assert.ok(checkOracles(email, members, q("stripe_customers.email:~'a'")));
+  assert.equal(checkOracles(rules({ users: ['email'] }), route('GET', '/users'), q('roles.name:Editor')), undefined);
+});

@@ -58,7 +58,7 @@ export function startGhost(p: LabPaths, port: number): number {
       mail__transport: 'stub',
       logging__transports: '["stdout"]',
       logging__level: 'info',
-      // Webhooks to loopback receivers are allowed inside the lab (reference 4.6).
+      // Webhooks to loopback receivers are allowed inside the lab (core/server/services/webhooks/webhook-trigger.js reads security:allowWebhookInternalIPs).
       security__allowWebhookInternalIPs: 'true',
       // No outside network: keep Ghost from reaching for it.
       privacy__useUpdateCheck: 'false',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { GHOST_VERSION, NODE_VERSION, type LabPaths } from './paths.js';
 
 /**
- * Brings Node 22 and Ghost 6.65 from the npm registry (reference 6.2):
+ * Brings Node 22 and Ghost 6.65 from the npm registry (the `ghost` package is ghost/core as published; its package.json engines: Node ^22.23.1 || ^24.20.0):
  *  1. `npm pack node-linux-<arch>@22` -> bin/node and include/node headers;
  *  2. `npm pack ghost@6.65.0` -> the ghost/core package;
  *  3. `npm install --omit=dev` run with Node 22 first on PATH and

@@ -104,7 +104,7 @@ export async function labUp(progress: Progress, p: LabPaths = labPaths()): Promi
 
 /**
  * Regenerates the lab integration's Admin API key in Ghost, as a site owner
- * does in Ghost Admin (reference 4.3: same key id, new secret, webhooks kept),
+ * does in Ghost Admin (core/server/models/api-key.js refreshSecret: same key id, new secret, webhooks kept),
  * and records the new key in the lab state. Returns it.
  */
 export async function regenerateIntegrationKey(p: LabPaths = labPaths()): Promise<string> {

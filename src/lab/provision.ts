@@ -4,7 +4,7 @@ import type { LabPaths } from './paths.js';
 import { LabError } from './install.js';
 
 /**
- * Provisions a fresh lab site through Ghost's own API (reference 6.3): the
+ * Provisions a fresh lab site through Ghost's own API (core/server/web/api/endpoints/admin/routes.js): the
  * owner, one integration (its Admin API key is what the gateway holds), one
  * staff user per assignable role with their staff tokens, and seed content by
  * several authors in every status.
@@ -118,7 +118,7 @@ function password(): string {
   return `Lab-${randomBytes(9).toString('base64url')}-9x`;
 }
 
-/** The invite token is only in the database; make it URL-safe as Ghost's invite link does (reference 6.3). */
+/** The invite token is only in the database; make it URL-safe as Ghost's invite link does (core/server/models/invite.js). */
 function inviteToken(db: string, email: string): string {
   const conn = new Database(db, { readonly: true, fileMustExist: true });
   try {

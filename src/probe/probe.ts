@@ -124,7 +124,7 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
     results.push(row(route, path, a.status, verdictFor(a.status, false), a.message));
   }
 
-  // Ghost's read gap (reference 3.5): read one draft written by someone else, when browse revealed one.
+  // Ghost's read gap (core/server/models/post.js and relations/authors.js permissible() check a Contributor's authorship on edit, add and destroy, not on read): read one draft written by someone else, when browse revealed one.
   const foreignDraft = meUser ? (samples.get('posts') ?? []).find((p: any) => p.status === 'draft' && !(p.authors ?? []).some((a: any) => a.id === meUser.id)) : undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
   if (foreignDraft) {
     const readRoute = catalog.routes.find((r) => r.method === 'GET' && r.path === '/posts/:id')!;

@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * The one home of key material. ghostgate keys look exactly like Ghost's
- * Admin API keys: 24 hex id, colon, 64 hex secret (reference 1.1).
+ * Admin API keys: 24 hex id, colon, 64 hex secret (core/server/models/api-key.js; @tryghost/admin-api checks the same format).
  *
  * No key secret is stored. A key's secret is derived from the master secret,
  * the key id and the key's secret generation (bumped by rotation):
@@ -31,7 +31,7 @@ export class MasterSecret {
   // Derived secrets, kept in memory only (they are recomputable from the master secret anyway).
   private readonly derived = new Map<string, Buffer>();
 
-  /** The 32 raw bytes a client hex-decodes and signs with (reference 1.2 step 7). */
+  /** The 32 raw bytes a client hex-decodes and signs with (@tryghost/admin-api lib/token.js: `Buffer.from(secret, 'hex')`). */
   keySecret(keyId: string, generation: number): Buffer {
     const id = `${keyId}\0${generation}`;
     let secret = this.derived.get(id);

@@ -238,3 +238,38 @@ export interface Store {
   readonly auditAnchors: AuditAnchorStore;
   close(): Promise<void>;
 }
+
+/**
+ * A failure of the store itself (the database closed, locked, full or gone),
+ * as opposed to a bug in the code that called it. The gateway answers the
+ * first with STORE_UNAVAILABLE (503) and anything else with INTERNAL (500).
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  constructor(cause: unknown) {
+    super(`the store failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/**
+ * Wraps an adapter so that every failure of its methods (thrown or rejected)
+ * is a StoreUnavailableError. Each adapter returns its store through this, so
+ * callers never need to know the driver's error classes.
+ */
+export function guardStore<S extends object>(store: S): S {
+  const wrap = (fn: (...a: unknown[]) => unknown, self: unknown) =>
+    async (...args: unknown[]) => {
+      try {
+        return await fn.apply(self, args);
+      } catch (err) {
+        throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err);
+      }
+    };
+  const guardPart = (part: object): object =>
+    Object.fromEntries(
+      Object.entries(part).map(([name, v]) => [name, typeof v === 'function' ? wrap(v as (...a: unknown[]) => unknown, part) : v]),
+    );
+  return Object.fromEntries(
+    Object.entries(store).map(([name, v]) => [name, typeof v === 'function' ? wrap(v as (...a: unknown[]) => unknown, store) : v && typeof v === 'object' ? guardPart(v) : v]),
+  ) as S;
+}

@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js';
 import { compileGrant } from '../grants/grant.js';
 import type { KeyRecord, RelayRecord, Store } from '../store/store.js';
-import type { DeliveryEntry } from './delivery-log.js';
+import type { DeliveryEntry } from '../store/deliveries.js';
 import { eventScopes, isWebhookEvent } from './events.js';
 import type { GhostWebhooks } from './ghost-client.js';
 import { RELAY_PATH, newRelayId, type RelaySecrets } from './relay-secrets.js';

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DeliveryEntry, DeliveryLog } from './delivery-log.js';
+import type { DeliveryEntry, DeliveryLog } from '../store/deliveries.js';
 import { DeliveryQueue, type DeliveryJob } from './queue.js';
 import { httpSender } from './send.js';
 import { verifySignature } from './signature.js';

@@ -1,4 +1,4 @@
-import type { DeliveryLog } from './delivery-log.js';
+import type { DeliveryLog } from '../store/deliveries.js';
 import type { Sender, SendResult } from './send.js';
 import { signatureHeader } from './signature.js';
 

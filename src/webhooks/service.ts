@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ErrorCode } from '../errors/errors.js';
 import { compileGrant, type CompiledGrant } from '../grants/grant.js';
 import type { KeyRecord, RelayRecord, Store } from '../store/store.js';
-import type { DeliveryLog } from './delivery-log.js';
+import type { DeliveryLog } from '../store/deliveries.js';
 import { eventResource, eventScopes, isWebhookEvent } from './events.js';
 import { filterDelivery } from './filter.js';
 import type { GhostWebhooks } from './ghost-client.js';

@@ -231,6 +231,36 @@ describe('decisions equal Ghost’s reading, on the real Ghost', () => {
       await direct.posts.delete({ id: post.id });
     });
 
+    test('bulk addTag: an entry without an id is a tag creation with every field sent, judged as one (tags:add, fields.tags)', async () => {
+      const post = (await direct.posts.add({ title: `bulk tag ${u}`, status: 'draft' })) as Json;
+      const existing = (await direct.tags.add({ name: `Bulk Existing ${u}` })) as Json;
+      const path = `posts/bulk/?filter=${encodeURIComponent(`id:'${post.id}'`)}`;
+      const tagSlug = (name: string) => name.toLowerCase().replace(/\s+/g, '-');
+      const exists = async (slug: string) => (await call('direct', 'GET', `tags/slug/${slug}/`)).status === 200;
+      // The review's case: a key without tags:add created a tag with code injection through bulk addTag.
+      const noAdd = await key(g({ scopes: ['posts:browse', 'posts:bulkEdit'], fields: { tags: { deny: ['codeinjection_head', 'name', 'slug'] } } }));
+      const injected = `Injected ${u}`;
+      const r1 = await call(noAdd, 'PUT', path, { bulk: { action: 'addTag', meta: { tags: [{ name: injected, codeinjection_head: '<script>alert(1)</script>' }] } } });
+      assert.equal(errCode(r1), 'SCOPE_MISSING');
+      assert.equal(await exists(tagSlug(injected)), false, 'no tag was created');
+      // An existing tag by id is attached (its other fields are ignored by Ghost).
+      const r2 = await call(noAdd, 'PUT', path, { bulk: { action: 'addTag', meta: { tags: [{ id: existing.id }] } } });
+      assert.equal(r2.status, 200, r2.text);
+      assert.deepEqual(((await direct.posts.read({ id: post.id, include: 'tags' })) as Json).tags.map((t: Json) => t.id), [existing.id]);
+      // With tags:add, the fields.tags rules hold for the fields the created tag would get.
+      const withAdd = await key(g({ scopes: ['posts:browse', 'posts:bulkEdit', 'tags:add'], fields: { tags: { deny: ['codeinjection_head'] } } }));
+      const r3 = await call(withAdd, 'PUT', path, { bulk: { action: 'addTag', meta: { tags: [{ name: injected, codeinjection_head: '<script>alert(1)</script>' }] } } });
+      assert.equal(errCode(r3), 'FIELD_REFUSED');
+      assert.equal(await exists(tagSlug(injected)), false);
+      const plain = `Bulk Plain ${u}`;
+      const r4 = await call(withAdd, 'PUT', path, { bulk: { action: 'addTag', meta: { tags: [{ name: plain }] } } });
+      assert.equal(r4.status, 200, r4.text);
+      const created = (await call('direct', 'GET', `tags/slug/${tagSlug(plain)}/`)).json.tags[0] as Json;
+      assert.equal(created.codeinjection_head, null);
+      await direct.posts.delete({ id: post.id });
+      for (const id of [existing.id, created.id]) await direct.tags.delete({ id });
+    });
+
     test('a key that renames its anchor tags does not move its boundary', async () => {
       const a = (await direct.tags.add({ name: `Anchor ${u}` })) as Json;
       const b = (await direct.tags.add({ name: `Secret ${u}` })) as Json;

@@ -26,7 +26,8 @@ describe('a one-time key and a client that hangs up after sending its write (rea
   before(async () => {
     s = await lab();
     proxy = await startCountingProxy(s.url);
-    gw = await startTestGateway({ upstreamUrl: proxy.url, upstreamKey: s.integration.adminKey });
+    // relay: webhooks are created through the gateway's relay (a publicUrl Ghost can reach).
+    gw = await startTestGateway({ upstreamUrl: proxy.url, upstreamKey: s.integration.adminKey, relay: true });
   });
   after(async () => {
     const direct = new GhostAdminAPI({ url: s.url, key: s.integration.adminKey, version: 'v6.0' });
@@ -37,7 +38,8 @@ describe('a one-time key and a client that hangs up after sending its write (rea
 
   test('three tries, the first abandoned mid-flight: one webhook at Ghost, the use spent, the ledger holds it', async () => {
     const k = await mintKey(gw.gateway.store, gw.master, gw.config.policy, { name: 'installer', grant: PRESETS['webhook-setup']!.grant, maxUses: 1, expiresAt: Date.now() + 3_600_000 }, Date.now());
-    const body = JSON.stringify({ webhooks: [{ event: 'post.added', target_url: `https://example.com/hook-${k.record.id}` }] });
+    // site.changed: the event the webhook-setup preset may subscribe to on its own (it delivers no record).
+    const body = JSON.stringify({ webhooks: [{ event: 'site.changed', target_url: `http://127.0.0.1:9/hook-${k.record.id}` }] });
     const writes = () => proxy.seen.filter((r) => r.method === 'POST' && r.url.includes('/webhooks'));
     for (let attempt = 0; attempt < 3; attempt++) {
       const sock = connect(Number(new URL(gw.url).port), '127.0.0.1');

@@ -4,7 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openSqliteAudit, type SignedHead } from '../../store/sqlite/sqlite-audit.js';
+import { openSqliteAudit } from '../../store/sqlite/sqlite-audit.js';
+import type { SignedHead } from '../../store/audit.js';
 import { AuditLog } from './audit-log.js';
 import type { AuditEntry } from './record.js';
 

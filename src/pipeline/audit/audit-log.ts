@@ -1,4 +1,4 @@
-import type { AuditStore, SignedHead } from '../../store/sqlite/sqlite-audit.js';
+import type { AuditStore, SignedHead } from '../../store/audit.js';
 import { chainHash, genesis, signHead, type AuditEntry, type AuditRow } from './record.js';
 
 export { signHead };

@@ -1,5 +1,5 @@
 import type { AuditAnchor } from '../../store/store.js';
-import type { AuditStore } from '../../store/sqlite/sqlite-audit.js';
+import type { AuditStore } from '../../store/audit.js';
 import { signHead } from './record.js';
 
 /**

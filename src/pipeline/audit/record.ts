@@ -1,53 +1,15 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * One audit record: what was decided for a request, never a secret or a body.
- * Mutating requests that are forwarded leave two rows, an `intent` made
- * durable before Ghost sees the request and an `outcome` after; every other
- * request leaves one `request` row. Rows are chained: each row's hash is an
- * HMAC over the previous hash and the row, keyed by a key derived from the
- * master secret, so the database alone can neither forge nor silently edit,
- * delete or reorder rows.
+ * The audit record's chain: each row's hash is an HMAC over the previous hash
+ * and the row, keyed by a key derived from the master secret, so the database
+ * alone can neither forge nor silently edit, delete or reorder rows. The
+ * record's shape is the audit port's (src/store/audit.ts).
  */
-export type AuditKind = 'request' | 'intent' | 'outcome' | 'discontinuity';
-/**
- * `unknown`: a write that may have reached Ghost whose answer never came through (the client hung
- * up, Ghost timed out or the connection broke after sending): Ghost may have done it.
- */
-export type AuditDecision = 'allow' | 'deny' | 'error' | 'unknown';
-export const AUDIT_DECISIONS: readonly AuditDecision[] = ['allow', 'deny', 'error', 'unknown'];
+import type { AuditEntry, AuditRow, Checkpoint } from '../../store/audit.js';
 
-export interface AuditEntry {
-  readonly at: number;
-  readonly requestId: string;
-  readonly kind: AuditKind;
-  readonly keyId: string | null;
-  readonly keyName: string | null;
-  readonly clientIp: string | null;
-  readonly method: string;
-  /** The catalog route (`PUT /posts/:id`), or the raw path's first 120 characters when none matched. */
-  readonly route: string;
-  readonly resource: string | null;
-  readonly action: string | null;
-  readonly decision: AuditDecision;
-  /** The reason code of a refusal or failure; null when allowed. */
-  readonly code: string | null;
-  /** Ghost's status, when Ghost answered. */
-  readonly status: number | null;
-  readonly latencyMs: number | null;
-  readonly bytesIn: number | null;
-  readonly bytesOut: number | null;
-  /** JSON details of a `discontinuity` record (its reason, the chains it acknowledges); absent otherwise. */
-  readonly detail?: string | null;
-}
-
-export interface AuditRow extends AuditEntry {
-  /** The chain the row belongs to: one per gateway process start ('' for rows written before chains). */
-  readonly chain: string;
-  readonly seq: number;
-  readonly prevHash: string;
-  readonly hash: string;
-}
+export { AUDIT_DECISIONS } from '../../store/audit.js';
+export type { AuditDecision, AuditEntry, AuditKind, AuditRow, Checkpoint } from '../../store/audit.js';
 
 export const GENESIS = '0'.repeat(64);
 const FIELDS: (keyof AuditEntry)[] = ['at', 'requestId', 'kind', 'keyId', 'keyName', 'clientIp', 'method', 'route', 'resource', 'action', 'decision', 'code', 'status', 'latencyMs', 'bytesIn', 'bytesOut'];
@@ -75,13 +37,6 @@ export function chainHash(key: Buffer, prevHash: string, seq: number, e: AuditEn
   return createHmac('sha256', key).update(prevHash).update('\n').update(canonical(seq, e)).digest('hex');
 }
 
-export interface Checkpoint {
-  /** The last pruned row: the first kept row must chain from it. */
-  readonly seq: number;
-  readonly hash: string;
-  readonly at: number;
-  readonly signature: string;
-}
 
 export function signCheckpoint(key: Buffer, seq: number, hash: string, at: number, chain = ''): Checkpoint {
   const text = chain === '' ? `checkpoint\n${seq}\n${hash}\n${at}` : `checkpoint\n${chain}\n${seq}\n${hash}\n${at}`;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditStore, SignedHead } from '../../store/sqlite/sqlite-audit.js';
+import type { AuditStore, SignedHead } from '../../store/audit.js';
 import type { Store } from '../../store/store.js';
 import { AuditLog } from './audit-log.js';
 import { AUDIT_FILE_SETTING, checkContinuity, type Discontinuity } from './continuity.js';

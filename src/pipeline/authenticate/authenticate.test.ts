@@ -38,7 +38,7 @@ test('the audience must match the path version exactly', () => {
   assert.equal(verdict(`Ghost ${token(H, { ...P, aud: '/canary/admin/' })}`, 'canary'), 'OK');
   assert.equal(verdict(`Ghost ${token(H, { ...P, aud: '/admin/' })}`, 'v4'), 'TOKEN_AUDIENCE');
   assert.equal(verdict(`Ghost ${token(H, { ...P, aud: '/v4/admin/' })}`), 'TOKEN_AUDIENCE');
-  // Ghost's end-anchored regex accepts these; the gateway does not (reference 1.4).
+  // Ghost's end-anchored regex accepts these; the gateway does not (core/server/services/auth/api-key/admin.js: `new RegExp(`/?${api}/?$`)`).
   for (const aud of ['xadmin', '/v5/admin/', 'https://example.com/ghost/api/admin/', '/content/', ['/admin/'], undefined]) {
     assert.equal(verdict(`Ghost ${token(H, { ...P, aud })}`), 'TOKEN_AUDIENCE', JSON.stringify(aud));
   }

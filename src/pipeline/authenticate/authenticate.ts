@@ -7,7 +7,8 @@ import { KEY_ID_PATTERN } from '../../secrets/keys.js';
 /**
  * Authenticates `Authorization: Ghost <jwt>` as Ghost does
  * (ghost/core/core/server/services/auth/api-key/admin.js), and stricter where
- * Ghost is loose (reference 1.3, 8.1):
+ * Ghost is loose (admin.js matches the `Ghost` scheme case-insensitively and
+ * checks `aud` with the end-anchored `new RegExp(`/?${version}/${api}/?$`)`):
  * - HS256 only; the header may not carry keys or critical extensions;
  * - `aud` must be a string equal to the path's API version (`/admin/`,
  *   `/v4/admin/`, `/canary/admin/`), not merely end in "admin";

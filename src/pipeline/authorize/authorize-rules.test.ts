@@ -81,9 +81,32 @@ const BULK: [string, string][] = [
 for (const [field, action] of BULK) {
   test(`bulk edit: a key denied ${field} may not run the bulk action ${action}, which changes it`, () => {
     const g = { scopes: ['posts:bulkEdit'], fields: { posts: { deny: [field] } } };
-    const d = decide(g, 'PUT', '/posts/bulk', { query: new Map([['filter', "tag:'x'"]]), body: { bulk: { action } } });
+    const d = decide(g, 'PUT', '/posts/bulk', { query: new Map([['filter', "tag:'x'"]]), body: { bulk: { action, meta: { tags: [{ id: 'a'.repeat(24) }] } } } });
     assert.equal(outcome(d), 'FIELD_REFUSED');
-    const other = decide({ ...g, fields: { posts: { deny: [field === 'tags' ? 'featured' : 'tags'] } } }, 'PUT', '/posts/bulk', { query: new Map([['filter', "tag:'x'"]]), body: { bulk: { action } } });
+    const other = decide({ ...g, fields: { posts: { deny: [field === 'tags' ? 'featured' : 'tags'] } } }, 'PUT', '/posts/bulk', { query: new Map([['filter', "tag:'x'"]]), body: { bulk: { action, meta: { tags: [{ id: 'a'.repeat(24) }] } } } });
     assert.equal(outcome(other), 'allow');
   });
 }
+
+test('bulk addTag on posts and pages: an entry without an id needs tags:add and the tags field rules, for every key', () => {
+  const add = (tags: unknown[]) => ({ body: { bulk: { action: 'addTag', meta: { tags } } } });
+  const ID = 'a'.repeat(24);
+  for (const p of ['/posts/bulk', '/pages/bulk']) {
+    const res = p.split('/')[1]!;
+    const bare = { scopes: [`${res}:bulkEdit`] };
+    assert.equal(outcome(decide(bare, 'PUT', p)), 'need:body', 'the body is read even without rules');
+    assert.equal(outcome(decide(bare, 'PUT', p, add([{ id: ID }]))), 'allow');
+    assert.equal(outcome(decide(bare, 'PUT', p, add([{ name: 'New' }]))), 'SCOPE_MISSING');
+    assert.equal(outcome(decide(bare, 'PUT', p, add([{ id: 'news' }]))), 'BODY_INVALID');
+    assert.equal(outcome(decide(bare, 'PUT', p, add([]))), 'BODY_INVALID');
+    assert.equal(outcome(decide(bare, 'PUT', p, add(['New']))), 'BODY_INVALID');
+    const adder = { scopes: [`${res}:bulkEdit`, 'tags:add'] };
+    assert.equal(outcome(decide(adder, 'PUT', p, add([{ name: 'New', codeinjection_head: '<script>' }]))), 'allow', 'tags:add with no tag rules may create any tag');
+    const ruled = { ...adder, fields: { tags: { deny: ['codeinjection_head'] } } };
+    assert.equal(outcome(decide(ruled, 'PUT', p, add([{ name: 'New', codeinjection_head: '<script>' }]))), 'FIELD_REFUSED');
+    assert.equal(outcome(decide(ruled, 'PUT', p, add([{ name: 'New', slug: 'new-one' }]))), 'allow');
+    const allowOnly = { ...adder, fields: { tags: { allow: ['name'] } } };
+    assert.equal(outcome(decide(allowOnly, 'PUT', p, add([{ name: 'New', slug: 'new-one' }]))), 'FIELD_REFUSED');
+    assert.equal(outcome(decide(bare, 'PUT', p, { body: { bulk: { action: 'feature' } } })), 'allow', 'other actions are unchanged');
+  }
+});

@@ -67,7 +67,7 @@ test('with an integration key upstream, routes Ghost refuses to integrations are
     assert.equal(d.code, 'UPSTREAM_FORBIDS');
     assert.match(d.context, /integration allow-list/);
   }
-  // Passes the allow-list but Admin Integration lacks db.exportContent (reference 1.7).
+  // Passes the allow-list but Admin Integration lacks db.exportContent (core/server/data/schema/fixtures/fixtures.json gives the Admin Integration role no db exportContent).
   assert.equal(decide(['db:exportContent'], 'GET', '/db').allow, false);
   // A webhook write needs its body (the event decides the scope, src/webhooks/rule.ts).
   assert.equal(decide(['webhooks:add'], 'POST', '/webhooks').allow, 'need');
@@ -106,7 +106,7 @@ test('every filter is forwarded in the gateway’s own spelling, also for keys w
 test('posts and pages are told apart by the route: `type` in a filter is refused, bulk routes get the type', () => {
   assert.equal(code(ask({ scopes: ['posts:bulkDestroy'] }, 'DELETE', '/posts', { query: new Map([['filter', 'type:page+slug:x']]) })), 'FILTER_INVALID');
   assert.equal(code(ask({ scopes: ['posts:browse'] }, 'GET', '/posts', { query: new Map([['filter', 'TYPE:page']]) })), 'FILTER_INVALID');
-  const d = ask({ scopes: ['posts:bulkEdit'] }, 'PUT', '/posts/bulk', { query: new Map([['filter', 'featured:false']]) });
+  const d = ask({ scopes: ['posts:bulkEdit'] }, 'PUT', '/posts/bulk', { query: new Map([['filter', 'featured:false']]), body: { bulk: { action: 'feature' } } });
   assert.equal(d.allow, true);
   if (d.allow === true) assert.equal(new URLSearchParams(d.effects.query).get('filter'), "featured:false+type:'post'");
   const none = ask({ scopes: ['posts:bulkDestroy'] }, 'DELETE', '/posts');

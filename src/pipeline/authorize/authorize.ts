@@ -5,7 +5,7 @@ import type { ErrorCode } from '../../errors/errors.js';
 import { unpinnedAnchors } from '../../grants/anchors.js';
 import { CONSTRAINED, constraintFilter, constraintFor, constraintMode, describeConstraint, needsOwnedIds, recordBreaks, recordInclude, type Constraint, type ConstrainedResource } from '../../grants/constraints.js';
 import { checkEmailRules } from '../../grants/email.js';
-import { checkBodyConstraint, checkBulkEdit, checkFields, checkQueryFields, isWriteWithBody, type BodyVerdict, type RelationFacts } from '../../grants/fields.js';
+import { checkBodyConstraint, checkBulkAddTags, checkBulkEdit, checkFields, checkQueryFields, isWriteWithBody, type BodyVerdict, type RelationFacts } from '../../grants/fields.js';
 import { guardEscalation, type EscalationFacts, type EscalationNeed } from '../../grants/escalation-guard.js';
 import type { CompiledGrant } from '../../grants/grant.js';
 import type { UpstreamIdentity } from '../../grants/identity.js';
@@ -182,6 +182,17 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
   // Settings that are secrets (the private site's password, webhook URLs, keys) are blanked for every
   // key unless its grant says otherwise: Ghost itself masks only /secret|api_key/ keys.
   if (route.resource === 'settings' && g.revealSettingSecrets !== true) effects.redact = { fields: new Map(), settingSecrets: true };
+
+  // A bulk edit of posts or pages may create tags with every field sent (addTag), so unless the key may
+  // create any tag (tags:add and no tags field rule), its body is read, whatever its other rules.
+  if (route.flags.has('bulk') && route.action === 'bulkEdit' && (route.resource === 'posts' || route.resource === 'pages') && !(grant.holds('tags:add', 'tags') && g.fields?.tags === undefined)) {
+    const body = request.body === undefined ? undefined : asObject(request.body);
+    if (request.body === undefined) need.body = true;
+    else if (body && (body.bulk as Json | undefined)?.action === 'addTag') {
+      const t = checkBulkAddTags(body, grant.holds('tags:add', 'tags'), g.fields?.tags);
+      if (!t.ok) return fromBody(t, route, `The key's grant: ${describeRules('tags', undefined)}.`);
+    }
+  }
 
   if (!grant.hasRules) return finish(need, route, effects, rel?.missing);
 

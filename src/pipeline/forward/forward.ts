@@ -71,7 +71,7 @@ export class Forwarder {
     const url = new URL(upstreamUrl);
     this.host = url.host;
     this.proto = url.protocol.replace(':', '');
-    // A Ghost installed under a sub-directory prefixes every path (reference 1.0).
+    // A Ghost installed under a sub-directory prefixes every path (core/boot.js mounts Ghost at `config.getSubdir()`).
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, {
       connections,

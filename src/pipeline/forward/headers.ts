@@ -64,7 +64,7 @@ export function upstreamRequestHeaders(
   }
   // The gateway's own: Ghost's host, the scheme it expects, the upstream credential.
   out.host = upstreamHost;
-  // CASE: without a matching proto Ghost's adminSSLAndHostRedirect answers 301 (reference 8.10).
+  // CASE: without a matching proto Ghost's adminSSLAndHostRedirect answers 301 (core/server/web/shared/middleware/url-redirects.js, used by core/server/web/admin/app.js).
   out['x-forwarded-proto'] = upstreamProto;
   if (authorization !== undefined) out.authorization = authorization;
   return out;

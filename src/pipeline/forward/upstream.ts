@@ -4,7 +4,7 @@ import type { UpstreamCredentialInfo } from '../../catalog/permissions.js';
 
 /**
  * The site's real credential and the short-lived tokens signed with it.
- * Tokens are signed exactly as the official client does (reference 5):
+ * Tokens are signed exactly as the official client does (@tryghost/admin-api lib/token.js):
  * HS256, kid = key id, aud per API version, exp = iat + 5 min. A token is
  * reused for at most TOKEN_REUSE_MS, well inside Ghost's 5-minute maxAge,
  * so signing stays off most requests.

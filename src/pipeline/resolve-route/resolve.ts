@@ -44,7 +44,7 @@ export function resolveRoute(
   if (reserved !== undefined) {
     return { ok: false, code: 'PARAM_RESERVED', context: `:${reserved} may not be "${match.params[reserved]!.slice(0, 40)}", the name of a route beside ${route.path}` };
   }
-  // CASE: the ?token= scheduler routes are Ghost-internal (reference 1.10); setup, session and
+  // CASE: the ?token= scheduler routes are Ghost-internal (core/server/services/auth/api-key/admin.js reads their ?token=); setup, session and
   // password routes are for people, not API keys. The gateway serves neither.
   if (route.flags.has('query_token')) return { ok: false, code: 'ROUTE_NOT_SERVED', context: `${route.method} ${route.path} is Ghost's internal scheduler route` };
   if (route.flags.has('public') && !(route.method === 'GET' && route.path === '/site')) {

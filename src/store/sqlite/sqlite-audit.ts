@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { AuditDecision, AuditRow, Checkpoint } from '../../pipeline/audit/record.js';
+import type { AuditDecision, AuditRow, AuditStore, Checkpoint, SignedHead } from '../audit.js';
 
 /**
  * The audit trail in its own SQLite file: WAL with synchronous=FULL, so a
@@ -10,53 +10,6 @@ import type { AuditDecision, AuditRow, Checkpoint } from '../../pipeline/audit/r
  * (docs/security.md, "Several processes on one store"). Each chain has its
  * signed head and, once pruned, its signed checkpoint.
  */
-export interface AuditQuery {
-  readonly keyId?: string;
-  readonly since?: number;
-  readonly until?: number;
-  readonly decision?: AuditDecision;
-  readonly code?: string;
-  /** Rows written after this position (`pos`, the file's insertion order), for `audit tail --follow`. */
-  readonly afterPos?: number;
-  readonly chain?: string;
-  readonly limit?: number;
-}
-
-export interface SignedHead {
-  readonly chain: string;
-  readonly seq: number;
-  readonly hash: string;
-  readonly signature: string;
-}
-
-export interface AuditStore {
-  /** The file's identity, drawn when the file is created: a replaced file has another. */
-  readonly fileId: string;
-  append(chain: string, rows: readonly AuditRow[], head: SignedHead): void;
-  head(chain: string): SignedHead | undefined;
-  heads(): SignedHead[];
-  /** Every chain the file knows (with rows, a head or a checkpoint). */
-  chains(): string[];
-  /** One chain's rows in sequence order, or every row in insertion order. */
-  rows(chain?: string): IterableIterator<AuditRow & { pos: number }>;
-  query(q: AuditQuery): (AuditRow & { pos: number })[];
-  /** The last `n` rows written, in insertion order. */
-  tail(n: number): (AuditRow & { pos: number })[];
-  /** Rows held, in one chain or in all. */
-  count(chain?: string): number;
-  /** The highest sequence number of a chain's rows in the file. */
-  lastSeq(chain: string): number | undefined;
-  /** The row of a chain at `seq`, if the file holds it. */
-  row(chain: string, seq: number): AuditRow | undefined;
-  /** Deletes a chain's rows up to and including `seq`, keeping `checkpoint` (which names that row). */
-  prune(chain: string, seq: number, checkpoint: Checkpoint): number;
-  checkpoint(chain: string): Checkpoint | undefined;
-  /** A real write (a committed transaction): throws when the file cannot be written. */
-  probeWrite(at: number): void;
-  /** For tests of tamper evidence: raw SQL on the audit file. */
-  unsafeExec(sql: string, ...params: unknown[]): void;
-  close(): void;
-}
 
 const FIELDS = 'at, request_id, kind, key_id, key_name, client_ip, method, route, resource, action, decision, code, status, latency_ms, bytes_in, bytes_out, detail, prev_hash, hash';
 const COLUMNS = `chain, seq, ${FIELDS}`;

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { DeliveryEntry, DeliveryLog, DeliveryQuery } from '../../webhooks/delivery-log.js';
+import type { DeliveryEntry, DeliveryLog, DeliveryQuery } from '../deliveries.js';
 
 /**
  * The webhook delivery log in the audit database file (its own table, its own

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { GrantSchema } from '../../grants/grant.js';
-import type { AuditAnchor, KeyRecord, KeyStatus, NewKey, Store } from '../store.js';
+import { guardStore, type AuditAnchor, type KeyRecord, type KeyStatus, type NewKey, type Store } from '../store.js';
 import { WEBHOOK_RELAYS_MIGRATION, WEBHOOK_RELAYS_REMOVED_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 
 /**
@@ -213,7 +213,7 @@ export function openSqliteStore(path: string): Store {
   const getSetting = db.prepare('SELECT value FROM settings WHERE name = ?');
   const setSetting = db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value');
 
-  return {
+  return guardStore<Store>({
     keys: {
       async create(k: NewKey) {
         cache.clear();
@@ -315,5 +315,5 @@ export function openSqliteStore(path: string): Store {
     async close() {
       db.close();
     },
-  };
+  });
 }

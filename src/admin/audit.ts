@@ -1,0 +1,110 @@
+import { loadCatalog } from '../catalog/catalog.js';
+import { scopeCovers } from '../grants/grant.js';
+import { signCheckpoint, AUDIT_DECISIONS, type AuditDecision, type AuditRow, type Checkpoint } from '../pipeline/audit/record.js';
+import { acknowledgeDiscontinuity, verifyTrail } from '../pipeline/audit/trail.js';
+import type { AuditQuery, AuditStore } from '../store/audit.js';
+import type { Store } from '../store/store.js';
+import { AdminError } from './errors.js';
+
+/**
+ * The audit operations, as services (the CLI's `audit …` and `advise` print
+ * their results). Reading needs only the audit file; verifying, acknowledging
+ * and pruning need the audit key (derived from the master secret), and the
+ * key store, which anchors the file.
+ */
+export interface AuditContext {
+  readonly audit: AuditStore;
+  /** The key that chains and signs records (admin/context.ts auditKey). */
+  readonly key: Buffer;
+  readonly store: Store;
+}
+
+export const verifyAudit = (ctx: AuditContext) => verifyTrail(ctx.key, ctx.audit, ctx.store);
+
+/** Writes a signed discontinuity record; undefined when the file is continuous (nothing to acknowledge). */
+export async function acknowledgeAudit(ctx: AuditContext, reason: string, now: number) {
+  if (reason.trim() === '') throw new AdminError('INVALID', 'the reason must say why the trail is discontinuous');
+  return acknowledgeDiscontinuity(ctx.key, ctx.audit, ctx.store, reason.trim(), now);
+}
+
+export interface AuditFilter {
+  readonly keyId?: string;
+  readonly since?: number;
+  readonly decision?: string;
+  readonly code?: string;
+  readonly limit?: number;
+}
+
+export function queryAudit(audit: AuditStore, f: AuditFilter): AuditRow[] {
+  if (f.decision !== undefined && !(AUDIT_DECISIONS as readonly string[]).includes(f.decision)) throw new AdminError('INVALID', `the decision is one of ${AUDIT_DECISIONS.join(', ')}`);
+  if (f.limit !== undefined && (!Number.isInteger(f.limit) || f.limit < 1)) throw new AdminError('INVALID', 'the limit must be a positive integer');
+  const q: AuditQuery = {
+    limit: f.limit ?? 1000,
+    ...(f.keyId ? { keyId: f.keyId } : {}),
+    ...(f.since !== undefined ? { since: f.since } : {}),
+    ...(f.decision ? { decision: f.decision as AuditDecision } : {}),
+    ...(f.code ? { code: f.code } : {}),
+  };
+  return audit.query(q);
+}
+
+/**
+ * Deletes, in each chain, the prefix of records older than `cutoff` (never a
+ * record with a younger one before it), keeping a signed checkpoint that
+ * names the last one pruned, so the rest still verifies.
+ */
+export function pruneAudit(ctx: Pick<AuditContext, 'audit' | 'key'>, cutoff: number, now: number): { pruned: number; checkpoints: Record<string, Checkpoint> } {
+  let pruned = 0;
+  const checkpoints: Record<string, Checkpoint> = {};
+  for (const chain of ctx.audit.chains()) {
+    let lastSeq = ctx.audit.checkpoint(chain)?.seq ?? 0;
+    let lastHash = '';
+    for (const row of ctx.audit.query({ chain, until: cutoff })) {
+      if (row.seq !== lastSeq + 1) break;
+      lastSeq = row.seq;
+      lastHash = row.hash;
+    }
+    if (lastHash === '') continue;
+    const checkpoint = signCheckpoint(ctx.key, lastSeq, lastHash, now, chain);
+    pruned += ctx.audit.prune(chain, lastSeq, checkpoint);
+    checkpoints[chain] = checkpoint;
+  }
+  return { pruned, checkpoints };
+}
+
+/** Whether a held scope (`*`, `posts:*` or exact) covers a scope. */
+const covers = (held: string, scope: string) => scopeCovers(new Set([held]), scope);
+
+/**
+ * Least privilege from activity: the scopes a key used since `since`, the ones
+ * it holds but never used, its wildcards narrowed to what was used, and the
+ * narrowest grant that would have allowed all of its traffic.
+ */
+export async function advise(store: Store, audit: AuditStore, keyId: string, since: number) {
+  const key = await store.keys.get(keyId);
+  if (!key) throw new AdminError('NOT_FOUND', `no key ${keyId}`);
+  const rows = audit.query({ keyId, since });
+  const catalog = loadCatalog();
+  const used = new Set<string>();
+  const refused = new Set<string>();
+  for (const r of rows) {
+    if (!r.resource || !r.action) continue;
+    const scope = `${r.resource}:${r.action}`;
+    if (r.decision !== 'deny' && r.kind !== 'outcome') used.add(scope);
+    if (r.code === 'SCOPE_MISSING') refused.add(scope);
+  }
+  const held = key.grant.scopes;
+  const unused = held.filter((h) => h !== 'keys:mint' && ![...used].some((s) => covers(h, s)));
+  const broad = held.filter((h) => (h === '*' || h.endsWith(':*')) && !unused.includes(h));
+  return {
+    key: key.id,
+    name: key.name,
+    since: new Date(since).toISOString(),
+    requests: new Set(rows.map((r) => r.requestId)).size,
+    used: [...used].sort(),
+    unused,
+    narrowed_wildcards: broad.map((h) => ({ held: h, used: [...used].filter((s) => covers(h, s)).sort(), covers: catalog.scopes.filter((s) => covers(h, s)).length })),
+    refused_for_missing_scope: [...refused].sort(),
+    proposed_grant: { ...key.grant, scopes: [...used].sort() },
+  };
+}
