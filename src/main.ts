@@ -184,6 +184,8 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       backoffMs: wh.backoffMs,
       concurrency: wh.concurrency,
       maxQueue: wh.maxQueue,
+      concurrencyPerKey: wh.concurrencyPerKey,
+      maxQueuePerKey: wh.maxQueuePerKey,
       onError: (err) => log.error({ err: { message: err.message } }, 'webhook delivery error'),
     });
     webhooks = new WebhookService({
@@ -194,8 +196,13 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       ...(deliveryLog ? { log: deliveryLog } : {}),
       logger: log,
       publicUrl: config.publicUrl,
+      upstreamKind: config.upstream.kind,
+      ...(wh.integrationId ? { integrationId: wh.integrationId } : {}),
       allowInternalIPs: wh.allowInternalIPs,
       signatureWindowMs: wh.signatureWindowS * 1000,
+      maxBodyBytes: Math.floor(wh.relayMaxBodyMb * 1024 * 1024),
+      relayConcurrency: wh.relayConcurrency,
+      maxPerKey: wh.maxPerKey,
     });
     const sweeper = setInterval(() => void webhooks!.sweep(Date.now()).catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed')), wh.sweepMs);
     sweeper.unref();

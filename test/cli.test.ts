@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, runCliAsync } from './helpers/cli.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 
 const UPSTREAM = `${'12'.repeat(12)}:${'34'.repeat(32)}`;
 const run = runCli;
@@ -179,5 +180,25 @@ describe('the ghostgate CLI', () => {
     assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'list', '--json').out), []);
     assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'audit', '--json').out), { legacy: [] });
     assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'deliveries', '--json').out), []);
+  });
+
+  test('explain reads a webhook edit’s relay row as the gateway does: not relayed, or the stored event’s read scope', async () => {
+    const k = JSON.parse(run(dir, 'token', 'create', '--name', 'hook-editor', '--scope', 'webhooks:edit,posts:read', '--json').out);
+    const relayed = 'e1'.repeat(12);
+    const raw = 'e2'.repeat(12);
+    const store = openSqliteStore(join(dir, 'ghostgate.db'));
+    for (const id of [relayed, raw]) await store.ledger.add(k.id, 'webhooks', id, Date.now());
+    await store.webhooks.add({ id: 'f'.repeat(32), keyId: k.id, event: 'member.added', targetUrl: 'https://hooks.example.com/m', secretSealed: null, relayUrl: 'https://gw.example.com/ghostgate/webhooks/relay/' + 'f'.repeat(32), createdAt: Date.now() });
+    await store.webhooks.activate('f'.repeat(32), relayed, Date.now());
+    await store.close();
+    writeFileSync(join(dir, 'rename.json'), JSON.stringify({ webhooks: [{ name: 'renamed' }] }));
+    const notRelayed = run(dir, 'explain', '--key', k.id, 'PUT', `/webhooks/${raw}/`, '--body', 'rename.json', '--json');
+    assert.equal(notRelayed.code, 1);
+    assert.equal(JSON.parse(notRelayed.out).code, 'WEBHOOK_NOT_RELAYED');
+    assert.match(JSON.parse(notRelayed.out).webhook, /not an active relay/);
+    const member = JSON.parse(run(dir, 'explain', '--key', k.id, 'PUT', `/webhooks/${relayed}/`, '--body', 'rename.json', '--json').out);
+    assert.equal(member.code, 'SCOPE_MISSING');
+    assert.match(member.message, /members:read/);
+    assert.match(member.webhook, /event member\.added, created by this key/);
   });
 });

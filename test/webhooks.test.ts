@@ -1,7 +1,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -28,10 +28,11 @@ describe('the webhook relay against a strict fake Ghost', () => {
     client = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c));
+      // A target ending in /fast answers at once, whatever the slow ones do.
       req.on('end', () => setTimeout(() => {
         delivered.push({ headers: req.headers, body });
         res.end();
-      }, clientDelayMs));
+      }, req.url?.endsWith('/fast') ? 0 : clientDelayMs));
     });
     await new Promise<void>((r) => client.listen(0, '127.0.0.1', () => r()));
     clientUrl = `http://127.0.0.1:${(client.address() as AddressInfo).port}/hook`;
@@ -180,6 +181,25 @@ describe('the webhook relay against a strict fake Ghost', () => {
     assert.equal(delivered.length, 5);
   });
 
+  test('one key’s slow target does not hold up another key’s deliveries (a line per root key)', async () => {
+    const slowKey = await gw.createKey(['webhooks:add', 'posts:read'], 'slow');
+    const fastKey = await gw.createKey(['webhooks:add', 'posts:read'], 'fast');
+    const slow = await create(slowKey.key, { event: 'post.published', target_url: `${clientUrl}/slow` });
+    const fast = await create(fastKey.key, { event: 'post.published', target_url: `${clientUrl}/fast` });
+    clientDelayMs = 800;
+    // More than webhooks.concurrency (8) slow deliveries: in one shared line, the fast key's would wait behind them.
+    for (let i = 0; i < 10; i++) assert.equal((await ghostCalls(slow.relayId, post(['news'], `slow ${i}`))).statusCode, 202);
+    const sentAt = Date.now();
+    assert.equal((await ghostCalls(fast.relayId, post(['news'], 'fast'))).statusCode, 202);
+    while (!delivered.some((d) => JSON.parse(d.body).post.current.title === 'fast') && Date.now() - sentAt < 5000) await new Promise((r) => setTimeout(r, 10));
+    const fastMs = Date.now() - sentAt;
+    const slowDone = delivered.filter((d) => JSON.parse(d.body).post.current.title.startsWith('slow')).length;
+    assert.ok(fastMs < 500, `the fast key’s delivery arrived after ${fastMs} ms, while the slow target takes 800 ms each`);
+    assert.ok(slowDone <= 4, `only ${slowDone} of the slow key’s had arrived by then (2 at a time)`);
+    await settle();
+    assert.equal(delivered.length, 11);
+  });
+
   test('revoking the key stops deliveries and removes the webhook from Ghost', async () => {
     const { id, key } = await gw.createKey(['webhooks:add', 'posts:read']);
     const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl });
@@ -248,6 +268,76 @@ describe('the webhook relay against a strict fake Ghost', () => {
     assert.equal((await ghostCalls(relayId, post(['news']))).statusCode, 410);
   });
 
+  test('a webhook that is not an active relay is neither edited nor deleted through the gateway, even one in the key’s ledger', async () => {
+    const { id, key } = await gw.createKey(['webhooks:add', 'webhooks:edit', 'webhooks:destroy', 'posts:read']);
+    // Made in Ghost Admin (or before the relay) and recorded in the key's ledger: it points straight at its target.
+    const raw = nextGhostId();
+    await gw.gateway.store.ledger.add(id, 'webhooks', raw, Date.now());
+    const retired = await create(key, { event: 'post.published', target_url: clientUrl });
+    await gw.gateway.webhooks.retire((await gw.gateway.store.webhooks.get(retired.relayId))!, 'test', Date.now());
+    ghost.requests.length = 0;
+    for (const ghostId of [raw, retired.ghostId]) {
+      for (const [method, body] of [['PUT', { webhooks: [{ target_url: `${clientUrl}/mine` }] }], ['PUT', { webhooks: [{ name: 'renamed' }] }], ['DELETE', undefined]] as const) {
+        const res = await call(key, method, `/webhooks/${ghostId}/`, body);
+        const err = JSON.parse(await res.body.text()).errors[0];
+        assert.equal(res.statusCode, 403, `${method} ${ghostId}`);
+        assert.equal(err.code, 'WEBHOOK_NOT_RELAYED', `${method} ${ghostId}`);
+      }
+    }
+    assert.deepEqual(ghost.requests.map((r) => `${r.method} ${r.url}`), [], 'nothing reached Ghost');
+  });
+
+  test('another key allowed to touch every webhook may rename or delete one, never re-point it', async () => {
+    const owner = await gw.createKey(['webhooks:add', 'posts:read']);
+    const other = await gw.createKey({ version: 1, scopes: ['webhooks:edit', 'webhooks:destroy', 'posts:read'], constraints: { webhooks: { createdByKey: false } } });
+    const { relayId, ghostId } = await create(owner.key, { event: 'post.published', target_url: clientUrl, secret: 'owner-secret' });
+    ghost.requests.length = 0;
+    for (const item of [{ target_url: `${clientUrl}/stolen` }, { secret: 'mine' }, { event: 'post.unpublished' }]) {
+      const res = await call(other.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [item] });
+      assert.equal(JSON.parse(await res.body.text()).errors[0].code, 'RECORD_NOT_OWNED', JSON.stringify(item));
+    }
+    assert.equal(ghost.requests.length, 0);
+    const renamed = await call(other.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ name: 'renamed' }] });
+    const answer = JSON.parse(await renamed.body.text()).webhooks[0];
+    assert.equal(renamed.statusCode, 200);
+    assert.equal(answer.target_url, clientUrl, 'still the owner’s target');
+    const sent = JSON.parse(ghost.requests[0]!.body.toString()).webhooks[0];
+    assert.equal(sent.name, 'renamed');
+    assert.match(sent.target_url, /\/ghostgate\/webhooks\/relay\//, 'Ghost stays on the relay');
+    const row = (await gw.gateway.store.webhooks.get(relayId))!;
+    assert.equal(row.keyId, owner.id, 'deliveries still follow the creating key');
+    assert.equal(row.targetUrl, clientUrl);
+    const del = await call(other.key, 'DELETE', `/webhooks/${ghostId}/`);
+    await del.body.text();
+    assert.equal(del.statusCode, 204);
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
+  });
+
+  test('a parent key may re-point its child’s webhook, as its ledger already counts the child’s creations', async () => {
+    const parent = await gw.createKey(['webhooks:add', 'webhooks:edit', 'posts:read'], 'parent');
+    const child = await gw.createKey(['webhooks:add', 'posts:read'], 'child', { parentId: parent.id });
+    const { relayId, ghostId } = await create(child.key, { event: 'post.published', target_url: clientUrl });
+    const res = await call(parent.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ target_url: `${clientUrl}/parent` }] });
+    assert.equal(res.statusCode, 200, await res.body.text());
+    const row = (await gw.gateway.store.webhooks.get(relayId))!;
+    assert.equal(row.targetUrl, `${clientUrl}/parent`);
+    assert.equal(row.keyId, child.id, 'deliveries still follow the child’s grant');
+  });
+
+  test('an edit that changes the event is judged on the new event; one that keeps it, on the stored event', async () => {
+    const { key } = await gw.createKey(['webhooks:add', 'webhooks:edit', 'posts:read', 'members:read']);
+    const { ghostId } = await create(key, { event: 'member.added', target_url: clientUrl });
+    const narrower = await gw.createKey({ version: 1, scopes: ['webhooks:edit', 'posts:read'], constraints: { webhooks: { createdByKey: false } } });
+    ghost.requests.length = 0;
+    const r = await call(narrower.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ name: 'x' }] });
+    const err = JSON.parse(await r.body.text()).errors[0];
+    assert.equal(err.code, 'SCOPE_MISSING');
+    assert.match(err.message, /members:read/);
+    const toPosts = await call(key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ event: 'post.published' }] });
+    assert.equal(toPosts.statusCode, 200, await toPosts.body.text());
+    assert.equal(JSON.parse(ghost.requests[0]!.body.toString()).webhooks[0].event, 'post.published');
+  });
+
   test('the sweep retires webhooks of keys revoked behind the gateway’s back and removes them from Ghost', async () => {
     const { id, key } = await gw.createKey(['webhooks:add', 'posts:read']);
     const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl });
@@ -256,5 +346,234 @@ describe('the webhook relay against a strict fake Ghost', () => {
     assert.ok((await gw.gateway.webhooks.sweep(Date.now())) >= 1);
     assert.ok(ghost.requests.some((r) => r.method === 'DELETE' && r.url === `${A}/webhooks/${ghostId}/`));
     assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
+  });
+
+  test('a retired webhook Ghost did not confirm removing is retried by the sweep until Ghost does (404 counts); then its secret is erased', async () => {
+    const { id, key } = await gw.createKey(['webhooks:add', 'posts:read']);
+    const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl, secret: 'client-secret' });
+    let ghostAnswers = 500;
+    ghost.respond = (_r, res) => {
+      res.writeHead(ghostAnswers, { 'content-type': 'application/json' });
+      res.end(ghostAnswers === 500 ? '{"errors":[{"type":"InternalServerError"}]}' : ghostAnswers === 404 ? '{"errors":[{"type":"NotFoundError"}]}' : '');
+    };
+    await gw.gateway.store.keys.revoke(id, Date.now());
+    ghost.requests.length = 0;
+    await gw.gateway.webhooks.sweep(Date.now());
+    await gw.gateway.webhooks.sweep(Date.now());
+    const deletes = () => ghost.requests.filter((r) => r.method === 'DELETE' && r.url === `${A}/webhooks/${ghostId}/`).length;
+    assert.equal(deletes(), 2, 'retired at the first sweep, removal retried at the second');
+    assert.equal(ghost.requests.length, 2);
+    let row = (await gw.gateway.store.webhooks.get(relayId))!;
+    assert.equal(row.status, 'retired');
+    assert.equal(row.ghostRemovedAt, null, 'Ghost may still hold it');
+    assert.ok(row.secretSealed, 'kept while Ghost may still call');
+    assert.equal((await ghostCalls(relayId, post(['news']))).statusCode, 410, 'meanwhile Ghost is told to delete it');
+    ghostAnswers = 404;
+    await gw.gateway.webhooks.sweep(Date.now());
+    assert.equal(deletes(), 3);
+    row = (await gw.gateway.store.webhooks.get(relayId))!;
+    assert.ok(row.ghostRemovedAt !== null, 'Ghost no longer has it');
+    assert.equal(row.secretSealed, null, 'the client’s secret is erased');
+    await gw.gateway.webhooks.sweep(Date.now());
+    assert.equal(deletes(), 3, 'not asked again');
+  });
+
+  test('a webhook deleted through the gateway is retired, removed and scrubbed once Ghost answers 204; not when Ghost fails', async () => {
+    const { key } = await gw.createKey(['webhooks:add', 'webhooks:destroy', 'posts:read']);
+    const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl, secret: 'client-secret' });
+    ghost.respond = (_r, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"type":"InternalServerError"}]}');
+    };
+    await (await call(key, 'DELETE', `/webhooks/${ghostId}/`)).body.text();
+    assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'active', 'Ghost did not delete it: still relayed');
+    ghost.respond = (_r, res) => {
+      res.writeHead(204);
+      res.end();
+    };
+    assert.equal((await call(key, 'DELETE', `/webhooks/${ghostId}/`)).statusCode, 204);
+    const row = (await gw.gateway.store.webhooks.get(relayId))!;
+    assert.equal(row.status, 'retired');
+    assert.ok(row.ghostRemovedAt !== null);
+    assert.equal(row.secretSealed, null);
+  });
+});
+
+describe('webhooks.maxPerKey counts a root key’s whole family', () => {
+  let ghost: FakeUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    ghost = await startFakeUpstream();
+    ghost.respond = (r, res) => {
+      if (r.method === 'DELETE') {
+        res.writeHead(204);
+        return res.end();
+      }
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ webhooks: [{ id: nextGhostId(), ...JSON.parse(r.body.toString()).webhooks[0] }] }));
+    };
+    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, relay: true, extra: { webhooks: { allowInternalIPs: true, maxPerKey: 2 } } });
+  });
+  after(async () => {
+    await gw.close();
+    await ghost.close();
+  });
+  const add = (key: string, n: number) =>
+    request(`${gw.url}${A}/webhooks/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: JSON.stringify({ webhooks: [{ event: 'site.changed', target_url: `http://127.0.0.1:9/${n}` }] }) });
+
+  test('a root key and its children share the limit; another family has its own; a deleted webhook frees its place', async () => {
+    const scopes = ['webhooks:add', 'webhooks:destroy'];
+    const root = await gw.createKey(scopes, 'root');
+    const child = await gw.createKey(scopes, 'child', { parentId: root.id });
+    const grandchild = await gw.createKey(scopes, 'grandchild', { parentId: child.id });
+    const stranger = await gw.createKey(scopes, 'stranger');
+    const first = await add(root.key, 1);
+    const ghostId = JSON.parse(await first.body.text()).webhooks[0].id as string;
+    assert.equal(first.statusCode, 201);
+    assert.equal((await add(child.key, 2)).statusCode, 201);
+    ghost.requests.length = 0;
+    for (const k of [root, child, grandchild]) {
+      const res = await add(k.key, 3);
+      const err = JSON.parse(await res.body.text()).errors[0];
+      assert.equal(res.statusCode, 422);
+      assert.equal(err.code, 'WEBHOOK_LIMIT_REACHED');
+    }
+    assert.equal(ghost.requests.length, 0, 'nothing reached Ghost');
+    assert.equal((await add(stranger.key, 4)).statusCode, 201, 'another family');
+    assert.equal((await request(`${gw.url}${A}/webhooks/${ghostId}/`, { method: 'DELETE', headers: { authorization: authHeader(root.key) } })).statusCode, 204);
+    assert.equal((await add(grandchild.key, 5)).statusCode, 201, 'the deleted one’s place is free');
+  });
+});
+
+describe('the integration a webhook belongs to is the gateway’s to set', () => {
+  const INTEGRATION = 'c0'.repeat(12);
+  let ghost: FakeUpstream;
+  before(async () => {
+    ghost = await startFakeUpstream();
+    ghost.respond = (r, res) => {
+      res.writeHead(r.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
+      if (r.method === 'GET' && r.url === `${A}/users/me/?include=roles`) return res.end(JSON.stringify({ users: [{ id: 'd0'.repeat(12), roles: [{ name: 'Administrator' }] }] }));
+      const item = JSON.parse(r.body.toString()).webhooks[0];
+      res.end(JSON.stringify({ webhooks: [{ id: nextGhostId(), ...item }] }));
+    };
+  });
+  after(() => ghost.close());
+  const add = (gw: TestGateway, key: string, item: Record<string, unknown>) =>
+    request(`${gw.url}${A}/webhooks/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: JSON.stringify({ webhooks: [item] }) });
+
+  test('a staff-token upstream attaches each webhook to webhooks.integrationId; without it, creation is refused', async () => {
+    for (const integrationId of [INTEGRATION, undefined]) {
+      const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, kind: 'staff', relay: true, extra: { webhooks: { allowInternalIPs: true, ...(integrationId ? { integrationId } : {}) } } });
+      try {
+        const { key } = await gw.createKey(['webhooks:add']);
+        ghost.requests.length = 0;
+        const res = await add(gw, key, { event: 'site.changed', target_url: 'http://127.0.0.1:9/hook' });
+        const text = await res.body.text();
+        if (integrationId) {
+          assert.equal(res.statusCode, 201, text);
+          const sent = JSON.parse(ghost.requests.find((r) => r.method === 'POST')!.body.toString()).webhooks[0];
+          assert.equal(sent.integration_id, INTEGRATION);
+        } else {
+          assert.equal(JSON.parse(text).errors[0].code, 'WEBHOOK_RELAY_UNAVAILABLE');
+          assert.match(JSON.parse(text).errors[0].context, /webhooks\.integrationId/);
+          assert.deepEqual(ghost.requests.filter((r) => r.url.startsWith(`${A}/webhooks`)), []);
+        }
+      } finally {
+        await gw.close();
+      }
+    }
+  });
+
+  test('a client naming an integration_id is refused and nothing reaches Ghost, whatever the upstream', async () => {
+    for (const kind of ['integration', 'staff'] as const) {
+      const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, kind, relay: true, extra: { webhooks: { allowInternalIPs: true, integrationId: INTEGRATION } } });
+      try {
+        const { key } = await gw.createKey(['webhooks:add']);
+        ghost.requests.length = 0;
+        const res = await add(gw, key, { event: 'site.changed', target_url: 'http://127.0.0.1:9/hook', integration_id: 'e0'.repeat(12) });
+        const err = JSON.parse(await res.body.text()).errors[0];
+        assert.equal(res.statusCode, 400, kind);
+        assert.equal(err.code, 'BODY_INVALID', kind);
+        assert.match(err.context, /integration_id/);
+        assert.deepEqual(ghost.requests.filter((r) => r.url.startsWith(`${A}/webhooks`)), [], kind);
+      } finally {
+        await gw.close();
+      }
+    }
+  });
+});
+
+describe('the relay judges a call’s size and its own load before reading the body', () => {
+  let ghost: FakeUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    ghost = await startFakeUpstream();
+    // relayMaxBodyMb: 1 KiB; relayConcurrency: one call checked at a time.
+    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, relay: true, extra: { webhooks: { allowInternalIPs: true, relayMaxBodyMb: 1 / 1024, relayConcurrency: 1 } } });
+  });
+  after(async () => {
+    await gw.close();
+    await ghost.close();
+  });
+
+  /** A raw HTTP/1.1 call to the relay, its head (and any body) written as given; resolves with the status line's code. */
+  const raw = (head: string[], body = '') => {
+    const port = new URL(gw.url).port;
+    const socket = connect(Number(port), '127.0.0.1');
+    const lines = [`POST /ghostgate/webhooks/relay/${'a'.repeat(32)} HTTP/1.1`, 'Host: gw', `X-Ghost-Signature: sha256=${'0'.repeat(64)}, t=${Date.now()}`, 'Content-Type: application/json', ...head];
+    socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+    const status = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      let text = '';
+      socket.on('data', (c: Buffer) => {
+        text += c.toString();
+        const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+        if (m && text.includes('\r\n\r\n') && /"code":"[A-Z_]+"|\r\n\r\n$/.test(text)) resolve({ status: Number(m[1]), text });
+      });
+      socket.on('error', reject);
+    });
+    return { socket, status };
+  };
+  const code = (text: string) => /"code":"([A-Z_]+)"/.exec(text)?.[1];
+
+  test('no Content-Length and not chunked: 411; a declared length over relayMaxBodyMb: 413 without waiting for the body', async () => {
+    const none = raw(['Connection: close']);
+    const r1 = await none.status;
+    none.socket.destroy();
+    assert.equal(r1.status, 411);
+    assert.equal(code(r1.text), 'WEBHOOK_LENGTH_REQUIRED');
+    // 10 MB declared, none of it sent: the answer comes anyway.
+    const big = raw(['Content-Length: 10000000']);
+    const r2 = await big.status;
+    big.socket.destroy();
+    assert.equal(r2.status, 413);
+    assert.equal(code(r2.text), 'BODY_TOO_LARGE');
+    // Chunked: refused once the body passes the limit.
+    const chunk = 'x'.repeat(2048);
+    const chunked = raw(['Transfer-Encoding: chunked'], `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`);
+    const r3 = await chunked.status;
+    chunked.socket.destroy();
+    assert.equal(r3.status, 413);
+    // Within the limit, the call is read and judged on its signature.
+    const small = raw(['Content-Length: 2', 'Connection: close'], '{}');
+    const r4 = await small.status;
+    small.socket.destroy();
+    assert.equal(code(r4.text), 'WEBHOOK_SIGNATURE_INVALID');
+  });
+
+  test('beyond relayConcurrency calls being checked, the relay answers 503 at once; a slot frees when a call ends', async () => {
+    // The first call declares a body and sends half: it holds the one slot while the relay reads.
+    const slow = raw(['Content-Length: 4'], '{}');
+    await new Promise((r) => setTimeout(r, 100));
+    const busy = raw(['Content-Length: 2', 'Connection: close'], '{}');
+    const r = await busy.status;
+    busy.socket.destroy();
+    assert.equal(r.status, 503);
+    assert.equal(code(r.text), 'WEBHOOK_RELAY_BUSY');
+    slow.socket.write('  ');
+    assert.equal(code((await slow.status).text), 'WEBHOOK_SIGNATURE_INVALID');
+    slow.socket.destroy();
+    const after = raw(['Content-Length: 2', 'Connection: close'], '{}');
+    assert.equal(code((await after.status).text), 'WEBHOOK_SIGNATURE_INVALID');
+    after.socket.destroy();
   });
 });

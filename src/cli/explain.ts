@@ -7,6 +7,7 @@ import { describeEscalation, escalationOf } from '../grants/escalation.js';
 import { compileGrant } from '../grants/grant.js';
 import { authorize, type Decision, type RequestFacts } from '../pipeline/authorize/authorize.js';
 import { resolveRoute } from '../pipeline/resolve-route/resolve.js';
+import { relayFact } from '../webhooks/lifecycle.js';
 import { readUserFile, withStore, type GlobalOpts } from './common.js';
 import { CliError, printJson } from './output.js';
 
@@ -49,11 +50,18 @@ export function registerExplain(program: Command, globals: () => GlobalOpts): vo
         const grant = compileGrant(key.grant);
         const identity = { kind: config.upstream.kind, userId: o.upstreamUser };
         let d: Decision = authorize({ grant, route, upstream, request: facts, identity });
-        if (d.allow === 'need' && d.need.ownedIds) {
-          facts = { ...facts, ownedIds: new Set(await store.ledger.ids(key.id, d.need.ownedIds)) };
+        // Facts the store holds are gathered as the gateway gathers them: the ledger, the webhook's relay row.
+        for (let round = 0; round < 2 && d.allow === 'need' && (d.need.ownedIds || d.need.webhook !== undefined); round++) {
+          if (d.need.ownedIds) facts = { ...facts, ownedIds: new Set(await store.ledger.ids(key.id, d.need.ownedIds)) };
+          if (d.need.webhook !== undefined) facts = { ...facts, webhook: await relayFact(store, key.id, d.need.webhook) };
           d = authorize({ grant, route, upstream, request: facts, identity });
         }
         Object.assign(out, { route: `${route.method} ${route.path}`, scope: route.scope, upstream_role: role ?? 'unknown (staff token: pass --upstream-role)' });
+        if (facts.webhook !== undefined) {
+          out.webhook = facts.webhook === null
+            ? 'not an active relay of the gateway: edits and deletes are refused (WEBHOOK_NOT_RELAYED)'
+            : `relayed, event ${facts.webhook.event}, ${facts.webhook.createdByKey ? 'created by this key (or a key below it)' : 'created by another key: this key may only rename or delete it'}; an edit needs the read scopes of the event after it`;
+        }
         if (key.status !== 'active') Object.assign(out, { decision: 'deny', code: 'KEY_REVOKED', rule: 'the key was revoked' });
         else if (d.allow === true) {
           Object.assign(out, { decision: 'allow', rule: `the key holds ${route.scope}${grant.hasRules ? ' and the request is inside its constraints and field rules' : ''}` });

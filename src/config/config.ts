@@ -110,11 +110,26 @@ export const ConfigSchema = z
         concurrency: z.coerce.number().int().min(1).max(256).default(8),
         /** Deliveries queued or waiting for a retry, at most. */
         maxQueue: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
-        /** How often the gateway retires webhooks of revoked (or stopped, expired) keys it has not yet removed. */
+        /** Deliveries in flight for one root key's family at once, so one slow target cannot take every slot. */
+        concurrencyPerKey: z.coerce.number().int().min(1).max(256).default(2),
+        /** Deliveries queued or waiting for a retry for one root key's family, at most. */
+        maxQueuePerKey: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+        /** How often the gateway retires webhooks of revoked (or stopped, expired) keys and retries removals Ghost has not confirmed. */
         sweepMs: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
+        /** Largest relay call (Ghost's delivery) the relay reads, in MB. */
+        relayMaxBodyMb: z.coerce.number().positive().max(1024).default(16),
+        /** Relay calls being verified and filtered at once; more are answered 503. */
+        relayConcurrency: z.coerce.number().int().min(1).max(1024).default(8),
+        /** Active webhooks a root key and every key below it may have at once. */
+        maxPerKey: z.coerce.number().int().min(1).max(100_000).default(50),
+        /**
+         * The Ghost integration webhooks are attached to when the upstream is a staff token (Ghost needs one:
+         * webhooks.integration_id is not nullable). With an integration key Ghost attaches them to it itself.
+         */
+        integrationId: z.string().regex(/^[0-9a-f]{24}$/, 'must be a Ghost integration id (24 hex)').optional(),
       })
       .strict()
-      .default({ allowInternalIPs: false, timeoutMs: 2000, retries: 5, backoffMs: 1000, signatureWindowS: 300, concurrency: 8, maxQueue: 10_000, sweepMs: 60_000 }),
+      .default({ allowInternalIPs: false, timeoutMs: 2000, retries: 5, backoffMs: 1000, signatureWindowS: 300, concurrency: 8, maxQueue: 10_000, concurrencyPerKey: 2, maxQueuePerKey: 1000, sweepMs: 60_000, relayMaxBodyMb: 16, relayConcurrency: 8, maxPerKey: 50 }),
     /** How often a running gateway looks for a new upstream credential (`ghostgate upstream rotate`). */
     upstreamReloadMs: z.coerce.number().int().min(100).max(600_000).default(2000),
   })

@@ -93,6 +93,10 @@ export const ERRORS = {
   WEBHOOK_SIGNATURE_STALE: { status: 401, type: 'UnauthorizedError', message: 'The webhook delivery is signed at a time outside the accepted window.' },
   WEBHOOK_RETIRED: { status: 410, type: 'NotFoundError', message: 'This webhook is retired; Ghost removes a webhook answered with 410.' },
   WEBHOOK_QUEUE_FULL: { status: 503, type: 'ServiceUnavailableError', message: 'The webhook delivery queue is full.' },
+  WEBHOOK_NOT_RELAYED: { status: 403, type: 'NoPermissionError', message: 'This webhook is not one the gateway relays: it cannot be edited or deleted through the gateway.' },
+  WEBHOOK_LIMIT_REACHED: { status: 422, type: 'ValidationError', message: 'This key and its family have as many webhooks as the gateway allows.' },
+  WEBHOOK_LENGTH_REQUIRED: { status: 411, type: 'BadRequestError', message: 'A call to the webhook relay must declare its length (Content-Length) or be chunked.' },
+  WEBHOOK_RELAY_BUSY: { status: 503, type: 'ServiceUnavailableError', message: 'The webhook relay is checking as many deliveries as it takes at once; Ghost may retry.' },
 
   // Upstream and internal faults: fail closed.
   UPSTREAM_TIMEOUT: { status: 504, type: 'GatewayTimeoutError', message: 'Ghost did not answer in time.' },

@@ -75,8 +75,10 @@ const facts: fc.Arbitrary<{ routeIndex: number; facts: RequestFacts }> = fc
     owned: fc.subarray(IDS),
     filter: fc.option(fc.constantFrom('status:draft', 'tag:-partner', "tag:news,featured:true"), { nil: undefined }),
     newsletter: fc.boolean(),
+    // The relay row a webhook edit or delete names (src/webhooks/rule.ts RelayFact).
+    webhook: fc.constantFrom(null, { event: 'site.changed', createdByKey: true }, { event: 'post.published', createdByKey: true }, { event: 'member.added', createdByKey: false }),
   })
-  .map(({ routeIndex, record, body, owned, filter, newsletter }) => {
+  .map(({ routeIndex, record, body, owned, filter, newsletter, webhook }) => {
     const r = ROUTES[routeIndex]!;
     const query = new Map<string, string>();
     if (filter) query.set('filter', filter);
@@ -84,7 +86,7 @@ const facts: fc.Arbitrary<{ routeIndex: number; facts: RequestFacts }> = fc
     const bulkBody = { bulk: { action: 'featured' } };
     return {
       routeIndex,
-      facts: { query, params: { id: IDS[0]!, slug: 'a-post' }, body: r.flags.has('bulk') ? bulkBody : { [r.resource]: [body] }, record, ownedIds: new Set(owned) },
+      facts: { query, params: { id: IDS[0]!, slug: 'a-post' }, body: r.flags.has('bulk') ? bulkBody : { [r.resource]: [body] }, record, ownedIds: new Set(owned), webhook },
     };
   });
 

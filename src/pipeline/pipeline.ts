@@ -10,6 +10,7 @@ import { compileGrant, type CompiledGrant } from '../grants/grant.js';
 import { lookupKey, type Lookup } from '../grants/relations.js';
 import type { MasterSecret } from '../secrets/keys.js';
 import type { KeyRecord, Store } from '../store/store.js';
+import { relayFact } from '../webhooks/lifecycle.js';
 import { audienceFor, checkToken } from './authenticate/authenticate.js';
 import { authorize, type Effects, type Need, type RequestFacts } from './authorize/authorize.js';
 import { gatherEscalation } from './gather-escalation.js';
@@ -240,6 +241,7 @@ async function gather(
     next = { ...next, body: read.json };
   }
   if (need.ownedIds) next = { ...next, ownedIds: new Set(await deps.store.ledger.ids(key.id, need.ownedIds)) };
+  if (need.webhook !== undefined) next = { ...next, webhook: await relayFact(deps.store, key.id, need.webhook) };
   if (need.escalation) {
     const g = await gatherEscalation(deps.records, req, need.escalation, apiPrefix, authorization, deps.maxInspectedBody, next.escalation);
     if ('code' in g) return g;

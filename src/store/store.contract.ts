@@ -208,6 +208,52 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
     }
   });
 
+  test(`${name}: a relay is pending, active, retired, then removed from Ghost; only then is the client's secret erased`, async () => {
+    const store = await open();
+    try {
+      const R = 'r'.repeat(32);
+      await store.webhooks.add({ id: R, keyId: ID, event: 'post.published', targetUrl: 'https://hooks.example.com/x', secretSealed: 'sealed', relayUrl: 'https://gw/ghostgate/webhooks/relay/' + R, createdAt: 1 });
+      assert.equal((await store.webhooks.get(R))?.status, 'pending');
+      await store.webhooks.activate(R, 'g'.repeat(24), 2);
+      assert.equal((await store.webhooks.byGhostId('g'.repeat(24)))?.id, R);
+      assert.equal(await store.webhooks.scrub(R), false, 'an active relay keeps its secret');
+      assert.equal(await store.webhooks.retire(R, 'key revoked', 3), true);
+      assert.equal(await store.webhooks.retire(R, 'again', 4), false);
+      assert.equal(await store.webhooks.scrub(R), false, 'a retired relay Ghost may still call keeps its secret');
+      const retired = (await store.webhooks.get(R))!;
+      assert.equal(retired.ghostRemovedAt, null);
+      assert.equal(retired.secretSealed, 'sealed');
+      await store.webhooks.markRemoved(R, 5);
+      await store.webhooks.markRemoved(R, 6);
+      assert.equal((await store.webhooks.get(R))?.ghostRemovedAt, 5, 'the first confirmation stays');
+      assert.equal(await store.webhooks.scrub(R), true);
+      const scrubbed = (await store.webhooks.get(R))!;
+      assert.equal(scrubbed.secretSealed, null);
+      assert.equal(scrubbed.retiredReason, 'key revoked');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: a relay is added under a limit only while fewer than max relays of those keys are pending or active`, async () => {
+    const store = await open();
+    try {
+      const B = 'b'.repeat(24);
+      const relay = (n: number, keyId: string) => ({ id: String(n).repeat(32).slice(0, 32), keyId, event: 'site.changed', targetUrl: `https://hooks.example.com/${n}`, secretSealed: null, relayUrl: `https://gw/r/${n}`, createdAt: n });
+      const limit = { keyIds: [ID, B], max: 2 };
+      assert.equal(await store.webhooks.add(relay(1, ID), limit), true);
+      assert.equal(await store.webhooks.add(relay(2, B), limit), true);
+      assert.equal(await store.webhooks.add(relay(3, ID), limit), false);
+      assert.equal(await store.webhooks.get(relay(3, ID).id), undefined, 'nothing added');
+      assert.equal(await store.webhooks.add(relay(3, 'c'.repeat(24)), { keyIds: ['c'.repeat(24)], max: 2 }), true, 'another family counts apart');
+      await store.webhooks.retire(relay(1, ID).id, 'gone', 4);
+      assert.equal(await store.webhooks.add(relay(4, ID), limit), true, 'a retired relay does not count');
+      assert.equal(await store.webhooks.add(relay(5, ID)), true, 'no limit: always');
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: the ledger keeps each key's created ids per resource, once each`, async () => {
     const store = await open();
     try {

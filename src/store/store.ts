@@ -192,6 +192,8 @@ export interface RelayRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly retiredAt: number | null;
+  /** When Ghost confirmed its webhook gone (DELETE answered 204 or 404); null while Ghost may still hold it. */
+  readonly ghostRemovedAt: number | null;
 }
 
 export interface NewRelay {
@@ -205,8 +207,12 @@ export interface NewRelay {
 }
 
 export interface WebhookRelayStore {
-  /** A pending relay, made before Ghost is asked, so an early delivery finds it. */
-  add(r: NewRelay): Promise<void>;
+  /**
+   * A pending relay, made before Ghost is asked, so an early delivery finds it. With `limit`: only
+   * while fewer than `max` relays of these keys are pending or active, checked and added atomically;
+   * false when the limit is reached.
+   */
+  add(r: NewRelay, limit?: { keyIds: readonly string[]; max: number }): Promise<boolean>;
   /** Ghost created the webhook: the relay is active under Ghost's id. */
   activate(id: string, ghostId: string, at: number): Promise<void>;
   /** Ghost refused the creation: the pending relay goes. */
@@ -214,6 +220,10 @@ export interface WebhookRelayStore {
   update(id: string, changes: { event?: string; targetUrl?: string; secretSealed?: string | null }, at: number): Promise<void>;
   /** Marks the relay retired; false when it already was. */
   retire(id: string, reason: string, at: number): Promise<boolean>;
+  /** Ghost confirmed the webhook gone (or never had it): a retired relay whose removal is no longer retried. */
+  markRemoved(id: string, at: number): Promise<void>;
+  /** Erases the client's sealed secret of a relay that is retired and removed from Ghost; false otherwise. */
+  scrub(id: string): Promise<boolean>;
   get(id: string): Promise<RelayRecord | undefined>;
   byGhostId(ghostId: string): Promise<RelayRecord | undefined>;
   list(filter?: { keyId?: string; status?: RelayStatus }): Promise<RelayRecord[]>;

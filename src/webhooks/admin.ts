@@ -30,6 +30,7 @@ export function relayJson(r: RelayRecord, key?: KeyRecord): Record<string, unkno
     created_at: iso(r.createdAt),
     updated_at: iso(r.updatedAt),
     retired_at: iso(r.retiredAt),
+    removed_from_ghost_at: iso(r.ghostRemovedAt),
   };
 }
 

@@ -35,12 +35,12 @@ function memoryLog(): DeliveryLog & { rows: DeliveryEntry[] } {
 }
 
 const job = (over: Partial<DeliveryJob> = {}): DeliveryJob => ({
-  deliveryId: 'd1', relayId: 'r'.repeat(32), ghostId: 'g1', keyId: 'k1', event: 'post.published',
+  deliveryId: 'd1', relayId: 'r'.repeat(32), ghostId: 'g1', keyId: 'k1', rootKeyId: 'k1', event: 'post.published',
   url: new URL(`${base}/hook`), body: '{"event":"post.published","post":{"current":{"id":"p1"},"previous":{}}}',
   secret: 'client-secret', ghostHeaders: { 'content-version': 'v6.65', 'user-agent': 'Ghost/6.65 (https://github.com/TryGhost/Ghost)' }, view: 'full', ...over,
 });
 
-function queue(o: { backoffMs?: number; retries?: number; timeoutMs?: number; wanted?: () => boolean; gone?: string[]; allowInternal?: boolean; maxQueue?: number } = {}) {
+function queue(o: { backoffMs?: number; retries?: number; timeoutMs?: number; wanted?: () => boolean; gone?: string[]; allowInternal?: boolean; maxQueue?: number; concurrency?: number; concurrencyPerKey?: number; maxQueuePerKey?: number } = {}) {
   const log = memoryLog();
   const q = new DeliveryQueue({
     sender: httpSender({ allowInternal: o.allowInternal ?? true, timeoutMs: o.timeoutMs ?? 1000 }),
@@ -49,8 +49,10 @@ function queue(o: { backoffMs?: number; retries?: number; timeoutMs?: number; wa
     gone: async (j) => void o.gone?.push(j.relayId),
     retries: o.retries ?? 5,
     backoffMs: o.backoffMs ?? 20,
-    concurrency: 4,
+    concurrency: o.concurrency ?? 4,
     maxQueue: o.maxQueue ?? 100,
+    concurrencyPerKey: o.concurrencyPerKey ?? 4,
+    maxQueuePerKey: o.maxQueuePerKey ?? 100,
   });
   return { q, log };
 }
@@ -153,5 +155,29 @@ test('a full queue refuses more work instead of growing', () => {
   assert.equal(q.enqueue(job()), true);
   assert.equal(q.enqueue(job()), true);
   assert.equal(q.enqueue(job()), false);
+  return q.close();
+});
+
+test('one key’s slow target cannot starve another’s: each root key has its own line and at most concurrencyPerKey in flight', async () => {
+  received.length = 0;
+  handler = (req, res) => setTimeout(() => res.end(), req.url === '/slow' ? 600 : 0);
+  const { q, log } = queue({ concurrency: 4, concurrencyPerKey: 2 });
+  for (let i = 0; i < 8; i++) assert.equal(q.enqueue(job({ deliveryId: `a${i}`, rootKeyId: 'A', url: new URL(`${base}/slow`) })), true);
+  const started = Date.now();
+  q.enqueue(job({ deliveryId: 'b1', rootKeyId: 'B', url: new URL(`${base}/fast`) }));
+  while (!log.rows.some((r) => r.deliveryId === 'b1')) await new Promise((r) => setTimeout(r, 5));
+  const waited = Date.now() - started;
+  assert.ok(waited < 400, `B was delivered after ${waited} ms, while A's target takes 600 ms each`);
+  assert.ok(log.rows.filter((r) => r.deliveryId.startsWith('a')).length === 0, 'A’s first two are still in flight');
+  await q.close();
+});
+
+test('a key family’s line is bounded by maxQueuePerKey; other families still get in', () => {
+  handler = (_q, res) => setTimeout(() => res.end(), 200);
+  const { q } = queue({ maxQueuePerKey: 2 });
+  assert.equal(q.enqueue(job({ rootKeyId: 'A' })), true);
+  assert.equal(q.enqueue(job({ rootKeyId: 'A' })), true);
+  assert.equal(q.enqueue(job({ rootKeyId: 'A' })), false);
+  assert.equal(q.enqueue(job({ rootKeyId: 'B' })), true);
   return q.close();
 });

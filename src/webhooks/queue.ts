@@ -4,7 +4,10 @@ import { signatureHeader } from './signature.js';
 
 /**
  * Deliveries to clients, off the request path: the relay answers Ghost as soon
- * as a delivery is queued. Up to `concurrency` at once; each is tried once and
+ * as a delivery is queued. Fair between keys: each root key's family has its
+ * own line, served in turn, with at most `concurrencyPerKey` deliveries in
+ * flight and `maxQueuePerKey` queued, so one key's slow or failing target
+ * cannot starve the others. Up to `concurrency` at once; each is tried once and
  * retried `retries` times (5, as Ghost asks of its HTTP client) with
  * exponential backoff (backoffMs x 2^(n-1) plus up to 100 ms of noise, got's
  * formula), honouring a Retry-After of up to a minute. What is retried:
@@ -22,6 +25,8 @@ export interface DeliveryJob {
   readonly relayId: string;
   readonly ghostId: string | null;
   readonly keyId: string;
+  /** The root key of the creating key's family: its line in the queue. */
+  readonly rootKeyId: string;
   readonly event: string;
   readonly url: URL;
   readonly body: string;
@@ -43,6 +48,10 @@ export interface QueueOptions {
   readonly backoffMs: number;
   readonly concurrency: number;
   readonly maxQueue: number;
+  /** In flight at once for one root key's family. */
+  readonly concurrencyPerKey: number;
+  /** Queued, waiting for a retry or in flight for one root key's family. */
+  readonly maxQueuePerKey: number;
   readonly now?: () => number;
   readonly onError?: (err: Error) => void;
 }
@@ -56,9 +65,14 @@ const RETRY_STATUS = (s: number) => s === 408 || s === 429 || (s >= 500 && s < 6
 const NOT_RETRIED_ERRORS = new Set(['TARGET_PRIVATE', 'ENOTFOUND', 'ERR_INVALID_URL']);
 
 export class DeliveryQueue {
-  private readonly ready: Pending[] = [];
+  /** Ready deliveries, one line per root key, in the order the lines take their turns. */
+  private readonly ready = new Map<string, Pending[]>();
+  private readyCount = 0;
   private readonly waiting = new Map<NodeJS.Timeout, Pending>();
   private active = 0;
+  private readonly activeBy = new Map<string, number>();
+  /** Per root key: queued, waiting and in flight. */
+  private readonly countBy = new Map<string, number>();
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly now: () => number;
@@ -69,15 +83,36 @@ export class DeliveryQueue {
 
   /** Deliveries queued, waiting for a retry, or in flight. */
   get size(): number {
-    return this.ready.length + this.waiting.size + this.active;
+    return this.readyCount + this.waiting.size + this.active;
   }
 
-  /** False when the queue is full or closed: the caller answers Ghost 503 and logs the drop. */
+  /** False when the queue, or this key family's line, is full or closed: the caller answers Ghost 503 and logs the drop. */
   enqueue(job: DeliveryJob): boolean {
-    if (this.closed || this.size >= this.o.maxQueue) return false;
-    this.ready.push({ job, attempt: 1 });
+    if (this.closed || this.size >= this.o.maxQueue || (this.countBy.get(job.rootKeyId) ?? 0) >= this.o.maxQueuePerKey) return false;
+    bump(this.countBy, job.rootKeyId, 1);
+    this.push({ job, attempt: 1 });
     this.pump();
     return true;
+  }
+
+  private push(p: Pending): void {
+    const line = this.ready.get(p.job.rootKeyId);
+    if (line) line.push(p);
+    else this.ready.set(p.job.rootKeyId, [p]);
+    this.readyCount++;
+  }
+
+  /** The next delivery: from the first line in turn with a free slot; that line then goes to the back. */
+  private next(): Pending | undefined {
+    for (const [root, line] of this.ready) {
+      if ((this.activeBy.get(root) ?? 0) >= this.o.concurrencyPerKey) continue;
+      const p = line.shift()!;
+      this.ready.delete(root);
+      if (line.length > 0) this.ready.set(root, line);
+      this.readyCount--;
+      return p;
+    }
+    return undefined;
   }
 
   /** Resolves when nothing is queued, waiting or in flight (tests, shutdown). */
@@ -94,18 +129,27 @@ export class DeliveryQueue {
       this.logAttempt(p, 'dropped', null, 'SHUTDOWN');
     }
     this.waiting.clear();
-    for (const p of this.ready.splice(0)) this.logAttempt(p, 'dropped', null, 'SHUTDOWN');
+    for (const line of this.ready.values()) for (const p of line) this.logAttempt(p, 'dropped', null, 'SHUTDOWN');
+    this.ready.clear();
+    this.readyCount = 0;
     if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private pump(): void {
-    while (this.active < this.o.concurrency && this.ready.length > 0) {
-      const p = this.ready.shift()!;
+    while (this.active < this.o.concurrency) {
+      const p = this.next();
+      if (!p) return;
+      const root = p.job.rootKeyId;
       this.active++;
+      bump(this.activeBy, root, 1);
+      let retried = false;
       void this.attempt(p)
+        .then((r) => (retried = r))
         .catch((err: unknown) => this.o.onError?.(err as Error))
         .finally(() => {
           this.active--;
+          bump(this.activeBy, root, -1);
+          if (!retried) bump(this.countBy, root, -1);
           this.pump();
           if (this.size === 0) for (const w of this.idleWaiters.splice(0)) w();
         });
@@ -129,9 +173,10 @@ export class DeliveryQueue {
     });
   }
 
-  private async attempt(p: Pending): Promise<void> {
+  /** One attempt; true when a retry is scheduled (the delivery keeps its place in its line's count). */
+  private async attempt(p: Pending): Promise<boolean> {
     const { job } = p;
-    if (!(await this.o.stillWanted(job))) return this.logAttempt(p, 'cancelled', null, 'KEY_INACTIVE');
+    if (!(await this.o.stillWanted(job))) return this.end(p, 'cancelled', null, 'KEY_INACTIVE');
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(job.body)),
@@ -139,23 +184,36 @@ export class DeliveryQueue {
     };
     if (job.secret) headers['x-ghost-signature'] = signatureHeader(job.secret, job.body, this.now());
     const r = await this.o.sender.send(job.url, job.body, headers);
-    if (r.status !== null && r.status >= 200 && r.status < 300) return this.logAttempt(p, 'delivered', r);
+    if (r.status !== null && r.status >= 200 && r.status < 300) return this.end(p, 'delivered', r);
     if (r.status === 410) {
       this.logAttempt(p, 'gone', r);
-      return this.o.gone(job);
+      await this.o.gone(job);
+      return false;
     }
     const retryable = r.status === null ? !NOT_RETRIED_ERRORS.has(r.error ?? '') : RETRY_STATUS(r.status);
-    if (!retryable || p.attempt > this.o.retries || this.closed) return this.logAttempt(p, 'failed', r, r.status !== null ? `HTTP_${r.status}` : undefined);
+    if (!retryable || p.attempt > this.o.retries || this.closed) return this.end(p, 'failed', r, r.status !== null ? `HTTP_${r.status}` : undefined);
     this.logAttempt(p, 'retrying', r, r.status !== null ? `HTTP_${r.status}` : undefined);
     let delay = this.o.backoffMs * 2 ** (p.attempt - 1) + Math.random() * 100;
     if (r.retryAfterMs !== undefined && r.retryAfterMs <= 60_000) delay = Math.max(delay, r.retryAfterMs);
     const next: Pending = { job, attempt: p.attempt + 1 };
     const t = setTimeout(() => {
       this.waiting.delete(t);
-      this.ready.push(next);
+      this.push(next);
       this.pump();
     }, delay);
     t.unref();
     this.waiting.set(t, next);
+    return true;
   }
+
+  private end(p: Pending, outcome: Parameters<DeliveryLog['record']>[0]['outcome'], r: SendResult | null, error?: string): false {
+    this.logAttempt(p, outcome, r, error);
+    return false;
+  }
+}
+
+function bump(m: Map<string, number>, key: string, by: number): void {
+  const n = (m.get(key) ?? 0) + by;
+  if (n <= 0) m.delete(key);
+  else m.set(key, n);
 }

@@ -13,7 +13,7 @@ import type { DeliveryQueue } from './queue.js';
 import { RELAY_ID, RELAY_PATH, type RelaySecrets } from './relay-secrets.js';
 import { prepareWrite, type PreparedWrite } from './writes.js';
 import type { WebhookWrite } from './rule.js';
-import { keyState, retireRelay } from './lifecycle.js';
+import { keyState, removeFromGhost, retireRelay, rootKeyId } from './lifecycle.js';
 import { SIGNATURE_FORMAT, verifySignature } from './signature.js';
 import { parseTarget, type Resolver } from './ssrf.js';
 
@@ -38,9 +38,15 @@ export interface WebhookServiceOptions {
   /** Where Ghost reaches the gateway; undefined: webhooks cannot be created. */
   readonly publicUrl: string | undefined;
   readonly allowInternalIPs: boolean;
+  readonly upstreamKind: 'integration' | 'staff';
+  readonly integrationId?: string;
+  readonly maxPerKey: number;
   readonly signatureWindowMs: number;
   readonly resolve?: Resolver;
-  readonly maxBodyBytes?: number;
+  /** Largest relay call read (`webhooks.relayMaxBodyMb`). */
+  readonly maxBodyBytes: number;
+  /** Relay calls verified and filtered at once (`webhooks.relayConcurrency`); beyond, 503. */
+  readonly relayConcurrency: number;
 }
 
 export type RelayResult = { status: number; code?: ErrorCode; context?: string; key?: { id: string; name: string }; view?: string };
@@ -51,6 +57,8 @@ export type { PreparedWrite };
 
 export class WebhookService {
   private readonly seen = new Map<string, number>();
+  /** Relay calls being verified and filtered now. */
+  private inFlight = 0;
   private readonly grants = new WeakMap<object, CompiledGrant>();
 
   constructor(private readonly o: WebhookServiceOptions) {}
@@ -72,10 +80,26 @@ export class WebhookService {
     // CASE: no well-formed signature header: refused before the body is read (a caller without one is not Ghost).
     const header = req.headers['x-ghost-signature'];
     if (typeof header !== 'string' || !SIGNATURE_FORMAT.test(header)) return { status: 401, code: 'WEBHOOK_SIGNATURE_INVALID', context: 'no well-formed X-Ghost-Signature header' };
-    const limit = this.o.maxBodyBytes ?? 32 * 1024 * 1024;
-    if (Number(req.headers['content-length'] ?? 0) > limit) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads' };
+    // CASE: the body's size and the relay's load are judged before a byte of it is read: Ghost sends
+    // Content-Length (got, with a string body), so a call without a declared length is not Ghost's.
+    const length = req.headers['content-length'];
+    const chunked = /(^|,)\s*chunked\s*$/i.test(String(req.headers['transfer-encoding'] ?? ''));
+    if (length === undefined && !chunked) return { status: 411, code: 'WEBHOOK_LENGTH_REQUIRED', context: 'no Content-Length and not chunked' };
+    const limit = this.o.maxBodyBytes;
+    if (length !== undefined && !(Number(length) <= limit)) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)' };
+    if (this.inFlight >= this.o.relayConcurrency) return { status: 503, code: 'WEBHOOK_RELAY_BUSY', context: `${this.inFlight} deliveries are being checked (webhooks.relayConcurrency)` };
+    this.inFlight++;
+    try {
+      return await this.checkAndQueue(req, relayId, limit, now);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Verifies a relay call, judges it by the creating key's grant and queues the delivery. */
+  private async checkAndQueue(req: IncomingMessage, relayId: string, limit: number, now: number): Promise<RelayResult> {
     const raw = await readBody(req, limit);
-    if (!raw) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads' };
+    if (!raw) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)' };
     // The secret is derived from the relay id, so even a relay the gateway forgot can tell Ghost from anyone else.
     const sig = verifySignature(req.headers['x-ghost-signature'], raw, this.o.secrets.relaySecret(relayId), now, this.o.signatureWindowMs);
     if (!sig.ok) return { status: 401, code: sig.code, context: sig.why };
@@ -139,6 +163,7 @@ export class WebhookService {
       relayId,
       ghostId: row.ghostId,
       keyId: key.id,
+      rootKeyId: await rootKeyId(this.o.store, key.id),
       event,
       url: target.url,
       body: JSON.stringify(out.payload),
@@ -173,16 +198,24 @@ export class WebhookService {
 
   /** Retires the relay (deliveries stop at once) and removes the webhook from Ghost. */
   retire(row: RelayRecord, reason: string, now: number): Promise<{ retired: boolean; removedFromGhost: boolean }> {
-    return retireRelay(this.o.store, this.o.ghost, row, reason, now, (err) =>
-      this.o.logger.warn({ webhook: row.ghostId, err: { message: err.message } }, 'retired webhook not yet removed from Ghost'),
-    );
+    return retireRelay(this.o.store, this.o.ghost, row, reason, now, this.removalFailed(row));
   }
 
-  /** Retires the webhooks of keys that were revoked, or expired with `webhooks: stop`. */
+  private removalFailed(row: RelayRecord): (err: Error) => void {
+    return (err) => this.o.logger.warn({ webhook: row.ghostId, err: { message: err.message } }, 'retired webhook not yet removed from Ghost; the sweep retries');
+  }
+
+  /**
+   * Retires the webhooks of keys that were revoked, or expired with `webhooks: stop`, and retries
+   * removing from Ghost every retired webhook Ghost has not confirmed gone (lifecycle.ts).
+   */
   async sweep(now: number): Promise<number> {
     let n = 0;
     for (const row of await this.o.store.webhooks.list()) {
-      if (row.status === 'retired') continue;
+      if (row.status === 'retired') {
+        if (row.ghostRemovedAt === null || row.secretSealed !== null) await removeFromGhost(this.o.store, this.o.ghost, row, now, this.removalFailed(row));
+        continue;
+      }
       // CASE: a creation Ghost never answered leaves a pending row; its webhook, if any, gets 410 from the relay.
       if (row.status === 'pending') {
         if (now - row.createdAt > 10 * 60_000) await this.o.store.webhooks.discard(row.id);

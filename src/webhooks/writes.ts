@@ -3,6 +3,7 @@ import type { KeyRecord, Store } from '../store/store.js';
 import { RELAY_PATH, newRelayId, type RelaySecrets } from './relay-secrets.js';
 import type { WebhookWrite } from './rule.js';
 import { checkTarget, parseTarget, type Resolver } from './ssrf.js';
+import { keyFamily, scrubRelay } from './lifecycle.js';
 
 /**
  * Webhook writes through the proxy, around forwarding: an add registers the
@@ -18,6 +19,12 @@ export interface WriteDeps {
   readonly publicUrl: string | undefined;
   readonly allowInternalIPs: boolean;
   readonly resolve?: Resolver;
+  /** The upstream credential's kind: a staff token's webhooks need the integration they belong to. */
+  readonly upstreamKind: 'integration' | 'staff';
+  /** `webhooks.integrationId`: the integration a staff token's webhooks are attached to. */
+  readonly integrationId?: string;
+  /** `webhooks.maxPerKey`: active webhooks a root key's family may have. */
+  readonly maxPerKey: number;
 }
 
 /** What the server does around forwarding a webhook write. */
@@ -38,10 +45,16 @@ type Json = Record<string, unknown>;
 export async function prepareWrite(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
   if (w.action === 'destroy') {
     const row = await o.store.webhooks.byGhostId(w.id ?? '');
+    // CASE: authorize() saw an active relay; one retired since (a revocation, a 410) is not deleted twice.
+    if (!row || row.status !== 'active') return notRelayed(w);
     return {
       ok: true,
       settle: async (status) => {
-        if (row && row.status !== 'retired' && (status === 204 || status === 404)) await o.store.webhooks.retire(row.id, 'deleted by its key', now);
+        // Ghost's 204 (or 404: already gone) confirms the removal: the relay is retired, removed and scrubbed.
+        if (status !== 204 && status !== 404) return;
+        await o.store.webhooks.retire(row.id, 'deleted through the gateway', now);
+        await o.store.webhooks.markRemoved(row.id, now);
+        await scrubRelay(o.store, row.id);
       },
     };
   }
@@ -56,6 +69,9 @@ export async function prepareWrite(o: WriteDeps, w: WebhookWrite, key: KeyRecord
 
 async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
   if (!o.publicUrl) return { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'set publicUrl in the gateway configuration (docs/webhooks.md)' };
+  // CASE: Ghost sets integration_id from an integration key itself (api/endpoints/utils/serializers/input/webhooks.js);
+  // a staff token's webhook takes the body's, which must name an integration (schema.js webhooks.integration_id, not nullable).
+  if (o.upstreamKind === 'staff' && !o.integrationId) return { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'the upstream is a staff token: set webhooks.integrationId to the Ghost integration its webhooks belong to (docs/webhooks.md)' };
   const targetUrl = w.targetUrl!;
   // Ghost's rule (webhooks-service.js add): the same event and target (case-insensitive) once. Kept per key.
   const mine = await o.store.webhooks.list({ keyId: key.id });
@@ -65,16 +81,15 @@ async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: nu
   const id = newRelayId();
   const relayUrl = `${o.publicUrl}${RELAY_PATH}${id}`;
   const clientSecret = w.secret;
-  await o.store.webhooks.add({
-    id,
-    keyId: key.id,
-    event: w.event!,
-    targetUrl,
-    secretSealed: clientSecret ? o.secrets.sealClientSecret(id, clientSecret) : null,
-    relayUrl,
-    createdAt: now,
-  });
-  const body = Buffer.from(JSON.stringify({ webhooks: [{ event: w.event, target_url: relayUrl, secret: o.secrets.relaySecret(id), ...w.rest }] }));
+  // A key's family (its root key and every key below it) shares one limit: minting children does not widen it.
+  const family = await keyFamily(o.store, key);
+  const added = await o.store.webhooks.add(
+    { id, keyId: key.id, event: w.event!, targetUrl, secretSealed: clientSecret ? o.secrets.sealClientSecret(id, clientSecret) : null, relayUrl, createdAt: now },
+    { keyIds: family.keyIds, max: o.maxPerKey },
+  );
+  if (!added) return { ok: false, code: 'WEBHOOK_LIMIT_REACHED', context: `this key's family already has ${o.maxPerKey} webhooks (webhooks.maxPerKey); delete one first` };
+  const integration = o.upstreamKind === 'staff' ? { integration_id: o.integrationId } : {};
+  const body = Buffer.from(JSON.stringify({ webhooks: [{ event: w.event, target_url: relayUrl, secret: o.secrets.relaySecret(id), ...w.rest, ...integration }] }));
   let activated = false;
   return {
     ok: true,
@@ -96,8 +111,8 @@ async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: nu
 
 async function prepareEdit(o: WriteDeps, w: WebhookWrite, now: number, unchanged: unknown): Promise<PreparedWrite> {
   const row = await o.store.webhooks.byGhostId(w.id ?? '');
-  // CASE: a webhook made before the relay (or retired): forwarded as the client sent it; `webhooks audit` reports it.
-  if (!row || row.status === 'retired') return { ok: true, settle: async () => {} };
+  // CASE: a webhook made in Ghost Admin or before the relay (authorize() refuses it first), or retired since.
+  if (!row || row.status !== 'active') return notRelayed(w);
   const fields: Json = { ...(w.event ? { event: w.event } : {}), target_url: row.relayUrl, secret: o.secrets.relaySecret(row.id), ...w.rest };
   const body = Buffer.from(JSON.stringify({ webhooks: [fields] }));
   const sealed = w.secret === undefined ? undefined : w.secret ? o.secrets.sealClientSecret(row.id, w.secret) : null;
@@ -119,6 +134,8 @@ async function prepareEdit(o: WriteDeps, w: WebhookWrite, now: number, unchanged
     settle: async () => {},
   };
 }
+
+const notRelayed = (w: WebhookWrite): PreparedWrite => ({ ok: false, code: 'WEBHOOK_NOT_RELAYED', context: `webhook ${w.id} is not an active relay of the gateway` });
 
 function answerHook(json: unknown): Json | undefined {
   const list = json && typeof json === 'object' ? (json as Json).webhooks : undefined;

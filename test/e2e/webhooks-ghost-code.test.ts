@@ -65,7 +65,7 @@ test('every webhook body the gateway forwards passes Ghost’s own schema, and e
   for (const [method, path, which] of [['POST', '/webhooks', 'webhooks-add'], ['PUT', '/webhooks/:id', 'webhooks-edit']] as const) {
     const route = catalog.routes.find((r) => r.method === method && r.path === path)!;
     for (const body of bodies) {
-      const d = authorize({ grant: compileGrant({ version: 1, scopes: ['*'] }), route, upstream: upstreamReach(route, integration, permissions), request: { query: new Map(), params: { id: 'w1' }, body, ownedIds: new Set(['w1']) } });
+      const d = authorize({ grant: compileGrant({ version: 1, scopes: ['*'] }), route, upstream: upstreamReach(route, integration, permissions), request: { query: new Map(), params: { id: 'w1' }, body, ownedIds: new Set(['w1']), webhook: { event: 'post.added', createdByKey: true } } });
       const ghost = await ghostAccepts(body, which);
       const name = `${method} ${JSON.stringify(body)}`;
       if (!ghost) assert.equal(d.allow, false, `Ghost refuses, so must the gateway: ${name}`);

@@ -23,10 +23,20 @@ const outcome = (d: Decision): string => (d.allow === true ? 'allow' : d.allow =
 for (const [method, action] of [['PUT', 'edit'], ['DELETE', 'destroy']] as const) {
   test(`webhooks: ${action} is allowed only on a webhook this key created`, () => {
     const g = { scopes: [`webhooks:${action}`] };
-    assert.equal(outcome(decide(g, method, '/webhooks/:id', { params: { id: 'w2' } })), method === 'PUT' ? 'need:body,ownedIds' : 'need:ownedIds');
+    assert.equal(outcome(decide(g, method, '/webhooks/:id', { params: { id: 'w2' } })), method === 'PUT' ? 'need:body,ownedIds,webhook' : 'need:ownedIds,webhook');
     assert.equal(outcome(decide(g, method, '/webhooks/:id', { params: { id: 'w2' }, ownedIds: new Set(['w1']) })), 'RECORD_NOT_OWNED');
-    const own = decide(g, method, '/webhooks/:id', { params: { id: 'w1' }, ownedIds: new Set(['w1']), ...(method === 'PUT' ? { body: { webhooks: [{ name: 'x' }] } } : {}) });
+    const relay = { event: 'site.changed', createdByKey: true };
+    const own = decide(g, method, '/webhooks/:id', { params: { id: 'w1' }, ownedIds: new Set(['w1']), webhook: relay, ...(method === 'PUT' ? { body: { webhooks: [{ name: 'x' }] } } : {}) });
     assert.equal(outcome(own), 'allow');
+  });
+
+  test(`webhooks: ${action} is refused on a webhook that is not an active relay of the gateway, even one this key's ledger names`, () => {
+    const g = { scopes: [`webhooks:${action}`] };
+    const f = { params: { id: 'w1' }, ownedIds: new Set(['w1']), ...(method === 'PUT' ? { body: { webhooks: [{ name: 'x' }] } } : {}) };
+    assert.equal(outcome(decide(g, method, '/webhooks/:id', f)), 'need:webhook');
+    assert.equal(outcome(decide(g, method, '/webhooks/:id', { ...f, webhook: null })), 'WEBHOOK_NOT_RELAYED');
+    // A key allowed to touch others' webhooks still meets the rule.
+    assert.equal(outcome(decide({ ...g, constraints: { webhooks: { createdByKey: false } } }, method, '/webhooks/:id', { params: { id: 'w9' }, webhook: null, ...(method === 'PUT' ? { body: { webhooks: [{ name: 'x' }] } } : {}) })), 'WEBHOOK_NOT_RELAYED');
   });
 }
 

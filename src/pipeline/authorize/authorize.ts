@@ -13,7 +13,7 @@ import { checkMemberWrite } from '../../grants/members.js';
 import { FilterError, canonicalFilter, constrainFilter, filterKeys, type GhostWrap, type NqlNode } from '../../grants/nql.js';
 import { checkOracles, redactionsOf, type Redactions } from '../../grants/personal-data.js';
 import { RELATIONS, readRelation, resolveReferences, lookupKey, type Lookup, type LookupAnswers, type RelatedResource } from '../../grants/relations.js';
-import { webhookRule, type WebhookWrite } from '../../webhooks/rule.js';
+import { webhookRule, type RelayFact, type WebhookWrite } from '../../webhooks/rule.js';
 
 /**
  * The one decision function. The proxy, `ghostgate explain` and the key API
@@ -42,6 +42,8 @@ export interface RequestFacts {
   readonly lookups?: LookupAnswers;
   /** Facts for the narrower forms of escalation scopes (roles, active theme, upload name), once gathered. */
   readonly escalation?: EscalationFacts;
+  /** The gateway's relay row for the webhook an edit or delete names, once gathered; null: not an active relay. */
+  readonly webhook?: RelayFact | null;
 }
 
 export interface RecordNeed {
@@ -60,6 +62,8 @@ export interface Need {
   anchors?: true;
   lookups?: Lookup[];
   escalation?: EscalationNeed;
+  /** The relay row of this Ghost webhook id (src/webhooks/rule.ts RelayFact). */
+  webhook?: string;
 }
 
 export interface Effects {
@@ -144,8 +148,16 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
     }
   }
   if (route.resource === 'webhooks' && route.action === 'add') effects.ledger = 'webhooks';
-  // A webhook is a read channel: its event needs the read scope of what it delivers (src/webhooks/rule.ts).
-  const hook = webhookRule(grant, route, request.params, request.body);
+  // Only the gateway's own active relays are edited or deleted through it: a webhook made in Ghost Admin
+  // or before the relay points straight at its target, and an edit could make it a channel outside any grant.
+  if (route.resource === 'webhooks' && (route.action === 'edit' || route.action === 'destroy')) {
+    if (request.webhook === undefined) need.webhook = request.params.id ?? '';
+    else if (request.webhook === null) {
+      return deny('WEBHOOK_NOT_RELAYED', `Webhook ${request.params.id} is not relayed by the gateway: this key may not ${route.action} it.`, `${route.method} ${route.path}: the id names no active relay (a webhook made in Ghost Admin, before the relay, or retired).`, 'An administrator can move it onto the relay (ghostgate webhooks migrate) or remove it (ghostgate webhooks remove).');
+    }
+  }
+  // A webhook is a read channel: its event (after an edit) needs the read scope of what it delivers (src/webhooks/rule.ts).
+  const hook = webhookRule(grant, route, request.params, request.body, request.webhook);
   if (hook.kind === 'need-body') need.body = true;
   else if (hook.kind === 'deny') return deny(hook.code, hook.message, hook.context, hook.help);
   else if (hook.kind === 'write') effects.webhook = hook.write;
@@ -292,7 +304,7 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
 
 function finish(need: Need, route: RouteEntry, effects: Effects, lookups: readonly Lookup[] = []): Decision {
   if (lookups.length > 0) need.lookups = [...lookups];
-  if (need.body || need.record || need.ownedIds || need.anchors || need.lookups || need.escalation) return { allow: 'need', need };
+  if (need.body || need.record || need.ownedIds || need.anchors || need.lookups || need.escalation || need.webhook !== undefined) return { allow: 'need', need };
   return { allow: true, scope: route.scope, effects };
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { GrantSchema } from '../../grants/grant.js';
 import { guardStore, type AuditAnchor, type KeyRecord, type KeyStatus, type NewKey, type Store } from '../store.js';
-import { WEBHOOK_RELAYS_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
+import { WEBHOOK_RELAYS_MIGRATION, WEBHOOK_RELAYS_REMOVED_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 
 /**
  * SQLite driver (better-sqlite3: synchronous, prepared statements, WAL).
@@ -55,6 +55,7 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX reservations_key ON reservations(key_id);
    CREATE TABLE audit_anchors (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
+  WEBHOOK_RELAYS_REMOVED_MIGRATION,
 ];
 
 interface KeyRow {

@@ -18,6 +18,9 @@ export const WEBHOOK_RELAYS_MIGRATION = `CREATE TABLE webhook_relays (
    );
    CREATE INDEX webhook_relays_key ON webhook_relays(key_id);`;
 
+/** Retiring a relay no longer forgets Ghost's copy: removal is retried until Ghost confirms it. */
+export const WEBHOOK_RELAYS_REMOVED_MIGRATION = `ALTER TABLE webhook_relays ADD COLUMN ghost_removed_at INTEGER;`;
+
 interface Row {
   id: string;
   ghost_id: string | null;
@@ -31,6 +34,7 @@ interface Row {
   created_at: number;
   updated_at: number;
   retired_at: number | null;
+  ghost_removed_at: number | null;
 }
 
 const toRecord = (r: Row): RelayRecord => ({
@@ -46,6 +50,7 @@ const toRecord = (r: Row): RelayRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   retiredAt: r.retired_at,
+  ghostRemovedAt: r.ghost_removed_at,
 });
 
 export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
@@ -55,11 +60,21 @@ export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
   const activate = db.prepare("UPDATE webhook_relays SET ghost_id = ?, status = 'active', updated_at = ? WHERE id = ? AND status = 'pending'");
   const discard = db.prepare("DELETE FROM webhook_relays WHERE id = ? AND status = 'pending'");
   const retire = db.prepare("UPDATE webhook_relays SET status = 'retired', retired_reason = ?, retired_at = ?, updated_at = ? WHERE id = ? AND status <> 'retired'");
+  const markRemoved = db.prepare('UPDATE webhook_relays SET ghost_removed_at = ? WHERE id = ? AND ghost_removed_at IS NULL');
+  const scrub = db.prepare("UPDATE webhook_relays SET secret_sealed = NULL WHERE id = ? AND status = 'retired' AND ghost_removed_at IS NOT NULL");
   const get = db.prepare('SELECT * FROM webhook_relays WHERE id = ?');
   const byGhost = db.prepare('SELECT * FROM webhook_relays WHERE ghost_id = ?');
   return {
-    async add(r) {
-      insert.run(r.id, r.keyId, r.event, r.targetUrl, r.secretSealed, r.relayUrl, r.createdAt, r.createdAt);
+    async add(r, limit) {
+      return db.transaction(() => {
+        if (limit) {
+          const ids = [...new Set(limit.keyIds)];
+          const live = db.prepare(`SELECT count(*) AS n FROM webhook_relays WHERE status <> 'retired' AND key_id IN (${ids.map(() => '?').join(', ')})`).get(...ids) as { n: number };
+          if (live.n >= limit.max) return false;
+        }
+        insert.run(r.id, r.keyId, r.event, r.targetUrl, r.secretSealed, r.relayUrl, r.createdAt, r.createdAt);
+        return true;
+      }).immediate();
     },
     async activate(id, ghostId, at) {
       activate.run(ghostId, at, id);
@@ -77,6 +92,12 @@ export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
     },
     async retire(id, reason, at) {
       return retire.run(reason, at, at, id).changes === 1;
+    },
+    async markRemoved(id, at) {
+      markRemoved.run(at, id);
+    },
+    async scrub(id) {
+      return scrub.run(id).changes === 1;
     },
     async get(id) {
       const row = get.get(id) as Row | undefined;
