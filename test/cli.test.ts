@@ -201,4 +201,29 @@ describe('the ghostgate CLI', () => {
     assert.match(member.message, /members:read/);
     assert.match(member.webhook, /event member\.added, created by this key/);
   });
+
+  test('explain runs the key checks of a request (revocation, window, IP, max uses, ancestors) and names those it skips', () => {
+    const create = (...args: string[]) => JSON.parse(run(dir, 'token', 'create', '--name', 'x', '--json', ...args).out) as { id: string };
+    const explain = (id: string, ...extra: string[]) => {
+      const r = run(dir, 'explain', '--key', id, 'GET', '/posts/', '--json', ...extra);
+      return JSON.parse(r.out) as { decision: string; code?: string; checked: string[]; skipped: string[] };
+    };
+    const fenced = create('--scope', 'posts:browse', '--ip', '10.0.0.0/8');
+    const noIp = explain(fenced.id);
+    assert.equal(noIp.decision, 'allow');
+    assert.ok(noIp.skipped.includes('IP allowlist (give --ip)'));
+    assert.ok(noIp.skipped.some((x) => /rate limits/.test(x)));
+    assert.equal(explain(fenced.id, '--ip', '192.168.1.1').code, 'IP_NOT_ALLOWED');
+    assert.equal(explain(fenced.id, '--ip', '::ffff:10.1.2.3').decision, 'allow');
+    assert.equal(explain(create('--scope', 'posts:browse', '--not-before', '2d').id).code, 'KEY_NOT_YET_VALID');
+    const parent = create('--scope', 'posts:browse,keys:mint');
+    const child = create('--scope', 'posts:browse', '--parent', parent.id);
+    assert.equal(explain(child.id).decision, 'allow');
+    assert.ok(explain(child.id).checked.some((x) => /1 parent key/.test(x)));
+    assert.equal(run(dir, 'token', 'revoke', parent.id).code, 0);
+    const orphan = JSON.parse(run(dir, 'explain', '--key', child.id, 'GET', '/posts/', '--json').out) as { code: string };
+    assert.equal(orphan.code, 'KEY_REVOKED', 'revoking the parent revoked the child too');
+    const once = create('--scope', 'posts:browse', '--max-uses', '1');
+    assert.ok(explain(once.id).checked.includes('max uses: 1 of 1 left'));
+  });
 });

@@ -7,14 +7,17 @@ import { describeEscalation, escalationOf } from '../grants/escalation.js';
 import { compileGrant } from '../grants/grant.js';
 import { authorize, type Decision, type RequestFacts } from '../pipeline/authorize/authorize.js';
 import { resolveRoute } from '../pipeline/resolve-route/resolve.js';
+import { checkKeyChain, loadAncestors, normaliseIp } from '../pipeline/lifecycle/lifecycle.js';
 import { relayFact } from '../webhooks/lifecycle.js';
 import { readUserFile, withStore, type GlobalOpts } from './common.js';
 import { CliError, printJson } from './output.js';
 
 /**
  * `ghostgate explain`: the decision the gateway would make, through the same
- * resolveRoute and authorize the gateway runs, with the rule that decided it
- * and what would allow it.
+ * resolveRoute, key checks (revocation, validity window, IP with --ip, max uses,
+ * for the key and its ancestors) and authorize the gateway runs, with the rule
+ * that decided it and what would allow it; rate limits and quotas, which depend
+ * on traffic, are listed as skipped.
  */
 export function registerExplain(program: Command, globals: () => GlobalOpts): void {
   program
@@ -25,8 +28,9 @@ export function registerExplain(program: Command, globals: () => GlobalOpts): vo
     .option('--record <file>', "the record's current state (Ghost's JSON for it), for rules that depend on it")
     .option('--upstream-role <role>', "the upstream credential's role (default: Admin Integration for an integration key)")
     .option('--upstream-user <id>', "a staff token upstream: its user's id (without it, every PUT and DELETE /users/:id/ counts as the gateway's own user)")
+    .option('--ip <address>', 'the client address, for the key\'s IP allowlist (without it, that check is skipped and said so)')
     .option('--json', 'print JSON')
-    .action(async (method: string, path: string, o: { key: string; body?: string; record?: string; upstreamRole?: string; upstreamUser?: string; json?: boolean }) => {
+    .action(async (method: string, path: string, o: { key: string; body?: string; record?: string; upstreamRole?: string; upstreamUser?: string; ip?: string; json?: boolean }) => {
       await withStore(globals(), async (store, config) => {
         const key = await store.keys.get(o.key);
         if (!key) throw new CliError(`no key ${o.key}`);
@@ -57,12 +61,22 @@ export function registerExplain(program: Command, globals: () => GlobalOpts): vo
           d = authorize({ grant, route, upstream, request: facts, identity });
         }
         Object.assign(out, { route: `${route.method} ${route.path}`, scope: route.scope, upstream_role: role ?? 'unknown (staff token: pass --upstream-role)' });
+        // The request-time checks of the key and its ancestors, as pipeline.ts runs them; what depends on traffic is said to be skipped.
+        const now = Date.now();
+        const ancestors = await loadAncestors(key, (id) => store.keys.get(id));
+        const ip = o.ip === undefined ? 'unknown' : normaliseIp(o.ip);
+        const lifecycle = ancestors ? checkKeyChain([key, ...ancestors], now, ip) : ({ ok: false, code: 'KEY_REVOKED', context: 'the key’s parent is gone' } as const);
+        const uses = key.maxUses === null ? undefined : await store.keys.uses(key.id, now);
+        const usesLeft = uses && key.maxUses !== null ? Math.max(0, key.maxUses - uses.spent - uses.reserved - uses.unknown) : undefined;
+        out.checked = [`revocation and validity window${ancestors?.length ? `, of the key and its ${ancestors.length} parent key(s)` : ''}`, ...(ip === 'unknown' ? [] : [`IP allowlist for ${ip}`]), ...(usesLeft === undefined ? [] : [`max uses: ${usesLeft} of ${key.maxUses} left`])];
+        out.skipped = [...(ip === 'unknown' ? ['IP allowlist (give --ip)'] : []), 'rate limits and daily quota (they depend on traffic)'];
         if (facts.webhook !== undefined) {
           out.webhook = facts.webhook === null
             ? 'not an active relay of the gateway: edits and deletes are refused (WEBHOOK_NOT_RELAYED)'
             : `relayed, event ${facts.webhook.event}, ${facts.webhook.createdByKey ? 'created by this key (or a key below it)' : 'created by another key: this key may only rename or delete it'}; an edit needs the read scopes of the event after it`;
         }
-        if (key.status !== 'active') Object.assign(out, { decision: 'deny', code: 'KEY_REVOKED', rule: 'the key was revoked' });
+        if (!lifecycle.ok) Object.assign(out, { decision: 'deny', code: lifecycle.code, rule: lifecycle.context });
+        else if (d.allow === true && usesLeft === 0) Object.assign(out, { decision: 'deny', code: 'KEY_USES_EXHAUSTED', rule: `all ${key.maxUses} uses of this key are taken` });
         else if (d.allow === true) {
           Object.assign(out, { decision: 'allow', rule: `the key holds ${route.scope}${grant.hasRules ? ' and the request is inside its constraints and field rules' : ''}` });
           if (d.effects.query !== undefined) out.forwarded_query = decodeURIComponent(d.effects.query.replace(/\+/g, ' '));

@@ -18,7 +18,7 @@ import type { CheckedBody } from './forward/forward.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
 import { contentEncodingRefusal, readJsonBody, uploadTypeRefusal } from './read-body/read-body.js';
-import { checkIp, checkWindow, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
+import { checkKeyChain, loadAncestors, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
 import type { BlockList } from 'node:net';
 
 /**
@@ -166,7 +166,6 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
 
 export type AuthResult = { ok: true; key: KeyRecord; ancestors: KeyRecord[] } | { ok: false; refusal: Refusal };
 
-const MAX_KEY_DEPTH = 8;
 /** The secret generation of a new key (store/sqlite: `generation INTEGER NOT NULL DEFAULT 1`). */
 const FIRST_GENERATION = 1;
 
@@ -199,21 +198,15 @@ export async function authenticateKey(deps: PipelineDeps, req: IncomingMessage, 
     if (old.ok) sig = old;
   }
   if (!sig.ok) return no(sig.code, sig.context);
-  const ancestors: KeyRecord[] = [];
-  for (let p = key.parentId; p !== null; ) {
-    const parent = await deps.store.keys.get(p);
-    if (!parent || ancestors.length >= MAX_KEY_DEPTH) return no('KEY_REVOKED', 'the key’s parent is gone', key);
-    ancestors.push(parent);
-    p = parent.parentId;
-  }
-  for (const k of [key, ...ancestors]) {
+  const ancestors = await loadAncestors(key, (id) => deps.store.keys.get(id));
+  if (!ancestors) return no('KEY_REVOKED', 'the key’s parent is gone', key);
+  const chain = [key, ...ancestors];
+  // Revocation is checked after the signature so that an unknown party learns nothing about a key id;
+  // what depends on traffic (rate, quota) only once every key of the chain is valid, so a refusal spends nothing.
+  const valid = checkKeyChain(chain, nowMs, ip);
+  if (!valid.ok) return no(valid.code, valid.context, key);
+  for (const k of chain) {
     const whose = k === key ? '' : ' (a parent key)';
-    // Revocation is checked after the signature so that an unknown party learns nothing about a key id.
-    if (k.status !== 'active') return no('KEY_REVOKED', `the key was revoked${whose}`, key);
-    const window = checkWindow(k, nowMs);
-    if (!window.ok) return no(window.code, window.context + whose, key);
-    const allowed = checkIp(k.limits, ip);
-    if (!allowed.ok) return no(allowed.code, allowed.context + whose, key);
     const rate = deps.rateLimiter.take(k.id, k.limits.rate, nowMs);
     if (!rate.ok) return no(rate.code, rate.context + whose, key, rate.retryAfterS ?? 1);
     if (k.limits.dailyQuota !== undefined && (await deps.store.keys.countDaily(k.id, utcDay(nowMs))) > k.limits.dailyQuota) {

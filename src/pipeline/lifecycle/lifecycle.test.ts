@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkIp, checkWindow, clientIp, normaliseIp, parseCidrs, RateLimiter, secondsToUtcMidnight } from './lifecycle.js';
+import { checkIp, checkKeyChain, checkWindow, clientIp, loadAncestors, MAX_KEY_DEPTH, normaliseIp, parseCidrs, RateLimiter, secondsToUtcMidnight } from './lifecycle.js';
 import type { KeyRecord } from '../../store/store.js';
 
 const key = (over: Partial<KeyRecord>): KeyRecord =>
@@ -81,4 +81,21 @@ test('rate limits: the per-minute bucket refills at its rate', () => {
   assert.equal(rl.take('m', rate, 1000).ok, true, 'one per second at 60 per minute');
   assert.equal(rl.take('m', rate, 1000).ok, false);
   assert.equal(rl.take('other', rate, 1000).ok, true, 'buckets are per key');
+});
+
+test('a key chain: each key is checked in turn (revoked, window, IP), the IP check skipped only when asked; ancestors load parent first, a gone or too deep chain is none', async () => {
+  const child = key({ id: 'c'.repeat(24), status: 'active', parentId: 'p'.repeat(24) });
+  const parent = key({ id: 'p'.repeat(24), status: 'active', parentId: null, limits: { ipAllow: ['10.0.0.0/8'] } });
+  const code = (v: ReturnType<typeof checkKeyChain>) => (v.ok ? 'ok' : v.code);
+  assert.equal(code(checkKeyChain([child, parent], 1000, '10.0.0.1')), 'ok');
+  assert.equal(code(checkKeyChain([child, parent], 1000, '192.168.0.1')), 'IP_NOT_ALLOWED', "the parent's allowlist holds for the child");
+  assert.equal(code(checkKeyChain([child, parent], 1000, 'unknown')), 'ok');
+  assert.equal(code(checkKeyChain([child, parent], 1000, undefined)), 'HEADER_AMBIGUOUS');
+  assert.equal(code(checkKeyChain([child, { ...parent, status: 'revoked' }], 1000, '10.0.0.1')), 'KEY_REVOKED');
+  assert.equal(code(checkKeyChain([child, { ...parent, expiresAt: 1000 }], 1000, '10.0.0.1')), 'KEY_EXPIRED');
+  const byId = new Map([[parent.id, parent]]);
+  assert.deepEqual(await loadAncestors(child, async (id) => byId.get(id)), [parent]);
+  assert.equal(await loadAncestors(child, async () => undefined), undefined, 'a parent that is gone');
+  const loop = key({ id: 'l'.repeat(24), status: 'active', parentId: 'l'.repeat(24) });
+  assert.equal(await loadAncestors(loop, async () => loop), undefined, `deeper than ${MAX_KEY_DEPTH}`);
 });

@@ -69,6 +69,44 @@ export function checkIp(limits: KeyLimits, ip: string | undefined): LifecycleVer
   return contains(list, ip) ? { ok: true } : { ok: false, code: 'IP_NOT_ALLOWED', context: `requests from ${ip} are not allowed for this key` };
 }
 
+/** How deep a chain of child keys may be. */
+export const MAX_KEY_DEPTH = 8;
+
+/**
+ * A key's ancestors, parent first; undefined when one is gone (or the chain is
+ * deeper than MAX_KEY_DEPTH): such a key is refused as revoked.
+ */
+export async function loadAncestors(key: KeyRecord, get: (id: string) => Promise<KeyRecord | undefined>): Promise<KeyRecord[] | undefined> {
+  const ancestors: KeyRecord[] = [];
+  for (let p = key.parentId; p !== null; ) {
+    const parent = await get(p);
+    if (!parent || ancestors.length >= MAX_KEY_DEPTH) return undefined;
+    ancestors.push(parent);
+    p = parent.parentId;
+  }
+  return ancestors;
+}
+
+/**
+ * The checks of a key and of every ancestor that depend on nothing but the
+ * keys, the time and the address (a child key is never more than its parent,
+ * also in time and address), in the gateway's order: revoked, window, IP.
+ * `ip: 'unknown'` skips the IP check (explain, when no address is given).
+ * Rate limits and quotas, which depend on traffic, are checked after these.
+ */
+export function checkKeyChain(chain: readonly KeyRecord[], nowMs: number, ip: string | undefined | 'unknown'): LifecycleVerdict {
+  for (const [i, k] of chain.entries()) {
+    const whose = i === 0 ? '' : ' (a parent key)';
+    if (k.status !== 'active') return { ok: false, code: 'KEY_REVOKED', context: `the key was revoked${whose}` };
+    const window = checkWindow(k, nowMs);
+    if (!window.ok) return { ...window, context: window.context + whose };
+    if (ip === 'unknown') continue;
+    const allowed = checkIp(k.limits, ip);
+    if (!allowed.ok) return { ...allowed, context: allowed.context + whose };
+  }
+  return { ok: true };
+}
+
 /**
  * Token buckets per key, in this gateway process: per second (capacity
  * `burst`, default the rate) and per minute. Answers how long to wait.
