@@ -15,6 +15,7 @@ import { UsageRecorder } from './pipeline/usage.js';
 import { loadMasterSecret, unseal } from './secrets/master.js';
 import type { MasterSecret } from './secrets/keys.js';
 import { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING } from './admin/context.js';
+import { RequestEvents } from './pipeline/events.js';
 import { createGatewayServer } from './server.js';
 
 export { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING };
@@ -99,6 +100,8 @@ export interface RunningGateway {
   /** The webhook relay and its delivery queue. */
   readonly webhooks: WebhookService;
   readonly deliveries: DeliveryQueue;
+  /** One event per request (the audit writer subscribes; so may metrics). */
+  readonly events: RequestEvents;
   /** Looks for a new upstream credential now (also done every `upstreamReloadMs`). */
   reloadUpstream(): Promise<boolean>;
   close(): Promise<void>;
@@ -207,6 +210,9 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     const sweeper = setInterval(() => void webhooks!.sweep(Date.now()).catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed')), wh.sweepMs);
     sweeper.unref();
 
+    // One event per request; the audit writer is its first subscriber.
+    const events = new RequestEvents((err) => log.error({ err: { message: err.message } }, 'request event listener failed'));
+    if (audit) events.subscribe((e) => audit.record(e));
     const usage = new UsageRecorder(store.keys, 1000, (err) => log.error({ err: { message: err.message } }, 'key use counts not written'));
     const forwarder = new Forwarder(config.upstream.url, config.upstream.timeoutMs, config.upstream.connections);
     const server = createGatewayServer({
@@ -226,6 +232,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       webhooks,
       holder,
       auditOnFailure: config.audit.onFailure,
+      events,
       ...(audit ? { audit } : {}),
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     });
@@ -243,6 +250,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       store,
       webhooks,
       deliveries: queue,
+      events,
       reloadUpstream,
       async close() {
         clearInterval(timer);

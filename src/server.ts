@@ -11,6 +11,7 @@ import { StoreUnavailableError, type Store } from './store/store.js';
 import { handleKeysApi } from './keys/keys-api.js';
 import type { KeyPolicy } from './keys/mint.js';
 import type { AuditLog } from './pipeline/audit/audit-log.js';
+import type { RequestEvents } from './pipeline/events.js';
 import type { AuditDecision, AuditEntry, AuditKind } from './pipeline/audit/record.js';
 import { clientIp } from './pipeline/lifecycle/lifecycle.js';
 import type { UsageRecorder } from './pipeline/usage.js';
@@ -24,8 +25,10 @@ import type { PreparedWrite, WebhookService } from './webhooks/service.js';
 export interface GatewayServerDeps extends PipelineDeps {
   readonly policy: KeyPolicy;
   readonly usage: UsageRecorder;
-  /** The audit writer; absent when the audit is switched off (benchmarks only). */
+  /** The audit writer, for intents (durable before a write is forwarded); absent when the audit is switched off (benchmarks only). */
   readonly audit?: AuditLog;
+  /** Where the one event of each request goes (the audit writer subscribes: main.ts). */
+  readonly events?: RequestEvents;
   /** `refuse` (default): while records cannot be written, every request is refused; `serve-reads`: reads go on unrecorded. */
   readonly auditOnFailure?: 'refuse' | 'serve-reads';
   readonly forwarder: Forwarder;
@@ -114,7 +117,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     const resolvedIp = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trustedProxies);
     const ip = resolvedIp ?? null;
     const cl = Number(req.headers['content-length']);
-    // Every exit path leaves one audit record (two for a forwarded write: intent, then outcome).
+    // Every exit path emits one request event (the audit writes it; a forwarded write's intent is written before).
     const entry = (p: { kind: AuditKind; decision: AuditDecision; code?: string | null; status?: number | null; bytesOut?: number | null; key?: { id: string; name: string } | undefined; route: string; resource?: string | null; action?: string | null }): AuditEntry => ({
       at: now(),
       requestId,
@@ -139,7 +142,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     if (deps.audit && (deps.auditOnFailure ?? 'refuse') === 'refuse' && !deps.audit.ready()) {
       sendError(res, gatewayError('AUDIT_UNAVAILABLE', 'the audit trail cannot be written; every request is refused until it can (audit.onFailure: refuse)'), requestId);
       req.resume();
-      deps.audit.record(entry({ kind: 'request', decision: 'deny', code: 'AUDIT_UNAVAILABLE', route: `${method} ${rawRoute}` }));
+      deps.events?.emit(entry({ kind: 'request', decision: 'deny', code: 'AUDIT_UNAVAILABLE', route: `${method} ${rawRoute}` }));
       return;
     }
 
@@ -153,7 +156,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         res.writeHead(r.status, { 'content-length': 0, 'cache-control': 'no-store' });
         res.end();
       }
-      deps.audit?.record(entry({ kind: 'request', decision: r.code ? 'deny' : 'allow', code: r.code ?? null, status: res.statusCode, key: r.key, route: 'POST /ghostgate/webhooks/relay/:id', resource: 'webhooks', action: 'relay' }));
+      deps.events?.emit(entry({ kind: 'request', decision: r.code ? 'deny' : 'allow', code: r.code ?? null, status: res.statusCode, key: r.key, route: 'POST /ghostgate/webhooks/relay/:id', resource: 'webhooks', action: 'relay' }));
       return;
     }
     if ((req.url ?? '').startsWith('/ghostgate/')) {
@@ -179,10 +182,10 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         {
           // Like a forwarded write: the intent is durable before the key is minted; with no audit, nothing to wait for.
           intent: async (key) => deps.audit?.intent(entry({ kind: 'intent', decision: 'allow', key, ...mint })),
-          outcome: (key, o) => deps.audit?.record(entry({ kind: 'outcome', ...o, key, ...mint })),
+          outcome: (key, o) => deps.events?.emit(entry({ kind: 'outcome', ...o, key, ...mint })),
         },
       );
-      if (!audited) deps.audit?.record(entry({ kind: 'request', decision: 'deny', code, status: res.statusCode, key: who, route: `${method} /ghostgate/v1/keys`, resource: 'keys', action: 'mint' }));
+      if (!audited) deps.events?.emit(entry({ kind: 'request', decision: 'deny', code, status: res.statusCode, key: who, route: `${method} /ghostgate/v1/keys`, resource: 'keys', action: 'mint' }));
       return;
     }
     let result;
@@ -216,7 +219,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       if (result.retryAfterS !== undefined) e.headers = { 'retry-after': String(result.retryAfterS) };
       sendError(res, e, requestId);
       req.resume();
-      deps.audit?.record(entry({ kind: 'request', decision: 'deny', code: result.code, key: result.key, ...routeFacts }));
+      deps.events?.emit(entry({ kind: 'request', decision: 'deny', code: result.code, key: result.key, ...routeFacts }));
       deps.log.debug({ requestId, method, route, key: result.key?.id, decision: 'deny', code: result.code }, 'refused');
       return;
     }
@@ -226,7 +229,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
       sendError(res, gatewayError(code, context), requestId);
       req.resume();
-      deps.audit?.record(entry({ kind: 'request', decision: 'deny', code, key: result.key, ...routeFacts }));
+      deps.events?.emit(entry({ kind: 'request', decision: 'deny', code, key: result.key, ...routeFacts }));
     };
     if (mutating && deps.audit) {
       try {
@@ -268,7 +271,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       if (!out.responseStarted && !res.headersSent && !res.destroyed) sendError(res, gatewayError(out.code, out.context), requestId);
       else res.destroy();
     }
-    deps.audit?.record(
+    deps.events?.emit(
       entry({
         kind: mutating ? 'outcome' : 'request',
         decision: out.ok ? 'allow' : unknown ? 'unknown' : 'error',

@@ -79,6 +79,36 @@ describe('gateway against a strict fake Ghost', () => {
     assert.equal(ghost.requests.length, 0);
   });
 
+  test('each request emits exactly one request event, with its route, key, decision, code, status and bytes', async () => {
+    const seen: { requestId: string; kind: string; route: string; keyId: string | null; decision: string; code: string | null; status: number | null; bytesOut: number | null }[] = [];
+    const stop = gw.gateway.events.subscribe((e) => seen.push(e));
+    ghost.respond = (_r, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '12' });
+      res.end('{"posts":[]}');
+    };
+    try {
+      const ok = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(reader) } });
+      await ok.body.dump();
+      const refused = await request(`${gw.url}/ghost/api/admin/tags/`, { headers: { authorization: authHeader(reader) } });
+      await refused.body.dump();
+      const unknown = await request(`${gw.url}/ghost/api/admin/nowhere/`, { headers: { authorization: authHeader(reader) } });
+      await unknown.body.dump();
+    } finally {
+      stop();
+    }
+    const keyId = reader.split(':')[0];
+    assert.deepEqual(
+      seen.map((e) => [e.kind, e.route, e.keyId, e.decision, e.code, e.status]),
+      [
+        ['request', 'GET /posts', keyId, 'allow', null, 200],
+        ['request', 'GET /tags', keyId, 'deny', 'SCOPE_MISSING', null],
+        ['request', 'GET /ghost/api/admin/nowhere/', null, 'deny', 'ROUTE_UNKNOWN', null],
+      ],
+    );
+    assert.equal(seen[0]!.bytesOut, '{"posts":[]}'.length);
+    assert.equal(new Set(seen.map((e) => e.requestId)).size, 3);
+  });
+
   test('an unknown route is refused before authentication and never forwarded', async () => {
     for (const [method, path] of [['GET', '/ghost/api/admin/webhooks/'], ['PATCH', '/ghost/api/admin/posts/'], ['GET', '/ghost/api/admin/nope/']] as const) {
       const res = await request(`${gw.url}${path}`, { method, headers: { authorization: authHeader(reader) } });

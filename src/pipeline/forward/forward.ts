@@ -35,7 +35,8 @@ export interface CheckedBody {
 }
 
 export type ForwardOutcome =
-  | { ok: true; status: number; bytesOut: number }
+  /** bytesOut: null when a streamed answer had no Content-Length (not counted on the hot path). */
+  | { ok: true; status: number; bytesOut: number | null }
   | {
       ok: false;
       code: ErrorCode;
@@ -135,7 +136,7 @@ export class Forwarder {
           if (out === res) res.writeHead(statusCode, clientResponseHeaders(h as Record<string, string | string[] | undefined>));
           return out;
         });
-        return { ok: true, status: Number(status), bytesOut: length ?? 0 };
+        return { ok: true, status: Number(status), bytesOut: length };
       }
       const upstream = await this.pool.request(options);
       status = upstream.statusCode;

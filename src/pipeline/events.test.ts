@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RequestEvents, type RequestEvent } from './events.js';
+
+const event = (requestId: string): RequestEvent => ({
+  at: 1, requestId, kind: 'request', keyId: null, keyName: null, clientIp: null, method: 'GET', route: 'GET /posts',
+  resource: 'posts', action: 'browse', decision: 'allow', code: null, status: 200, latencyMs: 1, bytesIn: null, bytesOut: 2,
+});
+
+test('every listener hears every event in order; one that throws stops none of the others; unsubscribed hears nothing', () => {
+  const errors: string[] = [];
+  const events = new RequestEvents((e) => errors.push(e.message));
+  const a: string[] = [];
+  const b: string[] = [];
+  events.subscribe(() => {
+    throw new Error('broken listener');
+  });
+  const stopA = events.subscribe((e) => a.push(e.requestId));
+  events.subscribe((e) => b.push(e.requestId));
+  events.emit(event('r1'));
+  stopA();
+  events.emit(event('r2'));
+  assert.deepEqual(a, ['r1']);
+  assert.deepEqual(b, ['r1', 'r2']);
+  assert.deepEqual(errors, ['broken listener', 'broken listener']);
+});
