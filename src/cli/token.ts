@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { describeEscalation, escalationOf, FULL_ACCESS_WORDS } from '../grants/escalation.js';
 import { parseScopeList, type Grant } from '../grants/grant.js';
+import { describeGrant } from '../grants/parts.js';
 import { PRESETS, withOverrides } from '../grants/presets.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import { keyJson } from '../keys/key-json.js';
@@ -121,6 +122,7 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         const e = escalationOf(k.grant);
         process.stdout.write(`escalation    ${describeEscalation(e, Infinity)}\n`);
         for (const n of e.narrowed) process.stdout.write(`              ${n.scope} (narrowed): ${n.bound}\n`);
+        process.stdout.write(`rules         ${describeGrant(k.grant).join('\n              ')}\n`);
         process.stdout.write(`grant         ${JSON.stringify(k.grant, null, 2).replace(/\n/g, '\n              ')}\n`);
         process.stdout.write(`webhooks      ${webhooks.length === 0 ? '-' : webhooks.map((w) => `${w.id ?? w.relay_id} ${w.event} -> ${w.target_url} (${w.status})`).join('\n              ')}\n`);
       });

@@ -1,6 +1,6 @@
 import type { RouteEntry } from '../catalog/catalog.js';
-import { anchorIds, anchorSlug } from './anchors.js';
-import type { Anchor, Grant, MemberConstraint, PostConstraint } from './grant.js';
+import { anchorIds, anchorSlug, isPinned } from './anchors.js';
+import { isSubset, type Anchor, type Grant, type GrantPart, type MemberConstraint, type PostConstraint } from './grant.js';
 import type { NqlNode } from './nql.js';
 
 /**
@@ -159,3 +159,45 @@ export function constraintMode(route: RouteEntry, resource: ConstrainedResource)
   }
   return { mode: 'none' };
 }
+
+/** Anchors are the same record when their ids are equal; two unpinned anchors, when their slugs are. */
+const sameAnchor = (a: Anchor, b: Anchor) => (isPinned(a) && isPinned(b) ? a.id === b.id : !isPinned(a) && !isPinned(b) && anchorSlug(a) === anchorSlug(b));
+const anchorSubset = (a: readonly Anchor[] | undefined, b: readonly Anchor[]) => a !== undefined && a.every((x) => b.some((y) => sameAnchor(x, y)));
+const ANCHOR_KEYS = new Set(['tags', 'authors', 'labels']);
+
+/** Record constraints: a child keeps every constraint of its parent, at least as tight; webhooks stay its own. */
+export const constraintsPart: GrantPart<'constraints'> = {
+  part: 'constraints',
+  subset: (child, parent) => {
+    const problems: string[] = [];
+    for (const resource of ['posts', 'pages', 'members'] as const) {
+      const pc = constraintFor(parent, resource);
+      if (!pc) continue;
+      const cc = constraintFor(child, resource);
+      if (!cc || cc.kind !== pc.kind) {
+        problems.push(`the parent is limited to ${resource} by a constraint the child must keep`);
+        continue;
+      }
+      const p = pc.c as Record<string, unknown>;
+      const c = cc.c as Record<string, unknown>;
+      for (const k of ['tags', 'authors', 'status', 'visibility', 'labels']) {
+        if (p[k] === undefined) continue;
+        const ok = ANCHOR_KEYS.has(k) ? anchorSubset(c[k] as Anchor[] | undefined, p[k] as Anchor[]) : isSubset(c[k] as string[] | undefined, p[k] as string[]);
+        if (!ok) problems.push(`constraints.${resource}.${k} must be a subset of the parent's`);
+      }
+      if (p.createdByKey === true && c.createdByKey !== true) problems.push(`constraints.${resource}.createdByKey must stay true`);
+    }
+    if (parent.constraints?.webhooks?.createdByKey !== false && child.constraints?.webhooks?.createdByKey === false) {
+      problems.push('constraints.webhooks.createdByKey must stay true');
+    }
+    return problems;
+  },
+  inherit: (child, parent) => (!child.constraints && parent.constraints ? structuredClone(parent.constraints) : undefined),
+  describe: (g) => [
+    ...(['posts', 'pages', 'members'] as const).flatMap((r) => {
+      const c = constraintFor(g, r);
+      return c ? [`only ${describeConstraint(r, c)}`] : [];
+    }),
+    g.constraints?.webhooks?.createdByKey === false ? 'webhooks: any, not only its own' : 'webhooks: only those it created',
+  ],
+};

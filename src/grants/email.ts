@@ -1,7 +1,7 @@
 import type { RouteEntry } from '../catalog/catalog.js';
 import { grantSendsNoEmail, recordInclude } from './constraints.js';
 import type { BodyVerdict } from './fields.js';
-import type { Grant } from './grant.js';
+import type { Grant, GrantPart } from './grant.js';
 
 /**
  * "Never send email" (`sendEmail: false`, or an older grant denying the `newsletter` field): every way
@@ -93,3 +93,11 @@ function settingKeys(body: unknown): string[] {
   const list = body && typeof body === 'object' ? (body as Json).settings : undefined;
   return Array.isArray(list) ? list.map((s) => (s && typeof s === 'object' ? String((s as Json).key ?? '') : '')) : [];
 }
+
+/** "Never send email": a child of a parent that may not make Ghost send email may not either. */
+export const sendEmailPart: GrantPart<'sendEmail'> = {
+  part: 'sendEmail',
+  subset: (child, parent) => (grantSendsNoEmail(parent) && !grantSendsNoEmail(child) ? ['sendEmail must stay false: the parent may not make Ghost send email'] : []),
+  inherit: (child, parent) => (child.sendEmail === undefined && grantSendsNoEmail(parent) ? false : undefined),
+  describe: (g) => (grantSendsNoEmail(g) ? ['never makes Ghost send email (publishing, newsletters, member emails)'] : []),
+};

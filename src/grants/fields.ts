@@ -1,7 +1,7 @@
 import type { RouteEntry } from '../catalog/catalog.js';
 import { anchorIds, anchorSlug } from './anchors.js';
 import type { Constraint } from './constraints.js';
-import type { Anchor, FieldRule } from './grant.js';
+import { isSubset, type Anchor, type FieldRule, type Grant, type GrantPart } from './grant.js';
 
 /**
  * Body checks for add, edit and bulk routes: field rules (may not set or
@@ -172,3 +172,23 @@ export function checkQueryFields(rule: FieldRule | undefined, query: ReadonlyMap
 export function isWriteWithBody(route: RouteEntry): boolean {
   return (route.method === 'POST' || route.method === 'PUT') && !route.flags.has('upload');
 }
+
+/** Field rules: a child keeps every denied field, and its allowlists and statuses are no wider. */
+export const fieldsPart: GrantPart<'fields'> = {
+  part: 'fields',
+  subset: (child, parent) => {
+    const problems: string[] = [];
+    for (const [resource, pr] of Object.entries(parent.fields ?? {})) {
+      const cr = child.fields?.[resource as keyof NonNullable<Grant['fields']>];
+      if (pr.deny && !pr.deny.every((f) => cr?.deny?.includes(f))) problems.push(`fields.${resource}.deny must keep the parent's denied fields`);
+      if (pr.allow && !isSubset(cr?.allow, pr.allow)) problems.push(`fields.${resource}.allow must be a subset of the parent's`);
+      if (pr.status && !isSubset(cr?.status, pr.status)) problems.push(`fields.${resource}.status must be a subset of the parent's`);
+    }
+    return problems;
+  },
+  inherit: (child, parent) => (!child.fields && parent.fields ? structuredClone(parent.fields) : undefined),
+  describe: (g) =>
+    Object.entries(g.fields ?? {}).map(([resource, r]) =>
+      `${resource}: ${[r.deny ? `may not set ${r.deny.join(', ')}` : '', r.allow ? `may only set ${r.allow.join(', ')}` : '', r.status ? `may set status only to ${r.status.join(' or ')}` : ''].filter(Boolean).join('; ')}`,
+    ),
+};

@@ -144,3 +144,32 @@ export function compileGrant(grant: Grant): CompiledGrant {
     hasConstraints,
   };
 }
+
+/**
+ * One kind of rule of a grant, as the rest of the gateway sees it: the part of
+ * the grant document it owns, how a child key's part must relate to its
+ * parent's, what a child inherits when it names none, and the rule in words.
+ * Every part is listed once in src/grants/parts.ts; attenuation and
+ * descriptions loop over that list (a new kind of rule is one module and one
+ * line there; attenuate.test.ts checks that every part of GrantSchema is listed).
+ */
+export interface GrantPart<K extends keyof Grant = keyof Grant> {
+  readonly part: K;
+  /** Why the child's part is wider than the parent's (empty when it is not). */
+  subset(child: Grant, parent: Grant): string[];
+  /** The child's part when it names none (undefined: nothing inherited). */
+  inherit?(child: Grant, parent: Grant): Grant[K] | undefined;
+  /** The rule in words, one line per rule (empty when the grant has none of it). */
+  describe(grant: Grant): string[];
+}
+
+export const isSubset = (a: readonly string[] | undefined, b: readonly string[]): boolean => a !== undefined && a.every((x) => b.includes(x));
+
+export const scopesPart: GrantPart<'scopes'> = {
+  part: 'scopes',
+  subset: (child, parent) => {
+    const ps = new Set(parent.scopes);
+    return child.scopes.filter((s) => !scopeCovers(ps, s)).map((s) => `scope ${s} is not in the parent's grant`);
+  },
+  describe: (g) => [g.scopes.length === 0 ? 'no scopes: every route is refused' : `scopes: ${g.scopes.join(', ')}`],
+};

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { GrantPart } from './grant.js';
 
 /**
  * Narrower forms of escalation scopes (docs/grants.md, `narrow`): a grant
@@ -46,3 +47,14 @@ export function narrowProblems(child: Narrow | undefined, parent: Narrow | undef
   if (parent?.themes?.keepActive === true && child?.themes?.keepActive !== true) problems.push('narrow.themes.keepActive must stay true');
   return problems;
 }
+
+/** Narrower forms of escalation scopes: a child's are no wider than its parent's. */
+export const narrowPart: GrantPart<'narrow'> = {
+  part: 'narrow',
+  subset: (child, parent) => narrowProblems(child.narrow, parent.narrow),
+  inherit: (child, parent) => (!child.narrow && parent.narrow ? structuredClone(parent.narrow) : undefined),
+  describe: (g) => [
+    ...(g.narrow?.invites ? [`invites staff up to ${ceilingRole(g.narrow.invites.maxRole)}`] : []),
+    ...(g.narrow?.themes?.keepActive ? ['may not replace the active theme'] : []),
+  ],
+};

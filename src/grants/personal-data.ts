@@ -1,5 +1,5 @@
 import type { RouteEntry } from '../catalog/catalog.js';
-import type { Grant } from './grant.js';
+import type { Grant, GrantPart } from './grant.js';
 import { filterKeys, FilterError } from './nql.js';
 
 /**
@@ -307,3 +307,22 @@ export function checkOracles(rules: Redactions, route: RouteEntry, query: Readon
 
 /** The table, for docs and tests: every copy of a person's field and where Ghost keeps it. */
 export const PERSONAL_DATA = { CONTAINERS, COPIES, SETTING_COPIES, QUERY_TABLES, COLUMN_COPIES, SEARCH_COLUMNS, BY_VALUE_ROUTES } as const;
+
+/** Redaction: a child keeps every redaction of its parent. */
+export const redactPart: GrantPart<'redact'> = {
+  part: 'redact',
+  subset: (child, parent) =>
+    Object.entries(parent.redact ?? {}).flatMap(([type, fields]) => {
+      const cf = child.redact?.[type as keyof NonNullable<Grant['redact']>] ?? [];
+      return fields.every((f) => cf.includes(f)) ? [] : [`redact.${type} must keep the parent's redactions`];
+    }),
+  inherit: (child, parent) => (!child.redact && parent.redact ? structuredClone(parent.redact) : undefined),
+  describe: (g) => Object.entries(g.redact ?? {}).map(([type, fields]) => `${type}: ${fields.join(', ')} removed from every answer, and never filtered, ordered or searched by`),
+};
+
+/** Settings secrets are blanked unless the grant reveals them; a child may reveal them only if its parent does. */
+export const revealSettingSecretsPart: GrantPart<'revealSettingSecrets'> = {
+  part: 'revealSettingSecrets',
+  subset: (child, parent) => (child.revealSettingSecrets === true && parent.revealSettingSecrets !== true ? ['revealSettingSecrets: the parent sees settings secrets blanked, so must the child'] : []),
+  describe: (g) => (g.revealSettingSecrets === true ? ['settings secrets shown (the private site password, webhook URLs, keys)'] : []),
+};
