@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { createSigner } from 'fast-jwt';
+import { adminTokenSigner } from '../secrets/keys.js';
 import { labUp } from '../lab/lab.js';
 
 /**
@@ -14,9 +14,8 @@ import { labUp } from '../lab/lab.js';
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 function signer(key: string): () => string {
-  const [id, secret] = key.split(':');
-  const sign = createSigner({ key: Buffer.from(secret!, 'hex'), algorithm: 'HS256', kid: id!, expiresIn: 300_000 }) as (p: object) => string;
-  return () => `Ghost ${sign({ aud: '/admin/' })}`;
+  const sign = adminTokenSigner(key);
+  return () => `Ghost ${sign('/admin/')}`;
 }
 
 export async function ghostLatency(n: number, log: (s: string) => void): Promise<Record<string, unknown>> {

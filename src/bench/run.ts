@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../lab/ghost-process.js';
-import { createSigner } from 'fast-jwt';
+import { adminTokenSigner } from '../secrets/keys.js';
 import { microbench } from './micro.js';
 import { ghostLatency } from './ghost.js';
 
@@ -67,8 +67,7 @@ function openLoop(url: string, auth: string | undefined, rate: number, seconds: 
   return JSON.parse(execFileSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' })) as Record<string, number>;
 }
 function token(key: string): string {
-  const [id, secret] = key.split(':');
-  return `Ghost ${(createSigner({ key: Buffer.from(secret!, 'hex'), algorithm: 'HS256', kid: id!, expiresIn: 300_000 }) as (p: object) => string)({ aud: '/admin/' })}`;
+  return `Ghost ${adminTokenSigner(key)('/admin/')}`;
 }
 
 interface Rung {

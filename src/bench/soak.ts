@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../lab/ghost-process.js';
-import { createSigner } from 'fast-jwt';
+import { adminTokenSigner } from '../secrets/keys.js';
 import { Pool } from 'undici';
 import { stringify } from 'yaml';
 import { MasterSecret, formatKey, newKeyId } from '../secrets/keys.js';
@@ -64,10 +64,9 @@ export async function runSoak(seconds: number, rate: number, progress: (s: strin
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const [kid, secret] = key.split(':');
-  const sign = createSigner({ key: Buffer.from(secret!, 'hex'), algorithm: 'HS256', kid: kid!, expiresIn: 300_000 }) as (p: object) => string;
-  let token = `Ghost ${sign({ aud: '/admin/' })}`;
-  const retoken = setInterval(() => (token = `Ghost ${sign({ aud: '/admin/' })}`), 60_000);
+  const sign = adminTokenSigner(key);
+  let token = `Ghost ${sign('/admin/')}`;
+  const retoken = setInterval(() => (token = `Ghost ${sign('/admin/')}`), 60_000);
   // Warm up before the first RSS reading.
   for (let i = 0; i < 500; i++) await (await pool.request({ method: 'GET', path: '/ghost/api/admin/posts/', headers: { authorization: token } })).body.dump();
   const rssStartMb = rssMb(gw.pid!);

@@ -1,6 +1,5 @@
-import { createSigner } from 'fast-jwt';
 import { loadCatalog, type Catalog, type RouteEntry } from '../catalog/catalog.js';
-import { parseKey } from '../secrets/keys.js';
+import { adminTokenSigner, parseKey } from '../secrets/keys.js';
 
 /**
  * What can this Ghost key really do on this site? Measured with real
@@ -73,13 +72,13 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
   if (!parsed) throw new Error('the key must be <24 hex id>:<64 hex secret>');
   const catalog = opts.catalog ?? loadCatalog();
   const base = `${opts.url.replace(/\/+$/, '')}/${opts.ghostPath ?? 'ghost'}/api/admin`;
-  const sign = createSigner({ key: parsed.secret, algorithm: 'HS256', kid: parsed.id, expiresIn: 300_000 }) as (p: object) => string;
+  const sign = adminTokenSigner(parsed);
   const progress = opts.progress ?? (() => {});
 
   async function call(method: string, path: string, body?: unknown, readBody = true): Promise<Answer> {
     const res = await fetch(base + path, {
       method,
-      headers: { authorization: `Ghost ${sign({ aud: '/admin/' })}`, 'accept-version': 'v6.0', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Ghost ${sign('/admin/')}`, 'accept-version': 'v6.0', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body === undefined ? null : JSON.stringify(body),
       redirect: 'manual',
       signal: AbortSignal.timeout(30_000),

@@ -1,5 +1,4 @@
-import { createSigner } from 'fast-jwt';
-import { parseKey } from '../../secrets/keys.js';
+import { adminTokenSigner, parseKey } from '../../secrets/keys.js';
 import type { UpstreamCredentialInfo } from '../../catalog/permissions.js';
 
 /**
@@ -13,7 +12,7 @@ const TOKEN_REUSE_MS = 30_000;
 
 export class UpstreamCredential {
   readonly id: string;
-  private readonly sign: (payload: Record<string, unknown>) => string;
+  private readonly sign: (aud: string, nowMs: number) => string;
   private readonly cache = new Map<string, { token: string; until: number }>();
 
   constructor(
@@ -23,14 +22,14 @@ export class UpstreamCredential {
     const parsed = parseKey(key);
     if (!parsed) throw new Error('the upstream credential is not <24 hex id>:<64 hex secret>');
     this.id = parsed.id;
-    this.sign = createSigner({ key: parsed.secret, algorithm: 'HS256', kid: parsed.id, expiresIn: 300_000 }) as (p: Record<string, unknown>) => string;
+    this.sign = adminTokenSigner(parsed);
   }
 
   /** `aud` is `/admin/` or `/<version>/admin/`, the same rule the gateway enforces on clients. */
   token(aud: string, nowMs: number): string {
     const hit = this.cache.get(aud);
     if (hit && hit.until > nowMs) return hit.token;
-    const token = this.sign({ aud, iat: Math.floor(nowMs / 1000) });
+    const token = this.sign(aud, nowMs);
     this.cache.set(aud, { token, until: nowMs + TOKEN_REUSE_MS });
     return token;
   }
