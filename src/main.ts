@@ -16,6 +16,7 @@ import { loadMasterSecret, unseal } from './secrets/master.js';
 import type { MasterSecret } from './secrets/keys.js';
 import { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING } from './admin/context.js';
 import { RequestEvents } from './pipeline/events.js';
+import { healthProbes } from './health.js';
 import { createGatewayServer } from './server.js';
 
 export { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING };
@@ -233,6 +234,13 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       holder,
       auditOnFailure: config.audit.onFailure,
       events,
+      health: healthProbes({
+        store,
+        ...(audit ? { audit } : {}),
+        log,
+        // Ghost's public site endpoint: no credential needed, cheap, answered while Ghost serves its API.
+        upstreamUp: async () => (await fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/site/`, { signal: AbortSignal.timeout(2000) }).then((r) => (void r.body?.cancel(), r.ok))),
+      }),
       ...(audit ? { audit } : {}),
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     });

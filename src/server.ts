@@ -12,6 +12,7 @@ import { handleKeysApi } from './keys/keys-api.js';
 import type { KeyPolicy } from './keys/mint.js';
 import type { AuditLog } from './pipeline/audit/audit-log.js';
 import type { RequestEvents } from './pipeline/events.js';
+import type { HealthHandler } from './health.js';
 import type { AuditDecision, AuditEntry, AuditKind } from './pipeline/audit/record.js';
 import { clientIp } from './pipeline/lifecycle/lifecycle.js';
 import type { UsageRecorder } from './pipeline/usage.js';
@@ -36,6 +37,8 @@ export interface GatewayServerDeps extends PipelineDeps {
   readonly now?: () => number;
   /** The webhook relay (src/webhooks/); without it, webhook writes are refused. */
   readonly webhooks?: WebhookService;
+  /** /ghostgate/healthz and /ghostgate/readyz (src/health.ts); answered before anything else. */
+  readonly health?: HealthHandler;
 }
 
 export function sendError(res: ServerResponse, err: GatewayError, requestId: string): void {
@@ -137,6 +140,8 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       bytesOut: p.bytesOut ?? null,
     });
     const rawRoute = (req.url ?? '').split('?')[0]!.slice(0, 120);
+    // Health probes answer whatever the audit's state (readyz reports it), and are not requests through the gateway.
+    if (deps.health && (await deps.health(req, res))) return;
 
     // Audit required, by policy: while records cannot be written, nothing is served (reads included).
     if (deps.audit && (deps.auditOnFailure ?? 'refuse') === 'refuse' && !deps.audit.ready()) {
