@@ -17,6 +17,7 @@ import type { MasterSecret } from './secrets/keys.js';
 import { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING } from './admin/context.js';
 import { RequestEvents } from './pipeline/events.js';
 import { healthProbes } from './health.js';
+import { gatewayMetrics, serveMetrics } from './metrics.js';
 import { createGatewayServer } from './server.js';
 
 export { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING };
@@ -101,8 +102,10 @@ export interface RunningGateway {
   /** The webhook relay and its delivery queue. */
   readonly webhooks: WebhookService;
   readonly deliveries: DeliveryQueue;
-  /** One event per request (the audit writer subscribes; so may metrics). */
+  /** One event per request (the audit writer subscribes; so do metrics). */
   readonly events: RequestEvents;
+  /** The metrics listener, when metrics.listen is set. */
+  readonly metricsUrl?: string;
   /** Looks for a new upstream credential now (also done every `upstreamReloadMs`). */
   reloadUpstream(): Promise<boolean>;
   close(): Promise<void>;
@@ -245,9 +248,15 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     });
     server.keepAliveTimeout = 65_000;
+    // Prometheus metrics from the request events, on their own listener (off unless metrics.listen is set).
+    const metrics = config.metrics.listen ? await serveMetrics(gatewayMetrics({ events, ...(audit ? { audit } : {}) }), config.metrics.listen.host, config.metrics.listen.port) : undefined;
+    if (metrics) log.info({ url: `${metrics.url}/metrics` }, 'metrics listening');
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.listen.port, config.listen.host, () => resolve());
+    }).catch((err: unknown) => {
+      metrics?.server.close();
+      throw err;
     });
     const addr = server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -259,6 +268,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       webhooks,
       deliveries: queue,
       events,
+      ...(metrics ? { metricsUrl: metrics.url } : {}),
       reloadUpstream,
       async close() {
         clearInterval(timer);
@@ -266,6 +276,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         clearInterval(lease);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
+        if (metrics) await new Promise<void>((resolve) => metrics.server.close(() => resolve()));
         await queue.close();
         await sender.close();
         deliveryLog?.close();

@@ -132,6 +132,13 @@ export const ConfigSchema = z
       .default({ allowInternalIPs: false, timeoutMs: 2000, retries: 5, backoffMs: 1000, signatureWindowS: 300, concurrency: 8, maxQueue: 10_000, concurrencyPerKey: 2, maxQueuePerKey: 1000, sweepMs: 60_000, relayMaxBodyMb: 16, relayConcurrency: 8, maxPerKey: 50 }),
     /** How often a running gateway looks for a new upstream credential (`ghostgate upstream rotate`). */
     upstreamReloadMs: z.coerce.number().int().min(100).max(600_000).default(2000),
+    /** Prometheus metrics on a listener of their own (src/metrics.ts); off unless `listen` is set. */
+    metrics: z
+      .object({
+        listen: z.object({ host: z.string().min(1).default('127.0.0.1'), port: z.coerce.number().int().min(0).max(65535) }).strict().optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -153,6 +160,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   GHOSTGATE_UPSTREAM_RELOAD_MS: 'upstreamReloadMs',
   GHOSTGATE_AUDIT_PATH: 'audit.path',
   GHOSTGATE_PUBLIC_URL: 'publicUrl',
+  GHOSTGATE_METRICS_PORT: 'metrics.listen.port',
 };
 
 export class ConfigError extends Error {
