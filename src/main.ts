@@ -209,6 +209,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       signatureWindowMs: wh.signatureWindowS * 1000,
       maxBodyBytes: Math.floor(wh.relayMaxBodyMb * 1024 * 1024),
       relayConcurrency: wh.relayConcurrency,
+      readTimeoutMs: wh.relayReadTimeoutMs,
       maxPerKey: wh.maxPerKey,
     });
     const sweeper = setInterval(() => void webhooks!.sweep(Date.now()).catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed')), wh.sweepMs);

@@ -154,6 +154,8 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     // Ghost calling the webhook relay: its signature is the only credential (src/webhooks/).
     if (deps.webhooks?.isRelayPath(req.url)) {
       const r = await deps.webhooks.relay(req, started);
+      // A body not read to its end (too slow, or the caller gone) leaves the connection unusable: closed once answered.
+      if (r.close) res.once('finish', () => req.socket.destroy()).setHeader('connection', 'close');
       if (r.code) {
         sendError(res, gatewayError(r.code, r.context), requestId);
         req.resume();

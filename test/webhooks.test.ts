@@ -142,7 +142,8 @@ describe('the webhook relay against a strict fake Ghost', () => {
       ['signed for another webhook', ghostCalls(relayId, payload, { secret: otherSecret }), 401, 'WEBHOOK_SIGNATURE_INVALID'],
       ['malformed header', ghostCalls(relayId, payload, { header: 'sha256=abc' }), 401, 'WEBHOOK_SIGNATURE_INVALID'],
       ['replayed after the window', ghostCalls(relayId, payload, { t: Date.now() - 301_000 }), 401, 'WEBHOOK_SIGNATURE_STALE'],
-      ['an unknown relay', ghostCalls('0'.repeat(32), payload, { secret: 'x' }), 401, 'WEBHOOK_SIGNATURE_INVALID'],
+      // An id the gateway never made (relay ids are 128-bit secrets): 410 at once, before the body is read.
+      ['an unknown relay', ghostCalls('0'.repeat(32), payload, { secret: 'x' }), 410, 'WEBHOOK_RETIRED'],
     ];
     for (const [name, pending, status, code] of cases) {
       const res = await pending;
@@ -300,7 +301,10 @@ describe('the webhook relay against a strict fake Ghost', () => {
     const renamed = await call(other.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ name: 'renamed' }] });
     const answer = JSON.parse(await renamed.body.text()).webhooks[0];
     assert.equal(renamed.statusCode, 200);
-    assert.equal(answer.target_url, clientUrl, 'still the owner’s target');
+    // The owner's target and secret are the owner's: another key is shown neither (review finding).
+    assert.equal(answer.target_url, null);
+    assert.equal(answer.secret, null);
+    assert.ok(!JSON.stringify(answer).includes('owner-secret') && !JSON.stringify(answer).includes(clientUrl));
     const sent = JSON.parse(ghost.requests[0]!.body.toString()).webhooks[0];
     assert.equal(sent.name, 'renamed');
     assert.match(sent.target_url, /\/ghostgate\/webhooks\/relay\//, 'Ghost stays on the relay');
@@ -318,7 +322,9 @@ describe('the webhook relay against a strict fake Ghost', () => {
     const child = await gw.createKey(['webhooks:add', 'posts:read'], 'child', { parentId: parent.id });
     const { relayId, ghostId } = await create(child.key, { event: 'post.published', target_url: clientUrl });
     const res = await call(parent.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ target_url: `${clientUrl}/parent` }] });
-    assert.equal(res.statusCode, 200, await res.body.text());
+    const text = await res.body.text();
+    assert.equal(res.statusCode, 200, text);
+    assert.equal(JSON.parse(text).webhooks[0].target_url, `${clientUrl}/parent`, 'a key above the creator sees the target');
     const row = (await gw.gateway.store.webhooks.get(relayId))!;
     assert.equal(row.targetUrl, `${clientUrl}/parent`);
     assert.equal(row.keyId, child.id, 'deliveries still follow the child’s grant');
@@ -504,12 +510,17 @@ describe('the integration a webhook belongs to is the gateway’s to set', () =>
 });
 
 describe('the relay judges a call’s size and its own load before reading the body', () => {
+  const RELAY = 'a'.repeat(32);
   let ghost: FakeUpstream;
   let gw: TestGateway;
   before(async () => {
     ghost = await startFakeUpstream();
     // relayMaxBodyMb: 1 KiB; relayConcurrency: one call checked at a time.
-    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, relay: true, extra: { webhooks: { allowInternalIPs: true, relayMaxBodyMb: 1 / 1024, relayConcurrency: 1 } } });
+    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, relay: true, extra: { webhooks: { allowInternalIPs: true, relayMaxBodyMb: 1 / 1024, relayConcurrency: 1, relayReadTimeoutMs: 300 } } });
+    // The relay the calls below name: a call naming no known relay is answered 410 before anything (last test).
+    const { id } = await gw.createKey(['webhooks:add', 'posts:read']);
+    await gw.gateway.store.webhooks.add({ id: RELAY, keyId: id, event: 'post.published', targetUrl: 'http://127.0.0.1:9/x', secretSealed: null, relayUrl: `${gw.config.publicUrl}/ghostgate/webhooks/relay/${RELAY}`, createdAt: Date.now() });
+    await gw.gateway.store.webhooks.activate(RELAY, 'b'.repeat(24), Date.now());
   });
   after(async () => {
     await gw.close();
@@ -517,10 +528,10 @@ describe('the relay judges a call’s size and its own load before reading the b
   });
 
   /** A raw HTTP/1.1 call to the relay, its head (and any body) written as given; resolves with the status line's code. */
-  const raw = (head: string[], body = '') => {
+  const raw = (head: string[], body = '', relay = RELAY) => {
     const port = new URL(gw.url).port;
     const socket = connect(Number(port), '127.0.0.1');
-    const lines = [`POST /ghostgate/webhooks/relay/${'a'.repeat(32)} HTTP/1.1`, 'Host: gw', `X-Ghost-Signature: sha256=${'0'.repeat(64)}, t=${Date.now()}`, 'Content-Type: application/json', ...head];
+    const lines = [`POST /ghostgate/webhooks/relay/${relay} HTTP/1.1`, 'Host: gw', `X-Ghost-Signature: sha256=${'0'.repeat(64)}, t=${Date.now()}`, 'Content-Type: application/json', ...head];
     socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
     const status = new Promise<{ status: number; text: string }>((resolve, reject) => {
       let text = '';
@@ -575,5 +586,38 @@ describe('the relay judges a call’s size and its own load before reading the b
     const after = raw(['Content-Length: 2', 'Connection: close'], '{}');
     assert.equal(code((await after.status).text), 'WEBHOOK_SIGNATURE_INVALID');
     after.socket.destroy();
+  });
+
+  test('a slow body cannot hold the relay: unknown relays are answered 410 before the body and without a slot; a known one gets relayReadTimeoutMs, then 408 and an audit record (review finding)', async () => {
+    const records: { code: string | null; route: string }[] = [];
+    const stop = gw.gateway.events.subscribe((e) => records.push(e));
+    try {
+      // Slow calls naming relays the gateway does not know: answered at once, no slot taken.
+      const strangers = Array.from({ length: 3 }, (_, i) => raw(['Content-Length: 100'], '{', String(i).repeat(32)));
+      for (const s of strangers) {
+        const r = await s.status;
+        s.socket.destroy();
+        assert.deepEqual([r.status, code(r.text)], [410, 'WEBHOOK_RETIRED']);
+      }
+      // A slow call naming the known relay holds the one slot only until relayReadTimeoutMs (300 ms here).
+      const slow = raw(['Content-Length: 100'], '{');
+      const started = Date.now();
+      const r = await slow.status;
+      slow.socket.destroy();
+      assert.deepEqual([r.status, code(r.text)], [408, 'WEBHOOK_BODY_TIMEOUT']);
+      assert.ok(Date.now() - started < 3000);
+      const next = raw(['Content-Length: 2', 'Connection: close'], '{}');
+      assert.equal(code((await next.status).text), 'WEBHOOK_SIGNATURE_INVALID', 'the slot is free again');
+      next.socket.destroy();
+      // A caller that hangs up mid-body: audited too.
+      const quitter = raw(['Content-Length: 100'], '{');
+      await new Promise((res) => setTimeout(res, 50));
+      quitter.socket.destroy();
+      await new Promise((res) => setTimeout(res, 100));
+    } finally {
+      stop();
+    }
+    const relayCodes = records.filter((e) => e.route === 'POST /ghostgate/webhooks/relay/:id').map((e) => e.code);
+    assert.deepEqual(relayCodes, ['WEBHOOK_RETIRED', 'WEBHOOK_RETIRED', 'WEBHOOK_RETIRED', 'WEBHOOK_BODY_TIMEOUT', 'WEBHOOK_SIGNATURE_INVALID', 'WEBHOOK_BODY_TIMEOUT'], 'every call leaves one record');
   });
 });

@@ -120,6 +120,8 @@ export const ConfigSchema = z
         relayMaxBodyMb: z.coerce.number().positive().max(1024).default(16),
         /** Relay calls being verified and filtered at once; more are answered 503. */
         relayConcurrency: z.coerce.number().int().min(1).max(1024).default(8),
+        /** How long a relay call's body may take to arrive; Ghost sends it at once and gives up after 2 s. */
+        relayReadTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5000),
         /** Active webhooks a root key and every key below it may have at once. */
         maxPerKey: z.coerce.number().int().min(1).max(100_000).default(50),
         /**
@@ -129,7 +131,7 @@ export const ConfigSchema = z
         integrationId: z.string().regex(/^[0-9a-f]{24}$/, 'must be a Ghost integration id (24 hex)').optional(),
       })
       .strict()
-      .default({ allowInternalIPs: false, timeoutMs: 2000, retries: 5, backoffMs: 1000, signatureWindowS: 300, concurrency: 8, maxQueue: 10_000, concurrencyPerKey: 2, maxQueuePerKey: 1000, sweepMs: 60_000, relayMaxBodyMb: 16, relayConcurrency: 8, maxPerKey: 50 }),
+      .default({ allowInternalIPs: false, timeoutMs: 2000, retries: 5, backoffMs: 1000, signatureWindowS: 300, concurrency: 8, maxQueue: 10_000, concurrencyPerKey: 2, maxQueuePerKey: 1000, sweepMs: 60_000, relayMaxBodyMb: 16, relayConcurrency: 8, relayReadTimeoutMs: 5000, maxPerKey: 50 }),
     /** How often a running gateway looks for a new upstream credential (`ghostgate upstream rotate`). */
     upstreamReloadMs: z.coerce.number().int().min(100).max(600_000).default(2000),
     /** Prometheus metrics on a listener of their own (src/metrics.ts); off unless `listen` is set. */

@@ -96,6 +96,7 @@ export const ERRORS = {
   WEBHOOK_NOT_RELAYED: { status: 403, type: 'NoPermissionError', message: 'This webhook is not one the gateway relays: it cannot be edited or deleted through the gateway.' },
   WEBHOOK_LIMIT_REACHED: { status: 422, type: 'ValidationError', message: 'This key and its family have as many webhooks as the gateway allows.' },
   WEBHOOK_LENGTH_REQUIRED: { status: 411, type: 'BadRequestError', message: 'A call to the webhook relay must declare its length (Content-Length) or be chunked.' },
+  WEBHOOK_BODY_TIMEOUT: { status: 408, type: 'BadRequestError', message: 'The webhook delivery body did not arrive in time.' },
   WEBHOOK_RELAY_BUSY: { status: 503, type: 'ServiceUnavailableError', message: 'The webhook relay is checking as many deliveries as it takes at once; Ghost may retry.' },
 
   // Upstream and internal faults: fail closed.

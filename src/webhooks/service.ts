@@ -47,9 +47,12 @@ export interface WebhookServiceOptions {
   readonly maxBodyBytes: number;
   /** Relay calls verified and filtered at once (`webhooks.relayConcurrency`); beyond, 503. */
   readonly relayConcurrency: number;
+  /** How long a relay call's body may take to arrive (`webhooks.relayReadTimeoutMs`); Ghost sends it at once and gives up after 2 s. */
+  readonly readTimeoutMs?: number;
 }
 
-export type RelayResult = { status: number; code?: ErrorCode; context?: string; key?: { id: string; name: string }; view?: string };
+/** `close`: the call's body was not read to its end, so the connection is closed once answered. */
+export type RelayResult = { status: number; code?: ErrorCode; context?: string; key?: { id: string; name: string }; view?: string; close?: true };
 
 
 type Json = Record<string, unknown>;
@@ -87,6 +90,11 @@ export class WebhookService {
     if (length === undefined && !chunked) return { status: 411, code: 'WEBHOOK_LENGTH_REQUIRED', context: 'no Content-Length and not chunked' };
     const limit = this.o.maxBodyBytes;
     if (length !== undefined && !(Number(length) <= limit)) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)' };
+    // CASE: the relay id is a 128-bit secret only Ghost and the gateway hold: a call naming no relay the gateway
+    // knows is answered before its body is read or a slot is taken, so slow bodies cannot tie up the relay
+    // without it (410: Ghost removes a webhook so answered; an unknown id has nothing to remove).
+    const known = await this.o.store.webhooks.get(relayId);
+    if (!known) return { status: 410, code: 'WEBHOOK_RETIRED', context: 'no such relayed webhook' };
     if (this.inFlight >= this.o.relayConcurrency) return { status: 503, code: 'WEBHOOK_RELAY_BUSY', context: `${this.inFlight} deliveries are being checked (webhooks.relayConcurrency)` };
     this.inFlight++;
     try {
@@ -98,8 +106,10 @@ export class WebhookService {
 
   /** Verifies a relay call, judges it by the creating key's grant and queues the delivery. */
   private async checkAndQueue(req: IncomingMessage, relayId: string, limit: number, now: number): Promise<RelayResult> {
-    const raw = await readBody(req, limit);
-    if (!raw) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)' };
+    const raw = await readBody(req, limit, this.o.readTimeoutMs ?? 5000);
+    if (raw === 'timeout') return { status: 408, code: 'WEBHOOK_BODY_TIMEOUT', context: 'the body did not arrive in time (webhooks.relayReadTimeoutMs)', close: true };
+    if (raw === 'aborted') return { status: 400, code: 'WEBHOOK_BODY_TIMEOUT', context: 'the caller closed the connection before the body arrived', close: true };
+    if (!raw) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)', close: true };
     // The secret is derived from the relay id, so even a relay the gateway forgot can tell Ghost from anyone else.
     const sig = verifySignature(req.headers['x-ghost-signature'], raw, this.o.secrets.relaySecret(relayId), now, this.o.signatureWindowMs);
     if (!sig.ok) return { status: 401, code: sig.code, context: sig.why };
@@ -245,13 +255,31 @@ export class WebhookService {
   }
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The body, unless it is over `limit` (undefined), does not arrive within `timeoutMs` ('timeout') or the
+ * caller hangs up first ('aborted'). Reading stops at once in each case; the caller answers (and closes).
+ */
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer | undefined | 'timeout' | 'aborted'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (v: Buffer | undefined | 'timeout' | 'aborted') => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onAborted).off('close', onClose);
+      req.pause();
+      resolve(v);
+    };
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > limit) done(undefined);
+      else chunks.push(c);
+    };
+    const onEnd = () => done(Buffer.concat(chunks));
+    const onAborted = () => done('aborted');
+    const onClose = () => {
+      if (!req.complete) done('aborted');
+    };
+    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    req.on('data', onData).on('end', onEnd).on('error', onAborted).on('close', onClose);
+  });
 }

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../errors/errors.js';
 import type { KeyRecord, Store } from '../store/store.js';
+import { loadAncestors } from '../pipeline/lifecycle/lifecycle.js';
 import { RELAY_PATH, newRelayId, type RelaySecrets } from './relay-secrets.js';
 import type { WebhookWrite } from './rule.js';
 import { checkTarget, parseTarget, type Resolver } from './ssrf.js';
@@ -64,7 +65,7 @@ export async function prepareWrite(o: WriteDeps, w: WebhookWrite, key: KeyRecord
     const c = await checkTarget(t.url, o.allowInternalIPs, o.resolve);
     if (!c.ok) return { ok: false, code: 'WEBHOOK_TARGET_REFUSED', context: c.why };
   }
-  return w.action === 'add' ? prepareAdd(o, w, key, now, unchanged) : prepareEdit(o, w, now, unchanged);
+  return w.action === 'add' ? prepareAdd(o, w, key, now, unchanged) : prepareEdit(o, w, key, now, unchanged);
 }
 
 async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
@@ -109,10 +110,14 @@ async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: nu
   };
 }
 
-async function prepareEdit(o: WriteDeps, w: WebhookWrite, now: number, unchanged: unknown): Promise<PreparedWrite> {
+async function prepareEdit(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
   const row = await o.store.webhooks.byGhostId(w.id ?? '');
   // CASE: a webhook made in Ghost Admin or before the relay (authorize() refuses it first), or retired since.
   if (!row || row.status !== 'active') return notRelayed(w);
+  // Only the creator (or a key above it) is shown the client's target and secret; another key that may
+  // rename webhooks (constraints.webhooks.createdByKey: false) learns nothing of another key's target.
+  const creator = row.keyId === key.id ? undefined : await o.store.keys.get(row.keyId);
+  const owner = row.keyId === key.id || Boolean(creator && (await loadAncestors(creator, (id) => o.store.keys.get(id)))?.some((a) => a.id === key.id));
   const fields: Json = { ...(w.event ? { event: w.event } : {}), target_url: row.relayUrl, secret: o.secrets.relaySecret(row.id), ...w.rest };
   const body = Buffer.from(JSON.stringify({ webhooks: [fields] }));
   const sealed = w.secret === undefined ? undefined : w.secret ? o.secrets.sealClientSecret(row.id, w.secret) : null;
@@ -127,6 +132,11 @@ async function prepareEdit(o: WriteDeps, w: WebhookWrite, now: number, unchanged
       if (w.targetUrl !== undefined) changes.targetUrl = w.targetUrl;
       if (sealed !== undefined) changes.secretSealed = sealed;
       await o.store.webhooks.update(row.id, changes, now);
+      if (!owner) {
+        hook.target_url = null;
+        hook.secret = null;
+        return json;
+      }
       hook.target_url = w.targetUrl ?? row.targetUrl;
       hook.secret = w.secret !== undefined ? w.secret : row.secretSealed ? o.secrets.openClientSecret(row.id, row.secretSealed) : null;
       return json;
