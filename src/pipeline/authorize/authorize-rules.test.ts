@@ -251,3 +251,39 @@ test('relation references: unanswered lookups are asked for, ambiguous ones refu
   assert.equal(outcome(decide({ scopes: ['posts:add', 'tags:add'] }, 'POST', '/posts', { body: { posts: [{ title: 'x', tags: [{ id: String(TAGS.news!.id), name: 'Renamed' }] }] } })), 'SCOPE_MISSING', 'a rename needs tags:edit');
   assert.equal(outcome(decide({ scopes: ['posts:add'] }, 'POST', '/posts', { body: { posts: [{ title: 'x' }, { title: 'y' }] } })), 'BODY_INVALID');
 });
+
+test('edits are judged against the record: what is unchanged passes, a rename through a reference is a change', () => {
+  const record = { id: ID, status: 'draft', tags: tagRefs(['partner']), authors: [] };
+  const g = { scopes: ['posts:edit', 'tags:add', 'tags:edit'], fields: { posts: { deny: ['tags'] } } };
+  const edit = (tags: unknown) => decide(g, 'PUT', '/posts/:id', { params: { id: ID }, body: { posts: [{ tags }] }, record });
+  assert.equal(outcome(edit([{ id: PARTNER_ID }])), 'allow');
+  assert.equal(outcome(edit([{ id: PARTNER_ID, name: 'Partner renamed' }])), 'FIELD_REFUSED');
+  assert.equal(outcome(edit([{ id: PARTNER_ID }, { slug: 'news' }])), 'FIELD_REFUSED');
+  const limited = { scopes: ['posts:edit', 'posts:add'], constraints: { posts: PARTNER } };
+  assert.equal(outcome(decide(limited, 'PUT', '/posts/:id', { params: { id: ID }, body: { posts: [{ title: 'new title' }] }, record })), 'allow', 'an edit that leaves the tags keeps the record inside');
+  assert.equal(outcome(decide(limited, 'POST', '/posts', { body: { posts: [{ title: 'new' }] } })), 'BODY_OUTSIDE_GRANT', 'an add must carry the anchor');
+  const tagRule = (allow: string[]) => ({ scopes: ['posts:edit', 'tags:add', 'tags:edit'], fields: { tags: { allow } } });
+  const create = (gr: object) => decide(gr as never, 'PUT', '/posts/:id', { params: { id: ID }, body: { posts: [{ tags: [{ name: 'Brand new' }] }] }, record });
+  assert.equal(outcome(create(tagRule(['slug']))), 'FIELD_REFUSED', 'a tag created through a post sets its name');
+  assert.equal(outcome(create(tagRule(['name', 'slug']))), 'allow');
+});
+
+test('"never send email" asks for the post before a publish; a page route without a type falls back to pages', () => {
+  assert.deepEqual(needOf(decide({ scopes: ['posts:edit'], sendEmail: false }, 'PUT', '/posts/:id', { params: { id: ID }, body: { posts: [{ status: 'published' }] } })).record, {
+    resource: 'posts',
+    by: 'id',
+    value: ID,
+    include: 'tags,authors,email,newsletter',
+  });
+  const pages = { scopes: ['gift_links:browse', 'pages:read', 'posts:read'], constraints: { pages: PARTNER }, sendEmail: false };
+  assert.equal(needOf(decide(pages, 'GET', '/pages/:id/gift_links', { params: { id: ID } })).record?.include, 'tags,authors');
+  assert.equal(outcome(decide(pages, 'GET', '/pages/:id/gift_links', { params: { id: ID }, record: { id: ID, tags: tagRefs(['news']) } })), 'RECORD_OUTSIDE_GRANT');
+  assert.equal(outcome(decide(pages, 'GET', '/posts/:id/gift_links', { params: { id: ID }, record: { id: ID, tags: tagRefs(['news']) } })), 'allow');
+});
+
+test('a body is an object holding a one-item list of objects', () => {
+  const g = { scopes: ['posts:add'], fields: { posts: { deny: ['featured'] } } };
+  for (const body of [[{ posts: [{ title: 'a' }] }], { posts: [[{ title: 'a' }]] }, { posts: [null] }, 'posts', null]) {
+    assert.equal(outcome(decide(g, 'POST', '/posts', { body })), 'BODY_INVALID', JSON.stringify(body));
+  }
+});
