@@ -287,3 +287,34 @@ test('a body is an object holding a one-item list of objects', () => {
     assert.equal(outcome(decide(g, 'POST', '/posts', { body })), 'BODY_INVALID', JSON.stringify(body));
   }
 });
+
+test('more rules that mutants of authorize.ts survived: every export, every typed route, the ledger only where a record is made', () => {
+  const redacting = { scopes: ['*'], redact: { members: ['email'] } };
+  for (const [m, p] of [['GET', '/db'], ['GET', '/exports/download']]) {
+    const d = decide(redacting, m, p);
+    assert.ok(d.allow !== true, `${m} ${p} is never served with redactions`);
+    if (d.allow === false && d.code !== 'UPSTREAM_FORBIDS' && d.code !== 'SCOPE_MISSING') assert.equal(d.code, 'RESPONSE_UNFILTERABLE', `${m} ${p}`);
+  }
+  const mentions = decide({ scopes: ['mentions:browse', 'posts:read', 'pages:read'] }, 'GET', '/mentions', { query: new Map([['filter', 'a:1,b:2']]) });
+  assert.equal(filterOf(mentions), '(a:1,b:2)', 'mentions appends its condition without parentheses');
+  assert.equal(filterOf(decide({ scopes: ['posts:exportCSV'] }, 'GET', '/posts/export', { query: new Map([['filter', 'featured:true']]) })), "featured:true+type:'post'");
+  assert.equal(filterOf(decide({ scopes: ['pages:bulkEdit'] }, 'PUT', '/pages/bulk', { query: new Map([['filter', 'featured:true']]), body: { bulk: { action: 'feature' } } })), "featured:true+type:'page'");
+  const mine = { scopes: ['posts:*', 'tags:browse'], constraints: { posts: { createdByKey: true } } };
+  assert.equal(outcome(decide(mine, 'GET', '/tags')), 'allow', 'a constraint on posts asks nothing of a tags route');
+  assert.deepEqual(needOf(decide(mine, 'GET', '/posts/:id', { params: { id: ID }, record: { id: ID } })), { ownedIds: 'posts' }, 'the ledger first, then the record is judged');
+  const read = allowed(decide(mine, 'GET', '/posts/:id', { params: { id: ID }, record: { id: ID }, ownedIds: new Set([ID]) }));
+  assert.equal(read.ledger, undefined, 'a read makes no record');
+  assert.equal(allowed(decide(mine, 'PUT', '/posts/:id', { params: { id: ID }, record: { id: ID }, ownedIds: new Set([ID]), body: { posts: [{ title: 'x' }] } })).ledger, undefined);
+  // A tags:* key with tag field rules may create tags through a bulk addTag, as a tags:add key may.
+  assert.equal(outcome(decide({ scopes: ['posts:bulkEdit', 'tags:*'], fields: { tags: { deny: ['description'] } } }, 'PUT', '/posts/bulk', { body: { bulk: { action: 'addTag', meta: { tags: [{ name: 'New' }] } } } })), 'allow');
+});
+
+test('a reference that matches several records is refused', () => {
+  const g = compileGrant({ version: 1, scopes: ['posts:add'] });
+  const body = { posts: [{ title: 'x', tags: [{ slug: 'news' }] }] };
+  const first = authorize({ grant: g, route: route('POST', '/posts'), upstream: { ok: true }, request: facts({ body }) });
+  assert.equal(first.allow, 'need');
+  const lookups = first.allow === 'need' ? first.need.lookups! : [];
+  const two = new Map(lookups.map((l) => [`${l.resource}?${l.filter}`, [TAGS.news!, { ...TAGS.news!, id: ID }]]));
+  assert.equal(outcome(authorize({ grant: g, route: route('POST', '/posts'), upstream: { ok: true }, request: facts({ body, lookups: two }) })), 'REFERENCE_AMBIGUOUS');
+});
