@@ -290,7 +290,7 @@ test('a body is an object holding a one-item list of objects', () => {
 
 test('more rules that mutants of authorize.ts survived: every export, every typed route, the ledger only where a record is made', () => {
   const redacting = { scopes: ['*'], redact: { members: ['email'] } };
-  for (const [m, p] of [['GET', '/db'], ['GET', '/exports/download']]) {
+  for (const [m, p] of [['GET', '/db'], ['GET', '/exports/download']] as const) {
     const d = decide(redacting, m, p);
     assert.ok(d.allow !== true, `${m} ${p} is never served with redactions`);
     if (d.allow === false && d.code !== 'UPSTREAM_FORBIDS' && d.code !== 'SCOPE_MISSING') assert.equal(d.code, 'RESPONSE_UNFILTERABLE', `${m} ${p}`);
