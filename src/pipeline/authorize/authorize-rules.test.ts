@@ -318,3 +318,25 @@ test('a reference that matches several records is refused', () => {
   const two = new Map(lookups.map((l) => [`${l.resource}?${l.filter}`, [TAGS.news!, { ...TAGS.news!, id: ID }]]));
   assert.equal(outcome(authorize({ grant: g, route: route('POST', '/posts'), upstream: { ok: true }, request: facts({ body, lookups: two }) })), 'REFERENCE_AMBIGUOUS');
 });
+
+test('what a key may already write is not read: tags for a key that may write tags, authors never, bodies of unruled resources', () => {
+  const tagger = { scopes: ['posts:add', 'tags:add', 'tags:edit'] };
+  assert.equal(outcome(decide(tagger, 'POST', '/posts')), 'allow', 'nothing to judge: the body is not asked for');
+  assert.equal(outcome(decide(tagger, 'POST', '/posts', { body: { posts: [{ title: 'x', tags: [{ slug: 'Not A Slug' }] }] } })), 'allow');
+  assert.equal(outcome(decide(tagger, 'POST', '/posts', { body: { posts: [{ title: 'x', authors: [{ email: 'nobody@example.com' }] }] } })), 'allow', 'Ghost writes nothing to users');
+  const listed = { ...tagger, fields: { posts: { allow: ['title', 'tags'] } } };
+  assert.equal(outcome(decide(listed, 'POST', '/posts', { body: { posts: [{ title: 'x', tags: [{ slug: 'Not A Slug' }] }] } })), 'REFERENCE_AMBIGUOUS', 'an allow list is a rule on the references');
+  const postRules = { scopes: ['posts:add', 'tags:add'], fields: { posts: { deny: ['featured'] } } };
+  assert.equal(outcome(decide(postRules, 'POST', '/tags')), 'allow', 'rules on posts do not make a tags body read');
+});
+
+test('a route under /members/:id/ exposing members is decided on that member, not refused', () => {
+  const g = { scopes: ['member_signin_urls:read', 'members:read'], constraints: { members: { labels: [pinned('labels', 'vip')] } } };
+  assert.equal(needOf(decide(g, 'GET', '/members/:id/signin_urls', { params: { id: ID } })).record?.resource, 'members');
+  assert.equal(outcome(decide(g, 'GET', '/members/:id/signin_urls', { params: { id: ID }, record: { id: ID, labels: [] } })), 'RECORD_OUTSIDE_GRANT');
+});
+
+test('a record named by an untyped id without the constrained field is not assumed inside', () => {
+  const g = { scopes: ['comments:browse', 'members:browse', 'posts:browse', 'pages:browse'], constraints: { posts: PARTNER } };
+  assert.equal(outcome(decide(g, 'GET', '/comments/post/:post_id', { params: { post_id: ID }, record: { id: ID }, recordType: 'posts' })), 'RECORD_OUTSIDE_GRANT');
+});
