@@ -340,3 +340,9 @@ test('a record named by an untyped id without the constrained field is not assum
   const g = { scopes: ['comments:browse', 'members:browse', 'posts:browse', 'pages:browse'], constraints: { posts: PARTNER } };
   assert.equal(outcome(decide(g, 'GET', '/comments/post/:post_id', { params: { post_id: ID }, record: { id: ID }, recordType: 'posts' })), 'RECORD_OUTSIDE_GRANT');
 });
+
+test('a body under field rules of a resource without relations must still be one record', () => {
+  const g = { scopes: ['tags:add'], fields: { tags: { deny: ['codeinjection_head'] } } };
+  assert.equal(outcome(decide(g, 'POST', '/tags', { body: { tags: [{ name: 'a' }, { name: 'b', codeinjection_head: 'x' }] } })), 'BODY_INVALID');
+  assert.equal(outcome(decide(g, 'POST', '/tags', { body: { tags: [{ name: 'a' }] } })), 'allow');
+});
