@@ -119,3 +119,70 @@ test('property: a child key’s effective permission is always a subset of its p
   );
   assert.ok(checked > 200, `only ${checked} accepted children were checked`);
 });
+
+// ---- Each subset rule on its own (mutation testing: the property above reaches few of them).
+const P = (slug: string) => ({ id: slug.padEnd(24, '0').replace(/[^0-9a-f]/g, 'a').slice(0, 24), slug });
+const problemsOf = (child: Record<string, unknown>, parent: Record<string, unknown>) => subGrantProblems(g({ scopes: ['*'], ...child }), g({ scopes: ['*'], ...parent }));
+
+test('subset rules: each constraint part is kept and not widened; anchors compare by id', () => {
+  const parts: [string, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>][] = [
+    ['tags', { posts: { tags: [P('aa'), P('bb')] } }, { posts: { tags: [P('bb')] } }, { posts: { tags: [P('bb'), P('cc')] } }],
+    ['authors', { pages: { authors: [P('aa')] } }, { pages: { authors: [P('aa')] } }, { pages: { authors: [P('cc')] } }],
+    ['status', { posts: { status: ['draft', 'published'] } }, { posts: { status: ['draft'] } }, { posts: { status: ['draft', 'scheduled'] } }],
+    ['visibility', { posts: { visibility: ['public'] } }, { posts: { visibility: ['public'] } }, { posts: { visibility: ['public', 'paid'] } }],
+    ['labels', { members: { labels: [P('aa')] } }, { members: { labels: [P('aa')] } }, { members: { labels: [P('bb')] } }],
+    ['status', { members: { status: ['free'] } }, { members: { status: ['free'] } }, { members: { status: ['paid'] } }],
+  ];
+  for (const [part, parent, tighter, wider] of parts) {
+    assert.deepEqual(problemsOf({ constraints: tighter }, { constraints: parent }), [], `${part}: tighter`);
+    assert.equal(problemsOf({ constraints: wider }, { constraints: parent }).length, 1, `${part}: wider`);
+    assert.equal(problemsOf({}, { constraints: parent }).length, 1, `${part}: dropped`);
+    const other = Object.keys(parent)[0] === 'members' ? { members: { status: ['comped'] } } : { posts: { createdByKey: true }, pages: { createdByKey: true } };
+    assert.equal(problemsOf({ constraints: other }, { constraints: parent }).length, 1, `${part}: replaced by another part`);
+  }
+  // Anchors: the same id is the same record whatever slug it shows; a slug alone never equals a pinned anchor.
+  assert.deepEqual(problemsOf({ constraints: { posts: { tags: [{ id: P('aa').id, slug: 'renamed' }] } } }, { constraints: { posts: { tags: [P('aa')] } } }), []);
+  assert.equal(problemsOf({ constraints: { posts: { tags: ['aa'] } } }, { constraints: { posts: { tags: [P('aa')] } } }).length, 1);
+  assert.deepEqual(problemsOf({ constraints: { posts: { tags: ['aa'] } } }, { constraints: { posts: { tags: ['aa', 'bb'] } } }), []);
+  assert.equal(problemsOf({ constraints: { posts: { tags: ['cc'] } } }, { constraints: { posts: { tags: ['aa'] } } }).length, 1);
+  assert.equal(problemsOf({ constraints: { posts: { tags: [P('aa')] } } }, { constraints: { posts: { tags: ['aa'] } } }).length, 1);
+});
+
+test('subset rules: createdByKey stays, for records and webhooks; no constraint on the parent leaves the child free', () => {
+  assert.equal(problemsOf({ constraints: { posts: { status: ['draft'] } } }, { constraints: { posts: { createdByKey: true, status: ['draft'] } } }).length, 1);
+  assert.deepEqual(problemsOf({ constraints: { posts: { createdByKey: true } } }, { constraints: { posts: { createdByKey: true } } }), []);
+  assert.deepEqual(problemsOf({}, { constraints: { posts: { createdByKey: false } } }), [], 'createdByKey false restricts nothing');
+  assert.equal(problemsOf({ constraints: { webhooks: { createdByKey: false } } }, {}).length, 1);
+  assert.equal(problemsOf({ constraints: { webhooks: { createdByKey: false } } }, { constraints: { webhooks: { createdByKey: true } } }).length, 1);
+  assert.deepEqual(problemsOf({ constraints: { webhooks: { createdByKey: false } } }, { constraints: { webhooks: { createdByKey: false } } }), []);
+  assert.deepEqual(problemsOf({ constraints: { webhooks: { createdByKey: true } } }, {}), []);
+  assert.deepEqual(problemsOf({ constraints: { posts: { tags: [P('aa')] } } }, {}), []);
+});
+
+test('subset rules: field rules and redactions are kept; settings secrets stay blanked', () => {
+  assert.deepEqual(problemsOf({ fields: { tags: { deny: ['slug', 'name'], allow: ['name'], status: ['draft'] } } }, { fields: { tags: { deny: ['slug'], allow: ['name', 'slug'], status: ['draft', 'published'] } } }), []);
+  assert.equal(problemsOf({ fields: { tags: { deny: ['name'] } } }, { fields: { tags: { deny: ['slug'] } } }).length, 1);
+  assert.equal(problemsOf({}, { fields: { tags: { deny: ['slug'] } } }).length, 1);
+  assert.equal(problemsOf({ fields: { tags: { allow: ['name', 'description'] } } }, { fields: { tags: { allow: ['name'] } } }).length, 1);
+  assert.equal(problemsOf({ fields: { tags: {} } }, { fields: { tags: { allow: ['name'] } } }).length, 1, 'no allow list is every field');
+  assert.equal(problemsOf({ fields: { posts: { status: ['published'] } } }, { fields: { posts: { status: ['draft'] } } }).length, 1);
+  assert.equal(problemsOf({ fields: { posts: {} } }, { fields: { posts: { status: ['draft'] } } }).length, 1);
+  assert.deepEqual(problemsOf({ redact: { members: ['email', 'name'], users: ['email'] } }, { redact: { members: ['email'] } }), []);
+  assert.equal(problemsOf({ redact: { members: ['name'] } }, { redact: { members: ['email'] } }).length, 1);
+  assert.equal(problemsOf({ redact: { users: ['email'] } }, { redact: { members: ['email'] } }).length, 1);
+  assert.deepEqual(problemsOf({ revealSettingSecrets: true }, { revealSettingSecrets: true }), []);
+  assert.deepEqual(problemsOf({ revealSettingSecrets: false }, {}), []);
+  assert.deepEqual(problemsOf({ sendEmail: false }, { sendEmail: false }), []);
+  assert.deepEqual(problemsOf({ sendEmail: true }, {}), []);
+});
+
+test('inheritRules: each part the child leaves out comes from the parent; what it states is kept', () => {
+  const parent = g({ scopes: ['*'], constraints: { posts: { status: ['draft'] } }, fields: { tags: { deny: ['slug'] } }, redact: { members: ['email'] }, narrow: { themes: { keepActive: true } }, sendEmail: false });
+  const bare = inheritRules(g({ scopes: ['posts:browse'] }), parent);
+  assert.deepEqual(bare, { version: 1, scopes: ['posts:browse'], constraints: parent.constraints, fields: parent.fields, redact: parent.redact, narrow: parent.narrow, sendEmail: false });
+  assert.notEqual(bare.constraints, parent.constraints, 'a copy, not the parent’s object');
+  const own = g({ scopes: ['posts:browse'], constraints: { posts: { status: ['draft'], visibility: ['public'] } }, fields: { tags: { deny: ['slug', 'name'] } }, redact: { members: ['email', 'name'] }, narrow: { themes: { keepActive: true } }, sendEmail: true });
+  assert.deepEqual(inheritRules(own, parent), own);
+  assert.deepEqual(inheritRules(g({ scopes: ['posts:browse'] }), g({ scopes: ['*'] })), g({ scopes: ['posts:browse'] }));
+  assert.equal(inheritRules(g({ scopes: ['posts:browse'] }), g({ scopes: ['*'], fields: { posts: { deny: ['newsletter'] } } })).sendEmail, false, 'an older no-email grant');
+});

@@ -150,3 +150,70 @@ test('filters through relations: revisions are the post’s own fields, every re
   assert.ok(checkOracles(email, members, q("stripe_customers.email:~'a'")));
   assert.equal(checkOracles(rules({ users: ['email'] }), route('GET', '/users'), q('roles.name:Editor')), undefined);
 });
+
+// ---- Each rule on its own (mutation testing).
+test('redactionsOf: nothing to do is no redaction; settings secrets only on settings routes', () => {
+  const g = (doc: Record<string, unknown>) => GrantSchema.parse({ version: 1, scopes: ['*'], ...doc });
+  assert.equal(redactionsOf(g({ revealSettingSecrets: true })), undefined);
+  assert.equal(redactionsOf(g({}), route('GET', '/posts')), undefined);
+  assert.deepEqual(redactionsOf(g({}), route('GET', '/settings')), { fields: new Map(), settingSecrets: true });
+  assert.deepEqual(redactionsOf(g({})), { fields: new Map(), settingSecrets: true }, 'no route: the strictest');
+  const r = redactionsOf(g({ redact: { members: ['email'] } }), route('GET', '/posts'))!;
+  assert.equal(r.settingSecrets, false);
+  assert.deepEqual([...r.fields.get('members')!], ['email']);
+});
+
+test('redact: counts what it removes, leaves empty settings and object-valued copies, and reads revisions as their post', () => {
+  const r = rules({ members: ['email'], settings: ['title'], posts: ['title'], pages: ['title'] });
+  const answer = {
+    members: [{ email: MEMBER, name: 'Mo', email_recipients: [{ member_email: MEMBER, member_name: 'Mo' }] }],
+    settings: [{ key: 'title', value: '' }, { key: 'description', value: 'kept' }, { key: 'title', value: 'Site' }, { key: 'title', value: null }],
+    posts: [{ title: 'T', post_revisions: [{ title: 'old' }] }],
+    pages: [{ title: 'P', post_revisions: [{ title: 'old page' }] }],
+    other: { post_revisions: [{ title: 'no post around it' }] },
+  };
+  assert.equal(redact(answer, r), 7);
+  assert.deepEqual(answer.members, [{ name: 'Mo', email_recipients: [{ member_name: 'Mo' }] }]);
+  assert.deepEqual(answer.settings.map((s) => s.value), ['', 'kept', null, null]);
+  assert.deepEqual(answer.posts, [{ post_revisions: [{}] }]);
+  assert.deepEqual(answer.pages, [{ post_revisions: [{}] }]);
+  assert.deepEqual(answer.other, { post_revisions: [{ title: 'no post around it' }] });
+  const nested = { email_recipients: [{ member_email: { not: 'a string' } }] };
+  assert.equal(redact(nested, r), 0, 'a copy is a plain value');
+  assert.equal(redact('text', r), 0);
+  assert.equal(redact(null, r), 0);
+  // A copy whose parent key differs is not that copy: `data` holds an email only inside events.
+  const data = { events: [{ data: { email: MEMBER } }], other: { data: { email: 'kept' } } };
+  assert.equal(redact(data, r), 1);
+  assert.deepEqual(data.other, { data: { email: 'kept' } });
+  const settingCopy = { settings: [{ key: 'members_support_address', value: STAFF }] };
+  assert.equal(redact(settingCopy, rules({ users: ['email'] })), 1);
+  assert.equal(redact({ settings: [{ key: 'members_support_address', value: STAFF }] }, rules({ users: ['name'] })), 0);
+  const tokenLike = { settings: [{ key: 'harmless', value: 'sk_live_abcdefghijklmnop1234' }, { key: 'harmless', value: 42 }] };
+  assert.equal(redact(tokenLike, { fields: new Map(), settingSecrets: true }), 1);
+  assert.equal(redact({ settings: [{ key: 'password', value: 'x' }] }, { fields: new Map(), settingSecrets: false }), 0);
+});
+
+test('checkOracles: table prefixes, relations named like a redacted field, unknown relations, and each copy table', () => {
+  const q = (k: string, v: string) => new Map([[k, v]]);
+  const members = route('GET', '/members');
+  const r = rules({ members: ['email', 'subscriptions'] });
+  assert.ok(checkOracles(r, members, q('filter', "subscriptions.status:active")), 'a relation named like a redacted field');
+  assert.ok(checkOracles(r, members, q('filter', "unknown_rel.x:1")), 'an unknown relation is refused');
+  assert.equal(checkOracles(r, members, q('filter', "labels.slug:vip")), undefined);
+  assert.equal(checkOracles(r, members, q('filter', "members.status:free")), undefined);
+  assert.ok(checkOracles(r, members, q('filter', "Members.email:x")), 'the own table in any case');
+  assert.equal(checkOracles(r, members, q('filter', 'a:(')), undefined, 'a filter that does not parse is the filter step’s refusal');
+  assert.equal(checkOracles(rules({ members: ['name'] }), members, q('filter', "email_recipients.member_email:x")), undefined, 'a copy of another field');
+  assert.ok(checkOracles(rules({ users: ['email'] }), route('GET', '/newsletters'), q('filter', "sender_email:x")));
+  assert.ok(checkOracles(rules({ users: ['email'] }), members, q('filter', "newsletters.sender_email:x")), 'a copy table through a relation');
+  assert.equal(checkOracles(rules({ users: ['name'] }), members, q('filter', "newsletters.sender_email:x")), undefined);
+  assert.ok(checkOracles(rules({ newsletters: ['name'] }), members, q('filter', "newsletters.name:x")));
+  assert.equal(checkOracles(rules({ users: ['email'] }), route('GET', '/tags'), q('filter', "email:x")), undefined, 'tags have no email column');
+  assert.equal(checkOracles(rules({ members: ['email'] }), route('GET', '/actions'), q('filter', "email:x")), undefined, 'actions are no one’s own record');
+  assert.equal(checkOracles(r, route('GET', '/site'), q('filter', "email:x")), undefined, 'a resource without a table entry');
+  assert.equal(checkOracles(r, members, q('order', ' created_at  desc ,  status')), undefined);
+  assert.ok(checkOracles(r, members, q('order', 'status asc,  email')));
+  assert.equal(checkOracles(rules({ users: ['email'] }), route('GET', '/posts'), q('search', 'x')), undefined, 'search is a member route’s');
+  assert.equal(checkOracles(rules({ users: ['name'] }), route('GET', '/users/email/:email'), new Map()), undefined);
+});

@@ -80,3 +80,66 @@ test('lookups are asked with Ghost’s filter syntax, each reference exactly', (
   assert.deepEqual(r.lookups.map(lookupKey), ["tags?name:'O\\'Reilly'", `tags?id:'${partner.id}'`]);
   assert.equal(readRelation('tags', [{ name: 'back\\slash' }]).ok, false, 'no faithful spelling: refused');
 });
+
+// ---- Each reading rule on its own (mutation testing).
+test('tag references: what an id reference sets, how a name and slug are looked up, and one lookup per question', () => {
+  const byId = ok(readRelation('tags', [{ id: partner.id, name: 'N', slug: 's' }]));
+  assert.deepEqual(byId.refs[0]!.sets, { name: 'N', slug: 's' });
+  assert.equal(byId.refs[0]!.createsWhenMissing, true);
+  assert.deepEqual(byId.refs[0]!.createFields, ['name', 'slug']);
+  const bare = ok(readRelation('tags', [{ id: partner.id }]));
+  assert.deepEqual(bare.refs[0]!.sets, {});
+  assert.equal(bare.refs[0]!.createsWhenMissing, false);
+  const both = ok(readRelation('tags', [{ name: 'News', slug: 'news' }]));
+  assert.deepEqual(both.lookups.map(lookupKey), ["tags?name:'News'+slug:'news'"]);
+  assert.equal(ok(readRelation('tags', [{ slug: 'news' }])).refs[0]!.createsWhenMissing, false, 'a slug alone creates nothing');
+  assert.equal(ok(readRelation('tags', [{ id: partner.id }, { id: partner.id }])).lookups.length, 1);
+  assert.equal(ok(readRelation('tags', [{ slug: 'news' }, { name: 'Other' }])).lookups.length, 2);
+  assert.deepEqual(ok(readRelation('tags', [])).lookups, []);
+  for (const k of ['name', 'slug']) assert.equal(readRelation('tags', [{ [k]: 5 }]).ok, false, k);
+  assert.equal(readRelation('tags', [{ name: 'A' }, { name: 'a' }]).ok, true);
+  assert.equal(ok(readRelation('tags', [{ name: 'A' }, { name: 'a' }, { name: 'B' }])).refs.map((r) => r.index).join(), '0,2');
+  assert.equal(readRelation('tags', [{ slug: 'ok-slug-2' }]).ok, true);
+});
+
+test('resolving: several matches are ambiguous; a record with the sent values is existing, otherwise modified', () => {
+  const r = ok(readRelation('tags', [{ id: partner.id, name: 'Partner' }, { slug: 'news' }]));
+  const answers = new Map([[lookupKey(r.lookups[0]!), [partner]], [lookupKey(r.lookups[1]!), [news, partner]]]);
+  const out = resolveReferences('tags', r.refs, answers);
+  assert.deepEqual(out[0], { kind: 'existing', id: partner.id });
+  assert.equal(out[1]!.kind, 'ambiguous');
+  assert.deepEqual(resolveReferences('tags', r.refs, new Map())[0], { kind: 'creates', fields: ['name'] }, 'an unanswered id lookup with a name creates');
+  assert.equal(resolveReferences('tags', r.refs, new Map())[1]!.kind, 'ambiguous', 'a slug that matches nothing');
+  assert.deepEqual(resolve('tags', [{ id: partner.id, name: 'Partner', slug: 'other' }]), [{ kind: 'modifies', id: partner.id, fields: ['slug'] }]);
+});
+
+test('author references: the first truthy of id, slug, email decides and must be a string', () => {
+  const ed = USERS.ed!;
+  assert.deepEqual(resolve('authors', [{ id: '', slug: 'ed' }]), [{ kind: 'existing', id: ed.id }]);
+  assert.deepEqual(resolve('authors', [{ id: ed.id }, { id: ed.id }]), [{ kind: 'existing', id: ed.id }, { kind: 'existing', id: ed.id }]);
+  assert.equal(ok(readRelation('authors', [{ id: ed.id }, { id: ed.id }])).lookups.length, 1);
+  for (const item of [{ id: 5 }, { slug: true }, { email: ['a'] }, null, 7, [ed.id], {}]) assert.equal(readRelation('authors', [item]).ok, false, JSON.stringify(item));
+  assert.equal(readRelation('authors', { id: ed.id }).ok, false);
+});
+
+test('label references: names trimmed, blank and repeated names dropped, ids checked, every label looked up', () => {
+  const vip = LABELS.vip!;
+  const r = ok(readRelation('labels', ['  ', { name: 'VIP', slug: 'v', id: vip.id }, 'vip', { name: null }, { name: 'Gold' }]));
+  assert.deepEqual(r.refs.map((x) => x.labelName), ['VIP', 'Gold']);
+  assert.deepEqual(r.refs[0]!.sets, { slug: 'v' });
+  assert.deepEqual(r.refs[0]!.createFields, ['name', 'slug']);
+  assert.equal(r.refs[0]!.sentId, vip.id);
+  assert.equal(r.refs[1]!.sentId, undefined);
+  assert.deepEqual(r.lookups.map(lookupKey), ['labels?*', `labels?id:'${vip.id}'`]);
+  assert.deepEqual(ok(readRelation('labels', [' '])).lookups, [], 'nothing to match: nothing asked');
+  for (const item of [{ name: 5 }, { slug: 5 }, { id: 5 }, { name: 'x', id: 'nope' }, 7, null, ['x']]) assert.equal(readRelation('labels', [item]).ok, false, JSON.stringify(item));
+  assert.equal(readRelation('labels', [{ name: 'x', slug: null, id: null }]).ok, true, 'null is no value');
+  assert.deepEqual(resolve('labels', [{ name: 'vip', slug: 'other' }]), [{ kind: 'modifies', id: vip.id, fields: ['slug'] }]);
+  assert.deepEqual(resolve('labels', [{ name: 'vip', slug: vip.slug }]), [{ kind: 'existing', id: vip.id }]);
+  assert.deepEqual(resolve('labels', [{ name: 'Gold', slug: 'gold' }]), [{ kind: 'creates', fields: ['name', 'slug'] }]);
+  assert.deepEqual(resolve('labels', [{ name: 'Gold', id: 'f'.repeat(24) }]), [{ kind: 'creates', fields: ['name'] }], 'an unknown id: a new label');
+  // Ghost keeps the last label of a name; labels without a name match nothing.
+  const all = [{ id: 'x1', name: 'Dup' }, { id: 'x2', name: 'DUP' }, { id: 'x3', name: '' }, { id: 'x4' }];
+  const refs = ok(readRelation('labels', ['dup'])).refs;
+  assert.deepEqual(resolveReferences('labels', refs, new Map([['labels?*', all]])), [{ kind: 'existing', id: 'x2' }]);
+});

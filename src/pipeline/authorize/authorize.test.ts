@@ -97,7 +97,8 @@ test('every filter is forwarded in the gateway’s own spelling, also for keys w
   const d = ask({ scopes: ['pages:browse'] }, 'GET', '/pages', { query: new Map([['filter', 'a:1,b:2']]) });
   assert.equal(d.allow, true);
   if (d.allow === true) assert.equal(new URLSearchParams(d.effects.query).get('filter'), 'a:1,b:2', 'no parentheses at the top: Ghost wraps it in its own, and nql-lang misreads a group in a group');
-  const mentions = ask({ scopes: ['mentions:browse'] }, 'GET', '/mentions', { query: new Map([['filter', 'a:1,b:2']]) });
+  const mentions = ask({ scopes: ['mentions:browse', 'posts:read', 'pages:read'] }, 'GET', '/mentions', { query: new Map([['filter', 'a:1,b:2']]) });
+  assert.equal(mentions.allow, true, 'mentions expose posts and pages: their read scopes');
   if (mentions.allow === true) assert.equal(new URLSearchParams(mentions.effects.query).get('filter'), '(a:1,b:2)', 'mentions appends `+source:...` without parentheses');
   assert.equal(code(ask({ scopes: ['posts:browse'] }, 'GET', '/posts', { query: new Map([['filter', '((tag:news,tag:partner))']]) })), 'FILTER_INVALID', 'a group in a group is not forwarded');
   assert.equal(code(ask({ scopes: ['pages:bulkDestroy'] }, 'DELETE', '/pages', { query: new Map([['filter', "id:'x'),(type:post"]]) })), 'FILTER_INVALID');
@@ -106,6 +107,7 @@ test('every filter is forwarded in the gateway’s own spelling, also for keys w
 test('posts and pages are told apart by the route: `type` in a filter is refused, bulk routes get the type', () => {
   assert.equal(code(ask({ scopes: ['posts:bulkDestroy'] }, 'DELETE', '/posts', { query: new Map([['filter', 'type:page+slug:x']]) })), 'FILTER_INVALID');
   assert.equal(code(ask({ scopes: ['posts:browse'] }, 'GET', '/posts', { query: new Map([['filter', 'TYPE:page']]) })), 'FILTER_INVALID');
+  // A bulk edit's body is read (its addTag may create tags): a feature action passes.
   const d = ask({ scopes: ['posts:bulkEdit'] }, 'PUT', '/posts/bulk', { query: new Map([['filter', 'featured:false']]), body: { bulk: { action: 'feature' } } });
   assert.equal(d.allow, true);
   if (d.allow === true) assert.equal(new URLSearchParams(d.effects.query).get('filter'), "featured:false+type:'post'");

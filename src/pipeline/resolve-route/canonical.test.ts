@@ -99,3 +99,48 @@ test('parses the query once: duplicates, brackets, overrides and bad encodings a
   refused('/ghost/api/admin/posts/?_method=DELETE', 'METHOD_OVERRIDE');
   refused('/ghost/api/admin/posts/?X-HTTP-Method-Override=DELETE', 'METHOD_OVERRIDE');
 });
+
+test('the length cap is inclusive: a URL of exactly the cap is read', () => {
+  const base = '/ghost/api/admin/posts/?filter=';
+  assert.equal(ok(base + 'a'.repeat(MAX_URL_LENGTH - base.length)).query.get('filter')!.length, MAX_URL_LENGTH - base.length);
+  refused(base + 'a'.repeat(MAX_URL_LENGTH - base.length + 1), 'PATH_TOO_LONG');
+});
+
+test('percent-escapes: reserved characters and spaces keep their escape; unreserved, control and short escapes are refused', () => {
+  for (const seg of ['a%20b', 'a%3Ab', 'a%40b', 'a%2Bb', 'a%21']) assert.deepEqual(ok(`/ghost/api/admin/tags/slug/${seg}/`).segments, ['tags', 'slug', seg], seg);
+  for (const seg of ['%1f', '%1F', '%01', '%7f', '%7e', '%41', '%61', '%30', '%2d', '%5f', '%2', 'a%', '%g1', 'a%2', '%C3%A9%']) refused(`/ghost/api/admin/tags/slug/${seg}/`, 'PATH_AMBIGUOUS');
+  refused('/ghost/api/admin/tags/slug/ok%20then%2e/', 'PATH_AMBIGUOUS');
+});
+
+test('the prefix: a configured Ghost path, the version and the API name', () => {
+  const t = canonicalize('/admin-x/api/v4/admin/posts/', 'admin-x');
+  assert.ok(t.ok);
+  if (t.ok) assert.deepEqual([t.target.prefix, t.target.path, t.target.api], ['/admin-x/api/v4/admin/', '/admin-x/api/v4/admin/posts/', 'admin']);
+  const r = canonicalize('/ADMIN-X/api/admin/posts/', 'admin-x');
+  assert.equal(r.ok ? '' : r.code, 'PATH_CASE');
+  const other = canonicalize('/ghost/api/admin/posts/', 'admin-x');
+  assert.equal(other.ok ? '' : other.code, 'ROUTE_NOT_SERVED');
+  assert.equal(ok('/ghost/api/admin/posts/').prefix, '/ghost/api/admin/');
+  refused('/ghost/api/admin/', 'ROUTE_UNKNOWN');
+  refused('/ghost/api/admin', 'ROUTE_UNKNOWN');
+  refused('/ghost/api/v4/', 'ROUTE_NOT_SERVED');
+  refused('/ghost/api/', 'ROUTE_NOT_SERVED');
+  refused('/ghost/Api', 'PATH_CASE');
+  refused('/ghost/apiadmin/posts/', 'ROUTE_NOT_SERVED');
+  refused('/ghost/api/v4/v4/admin/posts/', 'ROUTE_NOT_SERVED');
+  refused('/ghost/api/admins/posts/', 'ROUTE_NOT_SERVED');
+});
+
+test('query values are decoded as Ghost decodes them; names and values are checked separately', () => {
+  const t = ok('/ghost/api/admin/posts/?filter=a+b%2Bc&include&limit=');
+  assert.equal(t.query.get('filter'), 'a b+c');
+  assert.equal(t.query.get('include'), '');
+  assert.equal(t.query.get('limit'), '');
+  assert.equal(t.query.size, 3);
+  assert.equal(ok('/ghost/api/admin/posts/?').query.size, 0);
+  assert.equal(ok('/ghost/api/admin/posts/?filter=x%3D1=2').query.get('filter'), 'x=1=2');
+  assert.equal(ok('/ghost/api/admin/posts/?filter=%01').query.get('filter'), '\u0001', 'a control character other than NUL is data in a value');
+  assert.equal(ok('/ghost/api/admin/posts/?filter=a%5Bb%5D').query.get('filter'), 'a[b]', 'brackets are data in a value');
+  for (const q of ['a%01=1', 'a%1f=1', 'a%7f=1', 'filter=%00', 'a b=1', 'a=\\', 'a=%', 'a%zz=1', '&a=1', 'a=1&', '[a]=1', 'a]=1']) refused(`/ghost/api/admin/posts/?${q}`, 'QUERY_MALFORMED');
+  for (const q of ['X-HTTP-Method=PUT', 'x-method-override=1', '_Method']) refused(`/ghost/api/admin/posts/?${q}`, 'METHOD_OVERRIDE');
+});
