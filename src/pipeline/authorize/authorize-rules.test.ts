@@ -132,7 +132,10 @@ test('a grant naming a constraint anchor by slug only is pinned before anything 
 
 test('webhooks: createdByKey false lifts the ownership rule; an add is recorded in the ledger', () => {
   const g = { scopes: ['webhooks:destroy'], constraints: { webhooks: { createdByKey: false } } };
-  assert.equal(outcome(decide(g, 'DELETE', '/webhooks/:id', { params: { id: 'w2' } })), 'allow');
+  // The gateway reads the relay row first (a webhook it does not relay is refused): another key's, here.
+  assert.equal(outcome(decide(g, 'DELETE', '/webhooks/:id', { params: { id: 'w2' } })), 'need:webhook');
+  assert.equal(outcome(decide(g, 'DELETE', '/webhooks/:id', { params: { id: 'w2' }, webhook: { event: 'site.changed', createdByKey: false } })), 'allow');
+  assert.equal(outcome(decide(g, 'DELETE', '/webhooks/:id', { params: { id: 'w2' }, webhook: null })), 'WEBHOOK_NOT_RELAYED');
   const add = decide({ scopes: ['webhooks:add'] }, 'POST', '/webhooks', { body: { webhooks: [{ event: 'site.changed', target_url: 'https://example.com/hook' }] } });
   assert.equal(allowed(add).ledger, 'webhooks');
   assert.equal(allowed(decide({ scopes: ['webhooks:destroy'] }, 'DELETE', '/webhooks/:id', { params: { id: 'w1' }, ownedIds: new Set(['w1']) })).ledger, undefined);
