@@ -138,7 +138,7 @@ test('webhooks: createdByKey false lifts the ownership rule; an add is recorded 
   assert.equal(outcome(decide(g, 'DELETE', '/webhooks/:id', { params: { id: 'w2' }, webhook: null })), 'WEBHOOK_NOT_RELAYED');
   const add = decide({ scopes: ['webhooks:add'] }, 'POST', '/webhooks', { body: { webhooks: [{ event: 'site.changed', target_url: 'https://example.com/hook' }] } });
   assert.equal(allowed(add).ledger, 'webhooks');
-  assert.equal(allowed(decide({ scopes: ['webhooks:destroy'] }, 'DELETE', '/webhooks/:id', { params: { id: 'w1' }, ownedIds: new Set(['w1']) })).ledger, undefined);
+  assert.equal(allowed(decide({ scopes: ['webhooks:destroy'] }, 'DELETE', '/webhooks/:id', { params: { id: 'w1' }, ownedIds: new Set(['w1']), webhook: { event: 'site.changed', createdByKey: true } })).ledger, undefined);
 });
 
 test('redactions: exports are refused, JSON routes carry the redaction', () => {
