@@ -60,6 +60,18 @@ test('no import cycle at run time', () => {
   assert.ok(graph.size > 50, 'the source was read');
 });
 
+test('no import cycle between folders, types included (a lower layer never imports a higher one)', () => {
+  const folder = (f: string) => (f.includes('/') ? f.split('/')[0]! : f.replace(/\.ts$/, ''));
+  const deps = new Map<string, Set<string>>();
+  for (const e of all) {
+    const [a, b] = [folder(e.from), folder(e.to)];
+    if (a !== b) deps.set(a, (deps.get(a) ?? new Set()).add(b));
+  }
+  const cycles: string[] = [];
+  for (const [a, bs] of deps) for (const b of bs) if (deps.get(b)?.has(a) && a < b) cycles.push(`${a} <-> ${b}`);
+  assert.deepEqual(cycles, []);
+});
+
 /** What each layer may not import (types included). */
 const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   // Adapters implement the ports beside them (store/*.ts); they know nothing of what uses them.
@@ -70,7 +82,10 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   catalog: ['pipeline', 'webhooks', 'admin', 'cli', 'server', 'main', 'store'],
   // The request path does not reach into the admin side or its wiring.
   pipeline: ['admin', 'cli', 'main', 'store/sqlite'],
-  webhooks: ['admin', 'cli', 'main', 'store/sqlite'],
+  // The pipeline asks the webhook rules (authorize) and relay rows (pipeline.ts); webhooks never reach back.
+  webhooks: ['pipeline', 'admin', 'cli', 'main', 'store/sqlite'],
+  // Secrets read the config; the config reads nothing of the gateway's.
+  config: ['secrets', 'store', 'pipeline', 'webhooks', 'admin', 'cli', 'main'],
   // Admin services are what the CLI (and the management API) call, never the other way round.
   admin: ['cli', 'server', 'main'],
 };

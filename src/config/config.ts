@@ -2,13 +2,13 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { KEY_PATTERN } from '../secrets/keys.js';
 
 /**
  * Configuration: a YAML file, then environment variables (environment wins),
  * validated once at start-up. Paths in the file are relative to the file.
  */
-const KEY_FORMAT = KEY_PATTERN;
+// Ghost's key format, as secrets/keys.ts KEY_PATTERN (not imported: secrets reads the config, so config stays below it).
+const KEY_FORMAT = /^[0-9a-f]{24}:[0-9a-f]{64}$/;
 
 export const ConfigSchema = z
   .object({

@@ -273,3 +273,21 @@ export function guardStore<S extends object>(store: S): S {
     Object.entries(store).map(([name, v]) => [name, typeof v === 'function' ? wrap(v as (...a: unknown[]) => unknown, store) : v && typeof v === 'object' ? guardPart(v) : v]),
   ) as S;
 }
+
+/** How deep a chain of child keys may be. */
+export const MAX_KEY_DEPTH = 8;
+
+/**
+ * A key's ancestors, parent first; undefined when one is gone (or the chain is
+ * deeper than MAX_KEY_DEPTH): such a key is refused as revoked.
+ */
+export async function loadAncestors(key: KeyRecord, get: (id: string) => Promise<KeyRecord | undefined>): Promise<KeyRecord[] | undefined> {
+  const ancestors: KeyRecord[] = [];
+  for (let p = key.parentId; p !== null; ) {
+    const parent = await get(p);
+    if (!parent || ancestors.length >= MAX_KEY_DEPTH) return undefined;
+    ancestors.push(parent);
+    p = parent.parentId;
+  }
+  return ancestors;
+}

@@ -1,6 +1,5 @@
 import type { ErrorCode } from '../errors/errors.js';
-import type { KeyRecord, Store } from '../store/store.js';
-import { loadAncestors } from '../pipeline/lifecycle/lifecycle.js';
+import { loadAncestors, type KeyRecord, type Store } from '../store/store.js';
 import { RELAY_PATH, newRelayId, type RelaySecrets } from './relay-secrets.js';
 import type { WebhookWrite } from './rule.js';
 import { checkTarget, parseTarget, type Resolver } from './ssrf.js';

@@ -69,23 +69,8 @@ export function checkIp(limits: KeyLimits, ip: string | undefined): LifecycleVer
   return contains(list, ip) ? { ok: true } : { ok: false, code: 'IP_NOT_ALLOWED', context: `requests from ${ip} are not allowed for this key` };
 }
 
-/** How deep a chain of child keys may be. */
-export const MAX_KEY_DEPTH = 8;
-
-/**
- * A key's ancestors, parent first; undefined when one is gone (or the chain is
- * deeper than MAX_KEY_DEPTH): such a key is refused as revoked.
- */
-export async function loadAncestors(key: KeyRecord, get: (id: string) => Promise<KeyRecord | undefined>): Promise<KeyRecord[] | undefined> {
-  const ancestors: KeyRecord[] = [];
-  for (let p = key.parentId; p !== null; ) {
-    const parent = await get(p);
-    if (!parent || ancestors.length >= MAX_KEY_DEPTH) return undefined;
-    ancestors.push(parent);
-    p = parent.parentId;
-  }
-  return ancestors;
-}
+// The chain of a child key's ancestors is read through the store's port (store.ts), which the webhooks use too.
+export { loadAncestors, MAX_KEY_DEPTH } from '../../store/store.js';
 
 /**
  * The checks of a key and of every ancestor that depend on nothing but the

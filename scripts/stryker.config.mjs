@@ -1,4 +1,4 @@
-// Mutation testing (StrykerJS) of the security-critical modules: `npm run mutate`, not in CI.
+// Mutation testing (StrykerJS) of the security-critical modules: `npm run mutate` (run from the repository root), not in CI.
 // It is slow on 2 cores: scope a run to one module with
 //   npm run mutate -- --mutate 'src/grants/**/*.ts,!src/grants/**/*.test.ts'
 // Reports: reports/mutation/mutation.html and .json. Figures and survivors: docs/security.md.
