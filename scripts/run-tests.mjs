@@ -23,12 +23,21 @@ const unit = [...find('src'), ...find('test').filter((f) => !f.startsWith(e2eDir
 const e2e = unitOnly ? [] : find(e2eDir);
 const tap = join(mkdtempSync(join(tmpdir(), 'ghostgate-test-')), 'results.tap');
 const args = [
-  '--import', 'tsx', '--test', '--test-concurrency=1',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-  ...unit, ...e2e,
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=1',
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  '--test-reporter=tap',
+  `--test-reporter-destination=${tap}`,
+  ...unit,
+  ...e2e,
 ];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, GHOSTGATE_LOG_LEVEL: process.env.GHOSTGATE_LOG_LEVEL ?? 'silent' } });
+const r = spawnSync(process.execPath, args, {
+  stdio: 'inherit',
+  env: { ...process.env, GHOSTGATE_LOG_LEVEL: process.env.GHOSTGATE_LOG_LEVEL ?? 'silent' },
+});
 // One plain closing line for CI and people: "N passed, N failed, N skipped".
 let counts = '';
 try {

@@ -10,7 +10,14 @@ export default {
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
-  mutate: ['src/pipeline/**/*.ts', '!src/pipeline/**/*.test.ts', 'src/grants/**/*.ts', '!src/grants/**/*.test.ts', '!src/grants/presets.ts', 'src/catalog/matcher.ts'],
+  mutate: [
+    'src/pipeline/**/*.ts',
+    '!src/pipeline/**/*.test.ts',
+    'src/grants/**/*.ts',
+    '!src/grants/**/*.test.ts',
+    '!src/grants/presets.ts',
+    'src/catalog/matcher.ts',
+  ],
   // Module-load code (tables, schemas) would need every test per mutant; presets.ts is data.
   ignoreStatic: true,
   // Each test file runs in its own node process (node:test, TAP), only for the mutants it covers.

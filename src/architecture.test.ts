@@ -11,7 +11,11 @@ import ts from 'typescript';
  * cycles (it leaves nothing at run time).
  */
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname));
-interface Edge { readonly from: string; readonly to: string; readonly typeOnly: boolean }
+interface Edge {
+  readonly from: string;
+  readonly to: string;
+  readonly typeOnly: boolean;
+}
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -27,12 +31,23 @@ function edges(): Edge[] {
   for (const file of sources(ROOT)) {
     const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
     for (const st of sf.statements) {
-      const spec = (ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier) ? st.moduleSpecifier.text : undefined;
+      const spec =
+        (ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier)
+          ? st.moduleSpecifier.text
+          : undefined;
       if (!spec?.startsWith('.')) continue;
       let typeOnly = false;
       if (ts.isImportDeclaration(st)) {
         const c = st.importClause;
-        typeOnly = Boolean(c && (c.isTypeOnly || (!c.name && c.namedBindings && ts.isNamedImports(c.namedBindings) && c.namedBindings.elements.length > 0 && c.namedBindings.elements.every((e) => e.isTypeOnly))));
+        typeOnly = Boolean(
+          c &&
+          (c.isTypeOnly ||
+            (!c.name &&
+              c.namedBindings &&
+              ts.isNamedImports(c.namedBindings) &&
+              c.namedBindings.elements.length > 0 &&
+              c.namedBindings.elements.every((e) => e.isTypeOnly))),
+        );
       } else typeOnly = (st as ts.ExportDeclaration).isTypeOnly;
       out.push({ from: relative(ROOT, file), to: relative(ROOT, resolve(dirname(file), spec.replace(/\.js$/, '.ts'))), typeOnly });
     }

@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { loadCatalog, type RouteEntry } from './catalog/catalog.js';
 import { RouteMatcher } from './catalog/matcher.js';
-import { loadPermissions, upstreamReach, INTEGRATION_ROLE, type UpstreamCredentialInfo, type UpstreamReach } from './catalog/permissions.js';
+import {
+  loadPermissions,
+  upstreamReach,
+  INTEGRATION_ROLE,
+  type UpstreamCredentialInfo,
+  type UpstreamReach,
+} from './catalog/permissions.js';
 import type { Config } from './config/config.js';
 import { anchorPath, type AnchorLookup } from './grants/anchors.js';
 import { Forwarder } from './pipeline/forward/forward.js';
@@ -64,13 +70,19 @@ export async function openAuditForServing(config: Config, store: Store, key: Buf
   try {
     file = openAudit(config);
   } catch (e) {
-    throw new StartError('AUDIT_UNAVAILABLE', `the audit file ${config.audit.path} cannot be opened (${(e as Error).message}); ghostgate does not serve without its audit trail`);
+    throw new StartError(
+      'AUDIT_UNAVAILABLE',
+      `the audit file ${config.audit.path} cannot be opened (${(e as Error).message}); ghostgate does not serve without its audit trail`,
+    );
   }
   try {
     try {
       file.probeWrite(Date.now());
     } catch (e) {
-      throw new StartError('AUDIT_UNAVAILABLE', `the audit file ${config.audit.path} cannot be written (${(e as Error).message}); ghostgate does not serve without its audit trail`);
+      throw new StartError(
+        'AUDIT_UNAVAILABLE',
+        `the audit file ${config.audit.path} cannot be written (${(e as Error).message}); ghostgate does not serve without its audit trail`,
+      );
     }
     // Anchors first, then the file: a writer advances its anchor only after its batch is in the file.
     const anchors = await store.auditAnchors.list();
@@ -93,7 +105,6 @@ export async function openAuditForServing(config: Config, store: Store, key: Buf
     throw e;
   }
 }
-
 
 export interface RunningGateway {
   readonly server: Server;
@@ -123,20 +134,33 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     auditStore = config.audit.enabled ? await openAuditForServing(config, store, auditKey(master)) : undefined;
     // Each gateway process writes its own chain: several processes on one store never share a chain position.
     const audit = auditStore
-      ? new AuditLog(auditStore, auditKey(master), { flushMs: config.audit.flushMs, maxBatch: config.audit.maxBatch, chain: randomUUID() }, {
-          onError: (err) => log.error({ err: { message: err.message } }, 'audit write failed'),
-          anchor: (head) => void store.auditAnchors.advance({ ...head, updatedAt: Date.now() }).catch((err: Error) => log.error({ err: { message: err.message } }, 'audit anchor not written')),
-        })
+      ? new AuditLog(
+          auditStore,
+          auditKey(master),
+          { flushMs: config.audit.flushMs, maxBatch: config.audit.maxBatch, chain: randomUUID() },
+          {
+            onError: (err) => log.error({ err: { message: err.message } }, 'audit write failed'),
+            anchor: (head) =>
+              void store.auditAnchors
+                .advance({ ...head, updatedAt: Date.now() })
+                .catch((err: Error) => log.error({ err: { message: err.message } }, 'audit anchor not written')),
+          },
+        )
       : undefined;
     if (audit && config.audit.onFailure === 'serve-reads') {
-      log.warn({ auditOnFailure: 'serve-reads' }, 'audit.onFailure is serve-reads: while the audit cannot be written, reads are served without a record (writes are still refused)');
+      log.warn(
+        { auditOnFailure: 'serve-reads' },
+        'audit.onFailure is serve-reads: while the audit cannot be written, reads are served without a record (writes are still refused)',
+      );
     }
     const key = await upstreamKey(config, store, master);
     // This process's lease on its max-use reservations, renewed while it lives.
     holder = await store.holders.register({ pid: process.pid, host: hostname(), startedAt: Date.now() }, Date.now() + HOLDER_LEASE_MS);
     const heldBy = holder;
     const lease = setInterval(() => {
-      void store.holders.renew(heldBy, Date.now() + HOLDER_LEASE_MS).catch((err: Error) => log.error({ err: { message: err.message } }, 'reservation lease not renewed'));
+      void store.holders
+        .renew(heldBy, Date.now() + HOLDER_LEASE_MS)
+        .catch((err: Error) => log.error({ err: { message: err.message } }, 'reservation lease not renewed'));
     }, HOLDER_RENEW_MS);
     lease.unref();
     // The upstream credential and what it reaches, replaced together on rotation.
@@ -198,7 +222,12 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     webhooks = new WebhookService({
       store,
       secrets: new RelaySecrets(master),
-      ghost: ghostWebhooks(config.upstream.url, config.ghostPath, () => `Ghost ${active.cred.token('/admin/', Date.now())}`, config.upstream.timeoutMs),
+      ghost: ghostWebhooks(
+        config.upstream.url,
+        config.ghostPath,
+        () => `Ghost ${active.cred.token('/admin/', Date.now())}`,
+        config.upstream.timeoutMs,
+      ),
       queue,
       ...(deliveryLog ? { log: deliveryLog } : {}),
       logger: log,
@@ -212,7 +241,13 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       readTimeoutMs: wh.relayReadTimeoutMs,
       maxPerKey: wh.maxPerKey,
     });
-    const sweeper = setInterval(() => void webhooks!.sweep(Date.now()).catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed')), wh.sweepMs);
+    const sweeper = setInterval(
+      () =>
+        void webhooks!
+          .sweep(Date.now())
+          .catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed')),
+      wh.sweepMs,
+    );
     sweeper.unref();
 
     // One event per request; the audit writer is its first subscriber.
@@ -243,14 +278,19 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         ...(audit ? { audit } : {}),
         log,
         // Ghost's public site endpoint: no credential needed, cheap, answered while Ghost serves its API.
-        upstreamUp: async () => (await fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/site/`, { signal: AbortSignal.timeout(2000) }).then((r) => (void r.body?.cancel(), r.ok))),
+        upstreamUp: async () =>
+          await fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/site/`, { signal: AbortSignal.timeout(2000) }).then(
+            (r) => (void r.body?.cancel(), r.ok),
+          ),
       }),
       ...(audit ? { audit } : {}),
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     });
     server.keepAliveTimeout = 65_000;
     // Prometheus metrics from the request events, on their own listener (off unless metrics.listen is set).
-    const metrics = config.metrics.listen ? await serveMetrics(gatewayMetrics({ events, ...(audit ? { audit } : {}) }), config.metrics.listen.host, config.metrics.listen.port) : undefined;
+    const metrics = config.metrics.listen
+      ? await serveMetrics(gatewayMetrics({ events, ...(audit ? { audit } : {}) }), config.metrics.listen.host, config.metrics.listen.port)
+      : undefined;
     if (metrics) log.info({ url: `${metrics.url}/metrics` }, 'metrics listening');
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -261,7 +301,16 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     });
     const addr = server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    log.info({ url: `http://${host}:${addr.port}`, upstream: config.upstream.url, upstreamKind: active.cred.info.kind, upstreamRole: active.cred.info.role, routes: catalog.routes.length }, 'ghostgate listening');
+    log.info(
+      {
+        url: `http://${host}:${addr.port}`,
+        upstream: config.upstream.url,
+        upstreamKind: active.cred.info.kind,
+        upstreamRole: active.cred.info.role,
+        routes: catalog.routes.length,
+      },
+      'ghostgate listening',
+    );
     return {
       server,
       url: `http://${host}:${addr.port}`,

@@ -39,9 +39,30 @@ export function gatewayMetrics(src: MetricsSources): Registry {
   });
   const audit = src.audit;
   if (audit) {
-    new Gauge({ name: 'ghostgate_audit_records_written', help: 'Audit records written by this process', registers: [registry], collect() { this.set(audit.written); } });
-    new Gauge({ name: 'ghostgate_audit_records_dropped', help: 'Audit records dropped after an outage longer than the backlog holds', registers: [registry], collect() { this.set(audit.dropped); } });
-    new Gauge({ name: 'ghostgate_audit_available', help: '1 when the audit can be written', registers: [registry], collect() { this.set(audit.available ? 1 : 0); } });
+    new Gauge({
+      name: 'ghostgate_audit_records_written',
+      help: 'Audit records written by this process',
+      registers: [registry],
+      collect() {
+        this.set(audit.written);
+      },
+    });
+    new Gauge({
+      name: 'ghostgate_audit_records_dropped',
+      help: 'Audit records dropped after an outage longer than the backlog holds',
+      registers: [registry],
+      collect() {
+        this.set(audit.dropped);
+      },
+    });
+    new Gauge({
+      name: 'ghostgate_audit_available',
+      help: '1 when the audit can be written',
+      registers: [registry],
+      collect() {
+        this.set(audit.available ? 1 : 0);
+      },
+    });
   }
   return registry;
 }

@@ -58,7 +58,13 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /** What the grant does to Ghost's JSON answer: ledger first (it needs ids), then the safety net, then redaction. */
-function inspector(effects: Effects, store: Store, keyIds: string[], log: Logger, requestId: string): ((status: number, json: unknown) => Promise<unknown>) | undefined {
+function inspector(
+  effects: Effects,
+  store: Store,
+  keyIds: string[],
+  log: Logger,
+  requestId: string,
+): ((status: number, json: unknown) => Promise<unknown>) | undefined {
   if (!effects.ledger && !effects.check && !effects.redact) return undefined;
   return async (status, json) => {
     if (status < 200 || status >= 300 || !json || typeof json !== 'object') return UNCHANGED;
@@ -77,10 +83,18 @@ function inspector(effects: Effects, store: Store, keyIds: string[], log: Logger
       const { resource, constraint, owned } = effects.check;
       const list = body[resource];
       if (Array.isArray(list)) {
-        const kept = list.filter((rec) => !rec || typeof rec !== 'object' || recordBreaks(constraint, rec as Record<string, unknown>, (id) => owned.has(id), false) === undefined);
+        const kept = list.filter(
+          (rec) =>
+            !rec ||
+            typeof rec !== 'object' ||
+            recordBreaks(constraint, rec as Record<string, unknown>, (id) => owned.has(id), false) === undefined,
+        );
         if (kept.length !== list.length) {
           // Ghost returned records outside the filter the gateway sent: drop them and raise the alarm.
-          log.warn({ requestId, key: keyIds[0], resource, removed: list.length - kept.length, alert: 'constraint_safety_net' }, 'removed records outside the key constraint');
+          log.warn(
+            { requestId, key: keyIds[0], resource, removed: list.length - kept.length, alert: 'constraint_safety_net' },
+            'removed records outside the key constraint',
+          );
           body[resource] = kept;
           changed = true;
         }
@@ -121,7 +135,17 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     const ip = resolvedIp ?? null;
     const cl = Number(req.headers['content-length']);
     // Every exit path emits one request event (the audit writes it; a forwarded write's intent is written before).
-    const entry = (p: { kind: AuditKind; decision: AuditDecision; code?: string | null; status?: number | null; bytesOut?: number | null; key?: { id: string; name: string } | undefined; route: string; resource?: string | null; action?: string | null }): AuditEntry => ({
+    const entry = (p: {
+      kind: AuditKind;
+      decision: AuditDecision;
+      code?: string | null;
+      status?: number | null;
+      bytesOut?: number | null;
+      key?: { id: string; name: string } | undefined;
+      route: string;
+      resource?: string | null;
+      action?: string | null;
+    }): AuditEntry => ({
       at: now(),
       requestId,
       kind: p.kind,
@@ -145,7 +169,14 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
 
     // Audit required, by policy: while records cannot be written, nothing is served (reads included).
     if (deps.audit && (deps.auditOnFailure ?? 'refuse') === 'refuse' && !deps.audit.ready()) {
-      sendError(res, gatewayError('AUDIT_UNAVAILABLE', 'the audit trail cannot be written; every request is refused until it can (audit.onFailure: refuse)'), requestId);
+      sendError(
+        res,
+        gatewayError(
+          'AUDIT_UNAVAILABLE',
+          'the audit trail cannot be written; every request is refused until it can (audit.onFailure: refuse)',
+        ),
+        requestId,
+      );
       req.resume();
       deps.events?.emit(entry({ kind: 'request', decision: 'deny', code: 'AUDIT_UNAVAILABLE', route: `${method} ${rawRoute}` }));
       return;
@@ -163,14 +194,29 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         res.writeHead(r.status, { 'content-length': 0, 'cache-control': 'no-store' });
         res.end();
       }
-      deps.events?.emit(entry({ kind: 'request', decision: r.code ? 'deny' : 'allow', code: r.code ?? null, status: res.statusCode, key: r.key, route: 'POST /ghostgate/webhooks/relay/:id', resource: 'webhooks', action: 'relay' }));
+      deps.events?.emit(
+        entry({
+          kind: 'request',
+          decision: r.code ? 'deny' : 'allow',
+          code: r.code ?? null,
+          status: res.statusCode,
+          key: r.key,
+          route: 'POST /ghostgate/webhooks/relay/:id',
+          resource: 'webhooks',
+          action: 'relay',
+        }),
+      );
       return;
     }
     if ((req.url ?? '').startsWith('/ghostgate/')) {
       let code: string | null = null;
       const send = (r: ServerResponse, status: number, body: unknown) => {
         const text = JSON.stringify(body);
-        r.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        r.writeHead(status, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(text),
+          'cache-control': 'no-store',
+        });
         r.end(text);
       };
       const mint = { route: 'POST /ghostgate/v1/keys', resource: 'keys', action: 'mint' };
@@ -192,7 +238,19 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
           outcome: (key, o) => deps.events?.emit(entry({ kind: 'outcome', ...o, key, ...mint })),
         },
       );
-      if (!audited) deps.events?.emit(entry({ kind: 'request', decision: 'deny', code, status: res.statusCode, key: who, route: `${method} /ghostgate/v1/keys`, resource: 'keys', action: 'mint' }));
+      if (!audited)
+        deps.events?.emit(
+          entry({
+            kind: 'request',
+            decision: 'deny',
+            code,
+            status: res.statusCode,
+            key: who,
+            route: `${method} /ghostgate/v1/keys`,
+            resource: 'keys',
+            action: 'mint',
+          }),
+        );
       return;
     }
     let result;
@@ -201,19 +259,33 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     } catch (err) {
       // A failing store is STORE_UNAVAILABLE; anything else is a bug, INTERNAL, logged under the request id the client sees.
       const store = err instanceof StoreUnavailableError;
-      deps.log.error({ requestId, err: { name: (err as Error).name, message: (err as Error).message } }, store ? 'store error' : 'internal error');
+      deps.log.error(
+        { requestId, err: { name: (err as Error).name, message: (err as Error).message } },
+        store ? 'store error' : 'internal error',
+      );
       result = store
         ? { forward: false as const, code: 'STORE_UNAVAILABLE' as const, context: 'the gateway could not read its store' }
-        : { forward: false as const, code: 'INTERNAL' as const, context: `an unexpected error; the gateway's log has it under request id ${requestId}` };
+        : {
+            forward: false as const,
+            code: 'INTERNAL' as const,
+            context: `an unexpected error; the gateway's log has it under request id ${requestId}`,
+          };
     }
     if (result.forward && method === 'GET' && hasBody(req)) {
       if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
-      result = { forward: false as const, code: 'HEADER_AMBIGUOUS' as const, context: 'a GET request may not carry a body', resolved: result.resolved };
+      result = {
+        forward: false as const,
+        code: 'HEADER_AMBIGUOUS' as const,
+        context: 'a GET request may not carry a body',
+        resolved: result.resolved,
+      };
     }
     // A webhook write goes through the relay: Ghost is given the relay's target and secret, the client sees its own.
     let hook: PreparedWrite | undefined;
     if (result.forward && result.effects.webhook && result.key) {
-      hook = deps.webhooks ? await deps.webhooks.prepareWrite(result.effects.webhook, result.key, now(), UNCHANGED) : { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'the gateway runs without its webhook relay' };
+      hook = deps.webhooks
+        ? await deps.webhooks.prepareWrite(result.effects.webhook, result.key, now(), UNCHANGED)
+        : { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'the gateway runs without its webhook relay' };
       if (!hook.ok) {
         if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
         result = { forward: false as const, code: hook.code, context: hook.context, resolved: result.resolved, key: result.key };
@@ -250,17 +322,29 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     // marked sent proves its write never reached Ghost. False: this process's lease ran out and
     // the reservation was resolved by another process; forwarding now could spend the use twice.
     if (result.reservation && !(await deps.store.keys.markSent(result.reservation, requestId))) {
-      return refuseUnforwarded('KEY_USES_EXHAUSTED', 'the reservation of this use was lost (the gateway stalled past its lease); nothing was forwarded');
+      return refuseUnforwarded(
+        'KEY_USES_EXHAUSTED',
+        'the reservation of this use was lost (the gateway stalled past its lease); nothing was forwarded',
+      );
     }
     const inspect = chain(
-      inspector(result.effects, deps.store, result.key ? [result.key.id, ...(result.ancestors ?? []).map((a) => a.id)] : [], deps.log, requestId),
+      inspector(
+        result.effects,
+        deps.store,
+        result.key ? [result.key.id, ...(result.ancestors ?? []).map((a) => a.id)] : [],
+        deps.log,
+        requestId,
+      ),
       hook?.ok ? hook.inspect : undefined,
     );
     const out = await deps.forwarder.forward(req, res, {
       method,
       pathAndQuery: result.pathAndQuery,
       authorization: result.upstreamAuthorization,
-      body: (hook?.ok && hook.body ? { bytes: hook.body, type: 'application/json' } : undefined) ?? result.body ?? (method !== 'GET' && hasBody(req) ? 'stream' : null),
+      body:
+        (hook?.ok && hook.body ? { bytes: hook.body, type: 'application/json' } : undefined) ??
+        result.body ??
+        (method !== 'GET' && hasBody(req) ? 'stream' : null),
       requestId,
       ...(inspect ? { inspect } : {}),
     });
@@ -272,7 +356,12 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     // `unknown`, never an error (with Ghost's status when its answer began). With no status at all,
     // its use is spent: Ghost may have done it.
     const unknown = !out.ok && out.sent && mutating;
-    if (result.reservation) await deps.store.keys.settleUse(result.reservation, succeeded ? 'succeeded' : unknown && status === null ? 'unknown' : 'failed', now());
+    if (result.reservation)
+      await deps.store.keys.settleUse(
+        result.reservation,
+        succeeded ? 'succeeded' : unknown && status === null ? 'unknown' : 'failed',
+        now(),
+      );
     else if (result.key && succeeded) deps.usage.add(result.key.id, now());
     if (!out.ok) {
       if (!out.responseStarted && !res.headersSent && !res.destroyed) sendError(res, gatewayError(out.code, out.context), requestId);

@@ -44,7 +44,11 @@ describe('audit continuity', () => {
   let gw: TestGateway;
   let key: string;
   const send = (url: string, method = 'POST') =>
-    request(`${url}/ghost/api/admin/posts/`, { method: method as 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{"posts":[{"title":"x"}]}' } : {}) }).then(async (r) => {
+    request(`${url}/ghost/api/admin/posts/`, {
+      method: method as 'POST',
+      headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+      ...(method === 'POST' ? { body: '{"posts":[{"title":"x"}]}' } : {}),
+    }).then(async (r) => {
       const text = await r.body.text();
       return { status: r.statusCode, code: r.statusCode >= 400 ? (JSON.parse(text) as Err).errors[0]!.code : null };
     });
@@ -56,7 +60,15 @@ describe('audit continuity', () => {
   };
   const verify = () => {
     const r = cli(gw.configFile, ['audit', 'verify', '--json']);
-    return { code: r.code, report: JSON.parse(r.out) as { ok: boolean; discontinuities: { problem: string }[]; acknowledged: { reason: string }[]; chains: unknown[] } };
+    return {
+      code: r.code,
+      report: JSON.parse(r.out) as {
+        ok: boolean;
+        discontinuities: { problem: string }[];
+        acknowledged: { reason: string }[];
+        chains: unknown[];
+      },
+    };
   };
 
   before(async () => {
@@ -79,7 +91,10 @@ describe('audit continuity', () => {
     try {
       const results = [];
       for (let i = 0; i < 6; i++) results.push(await send(i % 2 ? second.url : gw.url));
-      assert.deepEqual(results.map((r) => r.status), [201, 201, 201, 201, 201, 201]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        [201, 201, 201, 201, 201, 201],
+      );
     } finally {
       await second.kill('SIGTERM');
     }
@@ -139,8 +154,13 @@ describe('audit continuity', () => {
       damage(gw.config.audit.path, otherAudit, older);
       const refused = await startError(gw.config);
       assert.equal(refused.code, 'AUDIT_DISCONTINUITY');
-      const served = await startServe(gw.configFile, { GHOSTGATE_UPSTREAM_KEY: UPSTREAM_KEY }).catch((e: { exitCode: number; stderr: string }) => e);
-      assert.ok('exitCode' in served && served.exitCode === 1 && served.stderr.includes('AUDIT_DISCONTINUITY'), 'serve exits naming the code');
+      const served = await startServe(gw.configFile, { GHOSTGATE_UPSTREAM_KEY: UPSTREAM_KEY }).catch(
+        (e: { exitCode: number; stderr: string }) => e,
+      );
+      assert.ok(
+        'exitCode' in served && served.exitCode === 1 && served.stderr.includes('AUDIT_DISCONTINUITY'),
+        'serve exits naming the code',
+      );
       const before = verify();
       assert.equal(before.code, 1);
       assert.ok(before.report.discontinuities.length > 0);
@@ -161,7 +181,11 @@ describe('audit continuity', () => {
       const t = openSqliteAudit(copy);
       t.unsafeExec("UPDATE audit SET detail = replace(detail, 'test:', 'edited:') WHERE kind = 'discontinuity'");
       t.close();
-      assert.equal(cli(gw.configFile, ['audit', 'verify', '--json'], { GHOSTGATE_AUDIT_PATH: copy }).code, 1, 'an edited acknowledgement fails verification');
+      assert.equal(
+        cli(gw.configFile, ['audit', 'verify', '--json'], { GHOSTGATE_AUDIT_PATH: copy }).code,
+        1,
+        'an edited acknowledgement fails verification',
+      );
       rmSync(copy, { force: true });
       rmSync(older, { force: true });
       rmSync(dirname(other.configFile), { recursive: true, force: true });
@@ -196,7 +220,11 @@ describe('audit.onFailure', () => {
       try {
         const { key } = await gw.createKey(['posts:add', 'posts:browse']);
         const call = (method: 'GET' | 'POST') =>
-          request(`${gw.url}/ghost/api/admin/posts/`, { method, headers: { authorization: authHeader(key), 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{"posts":[{"title":"x"}]}' } : {}) }).then(async (r) => {
+          request(`${gw.url}/ghost/api/admin/posts/`, {
+            method,
+            headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+            ...(method === 'POST' ? { body: '{"posts":[{"title":"x"}]}' } : {}),
+          }).then(async (r) => {
             const text = await r.body.text();
             return r.statusCode >= 400 ? (JSON.parse(text) as Err).errors[0]!.code : r.statusCode;
           });

@@ -14,7 +14,10 @@ const CLI = new URL('../bin/ghostgate.js', import.meta.url).pathname;
 const UPSTREAM_KEY = `${'ab'.repeat(12)}:${'cd'.repeat(32)}`;
 
 function cli(configFile: string, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, '--config', configFile, ...args], { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '', ...env } });
+  const r = spawnSync(process.execPath, [CLI, '--config', configFile, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, GHOSTGATE_MASTER_SECRET: '', ...env },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -38,7 +41,11 @@ describe('the audit trail', () => {
     const k = await gw.createKey(['posts:*'], 'audited');
     keyId = k.id;
     const send = (method: string, path: string, body?: string) =>
-      request(`${gw.url}/ghost/api/admin/${path}`, { method: method as 'GET', headers: { authorization: authHeader(k.key), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body } : {}) }).then((r) => r.body.dump().then(() => r.statusCode));
+      request(`${gw.url}/ghost/api/admin/${path}`, {
+        method: method as 'GET',
+        headers: { authorization: authHeader(k.key), ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body } : {}),
+      }).then((r) => r.body.dump().then(() => r.statusCode));
     for (let i = 0; i < N.allowed; i++) assert.equal(await send('GET', `posts/?page=${i + 1}`), 200);
     for (let i = 0; i < N.writes; i++) assert.equal(await send('POST', 'posts/', '{"posts":[{"title":"x"}]}'), 201);
     for (let i = 0; i < N.refused; i++) assert.equal(await send('GET', i % 2 ? 'tags/' : 'nope/'), 403); // refusals are rows 18-26
@@ -91,19 +98,31 @@ describe('the audit trail', () => {
     assert.match(JSON.parse(deleted.out).problems.join(), /expected row 7/);
     const last = tamper('DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)');
     assert.equal(last.code, 1, 'truncating the end is caught by the signed head');
-    const swapped = tamper('UPDATE audit SET seq = -1 WHERE seq = 3', 'UPDATE audit SET seq = 3 WHERE seq = 4', 'UPDATE audit SET seq = 4 WHERE seq = -1');
+    const swapped = tamper(
+      'UPDATE audit SET seq = -1 WHERE seq = 3',
+      'UPDATE audit SET seq = 3 WHERE seq = 4',
+      'UPDATE audit SET seq = 4 WHERE seq = -1',
+    );
     assert.equal(swapped.code, 1);
   });
 
   test('query, export and advise read the trail', () => {
     const denied = JSON.parse(cli(gw.configFile, ['audit', 'query', '--key', keyId, '--since', '1h', '--decision', 'deny', '--json']).out);
-    assert.equal(denied.length, Math.floor(N.refused / 2), "the key's refusals: missing scopes (unknown routes are refused before the key is known)");
+    assert.equal(
+      denied.length,
+      Math.floor(N.refused / 2),
+      "the key's refusals: missing scopes (unknown routes are refused before the key is known)",
+    );
     assert.ok(denied.every((r: { code: string }) => r.code === 'SCOPE_MISSING'));
     const lines = cli(gw.configFile, ['audit', 'export', '--format', 'jsonl']).out.trim().split('\n');
     assert.equal(lines.length, total() + N.writes);
     assert.ok(JSON.parse(lines[0]!).hash);
     const tail = cli(gw.configFile, ['audit', 'tail', '-n', '3', '--json']).out.trim().split('\n');
-    assert.deepEqual(tail.map((l) => JSON.parse(l).hash), lines.slice(-3).map((l) => JSON.parse(l).hash), 'tail: the last three records, in order');
+    assert.deepEqual(
+      tail.map((l) => JSON.parse(l).hash),
+      lines.slice(-3).map((l) => JSON.parse(l).hash),
+      'tail: the last three records, in order',
+    );
     const advice = JSON.parse(cli(gw.configFile, ['advise', '--key', keyId, '--since', '1h', '--json']).out);
     assert.deepEqual(advice.used, ['posts:add', 'posts:browse', 'posts:read']);
     assert.deepEqual(advice.proposed_grant.scopes, ['posts:add', 'posts:browse', 'posts:read']);
@@ -137,12 +156,19 @@ describe('crash safety', () => {
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end('{"posts":[{"id":"p"}]}');
     };
-    const setup = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, extra: { listen: { host: '127.0.0.1', port: 0 } } });
+    const setup = await startTestGateway({
+      upstreamUrl: ghost.url,
+      upstreamKey: UPSTREAM_KEY,
+      extra: { listen: { host: '127.0.0.1', port: 0 } },
+    });
     const { key } = await setup.createKey(['posts:add']);
     await setup.close(true);
     // The same config and store, served by a separate process that can be killed.
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn(process.execPath, [CLI, '--config', setup.configFile, 'serve'], { env: { ...process.env, GHOSTGATE_LISTEN_PORT: String(port), GHOSTGATE_UPSTREAM_KEY: UPSTREAM_KEY, GHOSTGATE_MASTER_SECRET: '' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, '--config', setup.configFile, 'serve'], {
+      env: { ...process.env, GHOSTGATE_LISTEN_PORT: String(port), GHOSTGATE_UPSTREAM_KEY: UPSTREAM_KEY, GHOSTGATE_MASTER_SECRET: '' },
+      stdio: 'ignore',
+    });
     const exited = new Promise((r) => child.once('exit', r));
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 100; i++) {
@@ -157,7 +183,11 @@ describe('crash safety', () => {
     const worker = async () => {
       while (!stop) {
         try {
-          const r = await request(`${url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: '{"posts":[{"title":"x"}]}' });
+          const r = await request(`${url}/ghost/api/admin/posts/`, {
+            method: 'POST',
+            headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+            body: '{"posts":[{"title":"x"}]}',
+          });
           await r.body.dump();
         } catch {
           return; // the gateway died
@@ -180,7 +210,11 @@ describe('crash safety', () => {
     rmSync(dirname(setup.configFile), { recursive: true, force: true });
     const lost = seen.filter((id) => !intents.has(id));
     assert.ok(seen.length >= 50, `only ${seen.length} writes were forwarded before the kill: too few to test anything`);
-    assert.deepEqual(lost, [], `${lost.length} of ${seen.length} forwarded writes have no intent record; rows for them: ${JSON.stringify(all.filter((r) => lost.includes(r.requestId)))}; last seq ${all.at(-1)?.seq}, rows ${all.length}`);
+    assert.deepEqual(
+      lost,
+      [],
+      `${lost.length} of ${seen.length} forwarded writes have no intent record; rows for them: ${JSON.stringify(all.filter((r) => lost.includes(r.requestId)))}; last seq ${all.at(-1)?.seq}, rows ${all.length}`,
+    );
   });
 });
 

@@ -33,9 +33,15 @@ describe('the CLI names escalation scopes as such', () => {
     const k = JSON.parse(run(dir, 'token', 'create', '--name', 'inviter', '--scope', 'invites:add', '--allow-escalation', '--json').out);
     assert.equal(k.escalation.full_access, true);
     assert.deepEqual(k.escalation.scopes, [{ scope: 'invites:add', categories: ['identity'] }]);
-    assert.match(run(dir, 'token', 'show', k.id).out, /^escalation +equivalent to full access: 1 escalation scope \(identity\): invites:add$/m);
+    assert.match(
+      run(dir, 'token', 'show', k.id).out,
+      /^escalation +equivalent to full access: 1 escalation scope \(identity\): invites:add$/m,
+    );
     const list = run(dir, 'token', 'list').out.split('\n');
-    assert.match(list.find((l) => l.startsWith(k.id))!, /equivalent to full access$/);
+    assert.match(
+      list.find((l) => l.startsWith(k.id))!,
+      /equivalent to full access$/,
+    );
     const explained = JSON.parse(run(dir, 'explain', '--key', k.id, 'GET', '/posts/', '--json').out);
     assert.match(explained.access, /^equivalent to full access/);
   });
@@ -49,7 +55,12 @@ describe('the CLI names escalation scopes as such', () => {
     const shown = run(dir, 'token', 'show', k.id).out;
     assert.match(shown, /^escalation +no escalation scope$/m);
     assert.match(shown, /invites:add \(narrowed\): invites staff up to Contributor/);
-    assert.match(run(dir, 'token', 'list').out.split('\n').find((l) => l.startsWith(k.id))!, / -$/);
+    assert.match(
+      run(dir, 'token', 'list')
+        .out.split('\n')
+        .find((l) => l.startsWith(k.id))!,
+      / -$/,
+    );
     writeFileSync(join(dir, 'invite.json'), JSON.stringify({ invites: [{ email: 'a@example.com', role_id: 'a'.repeat(24) }] }));
     const d = JSON.parse(run(dir, 'explain', '--key', k.id, 'POST', '/invites/', '--body', 'invite.json', '--json').out);
     assert.equal(d.decision, 'depends');
@@ -68,7 +79,13 @@ describe('the CLI names escalation scopes as such', () => {
 
   test('token presets names the escalation of each preset', () => {
     const rows = run(dir, 'token', 'presets').out.split('\n');
-    assert.match(rows.find((l) => l.startsWith('editor-strict'))!, /equivalent to full access: posts:bulkDestroy/);
-    assert.match(rows.find((l) => l.startsWith('publisher'))!, /^publisher +- /);
+    assert.match(
+      rows.find((l) => l.startsWith('editor-strict'))!,
+      /equivalent to full access: posts:bulkDestroy/,
+    );
+    assert.match(
+      rows.find((l) => l.startsWith('publisher'))!,
+      /^publisher +- /,
+    );
   });
 });

@@ -35,7 +35,8 @@ describe('the ghostgate CLI', () => {
   test('--help lists the commands', () => {
     const r = run(dir, '--help');
     assert.equal(r.code, 0);
-    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe', 'webhooks']) assert.match(r.out, new RegExp(`\\b${c}\\b`));
+    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe', 'webhooks'])
+      assert.match(r.out, new RegExp(`\\b${c}\\b`));
   });
 
   test('init checks the credential with Ghost, then writes the config, a mode-600 master secret and the database, with the upstream key sealed', async () => {
@@ -48,7 +49,11 @@ describe('the ghostgate CLI', () => {
     const before = ghost.requests.length;
     const r = await runAsync(dir, 'init', '--upstream-url', ghost.url, '--upstream-key-file', 'up.key', '--json');
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual(ghost.requests.slice(before).map((x) => `${x.method} ${x.url}`), ['GET /ghost/api/admin/tags/?limit=1&fields=id'], 'one read to check the credential');
+    assert.deepEqual(
+      ghost.requests.slice(before).map((x) => `${x.method} ${x.url}`),
+      ['GET /ghost/api/admin/tags/?limit=1&fields=id'],
+      'one read to check the credential',
+    );
     const out = JSON.parse(r.out);
     assert.equal(out.upstreamStored, true);
     assert.deepEqual(out.upstream, { kind: 'integration', role: 'Admin Integration' });
@@ -140,7 +145,11 @@ describe('the ghostgate CLI', () => {
     assert.equal(r.code, 0);
     const c = JSON.parse(r.out);
     assert.equal(c.routes.length, 237);
-    assert.ok(c.routes.some((x: { method: string; path: string; scope: string }) => x.method === 'POST' && x.path === '/webhooks' && x.scope === 'webhooks:add'));
+    assert.ok(
+      c.routes.some(
+        (x: { method: string; path: string; scope: string }) => x.method === 'POST' && x.path === '/webhooks' && x.scope === 'webhooks:add',
+      ),
+    );
   });
 
   test('token create --preset with --grant overrides, and explain shows the rule and the constrained filter', async () => {
@@ -151,7 +160,10 @@ describe('the ghostgate CLI', () => {
     const k = JSON.parse(r.out);
     // The tag is pinned to its id in Ghost when the key is created: renaming tags cannot move the key's boundary.
     assert.deepEqual(k.grant.constraints.posts, { status: ['draft'], createdByKey: true, tags: [{ id: PARTNER_ID, slug: 'partner' }] });
-    assert.deepEqual(ghost.requests.slice(before).map((q) => `${q.method} ${q.url}`), ['GET /ghost/api/admin/tags/slug/partner/?fields=id,slug']);
+    assert.deepEqual(
+      ghost.requests.slice(before).map((q) => `${q.method} ${q.url}`),
+      ['GET /ghost/api/admin/tags/slug/partner/?fields=id,slug'],
+    );
     const browse = JSON.parse(run(dir, 'explain', '--key', k.id, 'GET', '/posts/?filter=tag:-partner', '--json').out);
     assert.equal(browse.decision, 'allow');
     assert.match(browse.forwarded_query, new RegExp(`tag:-'partner'\\)?\\+.*tags\\.id:\\['${PARTNER_ID}'\\]`));
@@ -172,7 +184,22 @@ describe('the ghostgate CLI', () => {
   });
 
   test('token create --webhooks sets what the key’s webhooks do at its expiry; webhooks list and audit answer with --json', () => {
-    const stop = JSON.parse(run(dir, 'token', 'create', '--name', 'hooks', '--scope', 'webhooks:add,posts:read', '--expires', '1h', '--webhooks', 'stop', '--json').out);
+    const stop = JSON.parse(
+      run(
+        dir,
+        'token',
+        'create',
+        '--name',
+        'hooks',
+        '--scope',
+        'webhooks:add,posts:read',
+        '--expires',
+        '1h',
+        '--webhooks',
+        'stop',
+        '--json',
+      ).out,
+    );
     assert.deepEqual(stop.limits, { webhooks: 'stop' });
     const bad = run(dir, 'token', 'create', '--name', 'hooks', '--scope', 'webhooks:add', '--webhooks', 'forever');
     assert.notEqual(bad.code, 0);
@@ -188,7 +215,15 @@ describe('the ghostgate CLI', () => {
     const raw = 'e2'.repeat(12);
     const store = openSqliteStore(join(dir, 'ghostgate.db'));
     for (const id of [relayed, raw]) await store.ledger.add(k.id, 'webhooks', id, Date.now());
-    await store.webhooks.add({ id: 'f'.repeat(32), keyId: k.id, event: 'member.added', targetUrl: 'https://hooks.example.com/m', secretSealed: null, relayUrl: 'https://gw.example.com/ghostgate/webhooks/relay/' + 'f'.repeat(32), createdAt: Date.now() });
+    await store.webhooks.add({
+      id: 'f'.repeat(32),
+      keyId: k.id,
+      event: 'member.added',
+      targetUrl: 'https://hooks.example.com/m',
+      secretSealed: null,
+      relayUrl: 'https://gw.example.com/ghostgate/webhooks/relay/' + 'f'.repeat(32),
+      createdAt: Date.now(),
+    });
     await store.webhooks.activate('f'.repeat(32), relayed, Date.now());
     await store.close();
     writeFileSync(join(dir, 'rename.json'), JSON.stringify({ webhooks: [{ name: 'renamed' }] }));

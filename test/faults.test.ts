@@ -15,7 +15,10 @@ describe('faults: the gateway fails closed with clear codes and recovers by itse
   test('Ghost answering garbage gives 502 in Ghost’s envelope', async () => {
     const garbage: Server = createServer((s) => s.end('this is not HTTP\r\n\r\n'));
     await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', () => r()));
-    const gw = await startTestGateway({ upstreamUrl: `http://127.0.0.1:${(garbage.address() as { port: number }).port}`, upstreamKey: UPSTREAM_KEY });
+    const gw = await startTestGateway({
+      upstreamUrl: `http://127.0.0.1:${(garbage.address() as { port: number }).port}`,
+      upstreamKey: UPSTREAM_KEY,
+    });
     try {
       const { key } = await gw.createKey(['posts:browse']);
       const r = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key) } });
@@ -42,7 +45,12 @@ describe('faults: the gateway fails closed with clear codes and recovers by itse
     });
 
     test('a write is refused with AUDIT_UNAVAILABLE and not forwarded; after the lock is released, writes go through again', async () => {
-      const post = () => request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: '{"posts":[{"title":"x"}]}' });
+      const post = () =>
+        request(`${gw.url}/ghost/api/admin/posts/`, {
+          method: 'POST',
+          headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+          body: '{"posts":[{"title":"x"}]}',
+        });
       const locker = new Database(gw.config.audit.path);
       locker.exec('BEGIN EXCLUSIVE');
       try {
@@ -71,10 +79,19 @@ describe('the audit disk full', () => {
     // A 256 kB cap stands in for a full disk: SQLite fails the same way (SQLITE_FULL). The cap holds the
     // file's dozen tables and indexes (a page each at least) and room for records, so a prune frees whole pages.
     // serve-reads: reads go on while the audit is full (under the default, refuse, they are refused: test/audit-continuity.test.ts).
-    const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, extra: { audit: { path: 'audit.db', maxSizeMb: 0.25, onFailure: 'serve-reads' } } });
+    const gw = await startTestGateway({
+      upstreamUrl: ghost.url,
+      upstreamKey: UPSTREAM_KEY,
+      extra: { audit: { path: 'audit.db', maxSizeMb: 0.25, onFailure: 'serve-reads' } },
+    });
     try {
       const { key } = await gw.createKey(['posts:add', 'posts:browse']);
-      const post = () => request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: '{"posts":[{"title":"x"}]}' });
+      const post = () =>
+        request(`${gw.url}/ghost/api/admin/posts/`, {
+          method: 'POST',
+          headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+          body: '{"posts":[{"title":"x"}]}',
+        });
       let full: Awaited<ReturnType<typeof post>> | undefined;
       for (let i = 0; i < 2000 && !full; i++) {
         const r = await post();
@@ -101,7 +118,11 @@ describe('the audit disk full', () => {
       await read.body.dump();
       // The operator prunes: space is free again and writes resume by themselves.
       const { spawnSync } = await import('node:child_process');
-      const pruned = spawnSync(process.execPath, [new URL('../bin/ghostgate.js', import.meta.url).pathname, '--config', gw.configFile, 'audit', 'prune', '--before', '0s', '--json'], { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '' } });
+      const pruned = spawnSync(
+        process.execPath,
+        [new URL('../bin/ghostgate.js', import.meta.url).pathname, '--config', gw.configFile, 'audit', 'prune', '--before', '0s', '--json'],
+        { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '' } },
+      );
       assert.equal(pruned.status, 0, pruned.stderr);
       assert.ok(JSON.parse(pruned.stdout).pruned > 0);
       for (let i = 0; i < 5; i++) {
@@ -111,7 +132,11 @@ describe('the audit disk full', () => {
       }
       assert.equal(ghost.requests.length, forwarded + 6, 'one read and five writes');
       await gw.close(true);
-      const verify = spawnSync(process.execPath, [new URL('../bin/ghostgate.js', import.meta.url).pathname, '--config', gw.configFile, 'audit', 'verify', '--json'], { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '' } });
+      const verify = spawnSync(
+        process.execPath,
+        [new URL('../bin/ghostgate.js', import.meta.url).pathname, '--config', gw.configFile, 'audit', 'verify', '--json'],
+        { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '' } },
+      );
       assert.equal(verify.status, 0, `the chain survives the full disk: ${verify.stdout}`);
     } finally {
       await gw.close().catch(() => {});
@@ -142,7 +167,9 @@ describe('the key store unavailable', () => {
 describe('soak (short variant; `npm run soak` runs five minutes)', () => {
   test('bounded load through a gateway process: no errors, one audit record per request, memory flat', async (t) => {
     const r = await runSoak(8, 300);
-    t.diagnostic(`soak: ${r.requests} requests at ${r.rate}/s for ${r.seconds}s; RSS ${r.rssStartMb} MB -> ${r.rssEndMb} MB; audit ${r.auditRequests}`);
+    t.diagnostic(
+      `soak: ${r.requests} requests at ${r.rate}/s for ${r.seconds}s; RSS ${r.rssStartMb} MB -> ${r.rssEndMb} MB; audit ${r.auditRequests}`,
+    );
     assert.equal(r.unexpected, 0);
     assert.equal(r.auditRequests, r.requests);
     assert.ok(r.rssEndMb - r.rssStartMb < 40, `RSS grew from ${r.rssStartMb} to ${r.rssEndMb} MB`);
@@ -171,4 +198,3 @@ describe('a bug in the gateway', () => {
     }
   });
 });
-

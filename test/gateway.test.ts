@@ -36,7 +36,14 @@ describe('gateway against a strict fake Ghost', () => {
     // node:http, because undici rewrites the Connection header this test needs to send.
     const res = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
       const req = httpRequest(`${gw.url}/ghost/api/admin/posts?limit=2&filter=status%3Adraft`, {
-        headers: { authorization: authHeader(reader), cookie: 'ghost-admin-api-session=stolen', connection: 'keep-alive, x-drop-me', 'x-drop-me': '1', 'accept-version': 'v6.0', 'user-agent': 'GhostAdminSDK/1.14.13' },
+        headers: {
+          authorization: authHeader(reader),
+          cookie: 'ghost-admin-api-session=stolen',
+          connection: 'keep-alive, x-drop-me',
+          'x-drop-me': '1',
+          'accept-version': 'v6.0',
+          'user-agent': 'GhostAdminSDK/1.14.13',
+        },
       });
       req.on('response', (r) => {
         let body = '';
@@ -64,7 +71,11 @@ describe('gateway against a strict fake Ghost', () => {
     const token = String(up.headers.authorization).replace(/^Ghost /, '');
     const decoded = createDecoder({ complete: true })(token) as { header: { kid: string } };
     assert.equal(decoded.header.kid, UPSTREAM_KEY.split(':')[0]);
-    const claims = createVerifier({ key: Buffer.from(UPSTREAM_KEY.split(':')[1]!, 'hex'), algorithms: ['HS256'] })(token) as { aud: string; exp: number; iat: number };
+    const claims = createVerifier({ key: Buffer.from(UPSTREAM_KEY.split(':')[1]!, 'hex'), algorithms: ['HS256'] })(token) as {
+      aud: string;
+      exp: number;
+      iat: number;
+    };
     assert.equal(claims.aud, '/admin/');
     assert.equal(claims.exp - claims.iat, 300);
   });
@@ -80,7 +91,16 @@ describe('gateway against a strict fake Ghost', () => {
   });
 
   test('each request emits exactly one request event, with its route, key, decision, code, status and bytes', async () => {
-    const seen: { requestId: string; kind: string; route: string; keyId: string | null; decision: string; code: string | null; status: number | null; bytesOut: number | null }[] = [];
+    const seen: {
+      requestId: string;
+      kind: string;
+      route: string;
+      keyId: string | null;
+      decision: string;
+      code: string | null;
+      status: number | null;
+      bytesOut: number | null;
+    }[] = [];
     const stop = gw.gateway.events.subscribe((e) => seen.push(e));
     ghost.respond = (_r, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '12' });
@@ -110,7 +130,11 @@ describe('gateway against a strict fake Ghost', () => {
   });
 
   test('an unknown route is refused before authentication and never forwarded', async () => {
-    for (const [method, path] of [['GET', '/ghost/api/admin/webhooks/'], ['PATCH', '/ghost/api/admin/posts/'], ['GET', '/ghost/api/admin/nope/']] as const) {
+    for (const [method, path] of [
+      ['GET', '/ghost/api/admin/webhooks/'],
+      ['PATCH', '/ghost/api/admin/posts/'],
+      ['GET', '/ghost/api/admin/nope/'],
+    ] as const) {
       const res = await request(`${gw.url}${path}`, { method, headers: { authorization: authHeader(reader) } });
       assert.equal(res.statusCode, 403, `${method} ${path}`);
       assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'ROUTE_UNKNOWN');
@@ -118,8 +142,13 @@ describe('gateway against a strict fake Ghost', () => {
     assert.equal(ghost.requests.length, 0);
   });
 
-  test("a route Ghost would run under another spelling is refused before authentication and never forwarded", async () => {
-    for (const [path, code] of [['/ghost/api/admin/Posts/', 'PATH_CASE'], ['/ghost/api/admin/members/UPLOAD/', 'PATH_CASE'], ['/ghost/api/admin/posts/Export/', 'PATH_CASE'], ['/ghost/api/admin/posts/bulk/', 'PARAM_RESERVED']] as const) {
+  test('a route Ghost would run under another spelling is refused before authentication and never forwarded', async () => {
+    for (const [path, code] of [
+      ['/ghost/api/admin/Posts/', 'PATH_CASE'],
+      ['/ghost/api/admin/members/UPLOAD/', 'PATH_CASE'],
+      ['/ghost/api/admin/posts/Export/', 'PATH_CASE'],
+      ['/ghost/api/admin/posts/bulk/', 'PARAM_RESERVED'],
+    ] as const) {
       const res = await request(`${gw.url}${path}`, { headers: { authorization: authHeader(reader) } });
       assert.equal(res.statusCode, 400, path);
       assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, code, path);
@@ -145,7 +174,11 @@ describe('gateway against a strict fake Ghost', () => {
   });
 
   test('streams a 5 MB multipart upload to Ghost byte for byte', async () => {
-    const payload = Buffer.concat([Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\n\r\n'), randomBytes(5 * 1024 * 1024), Buffer.from('\r\n--b--\r\n')]);
+    const payload = Buffer.concat([
+      Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\n\r\n'),
+      randomBytes(5 * 1024 * 1024),
+      Buffer.from('\r\n--b--\r\n'),
+    ]);
     ghost.respond = (_r, res) => {
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end('{"images":[{"url":"http://x/y.png"}]}');
@@ -169,7 +202,11 @@ describe('gateway against a strict fake Ghost', () => {
       res.writeHead(422, { 'content-type': 'application/json' });
       res.end(body);
     };
-    const res = await request(`${gw.url}/ghost/api/admin/posts/${'a'.repeat(24)}/`, { method: 'PUT', headers: { authorization: authHeader(reader), 'content-type': 'application/json' }, body: '{"posts":[{}]}' });
+    const res = await request(`${gw.url}/ghost/api/admin/posts/${'a'.repeat(24)}/`, {
+      method: 'PUT',
+      headers: { authorization: authHeader(reader), 'content-type': 'application/json' },
+      body: '{"posts":[{}]}',
+    });
     assert.equal(res.statusCode, 422);
     assert.equal(await res.body.text(), body);
     assert.equal(ghost.requests[0]!.body.toString(), '{"posts":[{}]}');
@@ -183,7 +220,11 @@ describe('gateway against a strict fake Ghost', () => {
     assert.equal(res.statusCode, 504);
     assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'UPSTREAM_TIMEOUT');
     const before = ghost.requests.length;
-    const withBody = await request(`${gw.url}/ghost/api/admin/posts/`, { method: 'GET', headers: { authorization: authHeader(reader), 'content-type': 'application/json' }, body: '{}' });
+    const withBody = await request(`${gw.url}/ghost/api/admin/posts/`, {
+      method: 'GET',
+      headers: { authorization: authHeader(reader), 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(withBody.statusCode, 400);
     assert.equal(((await withBody.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'HEADER_AMBIGUOUS');
     assert.equal(ghost.requests.length, before);
@@ -216,7 +257,9 @@ describe('gateway against a strict fake Ghost', () => {
 
   test('a token that verifies for a key id the store does not hold is KEY_UNKNOWN (a deleted key)', async () => {
     const id = 'ef'.repeat(12);
-    const r = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(`${id}:${gw.master.keySecret(id, 1).toString('hex')}`) } });
+    const r = await request(`${gw.url}/ghost/api/admin/posts/`, {
+      headers: { authorization: authHeader(`${id}:${gw.master.keySecret(id, 1).toString('hex')}`) },
+    });
     assert.equal(r.statusCode, 401);
     assert.equal(((await r.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'KEY_UNKNOWN');
     assert.equal(ghost.requests.length, 0);
@@ -234,7 +277,17 @@ describe('what reaches Ghost: an allow-list of headers, the checked body with th
     writer = (await gw.createKey(['posts:browse', 'posts:add', 'images:upload'])).key;
     const { formatKey, newKeyId } = await import('../src/secrets/keys.js');
     const id = newKeyId();
-    const rec = await gw.gateway.store.keys.create({ id, name: 'drafts', createdAt: Date.now(), grant: { version: 1, scopes: ['posts:browse', 'posts:add', 'users:browse'], fields: { posts: { status: ['draft'] } }, redact: { users: ['email'] } } });
+    const rec = await gw.gateway.store.keys.create({
+      id,
+      name: 'drafts',
+      createdAt: Date.now(),
+      grant: {
+        version: 1,
+        scopes: ['posts:browse', 'posts:add', 'users:browse'],
+        fields: { posts: { status: ['draft'] } },
+        redact: { users: ['email'] },
+      },
+    });
     redacted = formatKey(id, gw.master.keySecret(id, rec.generation));
   });
   after(async () => {
@@ -267,21 +320,40 @@ describe('what reaches Ghost: an allow-list of headers, the checked body with th
       ghost.requests.length = 0;
       const res = await request(`${gw.url}${path}`, {
         method,
-        headers: { ...HOSTILE, authorization: authHeader(key), 'accept-version': 'v6.0', 'user-agent': 'GhostAdminSDK/1.14.13', ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...HOSTILE,
+          authorization: authHeader(key),
+          'accept-version': 'v6.0',
+          'user-agent': 'GhostAdminSDK/1.14.13',
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body ? { body } : {}),
       });
       await res.body.dump();
       assert.equal(res.statusCode, 200, `${method} ${path}`);
       assert.equal(ghost.requests.length, 1);
       const names = Object.keys(ghost.requests[0]!.headers).sort();
-      const expected = ['accept-version', 'authorization', 'connection', 'host', 'user-agent', 'x-forwarded-proto', 'x-request-id', ...(body ? ['content-length', 'content-type'] : [])].sort();
+      const expected = [
+        'accept-version',
+        'authorization',
+        'connection',
+        'host',
+        'user-agent',
+        'x-forwarded-proto',
+        'x-request-id',
+        ...(body ? ['content-length', 'content-type'] : []),
+      ].sort();
       assert.deepEqual(names, expected, `${method} ${path}: Ghost received exactly the allowed headers`);
     }
   });
 
   test('a checked body is forwarded byte for byte with the Content-Type the gateway sets', async () => {
     const body = '{ "posts" : [ { "title" : "caf\u00e9 ☃", "status": "draft" } ] }';
-    const res = await request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(redacted), 'content-type': 'Application/JSON; Charset="UTF-8"; x=y' }, body });
+    const res = await request(`${gw.url}/ghost/api/admin/posts/`, {
+      method: 'POST',
+      headers: { authorization: authHeader(redacted), 'content-type': 'Application/JSON; Charset="UTF-8"; x=y' },
+      body,
+    });
     await res.body.dump();
     assert.equal(res.statusCode, 200);
     const up = ghost.requests[0]!;
@@ -306,12 +378,26 @@ describe('what reaches Ghost: an allow-list of headers, the checked body with th
   });
 
   test('a Content-Encoding is refused on every request, checked or streamed, and nothing is forwarded', async () => {
-    for (const [key, encoding] of [[writer, 'gzip'], [redacted, 'gzip'], [writer, 'deflate'], [redacted, 'br'], [writer, 'identity, gzip']] as const) {
-      const res = await request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json', 'content-encoding': encoding }, body: '{"posts":[{"title":"x"}]}' });
+    for (const [key, encoding] of [
+      [writer, 'gzip'],
+      [redacted, 'gzip'],
+      [writer, 'deflate'],
+      [redacted, 'br'],
+      [writer, 'identity, gzip'],
+    ] as const) {
+      const res = await request(`${gw.url}/ghost/api/admin/posts/`, {
+        method: 'POST',
+        headers: { authorization: authHeader(key), 'content-type': 'application/json', 'content-encoding': encoding },
+        body: '{"posts":[{"title":"x"}]}',
+      });
       assert.equal(res.statusCode, 415, encoding);
       assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'BODY_ENCODING');
     }
-    const identity = await request(`${gw.url}/ghost/api/admin/posts/`, { method: 'POST', headers: { authorization: authHeader(writer), 'content-type': 'application/json', 'content-encoding': 'identity' }, body: '{"posts":[{"title":"x"}]}' });
+    const identity = await request(`${gw.url}/ghost/api/admin/posts/`, {
+      method: 'POST',
+      headers: { authorization: authHeader(writer), 'content-type': 'application/json', 'content-encoding': 'identity' },
+      body: '{"posts":[{"title":"x"}]}',
+    });
     await identity.body.dump();
     assert.equal(identity.statusCode, 200);
     assert.equal(ghost.requests.length, 1);

@@ -16,9 +16,17 @@ describe('key lifecycle, through the gateway, against a strict fake Ghost', () =
   let gw: TestGateway;
   const mint = async (spec: Partial<KeySpec> & { scopes?: string[] }, parent?: string) => {
     const p = parent ? await gw.gateway.store.keys.get(parent) : undefined;
-    return mintKey(gw.gateway.store, gw.master, gw.config.policy, { name: 't', grant: { version: 1, scopes: spec.scopes ?? ['posts:browse'] }, ...spec }, Date.now(), p);
+    return mintKey(
+      gw.gateway.store,
+      gw.master,
+      gw.config.policy,
+      { name: 't', grant: { version: 1, scopes: spec.scopes ?? ['posts:browse'] }, ...spec },
+      Date.now(),
+      p,
+    );
   };
-  const get = (key: string, headers: Record<string, string> = {}) => request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key), ...headers } });
+  const get = (key: string, headers: Record<string, string> = {}) =>
+    request(`${gw.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(key), ...headers } });
   const code = async (r: Awaited<ReturnType<typeof request>>) => ((await r.body.json()) as Err).errors[0]!.code;
 
   before(async () => {
@@ -137,12 +145,20 @@ describe('key lifecycle, through the gateway, against a strict fake Ghost', () =
   test('a key holder mints a narrower child through the gateway; a wider one is refused; revoking the parent revokes the child', async () => {
     const parent = await mint({ scopes: ['posts:browse', 'posts:read', 'keys:mint'], expiresAt: Date.now() + 3_600_000 });
     const mintVia = (key: string, body: unknown, aud = '/ghostgate/') =>
-      request(`${gw.url}/ghostgate/v1/keys/`, { method: 'POST', headers: { authorization: `Ghost ${clientToken(key, aud)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      request(`${gw.url}/ghostgate/v1/keys/`, {
+        method: 'POST',
+        headers: { authorization: `Ghost ${clientToken(key, aud)}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
 
     const wider = await mintVia(parent.key, { keys: [{ name: 'wider', grant: { version: 1, scopes: ['posts:edit'] } }] });
     assert.equal(wider.statusCode, 403);
     assert.equal(await code(wider), 'CHILD_NOT_SUBSET');
-    const later = await mintVia(parent.key, { keys: [{ name: 'later', grant: { version: 1, scopes: ['posts:browse'] }, expires_at: new Date(Date.now() + 7_200_000).toISOString() }] });
+    const later = await mintVia(parent.key, {
+      keys: [
+        { name: 'later', grant: { version: 1, scopes: ['posts:browse'] }, expires_at: new Date(Date.now() + 7_200_000).toISOString() },
+      ],
+    });
     assert.equal(await code(later), 'CHILD_NOT_SUBSET');
     const replay = await mintVia(parent.key, { keys: [{ name: 'x', grant: { version: 1, scopes: ['posts:browse'] } }] }, '/admin/');
     assert.equal(await code(replay), 'TOKEN_AUDIENCE', 'an Admin API token cannot be replayed on the key API');
@@ -151,7 +167,11 @@ describe('key lifecycle, through the gateway, against a strict fake Ghost', () =
     assert.equal(ok.statusCode, 201);
     const child = ((await ok.body.json()) as { keys: { id: string; key: string; parent_id: string; expires_at: string }[] }).keys[0]!;
     assert.equal(child.parent_id, parent.record.id);
-    assert.equal(Date.parse(child.expires_at), Math.floor(parent.record.expiresAt! / 1000) * 1000, 'the child expires with its parent by default');
+    assert.equal(
+      Date.parse(child.expires_at),
+      Math.floor(parent.record.expiresAt! / 1000) * 1000,
+      'the child expires with its parent by default',
+    );
     const used = await get(child.key);
     assert.equal(used.statusCode, 200);
     await used.body.dump();
@@ -181,7 +201,13 @@ describe('key lifecycle, through the gateway, against a strict fake Ghost', () =
     // Rows as an older gateway could have written them: the child's own window is open.
     const child = async (parentId: string) => {
       const id = newKeyId();
-      const rec = await gw.gateway.store.keys.create({ id, name: 'child', grant: { version: 1, scopes: ['posts:browse'] }, createdAt: Date.now(), parentId });
+      const rec = await gw.gateway.store.keys.create({
+        id,
+        name: 'child',
+        grant: { version: 1, scopes: ['posts:browse'] },
+        createdAt: Date.now(),
+        parentId,
+      });
       return formatKey(id, gw.master.keySecret(id, rec.generation));
     };
     const ofExpired = await child(expiring.record.id);
@@ -199,7 +225,10 @@ describe('key lifecycle, through the gateway, against a strict fake Ghost', () =
     const strict = { requireExpiry: true, maxKeyLifetimeDays: 30 };
     const spec = { name: 'p', grant: { version: 1, scopes: ['posts:browse'] } };
     await assert.rejects(mintKey(gw.gateway.store, gw.master, strict, spec, Date.now()), /needs an expiry/);
-    await assert.rejects(mintKey(gw.gateway.store, gw.master, strict, { ...spec, expiresAt: Date.now() + 31 * 86_400_000 }, Date.now()), /at most 30 days/);
+    await assert.rejects(
+      mintKey(gw.gateway.store, gw.master, strict, { ...spec, expiresAt: Date.now() + 31 * 86_400_000 }, Date.now()),
+      /at most 30 days/,
+    );
     const ok = await mintKey(gw.gateway.store, gw.master, strict, { ...spec, expiresAt: Date.now() + 86_400_000 }, Date.now());
     assert.ok(ok.record.expiresAt);
   });

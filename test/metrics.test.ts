@@ -12,10 +12,15 @@ test('metrics: off by default; with metrics.listen, requests by resource, action
   const plain = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
   assert.equal(plain.gateway.metricsUrl, undefined, 'off by default');
   await plain.close();
-  const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, extra: { metrics: { listen: { host: '127.0.0.1', port: 0 } } } });
+  const gw = await startTestGateway({
+    upstreamUrl: ghost.url,
+    upstreamKey: UPSTREAM_KEY,
+    extra: { metrics: { listen: { host: '127.0.0.1', port: 0 } } },
+  });
   try {
     const { key } = await gw.createKey(['posts:browse']);
-    for (const path of ['posts/', 'posts/', 'tags/']) await (await request(`${gw.url}/ghost/api/admin/${path}`, { headers: { authorization: authHeader(key) } })).body.dump();
+    for (const path of ['posts/', 'posts/', 'tags/'])
+      await (await request(`${gw.url}/ghost/api/admin/${path}`, { headers: { authorization: authHeader(key) } })).body.dump();
     const scrape = await request(`${gw.gateway.metricsUrl!}/metrics`);
     assert.equal(scrape.statusCode, 200);
     const text = await scrape.body.text();

@@ -29,7 +29,11 @@ describe('max uses across processes, crashes and hang-ups', () => {
   const mint = async (maxUses: number, grant: unknown = { version: 1, scopes: ['posts:add'] }) =>
     mintKey(gw.gateway.store, gw.master, gw.config.policy, { name: `max-${maxUses}`, grant, maxUses }, Date.now());
   const write = (url: string, key: string, path = 'posts/', body = '{"posts":[{"title":"x"}]}') =>
-    request(`${url}/ghost/api/admin/${path}`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body }).then(async (r) => {
+    request(`${url}/ghost/api/admin/${path}`, {
+      method: 'POST',
+      headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+      body,
+    }).then(async (r) => {
       const text = await r.body.text();
       return { status: r.statusCode, code: r.statusCode >= 400 ? (JSON.parse(text) as Err).errors[0]!.code : null };
     });
@@ -73,13 +77,20 @@ describe('max uses across processes, crashes and hang-ups', () => {
     const first = [1, 2, 3].map(() => write(gw.url, k.key));
     await waitFor(() => posts().length === 3, 'three writes at Ghost');
     // Any CLI command opens the store (the landed main reset every in-flight use there).
-    for (const args of [['token', 'list', '--json'], ['token', 'show', k.record.id, '--json']]) assert.equal(cli(gw.configFile, args).code, 0);
+    for (const args of [
+      ['token', 'list', '--json'],
+      ['token', 'show', k.record.id, '--json'],
+    ])
+      assert.equal(cli(gw.configFile, args).code, 0);
     const more = [1, 2, 3].map(() => write(gw.url, k.key));
     await sleep(300);
     release();
     const results = await Promise.all([...first, ...more]);
     assert.equal(results.filter((r) => r.status === 201).length, 3);
-    assert.deepEqual(results.filter((r) => r.status !== 201).map((r) => r.code), ['KEY_USES_EXHAUSTED', 'KEY_USES_EXHAUSTED', 'KEY_USES_EXHAUSTED']);
+    assert.deepEqual(
+      results.filter((r) => r.status !== 201).map((r) => r.code),
+      ['KEY_USES_EXHAUSTED', 'KEY_USES_EXHAUSTED', 'KEY_USES_EXHAUSTED'],
+    );
     assert.equal(posts().length, 3);
     const shown = JSON.parse(cli(gw.configFile, ['token', 'show', k.record.id, '--json']).out);
     assert.deepEqual(shown.uses, { spent: 3, reserved: 0, unknown: 0 });
@@ -119,7 +130,11 @@ describe('max uses across processes, crashes and hang-ups', () => {
       await restarted.kill('SIGTERM');
     }
     // Its holder is dead: once its lease runs out the sent use counts as unknown; until then, as reserved.
-    const uses = JSON.parse(cli(gw.configFile, ['token', 'show', k.record.id, '--json']).out).uses as { spent: number; reserved: number; unknown: number };
+    const uses = JSON.parse(cli(gw.configFile, ['token', 'show', k.record.id, '--json']).out).uses as {
+      spent: number;
+      reserved: number;
+      unknown: number;
+    };
     assert.equal(uses.spent, 0);
     assert.equal(uses.reserved + uses.unknown, 1);
   });
@@ -141,7 +156,11 @@ describe('max uses across processes, crashes and hang-ups', () => {
     for (let i = 0; i < 3; i++) assert.equal((await write(gw.url, k.key, 'webhooks/', body)).code, 'KEY_USES_EXHAUSTED');
     assert.equal(posts().length, 1, 'exactly one write reached Ghost');
     assert.deepEqual(await gw.gateway.store.keys.uses(k.record.id, Date.now()), { spent: 1, reserved: 0, unknown: 0 });
-    assert.deepEqual(await gw.gateway.store.ledger.ids(k.record.id, 'webhooks'), ['w1'], 'the ledger learned the webhook from Ghost’s answer');
+    assert.deepEqual(
+      await gw.gateway.store.ledger.ids(k.record.id, 'webhooks'),
+      ['w1'],
+      'the ledger learned the webhook from Ghost’s answer',
+    );
     await sleep(gw.config.audit.flushMs * 3);
     const a = openSqliteAudit(gw.config.audit.path);
     const outcome = a.query({ keyId: k.record.id }).filter((r) => r.kind === 'outcome');
@@ -165,13 +184,22 @@ describe('max uses across processes, crashes and hang-ups', () => {
     const a = openSqliteAudit(gw.config.audit.path);
     const outcome = a.query({ keyId: k.record.id }).filter((x) => x.kind === 'outcome');
     a.close();
-    assert.deepEqual(outcome.map((x) => [x.decision, x.code, x.status]), [['unknown', 'UPSTREAM_UNREACHABLE', null]]);
+    assert.deepEqual(
+      outcome.map((x) => [x.decision, x.code, x.status]),
+      [['unknown', 'UPSTREAM_UNREACHABLE', null]],
+    );
   });
 
   test('a write refused before it leaves (Ghost unreachable) gives its use back', async () => {
     const down = await startTestGateway({ upstreamUrl: 'http://127.0.0.1:9', upstreamKey: UPSTREAM_KEY });
     try {
-      const k = await mintKey(down.gateway.store, down.master, down.config.policy, { name: 'once', grant: { version: 1, scopes: ['posts:add'] }, maxUses: 1 }, Date.now());
+      const k = await mintKey(
+        down.gateway.store,
+        down.master,
+        down.config.policy,
+        { name: 'once', grant: { version: 1, scopes: ['posts:add'] }, maxUses: 1 },
+        Date.now(),
+      );
       assert.equal((await write(down.url, k.key)).code, 'UPSTREAM_UNREACHABLE');
       assert.deepEqual(await down.gateway.store.keys.uses(k.record.id, Date.now()), { spent: 0, reserved: 0, unknown: 0 });
     } finally {

@@ -24,15 +24,26 @@ describe('the webhook relay against a strict fake Ghost', () => {
 
   before(async () => {
     ghost = await startFakeUpstream();
-    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, timeoutMs: 2000, relay: true, extra: { webhooks: { allowInternalIPs: true, backoffMs: 50, timeoutMs: 3000 } } });
+    gw = await startTestGateway({
+      upstreamUrl: ghost.url,
+      upstreamKey: UPSTREAM_KEY,
+      timeoutMs: 2000,
+      relay: true,
+      extra: { webhooks: { allowInternalIPs: true, backoffMs: 50, timeoutMs: 3000 } },
+    });
     client = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c));
       // A target ending in /fast answers at once, whatever the slow ones do.
-      req.on('end', () => setTimeout(() => {
-        delivered.push({ headers: req.headers, body });
-        res.end();
-      }, req.url?.endsWith('/fast') ? 0 : clientDelayMs));
+      req.on('end', () =>
+        setTimeout(
+          () => {
+            delivered.push({ headers: req.headers, body });
+            res.end();
+          },
+          req.url?.endsWith('/fast') ? 0 : clientDelayMs,
+        ),
+      );
     });
     await new Promise<void>((r) => client.listen(0, '127.0.0.1', () => r()));
     clientUrl = `http://127.0.0.1:${(client.address() as AddressInfo).port}/hook`;
@@ -56,12 +67,30 @@ describe('the webhook relay against a strict fake Ghost', () => {
       const item = JSON.parse(r.body.toString()).webhooks[0];
       res.writeHead(r.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
       const id = r.method === 'PUT' ? r.url.split('/')[5]! : nextGhostId();
-      res.end(JSON.stringify({ webhooks: [{ id, event: item.event ?? 'post.published', target_url: item.target_url, secret: item.secret, name: item.name ?? null, api_version: 'v6.65', integration_id: 'i'.repeat(24) }] }));
+      res.end(
+        JSON.stringify({
+          webhooks: [
+            {
+              id,
+              event: item.event ?? 'post.published',
+              target_url: item.target_url,
+              secret: item.secret,
+              name: item.name ?? null,
+              api_version: 'v6.65',
+              integration_id: 'i'.repeat(24),
+            },
+          ],
+        }),
+      );
     };
   });
 
   const call = (key: string, method: 'POST' | 'PUT' | 'DELETE' | 'GET', path: string, body?: unknown) =>
-    request(`${gw.url}${A}${path}`, { method, headers: { authorization: authHeader(key), 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    request(`${gw.url}${A}${path}`, {
+      method,
+      headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
 
   /** Creates a webhook through the gateway; returns what Ghost was given and what the client was answered. */
   async function create(key: string, item: Record<string, unknown>) {
@@ -79,17 +108,38 @@ describe('the webhook relay against a strict fake Ghost', () => {
   const ghostCalls = (relayId: string, payload: unknown, o: { secret?: string; t?: number; header?: string | null } = {}) => {
     const body = JSON.stringify(payload);
     const secret = o.secret ?? new RelaySecrets(gw.master).relaySecret(relayId);
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'content-version': 'v6.65', 'user-agent': 'Ghost/6.65 (https://github.com/TryGhost/Ghost)' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'content-version': 'v6.65',
+      'user-agent': 'Ghost/6.65 (https://github.com/TryGhost/Ghost)',
+    };
     if (o.header !== null) headers['x-ghost-signature'] = o.header ?? signatureHeader(secret, body, o.t ?? Date.now());
     return request(`${gw.url}/ghostgate/webhooks/relay/${relayId}`, { method: 'POST', headers, body });
   };
   const TAG_IDS: Record<string, string> = { partner: 'a1'.padStart(24, '0'), news: 'a2'.padStart(24, '0') };
-  const post = (tags: string[], title = 'a post') => ({ event: 'post.published', post: { current: { id: 'p'.repeat(24), title, status: 'published', tags: tags.map((slug) => ({ id: TAG_IDS[slug], slug })), authors: [{ id: 'u1', slug: 'ann', email: 'ann@example.com' }] }, previous: {} } });
+  const post = (tags: string[], title = 'a post') => ({
+    event: 'post.published',
+    post: {
+      current: {
+        id: 'p'.repeat(24),
+        title,
+        status: 'published',
+        tags: tags.map((slug) => ({ id: TAG_IDS[slug], slug })),
+        authors: [{ id: 'u1', slug: 'ann', email: 'ann@example.com' }],
+      },
+      previous: {},
+    },
+  });
   const settle = () => gw.gateway.deliveries.idle();
 
   test('Ghost is given the relay and a secret only the gateway knows; the client is answered with its own target and secret', async () => {
     const { key } = await gw.createKey(['webhooks:add', 'webhooks:edit', 'posts:read']);
-    const { sent, answer, relayId, text, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl, secret: 'client-secret', name: 'zap' });
+    const { sent, answer, relayId, text, ghostId } = await create(key, {
+      event: 'post.published',
+      target_url: clientUrl,
+      secret: 'client-secret',
+      name: 'zap',
+    });
     assert.deepEqual(Object.keys(sent).sort(), ['event', 'name', 'secret', 'target_url']);
     assert.equal(sent.target_url, `${gw.config.publicUrl}/ghostgate/webhooks/relay/${relayId}`);
     assert.equal(sent.secret, new RelaySecrets(gw.master).relaySecret(relayId));
@@ -115,7 +165,12 @@ describe('the webhook relay against a strict fake Ghost', () => {
 
   test('a delivery signed by Ghost for this webhook is filtered by the key’s grant and signed with the client’s secret', async () => {
     // The anchor pinned to the tag's id, as minting pins it (grants/anchors.ts).
-    const { key } = await gw.createKey({ version: 1, scopes: ['webhooks:add', 'posts:read'], constraints: { posts: { tags: [{ id: TAG_IDS.partner!, slug: 'partner' }] } }, redact: { users: ['email'] } });
+    const { key } = await gw.createKey({
+      version: 1,
+      scopes: ['webhooks:add', 'posts:read'],
+      constraints: { posts: { tags: [{ id: TAG_IDS.partner!, slug: 'partner' }] } },
+      redact: { users: ['email'] },
+    });
     const { relayId } = await create(key, { event: 'post.published', target_url: clientUrl, secret: 'client-secret' });
     assert.equal((await ghostCalls(relayId, post(['news']))).statusCode, 204);
     assert.equal((await ghostCalls(relayId, post(['partner'], 'for the partner'))).statusCode, 202);
@@ -176,7 +231,10 @@ describe('the webhook relay against a strict fake Ghost', () => {
     const browseMs = Date.now() - t0;
     assert.equal(r.statusCode, 200);
     // Were a delivery on the request path, the first call alone would take the target's 1500 ms.
-    assert.ok(relayMs < 1200 && browseMs < 1200, `relay answered 5 calls in ${relayMs} ms, a browse took ${browseMs} ms, while the target takes 1500 ms each`);
+    assert.ok(
+      relayMs < 1200 && browseMs < 1200,
+      `relay answered 5 calls in ${relayMs} ms, a browse took ${browseMs} ms, while the target takes 1500 ms each`,
+    );
     assert.equal(delivered.length, 0, 'the deliveries are still under way');
     await settle();
     assert.equal(delivered.length, 5);
@@ -192,7 +250,8 @@ describe('the webhook relay against a strict fake Ghost', () => {
     for (let i = 0; i < 10; i++) assert.equal((await ghostCalls(slow.relayId, post(['news'], `slow ${i}`))).statusCode, 202);
     const sentAt = Date.now();
     assert.equal((await ghostCalls(fast.relayId, post(['news'], 'fast'))).statusCode, 202);
-    while (!delivered.some((d) => JSON.parse(d.body).post.current.title === 'fast') && Date.now() - sentAt < 5000) await new Promise((r) => setTimeout(r, 10));
+    while (!delivered.some((d) => JSON.parse(d.body).post.current.title === 'fast') && Date.now() - sentAt < 5000)
+      await new Promise((r) => setTimeout(r, 10));
     const fastMs = Date.now() - sentAt;
     const slowDone = delivered.filter((d) => JSON.parse(d.body).post.current.title.startsWith('slow')).length;
     assert.ok(fastMs < 500, `the fast key’s delivery arrived after ${fastMs} ms, while the slow target takes 800 ms each`);
@@ -209,19 +268,29 @@ describe('the webhook relay against a strict fake Ghost', () => {
     const res = await ghostCalls(relayId, post(['news']));
     assert.equal(res.statusCode, 410, 'Ghost deletes a webhook answered with 410');
     await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(ghost.requests.map((r) => `${r.method} ${r.url}`), [`DELETE ${A}/webhooks/${ghostId}/`]);
+    assert.deepEqual(
+      ghost.requests.map((r) => `${r.method} ${r.url}`),
+      [`DELETE ${A}/webhooks/${ghostId}/`],
+    );
     assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
     await settle();
     assert.equal(delivered.length, 0);
   });
 
   test('creation is refused, and nothing forwarded, for a private target without allowInternalIPs and without a publicUrl', async () => {
-    for (const [extra, code] of [[{ webhooks: { allowInternalIPs: false } }, 'WEBHOOK_TARGET_REFUSED'], [{ publicUrl: undefined }, 'WEBHOOK_RELAY_UNAVAILABLE']] as const) {
+    for (const [extra, code] of [
+      [{ webhooks: { allowInternalIPs: false } }, 'WEBHOOK_TARGET_REFUSED'],
+      [{ publicUrl: undefined }, 'WEBHOOK_RELAY_UNAVAILABLE'],
+    ] as const) {
       const g = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, relay: true, extra });
       try {
         const { key } = await g.createKey(['webhooks:add', 'posts:read']);
         ghost.requests.length = 0;
-        const res = await request(`${g.url}${A}/webhooks/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: JSON.stringify({ webhooks: [{ event: 'post.published', target_url: clientUrl }] }) });
+        const res = await request(`${g.url}${A}/webhooks/`, {
+          method: 'POST',
+          headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+          body: JSON.stringify({ webhooks: [{ event: 'post.published', target_url: clientUrl }] }),
+        });
         assert.equal(JSON.parse(await res.body.text()).errors[0].code, code);
         assert.equal(ghost.requests.length, 0);
       } finally {
@@ -233,7 +302,14 @@ describe('the webhook relay against a strict fake Ghost', () => {
   test('a one-time key’s webhook outlives its uses; at expiry webhooks outlive the key by default and stop with webhooks: stop', async () => {
     const once = await gw.createKey(['webhooks:add', 'posts:read'], 'one-time', { maxUses: 1 });
     const onceHook = await create(once.key, { event: 'post.published', target_url: `${clientUrl}/once` });
-    assert.equal(JSON.parse(await (await call(once.key, 'POST', '/webhooks/', { webhooks: [{ event: 'post.published', target_url: `${clientUrl}/again` }] })).body.text()).errors[0].code, 'KEY_USES_EXHAUSTED');
+    assert.equal(
+      JSON.parse(
+        await (
+          await call(once.key, 'POST', '/webhooks/', { webhooks: [{ event: 'post.published', target_url: `${clientUrl}/again` }] })
+        ).body.text(),
+      ).errors[0].code,
+      'KEY_USES_EXHAUSTED',
+    );
     assert.equal((await ghostCalls(onceHook.relayId, post(['news']))).statusCode, 202);
 
     const expires = Date.now() + 600;
@@ -248,7 +324,10 @@ describe('the webhook relay against a strict fake Ghost', () => {
     assert.equal((await ghostCalls(b.relayId, post(['news']))).statusCode, 410);
     await settle();
     await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(ghost.requests.map((r) => `${r.method} ${r.url}`), [`DELETE ${A}/webhooks/${b.ghostId}/`]);
+    assert.deepEqual(
+      ghost.requests.map((r) => `${r.method} ${r.url}`),
+      [`DELETE ${A}/webhooks/${b.ghostId}/`],
+    );
     assert.equal((await gw.gateway.store.webhooks.get(b.relayId))?.retiredReason, 'key expired (webhooks: stop)');
     assert.equal(delivered.length, 3, 'the one-time key’s, the stop key’s before expiry, the outlive key’s after');
   });
@@ -278,19 +357,31 @@ describe('the webhook relay against a strict fake Ghost', () => {
     await gw.gateway.webhooks.retire((await gw.gateway.store.webhooks.get(retired.relayId))!, 'test', Date.now());
     ghost.requests.length = 0;
     for (const ghostId of [raw, retired.ghostId]) {
-      for (const [method, body] of [['PUT', { webhooks: [{ target_url: `${clientUrl}/mine` }] }], ['PUT', { webhooks: [{ name: 'renamed' }] }], ['DELETE', undefined]] as const) {
+      for (const [method, body] of [
+        ['PUT', { webhooks: [{ target_url: `${clientUrl}/mine` }] }],
+        ['PUT', { webhooks: [{ name: 'renamed' }] }],
+        ['DELETE', undefined],
+      ] as const) {
         const res = await call(key, method, `/webhooks/${ghostId}/`, body);
         const err = JSON.parse(await res.body.text()).errors[0];
         assert.equal(res.statusCode, 403, `${method} ${ghostId}`);
         assert.equal(err.code, 'WEBHOOK_NOT_RELAYED', `${method} ${ghostId}`);
       }
     }
-    assert.deepEqual(ghost.requests.map((r) => `${r.method} ${r.url}`), [], 'nothing reached Ghost');
+    assert.deepEqual(
+      ghost.requests.map((r) => `${r.method} ${r.url}`),
+      [],
+      'nothing reached Ghost',
+    );
   });
 
   test('another key allowed to touch every webhook may rename or delete one, never re-point it', async () => {
     const owner = await gw.createKey(['webhooks:add', 'posts:read']);
-    const other = await gw.createKey({ version: 1, scopes: ['webhooks:edit', 'webhooks:destroy', 'posts:read'], constraints: { webhooks: { createdByKey: false } } });
+    const other = await gw.createKey({
+      version: 1,
+      scopes: ['webhooks:edit', 'webhooks:destroy', 'posts:read'],
+      constraints: { webhooks: { createdByKey: false } },
+    });
     const { relayId, ghostId } = await create(owner.key, { event: 'post.published', target_url: clientUrl, secret: 'owner-secret' });
     ghost.requests.length = 0;
     for (const item of [{ target_url: `${clientUrl}/stolen` }, { secret: 'mine' }, { event: 'post.unpublished' }]) {
@@ -333,7 +424,11 @@ describe('the webhook relay against a strict fake Ghost', () => {
   test('an edit that changes the event is judged on the new event; one that keeps it, on the stored event', async () => {
     const { key } = await gw.createKey(['webhooks:add', 'webhooks:edit', 'posts:read', 'members:read']);
     const { ghostId } = await create(key, { event: 'member.added', target_url: clientUrl });
-    const narrower = await gw.createKey({ version: 1, scopes: ['webhooks:edit', 'posts:read'], constraints: { webhooks: { createdByKey: false } } });
+    const narrower = await gw.createKey({
+      version: 1,
+      scopes: ['webhooks:edit', 'posts:read'],
+      constraints: { webhooks: { createdByKey: false } },
+    });
     ghost.requests.length = 0;
     const r = await call(narrower.key, 'PUT', `/webhooks/${ghostId}/`, { webhooks: [{ name: 'x' }] });
     const err = JSON.parse(await r.body.text()).errors[0];
@@ -360,7 +455,13 @@ describe('the webhook relay against a strict fake Ghost', () => {
     let ghostAnswers = 500;
     ghost.respond = (_r, res) => {
       res.writeHead(ghostAnswers, { 'content-type': 'application/json' });
-      res.end(ghostAnswers === 500 ? '{"errors":[{"type":"InternalServerError"}]}' : ghostAnswers === 404 ? '{"errors":[{"type":"NotFoundError"}]}' : '');
+      res.end(
+        ghostAnswers === 500
+          ? '{"errors":[{"type":"InternalServerError"}]}'
+          : ghostAnswers === 404
+            ? '{"errors":[{"type":"NotFoundError"}]}'
+            : '',
+      );
     };
     await gw.gateway.store.keys.revoke(id, Date.now());
     ghost.requests.length = 0;
@@ -418,14 +519,23 @@ describe('webhooks.maxPerKey counts a root key’s whole family', () => {
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ webhooks: [{ id: nextGhostId(), ...JSON.parse(r.body.toString()).webhooks[0] }] }));
     };
-    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, relay: true, extra: { webhooks: { allowInternalIPs: true, maxPerKey: 2 } } });
+    gw = await startTestGateway({
+      upstreamUrl: ghost.url,
+      upstreamKey: UPSTREAM_KEY,
+      relay: true,
+      extra: { webhooks: { allowInternalIPs: true, maxPerKey: 2 } },
+    });
   });
   after(async () => {
     await gw.close();
     await ghost.close();
   });
   const add = (key: string, n: number) =>
-    request(`${gw.url}${A}/webhooks/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: JSON.stringify({ webhooks: [{ event: 'site.changed', target_url: `http://127.0.0.1:9/${n}` }] }) });
+    request(`${gw.url}${A}/webhooks/`, {
+      method: 'POST',
+      headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+      body: JSON.stringify({ webhooks: [{ event: 'site.changed', target_url: `http://127.0.0.1:9/${n}` }] }),
+    });
 
   test('a root key and its children share the limit; another family has its own; a deleted webhook frees its place', async () => {
     const scopes = ['webhooks:add', 'webhooks:destroy'];
@@ -446,7 +556,11 @@ describe('webhooks.maxPerKey counts a root key’s whole family', () => {
     }
     assert.equal(ghost.requests.length, 0, 'nothing reached Ghost');
     assert.equal((await add(stranger.key, 4)).statusCode, 201, 'another family');
-    assert.equal((await request(`${gw.url}${A}/webhooks/${ghostId}/`, { method: 'DELETE', headers: { authorization: authHeader(root.key) } })).statusCode, 204);
+    assert.equal(
+      (await request(`${gw.url}${A}/webhooks/${ghostId}/`, { method: 'DELETE', headers: { authorization: authHeader(root.key) } }))
+        .statusCode,
+      204,
+    );
     assert.equal((await add(grandchild.key, 5)).statusCode, 201, 'the deleted one’s place is free');
   });
 });
@@ -458,18 +572,29 @@ describe('the integration a webhook belongs to is the gateway’s to set', () =>
     ghost = await startFakeUpstream();
     ghost.respond = (r, res) => {
       res.writeHead(r.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
-      if (r.method === 'GET' && r.url === `${A}/users/me/?include=roles`) return res.end(JSON.stringify({ users: [{ id: 'd0'.repeat(12), roles: [{ name: 'Administrator' }] }] }));
+      if (r.method === 'GET' && r.url === `${A}/users/me/?include=roles`)
+        return res.end(JSON.stringify({ users: [{ id: 'd0'.repeat(12), roles: [{ name: 'Administrator' }] }] }));
       const item = JSON.parse(r.body.toString()).webhooks[0];
       res.end(JSON.stringify({ webhooks: [{ id: nextGhostId(), ...item }] }));
     };
   });
   after(() => ghost.close());
   const add = (gw: TestGateway, key: string, item: Record<string, unknown>) =>
-    request(`${gw.url}${A}/webhooks/`, { method: 'POST', headers: { authorization: authHeader(key), 'content-type': 'application/json' }, body: JSON.stringify({ webhooks: [item] }) });
+    request(`${gw.url}${A}/webhooks/`, {
+      method: 'POST',
+      headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+      body: JSON.stringify({ webhooks: [item] }),
+    });
 
   test('a staff-token upstream attaches each webhook to webhooks.integrationId; without it, creation is refused', async () => {
     for (const integrationId of [INTEGRATION, undefined]) {
-      const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, kind: 'staff', relay: true, extra: { webhooks: { allowInternalIPs: true, ...(integrationId ? { integrationId } : {}) } } });
+      const gw = await startTestGateway({
+        upstreamUrl: ghost.url,
+        upstreamKey: UPSTREAM_KEY,
+        kind: 'staff',
+        relay: true,
+        extra: { webhooks: { allowInternalIPs: true, ...(integrationId ? { integrationId } : {}) } },
+      });
       try {
         const { key } = await gw.createKey(['webhooks:add']);
         ghost.requests.length = 0;
@@ -482,7 +607,10 @@ describe('the integration a webhook belongs to is the gateway’s to set', () =>
         } else {
           assert.equal(JSON.parse(text).errors[0].code, 'WEBHOOK_RELAY_UNAVAILABLE');
           assert.match(JSON.parse(text).errors[0].context, /webhooks\.integrationId/);
-          assert.deepEqual(ghost.requests.filter((r) => r.url.startsWith(`${A}/webhooks`)), []);
+          assert.deepEqual(
+            ghost.requests.filter((r) => r.url.startsWith(`${A}/webhooks`)),
+            [],
+          );
         }
       } finally {
         await gw.close();
@@ -492,7 +620,13 @@ describe('the integration a webhook belongs to is the gateway’s to set', () =>
 
   test('a client naming an integration_id is refused and nothing reaches Ghost, whatever the upstream', async () => {
     for (const kind of ['integration', 'staff'] as const) {
-      const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, kind, relay: true, extra: { webhooks: { allowInternalIPs: true, integrationId: INTEGRATION } } });
+      const gw = await startTestGateway({
+        upstreamUrl: ghost.url,
+        upstreamKey: UPSTREAM_KEY,
+        kind,
+        relay: true,
+        extra: { webhooks: { allowInternalIPs: true, integrationId: INTEGRATION } },
+      });
       try {
         const { key } = await gw.createKey(['webhooks:add']);
         ghost.requests.length = 0;
@@ -501,7 +635,11 @@ describe('the integration a webhook belongs to is the gateway’s to set', () =>
         assert.equal(res.statusCode, 400, kind);
         assert.equal(err.code, 'BODY_INVALID', kind);
         assert.match(err.context, /integration_id/);
-        assert.deepEqual(ghost.requests.filter((r) => r.url.startsWith(`${A}/webhooks`)), [], kind);
+        assert.deepEqual(
+          ghost.requests.filter((r) => r.url.startsWith(`${A}/webhooks`)),
+          [],
+          kind,
+        );
       } finally {
         await gw.close();
       }
@@ -516,10 +654,23 @@ describe('the relay judges a call’s size and its own load before reading the b
   before(async () => {
     ghost = await startFakeUpstream();
     // relayMaxBodyMb: 1 KiB; relayConcurrency: one call checked at a time.
-    gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, relay: true, extra: { webhooks: { allowInternalIPs: true, relayMaxBodyMb: 1 / 1024, relayConcurrency: 1, relayReadTimeoutMs: 300 } } });
+    gw = await startTestGateway({
+      upstreamUrl: ghost.url,
+      upstreamKey: UPSTREAM_KEY,
+      relay: true,
+      extra: { webhooks: { allowInternalIPs: true, relayMaxBodyMb: 1 / 1024, relayConcurrency: 1, relayReadTimeoutMs: 300 } },
+    });
     // The relay the calls below name: a call naming no known relay is answered 410 before anything (last test).
     const { id } = await gw.createKey(['webhooks:add', 'posts:read']);
-    await gw.gateway.store.webhooks.add({ id: RELAY, keyId: id, event: 'post.published', targetUrl: 'http://127.0.0.1:9/x', secretSealed: null, relayUrl: `${gw.config.publicUrl}/ghostgate/webhooks/relay/${RELAY}`, createdAt: Date.now() });
+    await gw.gateway.store.webhooks.add({
+      id: RELAY,
+      keyId: id,
+      event: 'post.published',
+      targetUrl: 'http://127.0.0.1:9/x',
+      secretSealed: null,
+      relayUrl: `${gw.config.publicUrl}/ghostgate/webhooks/relay/${RELAY}`,
+      createdAt: Date.now(),
+    });
     await gw.gateway.store.webhooks.activate(RELAY, 'b'.repeat(24), Date.now());
   });
   after(async () => {
@@ -531,7 +682,13 @@ describe('the relay judges a call’s size and its own load before reading the b
   const raw = (head: string[], body = '', relay = RELAY) => {
     const port = new URL(gw.url).port;
     const socket = connect(Number(port), '127.0.0.1');
-    const lines = [`POST /ghostgate/webhooks/relay/${relay} HTTP/1.1`, 'Host: gw', `X-Ghost-Signature: sha256=${'0'.repeat(64)}, t=${Date.now()}`, 'Content-Type: application/json', ...head];
+    const lines = [
+      `POST /ghostgate/webhooks/relay/${relay} HTTP/1.1`,
+      'Host: gw',
+      `X-Ghost-Signature: sha256=${'0'.repeat(64)}, t=${Date.now()}`,
+      'Content-Type: application/json',
+      ...head,
+    ];
     socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
     const status = new Promise<{ status: number; text: string }>((resolve, reject) => {
       let text = '';
@@ -618,6 +775,17 @@ describe('the relay judges a call’s size and its own load before reading the b
       stop();
     }
     const relayCodes = records.filter((e) => e.route === 'POST /ghostgate/webhooks/relay/:id').map((e) => e.code);
-    assert.deepEqual(relayCodes, ['WEBHOOK_RETIRED', 'WEBHOOK_RETIRED', 'WEBHOOK_RETIRED', 'WEBHOOK_BODY_TIMEOUT', 'WEBHOOK_SIGNATURE_INVALID', 'WEBHOOK_BODY_TIMEOUT'], 'every call leaves one record');
+    assert.deepEqual(
+      relayCodes,
+      [
+        'WEBHOOK_RETIRED',
+        'WEBHOOK_RETIRED',
+        'WEBHOOK_RETIRED',
+        'WEBHOOK_BODY_TIMEOUT',
+        'WEBHOOK_SIGNATURE_INVALID',
+        'WEBHOOK_BODY_TIMEOUT',
+      ],
+      'every call leaves one record',
+    );
   });
 });

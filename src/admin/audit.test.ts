@@ -17,8 +17,23 @@ const KEY = Buffer.alloc(32, 7);
 const K1 = 'a1'.repeat(12);
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const entry = (i: number, over: Partial<AuditEntry> = {}): AuditEntry => ({
-  at: T0 + i * 1000, requestId: `r${i}`, kind: 'request', keyId: K1, keyName: 'k', clientIp: null, method: 'GET',
-  route: 'GET /posts', resource: 'posts', action: 'browse', decision: 'allow', code: null, status: 200, latencyMs: 1, bytesIn: null, bytesOut: 1, ...over,
+  at: T0 + i * 1000,
+  requestId: `r${i}`,
+  kind: 'request',
+  keyId: K1,
+  keyName: 'k',
+  clientIp: null,
+  method: 'GET',
+  route: 'GET /posts',
+  resource: 'posts',
+  action: 'browse',
+  decision: 'allow',
+  code: null,
+  status: 200,
+  latencyMs: 1,
+  bytesIn: null,
+  bytesOut: 1,
+  ...over,
 });
 
 async function setup() {
@@ -44,12 +59,15 @@ test('verify, prune (a prefix, with a signed checkpoint) and verify again; ackno
     const r = pruneAudit(ctx, T0 + 3500, T0 + 10_000);
     assert.equal(r.pruned, 3, 'records 1..3 are older than the cutoff');
     assert.equal(r.checkpoints.c1!.seq, 3);
-    assert.deepEqual(audit.query({ chain: 'c1' }).map((x) => x.seq), [4, 5]);
+    assert.deepEqual(
+      audit.query({ chain: 'c1' }).map((x) => x.seq),
+      [4, 5],
+    );
     assert.equal((await verifyAudit(ctx)).ok, true, 'the rest verifies from the checkpoint');
     assert.equal(pruneAudit(ctx, T0 + 3500, T0 + 10_000).pruned, 0, 'pruning again removes nothing');
     await assert.rejects(acknowledgeAudit(ctx, '  ', T0), (e) => e instanceof AdminError && e.code === 'INVALID');
     assert.equal(await acknowledgeAudit(ctx, 'nothing happened', T0), undefined);
-    audit.unsafeExec("UPDATE audit SET status = 500 WHERE seq = 5");
+    audit.unsafeExec('UPDATE audit SET status = 500 WHERE seq = 5');
     assert.equal((await verifyAudit(ctx)).ok, false, 'an edited record fails verification');
   } finally {
     audit.close();
@@ -60,21 +78,41 @@ test('verify, prune (a prefix, with a signed checkpoint) and verify again; ackno
 test('query filters and validates; advise names used, unused and refused scopes and the narrowest grant', async () => {
   const { store, audit, write } = await setup();
   try {
-    const key = await store.keys.create({ id: K1, name: 'k', grant: { version: 1, scopes: ['posts:*', 'tags:browse', 'members:browse'] }, createdAt: T0 });
+    const key = await store.keys.create({
+      id: K1,
+      name: 'k',
+      grant: { version: 1, scopes: ['posts:*', 'tags:browse', 'members:browse'] },
+      createdAt: T0,
+    });
     await write([
       entry(1),
       entry(2, { route: 'POST /posts', action: 'add', method: 'POST', kind: 'intent' }),
       entry(3, { route: 'GET /members', resource: 'members', action: 'read', decision: 'deny', code: 'SCOPE_MISSING', status: 403 }),
       entry(4, { keyId: 'other' }),
     ]);
-    assert.deepEqual(queryAudit(audit, { keyId: K1, decision: 'deny' }).map((r) => r.requestId), ['r3']);
-    assert.deepEqual(queryAudit(audit, { since: T0 + 3500 }).map((r) => r.requestId), ['r4']);
-    assert.throws(() => queryAudit(audit, { decision: 'maybe' }), (e) => e instanceof AdminError && e.code === 'INVALID');
-    assert.throws(() => queryAudit(audit, { limit: 0 }), (e) => e instanceof AdminError && e.code === 'INVALID');
+    assert.deepEqual(
+      queryAudit(audit, { keyId: K1, decision: 'deny' }).map((r) => r.requestId),
+      ['r3'],
+    );
+    assert.deepEqual(
+      queryAudit(audit, { since: T0 + 3500 }).map((r) => r.requestId),
+      ['r4'],
+    );
+    assert.throws(
+      () => queryAudit(audit, { decision: 'maybe' }),
+      (e) => e instanceof AdminError && e.code === 'INVALID',
+    );
+    assert.throws(
+      () => queryAudit(audit, { limit: 0 }),
+      (e) => e instanceof AdminError && e.code === 'INVALID',
+    );
     const a = await advise(store, audit, key.id, T0);
     assert.deepEqual(a.used, ['posts:add', 'posts:browse']);
     assert.deepEqual(a.unused, ['tags:browse', 'members:browse']);
-    assert.deepEqual(a.narrowed_wildcards.map((w) => [w.held, w.used]), [['posts:*', ['posts:add', 'posts:browse']]]);
+    assert.deepEqual(
+      a.narrowed_wildcards.map((w) => [w.held, w.used]),
+      [['posts:*', ['posts:add', 'posts:browse']]],
+    );
     assert.ok(a.narrowed_wildcards[0]!.covers > 2);
     assert.deepEqual(a.refused_for_missing_scope, ['members:read']);
     assert.deepEqual(a.proposed_grant.scopes, ['posts:add', 'posts:browse']);

@@ -36,8 +36,10 @@ export interface AuditFilter {
 }
 
 export function queryAudit(audit: AuditStore, f: AuditFilter): AuditRow[] {
-  if (f.decision !== undefined && !(AUDIT_DECISIONS as readonly string[]).includes(f.decision)) throw new AdminError('INVALID', `the decision is one of ${AUDIT_DECISIONS.join(', ')}`);
-  if (f.limit !== undefined && (!Number.isInteger(f.limit) || f.limit < 1)) throw new AdminError('INVALID', 'the limit must be a positive integer');
+  if (f.decision !== undefined && !(AUDIT_DECISIONS as readonly string[]).includes(f.decision))
+    throw new AdminError('INVALID', `the decision is one of ${AUDIT_DECISIONS.join(', ')}`);
+  if (f.limit !== undefined && (!Number.isInteger(f.limit) || f.limit < 1))
+    throw new AdminError('INVALID', 'the limit must be a positive integer');
   const q: AuditQuery = {
     limit: f.limit ?? 1000,
     ...(f.keyId ? { keyId: f.keyId } : {}),
@@ -53,7 +55,11 @@ export function queryAudit(audit: AuditStore, f: AuditFilter): AuditRow[] {
  * record with a younger one before it), keeping a signed checkpoint that
  * names the last one pruned, so the rest still verifies.
  */
-export function pruneAudit(ctx: Pick<AuditContext, 'audit' | 'key'>, cutoff: number, now: number): { pruned: number; checkpoints: Record<string, Checkpoint> } {
+export function pruneAudit(
+  ctx: Pick<AuditContext, 'audit' | 'key'>,
+  cutoff: number,
+  now: number,
+): { pruned: number; checkpoints: Record<string, Checkpoint> } {
   let pruned = 0;
   const checkpoints: Record<string, Checkpoint> = {};
   for (const chain of ctx.audit.chains()) {
@@ -103,7 +109,11 @@ export async function advise(store: Store, audit: AuditStore, keyId: string, sin
     requests: new Set(rows.map((r) => r.requestId)).size,
     used: [...used].sort(),
     unused,
-    narrowed_wildcards: broad.map((h) => ({ held: h, used: [...used].filter((s) => covers(h, s)).sort(), covers: catalog.scopes.filter((s) => covers(h, s)).length })),
+    narrowed_wildcards: broad.map((h) => ({
+      held: h,
+      used: [...used].filter((s) => covers(h, s)).sort(),
+      covers: catalog.scopes.filter((s) => covers(h, s)).length,
+    })),
     refused_for_missing_scope: [...refused].sort(),
     proposed_grant: { ...key.grant, scopes: [...used].sort() },
   };

@@ -72,7 +72,10 @@ export async function discoverUpstreamRole(config: Config, key: string, verifyIn
   if (!staff && !verifyIntegration) return { kind: 'integration', role: INTEGRATION_ROLE };
   const path = staff ? 'users/me/?include=roles' : 'tags/?limit=1&fields=id';
   const res = await ghostGet(config, key, path);
-  if (!res.ok) throw new Error(`Ghost refused the upstream ${staff ? 'staff token' : 'integration key'} (HTTP ${res.status} on /${path.split('?')[0]})`);
+  if (!res.ok)
+    throw new Error(
+      `Ghost refused the upstream ${staff ? 'staff token' : 'integration key'} (HTTP ${res.status} on /${path.split('?')[0]})`,
+    );
   if (!staff) {
     await res.body?.cancel();
     return { kind: 'integration', role: INTEGRATION_ROLE };

@@ -33,7 +33,11 @@ export interface ExplainQuery {
   readonly ip?: string;
 }
 
-export async function explainRequest(ctx: { readonly config: Config; readonly store: Store }, q: ExplainQuery, now: number): Promise<Record<string, unknown>> {
+export async function explainRequest(
+  ctx: { readonly config: Config; readonly store: Store },
+  q: ExplainQuery,
+  now: number,
+): Promise<Record<string, unknown>> {
   const { config, store } = ctx;
   const key = await store.keys.get(q.keyId);
   if (!key) throw new AdminError('NOT_FOUND', `no key ${q.keyId}`);
@@ -45,7 +49,12 @@ export async function explainRequest(ctx: { readonly config: Config; readonly st
   const out: Record<string, unknown> = { key: key.id, name: key.name, request: `${m} ${url}` };
   if (escalation.fullAccess) out.access = describeEscalation(escalation);
   if (!r.ok) {
-    Object.assign(out, { decision: 'deny', code: r.code, context: r.context, rule: 'route catalog: unknown or not served routes are refused' });
+    Object.assign(out, {
+      decision: 'deny',
+      code: r.code,
+      context: r.context,
+      rule: 'route catalog: unknown or not served routes are refused',
+    });
     return out;
   }
   const { route, target, params } = r.resolved;
@@ -63,26 +72,45 @@ export async function explainRequest(ctx: { readonly config: Config; readonly st
     if (d.need.webhook !== undefined) facts = { ...facts, webhook: await relayFact(store, key.id, d.need.webhook) };
     d = authorize({ grant, route, upstream, request: facts, identity });
   }
-  Object.assign(out, { route: `${route.method} ${route.path}`, scope: route.scope, upstream_role: role ?? 'unknown (staff token: pass --upstream-role)' });
+  Object.assign(out, {
+    route: `${route.method} ${route.path}`,
+    scope: route.scope,
+    upstream_role: role ?? 'unknown (staff token: pass --upstream-role)',
+  });
   // The request-time checks of the key and its ancestors, as pipeline.ts runs them; what depends on traffic is said to be skipped.
   const ancestors = await loadAncestors(key, (id) => store.keys.get(id));
   const ip = q.ip === undefined ? 'unknown' : normaliseIp(q.ip);
-  const lifecycle = ancestors ? checkKeyChain([key, ...ancestors], now, ip) : ({ ok: false, code: 'KEY_REVOKED', context: 'the key’s parent is gone' } as const);
+  const lifecycle = ancestors
+    ? checkKeyChain([key, ...ancestors], now, ip)
+    : ({ ok: false, code: 'KEY_REVOKED', context: 'the key’s parent is gone' } as const);
   const uses = key.maxUses === null ? undefined : await store.keys.uses(key.id, now);
   const usesLeft = uses && key.maxUses !== null ? Math.max(0, key.maxUses - uses.spent - uses.reserved - uses.unknown) : undefined;
-  out.checked = [`revocation and validity window${ancestors?.length ? `, of the key and its ${ancestors.length} parent key(s)` : ''}`, ...(ip === 'unknown' ? [] : [`IP allowlist for ${ip}`]), ...(usesLeft === undefined ? [] : [`max uses: ${usesLeft} of ${key.maxUses} left`])];
+  out.checked = [
+    `revocation and validity window${ancestors?.length ? `, of the key and its ${ancestors.length} parent key(s)` : ''}`,
+    ...(ip === 'unknown' ? [] : [`IP allowlist for ${ip}`]),
+    ...(usesLeft === undefined ? [] : [`max uses: ${usesLeft} of ${key.maxUses} left`]),
+  ];
   out.skipped = [...(ip === 'unknown' ? ['IP allowlist (give --ip)'] : []), 'rate limits and daily quota (they depend on traffic)'];
   if (facts.webhook !== undefined) {
-    out.webhook = facts.webhook === null
-      ? 'not an active relay of the gateway: edits and deletes are refused (WEBHOOK_NOT_RELAYED)'
-      : `relayed, event ${facts.webhook.event}, ${facts.webhook.createdByKey ? 'created by this key (or a key below it)' : 'created by another key: this key may only rename or delete it'}; an edit needs the read scopes of the event after it`;
+    out.webhook =
+      facts.webhook === null
+        ? 'not an active relay of the gateway: edits and deletes are refused (WEBHOOK_NOT_RELAYED)'
+        : `relayed, event ${facts.webhook.event}, ${facts.webhook.createdByKey ? 'created by this key (or a key below it)' : 'created by another key: this key may only rename or delete it'}; an edit needs the read scopes of the event after it`;
   }
   if (!lifecycle.ok) Object.assign(out, { decision: 'deny', code: lifecycle.code, rule: lifecycle.context });
-  else if (d.allow === true && usesLeft === 0) Object.assign(out, { decision: 'deny', code: 'KEY_USES_EXHAUSTED', rule: `all ${key.maxUses} uses of this key are taken` });
+  else if (d.allow === true && usesLeft === 0)
+    Object.assign(out, { decision: 'deny', code: 'KEY_USES_EXHAUSTED', rule: `all ${key.maxUses} uses of this key are taken` });
   else if (d.allow === true) {
-    Object.assign(out, { decision: 'allow', rule: `the key holds ${route.scope}${grant.hasRules ? ' and the request is inside its constraints and field rules' : ''}` });
+    Object.assign(out, {
+      decision: 'allow',
+      rule: `the key holds ${route.scope}${grant.hasRules ? ' and the request is inside its constraints and field rules' : ''}`,
+    });
     if (d.effects.query !== undefined) out.forwarded_query = decodeURIComponent(d.effects.query.replace(/\+/g, ' '));
-    if (d.effects.redact) out.redacted = { ...Object.fromEntries([...d.effects.redact.fields].map(([t, f]) => [t, [...f]])), ...(d.effects.redact.settingSecrets ? { settings: ['(secrets)'] } : {}) };
+    if (d.effects.redact)
+      out.redacted = {
+        ...Object.fromEntries([...d.effects.redact.fields].map(([t, f]) => [t, [...f]])),
+        ...(d.effects.redact.settingSecrets ? { settings: ['(secrets)'] } : {}),
+      };
     if (d.effects.check) out.safety_net = describeConstraint(d.effects.check.resource, d.effects.check.constraint);
   } else if (d.allow === false) {
     Object.assign(out, { decision: 'deny', code: d.code, message: d.message, context: d.context, help: d.help ?? null });
@@ -91,7 +119,9 @@ export async function explainRequest(ctx: { readonly config: Config; readonly st
     if (d.need.body) needs.push('the request body (--body FILE)');
     if (d.need.record) {
       const c = constraintFor(key.grant, d.need.record.resource);
-      needs.push(`the ${d.need.record.resource.replace(/s$/, '')}'s current state (--record FILE); at request time the gateway fetches it${c ? ` and requires it to be ${describeConstraint(d.need.record.resource, c)}` : ' to compare changed fields'}`);
+      needs.push(
+        `the ${d.need.record.resource.replace(/s$/, '')}'s current state (--record FILE); at request time the gateway fetches it${c ? ` and requires it to be ${describeConstraint(d.need.record.resource, c)}` : ' to compare changed fields'}`,
+      );
     }
     const e = d.need.escalation;
     if (e?.roles) needs.push("Ghost's roles (GET /roles/), read at request time to resolve the invite's role_id against the key's ceiling");

@@ -24,14 +24,23 @@ test('createKey: a valid grant makes a key whose secret is derived, not stored; 
   const { ctx, store, master } = setup();
   try {
     await assert.rejects(createKey(ctx, { name: 'x', grant: { version: 1, scopes: ['posts:fly'] } }, NOW), refusal('INVALID'));
-    await assert.rejects(createKey(ctx, { name: 'x', grant: { version: 1, scopes: ['posts:browse'] }, parentId: 'f'.repeat(24) }, NOW), refusal('NOT_FOUND'));
-    await assert.rejects(createKey(ctx, { name: 'x', grant: { version: 1, scopes: ['posts:browse'] }, expiresAt: NOW + 1000, notBefore: NOW + 2000 }, NOW), refusal('INVALID'));
+    await assert.rejects(
+      createKey(ctx, { name: 'x', grant: { version: 1, scopes: ['posts:browse'] }, parentId: 'f'.repeat(24) }, NOW),
+      refusal('NOT_FOUND'),
+    );
+    await assert.rejects(
+      createKey(ctx, { name: 'x', grant: { version: 1, scopes: ['posts:browse'] }, expiresAt: NOW + 1000, notBefore: NOW + 2000 }, NOW),
+      refusal('INVALID'),
+    );
     assert.deepEqual(await listKeys({ store }), [], 'nothing was written by a refused create');
     const { record, key } = await createKey(ctx, { name: 'zapier', grant: { version: 1, scopes: ['posts:browse'] }, maxUses: 3 }, NOW);
     const parsed = parseKey(key)!;
     assert.equal(parsed.id, record.id);
     assert.deepEqual(parsed.secret, master.keySecret(record.id, record.generation));
-    assert.deepEqual((await listKeys({ store })).map((k) => [k.name, k.maxUses]), [['zapier', 3]]);
+    assert.deepEqual(
+      (await listKeys({ store })).map((k) => [k.name, k.maxUses]),
+      [['zapier', 3]],
+    );
   } finally {
     await store.close();
   }

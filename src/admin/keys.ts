@@ -37,7 +37,8 @@ export async function createKey(ctx: KeysContext, input: CreateKeyInput, now: nu
   // Constraint anchors (tags, authors, labels by slug) are pinned to their ids in Ghost: the upstream
   // credential is read, and Ghost asked, only when the grant or its parent's names one by slug.
   let ghost: AnchorLookup | undefined;
-  const lookup: AnchorLookup = async (kind, slug) => (ghost ??= anchorLookup(ctx.config, await upstreamKey(ctx.config, ctx.store, ctx.master)))(kind, slug);
+  const lookup: AnchorLookup = async (kind, slug) =>
+    (ghost ??= anchorLookup(ctx.config, await upstreamKey(ctx.config, ctx.store, ctx.master)))(kind, slug);
   try {
     return await mintKey(
       ctx.store,

@@ -11,7 +11,16 @@ import { initWorkspace, setUpstream } from './setup.js';
 
 /** Setting a gateway up: nothing is written unless everything is valid, the credential included. */
 const KEY = `${'ab'.repeat(12)}:${'cd'.repeat(32)}`;
-const input = (dir: string, over: Record<string, unknown> = {}) => ({ file: join(dir, 'ghostgate.yaml'), upstreamUrl: 'http://127.0.0.1:9', upstreamKind: 'integration', db: 'g.db', host: '127.0.0.1', port: 8787, env: {}, ...over });
+const input = (dir: string, over: Record<string, unknown> = {}) => ({
+  file: join(dir, 'ghostgate.yaml'),
+  upstreamUrl: 'http://127.0.0.1:9',
+  upstreamKind: 'integration',
+  db: 'g.db',
+  host: '127.0.0.1',
+  port: 8787,
+  env: {},
+  ...over,
+});
 const invalid = (e: unknown) => e instanceof AdminError && e.code === 'INVALID';
 
 test('initWorkspace: a refused set-up writes nothing; an accepted one writes the config, the master secret and the sealed credential', async () => {
@@ -27,7 +36,12 @@ test('initWorkspace: a refused set-up writes nothing; an accepted one writes the
   try {
     assert.equal(unseal(loadMasterSecret(config), (await store.settings.get(UPSTREAM_SETTING))!), KEY);
     const next = `${'ef'.repeat(12)}:${'01'.repeat(32)}`;
-    assert.deepEqual(await setUpstream({ config, store }, next), { stored: true, id: 'ef'.repeat(12), reloadMs: config.upstreamReloadMs, pinnedByConfig: false });
+    assert.deepEqual(await setUpstream({ config, store }, next), {
+      stored: true,
+      id: 'ef'.repeat(12),
+      reloadMs: config.upstreamReloadMs,
+      pinnedByConfig: false,
+    });
     assert.equal(unseal(loadMasterSecret(config), (await store.settings.get(UPSTREAM_SETTING))!), next);
   } finally {
     await store.close();

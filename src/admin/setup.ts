@@ -51,7 +51,13 @@ export async function initWorkspace(input: InitInput) {
   } finally {
     await store.close();
   }
-  return { config: input.file, masterSecretFile: config.masterSecretFile, database: config.store.path, upstreamStored: input.upstreamKey !== undefined, upstream: upstream ?? null };
+  return {
+    config: input.file,
+    masterSecretFile: config.masterSecretFile,
+    database: config.store.path,
+    upstreamStored: input.upstreamKey !== undefined,
+    upstream: upstream ?? null,
+  };
 }
 
 /** The credential's kind and role as Ghost reports them; AdminError when Ghost refuses it or cannot be reached. */
@@ -59,7 +65,10 @@ export async function checkWithGhost(config: Config, key: string): Promise<Upstr
   try {
     return await discoverUpstreamRole(config, key, true);
   } catch (e) {
-    throw new AdminError('INVALID', `Ghost at ${config.upstream.url} did not accept the credential: ${(e as Error).message} (use --offline to skip this check)`);
+    throw new AdminError(
+      'INVALID',
+      `Ghost at ${config.upstream.url} did not accept the credential: ${(e as Error).message} (use --offline to skip this check)`,
+    );
   }
 }
 

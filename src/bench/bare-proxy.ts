@@ -7,7 +7,12 @@ const target = process.argv[2]!;
 const pool = new Pool(target, { connections: 64, keepAliveTimeout: 10_000 });
 const server = createServer(async (req, res) => {
   try {
-    const up = await pool.request({ method: req.method as 'GET', path: req.url ?? '/', headers: { ...req.headers, host: new URL(target).host, connection: undefined } as unknown as Record<string, string>, body: req.method === 'GET' ? null : req });
+    const up = await pool.request({
+      method: req.method as 'GET',
+      path: req.url ?? '/',
+      headers: { ...req.headers, host: new URL(target).host, connection: undefined } as unknown as Record<string, string>,
+      body: req.method === 'GET' ? null : req,
+    });
     res.writeHead(up.statusCode, up.headers as Record<string, string>);
     await pipeline(up.body, res);
   } catch {

@@ -18,7 +18,21 @@ import type { Grant } from '../grants/grant.js';
 const [upstreamUrl, variant, auditFlag] = process.argv.slice(2) as [string, string, string];
 const GRANTS: Record<string, Grant> = {
   auth: { version: 1, scopes: ['*'] },
-  authz: { version: 1, scopes: ['posts:browse', 'posts:read', 'posts:add', 'posts:edit', 'pages:browse', 'pages:read', 'tags:browse', 'tags:read', 'images:upload', 'webhooks:add'] },
+  authz: {
+    version: 1,
+    scopes: [
+      'posts:browse',
+      'posts:read',
+      'posts:add',
+      'posts:edit',
+      'pages:browse',
+      'pages:read',
+      'tags:browse',
+      'tags:read',
+      'images:upload',
+      'webhooks:add',
+    ],
+  },
   constraints: {
     version: 1,
     scopes: ['posts:browse', 'posts:read', 'posts:add', 'posts:edit', 'tags:browse', 'tags:read'],
@@ -50,5 +64,7 @@ const id = newKeyId();
 const rec = await setup.keys.create({ id, name: `bench ${variant}`, grant: GRANTS[variant]!, createdAt: Date.now() });
 await setup.close();
 const gw = await startGateway(config, pino({ level: 'warn' }));
-process.stdout.write(`${JSON.stringify({ port: Number(new URL(gw.url).port), key: formatKey(id, master.keySecret(id, rec.generation)) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ port: Number(new URL(gw.url).port), key: formatKey(id, master.keySecret(id, rec.generation)) })}\n`,
+);
 process.on('SIGTERM', () => void gw.close().then(() => process.exit(0)));

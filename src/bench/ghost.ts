@@ -20,7 +20,10 @@ function signer(key: string): () => string {
 
 export async function ghostLatency(n: number, log: (s: string) => void): Promise<Record<string, unknown>> {
   const lab = await labUp(log);
-  const child = spawn(process.execPath, [join(here, 'gateway-process.js'), lab.url, 'authz', 'on'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_UPSTREAM_KEY: lab.integration.adminKey } });
+  const child = spawn(process.execPath, [join(here, 'gateway-process.js'), lab.url, 'authz', 'on'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_UPSTREAM_KEY: lab.integration.adminKey },
+  });
   const info = await new Promise<{ port: number; key: string }>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', (l) => resolve(JSON.parse(l) as { port: number; key: string }));
     child.once('exit', (c) => reject(new Error(`gateway exited with ${c}`)));
@@ -30,7 +33,11 @@ export async function ghostLatency(n: number, log: (s: string) => void): Promise
   const through = { base: gw, auth: signer(info.key) };
   const call = async (t: typeof direct, method: string, path: string, body?: unknown) => {
     const t0 = performance.now();
-    const r = await fetch(`${t.base}/ghost/api/admin/${path}`, { method, headers: { authorization: t.auth(), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const r = await fetch(`${t.base}/ghost/api/admin/${path}`, {
+      method,
+      headers: { authorization: t.auth(), ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
     const json = (await r.json()) as Record<string, { updated_at: string; id: string }[]>;
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status}`);
     return { ms: performance.now() - t0, json };
@@ -45,7 +52,9 @@ export async function ghostLatency(n: number, log: (s: string) => void): Promise
       [
         'edit a post',
         async (t) => {
-          const r = await call(t, 'PUT', `posts/${created.id}/`, { posts: [{ title: `ghostgate bench post ${Math.random()}`, updated_at: updatedAt }] });
+          const r = await call(t, 'PUT', `posts/${created.id}/`, {
+            posts: [{ title: `ghostgate bench post ${Math.random()}`, updated_at: updatedAt }],
+          });
           updatedAt = r.json.posts![0]!.updated_at;
           return r;
         },
@@ -64,7 +73,16 @@ export async function ghostLatency(n: number, log: (s: string) => void): Promise
       const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!;
       const dm = med(d);
       const gm = med(g);
-      calls.push({ call: name, n, direct_p50_ms: +dm.toFixed(2), gateway_p50_ms: +gm.toFixed(2), direct_p90_ms: +p90(d).toFixed(2), gateway_p90_ms: +p90(g).toFixed(2), added_p50_ms: +(gm - dm).toFixed(2), added_fraction_p50: +((gm - dm) / dm).toFixed(4) });
+      calls.push({
+        call: name,
+        n,
+        direct_p50_ms: +dm.toFixed(2),
+        gateway_p50_ms: +gm.toFixed(2),
+        direct_p90_ms: +p90(d).toFixed(2),
+        gateway_p90_ms: +p90(g).toFixed(2),
+        added_p50_ms: +(gm - dm).toFixed(2),
+        added_fraction_p50: +((gm - dm) / dm).toFixed(4),
+      });
     }
     await call(direct, 'DELETE', `posts/${created.id}/`).catch(() => undefined);
     return { ghost: lab.ghostVersion, calls };

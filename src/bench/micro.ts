@@ -31,9 +31,27 @@ export async function microbench(ops = 200_000): Promise<Record<string, unknown>
   const keyId = newKeyId();
   const secret = master.keySecret(keyId, 1);
   const token = `Ghost ${adminTokenSigner({ id: keyId, secret })(audienceFor(''))}`;
-  const grant = compileGrant({ version: 1, scopes: ['posts:browse', 'posts:read', 'posts:add', 'posts:edit', 'pages:browse', 'pages:read', 'tags:browse', 'tags:read', 'images:upload', 'webhooks:add', 'members:browse'] });
+  const grant = compileGrant({
+    version: 1,
+    scopes: [
+      'posts:browse',
+      'posts:read',
+      'posts:add',
+      'posts:edit',
+      'pages:browse',
+      'pages:read',
+      'tags:browse',
+      'tags:read',
+      'images:upload',
+      'webhooks:add',
+      'members:browse',
+    ],
+  });
   const routes = catalog.routes.filter((r) => !r.flags.has('public') && !r.flags.has('query_token'));
-  const urls = routes.map((r) => `/ghost/api/admin/${r.segments.map((s) => (s.startsWith(':') ? '5f1a2b3c4d5e6f7a8b9c0d1e' : s)).join('/')}/?limit=15&include=tags`);
+  const urls = routes.map(
+    (r) =>
+      `/ghost/api/admin/${r.segments.map((s) => (s.startsWith(':') ? '5f1a2b3c4d5e6f7a8b9c0d1e' : s)).join('/')}/?limit=15&include=tags`,
+  );
   const headers = { authorization: token };
   const up = { ok: true as const };
   let allowed = 0;
@@ -43,7 +61,12 @@ export async function microbench(ops = 200_000): Promise<Record<string, unknown>
     if (!r.ok) throw new Error(`bench route ${urls[k]} did not resolve`);
     const t = checkToken(token, '/admin/', Date.now(), { clockSkewS: 30 });
     if (!t.ok || !t.verify(master.keySecret(t.keyId, 1)).ok) throw new Error('bench token refused');
-    const d = authorize({ grant, route: r.resolved.route, upstream: up, request: { query: r.resolved.target.query, params: r.resolved.params } });
+    const d = authorize({
+      grant,
+      route: r.resolved.route,
+      upstream: up,
+      request: { query: r.resolved.target.query, params: r.resolved.params },
+    });
     if (d.allow === true) allowed++;
   };
   for (let i = 0; i < 20_000; i++) run(i); // warm-up
@@ -71,8 +94,22 @@ export async function microbench(ops = 200_000): Promise<Record<string, unknown>
   const auditStore = openSqliteAudit(join(dir, 'audit.db'));
   const log = new AuditLog(auditStore, Buffer.alloc(32, 7), { flushMs: 100, maxBatch: 512, chain: 'bench' });
   const entry = (i: number): AuditEntry => ({
-    at: Date.now(), requestId: `req-${i}`, kind: 'request', keyId, keyName: 'bench', clientIp: '127.0.0.1', method: 'GET', route: 'GET /posts',
-    resource: 'posts', action: 'browse', decision: 'allow', code: null, status: 200, latencyMs: 1.2, bytesIn: null, bytesOut: 2048,
+    at: Date.now(),
+    requestId: `req-${i}`,
+    kind: 'request',
+    keyId,
+    keyName: 'bench',
+    clientIp: '127.0.0.1',
+    method: 'GET',
+    route: 'GET /posts',
+    resource: 'posts',
+    action: 'browse',
+    decision: 'allow',
+    code: null,
+    status: 200,
+    latencyMs: 1.2,
+    bytesIn: null,
+    bytesOut: 2048,
   });
   const n = 200_000;
   let t0 = performance.now();
@@ -82,9 +119,11 @@ export async function microbench(ops = 200_000): Promise<Record<string, unknown>
   const intents = 20_000;
   t0 = performance.now();
   // 64 writers, each waiting for its intent before sending the next (as requests do).
-  await Promise.all(Array.from({ length: 64 }, async (_, w) => {
-    for (let i = w; i < intents; i += 64) await log.intent({ ...entry(n + i), kind: 'intent', method: 'POST' });
-  }));
+  await Promise.all(
+    Array.from({ length: 64 }, async (_, w) => {
+      for (let i = w; i < intents; i += 64) await log.intent({ ...entry(n + i), kind: 'intent', method: 'POST' });
+    }),
+  );
   const intentsPerSec = intents / ((performance.now() - t0) / 1000);
   auditStore.close();
 

@@ -51,4 +51,6 @@ await new Promise<void>((resolve) => {
 await pool.close();
 const sorted = Array.from(latencies.subarray(warm)).sort((a, b) => a - b);
 const q = (p: number) => Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(3));
-process.stdout.write(`${JSON.stringify({ sent: total - warm, errors, p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: q(1) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ sent: total - warm, errors, p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: q(1) })}\n`,
+);

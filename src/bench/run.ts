@@ -26,7 +26,7 @@ const CONNECTIONS = 32;
 const here = fileURLToPath(new URL('.', import.meta.url));
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const TASKSET = has('taskset') && (Number(execFileSync('nproc').toString()) >= 2);
+const TASKSET = has('taskset') && Number(execFileSync('nproc').toString()) >= 2;
 /** CPU pinning: the proxy on core 0, load generator and upstream on core 1. */
 const pin = (core: number, cmd: string[]): string[] => (TASKSET ? ['taskset', '-c', String(core), ...cmd] : cmd);
 const children: ChildProcess[] = [];
@@ -79,7 +79,16 @@ interface Rung {
 }
 
 async function main(): Promise<void> {
-  const results: Record<string, unknown> = { started: new Date().toISOString(), node: process.version, quick: QUICK, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, pinned: TASKSET, cpus: Number(execFileSync('nproc').toString()) };
+  const results: Record<string, unknown> = {
+    started: new Date().toISOString(),
+    node: process.version,
+    quick: QUICK,
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    pinned: TASKSET,
+    cpus: Number(execFileSync('nproc').toString()),
+  };
   const ladder: Record<string, unknown>[] = [];
   log(`micro: decision per request over the whole catalog, key lookup, audit writes`);
   results.micro = await microbench(QUICK ? 50_000 : 200_000);
@@ -111,7 +120,11 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   upstream ghost { server ${upstreamUrl.replace('http://', '')}; keepalive 64; }
   server { listen 127.0.0.1:${port}; location / { proxy_pass http://ghost; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`,
         );
-        const child = spawn(pin(0, ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'])[0]!, pin(0, ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']).slice(1), { stdio: 'ignore' });
+        const child = spawn(
+          pin(0, ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'])[0]!,
+          pin(0, ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']).slice(1),
+          { stdio: 'ignore' },
+        );
         children.push(child);
         for (let i = 0; i < 50; i++) {
           try {
@@ -144,7 +157,12 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       wrk(rung.url, auth, 2); // warm-up
       const rounds = Array.from({ length: ROUNDS }, () => wrk(rung.url, auth, SECONDS));
       const errors = rounds.reduce((a, r) => a + r.non2xx + r.socketErrors, 0);
-      ladder.push({ name: rung.name, rps: Math.round(median(rounds.map((r) => r.rps))), rounds: rounds.map((r) => Math.round(r.rps)), errors });
+      ladder.push({
+        name: rung.name,
+        rps: Math.round(median(rounds.map((r) => r.rps))),
+        rounds: rounds.map((r) => Math.round(r.rps)),
+        errors,
+      });
       live.push(rung);
     }
     // Open loop: one offered rate for every rung, half of the full pipeline's maximum (below the knee).
@@ -189,16 +207,27 @@ function targets(r: Record<string, unknown>): Record<string, unknown>[] {
   const ladder = Array.isArray(r.ladder) ? (r.ladder as Record<string, number & Record<string, number>>[]) : [];
   const full = ladder.find((l) => String(l.name).includes('full'));
   const ghost = r.ghost as { calls: { added_fraction_p50: number }[] } | undefined;
-  const out: Record<string, unknown>[] = [{ target: 'authenticate + authorize p50 <= 10 us', measured: `${(micro.decision_ns.p50 / 1000).toFixed(2)} us`, met: micro.decision_ns.p50 <= 10_000 }];
+  const out: Record<string, unknown>[] = [
+    {
+      target: 'authenticate + authorize p50 <= 10 us',
+      measured: `${(micro.decision_ns.p50 / 1000).toFixed(2)} us`,
+      met: micro.decision_ns.p50 <= 10_000,
+    },
+  ];
   if (full) {
     out.push({ target: 'full pipeline >= 0.9 x bare Node proxy', measured: `${full.vs_bare}`, met: (full.vs_bare as number) >= 0.9 });
-    if (full.vs_nginx !== null) out.push({ target: 'full pipeline >= 0.6 x nginx', measured: `${full.vs_nginx}`, met: (full.vs_nginx as number) >= 0.6 });
+    if (full.vs_nginx !== null)
+      out.push({ target: 'full pipeline >= 0.6 x nginx', measured: `${full.vs_nginx}`, met: (full.vs_nginx as number) >= 0.6 });
     const added = full.added_ms as Record<string, number> | undefined;
     if (added) out.push({ target: 'added p99 <= 1 ms at half the maximum throughput', measured: `${added.p99} ms`, met: added.p99! <= 1 });
   }
   if (ghost) {
     const worst = Math.max(...ghost.calls.map((c) => c.added_fraction_p50));
-    out.push({ target: "on the real Ghost, added latency <= 1% of Ghost's own", measured: `${(worst * 100).toFixed(2)}% (worst call, p50)`, met: worst <= 0.01 });
+    out.push({
+      target: "on the real Ghost, added latency <= 1% of Ghost's own",
+      measured: `${(worst * 100).toFixed(2)}% (worst call, p50)`,
+      met: worst <= 0.01,
+    });
   }
   return out;
 }
@@ -207,21 +236,36 @@ function render(r: Record<string, unknown>): string {
   const lines: string[] = [];
   const micro = r.micro as { decision_ns: Record<string, number>; key_lookup_ns: Record<string, number>; audit: Record<string, number> };
   lines.push(`Micro (node ${r.node}, ${r.cpus} cpus${r.pinned ? ', pinned' : ''}):`);
-  lines.push(`  resolve + authenticate + authorize: p50 ${(micro.decision_ns.p50! / 1000).toFixed(2)} us, p99 ${(micro.decision_ns.p99! / 1000).toFixed(2)} us over ${micro.decision_ns.routes} routes`);
+  lines.push(
+    `  resolve + authenticate + authorize: p50 ${(micro.decision_ns.p50! / 1000).toFixed(2)} us, p99 ${(micro.decision_ns.p99! / 1000).toFixed(2)} us over ${micro.decision_ns.routes} routes`,
+  );
   lines.push(`  key row lookup (SQLite): p50 ${(micro.key_lookup_ns.p50! / 1000).toFixed(2)} us`);
-  lines.push(`  audit: ${micro.audit.records_per_s} records/s buffered; ${micro.audit.durable_intents_per_s_64_writers} durable intents/s (64 writers, group commit)`);
+  lines.push(
+    `  audit: ${micro.audit.records_per_s} records/s buffered; ${micro.audit.durable_intents_per_s_64_writers} durable intents/s (64 writers, group commit)`,
+  );
   if (Array.isArray(r.ladder)) {
-    lines.push('', `Ladder: closed loop ${r.connections} connections (median of ${r.rounds} x ${r.seconds}s); open loop at ${r.open_loop_rate} req/s`);
+    lines.push(
+      '',
+      `Ladder: closed loop ${r.connections} connections (median of ${r.rounds} x ${r.seconds}s); open loop at ${r.open_loop_rate} req/s`,
+    );
     const pad = (s: unknown, n: number) => String(s ?? '-').padEnd(n);
-    lines.push(`  ${pad('rung', 38)}${pad('req/s', 9)}${pad('x bare', 8)}${pad('x nginx', 9)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('+p99 ms', 9)}errors`);
-    for (const l of r.ladder as Record<string, any>[]) { // eslint-disable-line @typescript-eslint/no-explicit-any
-      lines.push(`  ${pad(l.name, 38)}${pad(l.rps, 9)}${pad(l.vs_bare, 8)}${pad(l.vs_nginx, 9)}${pad(l.latency_ms?.p50, 8)}${pad(l.latency_ms?.p99, 8)}${pad(l.added_ms?.p99, 9)}${l.errors + (l.latency_ms?.errors ?? 0)}`);
+    lines.push(
+      `  ${pad('rung', 38)}${pad('req/s', 9)}${pad('x bare', 8)}${pad('x nginx', 9)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('+p99 ms', 9)}errors`,
+    );
+    for (const l of r.ladder as Record<string, any>[]) {
+      // eslint-disable-line @typescript-eslint/no-explicit-any
+      lines.push(
+        `  ${pad(l.name, 38)}${pad(l.rps, 9)}${pad(l.vs_bare, 8)}${pad(l.vs_nginx, 9)}${pad(l.latency_ms?.p50, 8)}${pad(l.latency_ms?.p99, 8)}${pad(l.added_ms?.p99, 9)}${l.errors + (l.latency_ms?.errors ?? 0)}`,
+      );
     }
   } else lines.push('', `Ladder: ${String(r.ladder)}`);
   const ghost = r.ghost as { calls: Record<string, number | string>[] } | undefined;
   if (ghost) {
-    lines.push('', "Real Ghost (lab), sequential, median of interleaved calls:");
-    for (const c of ghost.calls) lines.push(`  ${String(c.call).padEnd(14)} Ghost ${c.direct_p50_ms} ms, through ghostgate ${c.gateway_p50_ms} ms: +${c.added_p50_ms} ms (${(Number(c.added_fraction_p50) * 100).toFixed(2)}% of Ghost's own)`);
+    lines.push('', 'Real Ghost (lab), sequential, median of interleaved calls:');
+    for (const c of ghost.calls)
+      lines.push(
+        `  ${String(c.call).padEnd(14)} Ghost ${c.direct_p50_ms} ms, through ghostgate ${c.gateway_p50_ms} ms: +${c.added_p50_ms} ms (${(Number(c.added_fraction_p50) * 100).toFixed(2)}% of Ghost's own)`,
+      );
   }
   lines.push('', 'Targets (tracked as gaps until met):');
   for (const t of r.targets as Record<string, unknown>[]) lines.push(`  [${t.met ? 'met' : 'GAP'}] ${t.target}: ${t.measured}`);

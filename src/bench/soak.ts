@@ -41,17 +41,33 @@ export interface SoakResult {
 
 export async function runSoak(seconds: number, rate: number, progress: (s: string) => void = () => {}): Promise<SoakResult> {
   const up = spawn(process.execPath, [join(DIST, 'upstream.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const upPort = await new Promise<number>((r) => up.stdout!.once('data', (d: Buffer) => r((JSON.parse(d.toString()) as { port: number }).port)));
+  const upPort = await new Promise<number>((r) =>
+    up.stdout!.once('data', (d: Buffer) => r((JSON.parse(d.toString()) as { port: number }).port)),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-soak-'));
   const master = MasterSecret.generateHex();
   writeFileSync(join(dir, 'master.key'), `${master}\n`, { mode: 0o600 });
   const port = await freePort();
-  writeFileSync(join(dir, 'ghostgate.yaml'), stringify({ listen: { host: '127.0.0.1', port }, upstream: { url: `http://127.0.0.1:${upPort}` }, store: { path: 'gg.db' }, audit: { path: 'audit.db' }, log: { level: 'warn' } }));
+  writeFileSync(
+    join(dir, 'ghostgate.yaml'),
+    stringify({
+      listen: { host: '127.0.0.1', port },
+      upstream: { url: `http://127.0.0.1:${upPort}` },
+      store: { path: 'gg.db' },
+      audit: { path: 'audit.db' },
+      log: { level: 'warn' },
+    }),
+  );
   const m = new MasterSecret(master);
   const store = openSqliteStore(join(dir, 'gg.db'));
   await store.settings.set(UPSTREAM_SETTING, seal(m, `${'ab'.repeat(12)}:${'cd'.repeat(32)}`));
   const id = newKeyId();
-  const rec = await store.keys.create({ id, name: 'soak', grant: { version: 1, scopes: ['posts:browse', 'posts:add'], redact: { users: ['email'] } }, createdAt: Date.now() });
+  const rec = await store.keys.create({
+    id,
+    name: 'soak',
+    grant: { version: 1, scopes: ['posts:browse', 'posts:add'], redact: { users: ['email'] } },
+    createdAt: Date.now(),
+  });
   await store.close();
   const key = formatKey(id, m.keySecret(id, rec.generation));
   const gw = spawn(process.execPath, [CLI, '--config', join(dir, 'ghostgate.yaml'), 'serve'], { stdio: 'ignore' });
@@ -68,7 +84,8 @@ export async function runSoak(seconds: number, rate: number, progress: (s: strin
   let token = `Ghost ${sign('/admin/')}`;
   const retoken = setInterval(() => (token = `Ghost ${sign('/admin/')}`), 60_000);
   // Warm up before the first RSS reading.
-  for (let i = 0; i < 500; i++) await (await pool.request({ method: 'GET', path: '/ghost/api/admin/posts/', headers: { authorization: token } })).body.dump();
+  for (let i = 0; i < 500; i++)
+    await (await pool.request({ method: 'GET', path: '/ghost/api/admin/posts/', headers: { authorization: token } })).body.dump();
   const rssStartMb = rssMb(gw.pid!);
   let requests = 500 + 1;
   let unexpected = 0;
@@ -82,9 +99,18 @@ export async function runSoak(seconds: number, rate: number, progress: (s: strin
     for (; sent < Math.min(due, total); sent++) {
       const kind = sent % 10;
       const [method, path, body, want] =
-        kind < 7 ? (['GET', '/ghost/api/admin/posts/?limit=15', undefined, 200] as const) : kind < 9 ? (['POST', '/ghost/api/admin/posts/', '{"posts":[{"title":"soak"}]}', 200] as const) : (['GET', '/ghost/api/admin/tags/', undefined, 403] as const);
+        kind < 7
+          ? (['GET', '/ghost/api/admin/posts/?limit=15', undefined, 200] as const)
+          : kind < 9
+            ? (['POST', '/ghost/api/admin/posts/', '{"posts":[{"title":"soak"}]}', 200] as const)
+            : (['GET', '/ghost/api/admin/tags/', undefined, 403] as const);
       const p = pool
-        .request({ method, path, headers: { authorization: token, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body } : {}) })
+        .request({
+          method,
+          path,
+          headers: { authorization: token, ...(body ? { 'content-type': 'application/json' } : {}) },
+          ...(body ? { body } : {}),
+        })
         .then(async (r) => {
           await r.body.dump();
           if (r.statusCode !== want) unexpected++;
@@ -127,6 +153,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const r = await runSoak(seconds, rate, (s) => process.stderr.write(`${s}\n`));
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   const ok = r.unexpected === 0 && r.auditRequests === r.requests;
-  process.stdout.write(`${ok ? 'OK' : 'FAILED'}: ${r.requests} requests, ${r.unexpected} unexpected answers, audit ${r.auditRequests}/${r.requests}, RSS ${r.rssStartMb} -> ${r.rssEndMb} MB\n`);
+  process.stdout.write(
+    `${ok ? 'OK' : 'FAILED'}: ${r.requests} requests, ${r.unexpected} unexpected answers, audit ${r.auditRequests}/${r.requests}, RSS ${r.rssStartMb} -> ${r.rssEndMb} MB\n`,
+  );
   if (!ok) process.exitCode = 1;
 }

@@ -15,7 +15,9 @@ const posts = Array.from({ length: 15 }, (_, i) => ({
   authors: [{ id: 'b'.repeat(24), slug: 'olive', name: 'Olive Owner' }],
   updated_at: '2026-11-27T00:00:00.000Z',
 }));
-const body = Buffer.from(JSON.stringify({ posts, meta: { pagination: { page: 1, limit: 15, pages: 1, total: 15, next: null, prev: null } } }));
+const body = Buffer.from(
+  JSON.stringify({ posts, meta: { pagination: { page: 1, limit: 15, pages: 1, total: 15, next: null, prev: null } } }),
+);
 const server = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
@@ -24,4 +26,6 @@ const server = createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port, bytes: body.length })}\n`));
+server.listen(0, '127.0.0.1', () =>
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port, bytes: body.length })}\n`),
+);

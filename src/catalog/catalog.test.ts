@@ -35,8 +35,14 @@ test('a row without a resource fails the load (fail closed)', () => {
 });
 
 test('an unknown flag, method or duplicate route fails the load', () => {
-  assert.throws(() => parseCatalog(`${HEADER}\nGET\t/posts\tposts\tbrowse\tposts.browse\t-\tallowed\tallowed\tmagic\n`, 'x'), /unknown flag/);
-  assert.throws(() => parseCatalog(`${HEADER}\nPATCH\t/posts\tposts\tbrowse\tposts.browse\t-\tallowed\tallowed\t-\n`, 'x'), /unknown method/);
+  assert.throws(
+    () => parseCatalog(`${HEADER}\nGET\t/posts\tposts\tbrowse\tposts.browse\t-\tallowed\tallowed\tmagic\n`, 'x'),
+    /unknown flag/,
+  );
+  assert.throws(
+    () => parseCatalog(`${HEADER}\nPATCH\t/posts\tposts\tbrowse\tposts.browse\t-\tallowed\tallowed\t-\n`, 'x'),
+    /unknown method/,
+  );
   const row = 'GET\t/posts\tposts\tbrowse\tposts.browse\t-\tallowed\tallowed\t-';
   assert.throws(() => parseCatalog(`${HEADER}\n${row}\n${row}\n`, 'x'), /duplicate route/);
   assert.throws(() => parseCatalog(`${HEADER}\n`, 'x'), /no routes/);

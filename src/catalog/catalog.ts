@@ -95,7 +95,8 @@ export function parseCatalog(tsv: string, ghostVersion: string): Catalog {
     }
     const resource = row.resource ?? '';
     const action = row.action ?? '';
-    if (!SCOPE_PART.test(resource) || !ACTION_PART.test(action)) throw new Error(`${where}: resource/action "${resource}:${action}" invalid`);
+    if (!SCOPE_PART.test(resource) || !ACTION_PART.test(action))
+      throw new Error(`${where}: resource/action "${resource}:${action}" invalid`);
     const flags = new Set<RouteFlag>();
     for (const f of (row.flags ?? '-').split(',')) {
       if (f === '-' || f === '') continue;

@@ -14,7 +14,12 @@ export function readGhostControllerOptions(ghostDir: string): ControllerOptions 
   const dir = join(ghostDir, 'core/server/api/endpoints');
   const require = createRequire(join(ghostDir, 'index.js'));
   const Module = require('node:module') as { _load: (req: string, parent: { filename?: string } | undefined, isMain: boolean) => unknown };
-  const stub = (): unknown => new Proxy(function () {}, { get: (_t, k) => (k === Symbol.toPrimitive ? () => '' : k === 'then' ? undefined : stub()), apply: () => stub(), construct: () => stub() as object });
+  const stub = (): unknown =>
+    new Proxy(function () {}, {
+      get: (_t, k) => (k === Symbol.toPrimitive ? () => '' : k === 'then' ? undefined : stub()),
+      apply: () => stub(),
+      construct: () => stub() as object,
+    });
   const original = Module._load;
   Module._load = function (req, parent, isMain) {
     const from = parent?.filename;
@@ -34,7 +39,10 @@ export function readGhostControllerOptions(ghostDir: string): ControllerOptions 
       for (const [method, def] of Object.entries(controller as Record<string, unknown>)) {
         if (!def || typeof def !== 'object' || Array.isArray(def)) continue;
         const d = def as { options?: unknown; data?: unknown };
-        out.set(`${name}.${method}`, { options: Array.isArray(d.options) ? (d.options as string[]) : null, data: Array.isArray(d.data) ? (d.data as string[]) : null });
+        out.set(`${name}.${method}`, {
+          options: Array.isArray(d.options) ? (d.options as string[]) : null,
+          data: Array.isArray(d.data) ? (d.data as string[]) : null,
+        });
       }
     }
   } finally {
@@ -53,11 +61,14 @@ export function compareOptions(catalog: Catalog, ghost: ControllerOptions): stri
     const g = ghost.get(`${r.resource}.${r.action}`) ?? ghost.get(`${camel(r.resource)}.${r.action}`);
     const mine = r.options;
     if (!g) {
-      if (mine.options !== undefined) problems.push(`${r.method} ${r.path}: no controller ${r.resource}.${r.action} in Ghost, but the catalog lists its options`);
+      if (mine.options !== undefined)
+        problems.push(`${r.method} ${r.path}: no controller ${r.resource}.${r.action} in Ghost, but the catalog lists its options`);
       continue;
     }
-    if (list(g.options) !== [...(mine.options ?? [])].sort().join(',')) problems.push(`${r.method} ${r.path}: options are ${list(g.options) || '(none)'} in Ghost`);
-    if (list(g.data) !== [...mine.data].sort().join(',')) problems.push(`${r.method} ${r.path}: data is ${list(g.data) || '(none)'} in Ghost`);
+    if (list(g.options) !== [...(mine.options ?? [])].sort().join(','))
+      problems.push(`${r.method} ${r.path}: options are ${list(g.options) || '(none)'} in Ghost`);
+    if (list(g.data) !== [...mine.data].sort().join(','))
+      problems.push(`${r.method} ${r.path}: data is ${list(g.data) || '(none)'} in Ghost`);
   }
   return problems;
 }

@@ -5,7 +5,11 @@ import { loadCatalog } from './catalog.js';
 
 // Loading Ghost's real router needs the lab's install: test/e2e/routing-differential.test.ts and test/e2e/lab.test.ts.
 const catalog = loadCatalog();
-const registered = catalog.routes.map((r) => ({ method: r.method, path: r.path, controller: `${r.resource.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())}.${r.action}` }));
+const registered = catalog.routes.map((r) => ({
+  method: r.method,
+  path: r.path,
+  controller: `${r.resource.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())}.${r.action}`,
+}));
 
 test("Ghost's controller names read as catalog scopes", () => {
   assert.equal(controllerScope('commentReplies.read'), 'comment_replies:read');
@@ -21,7 +25,10 @@ test('compareRoutes finds nothing when Ghost registers the catalog as it is', ()
 
 test('compareRoutes lists routes missing from and stale in the catalog', () => {
   const added = [...registered, { method: 'POST', path: '/automations', controller: 'automations.add' }];
-  assert.deepEqual(compareRoutes(catalog, added).missing.map((r) => `${r.method} ${r.path}`), ['POST /automations']);
+  assert.deepEqual(
+    compareRoutes(catalog, added).missing.map((r) => `${r.method} ${r.path}`),
+    ['POST /automations'],
+  );
   const removed = registered.filter((r) => !(r.method === 'GET' && r.path === '/posts'));
   assert.deepEqual(compareRoutes(catalog, removed).stale, [{ method: 'GET', path: '/posts' }]);
 });
@@ -43,5 +50,7 @@ test('compareRoutes names a route Ghost registers after another that matches the
 
 test('compareRoutes names a route whose controller is not the catalog scope', () => {
   const changed = registered.map((r) => (r.path === '/members/upload' && r.method === 'GET' ? { ...r, controller: 'members.browse' } : r));
-  assert.deepEqual(compareRoutes(catalog, changed).mismatched, [{ method: 'GET', path: '/members/upload', scope: 'members:exportCSV', controller: 'members.browse' }]);
+  assert.deepEqual(compareRoutes(catalog, changed).mismatched, [
+    { method: 'GET', path: '/members/upload', scope: 'members:exportCSV', controller: 'members.browse' },
+  ]);
 });

@@ -46,11 +46,14 @@ export function compareRoutes(catalog: Catalog, registered: readonly RegisteredR
   both.forEach((r, n) => {
     const i = position.get(key(r))!;
     // The first matching route runs: order matters between routes that can match one path.
-    if (both.slice(n + 1).some((later) => position.get(key(later))! < i && overlap(r.segments, later.segments) && r.method === later.method)) {
+    if (
+      both.slice(n + 1).some((later) => position.get(key(later))! < i && overlap(r.segments, later.segments) && r.method === later.method)
+    ) {
       misordered.push({ method: r.method, path: r.path });
     }
     const controller = registered[i]!.controller;
-    if (controller === undefined || controllerScope(controller) !== r.scope) mismatched.push({ method: r.method, path: r.path, scope: r.scope, controller });
+    if (controller === undefined || controllerScope(controller) !== r.scope)
+      mismatched.push({ method: r.method, path: r.path, scope: r.scope, controller });
   });
   return {
     registered: position.size,

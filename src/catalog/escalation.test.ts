@@ -49,13 +49,26 @@ test('the escalation scopes named by the issue are marked, with their categories
 
 test('scopes that only read a record or write one record are not escalation scopes', () => {
   const t = loadEscalation();
-  for (const scope of ['posts:browse', 'posts:add', 'posts:edit', 'tags:edit', 'webhooks:add', 'members:browse', 'roles:browse', 'images:upload', 'users:browse']) {
+  for (const scope of [
+    'posts:browse',
+    'posts:add',
+    'posts:edit',
+    'tags:edit',
+    'webhooks:add',
+    'members:browse',
+    'roles:browse',
+    'images:upload',
+    'users:browse',
+  ]) {
     assert.equal(t.has(scope), false, scope);
   }
 });
 
 test('only invites:add and the theme upload and install have a narrower form', () => {
-  const narrowed = [...loadEscalation().values()].filter((e) => e.narrower).map((e) => `${e.scope}=${e.narrower}`).sort();
+  const narrowed = [...loadEscalation().values()]
+    .filter((e) => e.narrower)
+    .map((e) => `${e.scope}=${e.narrower}`)
+    .sort();
   assert.deepEqual(narrowed, ['invites:add=invites.maxRole', 'themes:install=themes.keepActive', 'themes:upload=themes.keepActive']);
 });
 
@@ -66,6 +79,9 @@ test('an unknown category, narrower form, missing column, duplicate or unknown s
   assert.throws(() => parseEscalation(row('users:edit\tidentity\tusers.maxRole\twhy\tcore/x.js'), catalog), /unknown narrower/);
   assert.throws(() => parseEscalation(row('users:edit\tidentity\t-\twhy'), catalog), /expected scope/);
   assert.throws(() => parseEscalation(row('users:edti\tidentity\t-\twhy\tcore/x.js'), catalog), /no route needs/);
-  assert.throws(() => parseEscalation(`${HEADER}\nusers:edit\tidentity\t-\twhy\tcore/x.js\nusers:edit\tidentity\t-\twhy\tcore/x.js\n`), /duplicate/);
+  assert.throws(
+    () => parseEscalation(`${HEADER}\nusers:edit\tidentity\t-\twhy\tcore/x.js\nusers:edit\tidentity\t-\twhy\tcore/x.js\n`),
+    /duplicate/,
+  );
   assert.throws(() => parseEscalation(`${HEADER}\n`), /empty/);
 });

@@ -41,13 +41,22 @@ export function parseEscalation(tsv: string, catalog?: Catalog): EscalationTable
     }
     const where = `escalation line ${i + 1}`;
     const [scope, cats, narrower, why, source, ...rest] = line.split('\t');
-    if (!scope || !cats || !narrower || !why || !source || rest.length > 0) throw new Error(`${where}: expected scope, categories, narrower, why, source`);
+    if (!scope || !cats || !narrower || !why || !source || rest.length > 0)
+      throw new Error(`${where}: expected scope, categories, narrower, why, source`);
     if (known && !known.has(scope)) throw new Error(`${where}: no route needs the scope ${scope}`);
     if (out.has(scope)) throw new Error(`${where}: duplicate scope ${scope}`);
     const categories = cats.split(',');
-    for (const c of categories) if (!(ESCALATION_CATEGORIES as readonly string[]).includes(c)) throw new Error(`${where}: unknown category "${c}"`);
-    if (narrower !== '-' && !(NARROWER_FORMS as readonly string[]).includes(narrower)) throw new Error(`${where}: unknown narrower form "${narrower}"`);
-    out.set(scope, { scope, categories: categories as EscalationCategory[], narrower: narrower === '-' ? undefined : (narrower as NarrowerForm), why, source });
+    for (const c of categories)
+      if (!(ESCALATION_CATEGORIES as readonly string[]).includes(c)) throw new Error(`${where}: unknown category "${c}"`);
+    if (narrower !== '-' && !(NARROWER_FORMS as readonly string[]).includes(narrower))
+      throw new Error(`${where}: unknown narrower form "${narrower}"`);
+    out.set(scope, {
+      scope,
+      categories: categories as EscalationCategory[],
+      narrower: narrower === '-' ? undefined : (narrower as NarrowerForm),
+      why,
+      source,
+    });
   });
   if (out.size === 0) throw new Error('the escalation table is empty');
   return out;

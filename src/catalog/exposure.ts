@@ -32,7 +32,8 @@ export function parseExposure(tsv: string, routes: readonly RouteEntry[]): Map<R
     const route = byKey.get(`${method} ${(path ?? '').replace(/\/$/, '')}`);
     if (!route) throw new Error(`${where}: ${method} ${path} is not in the catalog`);
     const types = (exposes ?? '').split(',');
-    if (types.some((t) => !TYPES.includes(t as ExposedType))) throw new Error(`${where}: exposes "${exposes}" is not a list of ${TYPES.join(', ')}`);
+    if (types.some((t) => !TYPES.includes(t as ExposedType)))
+      throw new Error(`${where}: exposes "${exposes}" is not a list of ${TYPES.join(', ')}`);
     let v: Via;
     if (via === 'always') v = { kind: 'always' };
     else if (via?.startsWith('record:') && route.segments.includes(`:${via.slice(7)}`)) v = { kind: 'record', param: via.slice(7) };

@@ -64,7 +64,13 @@ interface Layer {
 /** Runs one CommonJS file of Ghost with Node's module wrapper and a `require` that `resolve` answers. */
 function runGhostFile(file: string, resolve: (request: string, real: NodeJS.Require) => unknown): unknown {
   const wrapper = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(file, 'utf8')}\n})`;
-  const fn = runInThisContext(wrapper, { filename: file }) as (e: unknown, r: Require, m: { exports: unknown }, f: string, d: string) => void;
+  const fn = runInThisContext(wrapper, { filename: file }) as (
+    e: unknown,
+    r: Require,
+    m: { exports: unknown },
+    f: string,
+    d: string,
+  ) => void;
   const real = createRequire(file);
   const module = { exports: {} as unknown };
   fn.call(module.exports, module.exports, (request) => resolve(request, real), module, file, dirname(file));
@@ -111,7 +117,8 @@ function walk(stack: readonly Layer[], prefix: string, out: RegisteredRoute[]): 
 
 export function loadGhostAdminRouter(ghostDir: string): GhostAdminRouter {
   const routesFile = join(ghostDir, ADMIN_ROUTES_FILE);
-  if (!existsSync(routesFile)) throw new Error(`${routesFile} not found: the folder must be an installed Ghost (the npm package ghost, i.e. ghost/core)`);
+  if (!existsSync(routesFile))
+    throw new Error(`${routesFile} not found: the folder must be an installed Ghost (the npm package ghost, i.e. ghost/core)`);
   let ghostVersion: string | undefined;
   try {
     ghostVersion = (JSON.parse(readFileSync(join(ghostDir, 'package.json'), 'utf8')) as { version?: string }).version;
@@ -129,7 +136,12 @@ export function loadGhostAdminRouter(ghostDir: string): GhostAdminRouter {
 
   const endpoints = new Proxy(
     {},
-    { get: (_t, ctrl) => (typeof ctrl === 'string' ? new Proxy({}, { get: (_u, method) => (typeof method === 'string' ? `${ctrl}.${method}` : undefined) }) : undefined) },
+    {
+      get: (_t, ctrl) =>
+        typeof ctrl === 'string'
+          ? new Proxy({}, { get: (_u, method) => (typeof method === 'string' ? `${ctrl}.${method}` : undefined) })
+          : undefined,
+    },
   );
   const http = (controller: unknown) => {
     const handler = (req: { params: Record<string, string> }, res: { [REPORT]?: (d: Dispatched) => void }) => {
@@ -176,7 +188,9 @@ export function loadGhostAdminRouter(ghostDir: string): GhostAdminRouter {
       return new Promise<Dispatched>((resolve) => {
         const req = { method, url, originalUrl: url, headers: {} as Record<string, string> };
         const res = { locals: {}, [REPORT]: resolve, header: () => res, set: () => res, setHeader: () => undefined };
-        top(req, res, (err?: { status?: number; statusCode?: number }) => resolve({ ran: false, status: err ? (err.status ?? err.statusCode ?? 500) : 404 }));
+        top(req, res, (err?: { status?: number; statusCode?: number }) =>
+          resolve({ ran: false, status: err ? (err.status ?? err.statusCode ?? 500) : 404 }),
+        );
       });
     },
   };

@@ -9,7 +9,10 @@ const matcher = new RouteMatcher(catalog);
 /** Express's rule, written out plainly: the first registered route whose pattern matches wins, literals compared case-insensitively. */
 function expressFirstMatch(method: string, segments: string[]) {
   return catalog.routes.find(
-    (r) => r.method === method && r.segments.length === segments.length && r.segments.every((s, i) => s.startsWith(':') || s === segments[i]!.toLowerCase()),
+    (r) =>
+      r.method === method &&
+      r.segments.length === segments.length &&
+      r.segments.every((s, i) => s.startsWith(':') || s === segments[i]!.toLowerCase()),
   );
 }
 
@@ -64,7 +67,11 @@ test('a parameter spelled like a fixed segment beside it, in any case, is report
     assert.equal(matcher.reservedParam(m), param, `${method} ${segs.join('/')}`);
   }
   // Parameters deeper in a route are free: a post slug may be "copy", a tag slug "export".
-  for (const segs of [['posts', 'slug', 'copy'], ['tags', 'slug', 'export'], ['members', '5f1a2b3c4d5e6f7a8b9c0d1e']]) {
+  for (const segs of [
+    ['posts', 'slug', 'copy'],
+    ['tags', 'slug', 'export'],
+    ['members', '5f1a2b3c4d5e6f7a8b9c0d1e'],
+  ]) {
     assert.equal(matcher.reservedParam(matcher.match('GET', segs)!), undefined, segs.join('/'));
   }
 });

@@ -46,12 +46,14 @@ export class RouteMatcher {
   constructor(readonly catalog: Catalog) {
     for (const route of catalog.routes) {
       const first = route.segments[0] ?? '';
-      if (first === '' || first.startsWith(':')) throw new Error(`catalog route ${route.method} ${route.path} must start with a fixed segment`);
+      if (first === '' || first.startsWith(':'))
+        throw new Error(`catalog route ${route.method} ${route.path} must start with a fixed segment`);
       const keys: Key[] = [];
       // The options Express's Router passes to the Layer of a route (express/lib/router/index.js).
       const regexp = pathToRegexp(route.path, keys, { sensitive: false, strict: false, end: true });
       const c: Compiled = { route, regexp, keys: keys.map((k) => String(k.name)), reserved: reservedSegments(route, catalog.routes) };
-      if (c.keys.length !== route.segments.filter((s) => s.startsWith(':')).length) throw new Error(`catalog route ${route.path}: unexpected pattern`);
+      if (c.keys.length !== route.segments.filter((s) => s.startsWith(':')).length)
+        throw new Error(`catalog route ${route.path}: unexpected pattern`);
       const key = bucketKey(route.method, route.segments.length, first);
       let list = this.buckets.get(key);
       if (!list) this.buckets.set(key, (list = []));

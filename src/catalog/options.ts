@@ -45,7 +45,10 @@ export function parseOptions(tsv: string, routes: readonly RouteEntry[]): Map<Ro
 }
 
 /** The query the gateway forwards for a route: the options Ghost reads from the query, nothing else. */
-export function forwardedQuery(route: RouteEntry, query: ReadonlyMap<string, string>): { query: ReadonlyMap<string, string>; dropped: string[] } {
+export function forwardedQuery(
+  route: RouteEntry,
+  query: ReadonlyMap<string, string>,
+): { query: ReadonlyMap<string, string>; dropped: string[] } {
   if (query.size === 0) return { query, dropped: [] };
   const params = new Set(route.segments.filter((s) => s.startsWith(':')).map((s) => s.slice(1)));
   const kept = new Map<string, string>();

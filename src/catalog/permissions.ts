@@ -60,7 +60,10 @@ export function upstreamReach(route: RouteEntry, cred: UpstreamCredentialInfo, t
   // CASE: none/custom: Ghost decides with code we do not model; let it make the final call.
   if (p.kind !== 'check') return { ok: true };
   if (!table.holds(cred.role, p.object, p.action)) {
-    return { ok: false, why: `the upstream ${cred.kind === 'staff' ? 'staff user' : 'integration'} (role ${cred.role}) does not hold ${p.object}.${p.action} in Ghost` };
+    return {
+      ok: false,
+      why: `the upstream ${cred.kind === 'staff' ? 'staff user' : 'integration'} (role ${cred.role}) does not hold ${p.object}.${p.action} in Ghost`,
+    };
   }
   return { ok: true };
 }

@@ -50,7 +50,17 @@ async function withTrail<T>(g: GlobalOpts, fn: (audit: AuditStore, key: Buffer, 
 }
 
 function line(r: AuditRow): string[] {
-  return [String(r.seq), fmtTime(r.at), r.kind, r.decision.toUpperCase(), r.code ?? '-', r.keyName ?? r.keyId ?? '-', r.route, r.status === null ? '-' : String(r.status), r.latencyMs === null ? '-' : `${Math.round(r.latencyMs)}ms`];
+  return [
+    String(r.seq),
+    fmtTime(r.at),
+    r.kind,
+    r.decision.toUpperCase(),
+    r.code ?? '-',
+    r.keyName ?? r.keyId ?? '-',
+    r.route,
+    r.status === null ? '-' : String(r.status),
+    r.latencyMs === null ? '-' : `${Math.round(r.latencyMs)}ms`,
+  ];
 }
 const HEADER = ['SEQ', 'TIME', 'KIND', 'DECISION', 'CODE', 'KEY', 'ROUTE', 'HTTP', 'LATENCY'];
 
@@ -67,18 +77,25 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
 
   audit
     .command('verify')
-    .description('check every chain and the file against the key store\'s anchors: exits 1 if a record was edited, deleted or reordered, or the file is missing, replaced, truncated or older (AUDIT_DISCONTINUITY) and not acknowledged')
+    .description(
+      "check every chain and the file against the key store's anchors: exits 1 if a record was edited, deleted or reordered, or the file is missing, replaced, truncated or older (AUDIT_DISCONTINUITY) and not acknowledged",
+    )
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       const r = await withTrail(globals(), (audit, key, store) => verifyAudit({ audit, key, store }));
       if (o.json) printJson(r);
       else {
         const acks = r.acknowledged.map((k) => `\n  acknowledged discontinuity (${fmtTime(k.at)}): ${k.reason}`).join('');
-        if (r.ok) process.stdout.write(`OK: ${r.rows} records in ${r.chains.length} chain(s), unbroken and continuous with the key store's anchors.${acks}\n`);
+        if (r.ok)
+          process.stdout.write(
+            `OK: ${r.rows} records in ${r.chains.length} chain(s), unbroken and continuous with the key store's anchors.${acks}\n`,
+          );
         else {
           if (r.problems.length > 0) process.stdout.write(`TAMPERED:\n  ${r.problems.join('\n  ')}\n`);
           if (r.discontinuities.length > 0) {
-            process.stdout.write(`AUDIT_DISCONTINUITY:\n  ${r.discontinuities.map((d) => d.problem).join('\n  ')}\nAcknowledge it with: ghostgate audit acknowledge --reason "..."\n`);
+            process.stdout.write(
+              `AUDIT_DISCONTINUITY:\n  ${r.discontinuities.map((d) => d.problem).join('\n  ')}\nAcknowledge it with: ghostgate audit acknowledge --reason "..."\n`,
+            );
           }
         }
       }
@@ -87,14 +104,19 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
 
   audit
     .command('acknowledge')
-    .description('acknowledge an audit discontinuity (a missing, replaced, truncated or older audit file): writes a signed discontinuity record with the reason, after which the gateway serves again')
+    .description(
+      'acknowledge an audit discontinuity (a missing, replaced, truncated or older audit file): writes a signed discontinuity record with the reason, after which the gateway serves again',
+    )
     .requiredOption('--reason <text>', 'why the trail is discontinuous (e.g. "disk lost; restored from the backup of 1 May")')
     .option('--json', 'print JSON')
     .action(async (o: { reason: string; json?: boolean }) => {
       const r = await withTrail(globals(), (audit, key, store) => acknowledgeAudit({ audit, key, store }, o.reason, Date.now()));
       if (o.json) printJson({ acknowledged: r ?? null });
-      else if (!r) process.stdout.write('Nothing to acknowledge: the audit file is continuous with the key store\'s anchors.\n');
-      else process.stdout.write(`Acknowledged ${r.discontinuities.length} discontinuity(ies) with a signed record (chain ${r.chain}):\n  ${r.discontinuities.map((d) => d.problem).join('\n  ')}\n`);
+      else if (!r) process.stdout.write("Nothing to acknowledge: the audit file is continuous with the key store's anchors.\n");
+      else
+        process.stdout.write(
+          `Acknowledged ${r.discontinuities.length} discontinuity(ies) with a signed record (chain ${r.chain}):\n  ${r.discontinuities.map((d) => d.problem).join('\n  ')}\n`,
+        );
     });
 
   audit
@@ -107,7 +129,13 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .option('--limit <n>', 'at most this many', '1000')
     .option('--json', 'print JSON')
     .action((o: { key?: string; since?: string; decision?: string; code?: string; limit: string; json?: boolean }) => {
-      const filter = { limit: Number(o.limit), ...(o.key ? { keyId: o.key } : {}), ...(o.since ? { since: since(o.since)! } : {}), ...(o.decision ? { decision: o.decision } : {}), ...(o.code ? { code: o.code } : {}) };
+      const filter = {
+        limit: Number(o.limit),
+        ...(o.key ? { keyId: o.key } : {}),
+        ...(o.since ? { since: since(o.since)! } : {}),
+        ...(o.decision ? { decision: o.decision } : {}),
+        ...(o.code ? { code: o.code } : {}),
+      };
       const rows = withAudit(globals(), (a) => queryAudit(a, filter));
       if (o.json) printJson(rows.map(rowJson));
       else process.stdout.write(table(rows.map(line), HEADER));
@@ -161,12 +189,17 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
       const cutoff = Date.now() - parseDuration(o.before);
       const r = withAudit(globals(), (audit, key) => pruneAudit({ audit, key }, cutoff, Date.now()));
       if (o.json) printJson(r);
-      else process.stdout.write(`Pruned ${r.pruned} records${Object.keys(r.checkpoints).length ? `; each pruned chain now verifies from its signed checkpoint` : ''}.\n`);
+      else
+        process.stdout.write(
+          `Pruned ${r.pruned} records${Object.keys(r.checkpoints).length ? `; each pruned chain now verifies from its signed checkpoint` : ''}.\n`,
+        );
     });
 
   program
     .command('advise')
-    .description("least privilege from activity: the scopes a key holds but never used, and the narrowest grant that would have allowed all of its traffic")
+    .description(
+      'least privilege from activity: the scopes a key holds but never used, and the narrowest grant that would have allowed all of its traffic',
+    )
     .requiredOption('--key <id>', 'the key id')
     .option('--since <duration>', 'the period to learn from', '30d')
     .option('--json', 'print JSON')
@@ -176,8 +209,14 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
       process.stdout.write(`Key ${out.key} (${out.name}): ${out.requests} requests since ${out.since}.\n`);
       process.stdout.write(`Used:    ${out.used.join(', ') || '(nothing)'}\n`);
       process.stdout.write(`Unused:  ${out.unused.join(', ') || '(none: every scope held was used)'}\n`);
-      for (const w of out.narrowed_wildcards) process.stdout.write(`${w.held} covers ${w.covers} scopes; only ${w.used.join(', ')} were used.\n`);
-      if (out.refused_for_missing_scope.length) process.stdout.write(`Refused for a missing scope: ${out.refused_for_missing_scope.join(', ')} (not added: grant them only if the tool needs them)\n`);
-      process.stdout.write(`\nProposed grant (the narrowest that would have allowed all of its traffic):\n${JSON.stringify(out.proposed_grant, null, 2)}\n`);
+      for (const w of out.narrowed_wildcards)
+        process.stdout.write(`${w.held} covers ${w.covers} scopes; only ${w.used.join(', ')} were used.\n`);
+      if (out.refused_for_missing_scope.length)
+        process.stdout.write(
+          `Refused for a missing scope: ${out.refused_for_missing_scope.join(', ')} (not added: grant them only if the tool needs them)\n`,
+        );
+      process.stdout.write(
+        `\nProposed grant (the narrowest that would have allowed all of its traffic):\n${JSON.stringify(out.proposed_grant, null, 2)}\n`,
+      );
     });
 }

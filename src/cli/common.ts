@@ -31,7 +31,13 @@ export function readUserFile(path: string | 0, what: string): string {
   } catch (e) {
     const code = (e as { code?: string }).code;
     const why =
-      code === 'ENOENT' ? 'there is no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
+      code === 'ENOENT'
+        ? 'there is no such file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (e as Error).message;
     throw new CliError(`${what} ${path === 0 ? '(standard input)' : path} cannot be read: ${why}`);
   }
 }

@@ -14,7 +14,7 @@ import { CliError } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('ghostgate')
-    .description('A least-privilege gateway in front of the Ghost Admin API: scoped keys in Ghost\'s own format.')
+    .description("A least-privilege gateway in front of the Ghost Admin API: scoped keys in Ghost's own format.")
     .option('-c, --config <file>', 'config file (default: $GHOSTGATE_CONFIG or ./ghostgate.yaml)')
     .showHelpAfterError()
     .exitOverride();

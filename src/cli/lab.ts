@@ -12,7 +12,9 @@ function summary(s: LabState): string {
     `  Owner:                ${s.owner.email}  staff token ${s.owner.staffToken}`,
   ];
   for (const [role, u] of Object.entries(s.staff)) lines.push(`  ${(role + ':').padEnd(21)} ${u.email}  staff token ${u.staffToken}`);
-  lines.push(`  Content:              ${s.content.posts.length} posts and pages, ${s.content.tags.length} tags, ${s.content.members.length} members, ${s.content.newsletters.length} newsletters`);
+  lines.push(
+    `  Content:              ${s.content.posts.length} posts and pages, ${s.content.tags.length} tags, ${s.content.members.length} members, ${s.content.newsletters.length} newsletters`,
+  );
   lines.push('These are lab credentials on a local test site; `--json` prints everything, passwords included.');
   return lines.join('\n') + '\n';
 }
@@ -67,6 +69,9 @@ export function registerLab(program: Command): void {
     .action(async (o: { json?: boolean }) => {
       const r = await labStatus();
       if (o.json) printJson({ installed: r.installed, running: r.running, home: r.home, state: r.state ?? null });
-      else process.stdout.write(`lab folder ${r.home}: ${r.installed ? 'installed' : 'not installed'}, ${r.running ? `running at ${r.state?.url}` : 'not running'}\n`);
+      else
+        process.stdout.write(
+          `lab folder ${r.home}: ${r.installed ? 'installed' : 'not installed'}, ${r.running ? `running at ${r.state?.url}` : 'not running'}\n`,
+        );
     });
 }

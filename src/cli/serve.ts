@@ -18,15 +18,39 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--offline', 'do not check the upstream credential with Ghost')
     .option('--json', 'print JSON')
-    .action(async (o: { upstreamUrl: string; upstreamKind: string; upstreamKeyFile?: string; db: string; port: string; host: string; offline?: boolean; json?: boolean }) => {
-      const key = o.upstreamKeyFile ? readSecretInput(o.upstreamKeyFile, '--upstream-key-file') : undefined;
-      const input = { file: resolve(globals().config ?? 'ghostgate.yaml'), upstreamUrl: o.upstreamUrl, upstreamKind: o.upstreamKind, db: o.db, host: o.host, port: Number(o.port), offline: o.offline === true, ...(key ? { upstreamKey: key } : {}) };
-      const out = await initWorkspace(input);
-      if (o.json) return printJson(out);
-      process.stdout.write(`Wrote ${out.config}\nMaster secret: ${out.masterSecretFile} (mode 600; back it up: without it no key works)\nDatabase: ${out.database}\n`);
-      if (out.upstream) process.stdout.write(`Upstream: Ghost accepted the credential (${out.upstream.kind}, role ${out.upstream.role}).\n`);
-      if (!key) process.stdout.write('Next: ghostgate upstream set --key-file <file> (or set GHOSTGATE_UPSTREAM_KEY), then ghostgate serve\n');
-    });
+    .action(
+      async (o: {
+        upstreamUrl: string;
+        upstreamKind: string;
+        upstreamKeyFile?: string;
+        db: string;
+        port: string;
+        host: string;
+        offline?: boolean;
+        json?: boolean;
+      }) => {
+        const key = o.upstreamKeyFile ? readSecretInput(o.upstreamKeyFile, '--upstream-key-file') : undefined;
+        const input = {
+          file: resolve(globals().config ?? 'ghostgate.yaml'),
+          upstreamUrl: o.upstreamUrl,
+          upstreamKind: o.upstreamKind,
+          db: o.db,
+          host: o.host,
+          port: Number(o.port),
+          offline: o.offline === true,
+          ...(key ? { upstreamKey: key } : {}),
+        };
+        const out = await initWorkspace(input);
+        if (o.json) return printJson(out);
+        process.stdout.write(
+          `Wrote ${out.config}\nMaster secret: ${out.masterSecretFile} (mode 600; back it up: without it no key works)\nDatabase: ${out.database}\n`,
+        );
+        if (out.upstream)
+          process.stdout.write(`Upstream: Ghost accepted the credential (${out.upstream.kind}, role ${out.upstream.role}).\n`);
+        if (!key)
+          process.stdout.write('Next: ghostgate upstream set --key-file <file> (or set GHOSTGATE_UPSTREAM_KEY), then ghostgate serve\n');
+      },
+    );
 
   program
     .command('serve')
@@ -52,14 +76,20 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
       await withStore(globals(), async (store, config) => {
         const r = await setUpstream({ config, store }, key);
         if (o.json) printJson(r);
-        else if (r.pinnedByConfig) process.stdout.write(`Stored the upstream credential ${r.id} (sealed). The configuration pins an upstream key (upstream.key or GHOSTGATE_UPSTREAM_KEY), which gateways use instead.\n`);
-        else process.stdout.write(`Stored the upstream credential ${r.id} (sealed). Running gateways switch to it within ${r.reloadMs} ms.\n`);
+        else if (r.pinnedByConfig)
+          process.stdout.write(
+            `Stored the upstream credential ${r.id} (sealed). The configuration pins an upstream key (upstream.key or GHOSTGATE_UPSTREAM_KEY), which gateways use instead.\n`,
+          );
+        else
+          process.stdout.write(`Stored the upstream credential ${r.id} (sealed). Running gateways switch to it within ${r.reloadMs} ms.\n`);
       });
     });
 
   upstream
     .command('rotate')
-    .description('install a new upstream credential (e.g. after regenerating the integration key in Ghost): checked with Ghost first, then picked up by running gateways within seconds, with no change for any tool')
+    .description(
+      'install a new upstream credential (e.g. after regenerating the integration key in Ghost): checked with Ghost first, then picked up by running gateways within seconds, with no change for any tool',
+    )
     .requiredOption('--key-file <file>', 'file holding the new credential, or - for standard input')
     .option('--json', 'print JSON')
     .action(async (o: { keyFile: string; json?: boolean }) => {
@@ -67,7 +97,10 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
       await withStore(globals(), async (store, config) => {
         const r = await rotateUpstream({ config, store }, key);
         if (o.json) printJson(r);
-        else process.stdout.write(`Installed the upstream credential ${r.id} (${r.kind}, role ${r.role}). Running gateways switch to it within ${r.reloadMs} ms.\n`);
+        else
+          process.stdout.write(
+            `Installed the upstream credential ${r.id} (${r.kind}, role ${r.role}). Running gateways switch to it within ${r.reloadMs} ms.\n`,
+          );
       });
     });
 }

@@ -19,7 +19,10 @@ export function parseWhen(text: string, now: number): number {
 /** `10/s,100/m,burst=20` -> rate limits. */
 export function parseRate(text: string): { perSecond?: number; perMinute?: number; burst?: number } {
   const out: { perSecond?: number; perMinute?: number; burst?: number } = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)\/(s|m)$/.exec(part) ?? /^(burst)=(\d+)$/.exec(part);
     if (!m) throw new CliError(`"${part}" is not N/s, N/m or burst=N`);
     if (m[1] === 'burst') out.burst = Number(m[2]);

@@ -34,37 +34,68 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .option('--daily-quota <n>', 'requests per UTC day')
     .option('--parent <id>', 'make a child key: a subset of the parent grant, expiring no later, revoked with it')
     .option('--webhooks <when-expired>', 'the webhooks it creates when it expires: outlive (keep delivering, the default) or stop')
-    .option('--allow-escalation', `accept escalation scopes (identities, code on the site, secrets, bulk loss: ${FULL_ACCESS_WORDS}; docs/security.md)`)
+    .option(
+      '--allow-escalation',
+      `accept escalation scopes (identities, code on the site, secrets, bulk loss: ${FULL_ACCESS_WORDS}; docs/security.md)`,
+    )
     .option('--json', 'print JSON')
-    .action(async (o: { name: string; scope?: string; preset?: string; grant?: string; expires?: string; notBefore?: string; maxUses?: string; ip?: string; rate?: string; dailyQuota?: string; parent?: string; webhooks?: string; allowEscalation?: boolean; json?: boolean }) => {
-      const opts = { ...globals(), ...o };
-      const now = Date.now();
-      const grant = buildGrant(o);
-      const limits: KeyLimits = {
-        ...(o.ip ? { ipAllow: o.ip.split(',').map((c) => c.trim()).filter(Boolean) } : {}),
-        ...(o.rate ? { rate: parseRate(o.rate) } : {}),
-        ...(o.dailyQuota ? { dailyQuota: positive(o.dailyQuota, '--daily-quota') } : {}),
-        ...(o.webhooks ? { webhooks: o.webhooks as 'outlive' | 'stop' } : {}),
-      };
-      await withStore(opts, async (store, config) => {
-        const input = {
-          name: o.name,
-          grant,
-          expiresAt: o.expires ? parseWhen(o.expires, now) : null,
-          notBefore: o.notBefore ? parseWhen(o.notBefore, now) : null,
-          maxUses: o.maxUses ? positive(o.maxUses, '--max-uses') : null,
-          limits,
-          allowEscalation: o.allowEscalation === true,
-          ...(o.parent ? { parentId: o.parent } : {}),
+    .action(
+      async (o: {
+        name: string;
+        scope?: string;
+        preset?: string;
+        grant?: string;
+        expires?: string;
+        notBefore?: string;
+        maxUses?: string;
+        ip?: string;
+        rate?: string;
+        dailyQuota?: string;
+        parent?: string;
+        webhooks?: string;
+        allowEscalation?: boolean;
+        json?: boolean;
+      }) => {
+        const opts = { ...globals(), ...o };
+        const now = Date.now();
+        const grant = buildGrant(o);
+        const limits: KeyLimits = {
+          ...(o.ip
+            ? {
+                ipAllow: o.ip
+                  .split(',')
+                  .map((c) => c.trim())
+                  .filter(Boolean),
+              }
+            : {}),
+          ...(o.rate ? { rate: parseRate(o.rate) } : {}),
+          ...(o.dailyQuota ? { dailyQuota: positive(o.dailyQuota, '--daily-quota') } : {}),
+          ...(o.webhooks ? { webhooks: o.webhooks as 'outlive' | 'stop' } : {}),
         };
-        const { record: rec, key } = await createKey({ config, store, master: loadMasterSecret(config) }, input, now);
-        if (opts.json) return printJson({ ...keyJson(rec), key });
-        process.stdout.write(`Created key ${rec.id} (${rec.name}) with scopes ${rec.grant.scopes.join(', ')}${rec.expiresAt ? `, expiring ${fmtTime(rec.expiresAt)}` : ''}${rec.maxUses ? `, ${rec.maxUses} use(s)` : ''}\n\n  ${key}\n\n`);
-        const e = escalationOf(rec.grant);
-        if (e.fullAccess) process.stdout.write(`This key is ${describeEscalation(e)}.\n`);
-        process.stdout.write('This is the only time the key is shown. Give it to the tool as its Ghost Admin API key, with this gateway as its Ghost URL.\n');
-      });
-    });
+        await withStore(opts, async (store, config) => {
+          const input = {
+            name: o.name,
+            grant,
+            expiresAt: o.expires ? parseWhen(o.expires, now) : null,
+            notBefore: o.notBefore ? parseWhen(o.notBefore, now) : null,
+            maxUses: o.maxUses ? positive(o.maxUses, '--max-uses') : null,
+            limits,
+            allowEscalation: o.allowEscalation === true,
+            ...(o.parent ? { parentId: o.parent } : {}),
+          };
+          const { record: rec, key } = await createKey({ config, store, master: loadMasterSecret(config) }, input, now);
+          if (opts.json) return printJson({ ...keyJson(rec), key });
+          process.stdout.write(
+            `Created key ${rec.id} (${rec.name}) with scopes ${rec.grant.scopes.join(', ')}${rec.expiresAt ? `, expiring ${fmtTime(rec.expiresAt)}` : ''}${rec.maxUses ? `, ${rec.maxUses} use(s)` : ''}\n\n  ${key}\n\n`,
+          );
+          const e = escalationOf(rec.grant);
+          if (e.fullAccess) process.stdout.write(`This key is ${describeEscalation(e)}.\n`);
+          process.stdout.write(
+            'This is the only time the key is shown. Give it to the tool as its Ghost Admin API key, with this gateway as its Ghost URL.\n',
+          );
+        });
+      },
+    );
 
   token
     .command('rotate <id>')
@@ -87,7 +118,16 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
       if (o.json) return printJson(PRESETS);
-      process.stdout.write(table(Object.entries(PRESETS).map(([n, p]) => [n, p.escalation ? `${FULL_ACCESS_WORDS}: ${p.escalation.join(', ')}` : '-', p.description]), ['PRESET', 'ESCALATION', 'WHAT IT ALLOWS']));
+      process.stdout.write(
+        table(
+          Object.entries(PRESETS).map(([n, p]) => [
+            n,
+            p.escalation ? `${FULL_ACCESS_WORDS}: ${p.escalation.join(', ')}` : '-',
+            p.description,
+          ]),
+          ['PRESET', 'ESCALATION', 'WHAT IT ALLOWS'],
+        ),
+      );
     });
 
   token
@@ -101,7 +141,17 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         if (opts.json) return printJson(keys.map(keyJson));
         process.stdout.write(
           table(
-            keys.map((k) => [k.id, k.name, k.status, String(k.grant.scopes.length), fmtTime(k.expiresAt), fmtTime(k.lastUsedAt), k.maxUses === null ? String(k.useCount) : `${k.useCount}/${k.maxUses}`, k.parentId ?? '-', escalationOf(k.grant).fullAccess ? FULL_ACCESS_WORDS : '-']),
+            keys.map((k) => [
+              k.id,
+              k.name,
+              k.status,
+              String(k.grant.scopes.length),
+              fmtTime(k.expiresAt),
+              fmtTime(k.lastUsedAt),
+              k.maxUses === null ? String(k.useCount) : `${k.useCount}/${k.maxUses}`,
+              k.parentId ?? '-',
+              escalationOf(k.grant).fullAccess ? FULL_ACCESS_WORDS : '-',
+            ]),
             ['ID', 'NAME', 'STATUS', 'SCOPES', 'EXPIRES', 'LAST USED', 'USES', 'PARENT', 'ACCESS'],
           ),
         );
@@ -118,13 +168,19 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         const { record: k, uses, webhooks } = await showKey({ store }, id, Date.now());
         const j = { ...keyJson(k), uses };
         if (opts.json) return printJson({ ...j, webhooks });
-        for (const [name, v] of Object.entries(j)) if (name !== 'grant' && name !== 'escalation') process.stdout.write(`${name.padEnd(13)} ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v}\n`);
+        for (const [name, v] of Object.entries(j))
+          if (name !== 'grant' && name !== 'escalation')
+            process.stdout.write(
+              `${name.padEnd(13)} ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v}\n`,
+            );
         const e = escalationOf(k.grant);
         process.stdout.write(`escalation    ${describeEscalation(e, Infinity)}\n`);
         for (const n of e.narrowed) process.stdout.write(`              ${n.scope} (narrowed): ${n.bound}\n`);
         process.stdout.write(`rules         ${describeGrant(k.grant).join('\n              ')}\n`);
         process.stdout.write(`grant         ${JSON.stringify(k.grant, null, 2).replace(/\n/g, '\n              ')}\n`);
-        process.stdout.write(`webhooks      ${webhooks.length === 0 ? '-' : webhooks.map((w) => `${w.id ?? w.relay_id} ${w.event} -> ${w.target_url} (${w.status})`).join('\n              ')}\n`);
+        process.stdout.write(
+          `webhooks      ${webhooks.length === 0 ? '-' : webhooks.map((w) => `${w.id ?? w.relay_id} ${w.event} -> ${w.target_url} (${w.status})`).join('\n              ')}\n`,
+        );
       });
     });
 
@@ -138,10 +194,23 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
         // Their webhooks stop and are removed from Ghost (a running gateway's relay also answers Ghost 410).
         const ghost = await ghostFor(config, store).catch(() => undefined);
         const { record: after, revoked, webhooks: hooks } = await revokeKey({ store }, id, ghost, Date.now());
-        if (opts.json) printJson({ ...keyJson(after), changed: revoked.includes(id), revoked, webhooks_retired: hooks.retired, webhooks_not_removed_from_ghost: hooks.notRemoved });
+        if (opts.json)
+          printJson({
+            ...keyJson(after),
+            changed: revoked.includes(id),
+            revoked,
+            webhooks_retired: hooks.retired,
+            webhooks_not_removed_from_ghost: hooks.notRemoved,
+          });
         else if (revoked.length === 0) process.stdout.write(`${id} was already revoked.\n`);
-        else process.stdout.write(`Revoked ${id} (${after.name})${revoked.length > 1 ? ` and its ${revoked.length - 1} child key(s): ${revoked.filter((r) => r !== id).join(', ')}` : ''}.\n`);
-        if (!opts.json && hooks.retired.length > 0) process.stdout.write(`Retired its ${hooks.retired.length} webhook(s)${hooks.notRemoved.length > 0 ? `; not yet removed from Ghost (unreachable): ${hooks.notRemoved.join(', ')}` : ', removed from Ghost'}.\n`);
+        else
+          process.stdout.write(
+            `Revoked ${id} (${after.name})${revoked.length > 1 ? ` and its ${revoked.length - 1} child key(s): ${revoked.filter((r) => r !== id).join(', ')}` : ''}.\n`,
+          );
+        if (!opts.json && hooks.retired.length > 0)
+          process.stdout.write(
+            `Retired its ${hooks.retired.length} webhook(s)${hooks.notRemoved.length > 0 ? `; not yet removed from Ghost (unreachable): ${hooks.notRemoved.join(', ')}` : ', removed from Ghost'}.\n`,
+          );
       });
     });
 }

@@ -20,7 +20,12 @@ import { CliError, fmtTime, printJson, table } from './output.js';
 export async function ghostFor(config: Config, store: Store): Promise<GhostWebhooks> {
   const key = await upstreamKey(config, store, loadMasterSecret(config));
   const cred = new UpstreamCredential(key, { kind: config.upstream.kind, role: 'unknown' });
-  return ghostWebhooks(config.upstream.url, config.ghostPath, () => `Ghost ${cred.token('/admin/', Date.now())}`, config.upstream.timeoutMs);
+  return ghostWebhooks(
+    config.upstream.url,
+    config.ghostPath,
+    () => `Ghost ${cred.token('/admin/', Date.now())}`,
+    config.upstream.timeoutMs,
+  );
 }
 
 function withDeliveries<T>(g: GlobalOpts, fn: (log: ReturnType<typeof openSqliteDeliveryLog>) => T): T {
@@ -34,11 +39,21 @@ function withDeliveries<T>(g: GlobalOpts, fn: (log: ReturnType<typeof openSqlite
 
 const DELIVERY_HEADER = ['TIME', 'WEBHOOK', 'EVENT', 'ATTEMPT', 'OUTCOME', 'HTTP', 'LATENCY', 'ERROR', 'VIEW'];
 const deliveryLine = (d: ReturnType<typeof deliveryJson>) => [
-  String(d.at), String(d.webhook_id ?? '-'), String(d.event), String(d.attempt), String(d.outcome), d.status === null ? '-' : String(d.status), d.latency_ms === null ? '-' : `${Math.round(Number(d.latency_ms))}ms`, String(d.error ?? '-'), String(d.view ?? '-'),
+  String(d.at),
+  String(d.webhook_id ?? '-'),
+  String(d.event),
+  String(d.attempt),
+  String(d.outcome),
+  d.status === null ? '-' : String(d.status),
+  d.latency_ms === null ? '-' : `${Math.round(Number(d.latency_ms))}ms`,
+  String(d.error ?? '-'),
+  String(d.view ?? '-'),
 ];
 
 export function registerWebhooks(program: Command, globals: () => GlobalOpts): void {
-  const wh = program.command('webhooks').description('webhooks made through the gateway’s relay: list, show, deliveries; audit and migrate older ones');
+  const wh = program
+    .command('webhooks')
+    .description('webhooks made through the gateway’s relay: list, show, deliveries; audit and migrate older ones');
 
   wh.command('list')
     .description('webhooks keys created through the relay (retired ones with --all)')
@@ -51,7 +66,20 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
         const rows = (await store.webhooks.list(o.key ? { keyId: o.key } : {})).filter((r) => o.all || r.status !== 'retired');
         const out = await Promise.all(rows.map(async (r) => relayJson(r, await store.keys.get(r.keyId))));
         if (opts.json) return printJson(out);
-        process.stdout.write(table(out.map((r) => [String(r.id ?? '-'), String(r.key_name ?? r.key_id), String(r.event), String(r.target_url), String(r.status), r.signed ? 'yes' : 'no', String(r.created_at)]), ['ID', 'KEY', 'EVENT', 'TARGET', 'STATUS', 'SIGNED', 'CREATED']));
+        process.stdout.write(
+          table(
+            out.map((r) => [
+              String(r.id ?? '-'),
+              String(r.key_name ?? r.key_id),
+              String(r.event),
+              String(r.target_url),
+              String(r.status),
+              r.signed ? 'yes' : 'no',
+              String(r.created_at),
+            ]),
+            ['ID', 'KEY', 'EVENT', 'TARGET', 'STATUS', 'SIGNED', 'CREATED'],
+          ),
+        );
       });
     });
 
@@ -67,7 +95,8 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
         const deliveries = withDeliveries(opts, (log) => log.query({ relayId: r.id, limit: Number(o.limit) }).map(deliveryJson));
         const j = { ...relayJson(r, await store.keys.get(r.keyId)), deliveries };
         if (opts.json) return printJson(j);
-        for (const [name, v] of Object.entries(j)) if (name !== 'deliveries') process.stdout.write(`${name.padEnd(15)} ${v === null ? '-' : String(v)}\n`);
+        for (const [name, v] of Object.entries(j))
+          if (name !== 'deliveries') process.stdout.write(`${name.padEnd(15)} ${v === null ? '-' : String(v)}\n`);
         process.stdout.write(`\n${table(deliveries.map(deliveryLine), DELIVERY_HEADER)}`);
       });
     });
@@ -83,7 +112,11 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
       await withStore(opts, async (store) => {
         const relay = o.webhook ? await findRelay(store, o.webhook) : undefined;
         if (o.webhook && !relay) throw new CliError(`no relayed webhook ${o.webhook}`);
-        const rows = withDeliveries(opts, (log) => log.query({ ...(relay ? { relayId: relay.id } : {}), ...(o.key ? { keyId: o.key } : {}), limit: Number(o.limit) }).map(deliveryJson));
+        const rows = withDeliveries(opts, (log) =>
+          log
+            .query({ ...(relay ? { relayId: relay.id } : {}), ...(o.key ? { keyId: o.key } : {}), limit: Number(o.limit) })
+            .map(deliveryJson),
+        );
         if (opts.json) return printJson(rows);
         process.stdout.write(table(rows.map(deliveryLine), DELIVERY_HEADER));
       });
@@ -99,19 +132,33 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
         if (opts.json) return printJson({ legacy });
         if (legacy.length === 0) return void process.stdout.write('Every webhook made through the gateway is relayed.\n');
         process.stdout.write(`${legacy.length} webhook(s) made before the relay deliver outside their key's grant:\n\n`);
-        process.stdout.write(table(legacy.map((l) => [l.id, `${l.key_name} (${l.key_id})`, l.key_status, l.key_status === 'active' ? l.migrate : l.remove]), ['ID', 'KEY', 'KEY STATUS', 'COMMAND']));
+        process.stdout.write(
+          table(
+            legacy.map((l) => [l.id, `${l.key_name} (${l.key_id})`, l.key_status, l.key_status === 'active' ? l.migrate : l.remove]),
+            ['ID', 'KEY', 'KEY STATUS', 'COMMAND'],
+          ),
+        );
       });
     });
 
   wh.command('migrate <id>')
-    .description('move a webhook made before the relay onto it: Ghost then calls the relay, which delivers to the same target, within its key’s grant')
+    .description(
+      'move a webhook made before the relay onto it: Ghost then calls the relay, which delivers to the same target, within its key’s grant',
+    )
     .option('--json', 'print JSON')
     .action(async (id: string, o: { json?: boolean }) => {
       const opts = { ...globals(), ...o };
       await withStore(opts, async (store, config) => {
         let r;
         try {
-          r = await migrateWebhook(store, await ghostFor(config, store), new RelaySecrets(loadMasterSecret(config)), config, id, Date.now());
+          r = await migrateWebhook(
+            store,
+            await ghostFor(config, store),
+            new RelaySecrets(loadMasterSecret(config)),
+            config,
+            id,
+            Date.now(),
+          );
         } catch (e) {
           if (e instanceof MigrateError) throw new CliError(e.message);
           throw e;
@@ -134,8 +181,11 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
         else if ((await legacyWebhooks(store)).some((l) => l.id === id)) removed = await ghost.remove(id);
         else throw new CliError(`no webhook ${id} made through the gateway`);
         if (opts.json) return printJson({ id, removed });
-        process.stdout.write(removed ? `Removed ${id} from Ghost.\n` : `Retired ${id}; Ghost could not be reached, and will delete it when the relay answers its next call with 410.\n`);
+        process.stdout.write(
+          removed
+            ? `Removed ${id} from Ghost.\n`
+            : `Retired ${id}; Ghost could not be reached, and will delete it when the relay answers its next call with 410.\n`,
+        );
       });
     });
 }
-

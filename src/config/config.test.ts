@@ -23,7 +23,11 @@ test('reads the YAML file, resolves paths against it, and fills defaults', () =>
 
 test('environment variables win over the file', () => {
   const f = file('upstream:\n  url: https://example.com\nlisten:\n  port: 9000\n');
-  const { config } = loadConfig(f, { GHOSTGATE_LISTEN_PORT: '9100', GHOSTGATE_UPSTREAM_URL: 'http://127.0.0.1:2368', GHOSTGATE_UPSTREAM_KIND: 'staff' });
+  const { config } = loadConfig(f, {
+    GHOSTGATE_LISTEN_PORT: '9100',
+    GHOSTGATE_UPSTREAM_URL: 'http://127.0.0.1:2368',
+    GHOSTGATE_UPSTREAM_KIND: 'staff',
+  });
   assert.equal(config.listen.port, 9100);
   assert.equal(config.upstream.url, 'http://127.0.0.1:2368');
   assert.equal(config.upstream.kind, 'staff');
@@ -31,7 +35,10 @@ test('environment variables win over the file', () => {
 
 test('invalid values are refused at start-up with the field named', () => {
   const bad = (text: string, env: Record<string, string>, field: RegExp) => {
-    assert.throws(() => loadConfig(file(text), env), (e: unknown) => e instanceof ConfigError && field.test((e as Error).message));
+    assert.throws(
+      () => loadConfig(file(text), env),
+      (e: unknown) => e instanceof ConfigError && field.test((e as Error).message),
+    );
   };
   bad('upstream:\n  url: ftp://example.com\n', {}, /upstream\.url/);
   bad('upstream:\n  url: https://example.com\n  kind: owner\n', {}, /upstream\.kind/);

@@ -44,7 +44,10 @@ export const ConfigSchema = z
     masterSecretFile: z.string().min(1).default('master.key'),
     /** The master secret itself (environment only in practice: GHOSTGATE_MASTER_SECRET). */
     masterSecret: z.string().optional(),
-    ghostPath: z.string().regex(/^[a-z0-9_-]+$/).default('ghost'),
+    ghostPath: z
+      .string()
+      .regex(/^[a-z0-9_-]+$/)
+      .default('ghost'),
     auth: z
       .object({ clockSkewSeconds: z.coerce.number().int().min(0).max(300).default(30) })
       .strict()
@@ -128,16 +131,37 @@ export const ConfigSchema = z
          * The Ghost integration webhooks are attached to when the upstream is a staff token (Ghost needs one:
          * webhooks.integration_id is not nullable). With an integration key Ghost attaches them to it itself.
          */
-        integrationId: z.string().regex(/^[0-9a-f]{24}$/, 'must be a Ghost integration id (24 hex)').optional(),
+        integrationId: z
+          .string()
+          .regex(/^[0-9a-f]{24}$/, 'must be a Ghost integration id (24 hex)')
+          .optional(),
       })
       .strict()
-      .default({ allowInternalIPs: false, timeoutMs: 2000, retries: 5, backoffMs: 1000, signatureWindowS: 300, concurrency: 8, maxQueue: 10_000, concurrencyPerKey: 2, maxQueuePerKey: 1000, sweepMs: 60_000, relayMaxBodyMb: 16, relayConcurrency: 8, relayReadTimeoutMs: 5000, maxPerKey: 50 }),
+      .default({
+        allowInternalIPs: false,
+        timeoutMs: 2000,
+        retries: 5,
+        backoffMs: 1000,
+        signatureWindowS: 300,
+        concurrency: 8,
+        maxQueue: 10_000,
+        concurrencyPerKey: 2,
+        maxQueuePerKey: 1000,
+        sweepMs: 60_000,
+        relayMaxBodyMb: 16,
+        relayConcurrency: 8,
+        relayReadTimeoutMs: 5000,
+        maxPerKey: 50,
+      }),
     /** How often a running gateway looks for a new upstream credential (`ghostgate upstream rotate`). */
     upstreamReloadMs: z.coerce.number().int().min(100).max(600_000).default(2000),
     /** Prometheus metrics on a listener of their own (src/metrics.ts); off unless `listen` is set. */
     metrics: z
       .object({
-        listen: z.object({ host: z.string().min(1).default('127.0.0.1'), port: z.coerce.number().int().min(0).max(65535) }).strict().optional(),
+        listen: z
+          .object({ host: z.string().min(1).default('127.0.0.1'), port: z.coerce.number().int().min(0).max(65535) })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),
@@ -194,7 +218,12 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
  * absolute against `base`. Throws ConfigError naming each bad field. `init` calls it before it
  * writes anything.
  */
-export function configFromDocument(doc: Record<string, unknown>, base: string, env: NodeJS.ProcessEnv = process.env, where?: string): Config {
+export function configFromDocument(
+  doc: Record<string, unknown>,
+  base: string,
+  env: NodeJS.ProcessEnv = process.env,
+  where?: string,
+): Config {
   const raw = structuredClone(doc);
   for (const [name, target] of Object.entries(ENV_VARS)) {
     const v = env[name];

@@ -37,7 +37,18 @@ async function main(): Promise<void> {
   const port = process.env.GHOSTGATE_DEMO_PORT ? Number(process.env.GHOSTGATE_DEMO_PORT) : (await portFree(8787)) ? 8787 : await freePort();
   const configFile = join(dir, 'ghostgate.yaml');
   // The lab's Ghost may call the gateway on 127.0.0.1 (security.allowWebhookInternalIPs), and so may the relay's receivers.
-  writeFileSync(configFile, stringify({ listen: { host: '127.0.0.1', port }, publicUrl: `http://127.0.0.1:${port}`, webhooks: { allowInternalIPs: true }, upstream: { url: lab.url, kind: 'integration' }, store: { path: 'ghostgate.db' }, masterSecretFile: 'master.key', log: { level: 'warn' } }));
+  writeFileSync(
+    configFile,
+    stringify({
+      listen: { host: '127.0.0.1', port },
+      publicUrl: `http://127.0.0.1:${port}`,
+      webhooks: { allowInternalIPs: true },
+      upstream: { url: lab.url, kind: 'integration' },
+      store: { path: 'ghostgate.db' },
+      masterSecretFile: 'master.key',
+      log: { level: 'warn' },
+    }),
+  );
   const { config } = loadConfig(configFile, {});
   writeMasterSecretFile(config.masterSecretFile);
   const master = loadMasterSecret(config);
@@ -68,7 +79,12 @@ async function main(): Promise<void> {
   say();
   say("With the official client, new GhostAdminAPI({ url: gateway, key: content-reader, version: 'v6.0' }):");
   const posts = await reader.posts.browse({ limit: 5, fields: 'title,status' });
-  say(`  ALLOWED  posts.browse() -> ${posts.meta.pagination.total} posts, e.g. ${posts.map((p: { title: string }) => `"${p.title}"`).slice(0, 3).join(', ')}`);
+  say(
+    `  ALLOWED  posts.browse() -> ${posts.meta.pagination.total} posts, e.g. ${posts
+      .map((p: { title: string }) => `"${p.title}"`)
+      .slice(0, 3)
+      .join(', ')}`,
+  );
   try {
     await reader.posts.add({ title: 'Should not exist' });
     say('  UNEXPECTED: posts.add() was allowed');
@@ -93,6 +109,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`demo failed: ${(err as Error).message}\n${(err as { hint?: string }).hint ? `To retry: ${(err as { hint?: string }).hint}\n` : ''}`);
+  process.stderr.write(
+    `demo failed: ${(err as Error).message}\n${(err as { hint?: string }).hint ? `To retry: ${(err as { hint?: string }).hint}\n` : ''}`,
+  );
   process.exit(1);
 });

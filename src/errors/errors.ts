@@ -27,11 +27,19 @@ interface ErrorDef {
 
 export const ERRORS = {
   // Authentication: who is calling.
-  AUTH_MISSING: { status: 401, type: 'UnauthorizedError', message: 'Authorization header missing. Send "Authorization: Ghost <token>" signed with a ghostgate key.' },
+  AUTH_MISSING: {
+    status: 401,
+    type: 'UnauthorizedError',
+    message: 'Authorization header missing. Send "Authorization: Ghost <token>" signed with a ghostgate key.',
+  },
   AUTH_SCHEME: { status: 401, type: 'UnauthorizedError', message: 'Authorization header format is "Authorization: Ghost [token]".' },
   TOKEN_MALFORMED: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: not a well-formed JWT.' },
   TOKEN_ALGORITHM: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: only HS256 is accepted.' },
-  TOKEN_KID_MISSING: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: header kid (the key id) is missing or not 24 hex characters.' },
+  TOKEN_KID_MISSING: {
+    status: 401,
+    type: 'UnauthorizedError',
+    message: 'Invalid token: header kid (the key id) is missing or not 24 hex characters.',
+  },
   KEY_UNKNOWN: { status: 401, type: 'UnauthorizedError', message: 'Unknown Admin API Key.' },
   TOKEN_SIGNATURE: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: invalid signature.' },
   TOKEN_AUDIENCE: { status: 401, type: 'UnauthorizedError', message: 'Invalid token: aud does not match the API path.' },
@@ -45,8 +53,16 @@ export const ERRORS = {
   KEY_NOT_YET_VALID: { status: 401, type: 'UnauthorizedError', message: 'This key is not valid yet.' },
   KEY_USES_EXHAUSTED: { status: 403, type: 'NoPermissionError', message: 'This key has no uses left.' },
   IP_NOT_ALLOWED: { status: 403, type: 'NoPermissionError', message: 'This key may not be used from this address.' },
-  RATE_LIMITED: { status: 429, type: 'TooManyRequestsError', message: 'Too many requests for this key; retry after the Retry-After header.' },
-  CHILD_NOT_SUBSET: { status: 403, type: 'NoPermissionError', message: 'The child key was refused: it must be a subset of its parent and follow the site policy.' },
+  RATE_LIMITED: {
+    status: 429,
+    type: 'TooManyRequestsError',
+    message: 'Too many requests for this key; retry after the Retry-After header.',
+  },
+  CHILD_NOT_SUBSET: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: 'The child key was refused: it must be a subset of its parent and follow the site policy.',
+  },
   QUOTA_EXCEEDED: { status: 429, type: 'TooManyRequestsError', message: "This key's daily quota is used up; it renews at midnight UTC." },
 
   // Request shape: refused before any route is matched.
@@ -55,8 +71,16 @@ export const ERRORS = {
   METHOD_OVERRIDE: { status: 400, type: 'BadRequestError', message: 'Method-override headers and parameters are refused.' },
   QUERY_DUPLICATE: { status: 400, type: 'BadRequestError', message: 'A query parameter is repeated.' },
   QUERY_MALFORMED: { status: 400, type: 'BadRequestError', message: 'The query string is malformed.' },
-  PATH_CASE: { status: 400, type: 'BadRequestError', message: 'A fixed path segment is not spelled in the case Ghost registers it in (lower case).' },
-  PARAM_RESERVED: { status: 400, type: 'BadRequestError', message: 'A path parameter is spelled like the route beside it, so it is refused.' },
+  PATH_CASE: {
+    status: 400,
+    type: 'BadRequestError',
+    message: 'A fixed path segment is not spelled in the case Ghost registers it in (lower case).',
+  },
+  PARAM_RESERVED: {
+    status: 400,
+    type: 'BadRequestError',
+    message: 'A path parameter is spelled like the route beside it, so it is refused.',
+  },
   HEADER_AMBIGUOUS: { status: 400, type: 'BadRequestError', message: 'The request headers are ambiguous.' },
 
   // Routing.
@@ -65,46 +89,126 @@ export const ERRORS = {
 
   // Authorization.
   SCOPE_MISSING: { status: 403, type: 'NoPermissionError', message: 'This key does not hold the scope this route needs.' },
-  IDENTITY_PROTECTED: { status: 403, type: 'NoPermissionError', message: "This route reads or changes the gateway's own Ghost credential or identity: no key may use it." },
-  INVITE_ROLE_REFUSED: { status: 403, type: 'NoPermissionError', message: "The invite's role is above this key's ceiling, or not a staff role Ghost lists." },
+  IDENTITY_PROTECTED: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: "This route reads or changes the gateway's own Ghost credential or identity: no key may use it.",
+  },
+  INVITE_ROLE_REFUSED: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: "The invite's role is above this key's ceiling, or not a staff role Ghost lists.",
+  },
   THEME_ACTIVE_REFUSED: { status: 403, type: 'NoPermissionError', message: 'This key may not replace the active theme.' },
-  UPSTREAM_FORBIDS: { status: 403, type: 'NoPermissionError', message: "The gateway's upstream credential cannot perform this action on Ghost." },
+  UPSTREAM_FORBIDS: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: "The gateway's upstream credential cannot perform this action on Ghost.",
+  },
   RECORD_OUTSIDE_GRANT: { status: 404, type: 'NotFoundError', message: 'Resource not found: the record is not available to this key.' },
   RECORD_NOT_OWNED: { status: 403, type: 'NoPermissionError', message: 'This key may only change records it created.' },
   BODY_OUTSIDE_GRANT: { status: 403, type: 'NoPermissionError', message: "The write would move the record outside this key's constraint." },
   FIELD_REFUSED: { status: 403, type: 'NoPermissionError', message: 'This key may not set or change a field in this request.' },
   QUERY_PARAM_REFUSED: { status: 403, type: 'NoPermissionError', message: "A query parameter is refused by this key's rules." },
-  CONSTRAINT_UNENFORCEABLE: { status: 403, type: 'NoPermissionError', message: "This route cannot be limited to the key's constraint, so it is refused." },
-  RESPONSE_UNFILTERABLE: { status: 403, type: 'NoPermissionError', message: "This route's answer cannot be redacted or filtered, so it is refused." },
-  FILTER_INVALID: { status: 400, type: 'BadRequestError', message: 'The filter could not be parsed or combined with the key’s constraint.' },
-  REDACTED_FIELD_QUERIED: { status: 403, type: 'NoPermissionError', message: 'The request filters, orders, searches or looks records up by a field this key may not see.' },
-  REFERENCE_AMBIGUOUS: { status: 400, type: 'BadRequestError', message: 'A reference in the body could be read two ways, or names no existing record; send it by id.' },
+  CONSTRAINT_UNENFORCEABLE: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: "This route cannot be limited to the key's constraint, so it is refused.",
+  },
+  RESPONSE_UNFILTERABLE: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: "This route's answer cannot be redacted or filtered, so it is refused.",
+  },
+  FILTER_INVALID: {
+    status: 400,
+    type: 'BadRequestError',
+    message: 'The filter could not be parsed or combined with the key’s constraint.',
+  },
+  REDACTED_FIELD_QUERIED: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: 'The request filters, orders, searches or looks records up by a field this key may not see.',
+  },
+  REFERENCE_AMBIGUOUS: {
+    status: 400,
+    type: 'BadRequestError',
+    message: 'A reference in the body could be read two ways, or names no existing record; send it by id.',
+  },
   PARAM_INVALID: { status: 400, type: 'BadRequestError', message: 'A path or lookup parameter is not of the form the route takes.' },
   BODY_INVALID: { status: 400, type: 'BadRequestError', message: 'The request body is not the JSON the gateway checks.' },
-  BODY_ENCODING: { status: 415, type: 'UnsupportedMediaTypeError', message: 'The request body must be UTF-8 JSON (no other charset) sent without Content-Encoding.' },
+  BODY_ENCODING: {
+    status: 415,
+    type: 'UnsupportedMediaTypeError',
+    message: 'The request body must be UTF-8 JSON (no other charset) sent without Content-Encoding.',
+  },
   BODY_TOO_LARGE: { status: 413, type: 'RequestEntityTooLargeError', message: 'The request body is larger than the gateway inspects.' },
 
   // Webhooks (src/webhooks/): creation, and the relay Ghost calls.
   WEBHOOK_EVENT_UNKNOWN: { status: 422, type: 'ValidationError', message: 'Unknown webhook event.' },
-  WEBHOOK_TARGET_REFUSED: { status: 422, type: 'ValidationError', message: 'The webhook target_url is refused: it must be an http(s) URL that resolves to a public address.' },
+  WEBHOOK_TARGET_REFUSED: {
+    status: 422,
+    type: 'ValidationError',
+    message: 'The webhook target_url is refused: it must be an http(s) URL that resolves to a public address.',
+  },
   WEBHOOK_TARGET_USED: { status: 422, type: 'ValidationError', message: 'Target URL has already been used for this event.' },
-  WEBHOOK_RELAY_UNAVAILABLE: { status: 503, type: 'ServiceUnavailableError', message: 'The gateway cannot relay webhooks: its publicUrl is not configured.' },
-  WEBHOOK_SIGNATURE_INVALID: { status: 401, type: 'UnauthorizedError', message: 'The webhook delivery is not signed by Ghost for this webhook.' },
-  WEBHOOK_SIGNATURE_STALE: { status: 401, type: 'UnauthorizedError', message: 'The webhook delivery is signed at a time outside the accepted window.' },
+  WEBHOOK_RELAY_UNAVAILABLE: {
+    status: 503,
+    type: 'ServiceUnavailableError',
+    message: 'The gateway cannot relay webhooks: its publicUrl is not configured.',
+  },
+  WEBHOOK_SIGNATURE_INVALID: {
+    status: 401,
+    type: 'UnauthorizedError',
+    message: 'The webhook delivery is not signed by Ghost for this webhook.',
+  },
+  WEBHOOK_SIGNATURE_STALE: {
+    status: 401,
+    type: 'UnauthorizedError',
+    message: 'The webhook delivery is signed at a time outside the accepted window.',
+  },
   WEBHOOK_RETIRED: { status: 410, type: 'NotFoundError', message: 'This webhook is retired; Ghost removes a webhook answered with 410.' },
   WEBHOOK_QUEUE_FULL: { status: 503, type: 'ServiceUnavailableError', message: 'The webhook delivery queue is full.' },
-  WEBHOOK_NOT_RELAYED: { status: 403, type: 'NoPermissionError', message: 'This webhook is not one the gateway relays: it cannot be edited or deleted through the gateway.' },
-  WEBHOOK_LIMIT_REACHED: { status: 422, type: 'ValidationError', message: 'This key and its family have as many webhooks as the gateway allows.' },
-  WEBHOOK_LENGTH_REQUIRED: { status: 411, type: 'BadRequestError', message: 'A call to the webhook relay must declare its length (Content-Length) or be chunked.' },
+  WEBHOOK_NOT_RELAYED: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: 'This webhook is not one the gateway relays: it cannot be edited or deleted through the gateway.',
+  },
+  WEBHOOK_LIMIT_REACHED: {
+    status: 422,
+    type: 'ValidationError',
+    message: 'This key and its family have as many webhooks as the gateway allows.',
+  },
+  WEBHOOK_LENGTH_REQUIRED: {
+    status: 411,
+    type: 'BadRequestError',
+    message: 'A call to the webhook relay must declare its length (Content-Length) or be chunked.',
+  },
   WEBHOOK_BODY_TIMEOUT: { status: 408, type: 'BadRequestError', message: 'The webhook delivery body did not arrive in time.' },
-  WEBHOOK_RELAY_BUSY: { status: 503, type: 'ServiceUnavailableError', message: 'The webhook relay is checking as many deliveries as it takes at once; Ghost may retry.' },
+  WEBHOOK_RELAY_BUSY: {
+    status: 503,
+    type: 'ServiceUnavailableError',
+    message: 'The webhook relay is checking as many deliveries as it takes at once; Ghost may retry.',
+  },
 
   // Upstream and internal faults: fail closed.
   UPSTREAM_TIMEOUT: { status: 504, type: 'GatewayTimeoutError', message: 'Ghost did not answer in time.' },
   UPSTREAM_UNREACHABLE: { status: 502, type: 'BadGatewayError', message: 'Ghost could not be reached.' },
-  UPSTREAM_BAD_ANSWER: { status: 502, type: 'BadGatewayError', message: 'Ghost answered the gateway’s own check with something it could not use; nothing was forwarded.' },
-  AUDIT_UNAVAILABLE: { status: 503, type: 'ServiceUnavailableError', message: 'The audit trail cannot be written, so the request was not forwarded.' },
-  AUDIT_DISCONTINUITY: { status: 503, type: 'ServiceUnavailableError', message: 'The audit file is not the one the key store anchored; the gateway does not serve until an operator acknowledges it.' },
+  UPSTREAM_BAD_ANSWER: {
+    status: 502,
+    type: 'BadGatewayError',
+    message: 'Ghost answered the gateway’s own check with something it could not use; nothing was forwarded.',
+  },
+  AUDIT_UNAVAILABLE: {
+    status: 503,
+    type: 'ServiceUnavailableError',
+    message: 'The audit trail cannot be written, so the request was not forwarded.',
+  },
+  AUDIT_DISCONTINUITY: {
+    status: 503,
+    type: 'ServiceUnavailableError',
+    message: 'The audit file is not the one the key store anchored; the gateway does not serve until an operator acknowledges it.',
+  },
   STORE_UNAVAILABLE: { status: 503, type: 'ServiceUnavailableError', message: 'The gateway store is unavailable; nothing was forwarded.' },
   INTERNAL: { status: 500, type: 'InternalServerError', message: 'An unexpected gateway error occurred; nothing was forwarded.' },
 } as const satisfies Record<string, ErrorDef>;

@@ -71,14 +71,21 @@ export class AnchorError extends Error {
  * anchors already pinned elsewhere (a child key reuses its parent's pins for
  * the same slugs, so a rename since the parent was made cannot widen the child).
  */
-export async function pinAnchors(grant: Grant, lookup: AnchorLookup, known: readonly { kind: AnchorKind; anchor: PinnedAnchor }[] = []): Promise<Grant> {
+export async function pinAnchors(
+  grant: Grant,
+  lookup: AnchorLookup,
+  known: readonly { kind: AnchorKind; anchor: PinnedAnchor }[] = [],
+): Promise<Grant> {
   const missing = unpinnedAnchors(grant);
   if (missing.length === 0) return grant;
   const ids = new Map<string, string>();
   for (const { kind, slug } of missing) {
     const k = known.find((x) => x.kind === kind && x.anchor.slug === slug);
     const id = k ? k.anchor.id : await lookup(kind, slug);
-    if (!id) throw new AnchorError(`no ${kind === 'users' ? 'staff user' : kind.slice(0, -1)} with the slug "${slug}" in Ghost: a constraint must name an existing record`);
+    if (!id)
+      throw new AnchorError(
+        `no ${kind === 'users' ? 'staff user' : kind.slice(0, -1)} with the slug "${slug}" in Ghost: a constraint must name an existing record`,
+      );
     ids.set(`${kind}:${slug}`, id);
   }
   const out = structuredClone(grant);

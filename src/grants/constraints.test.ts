@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadCatalog } from '../catalog/catalog.js';
-import { constraintFilter, constraintFor, constraintMode, grantSendsNoEmail, needsOwnedIds, recordBreaks, recordInclude, type Constraint } from './constraints.js';
+import {
+  constraintFilter,
+  constraintFor,
+  constraintMode,
+  grantSendsNoEmail,
+  needsOwnedIds,
+  recordBreaks,
+  recordInclude,
+  type Constraint,
+} from './constraints.js';
 import type { Grant } from './grant.js';
 import { serializeFilter as serialize } from './nql.js';
 
@@ -30,7 +39,8 @@ test('grantSendsNoEmail: sendEmail false, or an older grant denying a field that
   assert.equal(grantSendsNoEmail(grant({ sendEmail: true })), false);
   assert.equal(grantSendsNoEmail(grant({ sendEmail: false })), true);
   for (const f of ['newsletter', 'email_segment', 'send_email']) {
-    for (const r of ['posts', 'pages', 'members'] as const) assert.equal(grantSendsNoEmail(grant({ fields: { [r]: { deny: [f] } } })), true, `${r} ${f}`);
+    for (const r of ['posts', 'pages', 'members'] as const)
+      assert.equal(grantSendsNoEmail(grant({ fields: { [r]: { deny: [f] } } })), true, `${r} ${f}`);
   }
   assert.equal(grantSendsNoEmail(grant({ fields: { posts: { deny: ['featured'] }, tags: { deny: ['newsletter'] } } })), false);
   assert.equal(grantSendsNoEmail(grant({ fields: { posts: { allow: ['newsletter'] } } })), false);
@@ -40,12 +50,19 @@ test('constraintFor: a constraint object that restricts nothing is no constraint
   assert.equal(constraintFor(grant({}), 'posts'), undefined);
   assert.equal(constraintFor(grant({ constraints: { posts: {} } }), 'posts'), undefined);
   assert.equal(constraintFor(grant({ constraints: { posts: { createdByKey: false } } }), 'posts'), undefined);
-  for (const c of [{ tags: [{ id: A, slug: 'a' }] }, { authors: [{ id: A, slug: 'a' }] }, { status: ['draft' as const] }, { visibility: ['public' as const] }, { createdByKey: true }]) {
+  for (const c of [
+    { tags: [{ id: A, slug: 'a' }] },
+    { authors: [{ id: A, slug: 'a' }] },
+    { status: ['draft' as const] },
+    { visibility: ['public' as const] },
+    { createdByKey: true },
+  ]) {
     assert.deepEqual(constraintFor(grant({ constraints: { pages: c } }), 'pages'), { kind: 'post', c }, JSON.stringify(c));
     assert.equal(constraintFor(grant({ constraints: { pages: c } }), 'posts'), undefined, 'pages and posts apart');
   }
   assert.equal(constraintFor(grant({ constraints: { members: {} } }), 'members'), undefined);
-  for (const c of [{ labels: [{ id: A, slug: 'a' }] }, { status: ['free' as const] }]) assert.deepEqual(constraintFor(grant({ constraints: { members: c } }), 'members'), { kind: 'member', c });
+  for (const c of [{ labels: [{ id: A, slug: 'a' }] }, { status: ['free' as const] }])
+    assert.deepEqual(constraintFor(grant({ constraints: { members: c } }), 'members'), { kind: 'member', c });
   assert.equal(constraintFor(grant({ constraints: { members: { status: ['free'] } } }), 'tags'), undefined);
   assert.equal(constraintFor(grant({ constraints: { posts: { status: ['draft'] } } }), 'members'), undefined);
 });
@@ -57,12 +74,34 @@ test('needsOwnedIds only for createdByKey on posts and pages', () => {
 });
 
 test('constraintFilter: every part of a constraint, ANDed, anchors by id', () => {
-  const all: Constraint = { kind: 'post', c: { tags: [{ id: A, slug: 'a' }], authors: [{ id: B, slug: 'b' }], status: ['draft'], visibility: ['public', 'paid'], createdByKey: true } };
-  assert.equal(serialize(constraintFilter(all, [A, B])), `tags.id:['${A}']+authors.id:['${B}']+status:['draft']+visibility:['public','paid']+id:['${A}','${B}']`);
-  assert.equal(serialize(constraintFilter({ kind: 'post', c: { createdByKey: true } }, [])), "id:['000000000000000000000000']", 'no record yet: an id no record has');
+  const all: Constraint = {
+    kind: 'post',
+    c: {
+      tags: [{ id: A, slug: 'a' }],
+      authors: [{ id: B, slug: 'b' }],
+      status: ['draft'],
+      visibility: ['public', 'paid'],
+      createdByKey: true,
+    },
+  };
+  assert.equal(
+    serialize(constraintFilter(all, [A, B])),
+    `tags.id:['${A}']+authors.id:['${B}']+status:['draft']+visibility:['public','paid']+id:['${A}','${B}']`,
+  );
+  assert.equal(
+    serialize(constraintFilter({ kind: 'post', c: { createdByKey: true } }, [])),
+    "id:['000000000000000000000000']",
+    'no record yet: an id no record has',
+  );
   assert.equal(serialize(constraintFilter({ kind: 'post', c: { status: ['published'] } }, [A])), "status:['published']");
-  assert.equal(serialize(constraintFilter({ kind: 'member', c: { labels: [{ id: A, slug: 'a' }], status: ['free', 'comped'] } }, [])), `labels.id:['${A}']+status:['free','comped']`);
-  assert.throws(() => constraintFilter({ kind: 'post', c: { tags: ['partner'] } }, []), 'an unpinned anchor is never turned into a slug filter');
+  assert.equal(
+    serialize(constraintFilter({ kind: 'member', c: { labels: [{ id: A, slug: 'a' }], status: ['free', 'comped'] } }, [])),
+    `labels.id:['${A}']+status:['free','comped']`,
+  );
+  assert.throws(
+    () => constraintFilter({ kind: 'post', c: { tags: ['partner'] } }, []),
+    'an unpinned anchor is never turned into a slug filter',
+  );
 });
 
 test('recordBreaks: each rule, and a missing field held against the record only when strict', () => {
@@ -102,7 +141,10 @@ test('recordBreaks: each rule, and a missing field held against the record only 
   assert.equal(recordBreaks(labels, { status: 'free' }, owned, false), undefined);
   assert.ok(recordBreaks(labels, { labels: [{ id: A }] }, owned, true));
   assert.equal(recordBreaks(labels, { labels: [{ id: A }] }, owned, false), undefined);
-  assert.equal(recordBreaks({ kind: 'member', c: { labels: [{ id: A, slug: 'a' }] } }, { labels: [{ id: A }], status: 'paid' }, owned, true), undefined);
+  assert.equal(
+    recordBreaks({ kind: 'member', c: { labels: [{ id: A, slug: 'a' }] } }, { labels: [{ id: A }], status: 'paid' }, owned, true),
+    undefined,
+  );
 });
 
 test('constraintMode: how a constraint reaches each kind of route', () => {

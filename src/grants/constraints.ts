@@ -26,7 +26,9 @@ export function recordInclude(grant: Grant, resource: string): string {
 /** "Never send email": the grant says so, or (older grants) a field rule denies how Ghost is told to send. */
 export function grantSendsNoEmail(grant: Grant): boolean {
   if (grant.sendEmail === false) return true;
-  return ['posts', 'pages', 'members'].some((r) => grant.fields?.[r as 'posts']?.deny?.some((f) => f === 'newsletter' || f === 'email_segment' || f === 'send_email'));
+  return ['posts', 'pages', 'members'].some((r) =>
+    grant.fields?.[r as 'posts']?.deny?.some((f) => f === 'newsletter' || f === 'email_segment' || f === 'send_email'),
+  );
 }
 
 export type Constraint = { kind: 'post'; c: PostConstraint } | { kind: 'member'; c: MemberConstraint };
@@ -100,8 +102,10 @@ export function recordBreaks(c: Constraint, record: Json, owned: (id: string) =>
         if (m) return m;
       } else if (!meets(authors, c.c.authors)) return `it is not by ${names(c.c.authors)}`;
     }
-    if (c.c.status && (record.status !== undefined || strict) && !c.c.status.includes(record.status as never)) return `its status is not ${c.c.status.join(' or ')}`;
-    if (c.c.visibility && (record.visibility !== undefined || strict) && !c.c.visibility.includes(record.visibility as never)) return `its visibility is not ${c.c.visibility.join(' or ')}`;
+    if (c.c.status && (record.status !== undefined || strict) && !c.c.status.includes(record.status as never))
+      return `its status is not ${c.c.status.join(' or ')}`;
+    if (c.c.visibility && (record.visibility !== undefined || strict) && !c.c.visibility.includes(record.visibility as never))
+      return `its visibility is not ${c.c.visibility.join(' or ')}`;
     if (c.c.createdByKey && (record.id !== undefined || strict) && !owned(String(record.id))) return 'it was not created by this key';
   } else {
     if (c.c.labels) {
@@ -111,7 +115,8 @@ export function recordBreaks(c: Constraint, record: Json, owned: (id: string) =>
         if (m) return m;
       } else if (!meets(labels, c.c.labels)) return `it is not labelled ${names(c.c.labels)}`;
     }
-    if (c.c.status && (record.status !== undefined || strict) && !c.c.status.includes(record.status as never)) return `its status is not ${c.c.status.join(' or ')}`;
+    if (c.c.status && (record.status !== undefined || strict) && !c.c.status.includes(record.status as never))
+      return `its status is not ${c.c.status.join(' or ')}`;
   }
   return undefined;
 }
@@ -139,7 +144,12 @@ export function describeConstraint(resource: string, c: Constraint): string {
  *  - body:    add routes check the new record's body
  *  - refuse:  routes that expose the resource in ways the gateway cannot filter
  */
-export type ConstraintMode = { mode: 'none' } | { mode: 'filter' } | { mode: 'record'; param: string; bySlug: boolean } | { mode: 'body' } | { mode: 'refuse'; why: string };
+export type ConstraintMode =
+  | { mode: 'none' }
+  | { mode: 'filter' }
+  | { mode: 'record'; param: string; bySlug: boolean }
+  | { mode: 'body' }
+  | { mode: 'refuse'; why: string };
 
 export function constraintMode(route: RouteEntry, resource: ConstrainedResource): ConstraintMode {
   const segs = route.segments;
@@ -161,8 +171,10 @@ export function constraintMode(route: RouteEntry, resource: ConstrainedResource)
 }
 
 /** Anchors are the same record when their ids are equal; two unpinned anchors, when their slugs are. */
-const sameAnchor = (a: Anchor, b: Anchor) => (isPinned(a) && isPinned(b) ? a.id === b.id : !isPinned(a) && !isPinned(b) && anchorSlug(a) === anchorSlug(b));
-const anchorSubset = (a: readonly Anchor[] | undefined, b: readonly Anchor[]) => a !== undefined && a.every((x) => b.some((y) => sameAnchor(x, y)));
+const sameAnchor = (a: Anchor, b: Anchor) =>
+  isPinned(a) && isPinned(b) ? a.id === b.id : !isPinned(a) && !isPinned(b) && anchorSlug(a) === anchorSlug(b);
+const anchorSubset = (a: readonly Anchor[] | undefined, b: readonly Anchor[]) =>
+  a !== undefined && a.every((x) => b.some((y) => sameAnchor(x, y)));
 const ANCHOR_KEYS = new Set(['tags', 'authors', 'labels']);
 
 /** Record constraints: a child keeps every constraint of its parent, at least as tight; webhooks stay its own. */
@@ -182,7 +194,9 @@ export const constraintsPart: GrantPart<'constraints'> = {
       const c = cc.c as Record<string, unknown>;
       for (const k of ['tags', 'authors', 'status', 'visibility', 'labels']) {
         if (p[k] === undefined) continue;
-        const ok = ANCHOR_KEYS.has(k) ? anchorSubset(c[k] as Anchor[] | undefined, p[k] as Anchor[]) : isSubset(c[k] as string[] | undefined, p[k] as string[]);
+        const ok = ANCHOR_KEYS.has(k)
+          ? anchorSubset(c[k] as Anchor[] | undefined, p[k] as Anchor[])
+          : isSubset(c[k] as string[] | undefined, p[k] as string[]);
         if (!ok) problems.push(`constraints.${resource}.${k} must be a subset of the parent's`);
       }
       if (p.createdByKey === true && c.createdByKey !== true) problems.push(`constraints.${resource}.createdByKey must stay true`);

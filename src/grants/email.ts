@@ -53,14 +53,22 @@ const SENDING_FIELDS: Readonly<Record<string, readonly string[]>> = {
 };
 const SENDS_WHEN_REACHED = new Set(['published', 'sent', 'scheduled']);
 
-export type EmailCheck = undefined | { need: { body?: true; record?: { resource: 'posts'; by: 'id'; value: string; include: string } } } | Extract<BodyVerdict, { ok: false }>;
+export type EmailCheck =
+  | undefined
+  | { need: { body?: true; record?: { resource: 'posts'; by: 'id'; value: string; include: string } } }
+  | Extract<BodyVerdict, { ok: false }>;
 
-export function checkEmailRules(grant: Grant, route: RouteEntry, request: { query: ReadonlyMap<string, string>; params: Readonly<Record<string, string>>; body?: unknown; record?: Json | null }): EmailCheck {
+export function checkEmailRules(
+  grant: Grant,
+  route: RouteEntry,
+  request: { query: ReadonlyMap<string, string>; params: Readonly<Record<string, string>>; body?: unknown; record?: Json | null },
+): EmailCheck {
   if (!grantSendsNoEmail(grant)) return undefined;
   const key = `${route.method} ${route.path}`;
   const refuse = (field: string, why: string): EmailCheck => ({ ok: false, code: 'FIELD_REFUSED', field, why });
   if (SENDING_ROUTES.has(key)) return refuse(route.action, `this key may not make Ghost send email (${key} sends)`);
-  for (const p of SENDING_PARAMS[key] ?? []) if (request.query.has(p)) return refuse(p, `this key may not make Ghost send email (the ${p} parameter)`);
+  for (const p of SENDING_PARAMS[key] ?? [])
+    if (request.query.has(p)) return refuse(p, `this key may not make Ghost send email (the ${p} parameter)`);
   const fields = SENDING_FIELDS[key];
   const needBody = fields !== undefined || key === 'PUT /posts/:id';
   if (!needBody) return undefined;
@@ -69,17 +77,22 @@ export function checkEmailRules(grant: Grant, route: RouteEntry, request: { quer
   if (fields) {
     // settings edits are {settings: [{key, value}]}; the others carry the fields on the item.
     const sent = route.resource === 'settings' ? settingKeys(request.body) : Object.keys(item ?? {});
-    for (const f of fields) if (sent.includes(f)) return refuse(f, `this key may not make Ghost send email (changing ${f} sends a verification)`);
+    for (const f of fields)
+      if (sent.includes(f)) return refuse(f, `this key may not make Ghost send email (changing ${f} sends a verification)`);
     return undefined;
   }
   // A post edit that reaches published, sent or scheduled: does the stored post carry a newsletter?
   const next = item?.status;
   if (typeof next !== 'string' || !SENDS_WHEN_REACHED.has(next)) return undefined;
-  if (request.record === undefined) return { need: { record: { resource: 'posts', by: 'id', value: request.params.id ?? '', include: recordInclude(grant, 'posts') } } };
+  if (request.record === undefined)
+    return { need: { record: { resource: 'posts', by: 'id', value: request.params.id ?? '', include: recordInclude(grant, 'posts') } } };
   const current = request.record;
   if (current === null || current.status === next) return undefined;
   if (current.newsletter || current.email) {
-    return refuse('status', `this key may not set status ${next}: the post has a newsletter${current.email ? ' and an email record' : ''}, so Ghost would send it`);
+    return refuse(
+      'status',
+      `this key may not set status ${next}: the post has a newsletter${current.email ? ' and an email record' : ''}, so Ghost would send it`,
+    );
   }
   return undefined;
 }
@@ -97,7 +110,8 @@ function settingKeys(body: unknown): string[] {
 /** "Never send email": a child of a parent that may not make Ghost send email may not either. */
 export const sendEmailPart: GrantPart<'sendEmail'> = {
   part: 'sendEmail',
-  subset: (child, parent) => (grantSendsNoEmail(parent) && !grantSendsNoEmail(child) ? ['sendEmail must stay false: the parent may not make Ghost send email'] : []),
+  subset: (child, parent) =>
+    grantSendsNoEmail(parent) && !grantSendsNoEmail(child) ? ['sendEmail must stay false: the parent may not make Ghost send email'] : [],
   inherit: (child, parent) => (child.sendEmail === undefined && grantSendsNoEmail(parent) ? false : undefined),
   describe: (g) => (grantSendsNoEmail(g) ? ['never makes Ghost send email (publishing, newsletters, member emails)'] : []),
 };

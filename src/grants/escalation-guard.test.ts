@@ -15,20 +15,32 @@ const integration = { kind: 'integration' as const };
 const base: RequestFacts = { query: new Map(), params: {} };
 
 function decide(grant: Grant, m: string, p: string, facts: Partial<RequestFacts> = {}, upstreamOk = true) {
-  return authorize({ grant: compileGrant(grant), route: route(m, p), upstream: upstreamOk ? { ok: true } : { ok: false, why: 'no' }, identity: integration, request: { ...base, ...facts } });
+  return authorize({
+    grant: compileGrant(grant),
+    route: route(m, p),
+    upstream: upstreamOk ? { ok: true } : { ok: false, why: 'no' },
+    identity: integration,
+    request: { ...base, ...facts },
+  });
 }
 
 test('an invite by a key with a ceiling needs the body and Ghost’s roles, then is decided on them', () => {
   const grant: Grant = { version: 1, scopes: ['invites:add'], narrow: { invites: { maxRole: 'contributor' } } };
   assert.deepEqual(decide(grant, 'POST', '/invites'), { allow: 'need', need: { body: true, escalation: { roles: true } } });
   const body = (role_id: string) => ({ invites: [{ email: 'new@example.com', role_id }] });
-  assert.deepEqual(decide(grant, 'POST', '/invites', { body: body(ROLES[1]!.id) }), { allow: 'need', need: { escalation: { roles: true } } });
+  assert.deepEqual(decide(grant, 'POST', '/invites', { body: body(ROLES[1]!.id) }), {
+    allow: 'need',
+    need: { escalation: { roles: true } },
+  });
   assert.equal(decide(grant, 'POST', '/invites', { body: body(ROLES[1]!.id), escalation: { roles: ROLES } }).allow, true);
   for (const role of [ROLES[0]!, ROLES[2]!]) {
     const d = decide(grant, 'POST', '/invites', { body: body(role.id), escalation: { roles: ROLES } });
     assert.equal(d.allow === false && d.code, 'INVITE_ROLE_REFUSED', role.name);
   }
-  const two = decide(grant, 'POST', '/invites', { body: { invites: [{ role_id: ROLES[1]!.id }, { role_id: ROLES[0]!.id }] }, escalation: { roles: ROLES } });
+  const two = decide(grant, 'POST', '/invites', {
+    body: { invites: [{ role_id: ROLES[1]!.id }, { role_id: ROLES[0]!.id }] },
+    escalation: { roles: ROLES },
+  });
   assert.equal(two.allow === false && two.code, 'BODY_INVALID');
 });
 
@@ -44,15 +56,29 @@ test('when Ghost refuses the upstream credential anyway, nothing is gathered: UP
 test('a theme upload by a keepActive key needs the active theme and the upload name, then refuses the active name', () => {
   const grant: Grant = { version: 1, scopes: ['themes:upload', 'themes:install'], narrow: { themes: { keepActive: true } } };
   assert.deepEqual(decide(grant, 'POST', '/themes/upload'), { allow: 'need', need: { escalation: { activeTheme: true, upload: true } } });
-  assert.deepEqual(decide(grant, 'POST', '/themes/upload', { escalation: { activeTheme: 'mytheme' } }), { allow: 'need', need: { escalation: { upload: true } } });
-  const upload = (originalname: string) => decide(grant, 'POST', '/themes/upload', { escalation: { activeTheme: 'mytheme', upload: { originalname } } });
+  assert.deepEqual(decide(grant, 'POST', '/themes/upload', { escalation: { activeTheme: 'mytheme' } }), {
+    allow: 'need',
+    need: { escalation: { upload: true } },
+  });
+  const upload = (originalname: string) =>
+    decide(grant, 'POST', '/themes/upload', { escalation: { activeTheme: 'mytheme', upload: { originalname } } });
   for (const name of ['mytheme.zip', 'MyTheme.zip', 'mytheme.zip.zip', 'mytheme.zipx.zip']) {
     const d = upload(name);
     assert.equal(d.allow === false && d.code, 'THEME_ACTIVE_REFUSED', name);
   }
   assert.equal(upload('other.zip').allow, true);
-  const install = (ref: string) => decide(grant, 'POST', '/themes/install', { query: new Map([['source', 'github'], ['ref', ref]]), escalation: { activeTheme: 'mytheme' } });
-  assert.deepEqual(decide(grant, 'POST', '/themes/install', { query: new Map([['ref', 'a/b']]) }), { allow: 'need', need: { escalation: { activeTheme: true } } });
+  const install = (ref: string) =>
+    decide(grant, 'POST', '/themes/install', {
+      query: new Map([
+        ['source', 'github'],
+        ['ref', ref],
+      ]),
+      escalation: { activeTheme: 'mytheme' },
+    });
+  assert.deepEqual(decide(grant, 'POST', '/themes/install', { query: new Map([['ref', 'a/b']]) }), {
+    allow: 'need',
+    need: { escalation: { activeTheme: true } },
+  });
   assert.equal(install('someone/MyTheme').allow === false, true);
   assert.equal(install('someone/other').allow, true);
 });

@@ -45,7 +45,13 @@ export interface GuardInput {
   };
 }
 
-type Refusal = { allow: false; code: 'IDENTITY_PROTECTED' | 'INVITE_ROLE_REFUSED' | 'THEME_ACTIVE_REFUSED' | 'BODY_INVALID'; message: string; context: string; help: string };
+type Refusal = {
+  allow: false;
+  code: 'IDENTITY_PROTECTED' | 'INVITE_ROLE_REFUSED' | 'THEME_ACTIVE_REFUSED' | 'BODY_INVALID';
+  message: string;
+  context: string;
+  help: string;
+};
 export type GuardResult = undefined | Refusal | { allow: 'need'; need: { body?: true; escalation?: EscalationNeed } };
 
 export function guardEscalation({ grant, route, upstream, identity, request }: GuardInput): GuardResult {
@@ -68,18 +74,37 @@ export function guardEscalation({ grant, route, upstream, identity, request }: G
     const facts = request.escalation;
     if (request.body === undefined || !facts?.roles) return need(request.body === undefined, facts?.roles ? undefined : { roles: true });
     const v = decideInvite(request.body, facts.roles, maxRole);
-    if (!v.ok) return refuse(v.code === 'BODY_INVALID' ? 'BODY_INVALID' : 'INVITE_ROLE_REFUSED', `Refused: ${v.why}.`, `${at}: ${v.why}.`, `This key may invite staff up to ${ceilingRole(maxRole)} (narrow.invites.maxRole).`);
+    if (!v.ok)
+      return refuse(
+        v.code === 'BODY_INVALID' ? 'BODY_INVALID' : 'INVITE_ROLE_REFUSED',
+        `Refused: ${v.why}.`,
+        `${at}: ${v.why}.`,
+        `This key may invite staff up to ${ceilingRole(maxRole)} (narrow.invites.maxRole).`,
+      );
   }
 
-  if (narrow?.themes?.keepActive === true && route.method === 'POST' && (route.path === '/themes/upload' || route.path === '/themes/install')) {
+  if (
+    narrow?.themes?.keepActive === true &&
+    route.method === 'POST' &&
+    (route.path === '/themes/upload' || route.path === '/themes/install')
+  ) {
     const upload = route.path === '/themes/upload';
     const facts = request.escalation;
     if (facts?.activeTheme === undefined || (upload && !facts.upload)) {
-      return need(false, { ...(facts?.activeTheme === undefined ? { activeTheme: true as const } : {}), ...(upload && !facts?.upload ? { upload: true as const } : {}) });
+      return need(false, {
+        ...(facts?.activeTheme === undefined ? { activeTheme: true as const } : {}),
+        ...(upload && !facts?.upload ? { upload: true as const } : {}),
+      });
     }
     const name = upload ? ghostThemeName(facts.upload!.originalname) : installThemeName(request.query.get('ref') ?? '');
     const v = decideThemeName(name, facts.activeTheme);
-    if (!v.ok) return refuse('THEME_ACTIVE_REFUSED', `Refused: ${v.why}.`, `${at}: ${v.why}.`, 'This key may add themes but never replace the active one (narrow.themes.keepActive); give the theme another name.');
+    if (!v.ok)
+      return refuse(
+        'THEME_ACTIVE_REFUSED',
+        `Refused: ${v.why}.`,
+        `${at}: ${v.why}.`,
+        'This key may add themes but never replace the active one (narrow.themes.keepActive); give the theme another name.',
+      );
   }
   return undefined;
 }

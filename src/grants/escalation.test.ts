@@ -9,13 +9,27 @@ import { IDENTITY_RULES } from './identity.js';
 import { PRESETS } from './presets.js';
 
 const g = (scopes: string[], narrow?: Grant['narrow']): Grant => (narrow ? { version: 1, scopes, narrow } : { version: 1, scopes });
-const held = (grant: Grant) => escalationOf(grant).held.map((h) => h.scope).sort();
+const held = (grant: Grant) =>
+  escalationOf(grant)
+    .held.map((h) => h.scope)
+    .sort();
 
 test('which escalation scopes a grant holds, directly, by resource:* and by *', () => {
   const table: [string, Grant, string[]][] = [
     ['a reader holds none', g(['posts:browse', 'posts:read', 'tags:browse']), []],
     ['invites:add alone', g(['invites:add']), ['invites:add']],
-    ['users:* holds every users escalation', g(['users:*']), ['users:changePassword', 'users:destroy', 'users:edit', 'users:readStaffToken', 'users:regenerateStaffToken', 'users:transferOwnership']],
+    [
+      'users:* holds every users escalation',
+      g(['users:*']),
+      [
+        'users:changePassword',
+        'users:destroy',
+        'users:edit',
+        'users:readStaffToken',
+        'users:regenerateStaffToken',
+        'users:transferOwnership',
+      ],
+    ],
     ['themes:* holds upload, install and activate', g(['themes:*']), ['themes:activate', 'themes:install', 'themes:upload']],
     ['* holds every escalation scope', g(['*']), [...loadEscalation().keys()].sort()],
   ];
@@ -30,10 +44,30 @@ test('a narrower form takes a scope out of escalation only when it bounds it', (
     ['invites up to contributor', g(['invites:add'], { invites: { maxRole: 'contributor' } }), [], ['invites:add']],
     ['invites up to author', g(['invites:add'], { invites: { maxRole: 'author' } }), [], ['invites:add']],
     ['invites up to editor: still an escalation', g(['invites:add'], { invites: { maxRole: 'editor' } }), ['invites:add'], []],
-    ['invites up to administrator: still an escalation', g(['invites:add'], { invites: { maxRole: 'administrator' } }), ['invites:add'], []],
-    ['theme upload keeping the active theme', g(['themes:upload', 'themes:install'], { themes: { keepActive: true } }), [], ['themes:install', 'themes:upload']],
-    ['keepActive does not bound activate', g(['themes:*'], { themes: { keepActive: true } }), ['themes:activate'], ['themes:install', 'themes:upload']],
-    ['a narrow form of another scope changes nothing', g(['themes:upload'], { invites: { maxRole: 'contributor' } }), ['themes:upload'], []],
+    [
+      'invites up to administrator: still an escalation',
+      g(['invites:add'], { invites: { maxRole: 'administrator' } }),
+      ['invites:add'],
+      [],
+    ],
+    [
+      'theme upload keeping the active theme',
+      g(['themes:upload', 'themes:install'], { themes: { keepActive: true } }),
+      [],
+      ['themes:install', 'themes:upload'],
+    ],
+    [
+      'keepActive does not bound activate',
+      g(['themes:*'], { themes: { keepActive: true } }),
+      ['themes:activate'],
+      ['themes:install', 'themes:upload'],
+    ],
+    [
+      'a narrow form of another scope changes nothing',
+      g(['themes:upload'], { invites: { maxRole: 'contributor' } }),
+      ['themes:upload'],
+      [],
+    ],
   ];
   for (const [name, grant, wantHeld, wantNarrowed] of table) {
     const e = escalationOf(grant);
@@ -61,7 +95,13 @@ test('no preset holds an escalation scope without saying so', () => {
 test('the grant schema accepts the narrower forms and nothing else under narrow', () => {
   assert.equal(parseGrant({ version: 1, scopes: ['invites:add'], narrow: { invites: { maxRole: 'super-editor' } } }).ok, true);
   assert.equal(parseGrant({ version: 1, scopes: ['themes:upload'], narrow: { themes: { keepActive: true } } }).ok, true);
-  for (const narrow of [{ invites: { maxRole: 'owner' } }, { invites: { maxRole: 'Contributor' } }, { themes: { keepActive: false } }, { users: {} }, { invites: { maxRole: 'author', extra: 1 } }]) {
+  for (const narrow of [
+    { invites: { maxRole: 'owner' } },
+    { invites: { maxRole: 'Contributor' } },
+    { themes: { keepActive: false } },
+    { users: {} },
+    { invites: { maxRole: 'author', extra: 1 } },
+  ]) {
     assert.equal(parseGrant({ version: 1, scopes: ['invites:add'], narrow }).ok, false, JSON.stringify(narrow));
   }
 });
@@ -69,7 +109,10 @@ test('the grant schema accepts the narrower forms and nothing else under narrow'
 test('a child key keeps its parent’s narrower forms: no higher ceiling, keepActive stays', () => {
   const parent = g(['invites:add', 'themes:upload'], { invites: { maxRole: 'author' }, themes: { keepActive: true } });
   assert.deepEqual(subGrantProblems(g(['invites:add'], { invites: { maxRole: 'contributor' }, themes: { keepActive: true } }), parent), []);
-  assert.match(subGrantProblems(g(['invites:add'], { invites: { maxRole: 'editor' }, themes: { keepActive: true } }), parent).join(), /maxRole/);
+  assert.match(
+    subGrantProblems(g(['invites:add'], { invites: { maxRole: 'editor' }, themes: { keepActive: true } }), parent).join(),
+    /maxRole/,
+  );
   assert.match(subGrantProblems(g(['invites:add'], { themes: { keepActive: true } }), parent).join(), /maxRole/);
   assert.match(subGrantProblems(g(['themes:upload'], { invites: { maxRole: 'author' } }), parent).join(), /keepActive/);
 });

@@ -37,7 +37,8 @@ function boundBy(grant: Grant, form: NarrowerForm | undefined): string | undefin
     const max = grant.narrow?.invites?.maxRole;
     if (max && BOUNDED_CEILINGS.includes(max)) return `invites staff up to ${ceilingRole(max)}, who sign in to Ghost directly`;
   }
-  if (form === 'themes.keepActive' && grant.narrow?.themes?.keepActive === true) return 'uploads and installs themes that never replace the active one';
+  if (form === 'themes.keepActive' && grant.narrow?.themes?.keepActive === true)
+    return 'uploads and installs themes that never replace the active one';
   return undefined;
 }
 
@@ -65,6 +66,8 @@ export function describeEscalation(r: EscalationReport, max = 6): string {
 
 /** The refusal `token create` gives without --allow-escalation: each scope, why, and the narrower form when there is one. */
 export function escalationRefusal(r: EscalationReport): string {
-  const lines = r.held.map((h) => `  ${h.scope} (${h.categories.join(', ')}): ${h.why}${h.narrower ? `; narrower form: narrow.${h.narrower}` : ''}`);
+  const lines = r.held.map(
+    (h) => `  ${h.scope} (${h.categories.join(', ')}): ${h.why}${h.narrower ? `; narrower form: narrow.${h.narrower}` : ''}`,
+  );
   return `this grant is ${FULL_ACCESS_WORDS}; it holds escalation scopes:\n${lines.join('\n')}\nPass --allow-escalation to create it anyway, or drop these scopes (docs/security.md lists them).`;
 }

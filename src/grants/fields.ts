@@ -10,7 +10,9 @@ import { isSubset, type Anchor, type FieldRule, type Grant, type GrantPart } fro
  * Everything here is pure: the current record, when needed, is handed in.
  */
 type Json = Record<string, unknown>;
-export type BodyVerdict = { ok: true } | { ok: false; code: 'FIELD_REFUSED' | 'BODY_OUTSIDE_GRANT' | 'BODY_INVALID' | 'SCOPE_MISSING'; field?: string; why: string };
+export type BodyVerdict =
+  | { ok: true }
+  | { ok: false; code: 'FIELD_REFUSED' | 'BODY_OUTSIDE_GRANT' | 'BODY_INVALID' | 'SCOPE_MISSING'; field?: string; why: string };
 
 /**
  * What a body's relation references resolve to in Ghost (src/grants/relations.ts), per field:
@@ -19,7 +21,8 @@ export type BodyVerdict = { ok: true } | { ok: false; code: 'FIELD_REFUSED' | 'B
 export type RelationFacts = ReadonlyMap<string, { readonly ids: readonly string[]; readonly changes: boolean }>;
 
 const RELATION_FIELDS = new Set(['tags', 'authors', 'labels']);
-const idsOf = (list: unknown): string[] => (Array.isArray(list) ? list.map((x) => (x && typeof x === 'object' ? String((x as Json).id ?? '') : '')) : []);
+const idsOf = (list: unknown): string[] =>
+  Array.isArray(list) ? list.map((x) => (x && typeof x === 'object' ? String((x as Json).id ?? '') : '')) : [];
 
 /** Would writing `value` to `field` leave the record's current value as it is? */
 function sameValue(field: string, value: unknown, current: unknown, relations: RelationFacts): boolean {
@@ -40,14 +43,22 @@ const ALWAYS_ALLOWED = new Set(['id', 'updated_at']);
  * Field rules. `relations` is 'pending' while the body's references are still being looked up in Ghost:
  * a denied relation field is then judged only when it cannot be unchanged (on add), the rest later.
  */
-export function checkFields(rule: FieldRule | undefined, body: Json, current: Json | undefined, relations: RelationFacts | 'pending' = new Map()): BodyVerdict {
+export function checkFields(
+  rule: FieldRule | undefined,
+  body: Json,
+  current: Json | undefined,
+  relations: RelationFacts | 'pending' = new Map(),
+): BodyVerdict {
   if (!rule) return { ok: true };
   for (const field of Object.keys(body)) {
     if (rule.allow && !ALWAYS_ALLOWED.has(field) && !rule.allow.includes(field)) {
       return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may only send the fields ${rule.allow.join(', ')}` };
     }
     if (relations === 'pending' && current !== undefined && RELATION_FIELDS.has(field)) continue;
-    if (rule.deny?.includes(field) && (current === undefined || !sameValue(field, body[field], current[field], relations === 'pending' ? new Map() : relations))) {
+    if (
+      rule.deny?.includes(field) &&
+      (current === undefined || !sameValue(field, body[field], current[field], relations === 'pending' ? new Map() : relations))
+    ) {
       return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may not ${current === undefined ? 'set' : 'change'} ${field}` };
     }
   }
@@ -55,7 +66,12 @@ export function checkFields(rule: FieldRule | undefined, body: Json, current: Js
     const next = 'status' in body ? body.status : current === undefined ? 'draft' : current.status;
     const unchanged = current !== undefined && next === current.status;
     if (!unchanged && !rule.status.includes(next as never)) {
-      return { ok: false, code: 'FIELD_REFUSED', field: 'status', why: `this key may only set status ${rule.status.join(' or ')}, not ${String(next)}` };
+      return {
+        ok: false,
+        code: 'FIELD_REFUSED',
+        field: 'status',
+        why: `this key may only set status ${rule.status.join(' or ')}, not ${String(next)}`,
+      };
     }
   }
   return { ok: true };
@@ -65,7 +81,13 @@ export function checkFields(rule: FieldRule | undefined, body: Json, current: Js
  * Would the record, after this write, still be inside the constraint? Relation anchors are checked
  * against the records the body's references resolve to (`relations`, by id).
  */
-export function checkBodyConstraint(c: Constraint | undefined, body: Json, current: Json | undefined, isAdd: boolean, relations: RelationFacts | 'pending' = new Map()): BodyVerdict {
+export function checkBodyConstraint(
+  c: Constraint | undefined,
+  body: Json,
+  current: Json | undefined,
+  isAdd: boolean,
+  relations: RelationFacts | 'pending' = new Map(),
+): BodyVerdict {
   if (!c) return { ok: true };
   const outside = (why: string, field: string): BodyVerdict => ({ ok: false, code: 'BODY_OUTSIDE_GRANT', field, why });
   const listRule = (field: 'tags' | 'authors' | 'labels', anchors: readonly Anchor[] | undefined): BodyVerdict => {
@@ -86,7 +108,12 @@ export function checkBodyConstraint(c: Constraint | undefined, body: Json, curre
     return allowed.includes(String(next)) ? { ok: true } : outside(`${field} must stay ${allowed.join(' or ')}`, field);
   };
   if (c.kind === 'post') {
-    for (const v of [listRule('tags', c.c.tags), listRule('authors', c.c.authors), valueRule('status', c.c.status, 'draft'), valueRule('visibility', c.c.visibility, 'public')]) {
+    for (const v of [
+      listRule('tags', c.c.tags),
+      listRule('authors', c.c.authors),
+      valueRule('status', c.c.status, 'draft'),
+      valueRule('visibility', c.c.visibility, 'public'),
+    ]) {
       if (!v.ok) return v;
     }
     return { ok: true };
@@ -117,13 +144,21 @@ export function checkBulkEdit(rule: FieldRule | undefined, c: Constraint | undef
   if (!action) return { ok: false, code: 'BODY_INVALID', why: 'a bulk edit needs {"bulk": {"action": ...}}' };
   const field = BULK_ACTION_FIELD[action];
   if (!field) return { ok: false, code: 'FIELD_REFUSED', field: action, why: `the bulk action ${action} is not known to the gateway` };
-  if (rule?.deny?.includes(field)) return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may not change ${field} (bulk ${action})` };
-  if (rule?.allow && !rule.allow.includes(field)) return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may only change ${rule.allow.join(', ')}` };
-  if (field === 'status' && rule?.status && !rule.status.includes('draft')) return { ok: false, code: 'FIELD_REFUSED', field, why: 'this key may not change status' };
-  if (c?.kind === 'post' && ((action === 'access' && c.c.visibility) || ((action === 'unpublish' || action === 'unschedule') && c.c.status && !c.c.status.includes('draft')))) {
+  if (rule?.deny?.includes(field))
+    return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may not change ${field} (bulk ${action})` };
+  if (rule?.allow && !rule.allow.includes(field))
+    return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may only change ${rule.allow.join(', ')}` };
+  if (field === 'status' && rule?.status && !rule.status.includes('draft'))
+    return { ok: false, code: 'FIELD_REFUSED', field, why: 'this key may not change status' };
+  if (
+    c?.kind === 'post' &&
+    ((action === 'access' && c.c.visibility) ||
+      ((action === 'unpublish' || action === 'unschedule') && c.c.status && !c.c.status.includes('draft')))
+  ) {
     return { ok: false, code: 'BODY_OUTSIDE_GRANT', field, why: `bulk ${action} could move records outside the key's constraint` };
   }
-  if (c?.kind === 'member' && action === 'removeLabel' && c.c.labels) return { ok: false, code: 'BODY_OUTSIDE_GRANT', field, why: `bulk ${action} could move members outside the key's constraint` };
+  if (c?.kind === 'member' && action === 'removeLabel' && c.c.labels)
+    return { ok: false, code: 'BODY_OUTSIDE_GRANT', field, why: `bulk ${action} could move members outside the key's constraint` };
   return { ok: true };
 }
 
@@ -141,20 +176,35 @@ export function checkBulkEdit(rule: FieldRule | undefined, c: Constraint | undef
 export function checkBulkAddTags(body: Json, canAddTags: boolean, tagRule: FieldRule | undefined): BodyVerdict {
   const meta = (body.bulk as Json | undefined)?.meta as Json | undefined;
   const tags = meta?.tags;
-  if (!Array.isArray(tags) || tags.length === 0) return { ok: false, code: 'BODY_INVALID', field: 'tags', why: 'bulk addTag needs {"meta": {"tags": [ ... ]}}' };
+  if (!Array.isArray(tags) || tags.length === 0)
+    return { ok: false, code: 'BODY_INVALID', field: 'tags', why: 'bulk addTag needs {"meta": {"tags": [ ... ]}}' };
   for (const [i, t] of tags.entries()) {
-    if (typeof t !== 'object' || t === null || Array.isArray(t)) return { ok: false, code: 'BODY_INVALID', field: 'tags', why: `meta.tags[${i}] is not an object` };
+    if (typeof t !== 'object' || t === null || Array.isArray(t))
+      return { ok: false, code: 'BODY_INVALID', field: 'tags', why: `meta.tags[${i}] is not an object` };
     const tag = t as Json;
     if (tag.id !== undefined && tag.id !== null && tag.id !== '') {
-      if (typeof tag.id !== 'string' || !/^[0-9a-f]{24}$/.test(tag.id)) return { ok: false, code: 'BODY_INVALID', field: 'tags', why: `meta.tags[${i}].id is not a tag id` };
+      if (typeof tag.id !== 'string' || !/^[0-9a-f]{24}$/.test(tag.id))
+        return { ok: false, code: 'BODY_INVALID', field: 'tags', why: `meta.tags[${i}].id is not a tag id` };
       continue;
     }
     // No id: Ghost may create the tag with every field sent.
-    if (typeof tag.name !== 'string' || tag.name.trim() === '') return { ok: false, code: 'BODY_INVALID', field: 'tags', why: `meta.tags[${i}] has neither an id nor a name` };
-    if (!canAddTags) return { ok: false, code: 'SCOPE_MISSING', field: 'tags', why: `meta.tags[${i}] has no id, so Ghost would create the tag when none has its slug; that needs the scope tags:add (send {"id": ...} to attach an existing tag)` };
+    if (typeof tag.name !== 'string' || tag.name.trim() === '')
+      return { ok: false, code: 'BODY_INVALID', field: 'tags', why: `meta.tags[${i}] has neither an id nor a name` };
+    if (!canAddTags)
+      return {
+        ok: false,
+        code: 'SCOPE_MISSING',
+        field: 'tags',
+        why: `meta.tags[${i}] has no id, so Ghost would create the tag when none has its slug; that needs the scope tags:add (send {"id": ...} to attach an existing tag)`,
+      };
     for (const f of Object.keys(tag).filter((k) => k !== 'id')) {
       if (tagRule?.deny?.includes(f) || (tagRule?.allow && !tagRule.allow.includes(f))) {
-        return { ok: false, code: 'FIELD_REFUSED', field: f, why: `meta.tags[${i}] would create a tag with ${f}, which this key may not set on tags` };
+        return {
+          ok: false,
+          code: 'FIELD_REFUSED',
+          field: f,
+          why: `meta.tags[${i}] would create a tag with ${f}, which this key may not set on tags`,
+        };
       }
     }
   }
@@ -180,7 +230,8 @@ export const fieldsPart: GrantPart<'fields'> = {
     const problems: string[] = [];
     for (const [resource, pr] of Object.entries(parent.fields ?? {})) {
       const cr = child.fields?.[resource as keyof NonNullable<Grant['fields']>];
-      if (pr.deny && !pr.deny.every((f) => cr?.deny?.includes(f))) problems.push(`fields.${resource}.deny must keep the parent's denied fields`);
+      if (pr.deny && !pr.deny.every((f) => cr?.deny?.includes(f)))
+        problems.push(`fields.${resource}.deny must keep the parent's denied fields`);
       if (pr.allow && !isSubset(cr?.allow, pr.allow)) problems.push(`fields.${resource}.allow must be a subset of the parent's`);
       if (pr.status && !isSubset(cr?.status, pr.status)) problems.push(`fields.${resource}.status must be a subset of the parent's`);
     }
@@ -188,7 +239,8 @@ export const fieldsPart: GrantPart<'fields'> = {
   },
   inherit: (child, parent) => (!child.fields && parent.fields ? structuredClone(parent.fields) : undefined),
   describe: (g) =>
-    Object.entries(g.fields ?? {}).map(([resource, r]) =>
-      `${resource}: ${[r.deny ? `may not set ${r.deny.join(', ')}` : '', r.allow ? `may only set ${r.allow.join(', ')}` : '', r.status ? `may set status only to ${r.status.join(' or ')}` : ''].filter(Boolean).join('; ')}`,
+    Object.entries(g.fields ?? {}).map(
+      ([resource, r]) =>
+        `${resource}: ${[r.deny ? `may not set ${r.deny.join(', ')}` : '', r.allow ? `may only set ${r.allow.join(', ')}` : '', r.status ? `may set status only to ${r.status.join(' or ')}` : ''].filter(Boolean).join('; ')}`,
     ),
 };

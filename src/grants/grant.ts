@@ -39,7 +39,10 @@ const PostConstraint = z
 const MemberConstraint = z
   .object({
     labels: z.array(AnchorSchema).min(1).optional(),
-    status: z.array(z.enum(['free', 'paid', 'comped'])).min(1).optional(),
+    status: z
+      .array(z.enum(['free', 'paid', 'comped']))
+      .min(1)
+      .optional(),
   })
   .strict();
 const WebhookConstraint = z.object({ createdByKey: z.boolean() }).strict();
@@ -60,11 +63,18 @@ export const GrantSchema = z
     version: z.literal(1),
     scopes: z.array(z.string().regex(SCOPE_PATTERN, 'a scope is resource:action, resource:* or *')).max(1000),
     constraints: z
-      .object({ posts: PostConstraint.optional(), pages: PostConstraint.optional(), members: MemberConstraint.optional(), webhooks: WebhookConstraint.optional() })
+      .object({
+        posts: PostConstraint.optional(),
+        pages: PostConstraint.optional(),
+        members: MemberConstraint.optional(),
+        webhooks: WebhookConstraint.optional(),
+      })
       .strict()
       .optional(),
     fields: z.partialRecord(z.enum(['posts', 'pages', 'members', 'tags', 'newsletters', 'webhooks', 'users']), FieldRule).optional(),
-    redact: z.partialRecord(z.enum(['users', 'members', 'posts', 'pages', 'tags', 'newsletters', 'settings']), z.array(fieldName).min(1)).optional(),
+    redact: z
+      .partialRecord(z.enum(['users', 'members', 'posts', 'pages', 'tags', 'newsletters', 'settings']), z.array(fieldName).min(1))
+      .optional(),
     /**
      * false: the key may never make Ghost send email, by any route or state change (src/grants/email.ts).
      * A field rule denying `newsletter` or `email_segment` (older grants) means the same.
@@ -100,14 +110,23 @@ export function validateScopes(scopes: readonly string[], catalog: Catalog): str
     if (!SCOPE_PATTERN.test(s)) errors.push(`"${s}" is not resource:action, resource:* or *`);
     else if (s === '*') continue;
     else if (s.endsWith(':*')) {
-      if (!resources.has(s.slice(0, -2))) errors.push(`"${s}": no resource "${s.slice(0, -2)}" in the Ghost ${catalog.ghostVersion} catalog`);
-    } else if (!known.has(s)) errors.push(`"${s}": no route needs this scope in the Ghost ${catalog.ghostVersion} catalog (see \`ghostgate catalog\`)`);
+      if (!resources.has(s.slice(0, -2)))
+        errors.push(`"${s}": no resource "${s.slice(0, -2)}" in the Ghost ${catalog.ghostVersion} catalog`);
+    } else if (!known.has(s))
+      errors.push(`"${s}": no route needs this scope in the Ghost ${catalog.ghostVersion} catalog (see \`ghostgate catalog\`)`);
   }
   return errors;
 }
 
 export function parseScopeList(list: string): string[] {
-  return [...new Set(list.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  return [
+    ...new Set(
+      list
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
 }
 
 /**
@@ -136,7 +155,10 @@ export function compileGrant(grant: Grant): CompiledGrant {
   const all = set.has('*');
   const hasConstraints = Boolean(grant.constraints?.posts || grant.constraints?.pages || grant.constraints?.members);
   const hasRules =
-    Object.keys(grant.constraints ?? {}).length > 0 || Object.keys(grant.fields ?? {}).length > 0 || Object.keys(grant.redact ?? {}).length > 0 || grant.sendEmail === false;
+    Object.keys(grant.constraints ?? {}).length > 0 ||
+    Object.keys(grant.fields ?? {}).length > 0 ||
+    Object.keys(grant.redact ?? {}).length > 0 ||
+    grant.sendEmail === false;
   return {
     grant,
     holds: (scope, resource) => all || set.has(scope) || set.has(`${resource}:*`),
@@ -163,7 +185,8 @@ export interface GrantPart<K extends keyof Grant = keyof Grant> {
   describe(grant: Grant): string[];
 }
 
-export const isSubset = (a: readonly string[] | undefined, b: readonly string[]): boolean => a !== undefined && a.every((x) => b.includes(x));
+export const isSubset = (a: readonly string[] | undefined, b: readonly string[]): boolean =>
+  a !== undefined && a.every((x) => b.includes(x));
 
 export const scopesPart: GrantPart<'scopes'> = {
   part: 'scopes',

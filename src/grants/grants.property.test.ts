@@ -9,7 +9,9 @@ import { compileGrant, GrantSchema, type Grant } from './grant.js';
 import { constrainFilter, matchesFilter, parseFilter, serializeFilter, type NqlNode } from './nql.js';
 
 const catalog = loadCatalog();
-const ROUTES = catalog.routes.filter((r) => ['posts', 'pages', 'members', 'webhooks', 'tags'].includes(r.resource) && !r.flags.has('public'));
+const ROUTES = catalog.routes.filter(
+  (r) => ['posts', 'pages', 'members', 'webhooks', 'tags'].includes(r.resource) && !r.flags.has('public'),
+);
 const SCOPES = [...new Set(ROUTES.map((r) => r.scope))];
 const TAGS = ['partner', 'news', 'internal'];
 const STATUSES = ['draft', 'published', 'scheduled'] as const;
@@ -17,10 +19,21 @@ const IDS = ['a'.repeat(24), 'b'.repeat(24), 'c'.repeat(24)];
 
 const subset = <T>(xs: readonly T[]) => fc.subarray([...xs], { minLength: 1 });
 const VISIBILITY = ['public', 'members', 'paid'] as const;
-const postConstraint = fc.record({ tags: subset(TAGS).map((ts) => ts.map((t) => pinned('tags', t))), status: subset(STATUSES), visibility: subset(VISIBILITY), createdByKey: fc.boolean() }, { requiredKeys: [] });
+const postConstraint = fc.record(
+  {
+    tags: subset(TAGS).map((ts) => ts.map((t) => pinned('tags', t))),
+    status: subset(STATUSES),
+    visibility: subset(VISIBILITY),
+    createdByKey: fc.boolean(),
+  },
+  { requiredKeys: [] },
+);
 const REDACTABLE = ['email', 'name', 'bio', 'note'];
 const redaction = fc.record({ users: subset(REDACTABLE), members: subset(REDACTABLE) }, { requiredKeys: [] });
-const fieldRule = fc.record({ deny: subset(['authors', 'tags', 'visibility', 'newsletter', 'status']), status: subset(STATUSES) }, { requiredKeys: [] });
+const fieldRule = fc.record(
+  { deny: subset(['authors', 'tags', 'visibility', 'newsletter', 'status']), status: subset(STATUSES) },
+  { requiredKeys: [] },
+);
 
 const wideGrant: fc.Arbitrary<Grant> = fc
   .record({
@@ -49,7 +62,8 @@ function narrowed(wide: Grant): fc.Arbitrary<Grant> {
       const pc = { ...(g.constraints?.posts ?? {}) };
       if (tags) pc.tags = pc.tags ? pc.tags.filter((t) => tags.includes(anchorSlug(t))) : tags.map((t) => pinned('tags', t));
       if (status) pc.status = pc.status ? pc.status.filter((s) => (status as readonly string[]).includes(s)) : status;
-      if (visibility) pc.visibility = pc.visibility ? pc.visibility.filter((v) => (visibility as readonly string[]).includes(v)) : visibility;
+      if (visibility)
+        pc.visibility = pc.visibility ? pc.visibility.filter((v) => (visibility as readonly string[]).includes(v)) : visibility;
       if (byKey) pc.createdByKey = true;
       // An emptied list means "nothing"; keep it non-empty with a value no record has.
       if (pc.tags && pc.tags.length === 0) pc.tags = [{ id: 'f'.repeat(24), slug: 'nothing-has-this-tag' }];
@@ -57,7 +71,11 @@ function narrowed(wide: Grant): fc.Arbitrary<Grant> {
       if (pc.visibility && pc.visibility.length === 0) pc.visibility = ['tiers'];
       if (Object.keys(pc).length > 0) g.constraints = { ...(g.constraints ?? {}), posts: pc };
       // A field rule only when one is drawn: constraint-only grants stay constraint-only.
-      if (deny.length) g.fields = { ...(g.fields ?? {}), posts: { ...(g.fields?.posts ?? {}), deny: [...new Set([...(g.fields?.posts?.deny ?? []), ...deny])] } };
+      if (deny.length)
+        g.fields = {
+          ...(g.fields ?? {}),
+          posts: { ...(g.fields?.posts ?? {}), deny: [...new Set([...(g.fields?.posts?.deny ?? []), ...deny])] },
+        };
       for (const [type, fields] of Object.entries(redact ?? {})) {
         const t = type as 'users' | 'members';
         g.redact = { ...(g.redact ?? {}), [t]: [...new Set([...(g.redact?.[t] ?? []), ...fields])] };
@@ -66,17 +84,28 @@ function narrowed(wide: Grant): fc.Arbitrary<Grant> {
     });
 }
 
-const post = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), visibility: fc.constantFrom(...VISIBILITY), tags: fc.subarray(TAGS).map(tagRefs), authors: fc.constant([{ id: 'b1'.padStart(24, '0'), slug: 'olive' }]) });
+const post = fc.record({
+  id: fc.constantFrom(...IDS),
+  status: fc.constantFrom(...STATUSES),
+  visibility: fc.constantFrom(...VISIBILITY),
+  tags: fc.subarray(TAGS).map(tagRefs),
+  authors: fc.constant([{ id: 'b1'.padStart(24, '0'), slug: 'olive' }]),
+});
 const facts: fc.Arbitrary<{ routeIndex: number; facts: RequestFacts }> = fc
   .record({
     routeIndex: fc.nat({ max: ROUTES.length - 1 }),
     record: fc.option(post, { nil: null }),
     body: post.map(({ id: _id, ...rest }) => rest),
     owned: fc.subarray(IDS),
-    filter: fc.option(fc.constantFrom('status:draft', 'tag:-partner', "tag:news,featured:true"), { nil: undefined }),
+    filter: fc.option(fc.constantFrom('status:draft', 'tag:-partner', 'tag:news,featured:true'), { nil: undefined }),
     newsletter: fc.boolean(),
     // The relay row a webhook edit or delete names (src/webhooks/rule.ts RelayFact).
-    webhook: fc.constantFrom(null, { event: 'site.changed', createdByKey: true }, { event: 'post.published', createdByKey: true }, { event: 'member.added', createdByKey: false }),
+    webhook: fc.constantFrom(
+      null,
+      { event: 'site.changed', createdByKey: true },
+      { event: 'post.published', createdByKey: true },
+      { event: 'member.added', createdByKey: false },
+    ),
   })
   .map(({ routeIndex, record, body, owned, filter, newsletter, webhook }) => {
     const r = ROUTES[routeIndex]!;
@@ -86,7 +115,14 @@ const facts: fc.Arbitrary<{ routeIndex: number; facts: RequestFacts }> = fc
     const bulkBody = { bulk: { action: 'featured' } };
     return {
       routeIndex,
-      facts: { query, params: { id: IDS[0]!, slug: 'a-post' }, body: r.flags.has('bulk') ? bulkBody : { [r.resource]: [body] }, record, ownedIds: new Set(owned), webhook },
+      facts: {
+        query,
+        params: { id: IDS[0]!, slug: 'a-post' },
+        body: r.flags.has('bulk') ? bulkBody : { [r.resource]: [body] },
+        record,
+        ownedIds: new Set(owned),
+        webhook,
+      },
     };
   });
 
@@ -104,7 +140,8 @@ test('property: a narrower grant never allows what a wider one refuses', () => {
         if (n.allow === true) assert.equal(w.allow, true, `narrow allowed ${route.method} ${route.path} but wide refused`);
         // And what the wider grant hides, the narrower hides too.
         if (n.allow === true && w.allow === true) {
-          for (const [type, fields] of w.effects.redact?.fields ?? []) for (const f of fields) assert.ok(n.effects.redact?.fields.get(type)?.has(f), `narrow shows ${type}.${f}`);
+          for (const [type, fields] of w.effects.redact?.fields ?? [])
+            for (const f of fields) assert.ok(n.effects.redact?.fields.get(type)?.has(f), `narrow shows ${type}.${f}`);
         }
       },
     ),
@@ -116,14 +153,27 @@ test('property: a narrower grant never allows what a wider one refuses', () => {
 const leaf: fc.Arbitrary<NqlNode> = fc.oneof(
   fc.record({ f: fc.constantFrom('tag', 'status'), v: fc.constantFrom(...TAGS, ...STATUSES) }).map(({ f, v }) => ({ [f]: v })),
   fc.record({ f: fc.constantFrom('tag', 'status'), v: fc.constantFrom(...TAGS, ...STATUSES) }).map(({ f, v }) => ({ [f]: { $ne: v } })),
-  fc.record({ f: fc.constantFrom('tag', 'status', 'id'), vs: fc.subarray([...TAGS, ...STATUSES, ...IDS], { minLength: 1 }) }).map(({ f, vs }) => ({ [f]: { $in: vs } })),
-  fc.record({ f: fc.constantFrom('tag', 'status'), vs: fc.subarray([...TAGS, ...STATUSES], { minLength: 1 }) }).map(({ f, vs }) => ({ [f]: { $nin: vs } })),
+  fc
+    .record({ f: fc.constantFrom('tag', 'status', 'id'), vs: fc.subarray([...TAGS, ...STATUSES, ...IDS], { minLength: 1 }) })
+    .map(({ f, vs }) => ({ [f]: { $in: vs } })),
+  fc
+    .record({ f: fc.constantFrom('tag', 'status'), vs: fc.subarray([...TAGS, ...STATUSES], { minLength: 1 }) })
+    .map(({ f, vs }) => ({ [f]: { $nin: vs } })),
   fc.boolean().map((b) => ({ featured: b })),
 );
 const tree: fc.Arbitrary<NqlNode> = fc.letrec<{ node: NqlNode }>((tie) => ({
-  node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.record({ op: fc.constantFrom('$and', '$or'), xs: fc.array(tie('node'), { minLength: 2, maxLength: 3 }) }).map(({ op, xs }) => ({ [op]: xs }))),
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    leaf,
+    fc
+      .record({ op: fc.constantFrom('$and', '$or'), xs: fc.array(tie('node'), { minLength: 2, maxLength: 3 }) })
+      .map(({ op, xs }) => ({ [op]: xs })),
+  ),
 })).node;
-const record = fc.record({ id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), featured: fc.boolean(), tag: fc.subarray(TAGS) }, { noNullPrototype: true });
+const record = fc.record(
+  { id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), featured: fc.boolean(), tag: fc.subarray(TAGS) },
+  { noNullPrototype: true },
+);
 
 test('property: generated NQL filters never escape the injected constraint', () => {
   const constraints = ['tag:[partner]', 'tag:[partner]+status:[draft]', `id:['${IDS[0]}','${IDS[1]}']`].map(parseFilter);
@@ -144,7 +194,16 @@ test('property: generated NQL filters never escape the injected constraint', () 
 
 test('hostile filter strings are either refused or kept inside the constraint', () => {
   const constraint = parseFilter('tag:[partner]');
-  const hostile = ["tag:partner,tag:-partner", "tag:-partner", ")", "tag:partner)+(id:-x", "tag:'partner'", "(tag:news", "id:-'000000000000000000000000'", "status:[draft,published,scheduled]"];
+  const hostile = [
+    'tag:partner,tag:-partner',
+    'tag:-partner',
+    ')',
+    'tag:partner)+(id:-x',
+    "tag:'partner'",
+    '(tag:news',
+    "id:-'000000000000000000000000'",
+    'status:[draft,published,scheduled]',
+  ];
   for (const h of hostile) {
     let forwarded: string;
     try {

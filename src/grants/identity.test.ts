@@ -22,7 +22,11 @@ const q = (o: Record<string, string> = {}) => new Map(Object.entries(o));
 
 test('every identity rule names catalog routes and cites Ghost', () => {
   for (const rule of IDENTITY_RULES) {
-    if (rule.route.endsWith('/*')) assert.ok(catalog.routes.some((r) => r.path.startsWith(rule.route.slice(0, -2))), rule.route);
+    if (rule.route.endsWith('/*'))
+      assert.ok(
+        catalog.routes.some((r) => r.path.startsWith(rule.route.slice(0, -2))),
+        rule.route,
+      );
     else route(...(rule.route.split(' ') as [string, string]));
     assert.match(rule.source, /core\//, rule.route);
   }
@@ -68,12 +72,18 @@ test('identity-protected routes, for each kind of upstream credential', () => {
   ];
   for (const [m, p, params, query, identity, want] of table) {
     const got = identityGuard(route(m, p), params, q(query), identity);
-    assert.equal(got !== undefined, want, `${m} ${p} ${JSON.stringify(params)} ${JSON.stringify(query)} ${identity.kind}${identity.userId ? '' : ' (user unknown)'}`);
+    assert.equal(
+      got !== undefined,
+      want,
+      `${m} ${p} ${JSON.stringify(params)} ${JSON.stringify(query)} ${identity.kind}${identity.userId ? '' : ' (user unknown)'}`,
+    );
   }
 });
 
 test('every session and authentication route of the catalog is identity-protected', () => {
-  const routes = catalog.routes.filter((r) => r.path === '/session' || r.path.startsWith('/session/') || r.path.startsWith('/authentication/'));
+  const routes = catalog.routes.filter(
+    (r) => r.path === '/session' || r.path.startsWith('/session/') || r.path.startsWith('/authentication/'),
+  );
   assert.ok(routes.length >= 10);
   for (const r of routes) assert.ok(identityGuard(r, {}, q(), staff), `${r.method} ${r.path}`);
 });

@@ -21,7 +21,11 @@ export interface IdentityRule {
   /** `METHOD /path` as in the catalog, or a path prefix ending in `/*`. */
   readonly route: string;
   /** Applies only when this holds; always when absent. */
-  readonly when?: (r: { params: Readonly<Record<string, string>>; query: ReadonlyMap<string, string>; identity: UpstreamIdentity }) => string | undefined;
+  readonly when?: (r: {
+    params: Readonly<Record<string, string>>;
+    query: ReadonlyMap<string, string>;
+    identity: UpstreamIdentity;
+  }) => string | undefined;
   readonly why: string;
   readonly source: string;
 }
@@ -46,19 +50,77 @@ function namesUpstreamUser(id: string, identity: UpstreamIdentity): string | und
 }
 
 export const IDENTITY_RULES: readonly IdentityRule[] = [
-  { route: 'GET /users/:id/token', why: 'returns the caller’s own staff token: the gateway’s upstream credential', source: 'core/server/api/endpoints/users.js:19-32,55-64,253-270' },
-  { route: 'PUT /users/:id/token', why: 'rotates the caller’s own staff token and returns the new secret', source: 'core/server/api/endpoints/users.js:272-290' },
-  { route: 'PUT /users/password', why: 'sets the password of the upstream user, or of another user without the old password', source: 'core/server/api/endpoints/users.js:213-238; core/server/models/user.js:1164-1195' },
+  {
+    route: 'GET /users/:id/token',
+    why: 'returns the caller’s own staff token: the gateway’s upstream credential',
+    source: 'core/server/api/endpoints/users.js:19-32,55-64,253-270',
+  },
+  {
+    route: 'PUT /users/:id/token',
+    why: 'rotates the caller’s own staff token and returns the new secret',
+    source: 'core/server/api/endpoints/users.js:272-290',
+  },
+  {
+    route: 'PUT /users/password',
+    why: 'sets the password of the upstream user, or of another user without the old password',
+    source: 'core/server/api/endpoints/users.js:213-238; core/server/models/user.js:1164-1195',
+  },
   { route: 'PUT /users/owner', why: 'moves the Owner role', source: 'core/server/api/endpoints/users.js:240-251' },
-  { route: 'PUT /users/:id', when: (r) => namesUpstreamUser(r.params.id ?? '', r.identity), why: 'changes the upstream user’s email (no verification: a password reset then goes to the new address), name or status', source: 'core/server/api/endpoints/utils/serializers/input/users.js:22-33; core/server/models/user.js:592-652' },
-  { route: 'DELETE /users/:id', when: (r) => namesUpstreamUser(r.params.id ?? '', r.identity), why: 'deletes the upstream user together with its staff token', source: 'core/server/services/users.js:177-215; core/server/models/user.js:963-973' },
-  { route: 'POST /integrations/:id/api_key/:keyid/refresh', why: 'rotates any api_keys row whatever the integration id, the upstream staff token or integration key included', source: 'core/server/services/integrations/integrations-service.js:14-42' },
-  { route: 'GET /db', when: (r) => (includes(r.query, 'api_keys') ? 'include=api_keys' : r.query.has('filename') ? 'filename= (a stored backup the gateway cannot read first)' : undefined), why: 'the api_keys table holds every key’s secret, the upstream credential’s too', source: 'core/server/api/endpoints/db.js:49-85; core/server/data/exporter/table-lists.js:2-81; core/server/data/db/backup.js:28-45' },
-  { route: 'POST /db/backup', when: (r) => (includes(r.query, 'api_keys') ? 'include=api_keys' : undefined), why: 'writes every key’s secret to a backup that GET /db?filename= reads back', source: 'core/server/api/endpoints/db.js:21-48; core/server/data/db/backup.js:47-72' },
-  { route: 'GET /identities', why: 'a site-signed token naming the upstream user’s email and role', source: 'core/server/api/endpoints/identities.js; core/server/services/identity-tokens/identity-token-service.js:14-28' },
-  { route: 'GET /featurebase/token', why: 'a token naming the upstream user’s name and email', source: 'core/server/api/endpoints/featurebase.js' },
-  { route: '/session/*', why: 'sign-in, sign-out and 2FA of a person’s session', source: 'core/server/api/endpoints/session.js; core/server/web/api/endpoints/admin/routes.js:411-424' },
-  { route: '/authentication/*', why: 'set-up, password reset, invitation and the reset of every key and session', source: 'core/server/api/endpoints/authentication.js; core/server/web/api/endpoints/admin/routes.js:428-447; core/server/services/auth/reset-authentication.js:21-47' },
+  {
+    route: 'PUT /users/:id',
+    when: (r) => namesUpstreamUser(r.params.id ?? '', r.identity),
+    why: 'changes the upstream user’s email (no verification: a password reset then goes to the new address), name or status',
+    source: 'core/server/api/endpoints/utils/serializers/input/users.js:22-33; core/server/models/user.js:592-652',
+  },
+  {
+    route: 'DELETE /users/:id',
+    when: (r) => namesUpstreamUser(r.params.id ?? '', r.identity),
+    why: 'deletes the upstream user together with its staff token',
+    source: 'core/server/services/users.js:177-215; core/server/models/user.js:963-973',
+  },
+  {
+    route: 'POST /integrations/:id/api_key/:keyid/refresh',
+    why: 'rotates any api_keys row whatever the integration id, the upstream staff token or integration key included',
+    source: 'core/server/services/integrations/integrations-service.js:14-42',
+  },
+  {
+    route: 'GET /db',
+    when: (r) =>
+      includes(r.query, 'api_keys')
+        ? 'include=api_keys'
+        : r.query.has('filename')
+          ? 'filename= (a stored backup the gateway cannot read first)'
+          : undefined,
+    why: 'the api_keys table holds every key’s secret, the upstream credential’s too',
+    source: 'core/server/api/endpoints/db.js:49-85; core/server/data/exporter/table-lists.js:2-81; core/server/data/db/backup.js:28-45',
+  },
+  {
+    route: 'POST /db/backup',
+    when: (r) => (includes(r.query, 'api_keys') ? 'include=api_keys' : undefined),
+    why: 'writes every key’s secret to a backup that GET /db?filename= reads back',
+    source: 'core/server/api/endpoints/db.js:21-48; core/server/data/db/backup.js:47-72',
+  },
+  {
+    route: 'GET /identities',
+    why: 'a site-signed token naming the upstream user’s email and role',
+    source: 'core/server/api/endpoints/identities.js; core/server/services/identity-tokens/identity-token-service.js:14-28',
+  },
+  {
+    route: 'GET /featurebase/token',
+    why: 'a token naming the upstream user’s name and email',
+    source: 'core/server/api/endpoints/featurebase.js',
+  },
+  {
+    route: '/session/*',
+    why: 'sign-in, sign-out and 2FA of a person’s session',
+    source: 'core/server/api/endpoints/session.js; core/server/web/api/endpoints/admin/routes.js:411-424',
+  },
+  {
+    route: '/authentication/*',
+    why: 'set-up, password reset, invitation and the reset of every key and session',
+    source:
+      'core/server/api/endpoints/authentication.js; core/server/web/api/endpoints/admin/routes.js:428-447; core/server/services/auth/reset-authentication.js:21-47',
+  },
 ];
 
 function matches(rule: IdentityRule, route: RouteEntry): boolean {

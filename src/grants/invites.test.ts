@@ -42,7 +42,11 @@ test('a body Ghost could read another way is refused', () => {
   const table: [string, unknown, string][] = [
     ['no body', null, 'BODY_INVALID'],
     ['no invites', { invite: [] }, 'BODY_INVALID'],
-    ['two invites (Ghost uses the first only)', { invites: [{ role_id: id('Contributor') }, { role_id: id('Administrator') }] }, 'BODY_INVALID'],
+    [
+      'two invites (Ghost uses the first only)',
+      { invites: [{ role_id: id('Contributor') }, { role_id: id('Administrator') }] },
+      'BODY_INVALID',
+    ],
     ['role_id a number', invite(4), 'BODY_INVALID'],
     ['role_id an object', invite({ id: id('Contributor') }), 'BODY_INVALID'],
     ['role_id missing', { invites: [{ email: 'x@example.com' }] }, 'BODY_INVALID'],

@@ -25,7 +25,11 @@ export type InviteVerdict = { ok: true; role: string } | { ok: false; code: 'BOD
 export function decideInvite(body: unknown, roles: readonly GhostRole[], maxRole: RoleCeiling): InviteVerdict {
   const list = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).invites : undefined;
   if (!Array.isArray(list) || list.length !== 1 || !list[0] || typeof list[0] !== 'object' || Array.isArray(list[0])) {
-    return { ok: false, code: 'BODY_INVALID', why: 'the body must be {"invites": [ { "email": …, "role_id": … } ]} with exactly one invite' };
+    return {
+      ok: false,
+      code: 'BODY_INVALID',
+      why: 'the body must be {"invites": [ { "email": …, "role_id": … } ]} with exactly one invite',
+    };
   }
   const roleId = (list[0] as Record<string, unknown>).role_id;
   if (typeof roleId !== 'string') return { ok: false, code: 'BODY_INVALID', why: 'role_id must be a string' };
@@ -34,7 +38,8 @@ export function decideInvite(body: unknown, roles: readonly GhostRole[], maxRole
   const rank = (STAFF_ROLE_ORDER as readonly string[]).indexOf(role.name);
   const ceiling = STAFF_ROLE_ORDER.indexOf(ceilingRole(maxRole));
   if (rank < 0) return { ok: false, code: 'INVITE_ROLE_REFUSED', why: `${role.name} is not a staff role this key may invite` };
-  if (rank > ceiling) return { ok: false, code: 'INVITE_ROLE_REFUSED', why: `${role.name} is above this key's ceiling, ${ceilingRole(maxRole)}` };
+  if (rank > ceiling)
+    return { ok: false, code: 'INVITE_ROLE_REFUSED', why: `${role.name} is above this key's ceiling, ${ceilingRole(maxRole)}` };
   return { ok: true, role: role.name };
 }
 
@@ -44,7 +49,8 @@ export function rolesFrom(json: unknown): GhostRole[] | undefined {
   if (!Array.isArray(list)) return undefined;
   const out: GhostRole[] = [];
   for (const r of list) {
-    if (!r || typeof r !== 'object' || typeof (r as GhostRole).id !== 'string' || typeof (r as GhostRole).name !== 'string') return undefined;
+    if (!r || typeof r !== 'object' || typeof (r as GhostRole).id !== 'string' || typeof (r as GhostRole).name !== 'string')
+      return undefined;
     out.push({ id: (r as GhostRole).id, name: (r as GhostRole).name });
   }
   return out;

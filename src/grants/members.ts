@@ -26,7 +26,12 @@ export function checkMemberWrite(c: Constraint | undefined, body: Json, current:
   if (body.subscriptions !== undefined) leadsTo.set('paid', 'subscriptions');
   for (const [status, field] of leadsTo) {
     if (!allowed.includes(status as never)) {
-      return { ok: false, code: 'BODY_OUTSIDE_GRANT', field, why: `setting ${field} can make the member ${status}, and this key is limited to members with status ${allowed.join(' or ')}` };
+      return {
+        ok: false,
+        code: 'BODY_OUTSIDE_GRANT',
+        field,
+        why: `setting ${field} can make the member ${status}, and this key is limited to members with status ${allowed.join(' or ')}`,
+      };
     }
   }
   return { ok: true };

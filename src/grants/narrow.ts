@@ -30,8 +30,14 @@ export const BOUNDED_CEILINGS: readonly RoleCeiling[] = ['contributor', 'author'
 
 export const NarrowSchema = z
   .object({
-    invites: z.object({ maxRole: z.enum(ROLE_CEILINGS) }).strict().optional(),
-    themes: z.object({ keepActive: z.literal(true) }).strict().optional(),
+    invites: z
+      .object({ maxRole: z.enum(ROLE_CEILINGS) })
+      .strict()
+      .optional(),
+    themes: z
+      .object({ keepActive: z.literal(true) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type Narrow = z.infer<typeof NarrowSchema>;

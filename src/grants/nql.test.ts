@@ -23,8 +23,8 @@ test('serializeFilter: every operator and value kind in the spelling Ghost parse
     ["title:~^'abc'", { title: { $regex: /^abc/i } }],
     ["title:~$'abc'", { title: { $regex: /abc$/i } }],
     ["title:'it\\'s'", { title: "it's" }],
-    ["a:1+(b:2,c:3)", { $and: [{ a: 1 }, { $or: [{ b: 2 }, { c: 3 }] }] }],
-    ["a:1,(b:2+c:3)", { $or: [{ a: 1 }, { $and: [{ b: 2 }, { c: 3 }] }] }],
+    ['a:1+(b:2,c:3)', { $and: [{ a: 1 }, { $or: [{ b: 2 }, { c: 3 }] }] }],
+    ['a:1,(b:2+c:3)', { $or: [{ a: 1 }, { $and: [{ b: 2 }, { c: 3 }] }] }],
     ["authors.slug:'x'", { 'authors.slug': 'x' }],
   ];
   for (const [text, tree] of cases) {
@@ -78,7 +78,11 @@ test('sameFilter compares trees by value, expressions by source and flags', () =
 
 test('constrainFilter ANDs the constraints to the client filter, keeps the spelling stable, and refuses an empty one', () => {
   assert.equal(constrainFilter('tag:news', [{ status: { $in: ['draft'] } }]), "tag:'news'+status:['draft']");
-  assert.equal(constrainFilter('tag:news', [{ status: { $in: ['draft'] } }]), "tag:'news'+status:['draft']", 'the remembered proof is the same');
+  assert.equal(
+    constrainFilter('tag:news', [{ status: { $in: ['draft'] } }]),
+    "tag:'news'+status:['draft']",
+    'the remembered proof is the same',
+  );
   assert.equal(constrainFilter('tag:news,tag:x', [{ a: 1 }]), "(tag:'news',tag:'x')+a:1");
   assert.equal(constrainFilter(undefined, [{ a: 1 }]), 'a:1');
   assert.equal(constrainFilter('  ', [{ a: 1 }]), 'a:1', 'a blank filter is no filter');

@@ -57,7 +57,9 @@ export function serializeFilter(node: NqlNode): string {
   const value = node[key];
   if (key === '$and' || key === '$or') {
     if (!Array.isArray(value) || value.length === 0) throw new FilterError('unsupported filter shape');
-    return value.map((child: NqlNode) => (isCompound(child) ? `(${serializeFilter(child)})` : serializeFilter(child))).join(key === '$and' ? '+' : ',');
+    return value
+      .map((child: NqlNode) => (isCompound(child) ? `(${serializeFilter(child)})` : serializeFilter(child)))
+      .join(key === '$and' ? '+' : ',');
   }
   if (key.startsWith('$') || !/^[a-zA-Z_][a-zA-Z0-9_.]*$/.test(key)) throw new FilterError(`unsupported filter field ${key}`);
   if (value === null || typeof value !== 'object') return `${key}:${literal(value)}`;
@@ -79,8 +81,10 @@ function isCompound(n: NqlNode): boolean {
 }
 
 export function sameFilter(a: unknown, b: unknown): boolean {
-  if (a instanceof RegExp || b instanceof RegExp) return a instanceof RegExp && b instanceof RegExp && a.source === b.source && a.flags === b.flags;
-  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameFilter(x, b[i]));
+  if (a instanceof RegExp || b instanceof RegExp)
+    return a instanceof RegExp && b instanceof RegExp && a.source === b.source && a.flags === b.flags;
+  if (Array.isArray(a) || Array.isArray(b))
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameFilter(x, b[i]));
   if (a && b && typeof a === 'object' && typeof b === 'object') {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
@@ -136,7 +140,9 @@ function proveFilter(clientFilter: string | undefined, constraints: readonly Nql
   const plain = serializeFilter(combined);
   const text = wrap === 'raw' && '$or' in combined ? `(${plain})` : plain;
   const wrapped = wrap === 'raw' ? `${text}+__ghostgate_proof:1` : `(${text})+__ghostgate_proof:1`;
-  const faithful = sameFilter(flat(parseFilter(text)), flat(combined)) && sameFilter(flat(parseFilter(wrapped)), flat({ $and: [combined, GHOST_CONDITION] }));
+  const faithful =
+    sameFilter(flat(parseFilter(text)), flat(combined)) &&
+    sameFilter(flat(parseFilter(wrapped)), flat({ $and: [combined, GHOST_CONDITION] }));
   if (!faithful) throw new FilterError('the filter cannot be forwarded faithfully');
   return text;
 }
@@ -147,7 +153,8 @@ function flat(node: unknown): unknown {
   if (!node || typeof node !== 'object' || node instanceof RegExp) return node;
   const out: NqlNode = {};
   for (const [k, v] of Object.entries(node as NqlNode)) {
-    if ((k === '$and' || k === '$or') && Array.isArray(v)) out[k] = v.flatMap((c: NqlNode) => (Object.keys(c).length === 1 && Array.isArray(c[k]) ? (flat(c) as NqlNode)[k] : [flat(c)]));
+    if ((k === '$and' || k === '$or') && Array.isArray(v))
+      out[k] = v.flatMap((c: NqlNode) => (Object.keys(c).length === 1 && Array.isArray(c[k]) ? (flat(c) as NqlNode)[k] : [flat(c)]));
     else out[k] = flat(v);
   }
   return out;

@@ -30,5 +30,8 @@ test('a grant in words: one line per rule, from each kind', () => {
     'never makes Ghost send email (publishing, newsletters, member emails)',
     'settings secrets shown (the private site password, webhook URLs, keys)',
   ]);
-  assert.deepEqual(describeGrant(GrantSchema.parse({ version: 1, scopes: [] })), ['no scopes: every route is refused', 'webhooks: only those it created']);
+  assert.deepEqual(describeGrant(GrantSchema.parse({ version: 1, scopes: [] })), [
+    'no scopes: every route is refused',
+    'webhooks: only those it created',
+  ]);
 });

@@ -12,7 +12,15 @@ import { redactPart, revealSettingSecretsPart } from './personal-data.js';
  * says a grant in words (token show). Each kind lives with the code that
  * enforces it at request time.
  */
-export const GRANT_PARTS: readonly GrantPart[] = [scopesPart, constraintsPart, fieldsPart, narrowPart, redactPart, sendEmailPart, revealSettingSecretsPart];
+export const GRANT_PARTS: readonly GrantPart[] = [
+  scopesPart,
+  constraintsPart,
+  fieldsPart,
+  narrowPart,
+  redactPart,
+  sendEmailPart,
+  revealSettingSecretsPart,
+];
 
 /** The grant in words, one line per rule, in the registry's order. */
 export function describeGrant(grant: Grant): string[] {

@@ -60,28 +60,65 @@ function POST_BODY(type: 'posts' | 'pages'): string[] {
  */
 const COPIES: readonly { at: string; parent?: string; fields: Readonly<Record<string, readonly string[]>>; source: string }[] = [
   // include=email_recipients on members; include=email_recipient on recipient failures (schema.js:1689-1691).
-  { at: 'email_recipients', fields: { member_email: ['members.email'], member_name: ['members.name'], member_uuid: ['members.uuid'] }, source: 'models/member.js:415-417; mappers/email-failures.js:15-25' },
-  { at: 'email_recipient', fields: { member_email: ['members.email'], member_name: ['members.name'], member_uuid: ['members.uuid'] }, source: 'mappers/email-failures.js:15-25' },
+  {
+    at: 'email_recipients',
+    fields: { member_email: ['members.email'], member_name: ['members.name'], member_uuid: ['members.uuid'] },
+    source: 'models/member.js:415-417; mappers/email-failures.js:15-25',
+  },
+  {
+    at: 'email_recipient',
+    fields: { member_email: ['members.email'], member_name: ['members.name'], member_uuid: ['members.uuid'] },
+    source: 'mappers/email-failures.js:15-25',
+  },
   // Activity feed: email changes, spam complaints, donations pass event rows through (event-repository.js:455-1018).
   {
     at: 'data',
     parent: 'events',
-    fields: { to_email: ['members.email'], from_email: ['members.email'], email_address: ['members.email'], email: ['members.email'], name: ['members.name'], donation_message: ['members.note'] },
+    fields: {
+      to_email: ['members.email'],
+      from_email: ['members.email'],
+      email_address: ['members.email'],
+      email: ['members.email'],
+      name: ['members.name'],
+      donation_message: ['members.note'],
+    },
     source: 'members-api/repositories/event-repository.js:455-512,911-1018; mappers/activity-feed-events.js:134-150',
   },
   // Stripe customers: real ones, and the synthetic ones of comped and gift members (member-bread-service.js:173-180).
   { at: 'customer', fields: { email: ['members.email'], name: ['members.name'] }, source: 'models/stripe-customer-subscription.js:20-72' },
   // Actions: the name, title or email of the record acted on (models/base/plugins/actions.js:112-121).
-  { at: 'context', parent: 'actions', fields: { primary_name: ['members.name', 'members.email', 'users.name', 'users.email', 'posts.title', 'pages.title'] }, source: 'models/base/plugins/actions.js:101-133' },
-  { at: 'resource', parent: 'actions', fields: { name: ['members.name', 'users.name'], title: ['posts.title', 'pages.title'] }, source: 'utils/clean.js:162-167' },
+  {
+    at: 'context',
+    parent: 'actions',
+    fields: { primary_name: ['members.name', 'members.email', 'users.name', 'users.email', 'posts.title', 'pages.title'] },
+    source: 'models/base/plugins/actions.js:101-133',
+  },
+  {
+    at: 'resource',
+    parent: 'actions',
+    fields: { name: ['members.name', 'users.name'], title: ['posts.title', 'pages.title'] },
+    source: 'utils/clean.js:162-167',
+  },
   // Author attribution titles are staff names (member-attribution/attribution-builder.js:120).
   { at: 'attribution', fields: { title: ['users.name'] }, source: 'member-attribution/attribution-builder.js:120' },
   // Sender identities are usually a staff member's address (schema.js:25-27, 1641-1642).
-  { at: 'newsletters', fields: { sender_email: ['users.email'], sender_reply_to: ['users.email'], sender_name: ['users.name'] }, source: 'mappers/newsletters.js:24-33' },
-  { at: 'newsletter', fields: { sender_email: ['users.email'], sender_reply_to: ['users.email'], sender_name: ['users.name'] }, source: 'mappers/posts.js:168-170' },
+  {
+    at: 'newsletters',
+    fields: { sender_email: ['users.email'], sender_reply_to: ['users.email'], sender_name: ['users.name'] },
+    source: 'mappers/newsletters.js:24-33',
+  },
+  {
+    at: 'newsletter',
+    fields: { sender_email: ['users.email'], sender_reply_to: ['users.email'], sender_name: ['users.name'] },
+    source: 'mappers/posts.js:168-170',
+  },
   { at: 'emails', fields: { from: ['users.email'], reply_to: ['users.email'] }, source: 'mappers/emails.js' },
   { at: 'email', fields: { from: ['users.email'], reply_to: ['users.email'] }, source: 'mappers/posts.js:160-166' },
-  { at: 'automated_emails', fields: { sender_email: ['users.email'], sender_reply_to: ['users.email'], sender_name: ['users.name'] }, source: 'api/endpoints/automated-emails.js:31-50' },
+  {
+    at: 'automated_emails',
+    fields: { sender_email: ['users.email'], sender_reply_to: ['users.email'], sender_name: ['users.name'] },
+    source: 'api/endpoints/automated-emails.js:31-50',
+  },
   { at: 'invites', fields: { email: ['users.email'] }, source: 'models/invite.js' },
   { at: 'stats', fields: { authors: ['users.name'] }, source: 'services/stats/posts-stats-service.js:1304-1365' },
   // Derived from a post's body: the excerpt Ghost cuts from its plaintext (serializers/output/utils/extra-attrs.js), and
@@ -90,10 +127,23 @@ const COPIES: readonly { at: string; parent?: string; fields: Readonly<Record<st
   { at: 'post', fields: { excerpt: POST_BODY('posts') }, source: 'serializers/output/utils/extra-attrs.js' },
   { at: 'pages', fields: { excerpt: POST_BODY('pages') }, source: 'serializers/output/utils/extra-attrs.js' },
   { at: 'page', fields: { excerpt: POST_BODY('pages') }, source: 'serializers/output/utils/extra-attrs.js' },
-  { at: 'email', parent: 'posts', fields: { html: POST_BODY('posts'), plaintext: POST_BODY('posts'), source: POST_BODY('posts') }, source: 'serializers/output/mappers/emails.js' },
+  {
+    at: 'email',
+    parent: 'posts',
+    fields: { html: POST_BODY('posts'), plaintext: POST_BODY('posts'), source: POST_BODY('posts') },
+    source: 'serializers/output/mappers/emails.js',
+  },
   // Derived from a member's email: the Gravatar URL and the unsubscribe link (member.js:639, settings-helpers.js:184-193).
-  { at: 'members', fields: { avatar_image: ['members.email'], unsubscribe_url: ['members.email', 'members.uuid'] }, source: 'models/member.js:639' },
-  { at: 'member', fields: { avatar_image: ['members.email'], unsubscribe_url: ['members.email', 'members.uuid'] }, source: 'services/members/member-avatar.js:10-17' },
+  {
+    at: 'members',
+    fields: { avatar_image: ['members.email'], unsubscribe_url: ['members.email', 'members.uuid'] },
+    source: 'models/member.js:639',
+  },
+  {
+    at: 'member',
+    fields: { avatar_image: ['members.email'], unsubscribe_url: ['members.email', 'members.uuid'] },
+    source: 'services/members/member-avatar.js:10-17',
+  },
 ];
 
 /** Settings whose value is an address of a person (default-settings.json:338; settings-service.js:246-262). */
@@ -111,7 +161,8 @@ const SETTING_COPIES: Readonly<Record<string, readonly string[]>> = {
  * blanked too (SECRET_VALUE).
  */
 const SECRET_SETTING = /password|secret|private_key|api_key|_token|token_|public_hash|slack_url|webhook/i;
-const SECRET_VALUE = /^(?:[0-9a-f]{32,}|(?:sk|rk|pk|whsec)_[A-Za-z0-9_]{16,}|[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{10,}|https:\/\/hooks\.slack\.com\/\S+)$/;
+const SECRET_VALUE =
+  /^(?:[0-9a-f]{32,}|(?:sk|rk|pk|whsec)_[A-Za-z0-9_]{16,}|[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{10,}|https:\/\/hooks\.slack\.com\/\S+)$/;
 
 export interface Redactions {
   /** Fields removed per type (the grant's `redact`). */
@@ -150,7 +201,8 @@ export function redact(value: unknown, rules: Redactions, at = '', parent = ''):
     if (typeof obj.key === 'string' && obj.value !== null && obj.value !== undefined && obj.value !== '') {
       const own = rules.fields.get('settings')?.has(obj.key) ?? false;
       const copy = (SETTING_COPIES[obj.key] ?? []).some((tf) => redacted(rules, tf));
-      const secret = rules.settingSecrets && (SECRET_SETTING.test(obj.key) || (typeof obj.value === 'string' && SECRET_VALUE.test(obj.value)));
+      const secret =
+        rules.settingSecrets && (SECRET_SETTING.test(obj.key) || (typeof obj.value === 'string' && SECRET_VALUE.test(obj.value)));
       if (own || copy || secret) {
         obj.value = null;
         removed++;
@@ -198,35 +250,36 @@ const POST_RELATIONS = (own: 'posts' | 'pages'): Readonly<Record<string, Relatio
   // A revision's columns (title, lexical, custom_excerpt, feature_image...) are the post's own fields.
   post_revisions: { type: own },
 });
-const QUERY_TABLES: Readonly<Record<string, { own: RedactType | 'other'; table: string; relations: Readonly<Record<string, Relation>> }>> = {
-  members: {
-    own: 'members',
-    table: 'members',
-    relations: {
-      email_recipients: { copies: { member_email: 'members.email', member_name: 'members.name', member_uuid: 'members.uuid' } },
-      emails: { table: 'emails' },
-      newsletters: { type: 'newsletters', table: 'newsletters' },
-      metafields: { copies: { value: 'members.metafields', key: 'members.metafields' } },
-      // The rest of models/member.js filterRelations: tables that hold no copy of a person's field.
-      labels: {},
-      products: {},
-      subscriptions: {},
-      signups: {},
-      conversions: {},
-      clicked_links: {},
-      feedback: {},
-      offer_redemptions: {},
+const QUERY_TABLES: Readonly<Record<string, { own: RedactType | 'other'; table: string; relations: Readonly<Record<string, Relation>> }>> =
+  {
+    members: {
+      own: 'members',
+      table: 'members',
+      relations: {
+        email_recipients: { copies: { member_email: 'members.email', member_name: 'members.name', member_uuid: 'members.uuid' } },
+        emails: { table: 'emails' },
+        newsletters: { type: 'newsletters', table: 'newsletters' },
+        metafields: { copies: { value: 'members.metafields', key: 'members.metafields' } },
+        // The rest of models/member.js filterRelations: tables that hold no copy of a person's field.
+        labels: {},
+        products: {},
+        subscriptions: {},
+        signups: {},
+        conversions: {},
+        clicked_links: {},
+        feedback: {},
+        offer_redemptions: {},
+      },
     },
-  },
-  users: { own: 'users', table: 'users', relations: { roles: {} } },
-  posts: { own: 'posts', table: 'posts', relations: POST_RELATIONS('posts') },
-  pages: { own: 'pages', table: 'posts', relations: POST_RELATIONS('pages') },
-  tags: { own: 'tags', table: 'tags', relations: {} },
-  invites: { own: 'other', table: 'invites', relations: {} },
-  actions: { own: 'other', table: 'actions', relations: {} },
-  newsletters: { own: 'newsletters', table: 'newsletters', relations: {} },
-  emails: { own: 'other', table: 'emails', relations: {} },
-};
+    users: { own: 'users', table: 'users', relations: { roles: {} } },
+    posts: { own: 'posts', table: 'posts', relations: POST_RELATIONS('posts') },
+    pages: { own: 'pages', table: 'posts', relations: POST_RELATIONS('pages') },
+    tags: { own: 'tags', table: 'tags', relations: {} },
+    invites: { own: 'other', table: 'invites', relations: {} },
+    actions: { own: 'other', table: 'actions', relations: {} },
+    newsletters: { own: 'newsletters', table: 'newsletters', relations: {} },
+    emails: { own: 'other', table: 'emails', relations: {} },
+  };
 /** Columns of "other" tables that carry a person's field (invites.email, actions.context, senders). */
 const COLUMN_COPIES: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
   invites: { email: ['users.email'] },
@@ -317,12 +370,18 @@ export const redactPart: GrantPart<'redact'> = {
       return fields.every((f) => cf.includes(f)) ? [] : [`redact.${type} must keep the parent's redactions`];
     }),
   inherit: (child, parent) => (!child.redact && parent.redact ? structuredClone(parent.redact) : undefined),
-  describe: (g) => Object.entries(g.redact ?? {}).map(([type, fields]) => `${type}: ${fields.join(', ')} removed from every answer, and never filtered, ordered or searched by`),
+  describe: (g) =>
+    Object.entries(g.redact ?? {}).map(
+      ([type, fields]) => `${type}: ${fields.join(', ')} removed from every answer, and never filtered, ordered or searched by`,
+    ),
 };
 
 /** Settings secrets are blanked unless the grant reveals them; a child may reveal them only if its parent does. */
 export const revealSettingSecretsPart: GrantPart<'revealSettingSecrets'> = {
   part: 'revealSettingSecrets',
-  subset: (child, parent) => (child.revealSettingSecrets === true && parent.revealSettingSecrets !== true ? ['revealSettingSecrets: the parent sees settings secrets blanked, so must the child'] : []),
+  subset: (child, parent) =>
+    child.revealSettingSecrets === true && parent.revealSettingSecrets !== true
+      ? ['revealSettingSecrets: the parent sees settings secrets blanked, so must the child']
+      : [],
   describe: (g) => (g.revealSettingSecrets === true ? ['settings secrets shown (the private site password, webhook URLs, keys)'] : []),
 };

@@ -21,7 +21,11 @@ export interface Preset {
 export const PRESETS: Readonly<Record<string, Preset>> = {
   'content-reader': {
     description: 'read all posts, pages and tags; no emails',
-    grant: { version: 1, scopes: [...POST_READ, 'pages:browse', 'pages:read', ...TAG_READ], redact: { ...NO_STAFF_EMAILS, members: ['email'] } },
+    grant: {
+      version: 1,
+      scopes: [...POST_READ, 'pages:browse', 'pages:read', ...TAG_READ],
+      redact: { ...NO_STAFF_EMAILS, members: ['email'] },
+    },
   },
   'drafts-writer': {
     description: 'create and edit its own drafts, upload images; never publish, schedule or send email',
@@ -38,7 +42,23 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     description: 'posts, pages, tags and images; may publish (sending email stays refused)',
     grant: {
       version: 1,
-      scopes: [...POST_READ, 'posts:add', 'posts:edit', 'posts:destroy', 'posts:copy', 'pages:browse', 'pages:read', 'pages:add', 'pages:edit', 'pages:destroy', 'pages:copy', ...TAG_READ, 'tags:add', 'tags:edit', 'images:upload'],
+      scopes: [
+        ...POST_READ,
+        'posts:add',
+        'posts:edit',
+        'posts:destroy',
+        'posts:copy',
+        'pages:browse',
+        'pages:read',
+        'pages:add',
+        'pages:edit',
+        'pages:destroy',
+        'pages:copy',
+        ...TAG_READ,
+        'tags:add',
+        'tags:edit',
+        'images:upload',
+      ],
       fields: { posts: { deny: NO_SENDING }, pages: { deny: NO_SENDING } },
       sendEmail: false,
       redact: NO_STAFF_EMAILS,
@@ -55,7 +75,22 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       scopes: ['members:browse', 'members:read', 'labels:browse', 'labels:read'],
       // Every personal field of a member (src/grants/personal-data.ts lists where Ghost puts each and its copies):
       // transient_id is the member's session id, unsubscribe_url a credential, metafields the site's custom fields.
-      redact: { members: ['email', 'name', 'note', 'geolocation', 'avatar_image', 'subscriptions', 'email_suppression', 'transient_id', 'unsubscribe_url', 'metafields', 'email_recipients', 'current_subscription'] },
+      redact: {
+        members: [
+          'email',
+          'name',
+          'note',
+          'geolocation',
+          'avatar_image',
+          'subscriptions',
+          'email_suppression',
+          'transient_id',
+          'unsubscribe_url',
+          'metafields',
+          'email_recipients',
+          'current_subscription',
+        ],
+      },
     },
   },
   'contributor-strict': {
@@ -81,10 +116,21 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     },
   },
   'editor-strict': {
-    description: "Ghost's Editor: all posts, pages and tags, staff read-only; no members, settings or integrations. Escalation (bulk loss): bulk edit and bulk delete of every post and page, as Ghost's Editor may",
+    description:
+      "Ghost's Editor: all posts, pages and tags, staff read-only; no members, settings or integrations. Escalation (bulk loss): bulk edit and bulk delete of every post and page, as Ghost's Editor may",
     grant: {
       version: 1,
-      scopes: ['posts:*', 'pages:*', 'tags:*', 'images:upload', 'media:upload', 'files:upload', 'users:browse', 'users:read', 'roles:browse'],
+      scopes: [
+        'posts:*',
+        'pages:*',
+        'tags:*',
+        'images:upload',
+        'media:upload',
+        'files:upload',
+        'users:browse',
+        'users:read',
+        'roles:browse',
+      ],
       fields: { posts: { deny: NO_SENDING } },
       sendEmail: false,
     },
@@ -103,7 +149,8 @@ export function withOverrides(base: Grant, extraScopes: readonly string[], over:
 function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(b)) {
     if (k === 'scopes' && Array.isArray(v)) a.scopes = [...new Set([...((a.scopes as string[]) ?? []), ...(v as string[])])];
-    else if (v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object' && !Array.isArray(a[k])) a[k] = merge(a[k] as Record<string, unknown>, v as Record<string, unknown>);
+    else if (v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object' && !Array.isArray(a[k]))
+      a[k] = merge(a[k] as Record<string, unknown>, v as Record<string, unknown>);
     else a[k] = v;
   }
   return a;

@@ -22,7 +22,11 @@ const sameIds = (a: unknown, b: unknown) => {
   return x.size === y.size && [...x].every((i) => y.has(i));
 };
 
-function referencePermits(g: Grant, r: RouteEntry, f: { query: Map<string, string>; id: string; record: Rec | null; body: Partial<Rec> & Record<string, unknown>; owned: Set<string> }): boolean {
+function referencePermits(
+  g: Grant,
+  r: RouteEntry,
+  f: { query: Map<string, string>; id: string; record: Rec | null; body: Partial<Rec> & Record<string, unknown>; owned: Set<string> },
+): boolean {
   // 1. Scopes: exact, resource:*, or *.
   if (!(g.scopes.includes('*') || g.scopes.includes(r.scope) || g.scopes.includes(`${r.resource}:*`))) return false;
   if (r.resource !== 'posts') return true;
@@ -42,12 +46,13 @@ function referencePermits(g: Grant, r: RouteEntry, f: { query: Map<string, strin
   if (byId && constrained && (f.record === null || !clauses(f.record) || !owns(f.record.id))) return false;
   const writes = r.action === 'add' || r.action === 'edit';
   if (writes && !r.flags.has('bulk')) {
-    const before = r.action === 'edit' ? f.record ?? undefined : undefined;
+    const before = r.action === 'edit' ? (f.record ?? undefined) : undefined;
     for (const [k, v] of Object.entries(f.body)) {
       if (rule.allow && !['id', 'updated_at'].includes(k) && !rule.allow.includes(k)) return false;
       const was = before === undefined ? undefined : (before as Record<string, unknown>)[k];
       // Relations are the same when they name the same records.
-      const unchanged = before !== undefined && (k === 'tags' || k === 'authors' ? sameIds(was, v) : JSON.stringify(was) === JSON.stringify(v));
+      const unchanged =
+        before !== undefined && (k === 'tags' || k === 'authors' ? sameIds(was, v) : JSON.stringify(was) === JSON.stringify(v));
       if (rule.deny?.includes(k) && !unchanged) return false;
     }
     const next = { status: 'draft', visibility: 'public', ...(before ?? {}), ...f.body } as Rec;
@@ -62,7 +67,9 @@ function referencePermits(g: Grant, r: RouteEntry, f: { query: Map<string, strin
 }
 
 const catalog = loadCatalog();
-const ROUTES = catalog.routes.filter((r) => r.resource === 'posts' && ['browse', 'read', 'add', 'edit', 'destroy', 'copy'].includes(r.action));
+const ROUTES = catalog.routes.filter(
+  (r) => r.resource === 'posts' && ['browse', 'read', 'add', 'edit', 'destroy', 'copy'].includes(r.action),
+);
 const TAGS = ['partner', 'news'];
 const STATUSES = ['draft', 'published', 'scheduled'] as const;
 const IDS = ['a'.repeat(24), 'b'.repeat(24)];
@@ -81,17 +88,37 @@ const grant = fc
     GrantSchema.parse({
       version: 1,
       scopes: x.scopes,
-      constraints: { posts: { ...(x.tags ? { tags: x.tags.map((t) => pinned('tags', t)) } : {}), ...(x.status ? { status: x.status } : {}), ...(x.visibility ? { visibility: x.visibility } : {}), ...(x.byKey ? { createdByKey: true } : {}) } },
+      constraints: {
+        posts: {
+          ...(x.tags ? { tags: x.tags.map((t) => pinned('tags', t)) } : {}),
+          ...(x.status ? { status: x.status } : {}),
+          ...(x.visibility ? { visibility: x.visibility } : {}),
+          ...(x.byKey ? { createdByKey: true } : {}),
+        },
+      },
       // No field rule at all unless one is drawn: constraint-only grants must be generated too.
-      ...(x.deny || x.statusRule ? { fields: { posts: { ...(x.deny ? { deny: x.deny } : {}), ...(x.statusRule ? { status: x.statusRule } : {}) } } } : {}),
+      ...(x.deny || x.statusRule
+        ? { fields: { posts: { ...(x.deny ? { deny: x.deny } : {}), ...(x.statusRule ? { status: x.statusRule } : {}) } } }
+        : {}),
     }),
   );
 const rec = fc.record(
-  { id: fc.constantFrom(...IDS), status: fc.constantFrom(...STATUSES), visibility: fc.constantFrom('public', 'paid'), tags: fc.subarray(TAGS).map(tagRefs), authors: fc.constant([{ id: 'b1'.padStart(24, '0'), slug: 'olive' }]) },
+  {
+    id: fc.constantFrom(...IDS),
+    status: fc.constantFrom(...STATUSES),
+    visibility: fc.constantFrom('public', 'paid'),
+    tags: fc.subarray(TAGS).map(tagRefs),
+    authors: fc.constant([{ id: 'b1'.padStart(24, '0'), slug: 'olive' }]),
+  },
   { noNullPrototype: true },
 );
 const body = fc.record(
-  { title: fc.constant('t'), status: fc.constantFrom(...STATUSES), visibility: fc.constantFrom('public', 'paid'), tags: fc.subarray(TAGS).map((t) => t.map((slug) => ({ id: String(WORLD_TAGS[slug]!.id) }))) },
+  {
+    title: fc.constant('t'),
+    status: fc.constantFrom(...STATUSES),
+    visibility: fc.constantFrom('public', 'paid'),
+    tags: fc.subarray(TAGS).map((t) => t.map((slug) => ({ id: String(WORLD_TAGS[slug]!.id) }))),
+  },
   { requiredKeys: ['title'], noNullPrototype: true },
 );
 
@@ -100,12 +127,27 @@ test('property: authorize() never allows what the independent reference model fo
   fc.assert(
     fc.property(grant, fc.constantFrom(...ROUTES), opt(rec), body, fc.subarray(IDS), fc.boolean(), (g, r, record, b, owned, newsletter) => {
       const query = new Map<string, string>(newsletter ? [['newsletter', 'weekly']] : []);
-      const facts: RequestFacts = { query, params: { id: IDS[0]! }, body: { posts: [b] }, record: (record as Rec | undefined) ?? null, ownedIds: new Set(owned) };
+      const facts: RequestFacts = {
+        query,
+        params: { id: IDS[0]! },
+        body: { posts: [b] },
+        record: (record as Rec | undefined) ?? null,
+        ownedIds: new Set(owned),
+      };
       const d = decide({ grant: compileGrant(g), route: r, upstream: { ok: true }, request: facts });
       assert.notEqual(d.allow, 'need');
       if (d.allow === true) {
         allowed++;
-        assert.ok(referencePermits(g, r, { query, id: IDS[0]!, record: (record as Rec | undefined) ?? null, body: b as Partial<Rec> & Record<string, unknown>, owned: new Set(owned) }), `${r.method} ${r.path} allowed by the gateway, forbidden by the reference: ${JSON.stringify({ g, record, b, owned, newsletter })}`);
+        assert.ok(
+          referencePermits(g, r, {
+            query,
+            id: IDS[0]!,
+            record: (record as Rec | undefined) ?? null,
+            body: b as Partial<Rec> & Record<string, unknown>,
+            owned: new Set(owned),
+          }),
+          `${r.method} ${r.path} allowed by the gateway, forbidden by the reference: ${JSON.stringify({ g, record, b, owned, newsletter })}`,
+        );
       }
     }),
     { numRuns: 5000 },

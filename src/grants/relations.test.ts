@@ -53,7 +53,8 @@ test('a later tag with the same name (any case) is dropped, as Ghost drops it', 
 });
 
 test('tag references that are not strings or objects, or name nothing, are refused', () => {
-  for (const list of [[1], [null], [[]], [{}], [{ description: 'x' }], [{ id: 5 }], [{ id: 'not-an-id' }], 'partner']) assert.equal(readRelation('tags', list).ok, false, JSON.stringify(list));
+  for (const list of [[1], [null], [[]], [{}], [{ description: 'x' }], [{ id: 5 }], [{ id: 'not-an-id' }], 'partner'])
+    assert.equal(readRelation('tags', list).ok, false, JSON.stringify(list));
 });
 
 test('authors resolve by id, else slug, else email; an author Ghost cannot find (it would use the Owner) is refused', () => {
@@ -69,9 +70,17 @@ test('authors resolve by id, else slug, else email; an author Ghost cannot find 
 test('member labels match every existing label by lower-cased name and take its id', () => {
   const vip = LABELS.vip!;
   assert.deepEqual(resolve('labels', ['vip']), [{ kind: 'existing', id: vip.id }]);
-  assert.deepEqual(resolve('labels', [{ name: ' VIP ', id: LABELS.partner!.id }]), [{ kind: 'existing', id: vip.id }], 'the sent id loses to the name');
+  assert.deepEqual(
+    resolve('labels', [{ name: ' VIP ', id: LABELS.partner!.id }]),
+    [{ kind: 'existing', id: vip.id }],
+    'the sent id loses to the name',
+  );
   assert.deepEqual(resolve('labels', [{ name: 'Gold' }]), [{ kind: 'creates', fields: ['name'] }]);
-  assert.deepEqual(resolve('labels', [{ name: 'Gold', id: vip.id }]), [{ kind: 'modifies', id: vip.id, fields: ['name'] }], 'an unmatched name with an id renames that label');
+  assert.deepEqual(
+    resolve('labels', [{ name: 'Gold', id: vip.id }]),
+    [{ kind: 'modifies', id: vip.id, fields: ['name'] }],
+    'an unmatched name with an id renames that label',
+  );
   assert.deepEqual(resolve('labels', [{ id: vip.id }, { slug: 'vip' }]), [], 'nameless labels are dropped');
 });
 
@@ -98,46 +107,72 @@ test('tag references: what an id reference sets, how a name and slug are looked 
   assert.deepEqual(ok(readRelation('tags', [])).lookups, []);
   for (const k of ['name', 'slug']) assert.equal(readRelation('tags', [{ [k]: 5 }]).ok, false, k);
   assert.equal(readRelation('tags', [{ name: 'A' }, { name: 'a' }]).ok, true);
-  assert.equal(ok(readRelation('tags', [{ name: 'A' }, { name: 'a' }, { name: 'B' }])).refs.map((r) => r.index).join(), '0,2');
+  assert.equal(
+    ok(readRelation('tags', [{ name: 'A' }, { name: 'a' }, { name: 'B' }]))
+      .refs.map((r) => r.index)
+      .join(),
+    '0,2',
+  );
   assert.equal(readRelation('tags', [{ slug: 'ok-slug-2' }]).ok, true);
 });
 
 test('resolving: several matches are ambiguous; a record with the sent values is existing, otherwise modified', () => {
   const r = ok(readRelation('tags', [{ id: partner.id, name: 'Partner' }, { slug: 'news' }]));
-  const answers = new Map([[lookupKey(r.lookups[0]!), [partner]], [lookupKey(r.lookups[1]!), [news, partner]]]);
+  const answers = new Map([
+    [lookupKey(r.lookups[0]!), [partner]],
+    [lookupKey(r.lookups[1]!), [news, partner]],
+  ]);
   const out = resolveReferences('tags', r.refs, answers);
   assert.deepEqual(out[0], { kind: 'existing', id: partner.id });
   assert.equal(out[1]!.kind, 'ambiguous');
-  assert.deepEqual(resolveReferences('tags', r.refs, new Map())[0], { kind: 'creates', fields: ['name'] }, 'an unanswered id lookup with a name creates');
+  assert.deepEqual(
+    resolveReferences('tags', r.refs, new Map())[0],
+    { kind: 'creates', fields: ['name'] },
+    'an unanswered id lookup with a name creates',
+  );
   assert.equal(resolveReferences('tags', r.refs, new Map())[1]!.kind, 'ambiguous', 'a slug that matches nothing');
-  assert.deepEqual(resolve('tags', [{ id: partner.id, name: 'Partner', slug: 'other' }]), [{ kind: 'modifies', id: partner.id, fields: ['slug'] }]);
+  assert.deepEqual(resolve('tags', [{ id: partner.id, name: 'Partner', slug: 'other' }]), [
+    { kind: 'modifies', id: partner.id, fields: ['slug'] },
+  ]);
 });
 
 test('author references: the first truthy of id, slug, email decides and must be a string', () => {
   const ed = USERS.ed!;
   assert.deepEqual(resolve('authors', [{ id: '', slug: 'ed' }]), [{ kind: 'existing', id: ed.id }]);
-  assert.deepEqual(resolve('authors', [{ id: ed.id }, { id: ed.id }]), [{ kind: 'existing', id: ed.id }, { kind: 'existing', id: ed.id }]);
+  assert.deepEqual(resolve('authors', [{ id: ed.id }, { id: ed.id }]), [
+    { kind: 'existing', id: ed.id },
+    { kind: 'existing', id: ed.id },
+  ]);
   assert.equal(ok(readRelation('authors', [{ id: ed.id }, { id: ed.id }])).lookups.length, 1);
-  for (const item of [{ id: 5 }, { slug: true }, { email: ['a'] }, null, 7, [ed.id], {}]) assert.equal(readRelation('authors', [item]).ok, false, JSON.stringify(item));
+  for (const item of [{ id: 5 }, { slug: true }, { email: ['a'] }, null, 7, [ed.id], {}])
+    assert.equal(readRelation('authors', [item]).ok, false, JSON.stringify(item));
   assert.equal(readRelation('authors', { id: ed.id }).ok, false);
 });
 
 test('label references: names trimmed, blank and repeated names dropped, ids checked, every label looked up', () => {
   const vip = LABELS.vip!;
   const r = ok(readRelation('labels', ['  ', { name: 'VIP', slug: 'v', id: vip.id }, 'vip', { name: null }, { name: 'Gold' }]));
-  assert.deepEqual(r.refs.map((x) => x.labelName), ['VIP', 'Gold']);
+  assert.deepEqual(
+    r.refs.map((x) => x.labelName),
+    ['VIP', 'Gold'],
+  );
   assert.deepEqual(r.refs[0]!.sets, { slug: 'v' });
   assert.deepEqual(r.refs[0]!.createFields, ['name', 'slug']);
   assert.equal(r.refs[0]!.sentId, vip.id);
   assert.equal(r.refs[1]!.sentId, undefined);
   assert.deepEqual(r.lookups.map(lookupKey), ['labels?*', `labels?id:'${vip.id}'`]);
   assert.deepEqual(ok(readRelation('labels', [' '])).lookups, [], 'nothing to match: nothing asked');
-  for (const item of [{ name: 5 }, { slug: 5 }, { id: 5 }, { name: 'x', id: 'nope' }, 7, null, ['x']]) assert.equal(readRelation('labels', [item]).ok, false, JSON.stringify(item));
+  for (const item of [{ name: 5 }, { slug: 5 }, { id: 5 }, { name: 'x', id: 'nope' }, 7, null, ['x']])
+    assert.equal(readRelation('labels', [item]).ok, false, JSON.stringify(item));
   assert.equal(readRelation('labels', [{ name: 'x', slug: null, id: null }]).ok, true, 'null is no value');
   assert.deepEqual(resolve('labels', [{ name: 'vip', slug: 'other' }]), [{ kind: 'modifies', id: vip.id, fields: ['slug'] }]);
   assert.deepEqual(resolve('labels', [{ name: 'vip', slug: vip.slug }]), [{ kind: 'existing', id: vip.id }]);
   assert.deepEqual(resolve('labels', [{ name: 'Gold', slug: 'gold' }]), [{ kind: 'creates', fields: ['name', 'slug'] }]);
-  assert.deepEqual(resolve('labels', [{ name: 'Gold', id: 'f'.repeat(24) }]), [{ kind: 'creates', fields: ['name'] }], 'an unknown id: a new label');
+  assert.deepEqual(
+    resolve('labels', [{ name: 'Gold', id: 'f'.repeat(24) }]),
+    [{ kind: 'creates', fields: ['name'] }],
+    'an unknown id: a new label',
+  );
   // Ghost keeps the last label of a name; labels without a name match nothing.
   const all = [{ id: 'x1', name: 'Dup' }, { id: 'x2', name: 'DUP' }, { id: 'x3', name: '' }, { id: 'x4' }];
   const refs = ok(readRelation('labels', ['dup'])).refs;

@@ -107,8 +107,10 @@ function readTags(list: unknown[], reservedSlugs: readonly string[]): Reading {
   const keptNames: string[] = [];
   for (const [index, item] of list.entries()) {
     // posts.js input serializer: a string is a tag name; an object keeps only id, name and slug.
-    const o: Json = typeof item === 'string' ? { name: item } : item && typeof item === 'object' && !Array.isArray(item) ? (item as Json) : {};
-    if (typeof item !== 'string' && (!item || typeof item !== 'object' || Array.isArray(item))) return { ok: false, why: `tags[${index}] is neither a tag object nor a name` };
+    const o: Json =
+      typeof item === 'string' ? { name: item } : item && typeof item === 'object' && !Array.isArray(item) ? (item as Json) : {};
+    if (typeof item !== 'string' && (!item || typeof item !== 'object' || Array.isArray(item)))
+      return { ok: false, why: `tags[${index}] is neither a tag object nor a name` };
     for (const k of ['id', 'name', 'slug'] as const) {
       if (o[k] !== undefined && typeof o[k] !== 'string') return { ok: false, why: `tags[${index}].${k} must be a string` };
     }
@@ -126,17 +128,32 @@ function readTags(list: unknown[], reservedSlugs: readonly string[]): Reading {
       if (name !== undefined) sets.name = name;
       if (slug !== undefined) sets.slug = slug;
       // An unknown id with a name inserts a new tag (detector.js: Target.forge() then the fields).
-      refs.push({ index, lookup: { resource: 'tags', filter: filterOf({ id }) }, sets, createsWhenMissing: name !== undefined, createFields: Object.keys(sets) });
+      refs.push({
+        index,
+        lookup: { resource: 'tags', filter: filterOf({ id }) },
+        sets,
+        createsWhenMissing: name !== undefined,
+        createFields: Object.keys(sets),
+      });
       continue;
     }
     if (slug !== undefined && (!CANONICAL_SLUG.test(slug) || PROTECTED_TAG_SLUGS.has(slug) || reservedSlugs.includes(slug))) {
       // post.js onSaving rewrites it (generate-slug.js: slugify, protected slugs): two readings.
-      return { ok: false, why: `tags[${index}].slug "${slug.slice(0, 60)}" is not a slug Ghost keeps as sent: send the tag's id or its exact slug` };
+      return {
+        ok: false,
+        why: `tags[${index}].slug "${slug.slice(0, 60)}" is not a slug Ghost keeps as sent: send the tag's id or its exact slug`,
+      };
     }
     const where: Record<string, unknown> = {};
     if (name !== undefined) where.name = name;
     if (slug !== undefined) where.slug = slug;
-    refs.push({ index, lookup: { resource: 'tags', filter: filterOf(where) }, sets: {}, createsWhenMissing: name !== undefined, createFields: Object.keys(where) });
+    refs.push({
+      index,
+      lookup: { resource: 'tags', filter: filterOf(where) },
+      sets: {},
+      createsWhenMissing: name !== undefined,
+      createFields: Object.keys(where),
+    });
   }
   return { ok: true, refs, lookups: dedupe(refs) };
 }
@@ -145,14 +162,22 @@ function readAuthors(list: unknown[]): Reading {
   const refs: Reference[] = [];
   for (const [index, item] of list.entries()) {
     // posts.js input serializer: a string is an author's email.
-    const o: Json = typeof item === 'string' ? { email: item } : item && typeof item === 'object' && !Array.isArray(item) ? (item as Json) : {};
-    if (typeof item !== 'string' && (!item || typeof item !== 'object' || Array.isArray(item))) return { ok: false, why: `authors[${index}] is neither an author object nor an email` };
+    const o: Json =
+      typeof item === 'string' ? { email: item } : item && typeof item === 'object' && !Array.isArray(item) ? (item as Json) : {};
+    if (typeof item !== 'string' && (!item || typeof item !== 'object' || Array.isArray(item)))
+      return { ok: false, why: `authors[${index}] is neither an author object nor an email` };
     // authors.js matchAuthors: the first of id, slug, email that is truthy decides; the rest is ignored.
     const by = (['id', 'slug', 'email'] as const).find((k) => o[k]);
     if (!by) return { ok: false, why: `authors[${index}] names no author (send id, slug or email)` };
     const value = o[by];
     if (typeof value !== 'string') return { ok: false, why: `authors[${index}].${by} must be a string` };
-    refs.push({ index, lookup: { resource: 'users', filter: filterOf({ [by]: value }) }, sets: {}, createsWhenMissing: false, ownerWhenMissing: true });
+    refs.push({
+      index,
+      lookup: { resource: 'users', filter: filterOf({ [by]: value }) },
+      sets: {},
+      createsWhenMissing: false,
+      ownerWhenMissing: true,
+    });
   }
   return { ok: true, refs, lookups: dedupe(refs) };
 }
@@ -162,10 +187,13 @@ function readLabels(list: unknown[]): Reading {
   const seen = new Set<string>();
   for (const [index, item] of list.entries()) {
     // members.js input serializer: a string is a label name.
-    const o: Json = typeof item === 'string' ? { name: item } : item && typeof item === 'object' && !Array.isArray(item) ? (item as Json) : {};
-    if (typeof item !== 'string' && (!item || typeof item !== 'object' || Array.isArray(item))) return { ok: false, why: `labels[${index}] is neither a label object nor a name` };
+    const o: Json =
+      typeof item === 'string' ? { name: item } : item && typeof item === 'object' && !Array.isArray(item) ? (item as Json) : {};
+    if (typeof item !== 'string' && (!item || typeof item !== 'object' || Array.isArray(item)))
+      return { ok: false, why: `labels[${index}] is neither a label object nor a name` };
     for (const k of ['id', 'name', 'slug'] as const) {
-      if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'string') return { ok: false, why: `labels[${index}].${k} must be a string` };
+      if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'string')
+        return { ok: false, why: `labels[${index}].${k} must be a string` };
     }
     // member.js onSaving: names trimmed; nameless labels dropped; later duplicates (lower-cased) dropped.
     const name = str(o.name)?.trim();
@@ -176,7 +204,14 @@ function readLabels(list: unknown[]): Reading {
     if (typeof o.slug === 'string') sets.slug = o.slug;
     const id = str(o.id);
     if (id !== undefined && !GHOST_ID.test(id)) return { ok: false, why: `labels[${index}].id is not a Ghost id` };
-    refs.push({ index, sets, createsWhenMissing: true, createFields: ['name', ...Object.keys(sets)], labelName: name, ...(id ? { sentId: id } : {}) });
+    refs.push({
+      index,
+      sets,
+      createsWhenMissing: true,
+      createFields: ['name', ...Object.keys(sets)],
+      labelName: name,
+      ...(id ? { sentId: id } : {}),
+    });
   }
   // Ghost compares every existing label by lower-cased name in memory: the gateway needs them all.
   const lookups: Lookup[] = refs.length > 0 ? [{ resource: 'labels', filter: '', all: true }] : [];
@@ -213,10 +248,15 @@ export function resolveReferences(field: RelationField, refs: readonly Reference
     if (found.length > 1) return { kind: 'ambiguous', why: `${field}[${r.index}] matches several records` };
     const rec = found[0];
     if (!rec) {
-      if (r.ownerWhenMissing) return { kind: 'ambiguous', why: `authors[${r.index}] matches no staff user (Ghost would make the Owner the author)` };
-      return r.createsWhenMissing ? { kind: 'creates', fields: r.createFields ?? [] } : { kind: 'ambiguous', why: `${field}[${r.index}] matches no existing record` };
+      if (r.ownerWhenMissing)
+        return { kind: 'ambiguous', why: `authors[${r.index}] matches no staff user (Ghost would make the Owner the author)` };
+      return r.createsWhenMissing
+        ? { kind: 'creates', fields: r.createFields ?? [] }
+        : { kind: 'ambiguous', why: `${field}[${r.index}] matches no existing record` };
     }
-    const changed = Object.entries(r.sets).filter(([k, v]) => rec[k] !== v).map(([k]) => k);
+    const changed = Object.entries(r.sets)
+      .filter(([k, v]) => rec[k] !== v)
+      .map(([k]) => k);
     return changed.length > 0 ? { kind: 'modifies', id: String(rec.id), fields: changed } : { kind: 'existing', id: String(rec.id) };
   });
 }
@@ -230,7 +270,9 @@ function resolveLabels(refs: readonly Reference[], answers: LookupAnswers): Reso
     const match = byName.get(r.labelName!.toLowerCase());
     if (match) {
       // The label takes the match's id and name; a slug sent is written onto it.
-      const changed = Object.entries(r.sets).filter(([k, v]) => match[k] !== v).map(([k]) => k);
+      const changed = Object.entries(r.sets)
+        .filter(([k, v]) => match[k] !== v)
+        .map(([k]) => k);
       return changed.length > 0 ? { kind: 'modifies', id: String(match.id), fields: changed } : { kind: 'existing', id: String(match.id) };
     }
     if (r.sentId) {

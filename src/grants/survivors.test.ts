@@ -31,7 +31,11 @@ test('redaction reaches every place a type appears: authors, primary_author, nes
 // [the part of the parent's grant, a child that drops or widens it]
 const CHILD_MAY_NOT: [string, Record<string, unknown>, Record<string, unknown>][] = [
   ['a visibility constraint', { constraints: { posts: { visibility: ['public'] } } }, { constraints: { posts: { tags: ['news'] } } }],
-  ['a visibility constraint (widened)', { constraints: { posts: { visibility: ['public'] } } }, { constraints: { posts: { visibility: ['public', 'paid'] } } }],
+  [
+    'a visibility constraint (widened)',
+    { constraints: { posts: { visibility: ['public'] } } },
+    { constraints: { posts: { visibility: ['public', 'paid'] } } },
+  ],
   ['an author constraint', { constraints: { posts: { authors: ['ann'] } } }, { constraints: { posts: { visibility: ['public'] } } }],
   ['a status constraint', { constraints: { posts: { status: ['draft'] } } }, { constraints: { posts: { tags: ['news'] } } }],
   ['a member label constraint', { constraints: { members: { labels: ['vip'] } } }, { constraints: { members: { status: ['free'] } } }],

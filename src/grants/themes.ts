@@ -27,7 +27,8 @@ export function installThemeName(ref: string): string {
 export type ThemeVerdict = { ok: true } | { ok: false; why: string };
 
 export function decideThemeName(name: string, activeTheme: string): ThemeVerdict {
-  if (name.toLowerCase() === activeTheme.toLowerCase()) return { ok: false, why: `the theme would be named "${name.slice(0, 80)}", like the active theme "${activeTheme}", and replace it` };
+  if (name.toLowerCase() === activeTheme.toLowerCase())
+    return { ok: false, why: `the theme would be named "${name.slice(0, 80)}", like the active theme "${activeTheme}", and replace it` };
   return { ok: true };
 }
 
@@ -39,6 +40,7 @@ export function decideThemeName(name: string, activeTheme: string): ThemeVerdict
 export function activeThemeFrom(json: unknown): string | undefined {
   const list = json && typeof json === 'object' ? (json as Record<string, unknown>).settings : undefined;
   if (!Array.isArray(list)) return undefined;
-  const row = list.find((s) => s && typeof s === 'object' && (s as Record<string, unknown>).key === 'active_theme') as Record<string, unknown> | undefined;
+  const row = list.find((s) => s && typeof s === 'object' && (s as Record<string, unknown>).key === 'active_theme') as
+    Record<string, unknown> | undefined;
   return typeof row?.value === 'string' && row.value !== '' ? row.value : undefined;
 }

@@ -23,7 +23,11 @@ export const LABELS: Readonly<Record<string, Json>> = {
   vip: { id: id(0xc1), slug: 'vip', name: 'VIP' },
   partner: { id: id(0xc2), slug: 'partner', name: 'partner' },
 };
-const WORLD: Readonly<Record<string, readonly Json[]>> = { tags: Object.values(TAGS), users: Object.values(USERS), labels: Object.values(LABELS) };
+const WORLD: Readonly<Record<string, readonly Json[]>> = {
+  tags: Object.values(TAGS),
+  users: Object.values(USERS),
+  labels: Object.values(LABELS),
+};
 
 /** A constraint anchor pinned to this world's record. */
 export function pinned(kind: 'tags' | 'users' | 'labels', slug: string): Anchor {
@@ -35,7 +39,12 @@ export function pinned(kind: 'tags' | 'users' | 'labels', slug: string): Anchor 
 export const tagRefs = (slugs: readonly string[]) => slugs.map((s) => ({ ...TAGS[s]! }));
 
 export function answer(lookups: readonly Lookup[]): Map<string, Json[]> {
-  return new Map(lookups.map((l) => [lookupKey(l), (WORLD[l.resource] ?? []).filter((r) => l.all || matchesFilter(l.filter, r)).slice(0, l.all ? undefined : 2)]));
+  return new Map(
+    lookups.map((l) => [
+      lookupKey(l),
+      (WORLD[l.resource] ?? []).filter((r) => l.all || matchesFilter(l.filter, r)).slice(0, l.all ? undefined : 2),
+    ]),
+  );
 }
 
 /** authorize(), with relation lookups answered from the world (other needs are returned as they are). */

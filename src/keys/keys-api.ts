@@ -50,8 +50,10 @@ export async function handleKeysApi(
 ): Promise<{ who: Who | undefined; audited: boolean }> {
   const refused = (who?: Who) => ({ who, audited: false });
   const path = (req.url ?? '').split('?')[0];
-  if (path !== KEYS_API_PATH && path !== KEYS_API_PATH.slice(0, -1)) return (fail(res, gatewayError('ROUTE_UNKNOWN', 'the gateway API has only /ghostgate/v1/keys/')), refused());
-  if (req.method !== 'POST') return (fail(res, gatewayError('ROUTE_UNKNOWN', 'only POST /ghostgate/v1/keys/ (mint a child key)')), refused());
+  if (path !== KEYS_API_PATH && path !== KEYS_API_PATH.slice(0, -1))
+    return (fail(res, gatewayError('ROUTE_UNKNOWN', 'the gateway API has only /ghostgate/v1/keys/')), refused());
+  if (req.method !== 'POST')
+    return (fail(res, gatewayError('ROUTE_UNKNOWN', 'only POST /ghostgate/v1/keys/ (mint a child key)')), refused());
   const encoding = contentEncodingRefusal(req.headers);
   if (encoding) return (fail(res, gatewayError(encoding.code, encoding.context)), refused());
   const auth = await authenticateKey(deps, req, GATEWAY_AUDIENCE, nowMs, ip);
@@ -64,7 +66,15 @@ export async function handleKeysApi(
   const parent = auth.key;
   const who = { id: parent.id, name: parent.name };
   if (!parent.grant.scopes.includes('keys:mint') && !parent.grant.scopes.includes('*')) {
-    fail(res, gatewayError('SCOPE_MISSING', 'minting a child key needs the scope keys:mint', 'Grant keys:mint to this key.', 'Missing scope keys:mint: this key may not mint child keys.'));
+    fail(
+      res,
+      gatewayError(
+        'SCOPE_MISSING',
+        'minting a child key needs the scope keys:mint',
+        'Grant keys:mint to this key.',
+        'Missing scope keys:mint: this key may not mint child keys.',
+      ),
+    );
     return refused(who);
   }
   // The same reader as the Admin API's checked bodies: UTF-8 JSON, one reading.
@@ -72,7 +82,8 @@ export async function handleKeysApi(
   if ('code' in read) return (fail(res, gatewayError(read.code, read.context)), refused(who));
   const body = read.json as { keys?: unknown };
   const spec = Array.isArray(body.keys) && body.keys.length === 1 ? (body.keys[0] as Record<string, unknown>) : undefined;
-  if (!spec || typeof spec !== 'object') return (fail(res, gatewayError('BODY_INVALID', 'send {"keys": [{"name": ..., "grant": {...}}]}')), refused(who));
+  if (!spec || typeof spec !== 'object')
+    return (fail(res, gatewayError('BODY_INVALID', 'send {"keys": [{"name": ..., "grant": {...}}]}')), refused(who));
   const expires = spec.expires_at === undefined || spec.expires_at === null ? null : Date.parse(String(spec.expires_at));
   if (Number.isNaN(expires)) return (fail(res, gatewayError('BODY_INVALID', 'expires_at must be an ISO 8601 time')), refused(who));
   try {
@@ -86,12 +97,20 @@ export async function handleKeysApi(
       deps.store,
       deps.master,
       deps.policy,
-      { name: String(spec.name ?? ''), grant: spec.grant, expiresAt: expires, maxUses: spec.max_uses === undefined ? null : Number(spec.max_uses) },
+      {
+        name: String(spec.name ?? ''),
+        grant: spec.grant,
+        expiresAt: expires,
+        maxUses: spec.max_uses === undefined ? null : Number(spec.max_uses),
+      },
       nowMs,
       parent,
       async (kind, slug) => {
         // The gateway's own pool and credential, as for every record it checks.
-        const json = await deps.records.fetchRecord(`/${deps.ghostPath}/api/admin/${anchorPath(kind, slug)}`, `Ghost ${deps.upstream.current.token('/admin/', nowMs)}`);
+        const json = await deps.records.fetchRecord(
+          `/${deps.ghostPath}/api/admin/${anchorPath(kind, slug)}`,
+          `Ghost ${deps.upstream.current.token('/admin/', nowMs)}`,
+        );
         const id = (json?.[kind] as { id?: unknown }[] | undefined)?.[0]?.id;
         return typeof id === 'string' ? id : undefined;
       },

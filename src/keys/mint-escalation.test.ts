@@ -15,7 +15,18 @@ describe('minting keys with escalation scopes', () => {
   const master = new MasterSecret(MasterSecret.generateHex());
   const policy = { requireExpiry: false };
   const mint = (scopes: string[], opts: { allowEscalation?: boolean; narrow?: object } = {}, parent?: Parameters<typeof mintKey>[5]) =>
-    mintKey(store, master, policy, { name: 'k', grant: { version: 1, scopes, ...(opts.narrow ? { narrow: opts.narrow } : {}) }, ...(opts.allowEscalation ? { allowEscalation: true } : {}) }, Date.now(), parent);
+    mintKey(
+      store,
+      master,
+      policy,
+      {
+        name: 'k',
+        grant: { version: 1, scopes, ...(opts.narrow ? { narrow: opts.narrow } : {}) },
+        ...(opts.allowEscalation ? { allowEscalation: true } : {}),
+      },
+      Date.now(),
+      parent,
+    );
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'ghostgate-mint-'));
@@ -28,7 +39,11 @@ describe('minting keys with escalation scopes', () => {
 
   test('an escalation scope is refused without allowEscalation, naming the scope and its narrower form', async () => {
     for (const scopes of [['invites:add'], ['*'], ['users:*'], ['posts:browse', 'themes:activate'], ['posts:*']]) {
-      await assert.rejects(mint(scopes), (e: unknown) => e instanceof MintError && /equivalent to full access/.test(e.message), scopes.join());
+      await assert.rejects(
+        mint(scopes),
+        (e: unknown) => e instanceof MintError && /equivalent to full access/.test(e.message),
+        scopes.join(),
+      );
     }
     await assert.rejects(mint(['invites:add']), /narrow\.invites\.maxRole/);
   });
@@ -41,7 +56,9 @@ describe('minting keys with escalation scopes', () => {
   });
 
   test('a narrower form needs no flag and is not full access', async () => {
-    const { record } = await mint(['invites:add', 'roles:browse', 'themes:upload'], { narrow: { invites: { maxRole: 'contributor' }, themes: { keepActive: true } } });
+    const { record } = await mint(['invites:add', 'roles:browse', 'themes:upload'], {
+      narrow: { invites: { maxRole: 'contributor' }, themes: { keepActive: true } },
+    });
     const j = keyJson(record) as { escalation: { full_access: boolean; narrowed: { scope: string }[] } };
     assert.equal(j.escalation.full_access, false);
     assert.deepEqual(j.escalation.narrowed.map((n) => n.scope).sort(), ['invites:add', 'themes:upload']);

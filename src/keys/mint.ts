@@ -24,7 +24,10 @@ export class MintError extends Error {
  * `allowEscalation`: the operator accepts escalation scopes (src/grants/escalation.ts);
  * a child key needs none, it can only hold what its parent holds.
  */
-export type KeySpec = Omit<NewKey, 'id' | 'createdAt' | 'parentId' | 'grant'> & { readonly grant: unknown; readonly allowEscalation?: boolean };
+export type KeySpec = Omit<NewKey, 'id' | 'createdAt' | 'parentId' | 'grant'> & {
+  readonly grant: unknown;
+  readonly allowEscalation?: boolean;
+};
 
 export function checkLimits(limits: KeyLimits | undefined): void {
   if (!limits) return;
@@ -36,9 +39,12 @@ export function checkLimits(limits: KeyLimits | undefined): void {
     }
   }
   const r = limits.rate;
-  for (const [k, v] of Object.entries(r ?? {})) if (!Number.isInteger(v) || (v as number) < 1) throw new MintError(`rate ${k} must be a positive integer`);
-  if (limits.dailyQuota !== undefined && (!Number.isInteger(limits.dailyQuota) || limits.dailyQuota < 1)) throw new MintError('the daily quota must be a positive integer');
-  if (limits.webhooks !== undefined && limits.webhooks !== 'outlive' && limits.webhooks !== 'stop') throw new MintError('webhooks must be outlive or stop');
+  for (const [k, v] of Object.entries(r ?? {}))
+    if (!Number.isInteger(v) || (v as number) < 1) throw new MintError(`rate ${k} must be a positive integer`);
+  if (limits.dailyQuota !== undefined && (!Number.isInteger(limits.dailyQuota) || limits.dailyQuota < 1))
+    throw new MintError('the daily quota must be a positive integer');
+  if (limits.webhooks !== undefined && limits.webhooks !== 'outlive' && limits.webhooks !== 'stop')
+    throw new MintError('webhooks must be outlive or stop');
 }
 
 /**
@@ -47,10 +53,14 @@ export function checkLimits(limits: KeyLimits | undefined): void {
  * closes (a key that could never be used is refused, not created).
  */
 export function checkPolicy(policy: KeyPolicy, expiresAt: number | null | undefined, now: number, notBefore: number | null = null): void {
-  for (const [name, t] of [['expiry', expiresAt], ['not-before time', notBefore]] as const) {
+  for (const [name, t] of [
+    ['expiry', expiresAt],
+    ['not-before time', notBefore],
+  ] as const) {
     if (t !== null && t !== undefined && !Number.isFinite(t)) throw new MintError(`the ${name} is not a valid time`);
   }
-  if (policy.requireExpiry && (expiresAt === null || expiresAt === undefined)) throw new MintError('site policy: every key needs an expiry (--expires)');
+  if (policy.requireExpiry && (expiresAt === null || expiresAt === undefined))
+    throw new MintError('site policy: every key needs an expiry (--expires)');
   const max = policy.maxKeyLifetimeDays;
   if (max !== undefined) {
     if (expiresAt === null || expiresAt === undefined) throw new MintError(`site policy: keys live at most ${max} days; give --expires`);
@@ -86,7 +96,10 @@ export async function mintKey(
   let grant = validGrant(spec.grant);
   const pin = async (g: Grant, known: ReturnType<typeof pinnedAnchors> = []): Promise<Grant> => {
     if (unpinnedAnchors(g).length === 0) return g;
-    if (!anchors) throw new MintError('the grant names constraint records by slug; the gateway pins them to their ids in Ghost when it creates the key, and Ghost could not be asked');
+    if (!anchors)
+      throw new MintError(
+        'the grant names constraint records by slug; the gateway pins them to their ids in Ghost when it creates the key, and Ghost could not be asked',
+      );
     try {
       return await pinAnchors(g, anchors, known);
     } catch (e) {
@@ -111,7 +124,8 @@ export async function mintKey(
     if (problems.length > 0) throw new MintError(`the child's grant must be a subset of its parent's:\n  ${problems.join('\n  ')}`);
     if (parent.expiresAt !== null) {
       if (expiresAt === null) expiresAt = parent.expiresAt;
-      if (expiresAt > parent.expiresAt) throw new MintError(`a child key must expire no later than its parent (${new Date(parent.expiresAt).toISOString()})`);
+      if (expiresAt > parent.expiresAt)
+        throw new MintError(`a child key must expire no later than its parent (${new Date(parent.expiresAt).toISOString()})`);
     }
     // Lifecycle limits of every ancestor also apply at request time; the child may add its own.
     limits = limits ?? {};
@@ -122,7 +136,8 @@ export async function mintKey(
   if (!parent) grant = await pin(grant);
   checkPolicy(policy, expiresAt, now, spec.notBefore ?? null);
   checkLimits(limits);
-  if (spec.maxUses !== undefined && spec.maxUses !== null && (!Number.isInteger(spec.maxUses) || spec.maxUses < 1)) throw new MintError('max uses must be a positive integer');
+  if (spec.maxUses !== undefined && spec.maxUses !== null && (!Number.isInteger(spec.maxUses) || spec.maxUses < 1))
+    throw new MintError('max uses must be a positive integer');
   const id = newKeyId();
   const record = await store.keys.create({
     id,

@@ -79,7 +79,10 @@ export async function waitForGhost(p: LabPaths, url: string, pid: number, timeou
   let lastNote = started;
   while (Date.now() - started < timeoutMs) {
     if (!isAlive(pid)) {
-      throw new LabError(`Ghost exited while starting.\n--- ${p.log} (tail) ---\n${logTail(p)}`, 'look at the log above; `ghostgate lab reset` starts over from an empty database');
+      throw new LabError(
+        `Ghost exited while starting.\n--- ${p.log} (tail) ---\n${logTail(p)}`,
+        'look at the log above; `ghostgate lab reset` starts over from an empty database',
+      );
     }
     try {
       const res = await fetch(`${url}/ghost/api/admin/site/`, { signal: AbortSignal.timeout(2000) });
@@ -93,7 +96,10 @@ export async function waitForGhost(p: LabPaths, url: string, pid: number, timeou
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new LabError(`Ghost did not answer on ${url} within ${timeoutMs / 1000}s.\n--- ${p.log} (tail) ---\n${logTail(p)}`, 'run `ghostgate lab down` then `ghostgate lab up`');
+  throw new LabError(
+    `Ghost did not answer on ${url} within ${timeoutMs / 1000}s.\n--- ${p.log} (tail) ---\n${logTail(p)}`,
+    'run `ghostgate lab down` then `ghostgate lab up`',
+  );
 }
 
 export async function stopGhost(pid: number | undefined): Promise<void> {

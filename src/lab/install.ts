@@ -54,7 +54,8 @@ async function tail(file: string, lines = 25): Promise<string> {
 
 function nodePackage(): string {
   const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
-  if (process.platform !== 'linux') throw new LabError(`the lab installs node-linux-* packages; ${process.platform} is not supported`, 'run the lab on Linux');
+  if (process.platform !== 'linux')
+    throw new LabError(`the lab installs node-linux-* packages; ${process.platform} is not supported`, 'run the lab on Linux');
   return `node-linux-${arch}@${NODE_VERSION}`;
 }
 
@@ -126,11 +127,15 @@ export async function ensureInstalled(p: LabPaths, progress: Progress): Promise<
     await step(
       "lab 3/3: installing Ghost's dependencies and compiling better-sqlite3 and re2 for Node 22 (a few minutes, once)",
       () =>
-        run('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--legacy-peer-deps', '--loglevel=warn', `--nodedir=${p.nodeDir}`], {
-          cwd: p.ghostDir,
-          env: ghostEnv,
-          logFile,
-        }),
+        run(
+          'npm',
+          ['install', '--omit=dev', '--no-audit', '--no-fund', '--legacy-peer-deps', '--loglevel=warn', `--nodedir=${p.nodeDir}`],
+          {
+            cwd: p.ghostDir,
+            env: ghostEnv,
+            logFile,
+          },
+        ),
       'a native module build failed: check python3, make and g++ are installed, then run `ghostgate lab up` again',
     );
   } finally {
@@ -139,10 +144,16 @@ export async function ensureInstalled(p: LabPaths, progress: Progress): Promise<
   for (const mod of ['better-sqlite3', 're2']) {
     const dir = join(p.ghostDir, 'node_modules', mod, 'build', 'Release');
     if (!existsSync(dir) || !readdirSync(dir).some((f) => f.endsWith('.node'))) {
-      throw new LabError(`${mod} did not compile (no ${dir}/*.node)\n--- ${logFile} (tail) ---\n${await tail(logFile)}`, 'check python3, make and g++, then run `ghostgate lab up` again');
+      throw new LabError(
+        `${mod} did not compile (no ${dir}/*.node)\n--- ${logFile} (tail) ---\n${await tail(logFile)}`,
+        'check python3, make and g++, then run `ghostgate lab up` again',
+      );
     }
   }
-  writeFileSync(p.installedMarker, JSON.stringify({ ghost: GHOST_VERSION, node: NODE_VERSION, installedAt: new Date().toISOString() }) + '\n');
+  writeFileSync(
+    p.installedMarker,
+    JSON.stringify({ ghost: GHOST_VERSION, node: NODE_VERSION, installedAt: new Date().toISOString() }) + '\n',
+  );
   progress(`lab: Ghost ${GHOST_VERSION} installed in ${p.ghostDir} [${secs()}]`);
   return true;
 }

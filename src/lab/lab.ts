@@ -45,7 +45,8 @@ async function withLock<T>(p: LabPaths, fn: () => Promise<T>): Promise<T> {
       }
       const age = Date.now() - (existsSync(p.lock) ? statSync(p.lock).mtimeMs : 0);
       if ((holder && !isAlive(holder)) || (!holder && age > 10_000)) rmSync(p.lock, { recursive: true, force: true });
-      else if (Date.now() > until) throw new LabError(`another lab operation holds ${p.lock}`, 'wait for it, or remove the folder if no lab command runs');
+      else if (Date.now() > until)
+        throw new LabError(`another lab operation holds ${p.lock}`, 'wait for it, or remove the folder if no lab command runs');
       else await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -75,7 +76,9 @@ export async function labUp(progress: Progress, p: LabPaths = labPaths()): Promi
     if (!provisioned) rmSync(p.siteDir, { recursive: true, force: true });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    progress(`lab: starting Ghost ${GHOST_VERSION} on ${url}${provisioned ? ' (existing site)' : ' (new site; the first boot creates the database, about 20s)'}`);
+    progress(
+      `lab: starting Ghost ${GHOST_VERSION} on ${url}${provisioned ? ' (existing site)' : ' (new site; the first boot creates the database, about 20s)'}`,
+    );
     const pid = startGhost(p, port);
     await waitForGhost(p, url, pid, 180_000, progress);
     const base = {
@@ -115,9 +118,13 @@ export async function regenerateIntegrationKey(p: LabPaths = labPaths()): Promis
     const owner = await login(`${s.url}/ghost/api/admin`, s.owner.email, s.owner.password);
     const keyId = s.integration.adminKey.split(':')[0];
     // CASE: no ?include here: Ghost passes it on to ApiKey.edit, which fails ("api_keys is not defined on the model").
-    const r = await owner.call('POST', `/integrations/${s.integration.id}/api_key/${keyId}/refresh/`, { integrations: [{ id: s.integration.id }] });
-    const admin = (r.json.integrations?.[0]?.api_keys ?? []).find((k: { type: string }) => k.type === 'admin') as { secret?: string } | undefined;
-    if (!admin?.secret || !KEY_PATTERN.test(admin.secret)) throw new LabError('Ghost did not return the regenerated key', '`ghostgate lab reset`');
+    const r = await owner.call('POST', `/integrations/${s.integration.id}/api_key/${keyId}/refresh/`, {
+      integrations: [{ id: s.integration.id }],
+    });
+    const admin = (r.json.integrations?.[0]?.api_keys ?? []).find((k: { type: string }) => k.type === 'admin') as
+      { secret?: string } | undefined;
+    if (!admin?.secret || !KEY_PATTERN.test(admin.secret))
+      throw new LabError('Ghost did not return the regenerated key', '`ghostgate lab reset`');
     writeState(p, { ...s, integration: { ...s.integration, adminKey: admin.secret } });
     return admin.secret;
   });
@@ -140,7 +147,9 @@ export async function labReset(progress: Progress, p: LabPaths = labPaths()): Pr
   return labUp(progress, p);
 }
 
-export async function labStatus(p: LabPaths = labPaths()): Promise<{ installed: boolean; running: boolean; state: LabState | undefined; home: string }> {
+export async function labStatus(
+  p: LabPaths = labPaths(),
+): Promise<{ installed: boolean; running: boolean; state: LabState | undefined; home: string }> {
   const { isInstalled } = await import('./install.js');
   const s = readState(p);
   return { installed: isInstalled(p), running: s ? await healthy(s) : false, state: s, home: p.home };

@@ -63,7 +63,12 @@ export class Api {
     private readonly cookie?: string,
   ) {}
 
-  async call(method: string, path: string, body?: unknown, expect: number[] = [200, 201]): Promise<{ status: number; json: Json; headers: Headers }> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    expect: number[] = [200, 201],
+  ): Promise<{ status: number; json: Json; headers: Headers }> {
     const send = () =>
       fetch(`${this.base}${path}`, {
         method,
@@ -93,7 +98,10 @@ export class Api {
       json = { raw: text.slice(0, 200) };
     }
     if (!expect.includes(res.status)) {
-      throw new LabError(`provisioning: ${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`, '`ghostgate lab reset` starts over from an empty database');
+      throw new LabError(
+        `provisioning: ${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`,
+        '`ghostgate lab reset` starts over from an empty database',
+      );
     }
     return { status: res.status, json, headers: res.headers };
   }
@@ -130,20 +138,41 @@ function inviteToken(db: string, email: string): string {
   }
 }
 
-export async function provision(p: LabPaths, url: string, base: Omit<LabState, 'integration' | 'owner' | 'staff' | 'content' | 'provisionedAt'>, progress: (s: string) => void): Promise<LabState> {
+export async function provision(
+  p: LabPaths,
+  url: string,
+  base: Omit<LabState, 'integration' | 'owner' | 'staff' | 'content' | 'provisionedAt'>,
+  progress: (s: string) => void,
+): Promise<LabState> {
   const A = `${url}/ghost/api/admin`;
   const anon = new Api(A);
   const ownerPassword = password();
   const ownerEmail = 'owner@lab.ghostgate.test';
   progress('lab: provisioning: owner, integration, staff users, content');
   const setup = await anon.call('GET', '/authentication/setup/');
-  if (setup.json.setup?.[0]?.status === true) throw new LabError('provisioning: this site is already set up but the lab state is missing', '`ghostgate lab reset` starts over');
-  await anon.call('POST', '/authentication/setup/', { setup: [{ name: 'Olive Owner', email: ownerEmail, password: ownerPassword, blogTitle: 'ghostgate lab' }] }, [201]);
+  if (setup.json.setup?.[0]?.status === true)
+    throw new LabError('provisioning: this site is already set up but the lab state is missing', '`ghostgate lab reset` starts over');
+  await anon.call(
+    'POST',
+    '/authentication/setup/',
+    { setup: [{ name: 'Olive Owner', email: ownerEmail, password: ownerPassword, blogTitle: 'ghostgate lab' }] },
+    [201],
+  );
   const owner = await login(A, ownerEmail, ownerPassword);
   const me = (await owner.call('GET', '/users/me/')).json.users[0];
-  const ownerUser: LabUser = { id: me.id, name: me.name, slug: me.slug, email: ownerEmail, password: ownerPassword, role: 'Owner', staffToken: await staffToken(owner) };
+  const ownerUser: LabUser = {
+    id: me.id,
+    name: me.name,
+    slug: me.slug,
+    email: ownerEmail,
+    password: ownerPassword,
+    role: 'Owner',
+    staffToken: await staffToken(owner),
+  };
 
-  const integ = (await owner.call('POST', '/integrations/?include=api_keys,webhooks', { integrations: [{ name: 'ghostgate lab upstream' }] })).json.integrations[0];
+  const integ = (
+    await owner.call('POST', '/integrations/?include=api_keys,webhooks', { integrations: [{ name: 'ghostgate lab upstream' }] })
+  ).json.integrations[0];
   const adminKey = integ.api_keys.find((k: Json) => k.type === 'admin').secret as string;
   const contentKey = integ.api_keys.find((k: Json) => k.type === 'content').secret as string;
 
@@ -157,7 +186,12 @@ export async function provision(p: LabPaths, url: string, base: Omit<LabState, '
     const pw = password();
     const name = `${role} User`;
     await owner.call('POST', '/invites/', { invites: [{ email, role_id: roleId }] });
-    await anon.call('POST', '/authentication/invitation/', { invitation: [{ token: inviteToken(p.db, email), email, name, password: pw }] }, [200]);
+    await anon.call(
+      'POST',
+      '/authentication/invitation/',
+      { invitation: [{ token: inviteToken(p.db, email), email, name, password: pw }] },
+      [200],
+    );
     const session = await login(A, email, pw);
     const u = (await session.call('GET', '/users/me/')).json.users[0];
     staff[role] = { id: u.id, name, slug: u.slug, email, password: pw, role, staffToken: await staffToken(session) };
@@ -169,7 +203,12 @@ export async function provision(p: LabPaths, url: string, base: Omit<LabState, '
     tags.push({ id: t.id as string, slug: t.slug as string, name });
   }
   const posts: LabPost[] = [];
-  const authors: [LabRole, LabUser][] = [['Owner', ownerUser], ['Editor', staff.Editor], ['Author', staff.Author], ['Contributor', staff.Contributor]];
+  const authors: [LabRole, LabUser][] = [
+    ['Owner', ownerUser],
+    ['Editor', staff.Editor],
+    ['Author', staff.Author],
+    ['Contributor', staff.Contributor],
+  ];
   const future = new Date(Date.now() + 30 * 24 * 3600_000).toISOString();
   for (const type of ['post', 'page'] as const) {
     for (const [role, user] of authors) {
@@ -182,7 +221,27 @@ export async function provision(p: LabPaths, url: string, base: Omit<LabState, '
           status,
           authors: [{ id: user.id }],
           tags: tagNames.map((name) => ({ name })),
-          lexical: JSON.stringify({ root: { children: [{ children: [{ detail: 0, format: 0, mode: 'normal', style: '', text: `Body of ${title}.`, type: 'extended-text', version: 1 }], direction: 'ltr', format: '', indent: 0, type: 'paragraph', version: 1 }], direction: 'ltr', format: '', indent: 0, type: 'root', version: 1 } }),
+          lexical: JSON.stringify({
+            root: {
+              children: [
+                {
+                  children: [
+                    { detail: 0, format: 0, mode: 'normal', style: '', text: `Body of ${title}.`, type: 'extended-text', version: 1 },
+                  ],
+                  direction: 'ltr',
+                  format: '',
+                  indent: 0,
+                  type: 'paragraph',
+                  version: 1,
+                },
+              ],
+              direction: 'ltr',
+              format: '',
+              indent: 0,
+              type: 'root',
+              version: 1,
+            },
+          }),
           ...(status === 'scheduled' ? { published_at: future } : {}),
         };
         const res = (await owner.call('POST', `/${type}s/`, { [`${type}s`]: [body] })).json[`${type}s`][0];
@@ -191,14 +250,24 @@ export async function provision(p: LabPaths, url: string, base: Omit<LabState, '
     }
   }
   const members = [];
-  for (const [name, labels] of [['Ada Member', ['vip']], ['Ben Member', ['partner']], ['Cy Member', ['vip', 'partner']], ['Di Member', []]] as const) {
+  for (const [name, labels] of [
+    ['Ada Member', ['vip']],
+    ['Ben Member', ['partner']],
+    ['Cy Member', ['vip', 'partner']],
+    ['Di Member', []],
+  ] as const) {
     const email = `${name.split(' ')[0]!.toLowerCase()}@members.lab.ghostgate.test`;
-    const m = (await owner.call('POST', '/members/', { members: [{ name, email, labels: labels.map((l) => ({ name: l })) }] })).json.members[0];
+    const m = (await owner.call('POST', '/members/', { members: [{ name, email, labels: labels.map((l) => ({ name: l })) }] })).json
+      .members[0];
     members.push({ id: m.id as string, email, labels: [...labels] });
   }
   const nl = (await owner.call('POST', '/newsletters/', { newsletters: [{ name: 'Partner Weekly' }] })).json.newsletters[0];
-  const newsletters = (await owner.call('GET', '/newsletters/')).json.newsletters.map((n: Json) => ({ id: n.id as string, name: n.name as string }));
-  if (!newsletters.some((n: { id: string }) => n.id === nl.id)) throw new LabError('provisioning: the new newsletter is not listed', '`ghostgate lab reset`');
+  const newsletters = (await owner.call('GET', '/newsletters/')).json.newsletters.map((n: Json) => ({
+    id: n.id as string,
+    name: n.name as string,
+  }));
+  if (!newsletters.some((n: { id: string }) => n.id === nl.id))
+    throw new LabError('provisioning: the new newsletter is not listed', '`ghostgate lab reset`');
 
   return {
     ...base,

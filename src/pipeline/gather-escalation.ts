@@ -32,7 +32,8 @@ export async function gatherEscalation(
     }
     if (need.activeTheme) {
       const active = activeThemeFrom(await records.fetchRecord(`${apiPrefix}settings/?group=theme`, authorization));
-      if (active === undefined) return { code: 'UPSTREAM_BAD_ANSWER', context: 'checking the theme name: the active theme could not be read' };
+      if (active === undefined)
+        return { code: 'UPSTREAM_BAD_ANSWER', context: 'checking the theme name: the active theme could not be read' };
       facts = { ...facts, activeTheme: active };
     }
   } catch (e) {

@@ -97,7 +97,12 @@ const refuse = (code: ErrorCode, context: string, resolved?: ResolvedRoute, key?
 };
 
 /** `ip` is the client address the server resolved once (undefined: a trusted proxy sent one that does not parse). */
-export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowMs: number, ip: string | undefined): Promise<PipelineResult> {
+export async function runPipeline(
+  deps: PipelineDeps,
+  req: IncomingMessage,
+  nowMs: number,
+  ip: string | undefined,
+): Promise<PipelineResult> {
   const method = req.method ?? '';
   const headers = req.headers;
   // 1. Resolve: one canonical reading of the target; unknown routes stop here.
@@ -132,10 +137,18 @@ export async function runPipeline(deps: PipelineDeps, req: IncomingMessage, nowM
   let facts: RequestFacts = { query: fq.query, params: resolved.params };
   let body: CheckedBody | undefined;
   for (let round = 0; round < 8; round++) {
-    const d = authorize({ grant, route, upstream, request: facts, reservedSlugs: deps.reservedSlugs ?? [], identity: deps.upstream.current.info });
+    const d = authorize({
+      grant,
+      route,
+      upstream,
+      request: facts,
+      reservedSlugs: deps.reservedSlugs ?? [],
+      identity: deps.upstream.current.info,
+    });
     if (d.allow === true) {
       // Max uses: a durable reservation taken atomically now, settled by the outcome (server.ts).
-      const reservation = key.maxUses === null || deps.holder === undefined ? undefined : await deps.store.keys.reserveUse(key.id, deps.holder, nowMs);
+      const reservation =
+        key.maxUses === null || deps.holder === undefined ? undefined : await deps.store.keys.reserveUse(key.id, deps.holder, nowMs);
       if (key.maxUses !== null && reservation === undefined) {
         return refuse('KEY_USES_EXHAUSTED', `all ${key.maxUses} uses of this key are taken`, resolved, key);
       }
@@ -175,7 +188,13 @@ const FIRST_GENERATION = 1;
  * lifecycle of the key and of every ancestor: a child key is never more than
  * its parent, also in time, address and rate.
  */
-export async function authenticateKey(deps: PipelineDeps, req: IncomingMessage, expectedAud: string, nowMs: number, ip: string | undefined): Promise<AuthResult> {
+export async function authenticateKey(
+  deps: PipelineDeps,
+  req: IncomingMessage,
+  expectedAud: string,
+  nowMs: number,
+  ip: string | undefined,
+): Promise<AuthResult> {
   const no = (code: ErrorCode, context: string, key?: KeyRecord, retryAfterS?: number): AuthResult => {
     const refusal = refuse(code, context, undefined, key);
     if (retryAfterS !== undefined) refusal.retryAfterS = retryAfterS;
@@ -292,14 +311,24 @@ async function lookup(deps: PipelineDeps, l: Lookup, apiPrefix: string, authoriz
  * Pins a key's constraint anchors (slugs) to record ids, once, and stores the pinned grant: a child
  * reuses its ancestors' pins for the same slugs (src/grants/anchors.ts).
  */
-async function pinKeyAnchors(deps: PipelineDeps, key: KeyRecord, ancestors: readonly KeyRecord[], apiPrefix: string, authorization: string): Promise<{ grant: CompiledGrant } | { code: ErrorCode; context: string }> {
+async function pinKeyAnchors(
+  deps: PipelineDeps,
+  key: KeyRecord,
+  ancestors: readonly KeyRecord[],
+  apiPrefix: string,
+  authorization: string,
+): Promise<{ grant: CompiledGrant } | { code: ErrorCode; context: string }> {
   try {
     const find = async (kind: AnchorKind, slug: string) => {
       const json = await deps.records.fetchRecord(`${apiPrefix}${anchorPath(kind, slug)}`, authorization);
       const rec = (json?.[kind] as Record<string, unknown>[] | undefined)?.[0];
       return typeof rec?.id === 'string' ? rec.id : undefined;
     };
-    const pinned = await pinAnchors(key.grant, find, ancestors.flatMap((a) => pinnedAnchors(a.grant)));
+    const pinned = await pinAnchors(
+      key.grant,
+      find,
+      ancestors.flatMap((a) => pinnedAnchors(a.grant)),
+    );
     await deps.store.keys.setGrant(key.id, pinned);
     return { grant: compileGrant(pinned) };
   } catch (e) {

@@ -6,7 +6,12 @@ const B = 'XyZboundary';
 const TYPE = `multipart/form-data; boundary=${B}`;
 /** A multipart body from raw part headers (latin1 bytes), each with a small payload. */
 function multipart(parts: { disposition: string; type?: string }[], boundary = B): Buffer {
-  const chunks = parts.map((p) => Buffer.from(`--${boundary}\r\nContent-Disposition: ${p.disposition}\r\n${p.type ? `Content-Type: ${p.type}\r\n` : ''}\r\nPK-zip-bytes\r\n`, 'latin1'));
+  const chunks = parts.map((p) =>
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: ${p.disposition}\r\n${p.type ? `Content-Type: ${p.type}\r\n` : ''}\r\nPK-zip-bytes\r\n`,
+      'latin1',
+    ),
+  );
   return Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`, 'latin1')]);
 }
 
@@ -15,7 +20,11 @@ test('the file name is read as multer gives it to Ghost', async () => {
     ['plain', 'form-data; name="file"; filename="mytheme.zip"', 'mytheme.zip'],
     ['a path is dropped (preservePath off)', 'form-data; name="file"; filename="../../themes/mytheme.zip"', 'mytheme.zip'],
     ['a Windows path is dropped', 'form-data; name="file"; filename="C:\\\\tmp\\\\mytheme.zip"', 'mytheme.zip'],
-    ['filename* (RFC 5987) wins over filename', `form-data; name="file"; filename="other.zip"; filename*=UTF-8''mytheme.zip`, 'mytheme.zip'],
+    [
+      'filename* (RFC 5987) wins over filename',
+      `form-data; name="file"; filename="other.zip"; filename*=UTF-8''mytheme.zip`,
+      'mytheme.zip',
+    ],
     ['latin1 bytes are decoded as latin1 (multer defParamCharset)', 'form-data; name="file"; filename="caf\u00e9.zip"', 'caf\u00e9.zip'],
     ['an unquoted file name', 'form-data; name=file; filename=mytheme.zip', 'mytheme.zip'],
   ];

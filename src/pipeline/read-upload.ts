@@ -19,14 +19,16 @@ export type UploadName = { ok: true; originalname: string } | { ok: false; why: 
 
 export function uploadFileName(raw: Buffer, headers: IncomingHttpHeaders, field: string): Promise<UploadName> {
   const type = headers['content-type'];
-  if (typeof type !== 'string' || !/^\s*multipart\/form-data\s*;/i.test(type)) return Promise.resolve({ ok: false, why: 'the body must be multipart/form-data' });
+  if (typeof type !== 'string' || !/^\s*multipart\/form-data\s*;/i.test(type))
+    return Promise.resolve({ ok: false, why: 'the body must be multipart/form-data' });
   const encoding = headers['content-encoding'];
-  if (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity') return Promise.resolve({ ok: false, why: 'a compressed upload cannot be checked' });
+  if (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity')
+    return Promise.resolve({ ok: false, why: 'a compressed upload cannot be checked' });
   return new Promise((resolve) => {
     const files: { field: string; filename: string | undefined }[] = [];
     let settled = false;
     const done = (v: UploadName) => {
-      if (!settled) (settled = true), resolve(v);
+      if (!settled) ((settled = true), resolve(v));
     };
     let bb: busboy.Busboy;
     try {

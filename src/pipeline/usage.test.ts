@@ -27,7 +27,12 @@ test('uses are summed per key in memory and written in one batch per flush, noth
   u.add('b', 11);
   u.add('a', 12);
   await u.flush();
-  assert.deepEqual(batches, [[{ id: 'a', count: 2, lastAt: 12 }, { id: 'b', count: 1, lastAt: 11 }]]);
+  assert.deepEqual(batches, [
+    [
+      { id: 'a', count: 2, lastAt: 12 },
+      { id: 'b', count: 1, lastAt: 11 },
+    ],
+  ]);
   await u.flush();
   assert.equal(batches.length, 1, 'a flushed batch is not written twice');
   u.add('a', 20);

@@ -47,7 +47,15 @@ export interface ProbeOptions {
 const DUMMY_ID = '000000000000000000000000';
 // GET routes whose only effect is outside the site's data: calls Ghost makes to the internet.
 const SKIP_GET = new Set(['/oembed', '/members/stripe_connect']);
-const EXPORTS = new Set(['/db', '/members/upload', '/posts/export', '/exports/download', '/redirects/download', '/themes/:name/download', '/settings/routes/yaml']);
+const EXPORTS = new Set([
+  '/db',
+  '/members/upload',
+  '/posts/export',
+  '/exports/download',
+  '/redirects/download',
+  '/themes/:name/download',
+  '/settings/routes/yaml',
+]);
 
 interface Answer {
   status: number;
@@ -78,7 +86,11 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
   async function call(method: string, path: string, body?: unknown, readBody = true): Promise<Answer> {
     const res = await fetch(base + path, {
       method,
-      headers: { authorization: `Ghost ${sign('/admin/')}`, 'accept-version': 'v6.0', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Ghost ${sign('/admin/')}`,
+        'accept-version': 'v6.0',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? null : JSON.stringify(body),
       redirect: 'manual',
       signal: AbortSignal.timeout(30_000),
@@ -124,11 +136,22 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
   }
 
   // Ghost's read gap (core/server/models/post.js and relations/authors.js permissible() check a Contributor's authorship on edit, add and destroy, not on read): read one draft written by someone else, when browse revealed one.
-  const foreignDraft = meUser ? (samples.get('posts') ?? []).find((p: any) => p.status === 'draft' && !(p.authors ?? []).some((a: any) => a.id === meUser.id)) : undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const foreignDraft = meUser
+    ? (samples.get('posts') ?? []).find((p: any) => p.status === 'draft' && !(p.authors ?? []).some((a: any) => a.id === meUser.id))
+    : undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
   if (foreignDraft) {
     const readRoute = catalog.routes.find((r) => r.method === 'GET' && r.path === '/posts/:id')!;
     const a = await call('GET', `/posts/${foreignDraft.id}/?formats=lexical,html`);
-    results.push(row(readRoute, `/posts/${foreignDraft.id}/`, a.status, verdictFor(a.status, false), a.message, "read another author's draft, with its content"));
+    results.push(
+      row(
+        readRoute,
+        `/posts/${foreignDraft.id}/`,
+        a.status,
+        verdictFor(a.status, false),
+        a.message,
+        "read another author's draft, with its content",
+      ),
+    );
   }
 
   const cleanup: string[] = [];
@@ -136,7 +159,15 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
     progress('probe: write checks on objects the probe creates');
     await writeChecks(call, results, cleanup, catalog, samples, meUser);
   }
-  return { url: opts.url, keyId: parsed.id, credential, writes: Boolean(opts.writes), results, findings: findings(results, samples, credential, meUser), cleanup };
+  return {
+    url: opts.url,
+    keyId: parsed.id,
+    credential,
+    writes: Boolean(opts.writes),
+    results,
+    findings: findings(results, samples, credential, meUser),
+    cleanup,
+  };
 }
 
 function row(route: RouteEntry, probed: string, status: number | null, verdict: Verdict, detail: string, check?: string): ProbeResult {
@@ -144,7 +175,8 @@ function row(route: RouteEntry, probed: string, status: number | null, verdict: 
   return check ? { ...r, check } : r;
 }
 
-function fill(route: RouteEntry, samples: Map<string, any>, me: any): string { // eslint-disable-line @typescript-eslint/no-explicit-any
+function fill(route: RouteEntry, samples: Map<string, any>, me: any): string {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const first = samples.get(route.segments[0]!)?.[0];
   const parts = route.segments.map((s) => {
     switch (s) {
@@ -167,9 +199,18 @@ function fill(route: RouteEntry, samples: Map<string, any>, me: any): string { /
 
 type Call = (method: string, path: string, body?: unknown) => Promise<Answer>;
 
-async function writeChecks(call: Call, results: ProbeResult[], cleanup: string[], catalog: Catalog, samples: Map<string, any>, me: any): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function writeChecks(
+  call: Call,
+  results: ProbeResult[],
+  cleanup: string[],
+  catalog: Catalog,
+  samples: Map<string, any>,
+  me: any,
+): Promise<void> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const route = (m: string, p: string) => catalog.routes.find((r) => r.method === m && r.path === p)!;
-  const record = (m: string, p: string, probed: string, a: Answer, check?: string) => results.push(row(route(m, p), probed, a.status, verdictFor(a.status, true), a.message, check));
+  const record = (m: string, p: string, probed: string, a: Answer, check?: string) =>
+    results.push(row(route(m, p), probed, a.status, verdictFor(a.status, true), a.message, check));
   const tag = `ghostgate-probe-${Date.now().toString(36)}`;
   const marker = 'ghostgate probe (created by the probe, removed afterwards)';
 
@@ -183,7 +224,9 @@ async function writeChecks(call: Call, results: ProbeResult[], cleanup: string[]
     record('PUT', '/posts/:id', `/posts/${post.id}/`, edit, 'edit its own draft');
     const updatedAt = edit.json?.posts?.[0]?.updated_at ?? post.updated_at;
     // Scheduling a year ahead needs Ghost's post.publish permission without making anything public.
-    const sched = await call('PUT', `/posts/${post.id}/`, { posts: [{ status: 'scheduled', published_at: new Date(Date.now() + 365 * 86400_000).toISOString(), updated_at: updatedAt }] });
+    const sched = await call('PUT', `/posts/${post.id}/`, {
+      posts: [{ status: 'scheduled', published_at: new Date(Date.now() + 365 * 86400_000).toISOString(), updated_at: updatedAt }],
+    });
     record('PUT', '/posts/:id', `/posts/${post.id}/`, sched, 'publish (schedule its own draft a year ahead)');
     const del = await call('DELETE', `/posts/${post.id}/`);
     record('DELETE', '/posts/:id', `/posts/${post.id}/`, del, 'delete its own post');
@@ -200,7 +243,13 @@ async function writeChecks(call: Call, results: ProbeResult[], cleanup: string[]
   record('POST', '/tags', '/tags/', tagAdd, 'create a tag');
   const t = tagAdd.json?.tags?.[0];
   if (t) {
-    record('PUT', '/tags/:id', `/tags/${t.id}/`, await call('PUT', `/tags/${t.id}/`, { tags: [{ description: marker }] }), 'edit its own tag');
+    record(
+      'PUT',
+      '/tags/:id',
+      `/tags/${t.id}/`,
+      await call('PUT', `/tags/${t.id}/`, { tags: [{ description: marker }] }),
+      'edit its own tag',
+    );
     const del = await call('DELETE', `/tags/${t.id}/`);
     record('DELETE', '/tags/:id', `/tags/${t.id}/`, del, 'delete its own tag');
     if (del.status !== 204) cleanup.push(`tag ${t.slug} could not be removed (HTTP ${del.status})`);
@@ -211,28 +260,40 @@ async function writeChecks(call: Call, results: ProbeResult[], cleanup: string[]
   record('POST', '/webhooks', '/webhooks/', wh, 'create a webhook (to an unroutable address)');
   const w = wh.json?.webhooks?.[0];
   if (w) {
-    record('PUT', '/webhooks/:id', `/webhooks/${w.id}/`, await call('PUT', `/webhooks/${w.id}/`, { webhooks: [{ name: `${marker} (edited)` }] }), 'edit its own webhook');
+    record(
+      'PUT',
+      '/webhooks/:id',
+      `/webhooks/${w.id}/`,
+      await call('PUT', `/webhooks/${w.id}/`, { webhooks: [{ name: `${marker} (edited)` }] }),
+      'edit its own webhook',
+    );
     const del = await call('DELETE', `/webhooks/${w.id}/`);
     record('DELETE', '/webhooks/:id', `/webhooks/${w.id}/`, del, 'delete its own webhook');
     if (del.status !== 204) cleanup.push(`webhook ${w.id} could not be removed (HTTP ${del.status})`);
   }
 }
 
-function findings(results: ProbeResult[], samples: Map<string, any>, cred: ProbeReport['credential'], me: any): string[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+function findings(results: ProbeResult[], samples: Map<string, any>, cred: ProbeReport['credential'], me: any): string[] {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const out: string[] = [];
-  const allowed = (scope: string, method = 'GET') => results.some((r) => r.scope === scope && r.method === method && r.verdict === 'allowed' && !r.check);
+  const allowed = (scope: string, method = 'GET') =>
+    results.some((r) => r.scope === scope && r.method === method && r.verdict === 'allowed' && !r.check);
   const posts = samples.get('posts') ?? [];
   const foreignDrafts = posts.filter((p: any) => p.status === 'draft' && me && !(p.authors ?? []).some((a: any) => a.id === me.id)); // eslint-disable-line @typescript-eslint/no-explicit-any
   if (foreignDrafts.length > 0 && cred.role && ['Contributor', 'Author'].includes(cred.role)) {
-    out.push(`As ${cred.role} this key lists other authors' drafts (${foreignDrafts.length} on the first page) with their content; Ghost's admin UI hides them, its API does not.`);
+    out.push(
+      `As ${cred.role} this key lists other authors' drafts (${foreignDrafts.length} on the first page) with their content; Ghost's admin UI hides them, its API does not.`,
+    );
   }
   const users = samples.get('users') ?? [];
-  if (users.some((u: any) => typeof u.email === 'string')) out.push(`This key reads every staff user's email address (GET /users/: ${users.length} users).`); // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (allowed('members:browse')) out.push("This key reads members and their email addresses (GET /members/).");
+  if (users.some((u: any) => typeof u.email === 'string'))
+    out.push(`This key reads every staff user's email address (GET /users/: ${users.length} users).`); // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (allowed('members:browse')) out.push('This key reads members and their email addresses (GET /members/).');
   if (allowed('members:exportCSV')) out.push('This key can export every member as CSV (GET /members/upload/).');
   if (allowed('db:exportContent')) out.push('This key can export the whole site database (GET /db/).');
-  if (allowed('integrations:browse')) out.push("This key lists integrations, with their API keys.");
-  else if (cred.kind !== 'staff' && results.some((r) => r.scope === 'integrations:browse' && r.verdict === 'refused')) out.push('Ghost refuses this key on /integrations (as it does every integration key).');
+  if (allowed('integrations:browse')) out.push('This key lists integrations, with their API keys.');
+  else if (cred.kind !== 'staff' && results.some((r) => r.scope === 'integrations:browse' && r.verdict === 'refused'))
+    out.push('Ghost refuses this key on /integrations (as it does every integration key).');
   for (const r of results.filter((x) => x.check && x.verdict === 'allowed')) out.push(`Check passed: ${r.check}.`);
   return out;
 }

@@ -9,8 +9,16 @@ test('adminTokenSigner signs as @tryghost/admin-api does: HS256, kid, the audien
   const token = adminTokenSigner(key)('/v4/admin/', now);
   const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
   assert.deepEqual(header, { alg: 'HS256', typ: 'JWT', kid: 'ab'.repeat(12) });
-  const claims = createVerifier({ key: parseKey(key)!.secret, algorithms: ['HS256'], clockTimestamp: now })(token) as { aud: string; iat: number; exp: number };
+  const claims = createVerifier({ key: parseKey(key)!.secret, algorithms: ['HS256'], clockTimestamp: now })(token) as {
+    aud: string;
+    iat: number;
+    exp: number;
+  };
   assert.deepEqual(claims, { aud: '/v4/admin/', iat: now / 1000, exp: now / 1000 + 300 });
   assert.throws(() => adminTokenSigner('not-a-key'));
-  assert.equal(adminTokenSigner(parseKey(key)!)('/admin/', now).split('.')[1], adminTokenSigner(key)('/admin/', now).split('.')[1], 'a parsed key signs the same');
+  assert.equal(
+    adminTokenSigner(parseKey(key)!)('/admin/', now).split('.')[1],
+    adminTokenSigner(key)('/admin/', now).split('.')[1],
+    'a parsed key signs the same',
+  );
 });

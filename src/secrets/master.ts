@@ -10,7 +10,8 @@ import { MasterSecret } from './keys.js';
 export function loadMasterSecret(config: Config): MasterSecret {
   if (config.masterSecret) return new MasterSecret(config.masterSecret);
   const file = config.masterSecretFile;
-  if (!existsSync(file)) throw new Error(`master secret file ${file} does not exist (run \`ghostgate init\`, or set GHOSTGATE_MASTER_SECRET)`);
+  if (!existsSync(file))
+    throw new Error(`master secret file ${file} does not exist (run \`ghostgate init\`, or set GHOSTGATE_MASTER_SECRET)`);
   const mode = statSync(file).mode & 0o777;
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
     throw new Error(`master secret file ${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${file}`);

@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import type { Store } from './store.js';
 
 /** The contract every Store driver passes (sqlite/ today, postgres/ next). */
-export function storeContract(name: string, open: () => Promise<Store>, open2: (first: Store) => Promise<Store | undefined> = async () => undefined): void {
+export function storeContract(
+  name: string,
+  open: () => Promise<Store>,
+  open2: (first: Store) => Promise<Store | undefined> = async () => undefined,
+): void {
   const ID = 'a'.repeat(24);
   const grant = { version: 1 as const, scopes: ['posts:browse'] };
 
@@ -12,12 +16,29 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
     try {
       const rec = await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000 });
       assert.deepEqual(rec, {
-        id: ID, name: 'k', grant, status: 'active', generation: 1, previousGeneration: null, graceUntil: null, createdAt: 1000, revokedAt: null,
-        expiresAt: null, notBefore: null, maxUses: null, limits: {}, parentId: null, lastUsedAt: null, useCount: 0,
+        id: ID,
+        name: 'k',
+        grant,
+        status: 'active',
+        generation: 1,
+        previousGeneration: null,
+        graceUntil: null,
+        createdAt: 1000,
+        revokedAt: null,
+        expiresAt: null,
+        notBefore: null,
+        maxUses: null,
+        limits: {},
+        parentId: null,
+        lastUsedAt: null,
+        useCount: 0,
       });
       assert.deepEqual(await store.keys.get(ID), rec);
       assert.equal(await store.keys.get('b'.repeat(24)), undefined);
-      assert.deepEqual((await store.keys.list()).map((k) => k.id), [ID]);
+      assert.deepEqual(
+        (await store.keys.list()).map((k) => k.id),
+        [ID],
+      );
       await assert.rejects(store.keys.create({ id: ID, name: 'dup', grant, createdAt: 1 }));
     } finally {
       await store.close();
@@ -27,9 +48,18 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
   test(`${name}: a key's grant can be replaced by its pinned form, and the change is seen at once, also by another process`, async () => {
     const store = await open();
     try {
-      await store.keys.create({ id: ID, name: 'k', grant: { version: 1, scopes: ['posts:browse'], constraints: { posts: { tags: ['partner'] } } }, createdAt: 1000 });
+      await store.keys.create({
+        id: ID,
+        name: 'k',
+        grant: { version: 1, scopes: ['posts:browse'], constraints: { posts: { tags: ['partner'] } } },
+        createdAt: 1000,
+      });
       assert.deepEqual((await store.keys.get(ID))?.grant.constraints?.posts?.tags, ['partner']);
-      const pinned = { version: 1 as const, scopes: ['posts:browse'], constraints: { posts: { tags: [{ id: 'c'.repeat(24), slug: 'partner' }] } } };
+      const pinned = {
+        version: 1 as const,
+        scopes: ['posts:browse'],
+        constraints: { posts: { tags: [{ id: 'c'.repeat(24), slug: 'partner' }] } },
+      };
       await store.keys.setGrant(ID, pinned);
       assert.deepEqual((await store.keys.get(ID))?.grant, pinned);
       const other = await open2(store);
@@ -82,7 +112,16 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
   test(`${name}: max uses are taken atomically and counted only when the request succeeded`, async () => {
     const store = await open();
     try {
-      await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000, maxUses: 2, expiresAt: 9000, notBefore: 500, limits: { ipAllow: ['10.0.0.0/8'], rate: { perSecond: 5 } } });
+      await store.keys.create({
+        id: ID,
+        name: 'k',
+        grant,
+        createdAt: 1000,
+        maxUses: 2,
+        expiresAt: 9000,
+        notBefore: 500,
+        limits: { ipAllow: ['10.0.0.0/8'], rate: { perSecond: 5 } },
+      });
       const holder = await store.holders.register({ pid: 1, host: 'h', startedAt: 1000 }, Date.now() + 60_000);
       const a = await store.keys.reserveUse(ID, holder, 1500);
       const b = await store.keys.reserveUse(ID, holder, 1500);
@@ -127,7 +166,11 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
       assert.equal(await store.keys.reserveUse(ID, holder, 1200), undefined);
       assert.equal(await store.keys.markSent(r, 'req-1'), true);
       await store.keys.settleUse(r, 'unknown', 1300);
-      assert.deepEqual(await store.keys.uses(ID, Date.now()), { spent: 0, reserved: 0, unknown: 1 }, 'no answer: the use counts, as unknown');
+      assert.deepEqual(
+        await store.keys.uses(ID, Date.now()),
+        { spent: 0, reserved: 0, unknown: 1 },
+        'no answer: the use counts, as unknown',
+      );
       assert.equal(await store.keys.reserveUse(ID, holder, 1400), undefined);
     } finally {
       await store.close();
@@ -152,7 +195,11 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
       assert.equal(await store.keys.reserveUse(ID, live, Date.now()), undefined, 'the sent one is spent');
       assert.equal(await store.keys.markSent(unsent, 'late'), false, 'the dead holder cannot send what was freed');
       await store.keys.settleUse(sent, 'succeeded', Date.now());
-      assert.deepEqual(await store.keys.uses(ID, Date.now()), { spent: 0, reserved: 1, unknown: 1 }, 'a resolved reservation stays resolved');
+      assert.deepEqual(
+        await store.keys.uses(ID, Date.now()),
+        { spent: 0, reserved: 1, unknown: 1 },
+        'a resolved reservation stays resolved',
+      );
     } finally {
       await store.close();
     }
@@ -212,7 +259,15 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
     const store = await open();
     try {
       const R = 'r'.repeat(32);
-      await store.webhooks.add({ id: R, keyId: ID, event: 'post.published', targetUrl: 'https://hooks.example.com/x', secretSealed: 'sealed', relayUrl: 'https://gw/ghostgate/webhooks/relay/' + R, createdAt: 1 });
+      await store.webhooks.add({
+        id: R,
+        keyId: ID,
+        event: 'post.published',
+        targetUrl: 'https://hooks.example.com/x',
+        secretSealed: 'sealed',
+        relayUrl: 'https://gw/ghostgate/webhooks/relay/' + R,
+        createdAt: 1,
+      });
       assert.equal((await store.webhooks.get(R))?.status, 'pending');
       await store.webhooks.activate(R, 'g'.repeat(24), 2);
       assert.equal((await store.webhooks.byGhostId('g'.repeat(24)))?.id, R);
@@ -239,13 +294,25 @@ export function storeContract(name: string, open: () => Promise<Store>, open2: (
     const store = await open();
     try {
       const B = 'b'.repeat(24);
-      const relay = (n: number, keyId: string) => ({ id: String(n).repeat(32).slice(0, 32), keyId, event: 'site.changed', targetUrl: `https://hooks.example.com/${n}`, secretSealed: null, relayUrl: `https://gw/r/${n}`, createdAt: n });
+      const relay = (n: number, keyId: string) => ({
+        id: String(n).repeat(32).slice(0, 32),
+        keyId,
+        event: 'site.changed',
+        targetUrl: `https://hooks.example.com/${n}`,
+        secretSealed: null,
+        relayUrl: `https://gw/r/${n}`,
+        createdAt: n,
+      });
       const limit = { keyIds: [ID, B], max: 2 };
       assert.equal(await store.webhooks.add(relay(1, ID), limit), true);
       assert.equal(await store.webhooks.add(relay(2, B), limit), true);
       assert.equal(await store.webhooks.add(relay(3, ID), limit), false);
       assert.equal(await store.webhooks.get(relay(3, ID).id), undefined, 'nothing added');
-      assert.equal(await store.webhooks.add(relay(3, 'c'.repeat(24)), { keyIds: ['c'.repeat(24)], max: 2 }), true, 'another family counts apart');
+      assert.equal(
+        await store.webhooks.add(relay(3, 'c'.repeat(24)), { keyIds: ['c'.repeat(24)], max: 2 }),
+        true,
+        'another family counts apart',
+      );
       await store.webhooks.retire(relay(1, ID).id, 'gone', 4);
       assert.equal(await store.webhooks.add(relay(4, ID), limit), true, 'a retired relay does not count');
       assert.equal(await store.webhooks.add(relay(5, ID)), true, 'no limit: always');

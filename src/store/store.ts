@@ -257,7 +257,8 @@ export class StoreUnavailableError extends Error {
  * callers never need to know the driver's error classes.
  */
 export function guardStore<S extends object>(store: S): S {
-  const wrap = (fn: (...a: unknown[]) => unknown, self: unknown) =>
+  const wrap =
+    (fn: (...a: unknown[]) => unknown, self: unknown) =>
     async (...args: unknown[]) => {
       try {
         return await fn.apply(self, args);
@@ -270,7 +271,10 @@ export function guardStore<S extends object>(store: S): S {
       Object.entries(part).map(([name, v]) => [name, typeof v === 'function' ? wrap(v as (...a: unknown[]) => unknown, part) : v]),
     );
   return Object.fromEntries(
-    Object.entries(store).map(([name, v]) => [name, typeof v === 'function' ? wrap(v as (...a: unknown[]) => unknown, store) : v && typeof v === 'object' ? guardPart(v) : v]),
+    Object.entries(store).map(([name, v]) => [
+      name,
+      typeof v === 'function' ? wrap(v as (...a: unknown[]) => unknown, store) : v && typeof v === 'object' ? guardPart(v) : v,
+    ]),
   ) as S;
 }
 
@@ -283,7 +287,7 @@ export const MAX_KEY_DEPTH = 8;
  */
 export async function loadAncestors(key: KeyRecord, get: (id: string) => Promise<KeyRecord | undefined>): Promise<KeyRecord[] | undefined> {
   const ancestors: KeyRecord[] = [];
-  for (let p = key.parentId; p !== null; ) {
+  for (let p = key.parentId; p !== null;) {
     const parent = await get(p);
     if (!parent || ancestors.length >= MAX_KEY_DEPTH) return undefined;
     ancestors.push(parent);

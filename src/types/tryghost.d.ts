@@ -3,6 +3,9 @@ declare module '@tryghost/nql-lang' {
   export default nqlLang;
 }
 declare module '@tryghost/nql' {
-  function nql(filter: string, options?: { expansions?: { key: string; replacement: string }[] }): { queryJSON(record: object): boolean; parse(): object };
+  function nql(
+    filter: string,
+    options?: { expansions?: { key: string; replacement: string }[] },
+  ): { queryJSON(record: object): boolean; parse(): object };
   export default nql;
 }

@@ -35,7 +35,19 @@ export function relayJson(r: RelayRecord, key?: KeyRecord): Record<string, unkno
 }
 
 export function deliveryJson(d: DeliveryEntry): Record<string, unknown> {
-  return { at: iso(d.at), delivery_id: d.deliveryId, webhook_id: d.ghostId, key_id: d.keyId, event: d.event, attempt: d.attempt, outcome: d.outcome, status: d.status, latency_ms: d.latencyMs, error: d.error, view: d.view };
+  return {
+    at: iso(d.at),
+    delivery_id: d.deliveryId,
+    webhook_id: d.ghostId,
+    key_id: d.keyId,
+    event: d.event,
+    attempt: d.attempt,
+    outcome: d.outcome,
+    status: d.status,
+    latency_ms: d.latencyMs,
+    error: d.error,
+    view: d.view,
+  };
 }
 
 /** A relayed webhook by Ghost's id or by relay id. */
@@ -44,13 +56,21 @@ export async function findRelay(store: Store, id: string): Promise<RelayRecord |
 }
 
 /** Retires the webhooks of these keys (after `token revoke`): each is removed from Ghost. */
-export async function retireWebhooksOf(store: Store, ghost: GhostWebhooks | undefined, keyIds: readonly string[], reason: string, now: number): Promise<{ retired: string[]; notRemoved: string[] }> {
+export async function retireWebhooksOf(
+  store: Store,
+  ghost: GhostWebhooks | undefined,
+  keyIds: readonly string[],
+  reason: string,
+  now: number,
+): Promise<{ retired: string[]; notRemoved: string[] }> {
   const retired: string[] = [];
   const notRemoved: string[] = [];
   for (const keyId of keyIds) {
     for (const row of await store.webhooks.list({ keyId })) {
       if (row.status === 'retired') continue;
-      const r = ghost ? await retireRelay(store, ghost, row, reason, now) : { retired: await store.webhooks.retire(row.id, reason, now), removedFromGhost: false };
+      const r = ghost
+        ? await retireRelay(store, ghost, row, reason, now)
+        : { retired: await store.webhooks.retire(row.id, reason, now), removedFromGhost: false };
       if (r.retired) retired.push(row.ghostId ?? row.id);
       if (row.ghostId && !r.removedFromGhost) notRemoved.push(row.ghostId);
     }
@@ -86,7 +106,14 @@ export async function legacyWebhooks(store: Store): Promise<LegacyWebhook[]> {
   for (const [id, ks] of owners) {
     if (await store.webhooks.byGhostId(id)) continue;
     const key = ks.reduce((a, b) => (depth(b) > depth(a) ? b : a));
-    out.push({ id, key_id: key.id, key_name: key.name, key_status: key.status, migrate: `ghostgate webhooks migrate ${id}`, remove: `ghostgate webhooks remove ${id}` });
+    out.push({
+      id,
+      key_id: key.id,
+      key_name: key.name,
+      key_status: key.status,
+      migrate: `ghostgate webhooks migrate ${id}`,
+      remove: `ghostgate webhooks remove ${id}`,
+    });
   }
   return out;
 }
@@ -101,7 +128,14 @@ export class MigrateError extends Error {
  * with a relay secret. Refused when its key may not read the event (remove it
  * instead) or is revoked.
  */
-export async function migrateWebhook(store: Store, ghost: GhostWebhooks, secrets: RelaySecrets, config: Pick<Config, 'publicUrl'>, ghostId: string, now: number): Promise<RelayRecord> {
+export async function migrateWebhook(
+  store: Store,
+  ghost: GhostWebhooks,
+  secrets: RelaySecrets,
+  config: Pick<Config, 'publicUrl'>,
+  ghostId: string,
+  now: number,
+): Promise<RelayRecord> {
   if (!config.publicUrl) throw new MigrateError('set publicUrl first: Ghost must reach the relay');
   if (await store.webhooks.byGhostId(ghostId)) throw new MigrateError(`${ghostId} is already relayed`);
   const legacy = (await legacyWebhooks(store)).find((l) => l.id === ghostId);
@@ -114,13 +148,22 @@ export async function migrateWebhook(store: Store, ghost: GhostWebhooks, secrets
   if (!isWebhookEvent(event)) throw new MigrateError(`its event ${String(event)} is not one Ghost fires: remove it (${legacy.remove})`);
   const grant = compileGrant(key.grant);
   const missing = eventScopes(event).filter((s) => !grant.holds(s, s.split(':')[0]!));
-  if (missing.length > 0) throw new MigrateError(`its key may not read what ${event} delivers (missing ${missing.join(', ')}): remove it (${legacy.remove})`);
+  if (missing.length > 0)
+    throw new MigrateError(`its key may not read what ${event} delivers (missing ${missing.join(', ')}): remove it (${legacy.remove})`);
   const target = typeof current.target_url === 'string' ? parseTarget(current.target_url) : undefined;
   if (!target?.ok) throw new MigrateError(`its target_url is not one the relay delivers to: remove it (${legacy.remove})`);
   const secret = typeof current.secret === 'string' && current.secret !== '' ? current.secret : null;
   const id = newRelayId();
   const relayUrl = `${config.publicUrl}${RELAY_PATH}${id}`;
-  await store.webhooks.add({ id, keyId: key.id, event, targetUrl: target.url.href === current.target_url ? target.url.href : String(current.target_url), secretSealed: secret ? secrets.sealClientSecret(id, secret) : null, relayUrl, createdAt: now });
+  await store.webhooks.add({
+    id,
+    keyId: key.id,
+    event,
+    targetUrl: target.url.href === current.target_url ? target.url.href : String(current.target_url),
+    secretSealed: secret ? secrets.sealClientSecret(id, secret) : null,
+    relayUrl,
+    createdAt: now,
+  });
   try {
     await ghost.edit(ghostId, { target_url: relayUrl, secret: secrets.relaySecret(id) });
   } catch (e) {

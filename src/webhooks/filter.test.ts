@@ -8,7 +8,10 @@ import { grantLens } from './grant-lens.js';
 import type { WebhookEvent } from './events.js';
 
 // Deliveries Ghost 6.65.0 really sent. The post carries the tag `partner-2`; it is edited to `other-cap`, unpublished, deleted.
-const captured = JSON.parse(readFileSync(new URL('./testdata/ghost-6.65-deliveries.json', import.meta.url), 'utf8')).deliveries as Record<string, { body: Record<string, unknown> }>;
+const captured = JSON.parse(readFileSync(new URL('./testdata/ghost-6.65-deliveries.json', import.meta.url), 'utf8')).deliveries as Record<
+  string,
+  { body: Record<string, unknown> }
+>;
 const body = (name: string) => structuredClone(captured[name]!.body);
 /** Constraint anchors pinned to the ids the captured payloads carry for these slugs (as minting pins them). */
 const idOf = (slug: string): string => {
@@ -96,7 +99,7 @@ test('members-reader: member events arrive with email, name, note and the other 
     assert.ok(!/@example\.com/.test(text), `${name}: no email anywhere`);
     const m = (out.payload as Json).member;
     for (const state of [m.current, m.previous]) for (const f of g.redact!.members!) assert.ok(!(f in state), `${name}: ${f}`);
-    const ghost = (body(name).member as Json);
+    const ghost = body(name).member as Json;
     assert.equal(m.current.id ?? m.previous.id, ghost.current.id ?? ghost.previous.id, `${name}: the id stays`);
   }
 });
@@ -118,5 +121,8 @@ test('site.changed carries no record and is delivered as {"event"}', () => {
 
 test('a delivery without the record it names is not delivered', () => {
   assert.equal(filterDelivery('post.added', { event: 'post.added' }, grantLens(PARTNER), new Set()).deliver, false);
-  assert.equal(filterDelivery('post.added', { event: 'post.added', post: { current: [], previous: {} } }, grantLens(PARTNER), new Set()).deliver, false);
+  assert.equal(
+    filterDelivery('post.added', { event: 'post.added', post: { current: [], previous: {} } }, grantLens(PARTNER), new Set()).deliver,
+    false,
+  );
 });

@@ -36,7 +36,8 @@ export function filterDelivery(event: WebhookEvent, payload: Json, lens: GrantLe
   if (resource === null) return { deliver: true, payload: { event: payload.event }, view: 'full' };
   const key = resource.replace(/s$/, '');
   const body = payload[key];
-  if (!isObject(body) || !isObject(body.current) || !isObject(body.previous)) return { deliver: false, why: `the delivery has no ${key} record` };
+  if (!isObject(body) || !isObject(body.current) || !isObject(body.previous))
+    return { deliver: false, why: `the delivery has no ${key} record` };
   const current = structuredClone(body.current);
   const previous = structuredClone(body.previous);
   const now = empty(current) ? undefined : current;

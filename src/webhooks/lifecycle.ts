@@ -12,7 +12,14 @@ export type KeyState = 'active' | 'revoked' | 'stopped';
  * Ghost confirms it, and meanwhile the relay answers Ghost's calls with 410
  * (Ghost then deletes the webhook itself, webhook-trigger.js onError).
  */
-export async function retireRelay(store: Store, ghost: GhostWebhooks, row: RelayRecord, reason: string, now: number, onError: (err: Error) => void = () => {}): Promise<{ retired: boolean; removedFromGhost: boolean }> {
+export async function retireRelay(
+  store: Store,
+  ghost: GhostWebhooks,
+  row: RelayRecord,
+  reason: string,
+  now: number,
+  onError: (err: Error) => void = () => {},
+): Promise<{ retired: boolean; removedFromGhost: boolean }> {
   const retired = await store.webhooks.retire(row.id, reason, now);
   const removedFromGhost = await removeFromGhost(store, ghost, row, now, onError);
   return { retired, removedFromGhost };
@@ -23,7 +30,13 @@ export async function retireRelay(store: Store, ghost: GhostWebhooks, row: Relay
  * (204, or 404: already gone) or never had it (no Ghost id). Then the relay is
  * scrubbed: nothing calls it any more, so the client's secret goes.
  */
-export async function removeFromGhost(store: Store, ghost: GhostWebhooks, row: RelayRecord, now: number, onError: (err: Error) => void = () => {}): Promise<boolean> {
+export async function removeFromGhost(
+  store: Store,
+  ghost: GhostWebhooks,
+  row: RelayRecord,
+  now: number,
+  onError: (err: Error) => void = () => {},
+): Promise<boolean> {
   if (row.ghostRemovedAt === null) {
     try {
       if (row.ghostId && !(await ghost.remove(row.ghostId))) return false;

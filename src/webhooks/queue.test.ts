@@ -35,12 +35,34 @@ function memoryLog(): DeliveryLog & { rows: DeliveryEntry[] } {
 }
 
 const job = (over: Partial<DeliveryJob> = {}): DeliveryJob => ({
-  deliveryId: 'd1', relayId: 'r'.repeat(32), ghostId: 'g1', keyId: 'k1', rootKeyId: 'k1', event: 'post.published',
-  url: new URL(`${base}/hook`), body: '{"event":"post.published","post":{"current":{"id":"p1"},"previous":{}}}',
-  secret: 'client-secret', ghostHeaders: { 'content-version': 'v6.65', 'user-agent': 'Ghost/6.65 (https://github.com/TryGhost/Ghost)' }, view: 'full', ...over,
+  deliveryId: 'd1',
+  relayId: 'r'.repeat(32),
+  ghostId: 'g1',
+  keyId: 'k1',
+  rootKeyId: 'k1',
+  event: 'post.published',
+  url: new URL(`${base}/hook`),
+  body: '{"event":"post.published","post":{"current":{"id":"p1"},"previous":{}}}',
+  secret: 'client-secret',
+  ghostHeaders: { 'content-version': 'v6.65', 'user-agent': 'Ghost/6.65 (https://github.com/TryGhost/Ghost)' },
+  view: 'full',
+  ...over,
 });
 
-function queue(o: { backoffMs?: number; retries?: number; timeoutMs?: number; wanted?: () => boolean; gone?: string[]; allowInternal?: boolean; maxQueue?: number; concurrency?: number; concurrencyPerKey?: number; maxQueuePerKey?: number } = {}) {
+function queue(
+  o: {
+    backoffMs?: number;
+    retries?: number;
+    timeoutMs?: number;
+    wanted?: () => boolean;
+    gone?: string[];
+    allowInternal?: boolean;
+    maxQueue?: number;
+    concurrency?: number;
+    concurrencyPerKey?: number;
+    maxQueuePerKey?: number;
+  } = {},
+) {
   const log = memoryLog();
   const q = new DeliveryQueue({
     sender: httpSender({ allowInternal: o.allowInternal ?? true, timeoutMs: o.timeoutMs ?? 1000 }),
@@ -66,7 +88,14 @@ test('retries a failing target with growing delays, signing each attempt anew wi
   const { q, log } = queue({ backoffMs: 150 });
   assert.equal(q.enqueue(job()), true);
   await q.idle();
-  assert.deepEqual(log.rows.map((r) => [r.attempt, r.outcome, r.status]), [[1, 'retrying', 503], [2, 'retrying', 503], [3, 'delivered', 200]]);
+  assert.deepEqual(
+    log.rows.map((r) => [r.attempt, r.outcome, r.status]),
+    [
+      [1, 'retrying', 503],
+      [2, 'retrying', 503],
+      [3, 'delivered', 200],
+    ],
+  );
   assert.equal(received.length, 3);
   const [d1, d2] = [received[1]!.at - received[0]!.at, received[2]!.at - received[1]!.at];
   assert.ok(d1 >= 150 && d2 >= 300 && d2 > d1, `the delay grows (${d1} ms, then ${d2} ms)`);
@@ -88,7 +117,10 @@ test('a target that never answers in time: 1 try and 5 retries, each cut at the 
   q.enqueue(job());
   await q.idle();
   assert.equal(received.length, 6);
-  assert.deepEqual(log.rows.map((r) => r.outcome), ['retrying', 'retrying', 'retrying', 'retrying', 'retrying', 'failed']);
+  assert.deepEqual(
+    log.rows.map((r) => r.outcome),
+    ['retrying', 'retrying', 'retrying', 'retrying', 'retrying', 'failed'],
+  );
   for (const r of log.rows) {
     assert.equal(r.error, 'ETIMEDOUT');
     assert.ok(r.latencyMs! < 350, `cut at the timeout (${r.latencyMs} ms)`);
@@ -96,7 +128,11 @@ test('a target that never answers in time: 1 try and 5 retries, each cut at the 
 });
 
 test('410 removes the webhook and is not retried; another 4xx ends the delivery; 429 is retried', async () => {
-  for (const [status, outcomes, goneCalls] of [[410, ['gone'], 1], [400, ['failed'], 0], [429, ['retrying', 'delivered'], 0]] as const) {
+  for (const [status, outcomes, goneCalls] of [
+    [410, ['gone'], 1],
+    [400, ['failed'], 0],
+    [429, ['retrying', 'delivered'], 0],
+  ] as const) {
     received.length = 0;
     handler = (_q, res, n) => {
       res.statusCode = status === 429 && n > 1 ? 200 : status;
@@ -106,7 +142,11 @@ test('410 removes the webhook and is not retried; another 4xx ends the delivery;
     const { q, log } = queue({ gone });
     q.enqueue(job());
     await q.idle();
-    assert.deepEqual(log.rows.map((r) => r.outcome), outcomes, String(status));
+    assert.deepEqual(
+      log.rows.map((r) => r.outcome),
+      outcomes,
+      String(status),
+    );
     assert.equal(gone.length, goneCalls, String(status));
   }
 });
@@ -124,7 +164,10 @@ test('a key revoked while a delivery waits: the next attempt is cancelled and no
   wanted = false;
   await q.idle();
   assert.equal(received.length, 1);
-  assert.deepEqual(log.rows.map((r) => r.outcome), ['retrying', 'cancelled']);
+  assert.deepEqual(
+    log.rows.map((r) => r.outcome),
+    ['retrying', 'cancelled'],
+  );
 });
 
 test('unsigned when the client gave no secret, as Ghost does', async () => {
@@ -146,7 +189,14 @@ test('private and loopback targets are refused at delivery unless allowed, and n
   q.enqueue(job({ url: new URL(`http://[::ffff:127.0.0.1]:${new URL(base).port}/hook`) }));
   await q.idle();
   assert.equal(received.length, 0);
-  assert.deepEqual(log.rows.map((r) => [r.outcome, r.error]), [['failed', 'TARGET_PRIVATE'], ['failed', 'TARGET_PRIVATE'], ['failed', 'TARGET_PRIVATE']]);
+  assert.deepEqual(
+    log.rows.map((r) => [r.outcome, r.error]),
+    [
+      ['failed', 'TARGET_PRIVATE'],
+      ['failed', 'TARGET_PRIVATE'],
+      ['failed', 'TARGET_PRIVATE'],
+    ],
+  );
 });
 
 test('a full queue refuses more work instead of growing', () => {

@@ -191,7 +191,8 @@ export class DeliveryQueue {
       return false;
     }
     const retryable = r.status === null ? !NOT_RETRIED_ERRORS.has(r.error ?? '') : RETRY_STATUS(r.status);
-    if (!retryable || p.attempt > this.o.retries || this.closed) return this.end(p, 'failed', r, r.status !== null ? `HTTP_${r.status}` : undefined);
+    if (!retryable || p.attempt > this.o.retries || this.closed)
+      return this.end(p, 'failed', r, r.status !== null ? `HTTP_${r.status}` : undefined);
     this.logAttempt(p, 'retrying', r, r.status !== null ? `HTTP_${r.status}` : undefined);
     let delay = this.o.backoffMs * 2 ** (p.attempt - 1) + Math.random() * 100;
     if (r.retryAfterMs !== undefined && r.retryAfterMs <= 60_000) delay = Math.max(delay, r.retryAfterMs);

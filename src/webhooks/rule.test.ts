@@ -13,13 +13,25 @@ const route = (m: string, p: string) => catalog.routes.find((r) => r.method === 
 const integration = { kind: 'integration' as const, role: INTEGRATION_ROLE };
 
 /** The decision authorize() makes for a webhook write, facts gathered (body; the key owns webhook w1). */
-function decide(scopes: string[], method: 'POST' | 'PUT', item: Record<string, unknown>, relay: RelayFact = { event: 'site.changed', createdByKey: true }, more: Record<string, unknown> = {}): Decision {
+function decide(
+  scopes: string[],
+  method: 'POST' | 'PUT',
+  item: Record<string, unknown>,
+  relay: RelayFact = { event: 'site.changed', createdByKey: true },
+  more: Record<string, unknown> = {},
+): Decision {
   const r = method === 'POST' ? route('POST', '/webhooks') : route('PUT', '/webhooks/:id');
   return authorize({
     grant: compileGrant({ version: 1, scopes, ...more }),
     route: r,
     upstream: upstreamReach(r, integration, permissions),
-    request: { query: new Map(), params: method === 'PUT' ? { id: 'w1' } : {}, body: { webhooks: [item] }, ownedIds: new Set(['w1']), ...(method === 'PUT' ? { webhook: relay } : {}) },
+    request: {
+      query: new Map(),
+      params: method === 'PUT' ? { id: 'w1' } : {},
+      body: { webhooks: [item] },
+      ownedIds: new Set(['w1']),
+      ...(method === 'PUT' ? { webhook: relay } : {}),
+    },
   });
 }
 const add = (event: string) => ({ event, target_url: 'https://hooks.example.com/x' });
@@ -64,8 +76,14 @@ test('every Ghost event maps to read scopes that the catalog knows', () => {
 
 test('an edit is authorized on the event after it: the new event’s read scope, or the stored event’s when the body keeps it', () => {
   assert.equal(code(decide(['webhooks:edit'], 'PUT', { event: 'member.added' })), 'SCOPE_MISSING');
-  assert.equal(missing(decide(['webhooks:edit', 'posts:read'], 'PUT', { event: 'member.added' }, { event: 'post.published', createdByKey: true })), 'members:read');
-  assert.equal(decide(['webhooks:edit', 'members:read'], 'PUT', { event: 'member.added' }, { event: 'post.published', createdByKey: true }).allow, true);
+  assert.equal(
+    missing(decide(['webhooks:edit', 'posts:read'], 'PUT', { event: 'member.added' }, { event: 'post.published', createdByKey: true })),
+    'members:read',
+  );
+  assert.equal(
+    decide(['webhooks:edit', 'members:read'], 'PUT', { event: 'member.added' }, { event: 'post.published', createdByKey: true }).allow,
+    true,
+  );
   assert.equal(decide(['webhooks:edit'], 'PUT', { name: 'renamed' }).allow, true);
   // The stored event decides an edit that does not name one: a key without members:read may not re-point a member webhook.
   const memberHook: RelayFact = { event: 'member.added', createdByKey: true };
@@ -79,14 +97,26 @@ test('a key that did not create a relayed webhook may rename it, never change it
   const wide = ['webhooks:edit', 'posts:read'];
   const any = { constraints: { webhooks: { createdByKey: false } } };
   assert.equal(decide(wide, 'PUT', { name: 'renamed' }, others, any).allow, true);
-  for (const item of [{ event: 'post.published' }, { target_url: 'https://attacker.example/x' }, { secret: 'mine' }, { secret: null }, { api_version: 'v5' }, { name: 'x', target_url: 'https://attacker.example/x' }]) {
+  for (const item of [
+    { event: 'post.published' },
+    { target_url: 'https://attacker.example/x' },
+    { secret: 'mine' },
+    { secret: null },
+    { api_version: 'v5' },
+    { name: 'x', target_url: 'https://attacker.example/x' },
+  ]) {
     assert.equal(code(decide(wide, 'PUT', item, others, any)), 'RECORD_NOT_OWNED', JSON.stringify(item));
   }
-  assert.equal(decide(wide, 'PUT', { target_url: 'https://hooks.example.com/y' }, { event: 'site.changed', createdByKey: true }).allow, true, 'its creator may');
+  assert.equal(
+    decide(wide, 'PUT', { target_url: 'https://hooks.example.com/y' }, { event: 'site.changed', createdByKey: true }).allow,
+    true,
+    'its creator may',
+  );
 });
 
 test('a client may not name the integration a webhook is attached to', () => {
-  for (const v of ['i'.repeat(24), null, '']) assert.equal(code(decide(['webhooks:add'], 'POST', { ...add('site.changed'), integration_id: v })), 'BODY_INVALID', String(v));
+  for (const v of ['i'.repeat(24), null, ''])
+    assert.equal(code(decide(['webhooks:add'], 'POST', { ...add('site.changed'), integration_id: v })), 'BODY_INVALID', String(v));
 });
 
 test('an event Ghost never fires is refused, though Ghost would store it', () => {
@@ -112,16 +142,34 @@ test('bodies Ghost would refuse are refused as BODY_INVALID before any scope is 
   ];
   for (const [body, method] of table) {
     const r = method === 'POST' ? route('POST', '/webhooks') : route('PUT', '/webhooks/:id');
-    const d = authorize({ grant: compileGrant({ version: 1, scopes: ['*'] }), route: r, upstream: { ok: true }, request: { query: new Map(), params: { id: 'w1' }, body, ownedIds: new Set(['w1']) } });
+    const d = authorize({
+      grant: compileGrant({ version: 1, scopes: ['*'] }),
+      route: r,
+      upstream: { ok: true },
+      request: { query: new Map(), params: { id: 'w1' }, body, ownedIds: new Set(['w1']) },
+    });
     assert.equal(code(d), 'BODY_INVALID', JSON.stringify(body));
   }
 });
 
 test('the decision carries the write the relay needs: event, the client’s target and secret, and the rest as read', () => {
-  const d = decide(['webhooks:add', 'posts:read'], 'POST', { event: 'post.added', target_url: 'https://hooks.example.com/x', secret: 's3', name: 'zap', api_version: null, unknown_field: 1 });
+  const d = decide(['webhooks:add', 'posts:read'], 'POST', {
+    event: 'post.added',
+    target_url: 'https://hooks.example.com/x',
+    secret: 's3',
+    name: 'zap',
+    api_version: null,
+    unknown_field: 1,
+  });
   assert.equal(d.allow, true);
   if (d.allow === true) {
-    assert.deepEqual(d.effects.webhook, { action: 'add', event: 'post.added', targetUrl: 'https://hooks.example.com/x', secret: 's3', rest: { name: 'zap', api_version: null } });
+    assert.deepEqual(d.effects.webhook, {
+      action: 'add',
+      event: 'post.added',
+      targetUrl: 'https://hooks.example.com/x',
+      secret: 's3',
+      rest: { name: 'zap', api_version: null },
+    });
     assert.equal(d.effects.ledger, 'webhooks');
   }
 });

@@ -67,12 +67,24 @@ const FIELDS: Record<'add' | 'edit', Record<string, Field>> = {
 };
 const REST = ['name', 'api_version'];
 
-const invalid = (why: string): WebhookRuleResult => ({ kind: 'deny', code: 'BODY_INVALID', message: `The webhook body was refused: ${why}.`, context: why, help: 'Send {"webhooks": [{"event": "...", "target_url": "https://..."}]}.' });
+const invalid = (why: string): WebhookRuleResult => ({
+  kind: 'deny',
+  code: 'BODY_INVALID',
+  message: `The webhook body was refused: ${why}.`,
+  context: why,
+  help: 'Send {"webhooks": [{"event": "...", "target_url": "https://..."}]}.',
+});
 
 /** ajv's maxLength counts code points, not UTF-16 units. */
 const length = (s: string) => [...s].length;
 
-export function webhookRule(grant: CompiledGrant, route: RouteEntry, params: Readonly<Record<string, string>>, body: unknown, relay?: RelayFact | null): WebhookRuleResult {
+export function webhookRule(
+  grant: CompiledGrant,
+  route: RouteEntry,
+  params: Readonly<Record<string, string>>,
+  body: unknown,
+  relay?: RelayFact | null,
+): WebhookRuleResult {
   if (route.resource !== 'webhooks') return { kind: 'none' };
   const action = route.action;
   if (action === 'destroy') return { kind: 'write', write: { action, id: params.id ?? '', rest: {} } };
@@ -96,7 +108,8 @@ export function webhookRule(grant: CompiledGrant, route: RouteEntry, params: Rea
     else if (length(v) > f.max) return invalid(`${name} is longer than ${f.max} characters`);
     else read[name] = v;
   }
-  if (action === 'add' && (read.event === undefined || read.target_url === undefined)) return invalid('a new webhook needs event and target_url');
+  if (action === 'add' && (read.event === undefined || read.target_url === undefined))
+    return invalid('a new webhook needs event and target_url');
 
   // CASE: Ghost attaches a webhook to the integration its body names (webhooks.js add, staff callers):
   // a client naming one would hang a channel on another integration. The gateway sets it itself (writes.ts).
@@ -106,14 +119,26 @@ export function webhookRule(grant: CompiledGrant, route: RouteEntry, params: Rea
   if (action === 'edit' && relay && !relay.createdByKey) {
     const changed = Object.keys(read).filter((f) => f !== 'name');
     if (changed.length > 0) {
-      return { kind: 'deny', code: 'RECORD_NOT_OWNED', message: `This key did not create webhook ${params.id}: it may only rename or delete it.`, context: `${route.method} ${route.path} sets ${changed.join(', ')}, which only the key that created the webhook (or its ancestors) may change.`, help: 'Use the key that created the webhook, or send only name.' };
+      return {
+        kind: 'deny',
+        code: 'RECORD_NOT_OWNED',
+        message: `This key did not create webhook ${params.id}: it may only rename or delete it.`,
+        context: `${route.method} ${route.path} sets ${changed.join(', ')}, which only the key that created the webhook (or its ancestors) may change.`,
+        help: 'Use the key that created the webhook, or send only name.',
+      };
     }
   }
 
   let event: WebhookEvent | undefined;
   if (read.event !== undefined) {
     if (!isWebhookEvent(read.event)) {
-      return { kind: 'deny', code: 'WEBHOOK_EVENT_UNKNOWN', message: `Unknown webhook event "${String(read.event).slice(0, 50)}".`, context: 'Ghost fires only the events listed in docs/webhooks.md; a webhook for any other would never be called.', help: 'Use one of Ghost’s events, e.g. post.published.' };
+      return {
+        kind: 'deny',
+        code: 'WEBHOOK_EVENT_UNKNOWN',
+        message: `Unknown webhook event "${String(read.event).slice(0, 50)}".`,
+        context: 'Ghost fires only the events listed in docs/webhooks.md; a webhook for any other would never be called.',
+        help: 'Use one of Ghost’s events, e.g. post.published.',
+      };
     }
     event = read.event;
   }

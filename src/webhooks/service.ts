@@ -52,8 +52,14 @@ export interface WebhookServiceOptions {
 }
 
 /** `close`: the call's body was not read to its end, so the connection is closed once answered. */
-export type RelayResult = { status: number; code?: ErrorCode; context?: string; key?: { id: string; name: string }; view?: string; close?: true };
-
+export type RelayResult = {
+  status: number;
+  code?: ErrorCode;
+  context?: string;
+  key?: { id: string; name: string };
+  view?: string;
+  close?: true;
+};
 
 type Json = Record<string, unknown>;
 export type { PreparedWrite };
@@ -79,23 +85,32 @@ export class WebhookService {
 
   async relay(req: IncomingMessage, now: number): Promise<RelayResult> {
     const relayId = (req.url ?? '').slice(RELAY_PATH.length).replace(/\/$/, '');
-    if (req.method !== 'POST' || !RELAY_ID.test(relayId)) return { status: 403, code: 'ROUTE_UNKNOWN', context: 'the relay takes POST /ghostgate/webhooks/relay/<id>' };
+    if (req.method !== 'POST' || !RELAY_ID.test(relayId))
+      return { status: 403, code: 'ROUTE_UNKNOWN', context: 'the relay takes POST /ghostgate/webhooks/relay/<id>' };
     // CASE: no well-formed signature header: refused before the body is read (a caller without one is not Ghost).
     const header = req.headers['x-ghost-signature'];
-    if (typeof header !== 'string' || !SIGNATURE_FORMAT.test(header)) return { status: 401, code: 'WEBHOOK_SIGNATURE_INVALID', context: 'no well-formed X-Ghost-Signature header' };
+    if (typeof header !== 'string' || !SIGNATURE_FORMAT.test(header))
+      return { status: 401, code: 'WEBHOOK_SIGNATURE_INVALID', context: 'no well-formed X-Ghost-Signature header' };
     // CASE: the body's size and the relay's load are judged before a byte of it is read: Ghost sends
     // Content-Length (got, with a string body), so a call without a declared length is not Ghost's.
     const length = req.headers['content-length'];
     const chunked = /(^|,)\s*chunked\s*$/i.test(String(req.headers['transfer-encoding'] ?? ''));
-    if (length === undefined && !chunked) return { status: 411, code: 'WEBHOOK_LENGTH_REQUIRED', context: 'no Content-Length and not chunked' };
+    if (length === undefined && !chunked)
+      return { status: 411, code: 'WEBHOOK_LENGTH_REQUIRED', context: 'no Content-Length and not chunked' };
     const limit = this.o.maxBodyBytes;
-    if (length !== undefined && !(Number(length) <= limit)) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)' };
+    if (length !== undefined && !(Number(length) <= limit))
+      return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)' };
     // CASE: the relay id is a 128-bit secret only Ghost and the gateway hold: a call naming no relay the gateway
     // knows is answered before its body is read or a slot is taken, so slow bodies cannot tie up the relay
     // without it (410: Ghost removes a webhook so answered; an unknown id has nothing to remove).
     const known = await this.o.store.webhooks.get(relayId);
     if (!known) return { status: 410, code: 'WEBHOOK_RETIRED', context: 'no such relayed webhook' };
-    if (this.inFlight >= this.o.relayConcurrency) return { status: 503, code: 'WEBHOOK_RELAY_BUSY', context: `${this.inFlight} deliveries are being checked (webhooks.relayConcurrency)` };
+    if (this.inFlight >= this.o.relayConcurrency)
+      return {
+        status: 503,
+        code: 'WEBHOOK_RELAY_BUSY',
+        context: `${this.inFlight} deliveries are being checked (webhooks.relayConcurrency)`,
+      };
     this.inFlight++;
     try {
       return await this.checkAndQueue(req, relayId, limit, now);
@@ -107,17 +122,49 @@ export class WebhookService {
   /** Verifies a relay call, judges it by the creating key's grant and queues the delivery. */
   private async checkAndQueue(req: IncomingMessage, relayId: string, limit: number, now: number): Promise<RelayResult> {
     const raw = await readBody(req, limit, this.o.readTimeoutMs ?? 5000);
-    if (raw === 'timeout') return { status: 408, code: 'WEBHOOK_BODY_TIMEOUT', context: 'the body did not arrive in time (webhooks.relayReadTimeoutMs)', close: true };
-    if (raw === 'aborted') return { status: 400, code: 'WEBHOOK_BODY_TIMEOUT', context: 'the caller closed the connection before the body arrived', close: true };
-    if (!raw) return { status: 413, code: 'BODY_TOO_LARGE', context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)', close: true };
+    if (raw === 'timeout')
+      return {
+        status: 408,
+        code: 'WEBHOOK_BODY_TIMEOUT',
+        context: 'the body did not arrive in time (webhooks.relayReadTimeoutMs)',
+        close: true,
+      };
+    if (raw === 'aborted')
+      return {
+        status: 400,
+        code: 'WEBHOOK_BODY_TIMEOUT',
+        context: 'the caller closed the connection before the body arrived',
+        close: true,
+      };
+    if (!raw)
+      return {
+        status: 413,
+        code: 'BODY_TOO_LARGE',
+        context: 'the delivery is larger than the relay reads (webhooks.relayMaxBodyMb)',
+        close: true,
+      };
     // The secret is derived from the relay id, so even a relay the gateway forgot can tell Ghost from anyone else.
     const sig = verifySignature(req.headers['x-ghost-signature'], raw, this.o.secrets.relaySecret(relayId), now, this.o.signatureWindowMs);
     if (!sig.ok) return { status: 401, code: sig.code, context: sig.why };
     const row = await this.o.store.webhooks.get(relayId);
-    if (!row || row.status === 'retired') return { status: 410, code: 'WEBHOOK_RETIRED', context: row?.retiredReason ?? 'no such relayed webhook' };
+    if (!row || row.status === 'retired')
+      return { status: 410, code: 'WEBHOOK_RETIRED', context: row?.retiredReason ?? 'no such relayed webhook' };
     const deliveryId = randomUUID();
     const log = (outcome: 'filtered' | 'duplicate' | 'dropped', error: string | null, event: string, view: string | null = null) =>
-      this.o.log?.record({ at: now, deliveryId, relayId, ghostId: row.ghostId, keyId: row.keyId, event, attempt: 0, outcome, status: null, latencyMs: null, error, view });
+      this.o.log?.record({
+        at: now,
+        deliveryId,
+        relayId,
+        ghostId: row.ghostId,
+        keyId: row.keyId,
+        event,
+        attempt: 0,
+        outcome,
+        status: null,
+        latencyMs: null,
+        error,
+        view,
+      });
 
     const replay = `${relayId}:${sig.digest}`;
     this.forgetOld(now);
@@ -128,7 +175,12 @@ export class WebhookService {
     const { state, key } = await keyState(this.o.store, row.keyId, now);
     if (state !== 'active' || !key) {
       void this.retire(row, state === 'stopped' ? 'key expired (webhooks: stop)' : 'key revoked', now);
-      return { status: 410, code: 'WEBHOOK_RETIRED', context: `the key that created this webhook is ${state}`, key: { id: row.keyId, name: '' } };
+      return {
+        status: 410,
+        code: 'WEBHOOK_RETIRED',
+        context: `the key that created this webhook is ${state}`,
+        key: { id: row.keyId, name: '' },
+      };
     }
     this.seen.set(replay, sig.t + this.o.signatureWindowMs);
 
@@ -212,7 +264,11 @@ export class WebhookService {
   }
 
   private removalFailed(row: RelayRecord): (err: Error) => void {
-    return (err) => this.o.logger.warn({ webhook: row.ghostId, err: { message: err.message } }, 'retired webhook not yet removed from Ghost; the sweep retries');
+    return (err) =>
+      this.o.logger.warn(
+        { webhook: row.ghostId, err: { message: err.message } },
+        'retired webhook not yet removed from Ghost; the sweep retries',
+      );
   }
 
   /**
@@ -223,7 +279,8 @@ export class WebhookService {
     let n = 0;
     for (const row of await this.o.store.webhooks.list()) {
       if (row.status === 'retired') {
-        if (row.ghostRemovedAt === null || row.secretSealed !== null) await removeFromGhost(this.o.store, this.o.ghost, row, now, this.removalFailed(row));
+        if (row.ghostRemovedAt === null || row.secretSealed !== null)
+          await removeFromGhost(this.o.store, this.o.ghost, row, now, this.removalFailed(row));
         continue;
       }
       // CASE: a creation Ghost never answered leaves a pending row; its webhook, if any, gets 410 from the relay.

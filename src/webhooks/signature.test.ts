@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { signatureHeader, verifySignature } from './signature.js';
 
 // Deliveries Ghost 6.65.0 really sent (secret "sekrit"), captured in the lab.
-const captured = JSON.parse(readFileSync(new URL('./testdata/ghost-6.65-deliveries.json', import.meta.url), 'utf8')).deliveries as Record<string, { headers: Record<string, string>; body: unknown }>;
+const captured = JSON.parse(readFileSync(new URL('./testdata/ghost-6.65-deliveries.json', import.meta.url), 'utf8')).deliveries as Record<
+  string,
+  { headers: Record<string, string>; body: unknown }
+>;
 const WINDOW = 300_000;
 const tOf = (h: string) => Number(/t=(\d+)$/.exec(h)![1]);
 
@@ -33,7 +36,14 @@ test('refuses a forged, a wrongly keyed, a malformed, a missing and a stale sign
     ['a changed time', header.replace(/t=\d+$/, `t=${t + 1}`), body, 'sekrit', t, 'WEBHOOK_SIGNATURE_INVALID'],
     ['no header', undefined, body, 'sekrit', t, 'WEBHOOK_SIGNATURE_INVALID'],
     ['two headers', [header, header], body, 'sekrit', t, 'WEBHOOK_SIGNATURE_INVALID'],
-    ['upper-case hex', header.replace(/sha256=([0-9a-f]+)/, (_, h: string) => `sha256=${h.toUpperCase()}`), body, 'sekrit', t, 'WEBHOOK_SIGNATURE_INVALID'],
+    [
+      'upper-case hex',
+      header.replace(/sha256=([0-9a-f]+)/, (_, h: string) => `sha256=${h.toUpperCase()}`),
+      body,
+      'sekrit',
+      t,
+      'WEBHOOK_SIGNATURE_INVALID',
+    ],
     ['no space after the comma', header.replace(', ', ','), body, 'sekrit', t, 'WEBHOOK_SIGNATURE_INVALID'],
     ['replayed after the window', header, body, 'sekrit', t + WINDOW + 1, 'WEBHOOK_SIGNATURE_STALE'],
     ['signed too far ahead', header, body, 'sekrit', t - WINDOW - 1, 'WEBHOOK_SIGNATURE_STALE'],

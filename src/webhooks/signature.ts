@@ -21,7 +21,8 @@ export function signatureHeader(secret: string, body: string, t: number): string
   return `sha256=${signature(secret, body, t)}, t=${t}`;
 }
 
-export type SignatureVerdict = { ok: true; t: number; digest: string } | { ok: false; code: 'WEBHOOK_SIGNATURE_INVALID' | 'WEBHOOK_SIGNATURE_STALE'; why: string };
+export type SignatureVerdict =
+  { ok: true; t: number; digest: string } | { ok: false; code: 'WEBHOOK_SIGNATURE_INVALID' | 'WEBHOOK_SIGNATURE_STALE'; why: string };
 
 /**
  * Checks a delivery: the header's form, the HMAC (constant-time), then the
@@ -30,13 +31,26 @@ export type SignatureVerdict = { ok: true; t: number; digest: string } | { ok: f
  * of signatures it has accepted.) The HMAC is checked first, so an unsigned
  * caller learns nothing from the answer about the window.
  */
-export function verifySignature(header: string | string[] | undefined, body: Buffer, secret: string, nowMs: number, windowMs: number): SignatureVerdict {
-  if (typeof header !== 'string') return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', why: header === undefined ? 'no X-Ghost-Signature header' : 'more than one X-Ghost-Signature header' };
+export function verifySignature(
+  header: string | string[] | undefined,
+  body: Buffer,
+  secret: string,
+  nowMs: number,
+  windowMs: number,
+): SignatureVerdict {
+  if (typeof header !== 'string')
+    return {
+      ok: false,
+      code: 'WEBHOOK_SIGNATURE_INVALID',
+      why: header === undefined ? 'no X-Ghost-Signature header' : 'more than one X-Ghost-Signature header',
+    };
   const m = SIGNATURE_FORMAT.exec(header);
   if (!m) return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', why: 'the X-Ghost-Signature header is not "sha256=<hex>, t=<ms>"' };
   const t = Number(m[2]);
   const expected = createHmac('sha256', secret).update(body).update(m[2]!).digest();
-  if (!timingSafeEqual(expected, Buffer.from(m[1]!, 'hex'))) return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', why: 'the signature does not match this webhook' };
-  if (Math.abs(nowMs - t) > windowMs) return { ok: false, code: 'WEBHOOK_SIGNATURE_STALE', why: `signed at ${t}, more than ${Math.round(windowMs / 1000)} s from now` };
+  if (!timingSafeEqual(expected, Buffer.from(m[1]!, 'hex')))
+    return { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID', why: 'the signature does not match this webhook' };
+  if (Math.abs(nowMs - t) > windowMs)
+    return { ok: false, code: 'WEBHOOK_SIGNATURE_STALE', why: `signed at ${t}, more than ${Math.round(windowMs / 1000)} s from now` };
   return { ok: true, t, digest: m[1]! };
 }

@@ -4,11 +4,13 @@ import type { LookupAddress } from 'node:dns';
 import { checkTarget, parseTarget, pinnedLookup, type Resolver } from './ssrf.js';
 
 // (Ghost's own isPrivateIp is compared address by address in test/e2e/webhooks-ghost-code.test.ts.)
-const resolver = (answers: Record<string, string[]>): Resolver => async (host) => {
-  const a = answers[host];
-  if (!a) throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
-  return a.map((address): LookupAddress => ({ address, family: address.includes(':') ? 6 : 4 }));
-};
+const resolver =
+  (answers: Record<string, string[]>): Resolver =>
+  async (host) => {
+    const a = answers[host];
+    if (!a) throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+    return a.map((address): LookupAddress => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
 
 test('a target is an absolute http(s) URL without spaces or control characters', () => {
   const table: [string, boolean][] = [
@@ -27,7 +29,11 @@ test('a target is an absolute http(s) URL without spaces or control characters',
 });
 
 test('a target is refused when any address its host resolves to is private, unless allowed', async () => {
-  const resolve = resolver({ 'public.example': ['93.184.216.34'], 'mixed.example': ['93.184.216.34', '10.0.0.5'], 'inside.example': ['fd00::1'] });
+  const resolve = resolver({
+    'public.example': ['93.184.216.34'],
+    'mixed.example': ['93.184.216.34', '10.0.0.5'],
+    'inside.example': ['fd00::1'],
+  });
   const check = (u: string, allow = false) => checkTarget(new URL(u), allow, resolve).then((r) => r.ok);
   assert.equal(await check('https://public.example/x'), true);
   assert.equal(await check('https://mixed.example/x'), false);
@@ -42,11 +48,14 @@ test('a target is refused when any address its host resolves to is private, unle
 test('the connection’s own lookup checks the address it hands the socket: a name that rebinds to a private address is refused', async () => {
   let calls = 0;
   // Public when checked at creation, private when the connection is made.
-  const rebinding: Resolver = async () => (calls++ === 0 ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '169.254.169.254', family: 4 }]);
+  const rebinding: Resolver = async () =>
+    calls++ === 0 ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '169.254.169.254', family: 4 }];
   assert.equal((await checkTarget(new URL('https://rebind.example/'), false, rebinding)).ok, true);
   const lookup = pinnedLookup(false, rebinding);
   const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => lookup('rebind.example', {}, (e) => resolve(e)));
   assert.equal(err?.code, 'TARGET_PRIVATE');
-  const ok = await new Promise<string>((resolve) => pinnedLookup(false, resolver({ 'a.example': ['93.184.216.34'] }))('a.example', {}, (_e, address) => resolve(String(address))));
+  const ok = await new Promise<string>((resolve) =>
+    pinnedLookup(false, resolver({ 'a.example': ['93.184.216.34'] }))('a.example', {}, (_e, address) => resolve(String(address))),
+  );
   assert.equal(ok, '93.184.216.34');
 });

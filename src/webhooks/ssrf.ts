@@ -87,7 +87,11 @@ export const systemResolver: Resolver = (host) =>
   new Promise((resolve, reject) => dnsLookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
 
 /** Resolves the target's host and checks every address (Ghost refuses when any is private). */
-export async function checkTarget(url: URL, allowInternal: boolean, resolve: Resolver = systemResolver): Promise<{ ok: true; addresses: string[] } | { ok: false; why: string }> {
+export async function checkTarget(
+  url: URL,
+  allowInternal: boolean,
+  resolve: Resolver = systemResolver,
+): Promise<{ ok: true; addresses: string[] } | { ok: false; why: string }> {
   const host = bareHost(url);
   let addresses: string[];
   if (isIP(host) !== 0) addresses = [host];

@@ -68,10 +68,17 @@ export async function prepareWrite(o: WriteDeps, w: WebhookWrite, key: KeyRecord
 }
 
 async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: number, unchanged: unknown): Promise<PreparedWrite> {
-  if (!o.publicUrl) return { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'set publicUrl in the gateway configuration (docs/webhooks.md)' };
+  if (!o.publicUrl)
+    return { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'set publicUrl in the gateway configuration (docs/webhooks.md)' };
   // CASE: Ghost sets integration_id from an integration key itself (api/endpoints/utils/serializers/input/webhooks.js);
   // a staff token's webhook takes the body's, which must name an integration (schema.js webhooks.integration_id, not nullable).
-  if (o.upstreamKind === 'staff' && !o.integrationId) return { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'the upstream is a staff token: set webhooks.integrationId to the Ghost integration its webhooks belong to (docs/webhooks.md)' };
+  if (o.upstreamKind === 'staff' && !o.integrationId)
+    return {
+      ok: false,
+      code: 'WEBHOOK_RELAY_UNAVAILABLE',
+      context:
+        'the upstream is a staff token: set webhooks.integrationId to the Ghost integration its webhooks belong to (docs/webhooks.md)',
+    };
   const targetUrl = w.targetUrl!;
   // Ghost's rule (webhooks-service.js add): the same event and target (case-insensitive) once. Kept per key.
   const mine = await o.store.webhooks.list({ keyId: key.id });
@@ -84,12 +91,27 @@ async function prepareAdd(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: nu
   // A key's family (its root key and every key below it) shares one limit: minting children does not widen it.
   const family = await keyFamily(o.store, key);
   const added = await o.store.webhooks.add(
-    { id, keyId: key.id, event: w.event!, targetUrl, secretSealed: clientSecret ? o.secrets.sealClientSecret(id, clientSecret) : null, relayUrl, createdAt: now },
+    {
+      id,
+      keyId: key.id,
+      event: w.event!,
+      targetUrl,
+      secretSealed: clientSecret ? o.secrets.sealClientSecret(id, clientSecret) : null,
+      relayUrl,
+      createdAt: now,
+    },
     { keyIds: family.keyIds, max: o.maxPerKey },
   );
-  if (!added) return { ok: false, code: 'WEBHOOK_LIMIT_REACHED', context: `this key's family already has ${o.maxPerKey} webhooks (webhooks.maxPerKey); delete one first` };
+  if (!added)
+    return {
+      ok: false,
+      code: 'WEBHOOK_LIMIT_REACHED',
+      context: `this key's family already has ${o.maxPerKey} webhooks (webhooks.maxPerKey); delete one first`,
+    };
   const integration = o.upstreamKind === 'staff' ? { integration_id: o.integrationId } : {};
-  const body = Buffer.from(JSON.stringify({ webhooks: [{ event: w.event, target_url: relayUrl, secret: o.secrets.relaySecret(id), ...w.rest, ...integration }] }));
+  const body = Buffer.from(
+    JSON.stringify({ webhooks: [{ event: w.event, target_url: relayUrl, secret: o.secrets.relaySecret(id), ...w.rest, ...integration }] }),
+  );
   let activated = false;
   return {
     ok: true,
@@ -116,8 +138,14 @@ async function prepareEdit(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: n
   // Only the creator (or a key above it) is shown the client's target and secret; another key that may
   // rename webhooks (constraints.webhooks.createdByKey: false) learns nothing of another key's target.
   const creator = row.keyId === key.id ? undefined : await o.store.keys.get(row.keyId);
-  const owner = row.keyId === key.id || Boolean(creator && (await loadAncestors(creator, (id) => o.store.keys.get(id)))?.some((a) => a.id === key.id));
-  const fields: Json = { ...(w.event ? { event: w.event } : {}), target_url: row.relayUrl, secret: o.secrets.relaySecret(row.id), ...w.rest };
+  const owner =
+    row.keyId === key.id || Boolean(creator && (await loadAncestors(creator, (id) => o.store.keys.get(id)))?.some((a) => a.id === key.id));
+  const fields: Json = {
+    ...(w.event ? { event: w.event } : {}),
+    target_url: row.relayUrl,
+    secret: o.secrets.relaySecret(row.id),
+    ...w.rest,
+  };
   const body = Buffer.from(JSON.stringify({ webhooks: [fields] }));
   const sealed = w.secret === undefined ? undefined : w.secret ? o.secrets.sealClientSecret(row.id, w.secret) : null;
   return {
@@ -144,7 +172,11 @@ async function prepareEdit(o: WriteDeps, w: WebhookWrite, key: KeyRecord, now: n
   };
 }
 
-const notRelayed = (w: WebhookWrite): PreparedWrite => ({ ok: false, code: 'WEBHOOK_NOT_RELAYED', context: `webhook ${w.id} is not an active relay of the gateway` });
+const notRelayed = (w: WebhookWrite): PreparedWrite => ({
+  ok: false,
+  code: 'WEBHOOK_NOT_RELAYED',
+  context: `webhook ${w.id} is not an active relay of the gateway`,
+});
 
 function answerHook(json: unknown): Json | undefined {
   const list = json && typeof json === 'object' ? (json as Json).webhooks : undefined;

@@ -25,7 +25,8 @@ type Middleware = (req: unknown, res: unknown, next: (err?: { status?: number })
 type GhostRead = { ok: true; body: unknown } | { ok: false; status: number };
 const ADMIN_APP = 'core/server/web/api/endpoints/admin/app.js';
 
-const fakeRequest = (headers: IncomingHttpHeaders, body: Buffer) => Object.assign(Readable.from(body.length ? [body] : []), { headers, method: 'POST', url: '/' });
+const fakeRequest = (headers: IncomingHttpHeaders, body: Buffer) =>
+  Object.assign(Readable.from(body.length ? [body] : []), { headers, method: 'POST', url: '/' });
 
 describe("bodies: the gateway's reading of a request body equals Ghost's body-parser", () => {
   let json: Middleware;
@@ -38,7 +39,11 @@ describe("bodies: the gateway's reading of a request body equals Ghost's body-pa
     const app = join(paths.ghostDir, ADMIN_APP);
     // The options are Ghost's; the test stops if Ghost configures its parsers otherwise.
     const source = readFileSync(app, 'utf8');
-    assert.ok(source.includes("apiApp.use(bodyParser.json({ limit: '50mb' }));") && source.includes("apiApp.use(bodyParser.urlencoded({ extended: true, limit: '50mb' }));"), "Ghost's admin app configures body-parser as this test does");
+    assert.ok(
+      source.includes("apiApp.use(bodyParser.json({ limit: '50mb' }));") &&
+        source.includes("apiApp.use(bodyParser.urlencoded({ extended: true, limit: '50mb' }));"),
+      "Ghost's admin app configures body-parser as this test does",
+    );
     const req = createRequire(app);
     const bodyParser = req('body-parser') as { json: (o: object) => Middleware; urlencoded: (o: object) => Middleware };
     assert.equal((req('body-parser/package.json') as { version: string }).version, '1.20.6');
@@ -81,9 +86,13 @@ describe("bodies: the gateway's reading of a request body equals Ghost's body-pa
     t.accepted++;
     // What Ghost receives is the gateway's request: the same bytes, with the type the gateway sets (forward.ts).
     const forwarded = await ghostRead({ 'content-type': 'application/json', 'content-length': String(gw.raw.length) }, gw.raw);
-    for (const [which, read] of [['client request', ghost], ['forwarded request', forwarded]] as const) {
+    for (const [which, read] of [
+      ['client request', ghost],
+      ['forwarded request', forwarded],
+    ] as const) {
       if (!read.ok) t.disagreements.push(`${name}: gateway accepted, Ghost refused the ${which} (${read.status})`);
-      else if (!isDeepStrictEqual(read.body, gw.json)) t.disagreements.push(`${name}: gateway read ${JSON.stringify(gw.json)}, Ghost read ${JSON.stringify(read.body)} from the ${which}`);
+      else if (!isDeepStrictEqual(read.body, gw.json))
+        t.disagreements.push(`${name}: gateway read ${JSON.stringify(gw.json)}, Ghost read ${JSON.stringify(read.body)} from the ${which}`);
     }
     if (!gw.raw.equals(body)) t.disagreements.push(`${name}: the gateway would forward other bytes than it read`);
   }
@@ -99,7 +108,9 @@ describe("bodies: the gateway's reading of a request body equals Ghost's body-pa
     const spellings = new Set<string>();
     for (const n of names) {
       spellings.add(n);
-      if (n.startsWith('utf')) for (const s of [`utf-${n.slice(3)}`, `UTF-${n.slice(3).toUpperCase()}`, `"utf-${n.slice(3)}"`, `utf-${n.slice(3)}:1987`]) spellings.add(s);
+      if (n.startsWith('utf'))
+        for (const s of [`utf-${n.slice(3)}`, `UTF-${n.slice(3).toUpperCase()}`, `"utf-${n.slice(3)}"`, `utf-${n.slice(3)}:1987`])
+          spellings.add(s);
     }
     for (const charset of spellings) {
       const enc = charset.replace(/"/g, '');
@@ -109,15 +120,27 @@ describe("bodies: the gateway's reading of a request body equals Ghost's body-pa
       } catch {
         encoded = Buffer.from(DRAFT);
       }
-      for (const [what, body] of [['encoded', encoded], ['UTF-8 bytes', Buffer.from(DRAFT)], ['UTF-7 exploit', Buffer.from(UTF7_EXPLOIT)]] as const) {
+      for (const [what, body] of [
+        ['encoded', encoded],
+        ['UTF-8 bytes', Buffer.from(DRAFT)],
+        ['UTF-7 exploit', Buffer.from(UTF7_EXPLOIT)],
+      ] as const) {
         await compare(`charset=${charset} (${what})`, { 'content-type': `application/json; charset=${charset}` }, body, t);
       }
     }
     assert.deepEqual(t.disagreements, []);
     // Ghost's body-parser decodes the declared UTF-7 and UTF-16: the gateway refuses them all.
-    for (const c of ['utf-7', 'utf-16', 'utf-16le', 'utf-16be', 'utf-7imap']) assert.ok(t.ghostParsed.includes(`charset=${c} (UTF-7 exploit)`) || t.ghostParsed.includes(`charset=${c} (encoded)`), c);
-    const published = await ghostRead({ 'content-type': 'application/json; charset=utf-7', 'content-length': String(UTF7_EXPLOIT.length) }, Buffer.from(UTF7_EXPLOIT));
-    assert.deepEqual(published.ok && (published.body as { posts: { status: string }[] }).posts[0]!.status, 'published', 'Ghost reads the UTF-7 body as published');
+    for (const c of ['utf-7', 'utf-16', 'utf-16le', 'utf-16be', 'utf-7imap'])
+      assert.ok(t.ghostParsed.includes(`charset=${c} (UTF-7 exploit)`) || t.ghostParsed.includes(`charset=${c} (encoded)`), c);
+    const published = await ghostRead(
+      { 'content-type': 'application/json; charset=utf-7', 'content-length': String(UTF7_EXPLOIT.length) },
+      Buffer.from(UTF7_EXPLOIT),
+    );
+    assert.deepEqual(
+      published.ok && (published.body as { posts: { status: string }[] }).posts[0]!.status,
+      'published',
+      'Ghost reads the UTF-7 body as published',
+    );
     assert.ok(t.accepted >= 6, `${t.accepted} accepted`); // utf-8 in its spellings
   });
 
@@ -128,20 +151,44 @@ describe("bodies: the gateway's reading of a request body equals Ghost's body-pa
       ['plain', { 'content-type': 'application/json' }, draft],
       ['UTF-8 BOM', { 'content-type': 'application/json' }, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), draft])],
       ['UTF-8 BOM, utf-8', { 'content-type': 'application/json; charset=utf-8' }, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), draft])],
-      ['UTF-16LE BOM', { 'content-type': 'application/json; charset=utf-16' }, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(DRAFT, 'utf16le')])],
-      ['UTF-16BE BOM', { 'content-type': 'application/json; charset=utf-16' }, Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(DRAFT, 'utf16le').swap16()])],
+      [
+        'UTF-16LE BOM',
+        { 'content-type': 'application/json; charset=utf-16' },
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(DRAFT, 'utf16le')]),
+      ],
+      [
+        'UTF-16BE BOM',
+        { 'content-type': 'application/json; charset=utf-16' },
+        Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(DRAFT, 'utf16le').swap16()]),
+      ],
       ['UTF-16 without a type charset', { 'content-type': 'application/json' }, Buffer.from(DRAFT, 'utf16le')],
       ['gzip', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync(draft)],
       ['GZIP', { 'content-type': 'application/json', 'content-encoding': 'GZIP' }, gzipSync(draft)],
       ['deflate', { 'content-type': 'application/json', 'content-encoding': 'deflate' }, deflateSync(draft)],
       ['identity', { 'content-type': 'application/json', 'content-encoding': 'identity' }, draft],
-      ['invalid UTF-8', { 'content-type': 'application/json' }, Buffer.from([...Buffer.from('{"posts":[{"title":"'), 0xc3, 0x28, 0xff, ...Buffer.from('","status":"draft"}]}')])],
+      [
+        'invalid UTF-8',
+        { 'content-type': 'application/json' },
+        Buffer.from([...Buffer.from('{"posts":[{"title":"'), 0xc3, 0x28, 0xff, ...Buffer.from('","status":"draft"}]}')]),
+      ],
       ['overlong quote', { 'content-type': 'application/json' }, Buffer.from([...Buffer.from('{"a":"'), 0xc0, 0xa2, ...Buffer.from('"}')])],
-      ['CESU surrogate', { 'content-type': 'application/json' }, Buffer.from([...Buffer.from('{"a":"'), 0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80, ...Buffer.from('"}')])],
+      [
+        'CESU surrogate',
+        { 'content-type': 'application/json' },
+        Buffer.from([...Buffer.from('{"a":"'), 0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80, ...Buffer.from('"}')]),
+      ],
       ['repeated key', { 'content-type': 'application/json' }, Buffer.from('{"posts":[{"status":"draft","status":"published"}]}')],
-      ['repeated key, escaped', { 'content-type': 'application/json' }, Buffer.from('{"posts":[{"status":"draft","st\\u0061tus":"published"}]}')],
+      [
+        'repeated key, escaped',
+        { 'content-type': 'application/json' },
+        Buffer.from('{"posts":[{"status":"draft","st\\u0061tus":"published"}]}'),
+      ],
       ['__proto__', { 'content-type': 'application/json' }, Buffer.from('{"posts":[{"__proto__":{"status":"published"},"title":"x"}]}')],
-      ['constructor.prototype', { 'content-type': 'application/json' }, Buffer.from('{"posts":[{"constructor":{"prototype":{"status":"published"}}}]}')],
+      [
+        'constructor.prototype',
+        { 'content-type': 'application/json' },
+        Buffer.from('{"posts":[{"constructor":{"prototype":{"status":"published"}}}]}'),
+      ],
       ['top-level string', { 'content-type': 'application/json' }, Buffer.from('"x"')],
       ['top-level number', { 'content-type': 'application/json' }, Buffer.from(' 1')],
       ['top-level array', { 'content-type': 'application/json' }, Buffer.from('[{"posts":[]}]')],
@@ -150,11 +197,16 @@ describe("bodies: the gateway's reading of a request body equals Ghost's body-pa
       ['empty, JSON type', { 'content-type': 'application/json' }, Buffer.alloc(0)],
       ['empty, no type', {}, Buffer.alloc(0)],
       ['empty, text type', { 'content-type': 'text/plain' }, Buffer.alloc(0)],
-      ['nested and escaped', { 'content-type': 'application/json' }, Buffer.from('{"a":{"b":[1,2,{"c":"\\u2028\\ud83d\\ude00\\"\\\\"}]},"d":-0.0e-0,"e":1e400}')],
+      [
+        'nested and escaped',
+        { 'content-type': 'application/json' },
+        Buffer.from('{"a":{"b":[1,2,{"c":"\\u2028\\ud83d\\ude00\\"\\\\"}]},"d":-0.0e-0,"e":1e400}'),
+      ],
     ];
     for (const [name, headers, body] of cases) await compare(name, headers, body, t);
     assert.deepEqual(t.disagreements, []);
-    for (const c of ['UTF-8 BOM', 'gzip', 'deflate', 'invalid UTF-8', 'repeated key', '__proto__', 'UTF-16LE BOM']) assert.ok(t.ghostParsed.includes(c), `Ghost parses "${c}"; the gateway refuses it`);
+    for (const c of ['UTF-8 BOM', 'gzip', 'deflate', 'invalid UTF-8', 'repeated key', '__proto__', 'UTF-16LE BOM'])
+      assert.ok(t.ghostParsed.includes(c), `Ghost parses "${c}"; the gateway refuses it`);
   });
 
   test('odd content types: Ghost parses, skips or refuses; the gateway accepts only what Ghost reads as the same JSON', async () => {
@@ -191,14 +243,26 @@ describe("bodies: the gateway's reading of a request body equals Ghost's body-pa
     }
     await compare('no type', {}, draft, t);
     assert.deepEqual(t.disagreements, []);
-    assert.ok(t.ghostParsed.includes('type "application/x-www-form-urlencoded", form body'), 'Ghost parses a form body; the gateway refuses it');
+    assert.ok(
+      t.ghostParsed.includes('type "application/x-www-form-urlencoded", form body'),
+      'Ghost parses a form body; the gateway refuses it',
+    );
     assert.ok(t.accepted >= 5, `${t.accepted} accepted`);
   });
 
   test('property: random JSON objects, written with random spacing, read alike', async () => {
     const t = tally();
-    const samples = fc.sample(fc.tuple(fc.dictionary(fc.string(), fc.jsonValue()), fc.constantFrom(undefined, 1, '\t', ' \r\n ')), { numRuns: 2000, seed: 1206 });
-    for (const [value, space] of samples) await compare(JSON.stringify(value).slice(0, 60), { 'content-type': 'application/json' }, Buffer.from(JSON.stringify(value, null, space)), t);
+    const samples = fc.sample(fc.tuple(fc.dictionary(fc.string(), fc.jsonValue()), fc.constantFrom(undefined, 1, '\t', ' \r\n ')), {
+      numRuns: 2000,
+      seed: 1206,
+    });
+    for (const [value, space] of samples)
+      await compare(
+        JSON.stringify(value).slice(0, 60),
+        { 'content-type': 'application/json' },
+        Buffer.from(JSON.stringify(value, null, space)),
+        t,
+      );
     assert.deepEqual(t.disagreements.slice(0, 10), []);
     assert.ok(t.accepted > 1500, `${t.accepted} accepted`); // all but those with a __proto__ key
   });

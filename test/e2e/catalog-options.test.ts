@@ -15,6 +15,13 @@ test('the catalog’s options table equals the options and data lists of the ins
   // And the comparison can fail: a catalog that forwards an option Ghost does not read is caught.
   const wrong = loadCatalog();
   const edit = wrong.routes.find((r) => r.method === 'PUT' && r.path === '/posts/:id')!;
-  const tampered = { ...wrong, routes: wrong.routes.map((r) => (r === edit ? { ...r, options: { options: new Set([...(r.options.options ?? []), 'god_mode']), data: r.options.data } } : r)) };
-  assert.deepEqual(compareOptions(tampered, ghost), ['PUT /posts/:id: options are ' + [...(edit.options.options ?? [])].sort().join(',') + ' in Ghost']);
+  const tampered = {
+    ...wrong,
+    routes: wrong.routes.map((r) =>
+      r === edit ? { ...r, options: { options: new Set([...(r.options.options ?? []), 'god_mode']), data: r.options.data } } : r,
+    ),
+  };
+  assert.deepEqual(compareOptions(tampered, ghost), [
+    'PUT /posts/:id: options are ' + [...(edit.options.options ?? [])].sort().join(',') + ' in Ghost',
+  ]);
 });

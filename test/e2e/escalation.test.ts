@@ -24,10 +24,20 @@ async function keyWith(gw: TestGateway, grant: Grant): Promise<string> {
   return formatKey(id, gw.master.keySecret(id, rec.generation));
 }
 
-async function call(base: string, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Json; text: string }> {
+async function call(
+  base: string,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Json; text: string }> {
   const res = await fetch(`${base}/ghost/api/admin${path}`, {
     method,
-    headers: { authorization: authHeader(key), 'accept-version': 'v6.0', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: authHeader(key),
+      'accept-version': 'v6.0',
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     signal: AbortSignal.timeout(30_000),
   });
@@ -59,7 +69,9 @@ describe("the upstream staff user's identity through the gateway (an Editor's st
       assert.equal(code(r), 'IDENTITY_PROTECTED', id);
     }
     // The id in another case (MySQL compares ids without case) is not a Ghost id at all: refused before any rule.
-    const upper = await call(gw.url, key, 'PUT', `/users/${s.staff.Editor.id.toUpperCase()}/`, { users: [{ email: 'taken-over@example.com' }] });
+    const upper = await call(gw.url, key, 'PUT', `/users/${s.staff.Editor.id.toUpperCase()}/`, {
+      users: [{ email: 'taken-over@example.com' }],
+    });
     assert.equal(code(upper), 'PARAM_INVALID');
     const owner = await login(`${s.url}/ghost/api/admin`, s.owner.email, s.owner.password);
     const editor = (await owner.call('GET', `/users/${s.staff.Editor.id}/`)).json.users[0];
@@ -72,7 +84,11 @@ describe("the upstream staff user's identity through the gateway (an Editor's st
   test('the staff token never comes back: GET /users/me/token/ is refused for a users:* key', async () => {
     const key = await keyWith(gw, { version: 1, scopes: ['users:*'] });
     const secret = s.staff.Editor.staffToken.split(':')[1]!;
-    for (const [m, p] of [['GET', '/users/me/token/'], ['GET', `/users/${s.staff.Editor.id}/token/`], ['PUT', '/users/me/token/']] as const) {
+    for (const [m, p] of [
+      ['GET', '/users/me/token/'],
+      ['GET', `/users/${s.staff.Editor.id}/token/`],
+      ['PUT', '/users/me/token/'],
+    ] as const) {
       const r = await call(gw.url, key, m, p, m === 'PUT' ? {} : undefined);
       assert.equal(code(r), 'IDENTITY_PROTECTED', `${m} ${p}`);
       assert.ok(!r.text.includes(secret), `${m} ${p}`);
@@ -102,7 +118,11 @@ describe('invites limited to a role ceiling (narrow.invites.maxRole)', () => {
     test(`${mode} upstream: no invite above Contributor is created; a Contributor invite is`, async () => {
       const gw = await startTestGateway({ upstreamUrl: s.url, upstreamKey: upstreamKey(), kind: mode });
       gws.push(gw);
-      const key = await keyWith(gw, { version: 1, scopes: ['invites:add', 'roles:browse'], narrow: { invites: { maxRole: 'contributor' } } });
+      const key = await keyWith(gw, {
+        version: 1,
+        scopes: ['invites:add', 'roles:browse'],
+        narrow: { invites: { maxRole: 'contributor' } },
+      });
       const stamp = Date.now().toString(36);
       const refusedEmails: string[] = [];
       for (const name of above) {
@@ -138,13 +158,19 @@ describe('theme uploads that never replace the active theme (narrow.themes.keepA
     cpSync(join(s.ghostDir, 'content', 'themes', 'source'), folder, { recursive: true });
     const pkg = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8'));
     writeFileSync(join(folder, 'package.json'), JSON.stringify({ ...pkg, name: NAME, version }));
-    const { compress } = createRequire(join(s.ghostDir, 'package.json'))('@tryghost/zip') as { compress: (from: string, to: string) => Promise<unknown> };
+    const { compress } = createRequire(join(s.ghostDir, 'package.json'))('@tryghost/zip') as {
+      compress: (from: string, to: string) => Promise<unknown>;
+    };
     mkdirSync(join(dir, version), { recursive: true });
     const zip = join(dir, version, file);
     await compress(folder, zip);
     return zip;
   }
-  const active = async () => (await call(s.url, s.staff.Administrator.staffToken, 'GET', '/themes/active/')).json.themes[0] as { name: string; package: { version: string } };
+  const active = async () =>
+    (await call(s.url, s.staff.Administrator.staffToken, 'GET', '/themes/active/')).json.themes[0] as {
+      name: string;
+      package: { version: string };
+    };
 
   before(async () => {
     s = await lab();
@@ -169,7 +195,11 @@ describe('theme uploads that never replace the active theme (narrow.themes.keepA
     const key = await keyWith(gw, { version: 1, scopes: ['themes:upload'], narrow: { themes: { keepActive: true } } });
     const viaGw = new GhostAdminAPI({ url: gw.url, key, version: 'v6.0' });
     for (const file of [`${NAME}.zip`, `${NAME.toUpperCase()}.zip`, `${NAME}.zip.zip`]) {
-      await assert.rejects(viaGw.themes.upload({ file: await themeZip(file, '6.6.6') }), (e: { code?: string }) => e.code === 'THEME_ACTIVE_REFUSED', file);
+      await assert.rejects(
+        viaGw.themes.upload({ file: await themeZip(file, '6.6.6') }),
+        (e: { code?: string }) => e.code === 'THEME_ACTIVE_REFUSED',
+        file,
+      );
     }
     const live = await active();
     assert.equal(live.name, NAME);

@@ -16,12 +16,23 @@ import { lab } from './lab-helper.js';
 type Api = any;
 const VERSIONS = ['v6.0', 'v5.0', 'canary'] as const;
 const FULL_SCOPES = [
-  'posts:*', 'pages:*', 'tags:*', 'members:*', 'labels:*', 'newsletters:*', 'users:browse', 'users:read',
-  'images:upload', 'media:upload', 'files:upload', 'webhooks:*', 'settings:browse', 'config:read',
+  'posts:*',
+  'pages:*',
+  'tags:*',
+  'members:*',
+  'labels:*',
+  'newsletters:*',
+  'users:browse',
+  'users:read',
+  'images:upload',
+  'media:upload',
+  'files:upload',
+  'webhooks:*',
+  'settings:browse',
+  'config:read',
 ];
 // A 1x1 transparent PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
-
 
 describe('the gateway in front of the real Ghost, driven by the official client', () => {
   let s: LabState;
@@ -59,7 +70,9 @@ describe('the gateway in front of the real Ghost, driven by the official client'
       };
       const post = s.content.posts.find((p) => p.type === 'post' && p.status === 'draft')!;
       const page = s.content.posts.find((p) => p.type === 'page')!;
-      await same('posts.browse', (api) => api.posts.browse({ limit: 'all', include: 'tags,authors', filter: 'status:[draft,published,scheduled]' }));
+      await same('posts.browse', (api) =>
+        api.posts.browse({ limit: 'all', include: 'tags,authors', filter: 'status:[draft,published,scheduled]' }),
+      );
       await same('posts.read by id', (api) => api.posts.read({ id: post.id }, { formats: 'lexical,html' }));
       await same('posts.read by slug', (api) => api.posts.read({ slug: post.slug }));
       await same('pages.browse', (api) => api.pages.browse({ limit: 'all' }));
@@ -159,8 +172,14 @@ describe('the gateway in front of the real Ghost, driven by the official client'
     const viaGw = (await a.json()) as { settings: { key: string; value: unknown }[] };
     const straight = (await b.json()) as { settings: { key: string; value: unknown }[] };
     const differ = viaGw.settings.filter((row, i) => JSON.stringify(row) !== JSON.stringify(straight.settings[i]));
-    assert.ok(differ.every((row) => row.value === null && ['password', 'public_hash', 'slack_url', 'indexnow_api_key'].includes(row.key)), JSON.stringify(differ));
-    assert.deepEqual(viaGw.settings.map((r) => r.key), straight.settings.map((r) => r.key));
+    assert.ok(
+      differ.every((row) => row.value === null && ['password', 'public_hash', 'slack_url', 'indexnow_api_key'].includes(row.key)),
+      JSON.stringify(differ),
+    );
+    assert.deepEqual(
+      viaGw.settings.map((r) => r.key),
+      straight.settings.map((r) => r.key),
+    );
     for (const path of ['/ghost/api/admin/webhooks/', '/ghost/api/admin/brand_new/', '/ghost/api/content/posts/', '/ghost/', '/']) {
       const r = await fetch(`${gw.url}${path}`, { headers: { authorization: authHeader(fullKey) } });
       assert.equal(r.status, 403, path);
@@ -169,7 +188,7 @@ describe('the gateway in front of the real Ghost, driven by the official client'
     assert.equal(proxy.seen.length, before + 1);
   });
 
-  test("with an integration key upstream, a route Ghost refuses to integrations is refused as UPSTREAM_FORBIDS", async () => {
+  test('with an integration key upstream, a route Ghost refuses to integrations is refused as UPSTREAM_FORBIDS', async () => {
     const { key } = await gw.createKey(['integrations:browse', 'posts:browse']);
     const before = proxy.seen.length;
     const r = await fetch(`${gw.url}/ghost/api/admin/integrations/`, { headers: { authorization: authHeader(key) } });

@@ -16,7 +16,6 @@ import { lab } from './lab-helper.js';
 type Api = any;
 const V = 'v6.0';
 
-
 const tagSlugs = (p: { tags?: { slug: string }[] }) => (p.tags ?? []).map((t) => t.slug);
 
 describe('fine-grained grants against the real Ghost, with the official client', () => {
@@ -34,7 +33,8 @@ describe('fine-grained grants against the real Ghost, with the official client',
     const rec = await gw.gateway.store.keys.create({ id, name: 'grant test', grant: g, createdAt: Date.now() });
     return { id, key: formatKey(id, gw.master.keySecret(id, rec.generation)) };
   }
-  const preset = (name: string, extra: string[] = [], over?: Record<string, unknown>) => client(withOverrides(PRESETS[name]!.grant, extra, over));
+  const preset = (name: string, extra: string[] = [], over?: Record<string, unknown>) =>
+    client(withOverrides(PRESETS[name]!.grant, extra, over));
 
   before(async () => {
     s = await lab();
@@ -52,7 +52,9 @@ describe('fine-grained grants against the real Ghost, with the official client',
     let tagged: any;
     let untagged: any;
     before(async () => {
-      ({ api } = await preset('content-reader', ['posts:edit', 'posts:add', 'posts:destroy', 'posts:bulkEdit'], { constraints: { posts: { tags: ['partner'] } } }));
+      ({ api } = await preset('content-reader', ['posts:edit', 'posts:add', 'posts:destroy', 'posts:bulkEdit'], {
+        constraints: { posts: { tags: ['partner'] } },
+      }));
       const all = await direct.posts.browse({ limit: 'all', include: 'tags' });
       tagged = all.find((p: any) => tagSlugs(p).includes('partner'));
       untagged = all.find((p: any) => !tagSlugs(p).includes('partner'));
@@ -60,7 +62,14 @@ describe('fine-grained grants against the real Ghost, with the official client',
     });
 
     test('browsing sees only tagged posts, whatever the client filter says', async () => {
-      for (const filter of [undefined, 'tag:-partner', 'tag:partner,tag:-partner', 'status:[draft,published,scheduled]', `id:${untagged.id}`, "tag:-partner,featured:false"]) {
+      for (const filter of [
+        undefined,
+        'tag:-partner',
+        'tag:partner,tag:-partner',
+        'status:[draft,published,scheduled]',
+        `id:${untagged.id}`,
+        'tag:-partner,featured:false',
+      ]) {
         const posts = await api.posts.browse({ limit: 'all', include: 'tags', ...(filter ? { filter } : {}) });
         for (const p of posts) assert.ok(tagSlugs(p).includes('partner'), `${filter}: ${p.title}`);
         if (filter === undefined) assert.ok(posts.length > 0);
@@ -78,7 +87,10 @@ describe('fine-grained grants against the real Ghost, with the official client',
     test('an untagged post cannot be read, edited or deleted by id or slug', async () => {
       assert.equal((await refusal(api.posts.read({ id: untagged.id }))).code, 'RECORD_OUTSIDE_GRANT');
       assert.equal((await refusal(api.posts.read({ slug: untagged.slug }))).name, 'NotFoundError');
-      assert.equal((await refusal(api.posts.edit({ id: untagged.id, title: 'hijacked', updated_at: untagged.updated_at }))).code, 'RECORD_OUTSIDE_GRANT');
+      assert.equal(
+        (await refusal(api.posts.edit({ id: untagged.id, title: 'hijacked', updated_at: untagged.updated_at }))).code,
+        'RECORD_OUTSIDE_GRANT',
+      );
       assert.equal((await refusal(api.posts.delete({ id: untagged.id }))).code, 'RECORD_OUTSIDE_GRANT');
       const still = await direct.posts.read({ id: untagged.id });
       assert.equal(still.title, untagged.title);
@@ -98,7 +110,13 @@ describe('fine-grained grants against the real Ghost, with the official client',
     });
 
     test('bulk edits reach only tagged posts', async () => {
-      const token = authHeader((await createWithGrant(GrantSchema.parse({ version: 1, scopes: ['posts:bulkEdit', 'posts:browse'], constraints: { posts: { tags: ['partner'] } } }))).key);
+      const token = authHeader(
+        (
+          await createWithGrant(
+            GrantSchema.parse({ version: 1, scopes: ['posts:bulkEdit', 'posts:browse'], constraints: { posts: { tags: ['partner'] } } }),
+          )
+        ).key,
+      );
       const res = await fetch(`${gw.url}/ghost/api/admin/posts/bulk/?filter=${encodeURIComponent(`id:${untagged.id}`)}`, {
         method: 'PUT',
         headers: { authorization: token, 'content-type': 'application/json' },
@@ -128,7 +146,13 @@ describe('fine-grained grants against the real Ghost, with the official client',
     });
 
     test('routes that expose posts without a way to limit them are refused', async () => {
-      const { key } = await createWithGrant(GrantSchema.parse({ version: 1, scopes: ['search_index:fetchPosts', 'posts:exportCSV', 'posts:browse'], constraints: { posts: { tags: ['partner'] } } }));
+      const { key } = await createWithGrant(
+        GrantSchema.parse({
+          version: 1,
+          scopes: ['search_index:fetchPosts', 'posts:exportCSV', 'posts:browse'],
+          constraints: { posts: { tags: ['partner'] } },
+        }),
+      );
       for (const path of ['search-index/posts/', 'posts/export/']) {
         const r = await fetch(`${gw.url}/ghost/api/admin/${path}`, { headers: { authorization: authHeader(key) } });
         assert.equal(r.status, 403, path);
@@ -160,10 +184,16 @@ describe('fine-grained grants against the real Ghost, with the official client',
       assert.equal(mine.status, 'draft');
       mine = await api.posts.edit({ id: mine.id, title: 'a drafts-writer draft, edited', updated_at: mine.updated_at });
       const seen = await api.posts.browse({ limit: 'all' });
-      assert.deepEqual(seen.map((p: any) => p.id), [mine.id]);
+      assert.deepEqual(
+        seen.map((p: any) => p.id),
+        [mine.id],
+      );
       const others = s.content.posts.find((p) => p.type === 'post' && p.status === 'draft')!;
       assert.equal((await refusal(api.posts.read({ id: others.id }))).code, 'RECORD_OUTSIDE_GRANT');
-      assert.equal((await refusal(api.posts.edit({ id: others.id, title: 'x', updated_at: mine.updated_at }))).code, 'RECORD_OUTSIDE_GRANT');
+      assert.equal(
+        (await refusal(api.posts.edit({ id: others.id, title: 'x', updated_at: mine.updated_at }))).code,
+        'RECORD_OUTSIDE_GRANT',
+      );
     });
 
     test('editing status to published or scheduled is refused, naming the field', async () => {
@@ -177,7 +207,9 @@ describe('fine-grained grants against the real Ghost, with the official client',
     });
 
     test('?newsletter= and email_segment are refused', async () => {
-      const r = await raw('PUT', `posts/${mine.id}/?newsletter=default-newsletter&email_segment=all`, { posts: [{ title: 'with a newsletter', updated_at: mine.updated_at }] });
+      const r = await raw('PUT', `posts/${mine.id}/?newsletter=default-newsletter&email_segment=all`, {
+        posts: [{ title: 'with a newsletter', updated_at: mine.updated_at }],
+      });
       assert.equal(r.status, 403);
       assert.equal(await code(r), 'FIELD_REFUSED');
     });
@@ -198,7 +230,10 @@ describe('fine-grained grants against the real Ghost, with the official client',
       assert.equal(copied.status, 'draft');
       // The copy is the key's own: it can edit it, not publish it.
       assert.equal((await api.posts.read({ id: copied.id })).id, copied.id);
-      assert.equal((await refusal(api.posts.edit({ id: copied.id, status: 'published', updated_at: copied.updated_at }))).code, 'FIELD_REFUSED');
+      assert.equal(
+        (await refusal(api.posts.edit({ id: copied.id, status: 'published', updated_at: copied.updated_at }))).code,
+        'FIELD_REFUSED',
+      );
       await direct.posts.delete({ id: copied.id });
     });
   });
@@ -206,7 +241,10 @@ describe('fine-grained grants against the real Ghost, with the official client',
   describe('webhook-setup: one key cannot touch another key’s webhooks', () => {
     test('key B is refused editing and deleting key A’s webhook; A manages its own', async () => {
       // A post webhook delivers posts: the preset alone may not create one (docs/webhooks.md).
-      assert.equal((await refusal((await preset('webhook-setup')).api.webhooks.add({ event: 'post.added', target_url: 'http://127.0.0.1:9/x' }))).code, 'SCOPE_MISSING');
+      assert.equal(
+        (await refusal((await preset('webhook-setup')).api.webhooks.add({ event: 'post.added', target_url: 'http://127.0.0.1:9/x' }))).code,
+        'SCOPE_MISSING',
+      );
       const a = await preset('webhook-setup', ['posts:read']);
       const b = await preset('webhook-setup', ['posts:read']);
       const wh = await a.api.webhooks.add({ event: 'post.added', target_url: `http://127.0.0.1:9/hook-${Date.now()}` });
@@ -233,7 +271,9 @@ describe('fine-grained grants against the real Ghost, with the official client',
       for (const e of emails) assert.ok(!text.includes(e), e);
       // The same call straight to Ghost does carry them: the redaction is the gateway's.
       assert.ok(JSON.stringify(await direct.posts.browse({ limit: 'all', include: 'authors' })).includes(s.owner.email));
-      const raw = await (await fetch(`${gw.url}/ghost/api/admin/posts/?include=authors&limit=all`, { headers: { authorization: authHeader(key) } })).text();
+      const raw = await (
+        await fetch(`${gw.url}/ghost/api/admin/posts/?include=authors&limit=all`, { headers: { authorization: authHeader(key) } })
+      ).text();
       assert.ok(!raw.includes('@lab.ghostgate.test'));
     });
 
@@ -246,7 +286,14 @@ describe('fine-grained grants against the real Ghost, with the official client',
       for (const m of s.content.members) assert.ok(!text.includes(m.email), m.email);
       assert.ok(!('email' in one) && !('name' in one));
       assert.ok(Array.isArray(one.labels));
-      const exportCsv = await fetch(`${gw.url}/ghost/api/admin/members/upload/`, { headers: { authorization: authHeader((await createWithGrant(GrantSchema.parse(withOverrides(PRESETS['members-reader']!.grant, ['members:exportCSV'], undefined)))).key) } });
+      const exportCsv = await fetch(`${gw.url}/ghost/api/admin/members/upload/`, {
+        headers: {
+          authorization: authHeader(
+            (await createWithGrant(GrantSchema.parse(withOverrides(PRESETS['members-reader']!.grant, ['members:exportCSV'], undefined))))
+              .key,
+          ),
+        },
+      });
       assert.equal(exportCsv.status, 403);
       assert.equal(((await exportCsv.json()) as any).errors[0].code, 'RESPONSE_UNFILTERABLE');
     });
@@ -254,7 +301,11 @@ describe('fine-grained grants against the real Ghost, with the official client',
 
   describe('members limited by label', () => {
     test('a key limited to label vip lists and reads only vip members', async () => {
-      const { api } = await client({ version: 1, scopes: ['members:browse', 'members:read', 'members:edit'], constraints: { members: { labels: ['vip'] } } });
+      const { api } = await client({
+        version: 1,
+        scopes: ['members:browse', 'members:read', 'members:edit'],
+        constraints: { members: { labels: ['vip'] } },
+      });
       const list = await api.members.browse({ limit: 'all', include: 'labels', filter: 'label:-vip' });
       assert.ok(list.every((m: any) => m.labels.some((l: any) => l.slug === 'vip')));
       const vip = s.content.members.filter((m) => m.labels.includes('vip'));

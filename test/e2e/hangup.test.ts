@@ -37,7 +37,13 @@ describe('a one-time key and a client that hangs up after sending its write (rea
   });
 
   test('three tries, the first abandoned mid-flight: one webhook at Ghost, the use spent, the ledger holds it', async () => {
-    const k = await mintKey(gw.gateway.store, gw.master, gw.config.policy, { name: 'installer', grant: PRESETS['webhook-setup']!.grant, maxUses: 1, expiresAt: Date.now() + 3_600_000 }, Date.now());
+    const k = await mintKey(
+      gw.gateway.store,
+      gw.master,
+      gw.config.policy,
+      { name: 'installer', grant: PRESETS['webhook-setup']!.grant, maxUses: 1, expiresAt: Date.now() + 3_600_000 },
+      Date.now(),
+    );
     // site.changed: the event the webhook-setup preset may subscribe to on its own (it delivers no record).
     const body = JSON.stringify({ webhooks: [{ event: 'site.changed', target_url: `http://127.0.0.1:9/hook-${k.record.id}` }] });
     const writes = () => proxy.seen.filter((r) => r.method === 'POST' && r.url.includes('/webhooks'));
@@ -45,7 +51,9 @@ describe('a one-time key and a client that hangs up after sending its write (rea
       const sock = connect(Number(new URL(gw.url).port), '127.0.0.1');
       await new Promise((r) => sock.once('connect', r));
       const before = writes().length;
-      sock.write(`POST /ghost/api/admin/webhooks/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authHeader(k.key)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      sock.write(
+        `POST /ghost/api/admin/webhooks/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authHeader(k.key)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       // Hang up as soon as the write is on its way to Ghost (or after 300 ms when it is refused).
       for (let i = 0; i < 300 && writes().length === before; i++) await new Promise((r) => setTimeout(r, 1));
       sock.destroy();

@@ -21,7 +21,10 @@ import { CLI, labAt } from './lab-helper.js';
  */
 const NONE = '000000000000000000000000';
 const MULTIPART = Symbol('multipart');
-const FORM = { type: 'multipart/form-data; boundary=walk', body: '--walk\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nwalk\r\n--walk--\r\n' };
+const FORM = {
+  type: 'multipart/form-data; boundary=walk',
+  body: '--walk\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nwalk\r\n--walk--\r\n',
+};
 const catalog = loadCatalog();
 
 interface Probe {
@@ -59,7 +62,14 @@ function probes(s: LabState, mode: 'integration' | 'staff', userId: string, keyI
     for (const id of ids) {
       // CASE: upload routes get a form without a file: a JSON body to POST /media/upload/ crashes Ghost 6.65
       // (core/server/web/api/middleware/upload.js:210 reads req.files.file when multer skipped the body).
-      const body = r.method === 'GET' || r.method === 'DELETE' ? undefined : r.flags.has('upload') ? MULTIPART : r.path === '/users/:id' ? takeover : {};
+      const body =
+        r.method === 'GET' || r.method === 'DELETE'
+          ? undefined
+          : r.flags.has('upload')
+            ? MULTIPART
+            : r.path === '/users/:id'
+              ? takeover
+              : {};
       out.push({ method: r.method, path: fill(r, id, s, keyId), ...(body !== undefined ? { body } : {}) });
     }
   }
@@ -71,8 +81,18 @@ function probes(s: LabState, mode: 'integration' | 'staff', userId: string, keyI
     out.push({ method: 'DELETE', path: `/users/${id}/`, refused: 'IDENTITY_PROTECTED' });
   }
   const newPassword = 'Walk-Taken-0ver-9x';
-  out.push({ method: 'PUT', path: '/users/password/', body: { password: [{ user_id: userId, oldPassword: 'unknown', newPassword, ne2Password: newPassword }] }, refused: 'IDENTITY_PROTECTED' });
-  out.push({ method: 'POST', path: `/integrations/${s.integration.id}/api_key/${keyId}/refresh/`, body: { integrations: [{ id: s.integration.id }] }, refused: 'IDENTITY_PROTECTED' });
+  out.push({
+    method: 'PUT',
+    path: '/users/password/',
+    body: { password: [{ user_id: userId, oldPassword: 'unknown', newPassword, ne2Password: newPassword }] },
+    refused: 'IDENTITY_PROTECTED',
+  });
+  out.push({
+    method: 'POST',
+    path: `/integrations/${s.integration.id}/api_key/${keyId}/refresh/`,
+    body: { integrations: [{ id: s.integration.id }] },
+    refused: 'IDENTITY_PROTECTED',
+  });
   for (const include of ['api_keys', 'API_KEYS', 'posts,%20api_keys', 'api_keys,sessions,tokens']) {
     out.push({ method: 'GET', path: `/db/?include=${include}`, refused: 'IDENTITY_PROTECTED' });
     out.push({ method: 'POST', path: `/db/backup/?include=${include}`, body: {}, refused: 'IDENTITY_PROTECTED' });
@@ -81,8 +101,20 @@ function probes(s: LabState, mode: 'integration' | 'staff', userId: string, keyI
   out.push({ method: 'GET', path: '/identities/', refused: 'IDENTITY_PROTECTED' });
   out.push({ method: 'GET', path: '/featurebase/token/', refused: 'IDENTITY_PROTECTED' });
   out.push({ method: 'DELETE', path: '/session/', refused: 'IDENTITY_PROTECTED' });
-  out.push({ method: 'PUT', path: '/authentication/setup/', body: { setup: [{ name: 'x', email: 'walk-takeover@example.com', password: newPassword }] }, refused: 'IDENTITY_PROTECTED' });
-  for (const path of ['/users/me/?include=roles,permissions', '/integrations/?include=api_keys,webhooks', '/settings/', '/db/', '/exports/download/']) out.push({ method: 'GET', path });
+  out.push({
+    method: 'PUT',
+    path: '/authentication/setup/',
+    body: { setup: [{ name: 'x', email: 'walk-takeover@example.com', password: newPassword }] },
+    refused: 'IDENTITY_PROTECTED',
+  });
+  for (const path of [
+    '/users/me/?include=roles,permissions',
+    '/integrations/?include=api_keys,webhooks',
+    '/settings/',
+    '/db/',
+    '/exports/download/',
+  ])
+    out.push({ method: 'GET', path });
   return out;
 }
 
@@ -91,7 +123,11 @@ async function send(gw: TestGateway, key: string, p: Probe): Promise<{ status: n
   const form = p.body === MULTIPART;
   const res = await fetch(`${gw.url}/ghost/api/admin${p.path}`, {
     method: p.method,
-    headers: { authorization: authHeader(key), 'accept-version': 'v6.0', ...(p.body !== undefined ? { 'content-type': form ? FORM.type : 'application/json' } : {}) },
+    headers: {
+      authorization: authHeader(key),
+      'accept-version': 'v6.0',
+      ...(p.body !== undefined ? { 'content-type': form ? FORM.type : 'application/json' } : {}),
+    },
     ...(p.body !== undefined ? { body: form ? FORM.body : JSON.stringify(p.body) } : {}),
     signal: AbortSignal.timeout(60_000),
   });
@@ -99,8 +135,12 @@ async function send(gw: TestGateway, key: string, p: Probe): Promise<{ status: n
   return { status: res.status, bytes: Buffer.concat([Buffer.from(head), Buffer.from(await res.arrayBuffer())]) };
 }
 
-async function ghost(s: LabState, key: string, path: string): Promise<{ status: number; json: Record<string, any> }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const res = await fetch(`${s.url}/ghost/api/admin${path}`, { headers: { authorization: authHeader(key), 'accept-version': 'v6.0' }, signal: AbortSignal.timeout(30_000) });
+async function ghost(s: LabState, key: string, path: string): Promise<{ status: number; json: Record<string, any> }> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await fetch(`${s.url}/ghost/api/admin${path}`, {
+    headers: { authorization: authHeader(key), 'accept-version': 'v6.0' },
+    signal: AbortSignal.timeout(30_000),
+  });
   return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
 }
 
@@ -139,7 +179,11 @@ describe('the gateway’s own identity is untouchable: a * key walks every route
       after(async () => gw?.close());
 
       test('token create refuses * without --allow-escalation, and mints it with the flag', () => {
-        const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, '--config', gw.configFile, ...args], { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '', GHOSTGATE_UPSTREAM_KEY: '' } });
+        const cli = (...args: string[]) =>
+          spawnSync(process.execPath, [CLI, '--config', gw.configFile, ...args], {
+            encoding: 'utf8',
+            env: { ...process.env, GHOSTGATE_MASTER_SECRET: '', GHOSTGATE_UPSTREAM_KEY: '' },
+          });
         const refused = cli('token', 'create', '--name', 'walk', '--scope', '*', '--json');
         assert.equal(refused.status, 1);
         assert.match(refused.stderr, /equivalent to full access/);
@@ -159,7 +203,10 @@ describe('the gateway’s own identity is untouchable: a * key walks every route
           n++;
           if (bytes.includes(secret) || bytes.includes(Buffer.from(secret, 'hex'))) leaks.push(`${p.method} ${p.path} (${status})`);
           if (p.refused) {
-            const code = status === 403 ? (JSON.parse(bytes.subarray(bytes.indexOf('{"errors"')).toString()).errors?.[0]?.code as string) : `HTTP ${status}`;
+            const code =
+              status === 403
+                ? (JSON.parse(bytes.subarray(bytes.indexOf('{"errors"')).toString()).errors?.[0]?.code as string)
+                : `HTTP ${status}`;
             if (code !== p.refused) wrong.push(`${p.method} ${p.path}: ${code}`);
           }
         }
@@ -175,7 +222,10 @@ describe('the gateway’s own identity is untouchable: a * key walks every route
         assert.ok(!users.some((u) => u.email === 'walk-takeover@example.com'), 'no user took the walk’s email');
         const integ = (await owner.call('GET', `/integrations/${s.integration.id}/?include=api_keys`)).json.integrations[0];
         // Ghost's integrations mapper gives an admin key's secret as id:secret (output/mappers/integrations.js).
-        assert.ok(integ.api_keys.some((k: { secret: string }) => k.secret === s.integration.adminKey), 'the integration key is not rotated');
+        assert.ok(
+          integ.api_keys.some((k: { secret: string }) => k.secret === s.integration.adminKey),
+          'the integration key is not rotated',
+        );
       });
     });
   }

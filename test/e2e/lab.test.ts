@@ -29,7 +29,11 @@ describe('the lab: a real Ghost 6.65', () => {
 
   test('seeds posts and pages by several authors in every status, tags, labelled members and a newsletter', () => {
     const posts = s.content.posts.filter((p) => p.type === 'post');
-    for (const status of ['draft', 'published', 'scheduled']) assert.ok(posts.some((p) => p.status === status), status);
+    for (const status of ['draft', 'published', 'scheduled'])
+      assert.ok(
+        posts.some((p) => p.status === status),
+        status,
+      );
     assert.ok(new Set(posts.map((p) => p.author)).size >= 4);
     assert.ok(s.content.posts.some((p) => p.type === 'page'));
     assert.ok(s.content.tags.some((t) => t.slug === 'partner'));
@@ -58,7 +62,8 @@ describe('the lab: a real Ghost 6.65', () => {
   });
 
   describe('catalog check against the installed Ghost', () => {
-    const check = (dir: string) => spawnSync(process.execPath, [CLI, 'catalog', 'check', '--ghost-dir', dir, '--json'], { encoding: 'utf8' });
+    const check = (dir: string) =>
+      spawnSync(process.execPath, [CLI, 'catalog', 'check', '--ghost-dir', dir, '--json'], { encoding: 'utf8' });
 
     /** The files the catalog check loads Ghost's router from, with the routes file edited; node_modules shared. */
     function ghostCopy(edit: (src: string) => string): string {
@@ -82,7 +87,9 @@ describe('the lab: a real Ghost 6.65', () => {
     });
 
     test('exits non-zero and names a route added to a copy of the routes file', () => {
-      const dir = ghostCopy((src) => src.replace("  // ## Posts\n", "  // ## Posts\n  router.get('/posts/brand_new', mw.authAdminApi, http(api.posts.brandNew));\n"));
+      const dir = ghostCopy((src) =>
+        src.replace('  // ## Posts\n', "  // ## Posts\n  router.get('/posts/brand_new', mw.authAdminApi, http(api.posts.brandNew));\n"),
+      );
       const r = check(dir);
       assert.equal(r.status, 1);
       assert.deepEqual(JSON.parse(r.stdout).missing, [{ method: 'GET', path: '/posts/brand_new', controller: 'posts.brandNew' }]);
@@ -115,7 +122,9 @@ describe('the lab: a real Ghost 6.65', () => {
       const dir = ghostCopy((src) => src.replace('http(api.members.exportCSV)', 'http(api.members.browse)'));
       const r = check(dir);
       assert.equal(r.status, 1);
-      assert.deepEqual(JSON.parse(r.stdout).mismatched, [{ method: 'GET', path: '/members/upload', scope: 'members:exportCSV', controller: 'members.browse' }]);
+      assert.deepEqual(JSON.parse(r.stdout).mismatched, [
+        { method: 'GET', path: '/members/upload', scope: 'members:exportCSV', controller: 'members.browse' },
+      ]);
     });
   });
 
@@ -125,7 +134,7 @@ describe('the lab: a real Ghost 6.65', () => {
     assert.notEqual(fresh.integration.adminKey, s.integration.adminKey);
     assert.notEqual(fresh.pid, s.pid);
     const old = await fetch(`${fresh.adminApiUrl}posts/`, { headers: { authorization: authHeader(s.integration.adminKey) } });
-    assert.equal(old.status, 401, 'the old site\'s integration key is unknown to the new site');
+    assert.equal(old.status, 401, "the old site's integration key is unknown to the new site");
     const now = await fetch(`${fresh.adminApiUrl}posts/`, { headers: { authorization: authHeader(fresh.integration.adminKey) } });
     assert.equal(now.status, 200);
     assert.equal(fresh.content.posts.length, s.content.posts.length);

@@ -19,7 +19,11 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
   let webhookId: string | undefined;
 
   const cli = (args: string[], input?: string) => {
-    const r = spawnSync(process.execPath, [CLI, '--config', gw.configFile, ...args], { encoding: 'utf8', input, env: { ...process.env, GHOSTGATE_UPSTREAM_KEY: '', GHOSTGATE_MASTER_SECRET: '' } });
+    const r = spawnSync(process.execPath, [CLI, '--config', gw.configFile, ...args], {
+      encoding: 'utf8',
+      input,
+      env: { ...process.env, GHOSTGATE_UPSTREAM_KEY: '', GHOSTGATE_MASTER_SECRET: '' },
+    });
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     return JSON.parse(r.stdout);
   };
@@ -55,7 +59,21 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
 
   test('end to end', async () => {
     // The site owner mints a one-time key for the outside service, and a key for another tool.
-    const once = cli(['token', 'create', '--name', 'webhook installer', '--preset', 'webhook-setup', '--scope', 'posts:read', '--max-uses', '1', '--expires', '1h', '--json']);
+    const once = cli([
+      'token',
+      'create',
+      '--name',
+      'webhook installer',
+      '--preset',
+      'webhook-setup',
+      '--scope',
+      'posts:read',
+      '--max-uses',
+      '1',
+      '--expires',
+      '1h',
+      '--json',
+    ]);
     assert.equal(once.max_uses, 1);
     const other = cli(['token', 'create', '--name', 'cms', '--preset', 'publisher', '--json']);
 
@@ -66,20 +84,31 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
     assert.equal(wh.integration_id, s.integration.id);
 
     // Its next use is refused, with its own code.
-    await assert.rejects(installer.webhooks.add({ event: 'post.edited', target_url: receiverUrl }), (e: any) => e.code === 'KEY_USES_EXHAUSTED');
+    await assert.rejects(
+      installer.webhooks.add({ event: 'post.edited', target_url: receiverUrl }),
+      (e: any) => e.code === 'KEY_USES_EXHAUSTED',
+    );
     await assert.rejects(installer.webhooks.delete({ id: wh.id }), (e: any) => e.code === 'KEY_USES_EXHAUSTED');
     const listed = cli(['token', 'show', once.id, '--json']);
     assert.equal(listed.use_count, 1);
     assert.ok(listed.last_used_at);
-    assert.deepEqual(listed.webhooks.map((w: { id: string; status: string }) => [w.id, w.status]), [[wh.id, 'active']], 'the webhook is relayed and the key owns it');
+    assert.deepEqual(
+      listed.webhooks.map((w: { id: string; status: string }) => [w.id, w.status]),
+      [[wh.id, 'active']],
+      'the webhook is relayed and the key owns it',
+    );
     assert.equal(wh.target_url, receiverUrl);
 
     // Its uses are spent; its webhook delivers.
     const cms = new GhostAdminAPI({ url: gw.url, key: other.key, version: 'v6.0' });
     const before = `seed scenario before rotation ${Date.now()}`;
     const first = await cms.posts.add({ title: before });
-    for (const until = Date.now() + 15_000; !deliveries.some((d) => d.title === before) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 200));
-    assert.ok(deliveries.some((d) => d.event === 'post.added' && d.title === before), `deliveries: ${JSON.stringify(deliveries)}`);
+    for (const until = Date.now() + 15_000; !deliveries.some((d) => d.title === before) && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 200));
+    assert.ok(
+      deliveries.some((d) => d.event === 'post.added' && d.title === before),
+      `deliveries: ${JSON.stringify(deliveries)}`,
+    );
     await cms.posts.delete({ id: first.id });
 
     // The site owner regenerates the integration key in Ghost and installs the new one in the gateway.
@@ -97,7 +126,10 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
     const post = await cms.posts.add({ title });
     const until = Date.now() + 15_000;
     while (!deliveries.some((d) => d.title === title) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
-    assert.ok(deliveries.some((d) => d.event === 'post.added' && d.title === title), `deliveries: ${JSON.stringify(deliveries)}`);
+    assert.ok(
+      deliveries.some((d) => d.event === 'post.added' && d.title === title),
+      `deliveries: ${JSON.stringify(deliveries)}`,
+    );
     await cms.posts.delete({ id: post.id });
     assert.ok(!(await cms.posts.browse({ limit: 'all' })).some((p: { id: string }) => p.id === post.id));
 

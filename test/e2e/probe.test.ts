@@ -5,7 +5,8 @@ import type { LabState } from '../../src/lab/lab.js';
 import { lab } from './lab-helper.js';
 import { startTestGateway } from '../helpers/gateway.js';
 
-const verdict = (r: ProbeReport, scope: string, method = 'GET') => r.results.find((x) => x.scope === scope && x.method === method && !x.check)?.verdict;
+const verdict = (r: ProbeReport, scope: string, method = 'GET') =>
+  r.results.find((x) => x.scope === scope && x.method === method && !x.check)?.verdict;
 const check = (r: ProbeReport, text: string) => r.results.find((x) => x.check?.includes(text))?.verdict;
 
 describe("the probe reports what Ghost 6.65 really allows, on the lab's real Ghost", () => {
@@ -19,8 +20,14 @@ describe("the probe reports what Ghost 6.65 really allows, on the lab's real Gho
     assert.deepEqual(r.credential, { kind: 'staff', role: 'Contributor', user: s.staff.Contributor.email });
     assert.equal(verdict(r, 'posts:browse'), 'allowed');
     assert.equal(check(r, "read another author's draft"), 'allowed');
-    assert.ok(r.findings.some((f) => f.includes("other authors' drafts")), r.findings.join('\n'));
-    assert.ok(r.findings.some((f) => f.includes("every staff user's email")), r.findings.join('\n'));
+    assert.ok(
+      r.findings.some((f) => f.includes("other authors' drafts")),
+      r.findings.join('\n'),
+    );
+    assert.ok(
+      r.findings.some((f) => f.includes("every staff user's email")),
+      r.findings.join('\n'),
+    );
     assert.equal(check(r, 'publish'), 'refused');
     assert.equal(check(r, "edit another author's post"), 'refused');
     assert.equal(check(r, 'create a draft post'), 'allowed');
@@ -61,10 +68,25 @@ describe("the probe reports what Ghost 6.65 really allows, on the lab's real Gho
   test('a ghostgate key, probed through the gateway, can do exactly what its scopes allow', async () => {
     const gw = await startTestGateway({ upstreamUrl: s.url, upstreamKey: s.integration.adminKey, relay: true });
     try {
-      const { key } = await gw.createKey(['posts:browse', 'posts:read', 'tags:browse', 'webhooks:add', 'webhooks:edit', 'webhooks:destroy']);
+      const { key } = await gw.createKey([
+        'posts:browse',
+        'posts:read',
+        'tags:browse',
+        'webhooks:add',
+        'webhooks:edit',
+        'webhooks:destroy',
+      ]);
       const r = await probe({ url: gw.url, key, writes: true });
       const allowed = new Set(r.results.filter((x) => x.verdict === 'allowed').map((x) => x.scope));
-      assert.deepEqual([...allowed].sort(), ['posts:browse', 'posts:read', 'site:read', 'tags:browse', 'webhooks:add', 'webhooks:destroy', 'webhooks:edit']);
+      assert.deepEqual([...allowed].sort(), [
+        'posts:browse',
+        'posts:read',
+        'site:read',
+        'tags:browse',
+        'webhooks:add',
+        'webhooks:destroy',
+        'webhooks:edit',
+      ]);
       assert.equal(r.results.filter((x) => x.verdict === 'error' || x.verdict === 'inconclusive').length, 0);
       assert.equal(check(r, 'create a draft post'), 'refused');
       assert.deepEqual(r.cleanup, []);

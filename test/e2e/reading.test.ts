@@ -21,7 +21,8 @@ import { lab } from './lab-helper.js';
  */
 const A = '/ghost/api/admin';
 // UTF-8 reads a draft; UTF-7 (`+ACI-` is a quote) reads a second "status":"published" after it.
-const utf7Body = (updatedAt?: string) => `{"posts":[{"status":"draft",${updatedAt ? `"updated_at":"${updatedAt}",` : ''}"title":"utf7 x+ACI-,+ACI-status+ACI-:+ACI-published"}]}`;
+const utf7Body = (updatedAt?: string) =>
+  `{"posts":[{"status":"draft",${updatedAt ? `"updated_at":"${updatedAt}",` : ''}"title":"utf7 x+ACI-,+ACI-status+ACI-:+ACI-published"}]}`;
 
 describe("the gateway reads a request as the lab's Ghost does: the proven bypasses stay closed", () => {
   let s: LabState;
@@ -31,11 +32,20 @@ describe("the gateway reads a request as the lab's Ghost does: the proven bypass
   const keyFor = async (preset: string) => {
     const { newKeyId, formatKey } = await import('../../src/secrets/keys.js');
     const id = newKeyId();
-    const rec = await gw.gateway.store.keys.create({ id, name: preset, grant: GrantSchema.parse(PRESETS[preset]!.grant), createdAt: Date.now() });
+    const rec = await gw.gateway.store.keys.create({
+      id,
+      name: preset,
+      grant: GrantSchema.parse(PRESETS[preset]!.grant),
+      createdAt: Date.now(),
+    });
     return formatKey(id, gw.master.keySecret(id, rec.generation));
   };
   const send = (base: string, key: string, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer) =>
-    fetch(`${base}${path}`, { method, headers: { authorization: authHeader(key), ...headers }, ...(body !== undefined ? { body: typeof body === 'string' ? body : new Uint8Array(body) } : {}) });
+    fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: authHeader(key), ...headers },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : new Uint8Array(body) } : {}),
+    });
   const code = async (r: Response) => ((await r.json()) as { errors: { code: string }[] }).errors[0]!.code;
 
   before(async () => {
@@ -89,7 +99,14 @@ describe("the gateway reads a request as the lab's Ghost does: the proven bypass
     // Straight to Ghost: the body the gateway would have checked as a draft publishes.
     const probe = await direct.posts.add({ title: 'utf7 probe', status: 'draft' });
     try {
-      const r = await send(s.url, s.integration.adminKey, 'PUT', `${A}/posts/${probe.id}/`, { 'content-type': 'application/json; charset=utf-7' }, utf7Body(probe.updated_at));
+      const r = await send(
+        s.url,
+        s.integration.adminKey,
+        'PUT',
+        `${A}/posts/${probe.id}/`,
+        { 'content-type': 'application/json; charset=utf-7' },
+        utf7Body(probe.updated_at),
+      );
       assert.equal(r.status, 200, await r.clone().text());
       assert.equal((await direct.posts.read({ id: probe.id })).status, 'published', 'Ghost decodes the declared UTF-7');
     } finally {
@@ -102,10 +119,24 @@ describe("the gateway reads a request as the lab's Ghost does: the proven bypass
     try {
       const before = proxy.seen.length;
       for (const charset of ['utf-7', 'UTF-7', 'utf-7-imap', 'utf-16']) {
-        const edit = await send(gw.url, writer, 'PUT', `${A}/posts/${mine.id}/`, { 'content-type': `application/json; charset=${charset}` }, utf7Body(mine.updated_at));
+        const edit = await send(
+          gw.url,
+          writer,
+          'PUT',
+          `${A}/posts/${mine.id}/`,
+          { 'content-type': `application/json; charset=${charset}` },
+          utf7Body(mine.updated_at),
+        );
         assert.equal(edit.status, 415, charset);
         assert.equal(await code(edit), 'BODY_ENCODING', charset);
-        const add = await send(gw.url, writer, 'POST', `${A}/posts/`, { 'content-type': `application/json; charset=${charset}` }, utf7Body());
+        const add = await send(
+          gw.url,
+          writer,
+          'POST',
+          `${A}/posts/`,
+          { 'content-type': `application/json; charset=${charset}` },
+          utf7Body(),
+        );
         assert.equal(await code(add), 'BODY_ENCODING', charset);
       }
       assert.equal(proxy.seen.length, before, 'nothing reached Ghost');
@@ -122,7 +153,14 @@ describe("the gateway reads a request as the lab's Ghost does: the proven bypass
     const writer = await keyFor('drafts-writer');
     const before = proxy.seen.length;
     for (const key of [streamed, writer]) {
-      const r = await send(gw.url, key, 'POST', `${A}/posts/`, { 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync('{"posts":[{"title":"gzip","status":"published"}]}'));
+      const r = await send(
+        gw.url,
+        key,
+        'POST',
+        `${A}/posts/`,
+        { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        gzipSync('{"posts":[{"title":"gzip","status":"published"}]}'),
+      );
       assert.equal(r.status, 415);
       assert.equal(await code(r), 'BODY_ENCODING');
     }

@@ -16,18 +16,32 @@ import { lab } from './lab-helper.js';
  * file, the gateway refuses. The theme name is then checked against Ghost's
  * own ghost-storage-base sanitiser.
  */
-type Multer = ((o: object) => { single(f: string): (req: object, res: object, cb: (err?: Error) => void) => void }) & { memoryStorage(): object };
+type Multer = ((o: object) => { single(f: string): (req: object, res: object, cb: (err?: Error) => void) => void }) & {
+  memoryStorage(): object;
+};
 
 const B = 'gg-Bound4ry';
 function body(parts: { head: string; data?: string }[], boundary = B): Buffer {
-  const chunks = parts.map((p) => Buffer.concat([Buffer.from(`--${boundary}\r\n`), Buffer.from(p.head, 'latin1'), Buffer.from(`\r\n\r\n${p.data ?? 'PK\u0003\u0004zip'}\r\n`)]));
+  const chunks = parts.map((p) =>
+    Buffer.concat([
+      Buffer.from(`--${boundary}\r\n`),
+      Buffer.from(p.head, 'latin1'),
+      Buffer.from(`\r\n\r\n${p.data ?? 'PK\u0003\u0004zip'}\r\n`),
+    ]),
+  );
   return Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]);
 }
 const file = (disposition: string) => ({ head: `Content-Disposition: ${disposition}\r\nContent-Type: application/zip` });
 
 const CASES: [string, Buffer, string?][] = [
   ['plain', body([file('form-data; name="file"; filename="mytheme.zip"')])],
-  ['with the client’s purpose field', body([file('form-data; name="file"; filename="mytheme.zip"'), { head: 'Content-Disposition: form-data; name="purpose"', data: 'image' }])],
+  [
+    'with the client’s purpose field',
+    body([
+      file('form-data; name="file"; filename="mytheme.zip"'),
+      { head: 'Content-Disposition: form-data; name="purpose"', data: 'image' },
+    ]),
+  ],
   ['a relative path', body([file('form-data; name="file"; filename="../x/../mytheme.zip"')])],
   ['a Windows path', body([file('form-data; name="file"; filename="C:\\\\Users\\\\me\\\\MyTheme.zip"')])],
   ['escaped quotes', body([file('form-data; name="file"; filename="my\\"theme.zip"')])],
@@ -42,7 +56,10 @@ const CASES: [string, Buffer, string?][] = [
   ['a duplicated filename parameter', body([file('form-data; name="file"; filename="a.zip"; filename="b.zip"')])],
   ['two files in the field', body([file('form-data; name="file"; filename="a.zip"'), file('form-data; name="file"; filename="b.zip"')])],
   ['a file in another field', body([file('form-data; name="theme"; filename="a.zip"')])],
-  ['an empty-named file, then the file', body([file('form-data; name="file"; filename=""'), file('form-data; name="file"; filename="b.zip"')])],
+  [
+    'an empty-named file, then the file',
+    body([file('form-data; name="file"; filename=""'), file('form-data; name="file"; filename="b.zip"')]),
+  ],
   ['no file', body([{ head: 'Content-Disposition: form-data; name="file"', data: 'x' }])],
   ['a quoted boundary', body([file('form-data; name="file"; filename="q.zip"')]), `multipart/form-data; boundary="${B}"`],
   ['a truncated body', body([file('form-data; name="file"; filename="a.zip"')]).subarray(0, 90)],
@@ -56,7 +73,9 @@ describe("an upload's file name, read by the gateway and by Ghost's own multer",
     const ghostRequire = createRequire(join(s.ghostDir, 'package.json'));
     multer = ghostRequire('multer') as Multer;
     // ghost-storage-base 3 is an ES module: import it from where Ghost resolves it.
-    const { StorageBase } = (await import(ghostRequire.resolve('ghost-storage-base'))) as { StorageBase: new () => { getSanitizedFileName(n: string): string } };
+    const { StorageBase } = (await import(ghostRequire.resolve('ghost-storage-base'))) as {
+      StorageBase: new () => { getSanitizedFileName(n: string): string };
+    };
     sanitize = (n) => new (class extends StorageBase {})().getSanitizedFileName(n);
   });
 
@@ -80,14 +99,26 @@ describe("an upload's file name, read by the gateway and by Ghost's own multer",
         accepted++;
         assert.deepEqual(ghost, { originalname: ours.originalname }, name);
       } else {
-        assert.ok(ghost.error !== undefined || ghost.originalname === undefined || name === 'an empty-named file, then the file', `${name}: Ghost read ${JSON.stringify(ghost)}`);
+        assert.ok(
+          ghost.error !== undefined || ghost.originalname === undefined || name === 'an empty-named file, then the file',
+          `${name}: Ghost read ${JSON.stringify(ghost)}`,
+        );
       }
     }
     assert.ok(accepted >= 12, `${accepted} cases accepted`);
   });
 
   test("the theme name is derived as Ghost's storage derives it", () => {
-    for (const n of ['mytheme.zip', 'MyTheme.zip', 'my theme (2).zip', 'über theme.zip', 'a.zip.zip', 'x@y.z.zip', 'café.zip', 'Theme.ZIP']) {
+    for (const n of [
+      'mytheme.zip',
+      'MyTheme.zip',
+      'my theme (2).zip',
+      'über theme.zip',
+      'a.zip.zip',
+      'x@y.z.zip',
+      'café.zip',
+      'Theme.ZIP',
+    ]) {
       assert.equal(ghostThemeName(n), sanitize(n.split('.zip')[0]!), n);
     }
   });

@@ -33,8 +33,15 @@ describe('the relay’s rules, checked against the lab’s real Ghost and its we
     return new Map((r.json.integrations[0].webhooks as any[]).map((w) => [w.id, w]));
   };
   const call = (gw: TestGateway, key: string, method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) =>
-    request(`${gw.url}${A}${path}`, { method, headers: { authorization: authHeader(key), 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  const answer = async (res: Awaited<ReturnType<typeof call>>) => ({ status: res.statusCode, json: JSON.parse((await res.body.text()) || 'null') });
+    request(`${gw.url}${A}${path}`, {
+      method,
+      headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  const answer = async (res: Awaited<ReturnType<typeof call>>) => ({
+    status: res.statusCode,
+    json: JSON.parse((await res.body.text()) || 'null'),
+  });
   const gateway = async (o: Parameters<typeof startTestGateway>[0]) => {
     const gw = await startTestGateway(o);
     gateways.push(gw);
@@ -57,7 +64,11 @@ describe('the relay’s rules, checked against the lab’s real Ghost and its we
     const raw = await direct.webhooks.add({ event: 'post.added', target_url: `${target}/raw-${Date.now()}`, name: 'made in Ghost' });
     cleanup.push(() => direct.webhooks.delete({ id: raw.id }));
     await gw.gateway.store.ledger.add(id, 'webhooks', raw.id, Date.now());
-    for (const [method, body] of [['PUT', { webhooks: [{ target_url: `${target}/redirected` }] }], ['PUT', { webhooks: [{ name: 'renamed' }] }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['PUT', { webhooks: [{ target_url: `${target}/redirected` }] }],
+      ['PUT', { webhooks: [{ name: 'renamed' }] }],
+      ['DELETE', undefined],
+    ] as const) {
       const r = await answer(await call(gw, key, method, `/webhooks/${raw.id}/`, body));
       assert.equal(r.status, 403, method);
       assert.equal(r.json.errors[0].code, 'WEBHOOK_NOT_RELAYED', method);
@@ -68,14 +79,26 @@ describe('the relay’s rules, checked against the lab’s real Ghost and its we
     assert.equal(still.name, 'made in Ghost');
 
     // A relayed webhook: another key allowed to touch every webhook renames it; Ghost stays on the relay.
-    const made = await answer(await call(gw, key, 'POST', '/webhooks/', { webhooks: [{ event: 'post.added', target_url: `${target}/mine-${Date.now()}`, secret: 'mine' }] }));
+    const made = await answer(
+      await call(gw, key, 'POST', '/webhooks/', {
+        webhooks: [{ event: 'post.added', target_url: `${target}/mine-${Date.now()}`, secret: 'mine' }],
+      }),
+    );
     assert.equal(made.status, 201);
     const hook = made.json.webhooks[0];
     cleanup.push(() => direct.webhooks.delete({ id: hook.id }));
-    const other = await gw.createKey({ version: 1, scopes: ['webhooks:edit', 'posts:read'], constraints: { webhooks: { createdByKey: false } } });
-    const stolen = await answer(await call(gw, other.key, 'PUT', `/webhooks/${hook.id}/`, { webhooks: [{ target_url: `${target}/stolen` }] }));
+    const other = await gw.createKey({
+      version: 1,
+      scopes: ['webhooks:edit', 'posts:read'],
+      constraints: { webhooks: { createdByKey: false } },
+    });
+    const stolen = await answer(
+      await call(gw, other.key, 'PUT', `/webhooks/${hook.id}/`, { webhooks: [{ target_url: `${target}/stolen` }] }),
+    );
     assert.equal(stolen.json.errors[0].code, 'RECORD_NOT_OWNED');
-    const renamed = await answer(await call(gw, other.key, 'PUT', `/webhooks/${hook.id}/`, { webhooks: [{ name: 'renamed by another key' }] }));
+    const renamed = await answer(
+      await call(gw, other.key, 'PUT', `/webhooks/${hook.id}/`, { webhooks: [{ name: 'renamed by another key' }] }),
+    );
     assert.equal(renamed.status, 200);
     const inGhost = (await ghostWebhooks(s.integration.id)).get(hook.id);
     assert.equal(inGhost.name, 'renamed by another key');
@@ -98,9 +121,17 @@ describe('the relay’s rules, checked against the lab’s real Ghost and its we
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
     cleanup.push(() => new Promise((r) => proxy.close(r)));
-    const gw = await gateway({ upstreamUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, upstreamKey: s.integration.adminKey, relay: true });
+    const gw = await gateway({
+      upstreamUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      upstreamKey: s.integration.adminKey,
+      relay: true,
+    });
     const { id, key } = await gw.createKey(['webhooks:add', 'posts:read']);
-    const made = await answer(await call(gw, key, 'POST', '/webhooks/', { webhooks: [{ event: 'post.added', target_url: `${target}/retire-${Date.now()}`, secret: 'client-secret' }] }));
+    const made = await answer(
+      await call(gw, key, 'POST', '/webhooks/', {
+        webhooks: [{ event: 'post.added', target_url: `${target}/retire-${Date.now()}`, secret: 'client-secret' }],
+      }),
+    );
     assert.equal(made.status, 201, JSON.stringify(made.json));
     const ghostId = made.json.webhooks[0].id as string;
     cleanup.push(() => direct.webhooks.delete({ id: ghostId }));
@@ -124,14 +155,27 @@ describe('the relay’s rules, checked against the lab’s real Ghost and its we
   });
 
   test('with a staff-token upstream, webhooks go to webhooks.integrationId; a client naming another integration is refused', async () => {
-    const other = (await owner.call('POST', '/integrations/', { integrations: [{ name: `relay-other-${Date.now()}` }] })).json.integrations[0];
+    const other = (await owner.call('POST', '/integrations/', { integrations: [{ name: `relay-other-${Date.now()}` }] })).json
+      .integrations[0];
     cleanup.push(() => owner.call('DELETE', `/integrations/${other.id}/`, undefined, [204]));
-    const gw = await gateway({ upstreamUrl: s.url, upstreamKey: s.staff.Administrator.staffToken, kind: 'staff', relay: true, extra: { webhooks: { allowInternalIPs: true, integrationId: s.integration.id } } });
+    const gw = await gateway({
+      upstreamUrl: s.url,
+      upstreamKey: s.staff.Administrator.staffToken,
+      kind: 'staff',
+      relay: true,
+      extra: { webhooks: { allowInternalIPs: true, integrationId: s.integration.id } },
+    });
     const { key } = await gw.createKey(['webhooks:add', 'posts:read']);
-    const refused = await answer(await call(gw, key, 'POST', '/webhooks/', { webhooks: [{ event: 'post.added', target_url: `${target}/other-${Date.now()}`, integration_id: other.id }] }));
+    const refused = await answer(
+      await call(gw, key, 'POST', '/webhooks/', {
+        webhooks: [{ event: 'post.added', target_url: `${target}/other-${Date.now()}`, integration_id: other.id }],
+      }),
+    );
     assert.equal(refused.json.errors[0].code, 'BODY_INVALID');
     assert.deepEqual([...(await ghostWebhooks(other.id)).keys()], [], 'nothing was attached to the other integration');
-    const made = await answer(await call(gw, key, 'POST', '/webhooks/', { webhooks: [{ event: 'post.added', target_url: `${target}/staff-${Date.now()}` }] }));
+    const made = await answer(
+      await call(gw, key, 'POST', '/webhooks/', { webhooks: [{ event: 'post.added', target_url: `${target}/staff-${Date.now()}` }] }),
+    );
     assert.equal(made.status, 201, JSON.stringify(made.json));
     const ghostId = made.json.webhooks[0].id as string;
     cleanup.push(() => direct.webhooks.delete({ id: ghostId }));

@@ -36,7 +36,10 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
   const cleanup: (() => Promise<unknown>)[] = [];
 
   const cli = (args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, '--config', gw.configFile, ...args], { encoding: 'utf8', env: { ...process.env, GHOSTGATE_UPSTREAM_KEY: '', GHOSTGATE_MASTER_SECRET: '' } });
+    const r = spawnSync(process.execPath, [CLI, '--config', gw.configFile, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, GHOSTGATE_UPSTREAM_KEY: '', GHOSTGATE_MASTER_SECRET: '' },
+    });
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     return JSON.parse(r.stdout);
   };
@@ -53,7 +56,14 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
   };
   const ghostHasWebhook = async (id: string) => {
     // Ghost has no webhook browse for integrations: an edit that changes nothing tells whether it exists.
-    const r = await fetch(`${s.url}/ghost/api/admin/webhooks/${id}/`, { method: 'PUT', headers: { authorization: `Ghost ${(await import('../helpers/token.js')).clientToken(s.integration.adminKey)}`, 'content-type': 'application/json' }, body: JSON.stringify({ webhooks: [{ id }] }) });
+    const r = await fetch(`${s.url}/ghost/api/admin/webhooks/${id}/`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Ghost ${(await import('../helpers/token.js')).clientToken(s.integration.adminKey)}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ webhooks: [{ id }] }),
+    });
     await r.text();
     return r.status === 200;
   };
@@ -80,7 +90,11 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
   });
 
   test('a key limited to tag partner gets only partner posts, signed with its own secret; revoking it stops them and removes the Ghost webhook', async () => {
-    const { id, key } = await gw.createKey({ version: 1, scopes: ['posts:read', 'webhooks:add'], constraints: { posts: { tags: ['partner'] } } });
+    const { id, key } = await gw.createKey({
+      version: 1,
+      scopes: ['posts:read', 'webhooks:add'],
+      constraints: { posts: { tags: ['partner'] } },
+    });
     const api = client(key);
     const target = `${base}/partner`;
     const wh = await api.webhooks.add({ event: 'post.published', target_url: target, secret: 'partner-secret' });
@@ -89,7 +103,10 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
     assert.equal(wh.secret, 'partner-secret');
     assert.ok(!JSON.stringify(wh).includes('/ghostgate/'));
     assert.equal(cli(['webhooks', 'show', wh.id, '--json']).key_id, id);
-    assert.deepEqual(cli(['token', 'show', id, '--json']).webhooks.map((w: any) => w.id), [wh.id]);
+    assert.deepEqual(
+      cli(['token', 'show', id, '--json']).webhooks.map((w: any) => w.id),
+      [wh.id],
+    );
 
     const untagged = await direct.posts.add({ title: `untagged ${Date.now()}`, status: 'published' });
     cleanup.push(() => direct.posts.delete({ id: untagged.id }));
@@ -130,7 +147,11 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
       assert.equal(r.name, 'NoPermissionError');
       assert.match(r.message, /members:read/);
     }
-    const reader = await gw.createKey({ version: 1, scopes: ['members:browse', 'members:read', 'webhooks:add'], redact: { members: ['email', 'name', 'note'] } });
+    const reader = await gw.createKey({
+      version: 1,
+      scopes: ['members:browse', 'members:read', 'webhooks:add'],
+      redact: { members: ['email', 'name', 'note'] },
+    });
     const wh = await client(reader.key).webhooks.add({ event: 'member.added', target_url: `${base}/members` });
     cleanup.push(() => direct.webhooks.delete({ id: wh.id }));
     const email = `relay-${Date.now()}@members.lab.ghostgate.test`;
@@ -146,7 +167,19 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
 
   test('the seed scenario: a one-time key leaves a lasting webhook that keeps delivering after an upstream rotation', async () => {
     // test/e2e/lifecycle.test.ts runs the whole scenario with the CLI; here: a max-uses key's webhook outlives its uses.
-    const once = cli(['token', 'create', '--name', 'installer', '--preset', 'webhook-setup', '--scope', 'posts:read', '--max-uses', '1', '--json']);
+    const once = cli([
+      'token',
+      'create',
+      '--name',
+      'installer',
+      '--preset',
+      'webhook-setup',
+      '--scope',
+      'posts:read',
+      '--max-uses',
+      '1',
+      '--json',
+    ]);
     const api = client(once.key);
     const wh = await api.webhooks.add({ event: 'post.added', target_url: `${base}/seed`, secret: 'seed-secret' });
     cleanup.push(() => direct.webhooks.delete({ id: wh.id }));

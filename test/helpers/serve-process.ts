@@ -47,7 +47,14 @@ export async function startServe(configFile: string, env: Record<string, string>
 }
 
 /** Runs a CLI command on a config; GHOSTGATE_MASTER_SECRET is cleared so that the config's master.key is used. */
-export function cli(configFile: string, args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, '--config', configFile, ...args], { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '', ...env } });
+export function cli(
+  configFile: string,
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, '--config', configFile, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, GHOSTGATE_MASTER_SECRET: '', ...env },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }

@@ -12,8 +12,22 @@ import type { AuditEntry } from './record.js';
 /** The writer's behaviour when its file cannot be written, and after: no record of an answered request is lost. */
 const KEY = Buffer.alloc(32, 5);
 const entry = (i: number): AuditEntry => ({
-  at: i, requestId: `r${i}`, kind: 'request', keyId: null, keyName: null, clientIp: null, method: 'GET',
-  route: 'GET /posts', resource: null, action: null, decision: 'allow', code: null, status: 200, latencyMs: 1, bytesIn: null, bytesOut: 1,
+  at: i,
+  requestId: `r${i}`,
+  kind: 'request',
+  keyId: null,
+  keyName: null,
+  clientIp: null,
+  method: 'GET',
+  route: 'GET /posts',
+  resource: null,
+  action: null,
+  decision: 'allow',
+  code: null,
+  status: 200,
+  latencyMs: 1,
+  bytesIn: null,
+  bytesOut: 1,
 });
 
 test('while the file is locked: intents fail, other records are kept (up to the backlog), ready() retries once per flushMs; after: all kept records are written, in order', async () => {
@@ -21,10 +35,18 @@ test('while the file is locked: intents fail, other records are kept (up to the 
   const file = openSqliteAudit(path);
   const heads: SignedHead[] = [];
   const errors: string[] = [];
-  const log = new AuditLog(file, KEY, { flushMs: 50, maxBatch: 1000, chain: 'c', maxBacklog: 3 }, { anchor: (h) => heads.push(h), onError: (e) => errors.push(e.message) });
+  const log = new AuditLog(
+    file,
+    KEY,
+    { flushMs: 50, maxBatch: 1000, chain: 'c', maxBacklog: 3 },
+    { anchor: (h) => heads.push(h), onError: (e) => errors.push(e.message) },
+  );
   log.record(entry(1));
   log.flush();
-  assert.deepEqual(heads.map((h) => h.seq), [1]);
+  assert.deepEqual(
+    heads.map((h) => h.seq),
+    [1],
+  );
   assert.throws(() => new AuditLog(file, KEY, { flushMs: 50, maxBatch: 1000, chain: 'c' }), /exists already/, 'a chain has one writer');
 
   const locker = new Database(path);
@@ -41,8 +63,14 @@ test('while the file is locked: intents fail, other records are kept (up to the 
   locker.exec('ROLLBACK');
   locker.close();
   assert.equal(log.ready(Date.now() + 60), true, 'tried again after flushMs, and written');
-  assert.deepEqual(file.query({ chain: 'c' }).map((r) => r.requestId), ['r1', 'r2', 'r3', 'r5']);
-  assert.deepEqual(heads.map((h) => h.seq), [1, 4]);
+  assert.deepEqual(
+    file.query({ chain: 'c' }).map((r) => r.requestId),
+    ['r1', 'r2', 'r3', 'r5'],
+  );
+  assert.deepEqual(
+    heads.map((h) => h.seq),
+    [1, 4],
+  );
   assert.ok(errors.length >= 1);
   assert.equal(log.ready(), true);
   // With nothing pending, recovery is probed with a write of its own.

@@ -54,7 +54,8 @@ export class AuditLog {
     private readonly hooks: AuditHooks = {},
   ) {
     this.chain = opts.chain;
-    if (store.head(opts.chain) || store.checkpoint(opts.chain)) throw new Error(`the audit chain ${opts.chain} exists already: a writer starts a new chain`);
+    if (store.head(opts.chain) || store.checkpoint(opts.chain))
+      throw new Error(`the audit chain ${opts.chain} exists already: a writer starts a new chain`);
     this.hash = genesis(key, opts.chain);
   }
 

@@ -18,11 +18,31 @@ import { acknowledgeDiscontinuity, verifyTrail } from './trail.js';
  */
 const KEY = Buffer.alloc(32, 3);
 const entry = (i: number): AuditEntry => ({
-  at: 1_800_000_000_000 + i, requestId: `r${i}`, kind: 'request', keyId: null, keyName: null, clientIp: null, method: 'GET',
-  route: 'GET /posts', resource: 'posts', action: 'browse', decision: 'allow', code: null, status: 200, latencyMs: 1, bytesIn: null, bytesOut: 1,
+  at: 1_800_000_000_000 + i,
+  requestId: `r${i}`,
+  kind: 'request',
+  keyId: null,
+  keyName: null,
+  clientIp: null,
+  method: 'GET',
+  route: 'GET /posts',
+  resource: 'posts',
+  action: 'browse',
+  decision: 'allow',
+  code: null,
+  status: 200,
+  latencyMs: 1,
+  bytesIn: null,
+  bytesOut: 1,
 });
 
-async function setup(): Promise<{ dir: string; store: Store; file: AuditStore; write: (chain: string, n: number) => Promise<void>; reopen: () => AuditStore }> {
+async function setup(): Promise<{
+  dir: string;
+  store: Store;
+  file: AuditStore;
+  write: (chain: string, n: number) => Promise<void>;
+  reopen: () => AuditStore;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-continuity-'));
   const store = openSqliteStore(join(dir, 'k.db'));
   const path = join(dir, 'a.db');
@@ -55,7 +75,15 @@ test('a file holding every anchored record, or more, is continuous', async () =>
   assert.deepEqual(checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
   // Ahead of the anchors (a crash between the audit commit and the anchor update): fine.
   const ahead = await s.store.auditAnchors.list();
-  assert.deepEqual(checkContinuity(KEY, s.file, s.file.fileId, ahead.map((a) => (a.chain === 'c1' ? { ...ahead[0]!, seq: 0 } : a))), []);
+  assert.deepEqual(
+    checkContinuity(
+      KEY,
+      s.file,
+      s.file.fileId,
+      ahead.map((a) => (a.chain === 'c1' ? { ...ahead[0]!, seq: 0 } : a)),
+    ),
+    [],
+  );
   const r = await verifyTrail(KEY, s.file, s.store);
   assert.equal(r.ok, true, JSON.stringify(r));
   assert.deepEqual([r.rows, r.chains.length], [5, 2]);
@@ -66,7 +94,10 @@ test('a file holding every anchored record, or more, is continuous', async () =>
 // [what, damage to the file] -> a discontinuity of chain c1 (or of the file)
 const DAMAGE: [string, (f: AuditStore) => void][] = [
   ['its last records removed', (f) => f.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq > 1")],
-  ['the whole chain removed', (f) => (f.unsafeExec("DELETE FROM audit WHERE chain = 'c1'"), f.unsafeExec("DELETE FROM audit_heads WHERE chain = 'c1'"))],
+  [
+    'the whole chain removed',
+    (f) => (f.unsafeExec("DELETE FROM audit WHERE chain = 'c1'"), f.unsafeExec("DELETE FROM audit_heads WHERE chain = 'c1'")),
+  ],
   ['the anchored record replaced', (f) => f.unsafeExec("UPDATE audit SET hash = 'x' WHERE chain = 'c1' AND seq = 3")],
   ['the anchored record missing from the middle', (f) => f.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq = 3")],
 ];
@@ -74,7 +105,10 @@ for (const [what, damage] of DAMAGE) {
   test(`a chain with ${what} is a discontinuity until acknowledged; the acknowledgement verifies`, async () => {
     const s = await setup();
     await s.write('c1', 3);
-    if (what.includes('middle')) s.file.unsafeExec("INSERT INTO audit SELECT 'c1', 4, at, request_id, kind, key_id, key_name, client_ip, method, route, resource, action, decision, code, status, latency_ms, bytes_in, bytes_out, detail, prev_hash, hash FROM audit WHERE chain = 'c1' AND seq = 3");
+    if (what.includes('middle'))
+      s.file.unsafeExec(
+        "INSERT INTO audit SELECT 'c1', 4, at, request_id, kind, key_id, key_name, client_ip, method, route, resource, action, decision, code, status, latency_ms, bytes_in, bytes_out, detail, prev_hash, hash FROM audit WHERE chain = 'c1' AND seq = 3",
+      );
     damage(s.file);
     const found = checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list());
     assert.equal(found.length, 1);
@@ -87,8 +121,15 @@ for (const [what, damage] of DAMAGE) {
     assert.deepEqual(checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
     const after = await verifyTrail(KEY, s.file, s.store);
     if (!what.includes('replaced') && !what.includes('middle')) assert.equal(after.ok, true, JSON.stringify(after));
-    assert.deepEqual(after.acknowledged.map((a) => a.reason), [`lost: ${what}`]);
-    assert.equal(await acknowledgeDiscontinuity(KEY, s.file, s.store, 'again', 2_000_000_000_001), undefined, 'nothing left to acknowledge');
+    assert.deepEqual(
+      after.acknowledged.map((a) => a.reason),
+      [`lost: ${what}`],
+    );
+    assert.equal(
+      await acknowledgeDiscontinuity(KEY, s.file, s.store, 'again', 2_000_000_000_001),
+      undefined,
+      'nothing left to acknowledge',
+    );
     s.file.close();
     rmSync(s.dir, { recursive: true, force: true });
   });

@@ -28,36 +28,68 @@ export interface Discontinuity {
 /** The store setting naming the audit file the store's anchors belong to. */
 export const AUDIT_FILE_SETTING = 'audit.file';
 
-export function checkContinuity(key: Buffer, file: AuditStore, anchoredFileId: string | undefined, anchors: readonly AuditAnchor[]): Discontinuity[] {
+export function checkContinuity(
+  key: Buffer,
+  file: AuditStore,
+  anchoredFileId: string | undefined,
+  anchors: readonly AuditAnchor[],
+): Discontinuity[] {
   const out: Discontinuity[] = [];
   if (anchoredFileId !== undefined && anchoredFileId !== file.fileId) {
-    out.push({ chain: null, problem: `the audit file was replaced or recreated: it is ${file.fileId}, the key store anchors ${anchoredFileId}` });
+    out.push({
+      chain: null,
+      problem: `the audit file was replaced or recreated: it is ${file.fileId}, the key store anchors ${anchoredFileId}`,
+    });
   }
   for (const a of anchors) {
     if (a.seq === 0) continue;
     const expected = { seq: a.seq, hash: a.hash };
     if (signHead(key, a.chain, a.seq, a.hash) !== a.signature) {
-      out.push({ chain: a.chain, problem: `the anchor of chain ${a.chain || '(first)'} in the key store does not verify (edited)`, expected });
+      out.push({
+        chain: a.chain,
+        problem: `the anchor of chain ${a.chain || '(first)'} in the key store does not verify (edited)`,
+        expected,
+      });
       continue;
     }
     const cp = file.checkpoint(a.chain);
     const last = file.lastSeq(a.chain) ?? cp?.seq;
     if (last === undefined) {
-      out.push({ chain: a.chain, problem: `chain ${a.chain || '(first)'} is missing from the audit file (${a.seq} records anchored)`, expected, found: null });
+      out.push({
+        chain: a.chain,
+        problem: `chain ${a.chain || '(first)'} is missing from the audit file (${a.seq} records anchored)`,
+        expected,
+        found: null,
+      });
       continue;
     }
     const lastRow = file.row(a.chain, last);
     const found = { seq: last, hash: lastRow?.hash ?? cp?.hash ?? '' };
     if (last < a.seq) {
-      out.push({ chain: a.chain, problem: `chain ${a.chain || '(first)'} ends at record ${last} in the audit file but ${a.seq} are anchored (an older copy, or truncated)`, expected, found });
+      out.push({
+        chain: a.chain,
+        problem: `chain ${a.chain || '(first)'} ends at record ${last} in the audit file but ${a.seq} are anchored (an older copy, or truncated)`,
+        expected,
+        found,
+      });
       continue;
     }
     const row = file.row(a.chain, a.seq);
     const anchoredHash = row?.hash ?? (cp && cp.seq === a.seq ? cp.hash : undefined);
     if (anchoredHash !== undefined && anchoredHash !== a.hash) {
-      out.push({ chain: a.chain, problem: `record ${a.seq} of chain ${a.chain || '(first)'} is not the anchored one (the file was replaced)`, expected, found });
+      out.push({
+        chain: a.chain,
+        problem: `record ${a.seq} of chain ${a.chain || '(first)'} is not the anchored one (the file was replaced)`,
+        expected,
+        found,
+      });
     } else if (anchoredHash === undefined && !(cp && cp.seq > a.seq)) {
-      out.push({ chain: a.chain, problem: `record ${a.seq} of chain ${a.chain || '(first)'} is missing from the audit file`, expected, found });
+      out.push({
+        chain: a.chain,
+        problem: `record ${a.seq} of chain ${a.chain || '(first)'} is missing from the audit file`,
+        expected,
+        found,
+      });
     }
   }
   return out;

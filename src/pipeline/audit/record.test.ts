@@ -4,8 +4,22 @@ import { chainHash, genesis, GENESIS, signCheckpoint, signHead, verifyChain, typ
 
 const KEY = Buffer.alloc(32, 9);
 const entry = (i: number): AuditEntry => ({
-  at: 1_800_000_000_000 + i, requestId: `r${i}`, kind: 'request', keyId: 'k', keyName: 'n', clientIp: '127.0.0.1', method: 'GET',
-  route: 'GET /posts', resource: 'posts', action: 'browse', decision: 'allow', code: null, status: 200, latencyMs: 1.5, bytesIn: null, bytesOut: 10,
+  at: 1_800_000_000_000 + i,
+  requestId: `r${i}`,
+  kind: 'request',
+  keyId: 'k',
+  keyName: 'n',
+  clientIp: '127.0.0.1',
+  method: 'GET',
+  route: 'GET /posts',
+  resource: 'posts',
+  action: 'browse',
+  decision: 'allow',
+  code: null,
+  status: 200,
+  latencyMs: 1.5,
+  bytesIn: null,
+  bytesOut: 10,
 });
 function chain(n: number, from = { seq: 0, hash: GENESIS }): AuditRow[] {
   const rows: AuditRow[] = [];

@@ -12,7 +12,24 @@ export { AUDIT_DECISIONS } from '../../store/audit.js';
 export type { AuditDecision, AuditEntry, AuditKind, AuditRow, Checkpoint } from '../../store/audit.js';
 
 export const GENESIS = '0'.repeat(64);
-const FIELDS: (keyof AuditEntry)[] = ['at', 'requestId', 'kind', 'keyId', 'keyName', 'clientIp', 'method', 'route', 'resource', 'action', 'decision', 'code', 'status', 'latencyMs', 'bytesIn', 'bytesOut'];
+const FIELDS: (keyof AuditEntry)[] = [
+  'at',
+  'requestId',
+  'kind',
+  'keyId',
+  'keyName',
+  'clientIp',
+  'method',
+  'route',
+  'resource',
+  'action',
+  'decision',
+  'code',
+  'status',
+  'latencyMs',
+  'bytesIn',
+  'bytesOut',
+];
 
 /** The bytes a row's hash covers: its sequence number and every field, in a fixed order (`detail` only when present). */
 export function canonical(seq: number, e: AuditEntry): string {
@@ -30,13 +47,14 @@ export function genesis(key: Buffer, chain: string): string {
 }
 
 export function signHead(key: Buffer, chain: string, seq: number, hash: string): string {
-  return createHmac('sha256', key).update(chain === '' ? `head\n${seq}\n${hash}` : `head\n${chain}\n${seq}\n${hash}`).digest('hex');
+  return createHmac('sha256', key)
+    .update(chain === '' ? `head\n${seq}\n${hash}` : `head\n${chain}\n${seq}\n${hash}`)
+    .digest('hex');
 }
 
 export function chainHash(key: Buffer, prevHash: string, seq: number, e: AuditEntry): string {
   return createHmac('sha256', key).update(prevHash).update('\n').update(canonical(seq, e)).digest('hex');
 }
-
 
 export function signCheckpoint(key: Buffer, seq: number, hash: string, at: number, chain = ''): Checkpoint {
   const text = chain === '' ? `checkpoint\n${seq}\n${hash}\n${at}` : `checkpoint\n${chain}\n${seq}\n${hash}\n${at}`;

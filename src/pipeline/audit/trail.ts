@@ -50,10 +50,18 @@ export async function verifyTrail(key: Buffer, file: AuditStore, store: Store): 
     const head = file.head(chain);
     if (head) {
       if (signHead(key, chain, head.seq, head.hash) !== head.signature) problems.push('the signed head does not verify');
-      else if (v.lastSeq !== null && head.seq !== v.lastSeq) problems.push(`the signed head names record ${head.seq} but the chain ends at ${v.lastSeq} (records removed from the end)`);
-      else if (v.lastSeq === null && head.seq > (checkpoint?.seq ?? 0)) problems.push('the chain is empty but its signed head names records');
+      else if (v.lastSeq !== null && head.seq !== v.lastSeq)
+        problems.push(`the signed head names record ${head.seq} but the chain ends at ${v.lastSeq} (records removed from the end)`);
+      else if (v.lastSeq === null && head.seq > (checkpoint?.seq ?? 0))
+        problems.push('the chain is empty but its signed head names records');
     }
-    chains.push({ chain, rows: v.rows, firstSeq: v.firstSeq, lastSeq: v.lastSeq, problems: problems.map((p) => `chain ${chain || '(first)'}: ${p}`) });
+    chains.push({
+      chain,
+      rows: v.rows,
+      firstSeq: v.firstSeq,
+      lastSeq: v.lastSeq,
+      problems: problems.map((p) => `chain ${chain || '(first)'}: ${p}`),
+    });
   }
   for (const r of file.query({ code: 'AUDIT_DISCONTINUITY' })) {
     if (r.kind !== 'discontinuity' || !r.detail) continue;
@@ -62,7 +70,14 @@ export async function verifyTrail(key: Buffer, file: AuditStore, store: Store): 
   }
   const discontinuities = checkContinuity(key, file, anchoredFile, anchors);
   const problems = chains.flatMap((c) => c.problems);
-  return { ok: problems.length === 0 && discontinuities.length === 0, rows: chains.reduce((n, c) => n + c.rows, 0), chains, problems, discontinuities, acknowledged };
+  return {
+    ok: problems.length === 0 && discontinuities.length === 0,
+    rows: chains.reduce((n, c) => n + c.rows, 0),
+    chains,
+    problems,
+    discontinuities,
+    acknowledged,
+  };
 }
 
 /**
@@ -73,7 +88,13 @@ export async function verifyTrail(key: Buffer, file: AuditStore, store: Store): 
  * re-signed where it now ends), so the gateway serves again and `audit verify`
  * accepts the trail, the acknowledgement included.
  */
-export async function acknowledgeDiscontinuity(key: Buffer, file: AuditStore, store: Store, reason: string, now: number): Promise<Acknowledged | undefined> {
+export async function acknowledgeDiscontinuity(
+  key: Buffer,
+  file: AuditStore,
+  store: Store,
+  reason: string,
+  now: number,
+): Promise<Acknowledged | undefined> {
   const anchors = await store.auditAnchors.list();
   const anchoredFile = await store.settings.get(AUDIT_FILE_SETTING);
   const discontinuities = checkContinuity(key, file, anchoredFile, anchors);
@@ -82,8 +103,22 @@ export async function acknowledgeDiscontinuity(key: Buffer, file: AuditStore, st
   const heads: SignedHead[] = [];
   const log = new AuditLog(file, key, { flushMs: 60_000, maxBatch: 1_000_000, chain }, { anchor: (h) => heads.push(h) });
   const entry: AuditEntry = {
-    at: now, requestId: randomUUID(), kind: 'discontinuity', keyId: null, keyName: null, clientIp: null, method: 'ACK', route: 'ghostgate audit acknowledge',
-    resource: null, action: null, decision: 'error', code: 'AUDIT_DISCONTINUITY', status: null, latencyMs: null, bytesIn: null, bytesOut: null,
+    at: now,
+    requestId: randomUUID(),
+    kind: 'discontinuity',
+    keyId: null,
+    keyName: null,
+    clientIp: null,
+    method: 'ACK',
+    route: 'ghostgate audit acknowledge',
+    resource: null,
+    action: null,
+    decision: 'error',
+    code: 'AUDIT_DISCONTINUITY',
+    status: null,
+    latencyMs: null,
+    bytesIn: null,
+    bytesOut: null,
     detail: JSON.stringify({ reason, fileId: file.fileId, anchoredFileId: anchoredFile ?? null, discontinuities }),
   };
   log.record(entry);
@@ -100,7 +135,13 @@ export async function acknowledgeDiscontinuity(key: Buffer, file: AuditStore, st
       file.append(d.chain, [], head);
       await store.auditAnchors.reset(d.chain, { ...head, updatedAt: now });
     } else if (cp) {
-      await store.auditAnchors.reset(d.chain, { chain: d.chain, seq: cp.seq, hash: cp.hash, signature: signHead(key, d.chain, cp.seq, cp.hash), updatedAt: now });
+      await store.auditAnchors.reset(d.chain, {
+        chain: d.chain,
+        seq: cp.seq,
+        hash: cp.hash,
+        signature: signHead(key, d.chain, cp.seq, cp.hash),
+        updatedAt: now,
+      });
     } else await store.auditAnchors.reset(d.chain, undefined);
   }
   await store.settings.set(AUDIT_FILE_SETTING, file.fileId);

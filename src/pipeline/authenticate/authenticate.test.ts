@@ -54,7 +54,15 @@ test('refuses a missing or foreign Authorization scheme', () => {
 });
 
 test('refuses malformed tokens', () => {
-  for (const t of ['x', 'a.b', 'a.b.c', `${b64(H)}.notjson.sig`, `${b64(H)}.${b64(P)}`, `${b64(H)}.${b64([1])}.AAAA`, `${b64(H)}.${b64(P)}.sig=`]) {
+  for (const t of [
+    'x',
+    'a.b',
+    'a.b.c',
+    `${b64(H)}.notjson.sig`,
+    `${b64(H)}.${b64(P)}`,
+    `${b64(H)}.${b64([1])}.AAAA`,
+    `${b64(H)}.${b64(P)}.sig=`,
+  ]) {
     assert.equal(verdict(`Ghost ${t}`), 'TOKEN_MALFORMED', t);
   }
 });

@@ -24,8 +24,7 @@ export interface AuthOptions {
 }
 
 export type TokenCheck =
-  | { ok: true; keyId: string; verify: (secret: Buffer) => TokenVerdict }
-  | { ok: false; code: ErrorCode; context: string };
+  { ok: true; keyId: string; verify: (secret: Buffer) => TokenVerdict } | { ok: false; code: ErrorCode; context: string };
 
 export type TokenVerdict = { ok: true } | { ok: false; code: ErrorCode; context: string };
 
@@ -82,7 +81,8 @@ export function checkToken(authorization: string | undefined, expectedAud: strin
   if (exp - iat > MAX_TOKEN_LIFETIME_S) return fail('TOKEN_LIFETIME', 'exp - iat is over 300 seconds');
   if (exp <= now - opts.clockSkewS) return fail('TOKEN_EXPIRED', 'exp has passed');
   if (now - iat > MAX_TOKEN_LIFETIME_S + opts.clockSkewS) return fail('TOKEN_EXPIRED', 'iat is older than 5 minutes');
-  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + opts.clockSkewS)) return fail('TOKEN_NOT_YET_VALID', 'nbf is in the future');
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + opts.clockSkewS))
+    return fail('TOKEN_NOT_YET_VALID', 'nbf is in the future');
 
   const { input, signature } = decoded as unknown as { input: string; signature: string };
   return { ok: true, keyId: kid, verify: (secret) => verifySignature(input, signature, secret) };

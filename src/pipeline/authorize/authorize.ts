@@ -3,16 +3,44 @@ import { exposedTypes, type PostType } from '../../catalog/exposure.js';
 import type { UpstreamReach } from '../../catalog/permissions.js';
 import type { ErrorCode } from '../../errors/errors.js';
 import { unpinnedAnchors } from '../../grants/anchors.js';
-import { CONSTRAINED, constraintFilter, constraintFor, constraintMode, describeConstraint, needsOwnedIds, recordBreaks, recordInclude, type Constraint, type ConstrainedResource } from '../../grants/constraints.js';
+import {
+  CONSTRAINED,
+  constraintFilter,
+  constraintFor,
+  constraintMode,
+  describeConstraint,
+  needsOwnedIds,
+  recordBreaks,
+  recordInclude,
+  type Constraint,
+  type ConstrainedResource,
+} from '../../grants/constraints.js';
 import { checkEmailRules } from '../../grants/email.js';
-import { checkBodyConstraint, checkBulkAddTags, checkBulkEdit, checkFields, checkQueryFields, isWriteWithBody, type BodyVerdict, type RelationFacts } from '../../grants/fields.js';
+import {
+  checkBodyConstraint,
+  checkBulkAddTags,
+  checkBulkEdit,
+  checkFields,
+  checkQueryFields,
+  isWriteWithBody,
+  type BodyVerdict,
+  type RelationFacts,
+} from '../../grants/fields.js';
 import { guardEscalation, type EscalationFacts, type EscalationNeed } from '../../grants/escalation-guard.js';
 import type { CompiledGrant } from '../../grants/grant.js';
 import type { UpstreamIdentity } from '../../grants/identity.js';
 import { checkMemberWrite } from '../../grants/members.js';
 import { FilterError, canonicalFilter, constrainFilter, filterKeys, type GhostWrap, type NqlNode } from '../../grants/nql.js';
 import { checkOracles, redactionsOf, type Redactions } from '../../grants/personal-data.js';
-import { RELATIONS, readRelation, resolveReferences, lookupKey, type Lookup, type LookupAnswers, type RelatedResource } from '../../grants/relations.js';
+import {
+  RELATIONS,
+  readRelation,
+  resolveReferences,
+  lookupKey,
+  type Lookup,
+  type LookupAnswers,
+  type RelatedResource,
+} from '../../grants/relations.js';
 import { webhookRule, type RelayFact, type WebhookWrite } from '../../webhooks/rule.js';
 
 /**
@@ -118,17 +146,28 @@ function fromBody(v: Extract<BodyVerdict, { ok: false }>, route: RouteEntry, gra
   return deny(v.code, `Refused${what}: ${v.why}.`, `${route.method} ${route.path}: ${v.why}.`, grantHelp);
 }
 
-const holdsRead = (grant: CompiledGrant, resource: string) => grant.holds(`${resource}:browse`, resource) || grant.holds(`${resource}:read`, resource);
+const holdsRead = (grant: CompiledGrant, resource: string) =>
+  grant.holds(`${resource}:browse`, resource) || grant.holds(`${resource}:read`, resource);
 
 export function authorize({ grant, route, upstream, request, reservedSlugs = [], identity = { kind: 'staff' } }: AuthorizeInput): Decision {
   if (!grant.holds(route.scope, route.resource)) {
-    return deny('SCOPE_MISSING', `Missing scope ${route.scope}: this key may not ${route.method} ${route.path}.`, `${route.method} ${route.path} needs the scope ${route.scope}.`, `Grant ${route.scope} (or ${route.resource}:*) to this key.`);
+    return deny(
+      'SCOPE_MISSING',
+      `Missing scope ${route.scope}: this key may not ${route.method} ${route.path}.`,
+      `${route.method} ${route.path} needs the scope ${route.scope}.`,
+      `Grant ${route.scope} (or ${route.resource}:*) to this key.`,
+    );
   }
   // The gateway's own identity, then the narrower forms of escalation scopes (src/grants/escalation-guard.ts).
   const guarded = guardEscalation({ grant, route, upstream, identity, request });
   if (guarded) return guarded;
   if (!upstream.ok) {
-    return deny('UPSTREAM_FORBIDS', `The gateway's Ghost credential cannot ${route.method} ${route.path}, whatever this key's scopes.`, `${upstream.why}.`, "Use an upstream credential whose role allows this action; the key's scopes cannot widen it.");
+    return deny(
+      'UPSTREAM_FORBIDS',
+      `The gateway's Ghost credential cannot ${route.method} ${route.path}, whatever this key's scopes.`,
+      `${upstream.why}.`,
+      "Use an upstream credential whose role allows this action; the key's scopes cannot widen it.",
+    );
   }
   const g = grant.grant;
   const effects: Effects = {};
@@ -141,10 +180,19 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
   // Webhooks: every webhook made through the gateway belongs to its one upstream integration,
   // so without this rule one tool could edit or delete another's
   // (ghost/core/core/server/api/endpoints/webhooks.js permissions.before checks only the integration).
-  if (route.resource === 'webhooks' && (route.action === 'edit' || route.action === 'destroy') && g.constraints?.webhooks?.createdByKey !== false) {
+  if (
+    route.resource === 'webhooks' &&
+    (route.action === 'edit' || route.action === 'destroy') &&
+    g.constraints?.webhooks?.createdByKey !== false
+  ) {
     if (!request.ownedIds) need.ownedIds = 'webhooks';
     else if (!request.ownedIds.has(request.params.id ?? '')) {
-      return deny('RECORD_NOT_OWNED', `This key may only ${route.action} webhooks it created.`, `webhook ${request.params.id} was not created by this key.`, 'Use the key that created the webhook.');
+      return deny(
+        'RECORD_NOT_OWNED',
+        `This key may only ${route.action} webhooks it created.`,
+        `webhook ${request.params.id} was not created by this key.`,
+        'Use the key that created the webhook.',
+      );
     }
   }
   if (route.resource === 'webhooks' && route.action === 'add') effects.ledger = 'webhooks';
@@ -153,7 +201,12 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
   if (route.resource === 'webhooks' && (route.action === 'edit' || route.action === 'destroy')) {
     if (request.webhook === undefined) need.webhook = request.params.id ?? '';
     else if (request.webhook === null) {
-      return deny('WEBHOOK_NOT_RELAYED', `Webhook ${request.params.id} is not relayed by the gateway: this key may not ${route.action} it.`, `${route.method} ${route.path}: the id names no active relay (a webhook made in Ghost Admin, before the relay, or retired).`, 'An administrator can move it onto the relay (ghostgate webhooks migrate) or remove it (ghostgate webhooks remove).');
+      return deny(
+        'WEBHOOK_NOT_RELAYED',
+        `Webhook ${request.params.id} is not relayed by the gateway: this key may not ${route.action} it.`,
+        `${route.method} ${route.path}: the id names no active relay (a webhook made in Ghost Admin, before the relay, or retired).`,
+        'An administrator can move it onto the relay (ghostgate webhooks migrate) or remove it (ghostgate webhooks remove).',
+      );
     }
   }
   // A webhook is a read channel: its event (after an edit) needs the read scope of what it delivers (src/webhooks/rule.ts).
@@ -185,7 +238,12 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
 
   // A bulk edit of posts or pages may create tags with every field sent (addTag), so unless the key may
   // create any tag (tags:add and no tags field rule), its body is read, whatever its other rules.
-  if (route.flags.has('bulk') && route.action === 'bulkEdit' && (route.resource === 'posts' || route.resource === 'pages') && !(grant.holds('tags:add', 'tags') && g.fields?.tags === undefined)) {
+  if (
+    route.flags.has('bulk') &&
+    route.action === 'bulkEdit' &&
+    (route.resource === 'posts' || route.resource === 'pages') &&
+    !(grant.holds('tags:add', 'tags') && g.fields?.tags === undefined)
+  ) {
     const body = request.body === undefined ? undefined : asObject(request.body);
     if (request.body === undefined) need.body = true;
     else if (body && (body.bulk as Json | undefined)?.action === 'addTag') {
@@ -199,11 +257,22 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
   const redactions = redactionsOf(g, route);
   if (redactions) {
     if (EXPORTS.has(routeKey)) {
-      return deny('RESPONSE_UNFILTERABLE', `This key's redaction rules cannot be applied to ${route.method} ${route.path}.`, 'The route answers with an export, not JSON records.', 'Remove the redact rules, or use the JSON browse routes.');
+      return deny(
+        'RESPONSE_UNFILTERABLE',
+        `This key's redaction rules cannot be applied to ${route.method} ${route.path}.`,
+        'The route answers with an export, not JSON records.',
+        'Remove the redact rules, or use the JSON browse routes.',
+      );
     }
     // A redacted field may not be tested either: by filter, order, search or a by-value route.
     const oracle = checkOracles(redactions, route, request.query);
-    if (oracle) return deny('REDACTED_FIELD_QUERIED', `Refused: ${oracle}.`, `${route.method} ${route.path}: ${oracle}.`, 'A key may not filter, order, search or look records up by a field it may not see.');
+    if (oracle)
+      return deny(
+        'REDACTED_FIELD_QUERIED',
+        `Refused: ${oracle}.`,
+        `${route.method} ${route.path}: ${oracle}.`,
+        'A key may not filter, order, search or look records up by a field it may not see.',
+      );
     effects.redact = redactions;
   }
 
@@ -222,7 +291,8 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
   if (!q.ok) return fromBody(q, route, help);
 
   const memberRules = route.resource === 'members' && ownConstraint !== undefined;
-  const inspectBody = isWriteWithBody(route) && route.action !== 'copy' && (rule !== undefined || ownConstraint !== undefined || memberRules);
+  const inspectBody =
+    isWriteWithBody(route) && route.action !== 'copy' && (rule !== undefined || ownConstraint !== undefined || memberRules);
   let item: Json | undefined;
   let bulkBody: Json | undefined;
   if (inspectBody) {
@@ -230,7 +300,13 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
     else if (route.flags.has('bulk')) bulkBody = asObject(request.body);
     else {
       item = bodyItem(request.body, route.resource);
-      if (!item) return deny('BODY_INVALID', `The body must be {"${route.resource}": [ { ... } ]}.`, 'the gateway checks this body against the key’s rules', help);
+      if (!item)
+        return deny(
+          'BODY_INVALID',
+          `The body must be {"${route.resource}": [ { ... } ]}.`,
+          'the gateway checks this body against the key’s rules',
+          help,
+        );
     }
   }
 
@@ -241,14 +317,25 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
     const mode = constraintMode(route, resource);
     if (mode.mode === 'none') continue;
     if (mode.mode === 'refuse') {
-      return deny('CONSTRAINT_UNENFORCEABLE', `This key is limited to ${describeConstraint(resource, c)}; ${mode.why}.`, mode.why, `Use the ${resource} browse and by-id routes, which the gateway can limit.`);
+      return deny(
+        'CONSTRAINT_UNENFORCEABLE',
+        `This key is limited to ${describeConstraint(resource, c)}; ${mode.why}.`,
+        mode.why,
+        `Use the ${resource} browse and by-id routes, which the gateway can limit.`,
+      );
     }
     if (needsOwnedIds(c) && !request.ownedIds) need.ownedIds = resource;
     if (mode.mode === 'filter') {
       const allowed = route.flags.has('bulk') ? BULK_PARAMS : BROWSE_PARAMS;
       for (const k of request.query.keys()) {
         // CASE: `search` on the member routes is a second, unconstrained selection (members.js searchQuery).
-        if (!allowed.has(k)) return deny('QUERY_PARAM_REFUSED', `The ${k} parameter is refused on ${resource} limited by this key's constraint.`, `${route.method} ${route.path} with a constraint accepts only ${[...allowed].join(', ')}.`, help);
+        if (!allowed.has(k))
+          return deny(
+            'QUERY_PARAM_REFUSED',
+            `The ${k} parameter is refused on ${resource} limited by this key's constraint.`,
+            `${route.method} ${route.path} with a constraint accepts only ${[...allowed].join(', ')}.`,
+            help,
+          );
       }
       if (!need.ownedIds) {
         const constrained = constraintFilter(c, [...(request.ownedIds ?? [])]);
@@ -256,18 +343,29 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
           effects.query = rewriteQuery(request.query, constrainFilter(request.query.get('filter'), [constrained, ...typeClause(routeKey)]));
         } catch (e) {
           if (!(e instanceof FilterError)) throw e;
-          return deny('FILTER_INVALID', `The filter was refused: ${e.message}.`, 'a filter must parse as NQL to be combined with the key’s constraint', help);
+          return deny(
+            'FILTER_INVALID',
+            `The filter was refused: ${e.message}.`,
+            'a filter must parse as NQL to be combined with the key’s constraint',
+            help,
+          );
         }
       }
       if (route.method === 'GET') effects.check = { resource, constraint: c, owned: request.ownedIds ?? new Set() };
     } else if (mode.mode === 'record') {
       const value = request.params[mode.param] ?? '';
-      if (request.record === undefined) need.record = { resource, by: mode.bySlug ? 'slug' : 'id', value, include: recordInclude(g, resource) };
+      if (request.record === undefined)
+        need.record = { resource, by: mode.bySlug ? 'slug' : 'id', value, include: recordInclude(g, resource) };
       else if (!need.ownedIds) {
         const owned = request.ownedIds ?? new Set<string>();
         const broken = request.record === null ? 'it does not exist' : recordBreaks(c, request.record, (id) => owned.has(id), true);
         if (broken) {
-          return deny('RECORD_OUTSIDE_GRANT', `Resource not found: this key is limited to ${describeConstraint(resource, c)}.`, `The ${resource.replace(/s$/, '')} is not available to this key.`, help);
+          return deny(
+            'RECORD_OUTSIDE_GRANT',
+            `Resource not found: this key is limited to ${describeConstraint(resource, c)}.`,
+            `The ${resource.replace(/s$/, '')} is not available to this key.`,
+            help,
+          );
         }
         if (route.method === 'GET') effects.check = { resource, constraint: c, owned };
       }
@@ -282,7 +380,12 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
     const current = request.record ?? undefined;
     const isAdd = route.action === 'add';
     if (!isAdd && route.segments[1] === ':id' && request.record === undefined && (rule || ownConstraint)) {
-      need.record = { resource: route.resource as ConstrainedResource, by: 'id', value: request.params.id ?? '', include: recordInclude(g, route.resource) };
+      need.record = {
+        resource: route.resource as ConstrainedResource,
+        by: 'id',
+        value: request.params.id ?? '',
+        include: recordInclude(g, route.resource),
+      };
     } else {
       const f = checkFields(rule, item, isAdd ? undefined : current, relations);
       if (!f.ok) return fromBody(f, route, help);
@@ -304,7 +407,8 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
 
 function finish(need: Need, route: RouteEntry, effects: Effects, lookups: readonly Lookup[] = []): Decision {
   if (lookups.length > 0) need.lookups = [...lookups];
-  if (need.body || need.record || need.ownedIds || need.anchors || need.lookups || need.escalation || need.webhook !== undefined) return { allow: 'need', need };
+  if (need.body || need.record || need.ownedIds || need.anchors || need.lookups || need.escalation || need.webhook !== undefined)
+    return { allow: 'need', need };
   return { allow: true, scope: route.scope, effects };
 }
 
@@ -318,20 +422,40 @@ function typeClause(routeKey: string): NqlNode[] {
 }
 
 /** Canonical filters for every key; `type` on posts and pages routes is the gateway's, never the client's. */
-function filterStep(grant: CompiledGrant, route: RouteEntry, routeKey: string, request: RequestFacts, effects: Effects): Decision | undefined {
+function filterStep(
+  grant: CompiledGrant,
+  route: RouteEntry,
+  routeKey: string,
+  request: RequestFacts,
+  effects: Effects,
+): Decision | undefined {
   const filter = request.query.get('filter');
   const typed = TYPED_FILTER_ROUTES.has(routeKey);
   if (filter === undefined && !typed) return undefined;
   try {
-    if (filter !== undefined && (route.resource === 'posts' || route.resource === 'pages') && filterKeys(filter).some((k) => k.split('.').pop()!.toLowerCase() === 'type')) {
-      return deny('FILTER_INVALID', 'The filter was refused: it names `type`.', `${route.method} ${route.path}: posts and pages are told apart by the route, not by the filter.`, `Use the ${route.resource === 'posts' ? 'pages' : 'posts'} routes for the other type.`);
+    if (
+      filter !== undefined &&
+      (route.resource === 'posts' || route.resource === 'pages') &&
+      filterKeys(filter).some((k) => k.split('.').pop()!.toLowerCase() === 'type')
+    ) {
+      return deny(
+        'FILTER_INVALID',
+        'The filter was refused: it names `type`.',
+        `${route.method} ${route.path}: posts and pages are told apart by the route, not by the filter.`,
+        `Use the ${route.resource === 'posts' ? 'pages' : 'posts'} routes for the other type.`,
+      );
     }
     // Constrained routes AND the constraint later; the rest forward the canonical filter (and the type) now.
     const text = typed ? constrainFilter(filter, typeClause(routeKey)) : canonicalFilter(filter!, wrapOf(routeKey));
     effects.query = rewriteQuery(request.query, text);
   } catch (e) {
     if (!(e instanceof FilterError)) throw e;
-    return deny('FILTER_INVALID', `The filter was refused: ${e.message}.`, 'a filter must parse as NQL; the gateway forwards it as it read it', grant.hasRules ? `The key's grant: ${route.resource} rules apply.` : undefined);
+    return deny(
+      'FILTER_INVALID',
+      `The filter was refused: ${e.message}.`,
+      'a filter must parse as NQL; the gateway forwards it as it read it',
+      grant.hasRules ? `The key's grant: ${route.resource} rules apply.` : undefined,
+    );
   }
   return undefined;
 }
@@ -352,12 +476,18 @@ function exposureStep(grant: CompiledGrant, route: RouteEntry, request: RequestF
       // The record the route names, with its type learnt from Ghost (or forced by the route's prefix).
       const value = request.params[row.via.param] ?? '';
       if (request.record === undefined) {
-        const typedRoute = route.segments[0] === 'posts' || route.segments[0] === 'pages' ? (route.segments[0] as 'posts' | 'pages') : undefined;
+        const typedRoute =
+          route.segments[0] === 'posts' || route.segments[0] === 'pages' ? (route.segments[0] as 'posts' | 'pages') : undefined;
         need.record = { resource: typedRoute ?? 'post-or-page', by: 'id', value, include: recordInclude(g, typedRoute ?? 'posts') };
         continue;
       }
       const type = request.recordType ?? (route.segments[0] === 'pages' ? 'pages' : 'posts');
-      if (request.record === null) return deny('RECORD_OUTSIDE_GRANT', 'Resource not found.', `${route.method} ${route.path}: no ${type === 'pages' ? 'page' : 'post'} has this id.`);
+      if (request.record === null)
+        return deny(
+          'RECORD_OUTSIDE_GRANT',
+          'Resource not found.',
+          `${route.method} ${route.path}: no ${type === 'pages' ? 'page' : 'post'} has this id.`,
+        );
       if (!holdsRead(grant, type)) return missingRead(route, type);
       const c = constraintFor(g, type);
       if (c) {
@@ -367,7 +497,11 @@ function exposureStep(grant: CompiledGrant, route: RouteEntry, request: RequestF
         }
         const owned = request.ownedIds ?? new Set<string>();
         if (recordBreaks(c, request.record, (id) => owned.has(id), true)) {
-          return deny('RECORD_OUTSIDE_GRANT', `Resource not found: this key is limited to ${describeConstraint(type, c)}.`, `The ${type === 'pages' ? 'page' : 'post'} is not available to this key.`);
+          return deny(
+            'RECORD_OUTSIDE_GRANT',
+            `Resource not found: this key is limited to ${describeConstraint(type, c)}.`,
+            `The ${type === 'pages' ? 'page' : 'post'} is not available to this key.`,
+          );
         }
       }
       for (const t of types) if (t === 'members' && t !== route.resource && !holdsRead(grant, t)) return missingRead(route, t);
@@ -379,7 +513,12 @@ function exposureStep(grant: CompiledGrant, route: RouteEntry, request: RequestF
       const c = constraintFor(g, t);
       // A route under /members/:id/... names its member: the constraint loop checks that record.
       if (c && constraintMode(route, t).mode !== 'record') {
-        return deny('CONSTRAINT_UNENFORCEABLE', `This key is limited to ${describeConstraint(t, c)}; ${route.method} ${route.path} exposes ${t} the gateway cannot limit.`, `${route.method} ${route.path} (${row.note}) exposes ${t} outside the key's constraint.`, `Use the ${t} browse and by-id routes, which the gateway can limit.`);
+        return deny(
+          'CONSTRAINT_UNENFORCEABLE',
+          `This key is limited to ${describeConstraint(t, c)}; ${route.method} ${route.path} exposes ${t} the gateway cannot limit.`,
+          `${route.method} ${route.path} (${row.note}) exposes ${t} outside the key's constraint.`,
+          `Use the ${t} browse and by-id routes, which the gateway can limit.`,
+        );
       }
     }
   }
@@ -387,7 +526,12 @@ function exposureStep(grant: CompiledGrant, route: RouteEntry, request: RequestF
 }
 
 function missingRead(route: RouteEntry, type: string): Decision {
-  return deny('SCOPE_MISSING', `Missing scope ${type}:read: ${route.method} ${route.path} exposes ${type}.`, `${route.method} ${route.path} returns ${type} data, so it needs the key to read ${type}.`, `Grant ${type}:read (or ${type}:browse) to this key.`);
+  return deny(
+    'SCOPE_MISSING',
+    `Missing scope ${type}:read: ${route.method} ${route.path} exposes ${type}.`,
+    `${route.method} ${route.path} returns ${type} data, so it needs the key to read ${type}.`,
+    `Grant ${type}:read (or ${type}:browse) to this key.`,
+  );
 }
 
 /** Scopes that cover what Ghost does to related records when it resolves a reference. */
@@ -399,7 +543,13 @@ const SIDE_EFFECT = { creates: 'add', modifies: 'edit' } as const;
  * may not write (a tag renamed or created through a post needs tags:edit or tags:add).
  * Returns the resolved ids per field for the rules, or a decision.
  */
-function relationStep(grant: CompiledGrant, route: RouteEntry, request: RequestFacts, need: Need, reservedSlugs: readonly string[]): { facts: RelationFacts | 'pending'; missing: Lookup[] } | Decision | undefined {
+function relationStep(
+  grant: CompiledGrant,
+  route: RouteEntry,
+  request: RequestFacts,
+  need: Need,
+  reservedSlugs: readonly string[],
+): { facts: RelationFacts | 'pending'; missing: Lookup[] } | Decision | undefined {
   const rels = RELATIONS[route.resource];
   if (!rels || !(route.action === 'add' || route.action === 'edit') || route.flags.has('bulk')) return undefined;
   const g = grant.grant;
@@ -411,7 +561,8 @@ function relationStep(grant: CompiledGrant, route: RouteEntry, request: RequestF
   // No write to the related records needs judging: authors are never written to; tags and labels are, so a key
   // needs their add and edit scopes, and no field rule on them, to skip reading the references.
   const sideEffectFree = (target: RelatedResource) =>
-    target === 'users' || (grant.holds(`${target}:add`, target) && grant.holds(`${target}:edit`, target) && g.fields?.[target as 'tags'] === undefined);
+    target === 'users' ||
+    (grant.holds(`${target}:add`, target) && grant.holds(`${target}:edit`, target) && g.fields?.[target as 'tags'] === undefined);
   const relevant = rels.filter((r) => ruled(r.field) || !sideEffectFree(r.target));
   if (relevant.length === 0) return undefined;
   if (request.body === undefined) {
@@ -419,13 +570,24 @@ function relationStep(grant: CompiledGrant, route: RouteEntry, request: RequestF
     return { facts: 'pending', missing: [] };
   }
   const item = bodyItem(request.body, route.resource);
-  if (!item) return deny('BODY_INVALID', `The body must be {"${route.resource}": [ { ... } ]}.`, `${route.method} ${route.path}: the gateway reads this body's references as Ghost will.`);
+  if (!item)
+    return deny(
+      'BODY_INVALID',
+      `The body must be {"${route.resource}": [ { ... } ]}.`,
+      `${route.method} ${route.path}: the gateway reads this body's references as Ghost will.`,
+    );
   const out = new Map<string, { ids: string[]; changes: boolean }>();
   const missing: Lookup[] = [];
   for (const { field, target } of relevant) {
     if (!(field in item)) continue;
     const reading = readRelation(field, item[field], reservedSlugs);
-    if (!reading.ok) return deny('REFERENCE_AMBIGUOUS', `Refused (${field}): ${reading.why}.`, `${route.method} ${route.path}: ${reading.why}.`, `Send ${field} as references Ghost resolves to one existing record: {"id": ...}${field === 'authors' ? ', {"slug": ...} or {"email": ...}' : ' or {"slug": ...}'}.`);
+    if (!reading.ok)
+      return deny(
+        'REFERENCE_AMBIGUOUS',
+        `Refused (${field}): ${reading.why}.`,
+        `${route.method} ${route.path}: ${reading.why}.`,
+        `Send ${field} as references Ghost resolves to one existing record: {"id": ...}${field === 'authors' ? ', {"slug": ...} or {"email": ...}' : ' or {"slug": ...}'}.`,
+      );
     const unanswered = reading.lookups.filter((l) => !request.lookups?.has(lookupKey(l)));
     if (unanswered.length > 0) {
       missing.push(...unanswered);
@@ -435,18 +597,37 @@ function relationStep(grant: CompiledGrant, route: RouteEntry, request: RequestF
     const ids: string[] = [];
     let changes = false;
     for (const r of resolved) {
-      if (r.kind === 'ambiguous') return deny('REFERENCE_AMBIGUOUS', `Refused (${field}): ${r.why}.`, `${route.method} ${route.path}: ${r.why}.`, `Send ${field} by id.`);
+      if (r.kind === 'ambiguous')
+        return deny(
+          'REFERENCE_AMBIGUOUS',
+          `Refused (${field}): ${r.why}.`,
+          `${route.method} ${route.path}: ${r.why}.`,
+          `Send ${field} by id.`,
+        );
       if (r.kind === 'creates' || r.kind === 'modifies') {
         // A write to a related record through a reference is judged as a write to it: its scope, then its field rules.
         const scope = `${target}:${SIDE_EFFECT[r.kind]}`;
-        const what = r.kind === 'creates' ? `create a ${target.slice(0, -1)}` : `change ${target.slice(0, -1)} ${r.id} (${r.fields.join(', ')})`;
+        const what =
+          r.kind === 'creates' ? `create a ${target.slice(0, -1)}` : `change ${target.slice(0, -1)} ${r.id} (${r.fields.join(', ')})`;
         if (!grant.holds(scope, target)) {
-          return deny('SCOPE_MISSING', `Missing scope ${scope}: this ${field} reference would ${what} in Ghost.`, `${route.method} ${route.path}: Ghost writes to the ${target} a reference names.`, `Grant ${scope}, or reference existing ${target} by id or slug alone.`);
+          return deny(
+            'SCOPE_MISSING',
+            `Missing scope ${scope}: this ${field} reference would ${what} in Ghost.`,
+            `${route.method} ${route.path}: Ghost writes to the ${target} a reference names.`,
+            `Grant ${scope}, or reference existing ${target} by id or slug alone.`,
+          );
         }
         const targetRule = g.fields?.[target as 'tags'];
-        const refused = r.fields.find((f) => targetRule?.deny?.includes(f) || (targetRule?.allow !== undefined && !targetRule.allow.includes(f)));
+        const refused = r.fields.find(
+          (f) => targetRule?.deny?.includes(f) || (targetRule?.allow !== undefined && !targetRule.allow.includes(f)),
+        );
         if (refused !== undefined) {
-          return deny('FIELD_REFUSED', `Refused (${refused}): this ${field} reference would ${what}, and this key may not set ${target} ${refused}.`, `${route.method} ${route.path}: a write to ${target} through a reference follows the key's ${target} field rules.`, `Reference existing ${target} by id or slug alone.`);
+          return deny(
+            'FIELD_REFUSED',
+            `Refused (${refused}): this ${field} reference would ${what}, and this key may not set ${target} ${refused}.`,
+            `${route.method} ${route.path}: a write to ${target} through a reference follows the key's ${target} field rules.`,
+            `Reference existing ${target} by id or slug alone.`,
+          );
         }
         changes = true;
       }

@@ -81,7 +81,13 @@ describe('Forwarder', () => {
     `POST /webhooks/ HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n${headers}\r\n${body}`;
 
   test('the client’s credentials and proxy headers never reach Ghost; the gateway’s credential does', async () => {
-    await raw(post('{}', 'Authorization: Ghost client\r\nProxy-Authorization: Basic c2VjcmV0\r\nProxy-Connection: keep-alive\r\nCookie: ghost-admin-api-session=x\r\nX-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n'), false);
+    await raw(
+      post(
+        '{}',
+        'Authorization: Ghost client\r\nProxy-Authorization: Basic c2VjcmV0\r\nProxy-Connection: keep-alive\r\nCookie: ghost-admin-api-session=x\r\nX-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n',
+      ),
+      false,
+    );
     assert.equal((await outcome).ok, true);
     const h = seen[0]!.headers;
     for (const name of ['proxy-authorization', 'proxy-connection', 'cookie', 'x-forwarded-for']) assert.equal(h[name], undefined, name);
@@ -106,10 +112,18 @@ describe('Forwarder', () => {
   test('an inspected JSON answer: a rewrite reaches the client (without Ghost’s etag); UNCHANGED sends Ghost’s bytes as they were', async () => {
     const ghostBody = '{"users":[{"id":"u1","email":"a@x"}] }';
     answer = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', etag: 'W/"abc"', 'accept-encoding-seen': String(_req.headers['accept-encoding'] ?? '') });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        etag: 'W/"abc"',
+        'accept-encoding-seen': String(_req.headers['accept-encoding'] ?? ''),
+      });
       res.end(ghostBody);
     };
-    request = { ...request, body: null, inspect: (_s, json) => ((json as { users: { email?: string }[] }).users.forEach((u) => delete u.email), json) };
+    request = {
+      ...request,
+      body: null,
+      inspect: (_s, json) => ((json as { users: { email?: string }[] }).users.forEach((u) => delete u.email), json),
+    };
     const rewritten = await raw('GET /users/ HTTP/1.1\r\nHost: gate\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n', false);
     assert.deepEqual([(await outcome).ok, rewritten.split('\r\n\r\n')[1]], [true, '{"users":[{"id":"u1"}]}']);
     assert.doesNotMatch(rewritten, /etag/i);
@@ -151,7 +165,12 @@ describe('Forwarder', () => {
   test('Ghost not listening: never sent', async () => {
     const down = new Forwarder('http://127.0.0.1:9', 2000, 1);
     const res = { once() {}, off() {}, destroyed: false } as unknown as ServerResponse;
-    const o = await down.forward({ headers: {}, complete: true } as IncomingMessage, res, { method: 'POST', pathAndQuery: '/x', authorization: undefined, body: { bytes: Buffer.from('{}'), type: 'application/json' } });
+    const o = await down.forward({ headers: {}, complete: true } as IncomingMessage, res, {
+      method: 'POST',
+      pathAndQuery: '/x',
+      authorization: undefined,
+      body: { bytes: Buffer.from('{}'), type: 'application/json' },
+    });
     await down.close();
     assert.equal(o.ok, false);
     if (!o.ok) assert.deepEqual([o.code, o.sent], ['UPSTREAM_UNREACHABLE', false]);

@@ -144,7 +144,8 @@ export class Forwarder {
       const isJson = String(upstream.headers['content-type'] ?? '').includes('application/json');
       if (f.inspect && isJson) {
         const raw = Buffer.from(await upstream.body.arrayBuffer());
-        if (raw.length > MAX_INSPECTED_RESPONSE) return this.failed('UPSTREAM_BAD_ANSWER', 'answer too large to inspect', responseStarted, status);
+        if (raw.length > MAX_INSPECTED_RESPONSE)
+          return this.failed('UPSTREAM_BAD_ANSWER', 'answer too large to inspect', responseStarted, status);
         let json: unknown;
         try {
           json = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
@@ -208,11 +209,23 @@ export class Forwarder {
 }
 
 /** Errors that prove the request never reached Ghost: no connection was made. */
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function classify(err: unknown): { code: ErrorCode; context: string; sent: boolean } {
   const code = (err as { code?: string }).code ?? '';
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
+  if (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError
+  ) {
     return { code: 'UPSTREAM_TIMEOUT', context: (err as Error).name, sent: !(err instanceof undiciErrors.ConnectTimeoutError) };
   }
   return { code: 'UPSTREAM_UNREACHABLE', context: code || (err as Error).name || 'upstream error', sent: !NOT_CONNECTED.has(code) };

@@ -34,7 +34,15 @@ test('property: a key with ancestors authenticates exactly when every key of its
         let leaf = '';
         for (const k of chain) {
           const id = newKeyId();
-          await store.keys.create({ id, name: 'k', grant: { version: 1, scopes: ['posts:browse'] }, createdAt: now - 2 * HOUR, expiresAt: at(k.expires), notBefore: at(k.notBefore), parentId });
+          await store.keys.create({
+            id,
+            name: 'k',
+            grant: { version: 1, scopes: ['posts:browse'] },
+            createdAt: now - 2 * HOUR,
+            expiresAt: at(k.expires),
+            notBefore: at(k.notBefore),
+            parentId,
+          });
           parentId = id;
           leaf = id;
         }
@@ -42,7 +50,9 @@ test('property: a key with ancestors authenticates exactly when every key of its
         const ids: string[] = [];
         for (let p: string | null = leaf; p !== null; p = (await store.keys.get(p))!.parentId) ids.unshift(p);
         for (const [i, k] of chain.entries()) if (k.revoked) await store.keys.revoke(ids[i]!, now);
-        const token = createSigner({ key: master.keySecret(leaf, 1), algorithm: 'HS256', kid: leaf, expiresIn: 300_000 })({ aud: '/admin/' }) as string;
+        const token = createSigner({ key: master.keySecret(leaf, 1), algorithm: 'HS256', kid: leaf, expiresIn: 300_000 })({
+          aud: '/admin/',
+        }) as string;
         const req = { headers: { authorization: `Ghost ${token}` } } as IncomingMessage;
         const r = await authenticateKey(deps, req, '/admin/', now, '127.0.0.1');
         const expected = chain.every((k) => !k.revoked && k.expires !== 'past' && k.notBefore !== 'future');

@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkIp, checkKeyChain, checkWindow, clientIp, loadAncestors, MAX_KEY_DEPTH, normaliseIp, parseCidrs, RateLimiter, secondsToUtcMidnight } from './lifecycle.js';
+import {
+  checkIp,
+  checkKeyChain,
+  checkWindow,
+  clientIp,
+  loadAncestors,
+  MAX_KEY_DEPTH,
+  normaliseIp,
+  parseCidrs,
+  RateLimiter,
+  secondsToUtcMidnight,
+} from './lifecycle.js';
 import type { KeyRecord } from '../../store/store.js';
 
 const key = (over: Partial<KeyRecord>): KeyRecord =>
@@ -66,7 +77,8 @@ test('allowlist entries that are not addresses or have an impossible prefix are 
   for (const bad of ['not-an-ip', '10.0.0.0/33', '2001:db8::/129', '10.0.0.0/x', '10.0.0.0/8x', '10.0.0.0/-1', '::ffff:10.0.0.1x']) {
     assert.throws(() => parseCidrs([bad]), Error, bad);
   }
-  for (const good of ['10.0.0.0/32', '2001:db8::/128', '2001:db8::/0', '10.0.0.0/0', '::ffff:10.0.0.1', '10.1.2.3']) assert.doesNotThrow(() => parseCidrs([good]), good);
+  for (const good of ['10.0.0.0/32', '2001:db8::/128', '2001:db8::/0', '10.0.0.0/0', '::ffff:10.0.0.1', '10.1.2.3'])
+    assert.doesNotThrow(() => parseCidrs([good]), good);
   assert.equal(normaliseIp('::FFFF:10.1.2.3'), '10.1.2.3');
   assert.equal(normaliseIp('x::ffff:10.1.2.3'), 'x::ffff:10.1.2.3');
   assert.equal(normaliseIp('::ffff:10.1.2.3:1'), '::ffff:10.1.2.3:1');

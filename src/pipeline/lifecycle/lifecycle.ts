@@ -9,8 +9,10 @@ import type { KeyLimits, KeyRecord } from '../../store/store.js';
 export type LifecycleVerdict = { ok: true } | { ok: false; code: ErrorCode; context: string; retryAfterS?: number };
 
 export function checkWindow(key: KeyRecord, nowMs: number): LifecycleVerdict {
-  if (key.notBefore !== null && nowMs < key.notBefore) return { ok: false, code: 'KEY_NOT_YET_VALID', context: `the key is valid from ${new Date(key.notBefore).toISOString()}` };
-  if (key.expiresAt !== null && nowMs >= key.expiresAt) return { ok: false, code: 'KEY_EXPIRED', context: `the key expired at ${new Date(key.expiresAt).toISOString()}` };
+  if (key.notBefore !== null && nowMs < key.notBefore)
+    return { ok: false, code: 'KEY_NOT_YET_VALID', context: `the key is valid from ${new Date(key.notBefore).toISOString()}` };
+  if (key.expiresAt !== null && nowMs >= key.expiresAt)
+    return { ok: false, code: 'KEY_EXPIRED', context: `the key expired at ${new Date(key.expiresAt).toISOString()}` };
   return { ok: true };
 }
 
@@ -48,7 +50,11 @@ function contains(list: BlockList, ip: string): boolean {
  * then the right-most X-Forwarded-For address that is not itself trusted.
  * Returns undefined when a trusted proxy sent an address that does not parse.
  */
-export function clientIp(remote: string | undefined, xff: string | string[] | undefined, trusted: BlockList | undefined): string | undefined {
+export function clientIp(
+  remote: string | undefined,
+  xff: string | string[] | undefined,
+  trusted: BlockList | undefined,
+): string | undefined {
   const socket = normaliseIp(remote ?? '');
   if (!trusted || !contains(trusted, socket) || xff === undefined) return socket;
   const hops = (Array.isArray(xff) ? xff.join(',') : xff).split(',').map((h) => normaliseIp(h.trim()));
@@ -66,7 +72,9 @@ export function checkIp(limits: KeyLimits, ip: string | undefined): LifecycleVer
   if (ip === undefined) return { ok: false, code: 'HEADER_AMBIGUOUS', context: 'X-Forwarded-For from a trusted proxy does not parse' };
   let list = allowLists.get(limits.ipAllow);
   if (!list) allowLists.set(limits.ipAllow, (list = parseCidrs(limits.ipAllow)));
-  return contains(list, ip) ? { ok: true } : { ok: false, code: 'IP_NOT_ALLOWED', context: `requests from ${ip} are not allowed for this key` };
+  return contains(list, ip)
+    ? { ok: true }
+    : { ok: false, code: 'IP_NOT_ALLOWED', context: `requests from ${ip} are not allowed for this key` };
 }
 
 // The chain of a child key's ancestors is read through the store's port (store.ts), which the webhooks use too.
@@ -113,8 +121,20 @@ export class RateLimiter {
     b.at = nowMs;
     if (rate.perSecond) b.sec = Math.min(secCap, b.sec + dt * rate.perSecond);
     if (rate.perMinute) b.min = Math.min(minCap, b.min + (dt * rate.perMinute) / 60);
-    if (b.sec < 1) return { ok: false, code: 'RATE_LIMITED', context: `over ${rate.perSecond} requests per second`, retryAfterS: Math.ceil((1 - b.sec) / rate.perSecond!) };
-    if (b.min < 1) return { ok: false, code: 'RATE_LIMITED', context: `over ${rate.perMinute} requests per minute`, retryAfterS: Math.ceil(((1 - b.min) * 60) / rate.perMinute!) };
+    if (b.sec < 1)
+      return {
+        ok: false,
+        code: 'RATE_LIMITED',
+        context: `over ${rate.perSecond} requests per second`,
+        retryAfterS: Math.ceil((1 - b.sec) / rate.perSecond!),
+      };
+    if (b.min < 1)
+      return {
+        ok: false,
+        code: 'RATE_LIMITED',
+        context: `over ${rate.perMinute} requests per minute`,
+        retryAfterS: Math.ceil(((1 - b.min) * 60) / rate.perMinute!),
+      };
     b.sec -= 1;
     b.min -= 1;
     return { ok: true };

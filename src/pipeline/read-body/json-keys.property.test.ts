@@ -6,7 +6,10 @@ import { findKeyProblem } from './json-keys.js';
 /** A JSON document written out by hand, so objects can repeat keys; `entries` keep every key as written. */
 type Doc = null | boolean | number | string | Doc[] | { entries: [string, Doc][] };
 
-const key = fc.oneof(fc.constantFrom('a', 'b', 'status', 'posts', '__proto__', 'constructor', 'a"b', 'a\\b', 'é', '\u2028', ''), fc.string({ maxLength: 4 }));
+const key = fc.oneof(
+  fc.constantFrom('a', 'b', 'status', 'posts', '__proto__', 'constructor', 'a"b', 'a\\b', 'é', '\u2028', ''),
+  fc.string({ maxLength: 4 }),
+);
 const { doc } = fc.letrec<{ doc: Doc }>((tie) => ({
   doc: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },

@@ -8,7 +8,14 @@ const POST = Buffer.from('{"posts":[{"title":"café ☃","status":"draft"}]}');
 const code = (r: { json: unknown } | { code: string }) => ('code' in r ? r.code : 'ok');
 
 test('accepts UTF-8 JSON objects under every spelling of application/json with no charset or utf-8', () => {
-  for (const type of ['application/json', 'APPLICATION/JSON', 'application/json; charset=utf-8', 'application/json;charset="UTF-8"', 'Application/Json; Charset=Utf-8; x=y', 'application/json ; charset=utf-8']) {
+  for (const type of [
+    'application/json',
+    'APPLICATION/JSON',
+    'application/json; charset=utf-8',
+    'application/json;charset="UTF-8"',
+    'Application/Json; Charset=Utf-8; x=y',
+    'application/json ; charset=utf-8',
+  ]) {
     const r = decodeJsonBody({ 'content-type': type }, POST);
     assert.deepEqual(r, { json: { posts: [{ title: 'café ☃', status: 'draft' }] } }, type);
   }
@@ -21,7 +28,20 @@ test('an empty body reads as {} (body-parser leaves or answers {}), with or with
 });
 
 test('refuses every charset but UTF-8, and every Content-Encoding but identity', () => {
-  for (const charset of ['utf-7', 'utf-16', 'UTF-16LE', 'utf-16be', 'utf8', 'latin1', 'iso-8859-1', 'us-ascii', '"utf-7"', 'utf-7-imap', 'ucs-2', 'utf-32']) {
+  for (const charset of [
+    'utf-7',
+    'utf-16',
+    'UTF-16LE',
+    'utf-16be',
+    'utf8',
+    'latin1',
+    'iso-8859-1',
+    'us-ascii',
+    '"utf-7"',
+    'utf-7-imap',
+    'ucs-2',
+    'utf-32',
+  ]) {
     assert.equal(code(decodeJsonBody({ 'content-type': `application/json; charset=${charset}` }, POST)), 'BODY_ENCODING', charset);
   }
   for (const enc of ['gzip', 'deflate', 'br', 'GZIP', 'identity, gzip', 'x-gzip']) {
@@ -34,7 +54,18 @@ test('refuses every charset but UTF-8, and every Content-Encoding but identity',
 });
 
 test('refuses bodies of another type, or whose type does not parse', () => {
-  for (const type of ['application/vnd.api+json', 'application/x-www-form-urlencoded', 'text/plain', 'text/json', 'application/jsonx', 'application/json;;', 'application/json; charset', 'application/json, text/plain', '*/*', '']) {
+  for (const type of [
+    'application/vnd.api+json',
+    'application/x-www-form-urlencoded',
+    'text/plain',
+    'text/json',
+    'application/jsonx',
+    'application/json;;',
+    'application/json; charset',
+    'application/json, text/plain',
+    '*/*',
+    '',
+  ]) {
     assert.equal(code(decodeJsonBody({ 'content-type': type }, POST)), 'BODY_INVALID', type);
   }
   assert.equal(code(decodeJsonBody({}, POST)), 'BODY_INVALID', 'no Content-Type');
@@ -55,19 +86,31 @@ test('refuses bytes body-parser would read otherwise, and JSON with more than on
     ['whitespace body-parser does not skip', '\u00a0{"a":1}'],
     ['truncated JSON', '{"posts":['],
   ];
-  for (const [what, body] of cases) assert.equal(code(decodeJsonBody({ 'content-type': 'application/json' }, Buffer.from(body))), 'BODY_INVALID', what);
-  assert.deepEqual(decodeJsonBody({ 'content-type': 'application/json' }, Buffer.from(' \r\n\t{"a":{"constructor":{"prototype":1}}}')), { json: { a: { constructor: { prototype: 1 } } } });
+  for (const [what, body] of cases)
+    assert.equal(code(decodeJsonBody({ 'content-type': 'application/json' }, Buffer.from(body))), 'BODY_INVALID', what);
+  assert.deepEqual(decodeJsonBody({ 'content-type': 'application/json' }, Buffer.from(' \r\n\t{"a":{"constructor":{"prototype":1}}}')), {
+    json: { a: { constructor: { prototype: 1 } } },
+  });
 });
 
 test('readJsonBody returns the bytes it read, refuses a body over the limit, and reads no body as {}', async () => {
   const req = (headers: Record<string, string>, chunks: Buffer[]) => Object.assign(Readable.from(chunks), { headers });
-  const ok = await readJsonBody(req({ 'content-type': 'application/json', 'content-length': String(POST.length) }, [POST.subarray(0, 5), POST.subarray(5)]), 1024);
+  const ok = await readJsonBody(
+    req({ 'content-type': 'application/json', 'content-length': String(POST.length) }, [POST.subarray(0, 5), POST.subarray(5)]),
+    1024,
+  );
   assert.ok('raw' in ok);
   assert.ok(ok.raw.equals(POST));
-  const big = await readJsonBody(req({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, [POST, POST]), POST.length + 1);
+  const big = await readJsonBody(
+    req({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, [POST, POST]),
+    POST.length + 1,
+  );
   assert.equal('code' in big && big.code, 'BODY_TOO_LARGE');
   const none = await readJsonBody(req({}, []), 1024);
   assert.deepEqual(none, { raw: Buffer.alloc(0), json: {} });
-  const gz = await readJsonBody(req({ 'content-type': 'application/json', 'content-length': '4', 'content-encoding': 'gzip' }, [Buffer.from('abcd')]), 1024);
+  const gz = await readJsonBody(
+    req({ 'content-type': 'application/json', 'content-length': '4', 'content-encoding': 'gzip' }, [Buffer.from('abcd')]),
+    1024,
+  );
   assert.equal('code' in gz && gz.code, 'BODY_ENCODING');
 });

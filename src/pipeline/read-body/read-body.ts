@@ -84,7 +84,8 @@ export function decodeJsonBody(headers: IncomingHttpHeaders, raw: Buffer): { jso
     return refuse('BODY_INVALID', 'the body must be application/json');
   }
   const charset = type.parameters.charset;
-  if (charset !== undefined && charset.toLowerCase() !== 'utf-8') return refuse('BODY_ENCODING', `charset "${charset.slice(0, 40)}" is refused: send UTF-8`);
+  if (charset !== undefined && charset.toLowerCase() !== 'utf-8')
+    return refuse('BODY_ENCODING', `charset "${charset.slice(0, 40)}" is refused: send UTF-8`);
   if (raw.length === 0) return { json: {} };
   // CASE: body-parser's UTF-8 decoder strips a BOM and replaces invalid sequences; the gateway accepts neither.
   if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) return refuse('BODY_INVALID', 'the body starts with a byte order mark');
@@ -102,12 +103,19 @@ export function decodeJsonBody(headers: IncomingHttpHeaders, raw: Buffer): { jso
     return refuse('BODY_INVALID', 'the body is not valid JSON');
   }
   const problem = findKeyProblem(text);
-  if (problem) return refuse('BODY_INVALID', problem.kind === 'proto' ? 'the body has a "__proto__" key' : `the key "${problem.key.slice(0, 40)}" appears twice in one object`);
+  if (problem)
+    return refuse(
+      'BODY_INVALID',
+      problem.kind === 'proto' ? 'the body has a "__proto__" key' : `the key "${problem.key.slice(0, 40)}" appears twice in one object`,
+    );
   return { json };
 }
 
 /** Reads a body the gateway must check, up to `limit` bytes; the bytes read are the bytes forwarded. */
-export async function readJsonBody(req: AsyncIterable<unknown> & { headers: IncomingHttpHeaders }, limit: number): Promise<JsonBody | BodyRefusal> {
+export async function readJsonBody(
+  req: AsyncIterable<unknown> & { headers: IncomingHttpHeaders },
+  limit: number,
+): Promise<JsonBody | BodyRefusal> {
   if (!hasBody(req.headers)) {
     const d = decodeJsonBody(req.headers, Buffer.alloc(0));
     return 'code' in d ? d : { raw: Buffer.alloc(0), json: d.json };

@@ -42,7 +42,14 @@ test('the Content API and paths outside /ghost/api/admin are not served', () => 
 });
 
 test("refuses a case variant of the prefix, which Express's case-insensitive mounts would serve", () => {
-  for (const url of ['/GHOST/api/admin/posts/', '/ghost/API/admin/posts/', '/ghost/api/Admin/posts/', '/ghost/api/V4/admin/posts/', '/ghost/api/Canary/admin/posts/', '/ghost/api/v4/ADMIN/posts/']) {
+  for (const url of [
+    '/GHOST/api/admin/posts/',
+    '/ghost/API/admin/posts/',
+    '/ghost/api/Admin/posts/',
+    '/ghost/api/V4/admin/posts/',
+    '/ghost/api/Canary/admin/posts/',
+    '/ghost/api/v4/ADMIN/posts/',
+  ]) {
     refused(url, 'PATH_CASE');
   }
 });
@@ -107,15 +114,18 @@ test('the length cap is inclusive: a URL of exactly the cap is read', () => {
 });
 
 test('percent-escapes: reserved characters and spaces keep their escape; unreserved, control and short escapes are refused', () => {
-  for (const seg of ['a%20b', 'a%3Ab', 'a%40b', 'a%2Bb', 'a%21']) assert.deepEqual(ok(`/ghost/api/admin/tags/slug/${seg}/`).segments, ['tags', 'slug', seg], seg);
-  for (const seg of ['%1f', '%1F', '%01', '%7f', '%7e', '%41', '%61', '%30', '%2d', '%5f', '%2', 'a%', '%g1', 'a%2', '%C3%A9%']) refused(`/ghost/api/admin/tags/slug/${seg}/`, 'PATH_AMBIGUOUS');
+  for (const seg of ['a%20b', 'a%3Ab', 'a%40b', 'a%2Bb', 'a%21'])
+    assert.deepEqual(ok(`/ghost/api/admin/tags/slug/${seg}/`).segments, ['tags', 'slug', seg], seg);
+  for (const seg of ['%1f', '%1F', '%01', '%7f', '%7e', '%41', '%61', '%30', '%2d', '%5f', '%2', 'a%', '%g1', 'a%2', '%C3%A9%'])
+    refused(`/ghost/api/admin/tags/slug/${seg}/`, 'PATH_AMBIGUOUS');
   refused('/ghost/api/admin/tags/slug/ok%20then%2e/', 'PATH_AMBIGUOUS');
 });
 
 test('the prefix: a configured Ghost path, the version and the API name', () => {
   const t = canonicalize('/admin-x/api/v4/admin/posts/', 'admin-x');
   assert.ok(t.ok);
-  if (t.ok) assert.deepEqual([t.target.prefix, t.target.path, t.target.api], ['/admin-x/api/v4/admin/', '/admin-x/api/v4/admin/posts/', 'admin']);
+  if (t.ok)
+    assert.deepEqual([t.target.prefix, t.target.path, t.target.api], ['/admin-x/api/v4/admin/', '/admin-x/api/v4/admin/posts/', 'admin']);
   const r = canonicalize('/ADMIN-X/api/admin/posts/', 'admin-x');
   assert.equal(r.ok ? '' : r.code, 'PATH_CASE');
   const other = canonicalize('/ghost/api/admin/posts/', 'admin-x');
@@ -139,8 +149,13 @@ test('query values are decoded as Ghost decodes them; names and values are check
   assert.equal(t.query.size, 3);
   assert.equal(ok('/ghost/api/admin/posts/?').query.size, 0);
   assert.equal(ok('/ghost/api/admin/posts/?filter=x%3D1=2').query.get('filter'), 'x=1=2');
-  assert.equal(ok('/ghost/api/admin/posts/?filter=%01').query.get('filter'), '\u0001', 'a control character other than NUL is data in a value');
+  assert.equal(
+    ok('/ghost/api/admin/posts/?filter=%01').query.get('filter'),
+    '\u0001',
+    'a control character other than NUL is data in a value',
+  );
   assert.equal(ok('/ghost/api/admin/posts/?filter=a%5Bb%5D').query.get('filter'), 'a[b]', 'brackets are data in a value');
-  for (const q of ['a%01=1', 'a%1f=1', 'a%7f=1', 'filter=%00', 'a b=1', 'a=\\', 'a=%', 'a%zz=1', '&a=1', 'a=1&', '[a]=1', 'a]=1']) refused(`/ghost/api/admin/posts/?${q}`, 'QUERY_MALFORMED');
+  for (const q of ['a%01=1', 'a%1f=1', 'a%7f=1', 'filter=%00', 'a b=1', 'a=\\', 'a=%', 'a%zz=1', '&a=1', 'a=1&', '[a]=1', 'a]=1'])
+    refused(`/ghost/api/admin/posts/?${q}`, 'QUERY_MALFORMED');
   for (const q of ['X-HTTP-Method=PUT', 'x-method-override=1', '_Method']) refused(`/ghost/api/admin/posts/?${q}`, 'METHOD_OVERRIDE');
 });

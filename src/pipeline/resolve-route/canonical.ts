@@ -89,7 +89,8 @@ export function canonicalize(rawUrl: string, ghostPath = 'ghost'): CanonicalResu
   if (parts[0] !== ghostPath || parts[1] !== 'api') return refuse('ROUTE_NOT_SERVED', `only /${ghostPath}/api/admin/ is served`);
   let version: ApiVersion = '';
   let i = 2;
-  if (parts[i] !== undefined && !VERSIONS.has(parts[i]!) && VERSIONS.has(parts[i]!.toLowerCase())) return refuse('PATH_CASE', `API versions are lower case`);
+  if (parts[i] !== undefined && !VERSIONS.has(parts[i]!) && VERSIONS.has(parts[i]!.toLowerCase()))
+    return refuse('PATH_CASE', `API versions are lower case`);
   if (parts[i] !== undefined && VERSIONS.has(parts[i]!)) version = parts[i++] as ApiVersion;
   const api = parts[i++] ?? '';
   if (api !== 'admin' && api.toLowerCase() === 'admin') return refuse('PATH_CASE', 'the API is /admin/');

@@ -38,32 +38,42 @@ test('property: a random request resolves only to a catalog route, and forwards 
 test('property: every spelling of a catalog route gets the same decision (the route) or a refusal, never another route', () => {
   const routes = catalog.routes.filter((r) => !r.flags.has('query_token') && !(r.flags.has('public') && r.path !== '/site'));
   fc.assert(
-    fc.property(fc.constantFrom(...routes), fc.constantFrom('', '/'), fc.constantFrom('plain', 'upper', 'encode-letter', 'encode-dot', 'double-slash', 'dot-segment'), (route, slash, variant) => {
-      const segs = route.segments.map((s) => (s.startsWith(':') ? 'abc123' : s));
-      const canonical = resolveRoute(matcher, route.method, `/ghost/api/admin/${segs.join('/')}${slash}`, {});
-      assert.ok(canonical.ok && canonical.resolved.route === route, `${route.method} ${route.path}`);
-      const first = segs[0]!;
-      const spelled = {
-        plain: segs,
-        upper: [first.toUpperCase(), ...segs.slice(1)],
-        'encode-letter': [`%${first.charCodeAt(0).toString(16)}${first.slice(1)}`, ...segs.slice(1)],
-        'encode-dot': [first, '%2e', ...segs.slice(1)],
-        'double-slash': [first, '', ...segs.slice(1)],
-        'dot-segment': ['.', ...segs],
-      }[variant];
-      const url = variant === 'double-slash' ? `/ghost/api/admin//${segs.join('/')}${slash}` : `/ghost/api/admin/${spelled.join('/')}${slash}`;
-      const r = resolveRoute(matcher, route.method, url, {});
-      if (r.ok) assert.equal(r.resolved.route, route, `${variant} of ${route.path} resolved to ${r.resolved.route.path}`);
-      if (variant === 'plain') assert.ok(r.ok);
-      else if (variant !== 'upper' || first !== first.toUpperCase()) assert.equal(r.ok, false, `${variant} of ${route.path} was accepted`);
-    }),
+    fc.property(
+      fc.constantFrom(...routes),
+      fc.constantFrom('', '/'),
+      fc.constantFrom('plain', 'upper', 'encode-letter', 'encode-dot', 'double-slash', 'dot-segment'),
+      (route, slash, variant) => {
+        const segs = route.segments.map((s) => (s.startsWith(':') ? 'abc123' : s));
+        const canonical = resolveRoute(matcher, route.method, `/ghost/api/admin/${segs.join('/')}${slash}`, {});
+        assert.ok(canonical.ok && canonical.resolved.route === route, `${route.method} ${route.path}`);
+        const first = segs[0]!;
+        const spelled = {
+          plain: segs,
+          upper: [first.toUpperCase(), ...segs.slice(1)],
+          'encode-letter': [`%${first.charCodeAt(0).toString(16)}${first.slice(1)}`, ...segs.slice(1)],
+          'encode-dot': [first, '%2e', ...segs.slice(1)],
+          'double-slash': [first, '', ...segs.slice(1)],
+          'dot-segment': ['.', ...segs],
+        }[variant];
+        const url =
+          variant === 'double-slash' ? `/ghost/api/admin//${segs.join('/')}${slash}` : `/ghost/api/admin/${spelled.join('/')}${slash}`;
+        const r = resolveRoute(matcher, route.method, url, {});
+        if (r.ok) assert.equal(r.resolved.route, route, `${variant} of ${route.path} resolved to ${r.resolved.route.path}`);
+        if (variant === 'plain') assert.ok(r.ok);
+        else if (variant !== 'upper' || first !== first.toUpperCase())
+          assert.equal(r.ok, false, `${variant} of ${route.path} was accepted`);
+      },
+    ),
     { numRuns: 5000 },
   );
 });
 
 /** Every spelling of a word in other cases (all of them for short words, a sample for long ones). */
 const caseVariant = (word: string) =>
-  fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((up) => [...word].map((ch, i) => (up[i] ? ch.toUpperCase() : ch)).join('')).filter((w) => w !== word);
+  fc
+    .array(fc.boolean(), { minLength: word.length, maxLength: word.length })
+    .map((up) => [...word].map((ch, i) => (up[i] ? ch.toUpperCase() : ch)).join(''))
+    .filter((w) => w !== word);
 
 test('property: a fixed segment in any other case is refused (Ghost would run that route, or one beside it)', () => {
   const routes = catalog.routes.filter((r) => r.segments.some((s) => !s.startsWith(':') && s !== s.toUpperCase()));
@@ -71,7 +81,10 @@ test('property: a fixed segment in any other case is refused (Ghost would run th
     fc.property(
       fc.constantFrom(...routes).chain((route) => {
         const fixed = route.segments.flatMap((s, i) => (!s.startsWith(':') && s !== s.toUpperCase() ? [i] : []));
-        return fc.tuple(fc.constant(route), fc.constantFrom(...fixed).chain((i) => fc.tuple(fc.constant(i), caseVariant(route.segments[i]!))));
+        return fc.tuple(
+          fc.constant(route),
+          fc.constantFrom(...fixed).chain((i) => fc.tuple(fc.constant(i), caseVariant(route.segments[i]!))),
+        );
       }),
       fc.constantFrom('', '/'),
       ([route, [i, variant]], slash) => {
@@ -89,19 +102,32 @@ test('property: a parameter equal to a fixed segment of a route beside it, in an
   const cases = catalog.routes.flatMap((route) =>
     route.segments.flatMap((seg, i) => {
       if (!seg.startsWith(':')) return [];
-      const siblings = catalog.routes.filter((o) => o.segments[i] !== undefined && !o.segments[i]!.startsWith(':') && o.segments.slice(0, i).every((s, j) => (s.startsWith(':') ? route.segments[j]!.startsWith(':') : s === route.segments[j])));
+      const siblings = catalog.routes.filter(
+        (o) =>
+          o.segments[i] !== undefined &&
+          !o.segments[i]!.startsWith(':') &&
+          o.segments.slice(0, i).every((s, j) => (s.startsWith(':') ? route.segments[j]!.startsWith(':') : s === route.segments[j])),
+      );
       return siblings.map((o) => ({ route, i, word: o.segments[i]! }));
     }),
   );
   assert.ok(cases.length > 40, `${cases.length} parameter/segment pairs`);
   fc.assert(
-    fc.property(fc.constantFrom(...cases).chain((c) => fc.tuple(fc.constant(c), fc.oneof(fc.constant(c.word), caseVariant(c.word)))), ([{ route, i }, word]) => {
-      const segs = route.segments.map((s, j) => (j === i ? word : s.startsWith(':') ? 'abc123' : s));
-      const r = resolveRoute(matcher, route.method, `/ghost/api/admin/${segs.join('/')}/`, {});
-      // Either the sibling route itself (the exact spelling of a route registered first), or a refusal.
-      if (r.ok) assert.notEqual(r.resolved.route, route, `${route.method} /${segs.join('/')} resolved with :${route.segments[i]!.slice(1)}=${word}`);
-      else assert.ok(['PATH_CASE', 'PARAM_RESERVED', 'ROUTE_NOT_SERVED'].includes(r.code), r.code);
-    }),
+    fc.property(
+      fc.constantFrom(...cases).chain((c) => fc.tuple(fc.constant(c), fc.oneof(fc.constant(c.word), caseVariant(c.word)))),
+      ([{ route, i }, word]) => {
+        const segs = route.segments.map((s, j) => (j === i ? word : s.startsWith(':') ? 'abc123' : s));
+        const r = resolveRoute(matcher, route.method, `/ghost/api/admin/${segs.join('/')}/`, {});
+        // Either the sibling route itself (the exact spelling of a route registered first), or a refusal.
+        if (r.ok)
+          assert.notEqual(
+            r.resolved.route,
+            route,
+            `${route.method} /${segs.join('/')} resolved with :${route.segments[i]!.slice(1)}=${word}`,
+          );
+        else assert.ok(['PATH_CASE', 'PARAM_RESERVED', 'ROUTE_NOT_SERVED'].includes(r.code), r.code);
+      },
+    ),
     { numRuns: 5000 },
   );
 });

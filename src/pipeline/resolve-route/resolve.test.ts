@@ -46,7 +46,13 @@ test('scheduler routes and sign-in or set-up routes are not served; GET /site is
   assert.equal(code('PUT', `${A}/schedules/posts/5f1a2b3c4d5e6f7a8b9c0d1e/`), 'ROUTE_NOT_SERVED');
   assert.equal(code('PUT', `${A}/automations/poll/`), 'ROUTE_NOT_SERVED');
   assert.equal(code('PUT', `${A}/gifts/flush_reminders/`), 'ROUTE_NOT_SERVED');
-  for (const [m, p] of [['POST', 'session'], ['PUT', 'session/verify'], ['GET', 'authentication/setup'], ['GET', 'authentication/invitation'], ['POST', 'authentication/password_reset']]) {
+  for (const [m, p] of [
+    ['POST', 'session'],
+    ['PUT', 'session/verify'],
+    ['GET', 'authentication/setup'],
+    ['GET', 'authentication/invitation'],
+    ['POST', 'authentication/password_reset'],
+  ]) {
     assert.equal(code(m!, `${A}/${p}/`), 'ROUTE_NOT_SERVED', `${m} ${p}`);
   }
   assert.equal(code('GET', `${A}/site/`), 'GET /site');

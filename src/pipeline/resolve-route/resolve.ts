@@ -36,17 +36,26 @@ export function resolveRoute(
   // refusal leaves an audit record of the attempt instead of a success under another spelling.
   const variant = matcher.caseVariant(match, c.target.segments);
   if (variant !== -1) {
-    return { ok: false, code: 'PATH_CASE', context: `"${c.target.segments[variant]!.slice(0, 40)}" must be spelled "${route.segments[variant]}" (${route.method} ${route.path})` };
+    return {
+      ok: false,
+      code: 'PATH_CASE',
+      context: `"${c.target.segments[variant]!.slice(0, 40)}" must be spelled "${route.segments[variant]}" (${route.method} ${route.path})`,
+    };
   }
   // CASE: a parameter spelled like a route beside it (`DELETE /members/Upload/`, `GET /posts/bulk/`)
   // names a route, not a record: refused whichever route the registration order picks.
   const reserved = matcher.reservedParam(match);
   if (reserved !== undefined) {
-    return { ok: false, code: 'PARAM_RESERVED', context: `:${reserved} may not be "${match.params[reserved]!.slice(0, 40)}", the name of a route beside ${route.path}` };
+    return {
+      ok: false,
+      code: 'PARAM_RESERVED',
+      context: `:${reserved} may not be "${match.params[reserved]!.slice(0, 40)}", the name of a route beside ${route.path}`,
+    };
   }
   // CASE: the ?token= scheduler routes are Ghost-internal (core/server/services/auth/api-key/admin.js reads their ?token=); setup, session and
   // password routes are for people, not API keys. The gateway serves neither.
-  if (route.flags.has('query_token')) return { ok: false, code: 'ROUTE_NOT_SERVED', context: `${route.method} ${route.path} is Ghost's internal scheduler route` };
+  if (route.flags.has('query_token'))
+    return { ok: false, code: 'ROUTE_NOT_SERVED', context: `${route.method} ${route.path} is Ghost's internal scheduler route` };
   if (route.flags.has('public') && !(route.method === 'GET' && route.path === '/site')) {
     return { ok: false, code: 'ROUTE_NOT_SERVED', context: `${route.method} ${route.path} is a sign-in or set-up route` };
   }

@@ -11,7 +11,8 @@ import type { AuditDecision, AuditRow, AuditStore, Checkpoint, SignedHead } from
  * signed head and, once pruned, its signed checkpoint.
  */
 
-const FIELDS = 'at, request_id, kind, key_id, key_name, client_ip, method, route, resource, action, decision, code, status, latency_ms, bytes_in, bytes_out, detail, prev_hash, hash';
+const FIELDS =
+  'at, request_id, kind, key_id, key_name, client_ip, method, route, resource, action, decision, code, status, latency_ms, bytes_in, bytes_out, detail, prev_hash, hash';
 const COLUMNS = `chain, seq, ${FIELDS}`;
 const TABLE = `CREATE TABLE audit (
       chain TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT NOT NULL, kind TEXT NOT NULL, key_id TEXT, key_name TEXT,
@@ -22,24 +23,64 @@ const TABLE = `CREATE TABLE audit (
     CREATE INDEX audit_at ON audit(at);`;
 
 interface Row {
-  pos: number; chain: string; seq: number; at: number; request_id: string; kind: AuditRow['kind']; key_id: string | null; key_name: string | null; client_ip: string | null;
-  method: string; route: string; resource: string | null; action: string | null; decision: AuditDecision; code: string | null;
-  status: number | null; latency_ms: number | null; bytes_in: number | null; bytes_out: number | null; detail: string | null; prev_hash: string; hash: string;
+  pos: number;
+  chain: string;
+  seq: number;
+  at: number;
+  request_id: string;
+  kind: AuditRow['kind'];
+  key_id: string | null;
+  key_name: string | null;
+  client_ip: string | null;
+  method: string;
+  route: string;
+  resource: string | null;
+  action: string | null;
+  decision: AuditDecision;
+  code: string | null;
+  status: number | null;
+  latency_ms: number | null;
+  bytes_in: number | null;
+  bytes_out: number | null;
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
 }
 
 function fromRow(r: Row): AuditRow & { pos: number } {
   return {
-    pos: r.pos, chain: r.chain, seq: r.seq, at: r.at, requestId: r.request_id, kind: r.kind, keyId: r.key_id, keyName: r.key_name, clientIp: r.client_ip, method: r.method,
-    route: r.route, resource: r.resource, action: r.action, decision: r.decision, code: r.code, status: r.status, latencyMs: r.latency_ms,
-    bytesIn: r.bytes_in, bytesOut: r.bytes_out, ...(r.detail === null ? {} : { detail: r.detail }), prevHash: r.prev_hash, hash: r.hash,
+    pos: r.pos,
+    chain: r.chain,
+    seq: r.seq,
+    at: r.at,
+    requestId: r.request_id,
+    kind: r.kind,
+    keyId: r.key_id,
+    keyName: r.key_name,
+    clientIp: r.client_ip,
+    method: r.method,
+    route: r.route,
+    resource: r.resource,
+    action: r.action,
+    decision: r.decision,
+    code: r.code,
+    status: r.status,
+    latencyMs: r.latency_ms,
+    bytesIn: r.bytes_in,
+    bytesOut: r.bytes_out,
+    ...(r.detail === null ? {} : { detail: r.detail }),
+    prevHash: r.prev_hash,
+    hash: r.hash,
   };
 }
 
 /** Files written before chains (one `audit` table keyed by seq) become the chain '' unchanged. */
 function migrate(db: Database.Database): void {
-  const cols = (db.prepare("SELECT name FROM pragma_table_info('audit')").pluck().all() as string[]);
+  const cols = db.prepare("SELECT name FROM pragma_table_info('audit')").pluck().all() as string[];
   db.exec('CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)');
-  db.exec('CREATE TABLE IF NOT EXISTS audit_heads (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL)');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS audit_heads (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL)',
+  );
   db.exec('CREATE TABLE IF NOT EXISTS audit_checkpoints (chain TEXT PRIMARY KEY, value TEXT NOT NULL)');
   if (cols.length === 0) {
     db.exec(TABLE);
@@ -49,7 +90,9 @@ function migrate(db: Database.Database): void {
   db.transaction(() => {
     db.exec('ALTER TABLE audit RENAME TO audit_v1; DROP INDEX IF EXISTS audit_key_at; DROP INDEX IF EXISTS audit_at;');
     db.exec(TABLE);
-    db.exec(`INSERT INTO audit (${COLUMNS}) SELECT '', seq, ${FIELDS.replace('detail', 'NULL')} FROM audit_v1 ORDER BY seq; DROP TABLE audit_v1;`);
+    db.exec(
+      `INSERT INTO audit (${COLUMNS}) SELECT '', seq, ${FIELDS.replace('detail', 'NULL')} FROM audit_v1 ORDER BY seq; DROP TABLE audit_v1;`,
+    );
     const meta = (name: string) => db.prepare('SELECT value FROM audit_meta WHERE name = ?').pluck().get(name) as string | undefined;
     const head = meta('head');
     if (head) {
@@ -70,7 +113,10 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
     // better-sqlite3 waits synchronously: a locked audit file must fail fast (the write is then refused), not freeze the gateway.
     db.pragma('busy_timeout = 250');
     // A size cap: when the file is full, writes fail as on a full disk (SQLITE_FULL) until records are pruned.
-    if (opts.maxSizeMb !== undefined) db.pragma(`max_page_count = ${Math.max(8, Math.floor((opts.maxSizeMb * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number)))}`);
+    if (opts.maxSizeMb !== undefined)
+      db.pragma(
+        `max_page_count = ${Math.max(8, Math.floor((opts.maxSizeMb * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number)))}`,
+      );
     migrate(db);
   } catch (e) {
     db.close();
@@ -83,14 +129,44 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
     fileId = randomUUID();
     setMeta.run('file_id', fileId);
   }
-  const insert = db.prepare(`INSERT INTO audit (${COLUMNS}) VALUES (${COLUMNS.split(', ').map(() => '?').join(', ')})`);
-  const setHead = db.prepare('INSERT INTO audit_heads (chain, seq, hash, signature) VALUES (?, ?, ?, ?) ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature');
+  const insert = db.prepare(
+    `INSERT INTO audit (${COLUMNS}) VALUES (${COLUMNS.split(', ')
+      .map(() => '?')
+      .join(', ')})`,
+  );
+  const setHead = db.prepare(
+    'INSERT INTO audit_heads (chain, seq, hash, signature) VALUES (?, ?, ?, ?) ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature',
+  );
   const getHead = db.prepare('SELECT chain, seq, hash, signature FROM audit_heads WHERE chain = ?');
   const getCheckpoint = db.prepare('SELECT value FROM audit_checkpoints WHERE chain = ?').pluck();
-  const setCheckpoint = db.prepare('INSERT INTO audit_checkpoints (chain, value) VALUES (?, ?) ON CONFLICT(chain) DO UPDATE SET value = excluded.value');
+  const setCheckpoint = db.prepare(
+    'INSERT INTO audit_checkpoints (chain, value) VALUES (?, ?) ON CONFLICT(chain) DO UPDATE SET value = excluded.value',
+  );
   const appendTx = db.transaction((chain: string, rows: readonly AuditRow[], head: SignedHead) => {
     for (const r of rows) {
-      insert.run(chain, r.seq, r.at, r.requestId, r.kind, r.keyId, r.keyName, r.clientIp, r.method, r.route, r.resource, r.action, r.decision, r.code, r.status, r.latencyMs, r.bytesIn, r.bytesOut, r.detail ?? null, r.prevHash, r.hash);
+      insert.run(
+        chain,
+        r.seq,
+        r.at,
+        r.requestId,
+        r.kind,
+        r.keyId,
+        r.keyName,
+        r.clientIp,
+        r.method,
+        r.route,
+        r.resource,
+        r.action,
+        r.decision,
+        r.code,
+        r.status,
+        r.latencyMs,
+        r.bytesIn,
+        r.bytesOut,
+        r.detail ?? null,
+        r.prevHash,
+        r.hash,
+      );
     }
     setHead.run(chain, head.seq, head.hash, head.signature);
   });
@@ -101,9 +177,17 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
     head: (chain) => getHead.get(chain) as SignedHead | undefined,
     heads: () => db.prepare('SELECT chain, seq, hash, signature FROM audit_heads ORDER BY chain').all() as SignedHead[],
     chains: () =>
-      db.prepare('SELECT chain FROM audit_heads UNION SELECT chain FROM audit_checkpoints UNION SELECT DISTINCT chain FROM audit ORDER BY 1').pluck().all() as string[],
+      db
+        .prepare(
+          'SELECT chain FROM audit_heads UNION SELECT chain FROM audit_checkpoints UNION SELECT DISTINCT chain FROM audit ORDER BY 1',
+        )
+        .pluck()
+        .all() as string[],
     *rows(chain) {
-      const it = chain === undefined ? db.prepare(`${select} ORDER BY rowid`).iterate() : db.prepare(`${select} WHERE chain = ? ORDER BY seq`).iterate(chain);
+      const it =
+        chain === undefined
+          ? db.prepare(`${select} ORDER BY rowid`).iterate()
+          : db.prepare(`${select} WHERE chain = ? ORDER BY seq`).iterate(chain);
       for (const r of it as IterableIterator<Row>) yield fromRow(r);
     },
     query(q) {
@@ -122,7 +206,9 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
     },
     tail: (n) => (db.prepare(`${select} ORDER BY rowid DESC LIMIT ?`).all(n) as Row[]).map(fromRow).reverse(),
     count: (chain) =>
-      (chain === undefined ? db.prepare('SELECT count(*) FROM audit').pluck().get() : db.prepare('SELECT count(*) FROM audit WHERE chain = ?').pluck().get(chain)) as number,
+      (chain === undefined
+        ? db.prepare('SELECT count(*) FROM audit').pluck().get()
+        : db.prepare('SELECT count(*) FROM audit WHERE chain = ?').pluck().get(chain)) as number,
     lastSeq: (chain) => (db.prepare('SELECT max(seq) FROM audit WHERE chain = ?').pluck().get(chain) as number | null) ?? undefined,
     row(chain, seq) {
       const r = db.prepare(`${select} WHERE chain = ? AND seq = ?`).get(chain, seq) as Row | undefined;

@@ -7,8 +7,18 @@ import type { DeliveryEntry, DeliveryLog, DeliveryQuery } from '../deliveries.js
  * `flushMs`, so a delivery attempt never waits for a disk sync.
  */
 interface Row {
-  at: number; delivery_id: string; relay_id: string; ghost_id: string | null; key_id: string | null; event: string;
-  attempt: number; outcome: DeliveryEntry['outcome']; status: number | null; latency_ms: number | null; error: string | null; view: string | null;
+  at: number;
+  delivery_id: string;
+  relay_id: string;
+  ghost_id: string | null;
+  key_id: string | null;
+  event: string;
+  attempt: number;
+  outcome: DeliveryEntry['outcome'];
+  status: number | null;
+  latency_ms: number | null;
+  error: string | null;
+  view: string | null;
 }
 
 export function openSqliteDeliveryLog(path: string, flushMs = 200): DeliveryLog {
@@ -24,7 +34,8 @@ export function openSqliteDeliveryLog(path: string, flushMs = 200): DeliveryLog 
     'INSERT INTO webhook_deliveries (at, delivery_id, relay_id, ghost_id, key_id, event, attempt, outcome, status, latency_ms, error, view) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const write = db.transaction((rows: DeliveryEntry[]) => {
-    for (const e of rows) insert.run(e.at, e.deliveryId, e.relayId, e.ghostId, e.keyId, e.event, e.attempt, e.outcome, e.status, e.latencyMs, e.error, e.view);
+    for (const e of rows)
+      insert.run(e.at, e.deliveryId, e.relayId, e.ghostId, e.keyId, e.event, e.attempt, e.outcome, e.status, e.latencyMs, e.error, e.view);
   });
   let pending: DeliveryEntry[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -57,8 +68,18 @@ export function openSqliteDeliveryLog(path: string, flushMs = 200): DeliveryLog 
       if (q.since !== undefined) (where.push('at >= ?'), args.push(q.since));
       const sql = `SELECT * FROM webhook_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
       return (db.prepare(sql).all(...args, q.limit ?? 100) as Row[]).map((r) => ({
-        at: r.at, deliveryId: r.delivery_id, relayId: r.relay_id, ghostId: r.ghost_id, keyId: r.key_id, event: r.event, attempt: r.attempt,
-        outcome: r.outcome, status: r.status, latencyMs: r.latency_ms, error: r.error, view: r.view,
+        at: r.at,
+        deliveryId: r.delivery_id,
+        relayId: r.relay_id,
+        ghostId: r.ghost_id,
+        keyId: r.key_id,
+        event: r.event,
+        attempt: r.attempt,
+        outcome: r.outcome,
+        status: r.status,
+        latencyMs: r.latency_ms,
+        error: r.error,
+        view: r.view,
       }));
     },
     flush,

@@ -173,12 +173,15 @@ export function openSqliteStore(path: string): Store {
     const unknown = orphanedSent.get(keyId, at) as number;
     if (unknown > 0) addUnknown.run(unknown, keyId);
     dropOrphans.run(keyId, at);
-    if (k.max_uses !== null && k.use_count + k.uses_unknown + unknown + (liveReservations.get(keyId) as number) >= k.max_uses) return undefined;
+    if (k.max_uses !== null && k.use_count + k.uses_unknown + unknown + (liveReservations.get(keyId) as number) >= k.max_uses)
+      return undefined;
     const id = randomUUID();
     insertReservation.run(id, keyId, holder, at);
     return id;
   });
-  const markSent = db.prepare("UPDATE reservations SET state = 'sent', request_id = ? WHERE id = ? AND state = 'reserved' AND holder IN (SELECT id FROM holders WHERE lease_until > ?)");
+  const markSent = db.prepare(
+    "UPDATE reservations SET state = 'sent', request_id = ? WHERE id = ? AND state = 'reserved' AND holder IN (SELECT id FROM holders WHERE lease_until > ?)",
+  );
   const reservationKey = db.prepare('SELECT key_id FROM reservations WHERE id = ?').pluck();
   const deleteReservation = db.prepare('DELETE FROM reservations WHERE id = ?');
   const settleOk = db.prepare('UPDATE keys SET use_count = use_count + 1, last_used_at = ? WHERE id = ?');
@@ -205,9 +208,11 @@ export function openSqliteStore(path: string): Store {
     'INSERT INTO audit_anchors (chain, seq, hash, signature, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, updated_at = excluded.updated_at',
   );
   const deleteAnchor = db.prepare('DELETE FROM audit_anchors WHERE chain = ?');
-  const countDaily = db.prepare(
-    'INSERT INTO key_daily (key_id, day, count) VALUES (?, ?, 1) ON CONFLICT(key_id, day) DO UPDATE SET count = count + 1 RETURNING count',
-  ).pluck();
+  const countDaily = db
+    .prepare(
+      'INSERT INTO key_daily (key_id, day, count) VALUES (?, ?, 1) ON CONFLICT(key_id, day) DO UPDATE SET count = count + 1 RETURNING count',
+    )
+    .pluck();
   const addLedger = db.prepare('INSERT OR IGNORE INTO ledger (key_id, resource, record_id, created_at) VALUES (?, ?, ?, ?)');
   const ledgerIds = db.prepare('SELECT record_id FROM ledger WHERE key_id = ? AND resource = ? ORDER BY created_at, record_id').pluck();
   const getSetting = db.prepare('SELECT value FROM settings WHERE name = ?');
@@ -217,7 +222,18 @@ export function openSqliteStore(path: string): Store {
     keys: {
       async create(k: NewKey) {
         cache.clear();
-        insertKey.run(k.id, k.name, JSON.stringify(k.grant), 'active', k.createdAt, k.expiresAt ?? null, k.notBefore ?? null, k.maxUses ?? null, JSON.stringify(k.limits ?? {}), k.parentId ?? null);
+        insertKey.run(
+          k.id,
+          k.name,
+          JSON.stringify(k.grant),
+          'active',
+          k.createdAt,
+          k.expiresAt ?? null,
+          k.notBefore ?? null,
+          k.maxUses ?? null,
+          JSON.stringify(k.limits ?? {}),
+          k.parentId ?? null,
+        );
         return toRecord(getKey.get(k.id) as KeyRow);
       },
       async get(id) {
@@ -259,7 +275,11 @@ export function openSqliteStore(path: string): Store {
       async uses(id, at) {
         const k = keyUses.get(id) as { max_uses: number | null; use_count: number; uses_unknown: number } | undefined;
         if (!k) return { spent: 0, reserved: 0, unknown: 0 };
-        return { spent: k.use_count, reserved: reservedLive.get(id, at) as number, unknown: k.uses_unknown + (orphanedSent.get(id, at) as number) };
+        return {
+          spent: k.use_count,
+          reserved: reservedLive.get(id, at) as number,
+          unknown: k.uses_unknown + (orphanedSent.get(id, at) as number),
+        };
       },
       async recordUses(uses) {
         for (const u of uses) cache.delete(u.id);
@@ -302,7 +322,13 @@ export function openSqliteStore(path: string): Store {
     },
     auditAnchors: {
       async list() {
-        return (listAnchors.all() as { chain: string; seq: number; hash: string; signature: string; updated_at: number }[]).map((r) => ({ chain: r.chain, seq: r.seq, hash: r.hash, signature: r.signature, updatedAt: r.updated_at }));
+        return (listAnchors.all() as { chain: string; seq: number; hash: string; signature: string; updated_at: number }[]).map((r) => ({
+          chain: r.chain,
+          seq: r.seq,
+          hash: r.hash,
+          signature: r.signature,
+          updatedAt: r.updated_at,
+        }));
       },
       async advance(a: AuditAnchor) {
         advanceAnchor.run(a.chain, a.seq, a.hash, a.signature, a.updatedAt);

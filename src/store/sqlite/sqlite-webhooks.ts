@@ -57,24 +57,36 @@ export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
   const insert = db.prepare(
     "INSERT INTO webhook_relays (id, key_id, event, target_url, secret_sealed, relay_url, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
   );
-  const activate = db.prepare("UPDATE webhook_relays SET ghost_id = ?, status = 'active', updated_at = ? WHERE id = ? AND status = 'pending'");
+  const activate = db.prepare(
+    "UPDATE webhook_relays SET ghost_id = ?, status = 'active', updated_at = ? WHERE id = ? AND status = 'pending'",
+  );
   const discard = db.prepare("DELETE FROM webhook_relays WHERE id = ? AND status = 'pending'");
-  const retire = db.prepare("UPDATE webhook_relays SET status = 'retired', retired_reason = ?, retired_at = ?, updated_at = ? WHERE id = ? AND status <> 'retired'");
+  const retire = db.prepare(
+    "UPDATE webhook_relays SET status = 'retired', retired_reason = ?, retired_at = ?, updated_at = ? WHERE id = ? AND status <> 'retired'",
+  );
   const markRemoved = db.prepare('UPDATE webhook_relays SET ghost_removed_at = ? WHERE id = ? AND ghost_removed_at IS NULL');
-  const scrub = db.prepare("UPDATE webhook_relays SET secret_sealed = NULL WHERE id = ? AND status = 'retired' AND ghost_removed_at IS NOT NULL");
+  const scrub = db.prepare(
+    "UPDATE webhook_relays SET secret_sealed = NULL WHERE id = ? AND status = 'retired' AND ghost_removed_at IS NOT NULL",
+  );
   const get = db.prepare('SELECT * FROM webhook_relays WHERE id = ?');
   const byGhost = db.prepare('SELECT * FROM webhook_relays WHERE ghost_id = ?');
   return {
     async add(r, limit) {
-      return db.transaction(() => {
-        if (limit) {
-          const ids = [...new Set(limit.keyIds)];
-          const live = db.prepare(`SELECT count(*) AS n FROM webhook_relays WHERE status <> 'retired' AND key_id IN (${ids.map(() => '?').join(', ')})`).get(...ids) as { n: number };
-          if (live.n >= limit.max) return false;
-        }
-        insert.run(r.id, r.keyId, r.event, r.targetUrl, r.secretSealed, r.relayUrl, r.createdAt, r.createdAt);
-        return true;
-      }).immediate();
+      return db
+        .transaction(() => {
+          if (limit) {
+            const ids = [...new Set(limit.keyIds)];
+            const live = db
+              .prepare(
+                `SELECT count(*) AS n FROM webhook_relays WHERE status <> 'retired' AND key_id IN (${ids.map(() => '?').join(', ')})`,
+              )
+              .get(...ids) as { n: number };
+            if (live.n >= limit.max) return false;
+          }
+          insert.run(r.id, r.keyId, r.event, r.targetUrl, r.secretSealed, r.relayUrl, r.createdAt, r.createdAt);
+          return true;
+        })
+        .immediate();
     },
     async activate(id, ghostId, at) {
       activate.run(ghostId, at, id);
