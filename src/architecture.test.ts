@@ -36,12 +36,12 @@ function edges(): Edge[] {
           ? st.moduleSpecifier.text
           : undefined;
       if (!spec?.startsWith('.')) continue;
-      let typeOnly = false;
+      let typeOnly: boolean;
       if (ts.isImportDeclaration(st)) {
         const c = st.importClause;
         typeOnly = Boolean(
           c &&
-          (c.isTypeOnly ||
+          (c.phaseModifier === ts.SyntaxKind.TypeKeyword ||
             (!c.name &&
               c.namedBindings &&
               ts.isNamedImports(c.namedBindings) &&

@@ -5,21 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { loadCatalog, type RouteEntry } from './catalog/catalog.js';
 import { RouteMatcher } from './catalog/matcher.js';
-import {
-  loadPermissions,
-  upstreamReach,
-  INTEGRATION_ROLE,
-  type UpstreamCredentialInfo,
-  type UpstreamReach,
-} from './catalog/permissions.js';
+import { loadPermissions, upstreamReach, type UpstreamCredentialInfo, type UpstreamReach } from './catalog/permissions.js';
 import type { Config } from './config/config.js';
-import { anchorPath, type AnchorLookup } from './grants/anchors.js';
 import { Forwarder } from './pipeline/forward/forward.js';
 import { UpstreamCredential } from './pipeline/forward/upstream.js';
 import { parseCidrs, RateLimiter } from './pipeline/lifecycle/lifecycle.js';
 import { UsageRecorder } from './pipeline/usage.js';
 import { loadMasterSecret, unseal } from './secrets/master.js';
-import type { MasterSecret } from './secrets/keys.js';
 import { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING } from './admin/context.js';
 import { RequestEvents } from './pipeline/events.js';
 import { healthProbes } from './health.js';
@@ -28,8 +20,6 @@ import { createGatewayServer } from './server.js';
 
 export { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING };
 import type { Store } from './store/store.js';
-import { openSqliteStore } from './store/sqlite/sqlite-store.js';
-import { openSqliteAudit } from './store/sqlite/sqlite-audit.js';
 import type { AuditStore } from './store/audit.js';
 import { AuditLog } from './pipeline/audit/audit-log.js';
 import { openSqliteDeliveryLog } from './store/sqlite/sqlite-deliveries.js';
@@ -139,11 +129,13 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
           auditKey(master),
           { flushMs: config.audit.flushMs, maxBatch: config.audit.maxBatch, chain: randomUUID() },
           {
-            onError: (err) => log.error({ err: { message: err.message } }, 'audit write failed'),
+            onError: (err) => {
+              log.error({ err: { message: err.message } }, 'audit write failed');
+            },
             anchor: (head) =>
-              void store.auditAnchors
-                .advance({ ...head, updatedAt: Date.now() })
-                .catch((err: Error) => log.error({ err: { message: err.message } }, 'audit anchor not written')),
+              void store.auditAnchors.advance({ ...head, updatedAt: Date.now() }).catch((err: unknown) => {
+                log.error({ err: { message: (err as Error).message } }, 'audit anchor not written');
+              }),
           },
         )
       : undefined;
@@ -158,9 +150,9 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     holder = await store.holders.register({ pid: process.pid, host: hostname(), startedAt: Date.now() }, Date.now() + HOLDER_LEASE_MS);
     const heldBy = holder;
     const lease = setInterval(() => {
-      void store.holders
-        .renew(heldBy, Date.now() + HOLDER_LEASE_MS)
-        .catch((err: Error) => log.error({ err: { message: err.message } }, 'reservation lease not renewed'));
+      void store.holders.renew(heldBy, Date.now() + HOLDER_LEASE_MS).catch((err: unknown) => {
+        log.error({ err: { message: (err as Error).message } }, 'reservation lease not renewed');
+      });
     }, HOLDER_RENEW_MS);
     lease.unref();
     // The upstream credential and what it reaches, replaced together on rotation.
@@ -217,7 +209,9 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       maxQueue: wh.maxQueue,
       concurrencyPerKey: wh.concurrencyPerKey,
       maxQueuePerKey: wh.maxQueuePerKey,
-      onError: (err) => log.error({ err: { message: err.message } }, 'webhook delivery error'),
+      onError: (err) => {
+        log.error({ err: { message: err.message } }, 'webhook delivery error');
+      },
     });
     webhooks = new WebhookService({
       store,
@@ -243,17 +237,24 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     });
     const sweeper = setInterval(
       () =>
-        void webhooks!
-          .sweep(Date.now())
-          .catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed')),
+        void webhooks.sweep(Date.now()).catch((err: unknown) => {
+          log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed');
+        }),
       wh.sweepMs,
     );
     sweeper.unref();
 
     // One event per request; the audit writer is its first subscriber.
-    const events = new RequestEvents((err) => log.error({ err: { message: err.message } }, 'request event listener failed'));
-    if (audit) events.subscribe((e) => audit.record(e));
-    const usage = new UsageRecorder(store.keys, 1000, (err) => log.error({ err: { message: err.message } }, 'key use counts not written'));
+    const events = new RequestEvents((err) => {
+      log.error({ err: { message: err.message } }, 'request event listener failed');
+    });
+    if (audit)
+      events.subscribe((e) => {
+        audit.record(e);
+      });
+    const usage = new UsageRecorder(store.keys, 1000, (err) => {
+      log.error({ err: { message: err.message } }, 'key use counts not written');
+    });
     const forwarder = new Forwarder(config.upstream.url, config.upstream.timeoutMs, config.upstream.connections);
     const server = createGatewayServer({
       matcher,
@@ -294,7 +295,9 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     if (metrics) log.info({ url: `${metrics.url}/metrics` }, 'metrics listening');
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.listen.port, config.listen.host, () => resolve());
+      server.listen(config.listen.port, config.listen.host, () => {
+        resolve();
+      });
     }).catch((err: unknown) => {
       metrics?.server.close();
       throw err;
@@ -324,9 +327,18 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         clearInterval(timer);
         clearInterval(sweeper);
         clearInterval(lease);
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        );
         server.closeAllConnections();
-        if (metrics) await new Promise<void>((resolve) => metrics.server.close(() => resolve()));
+        if (metrics)
+          await new Promise<void>((resolve) =>
+            metrics.server.close(() => {
+              resolve();
+            }),
+          );
         await queue.close();
         await sender.close();
         deliveryLog?.close();

@@ -110,11 +110,20 @@ describe('audit continuity', () => {
   });
 
   for (const [what, damage] of [
-    ['deleted', (path: string) => auditFiles(path).forEach((f) => rmSync(f, { force: true }))],
+    [
+      'deleted',
+      (path: string) => {
+        auditFiles(path).forEach((f) => {
+          rmSync(f, { force: true });
+        });
+      },
+    ],
     [
       'replaced by another gateway’s audit file',
       (path: string, other: string) => {
-        auditFiles(path).forEach((f) => rmSync(f, { force: true }));
+        auditFiles(path).forEach((f) => {
+          rmSync(f, { force: true });
+        });
         copyFileSync(other, path);
       },
     ],
@@ -130,7 +139,9 @@ describe('audit continuity', () => {
     [
       'an older copy restored',
       (path: string, _other: string, older: string) => {
-        auditFiles(path).forEach((f) => rmSync(f, { force: true }));
+        auditFiles(path).forEach((f) => {
+          rmSync(f, { force: true });
+        });
         copyFileSync(older, path);
       },
     ],
@@ -155,7 +166,7 @@ describe('audit continuity', () => {
       const refused = await startError(gw.config);
       assert.equal(refused.code, 'AUDIT_DISCONTINUITY');
       const served = await startServe(gw.configFile, { GHOSTGATE_UPSTREAM_KEY: UPSTREAM_KEY }).catch(
-        (e: { exitCode: number; stderr: string }) => e,
+        (e: unknown) => e as { exitCode: number; stderr: string },
       );
       assert.ok(
         'exitCode' in served && served.exitCode === 1 && served.stderr.includes('AUDIT_DISCONTINUITY'),

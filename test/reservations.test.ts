@@ -24,7 +24,7 @@ describe('max uses across processes, crashes and hang-ups', () => {
   let ghost: FakeUpstream;
   let gw: TestGateway;
   /** Writes Ghost received and has not answered yet. */
-  let held: (() => void)[] = [];
+  const held: (() => void)[] = [];
   const posts = () => ghost.requests.filter((r) => r.method === 'POST');
   const mint = async (maxUses: number, grant: unknown = { version: 1, scopes: ['posts:add'] }) =>
     mintKey(gw.gateway.store, gw.master, gw.config.policy, { name: `max-${maxUses}`, grant, maxUses }, Date.now());

@@ -42,7 +42,9 @@ export interface SoakResult {
 export async function runSoak(seconds: number, rate: number, progress: (s: string) => void = () => {}): Promise<SoakResult> {
   const up = spawn(process.execPath, [join(DIST, 'upstream.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const upPort = await new Promise<number>((r) =>
-    up.stdout!.once('data', (d: Buffer) => r((JSON.parse(d.toString()) as { port: number }).port)),
+    up.stdout.once('data', (d: Buffer) => {
+      r((JSON.parse(d.toString()) as { port: number }).port);
+    }),
   );
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-soak-'));
   const master = MasterSecret.generateHex();

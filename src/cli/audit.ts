@@ -157,14 +157,21 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
       const first = a.tail(Number(o.lines));
       print(first);
       let last = first.at(-1)?.pos ?? a.tail(1)[0]?.pos ?? 0;
-      if (!o.follow) return a.close();
+      if (!o.follow) {
+        a.close();
+        return;
+      }
       await new Promise<void>((resolve) => {
         const t = setInterval(() => {
           const rows = a.query({ afterPos: last });
           print(rows);
           last = rows.at(-1)?.pos ?? last;
         }, 500);
-        process.once('SIGINT', () => (clearInterval(t), a.close(), resolve()));
+        process.once('SIGINT', () => {
+          clearInterval(t);
+          a.close();
+          resolve();
+        });
       });
     });
 
@@ -205,7 +212,10 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .option('--json', 'print JSON')
     .action(async (o: { key: string; since: string; json?: boolean }) => {
       const out = await withAuditAndStore(globals(), (audit, store) => advise(store, audit, o.key, since(o.since)!));
-      if (o.json) return printJson(out);
+      if (o.json) {
+        printJson(out);
+        return;
+      }
       process.stdout.write(`Key ${out.key} (${out.name}): ${out.requests} requests since ${out.since}.\n`);
       process.stdout.write(`Used:    ${out.used.join(', ') || '(nothing)'}\n`);
       process.stdout.write(`Unused:  ${out.unused.join(', ') || '(none: every scope held was used)'}\n`);

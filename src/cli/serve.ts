@@ -41,7 +41,10 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
           ...(key ? { upstreamKey: key } : {}),
         };
         const out = await initWorkspace(input);
-        if (o.json) return printJson(out);
+        if (o.json) {
+          printJson(out);
+          return;
+        }
         process.stdout.write(
           `Wrote ${out.config}\nMaster secret: ${out.masterSecretFile} (mode 600; back it up: without it no key works)\nDatabase: ${out.database}\n`,
         );

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { describeEscalation, escalationOf, FULL_ACCESS_WORDS } from '../grants/escalation.js';
 import { parseScopeList, type Grant } from '../grants/grant.js';
 import { describeGrant } from '../grants/parts.js';
@@ -11,7 +10,7 @@ import { MintError, validGrant } from '../keys/mint.js';
 import type { KeyLimits } from '../store/store.js';
 import { parseDuration, parseRate, parseWhen } from './time.js';
 import { readUserFile, withStore, type GlobalOpts } from './common.js';
-import { CliError, fmtTime, printJson, table } from './output.js';
+import { cell, CliError, fmtTime, printJson, table } from './output.js';
 import { ghostFor } from './webhooks.js';
 
 export { keyJson };
@@ -84,7 +83,10 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
             ...(o.parent ? { parentId: o.parent } : {}),
           };
           const { record: rec, key } = await createKey({ config, store, master: loadMasterSecret(config) }, input, now);
-          if (opts.json) return printJson({ ...keyJson(rec), key });
+          if (opts.json) {
+            printJson({ ...keyJson(rec), key });
+            return;
+          }
           process.stdout.write(
             `Created key ${rec.id} (${rec.name}) with scopes ${rec.grant.scopes.join(', ')}${rec.expiresAt ? `, expiring ${fmtTime(rec.expiresAt)}` : ''}${rec.maxUses ? `, ${rec.maxUses} use(s)` : ''}\n\n  ${key}\n\n`,
           );
@@ -117,7 +119,10 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .description('list the grant presets')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
-      if (o.json) return printJson(PRESETS);
+      if (o.json) {
+        printJson(PRESETS);
+        return;
+      }
       process.stdout.write(
         table(
           Object.entries(PRESETS).map(([n, p]) => [
@@ -138,7 +143,10 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
       const opts = { ...globals(), ...o };
       await withStore(opts, async (store) => {
         const keys = await listKeys({ store });
-        if (opts.json) return printJson(keys.map(keyJson));
+        if (opts.json) {
+          printJson(keys.map(keyJson));
+          return;
+        }
         process.stdout.write(
           table(
             keys.map((k) => [
@@ -167,19 +175,19 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
       await withStore(opts, async (store) => {
         const { record: k, uses, webhooks } = await showKey({ store }, id, Date.now());
         const j = { ...keyJson(k), uses };
-        if (opts.json) return printJson({ ...j, webhooks });
+        if (opts.json) {
+          printJson({ ...j, webhooks });
+          return;
+        }
         for (const [name, v] of Object.entries(j))
-          if (name !== 'grant' && name !== 'escalation')
-            process.stdout.write(
-              `${name.padEnd(13)} ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v}\n`,
-            );
+          if (name !== 'grant' && name !== 'escalation') process.stdout.write(`${name.padEnd(13)} ${cell(v)}\n`);
         const e = escalationOf(k.grant);
         process.stdout.write(`escalation    ${describeEscalation(e, Infinity)}\n`);
         for (const n of e.narrowed) process.stdout.write(`              ${n.scope} (narrowed): ${n.bound}\n`);
         process.stdout.write(`rules         ${describeGrant(k.grant).join('\n              ')}\n`);
         process.stdout.write(`grant         ${JSON.stringify(k.grant, null, 2).replace(/\n/g, '\n              ')}\n`);
         process.stdout.write(
-          `webhooks      ${webhooks.length === 0 ? '-' : webhooks.map((w) => `${w.id ?? w.relay_id} ${w.event} -> ${w.target_url} (${w.status})`).join('\n              ')}\n`,
+          `webhooks      ${webhooks.length === 0 ? '-' : webhooks.map((w) => `${cell(w.id ?? w.relay_id)} ${cell(w.event)} -> ${cell(w.target_url)} (${cell(w.status)})`).join('\n              ')}\n`,
         );
       });
     });

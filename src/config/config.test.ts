@@ -37,7 +37,7 @@ test('invalid values are refused at start-up with the field named', () => {
   const bad = (text: string, env: Record<string, string>, field: RegExp) => {
     assert.throws(
       () => loadConfig(file(text), env),
-      (e: unknown) => e instanceof ConfigError && field.test((e as Error).message),
+      (e: unknown) => e instanceof ConfigError && field.test(e.message),
     );
   };
   bad('upstream:\n  url: ftp://example.com\n', {}, /upstream\.url/);

@@ -22,7 +22,6 @@ export const ConfigSchema = z
     upstream: z
       .object({
         url: z
-          .string()
           .url()
           .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
           .transform((u) => u.replace(/\/+$/, '')),
@@ -93,7 +92,6 @@ export const ConfigSchema = z
      * Without it, creating a webhook is refused (WEBHOOK_RELAY_UNAVAILABLE).
      */
     publicUrl: z
-      .string()
       .url()
       .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
       .transform((u) => u.replace(/\/+$/, ''))

@@ -21,8 +21,14 @@ const say = (s = '') => process.stdout.write(`${s}\n`);
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    srv.once('error', () => {
+      resolve(false);
+    });
+    srv.listen(port, '127.0.0.1', () =>
+      srv.close(() => {
+        resolve(true);
+      }),
+    );
   });
 }
 

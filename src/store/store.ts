@@ -247,7 +247,7 @@ export interface Store {
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
   constructor(cause: unknown) {
-    super(`the store failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super(`the store failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 
@@ -271,7 +271,7 @@ export function guardStore<S extends object>(store: S): S {
       Object.entries(part).map(([name, v]) => [name, typeof v === 'function' ? wrap(v as (...a: unknown[]) => unknown, part) : v]),
     );
   return Object.fromEntries(
-    Object.entries(store).map(([name, v]) => [
+    Object.entries(store as Record<string, unknown>).map(([name, v]) => [
       name,
       typeof v === 'function' ? wrap(v as (...a: unknown[]) => unknown, store) : v && typeof v === 'object' ? guardPart(v) : v,
     ]),

@@ -21,7 +21,11 @@ before(async () => {
       handler(req, res, received.length);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) =>
+    server.listen(0, '127.0.0.1', () => {
+      r();
+    }),
+  );
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 after(() => {

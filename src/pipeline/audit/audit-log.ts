@@ -82,7 +82,10 @@ export class AuditLog {
   record(entry: AuditEntry): void {
     this.pending.push({ entry });
     if (this.pending.length >= this.opts.maxBatch) this.flushSoon();
-    else this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs);
+    else
+      this.timer ??= setTimeout(() => {
+        this.flush();
+      }, this.opts.flushMs);
   }
 
   /** An intent: resolves once it is durable; rejects when the audit cannot be written (fail closed). */
@@ -95,7 +98,9 @@ export class AuditLog {
 
   private flushSoon(): void {
     // setImmediate lets intents arriving in the same turn share one commit (group commit).
-    this.immediate ??= setImmediate(() => this.flush());
+    this.immediate ??= setImmediate(() => {
+      this.flush();
+    });
   }
 
   flush(): void {
@@ -131,7 +136,10 @@ export class AuditLog {
       if (this.closed) {
         this.dropped += this.pending.length;
         this.pending = [];
-      } else if (this.pending.length > 0) this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs);
+      } else if (this.pending.length > 0)
+        this.timer ??= setTimeout(() => {
+          this.flush();
+        }, this.opts.flushMs);
       this.hooks.onError?.(err as Error);
       return;
     }

@@ -93,13 +93,28 @@ test('a file holding every anchored record, or more, is continuous', async () =>
 
 // [what, damage to the file] -> a discontinuity of chain c1 (or of the file)
 const DAMAGE: [string, (f: AuditStore) => void][] = [
-  ['its last records removed', (f) => f.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq > 1")],
+  [
+    'its last records removed',
+    (f) => {
+      f.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq > 1");
+    },
+  ],
   [
     'the whole chain removed',
     (f) => (f.unsafeExec("DELETE FROM audit WHERE chain = 'c1'"), f.unsafeExec("DELETE FROM audit_heads WHERE chain = 'c1'")),
   ],
-  ['the anchored record replaced', (f) => f.unsafeExec("UPDATE audit SET hash = 'x' WHERE chain = 'c1' AND seq = 3")],
-  ['the anchored record missing from the middle', (f) => f.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq = 3")],
+  [
+    'the anchored record replaced',
+    (f) => {
+      f.unsafeExec("UPDATE audit SET hash = 'x' WHERE chain = 'c1' AND seq = 3");
+    },
+  ],
+  [
+    'the anchored record missing from the middle',
+    (f) => {
+      f.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq = 3");
+    },
+  ],
 ];
 for (const [what, damage] of DAMAGE) {
   test(`a chain with ${what} is a discontinuity until acknowledged; the acknowledgement verifies`, async () => {

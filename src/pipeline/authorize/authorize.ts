@@ -370,7 +370,8 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
         if (route.method === 'GET') effects.check = { resource, constraint: c, owned };
       }
       if (route.resource === resource && route.action === 'copy' && needsOwnedIds(c)) effects.ledger = resource;
-    } else if (mode.mode === 'body') {
+    } else {
+      // mode.mode === 'body'
       if (needsOwnedIds(c)) effects.ledger = resource;
     }
   }
@@ -476,8 +477,7 @@ function exposureStep(grant: CompiledGrant, route: RouteEntry, request: RequestF
       // The record the route names, with its type learnt from Ghost (or forced by the route's prefix).
       const value = request.params[row.via.param] ?? '';
       if (request.record === undefined) {
-        const typedRoute =
-          route.segments[0] === 'posts' || route.segments[0] === 'pages' ? (route.segments[0] as 'posts' | 'pages') : undefined;
+        const typedRoute = route.segments[0] === 'posts' || route.segments[0] === 'pages' ? route.segments[0] : undefined;
         need.record = { resource: typedRoute ?? 'post-or-page', by: 'id', value, include: recordInclude(g, typedRoute ?? 'posts') };
         continue;
       }

@@ -173,7 +173,9 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
   const select = `SELECT rowid AS pos, ${COLUMNS} FROM audit`;
   return {
     fileId,
-    append: (chain, rows, head) => appendTx(chain, rows, head),
+    append: (chain, rows, head) => {
+      appendTx(chain, rows, head);
+    },
     head: (chain) => getHead.get(chain) as SignedHead | undefined,
     heads: () => db.prepare('SELECT chain, seq, hash, signature FROM audit_heads ORDER BY chain').all() as SignedHead[],
     chains: () =>
@@ -193,13 +195,34 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
     query(q) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (q.keyId) (where.push('key_id = ?'), args.push(q.keyId));
-      if (q.since !== undefined) (where.push('at >= ?'), args.push(q.since));
-      if (q.until !== undefined) (where.push('at < ?'), args.push(q.until));
-      if (q.decision) (where.push('decision = ?'), args.push(q.decision));
-      if (q.code) (where.push('code = ?'), args.push(q.code));
-      if (q.afterPos !== undefined) (where.push('rowid > ?'), args.push(q.afterPos));
-      if (q.chain !== undefined) (where.push('chain = ?'), args.push(q.chain));
+      if (q.keyId) {
+        where.push('key_id = ?');
+        args.push(q.keyId);
+      }
+      if (q.since !== undefined) {
+        where.push('at >= ?');
+        args.push(q.since);
+      }
+      if (q.until !== undefined) {
+        where.push('at < ?');
+        args.push(q.until);
+      }
+      if (q.decision) {
+        where.push('decision = ?');
+        args.push(q.decision);
+      }
+      if (q.code) {
+        where.push('code = ?');
+        args.push(q.code);
+      }
+      if (q.afterPos !== undefined) {
+        where.push('rowid > ?');
+        args.push(q.afterPos);
+      }
+      if (q.chain !== undefined) {
+        where.push('chain = ?');
+        args.push(q.chain);
+      }
       const order = q.chain !== undefined ? 'seq' : 'rowid';
       const sql = `${select} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
       return (db.prepare(sql).all(...args, q.limit ?? 1_000_000) as Row[]).map(fromRow);

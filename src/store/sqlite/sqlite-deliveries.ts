@@ -63,9 +63,18 @@ export function openSqliteDeliveryLog(path: string, flushMs = 200): DeliveryLog 
       flush();
       const where: string[] = [];
       const args: unknown[] = [];
-      if (q.relayId) (where.push('relay_id = ?'), args.push(q.relayId));
-      if (q.keyId) (where.push('key_id = ?'), args.push(q.keyId));
-      if (q.since !== undefined) (where.push('at >= ?'), args.push(q.since));
+      if (q.relayId) {
+        where.push('relay_id = ?');
+        args.push(q.relayId);
+      }
+      if (q.keyId) {
+        where.push('key_id = ?');
+        args.push(q.keyId);
+      }
+      if (q.since !== undefined) {
+        where.push('at >= ?');
+        args.push(q.since);
+      }
       const sql = `SELECT * FROM webhook_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
       return (db.prepare(sql).all(...args, q.limit ?? 100) as Row[]).map((r) => ({
         at: r.at,

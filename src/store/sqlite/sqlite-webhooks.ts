@@ -97,9 +97,18 @@ export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
     async update(id, changes, at) {
       const sets: string[] = ['updated_at = ?'];
       const args: unknown[] = [at];
-      if (changes.event !== undefined) (sets.push('event = ?'), args.push(changes.event));
-      if (changes.targetUrl !== undefined) (sets.push('target_url = ?'), args.push(changes.targetUrl));
-      if (changes.secretSealed !== undefined) (sets.push('secret_sealed = ?'), args.push(changes.secretSealed));
+      if (changes.event !== undefined) {
+        sets.push('event = ?');
+        args.push(changes.event);
+      }
+      if (changes.targetUrl !== undefined) {
+        sets.push('target_url = ?');
+        args.push(changes.targetUrl);
+      }
+      if (changes.secretSealed !== undefined) {
+        sets.push('secret_sealed = ?');
+        args.push(changes.secretSealed);
+      }
       db.prepare(`UPDATE webhook_relays SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
     },
     async retire(id, reason, at) {
@@ -122,8 +131,14 @@ export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
     async list(filter = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (filter.keyId) (where.push('key_id = ?'), args.push(filter.keyId));
-      if (filter.status) (where.push('status = ?'), args.push(filter.status));
+      if (filter.keyId) {
+        where.push('key_id = ?');
+        args.push(filter.keyId);
+      }
+      if (filter.status) {
+        where.push('status = ?');
+        args.push(filter.status);
+      }
       const sql = `SELECT * FROM webhook_relays ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
       return (db.prepare(sql).all(...args) as Row[]).map(toRecord);
     },
