@@ -74,7 +74,7 @@ export async function openPostgresAudit(url: string, pool: pg.Pool = openPool(ur
       (
         (
           await pool.query(
-            'SELECT chain FROM audit_heads UNION SELECT chain FROM audit_checkpoints UNION SELECT DISTINCT chain FROM audit ORDER BY 1 COLLATE "C"',
+            'SELECT chain FROM (SELECT chain FROM audit_heads UNION SELECT chain FROM audit_checkpoints UNION SELECT DISTINCT chain FROM audit) c ORDER BY chain COLLATE "C"',
           )
         ).rows as { chain: string }[]
       ).map((r) => r.chain),
