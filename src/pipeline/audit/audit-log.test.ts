@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteAudit } from '../../store/sqlite/sqlite-audit.js';
-import type { SignedHead } from '../../store/audit.js';
+import type { AuditRow, AuditStore, SignedHead } from '../../store/audit.js';
 import { AuditLog } from './audit-log.js';
 import type { AuditEntry } from './record.js';
 
@@ -97,4 +97,40 @@ test('closed on a failing file: the pending records are written once or dropped,
   assert.equal(errors.length, 1, 'no retry after close (a retry would fail again on the closed store)');
   locker.exec('ROLLBACK');
   locker.close();
+});
+
+test('a batch waits for the one being committed: intents arriving meanwhile share the next commit, in order, on one chain', async () => {
+  const file = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'));
+  const appends: number[] = [];
+  // A network database: each commit takes a while, and the writer must not start another meanwhile.
+  const slow = {
+    ...file,
+    append: async (chain: string, rows: readonly AuditRow[], head: SignedHead) => {
+      appends.push(rows.length);
+      await new Promise((r) => setTimeout(r, 30));
+      await file.append(chain, rows, head);
+    },
+  } as AuditStore;
+  const heads: SignedHead[] = [];
+  const log = await AuditLog.open(slow, KEY, { flushMs: 1000, maxBatch: 1000, chain: 'c' }, { anchor: (h) => heads.push(h) });
+  const first = log.intent({ ...entry(1), kind: 'intent' });
+  await new Promise((r) => setTimeout(r, 10)); // the first commit is under way
+  const later = [2, 3, 4].map((i) => log.intent({ ...entry(i), kind: 'intent' }));
+  await Promise.all([first, ...later]);
+  assert.deepEqual(appends, [1, 3], 'two commits: the first, then the three that arrived during it');
+  assert.deepEqual(
+    heads.map((h) => h.seq),
+    [1, 4],
+  );
+  assert.deepEqual(
+    (await file.query({ chain: 'c' })).map((r) => [r.seq, r.requestId]),
+    [
+      [1, 'r1'],
+      [2, 'r2'],
+      [3, 'r3'],
+      [4, 'r4'],
+    ],
+  );
+  await log.close();
+  await file.close();
 });
