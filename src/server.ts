@@ -168,7 +168,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     if (deps.health && (await deps.health(req, res))) return;
 
     // Audit required, by policy: while records cannot be written, nothing is served (reads included).
-    if (deps.audit && (deps.auditOnFailure ?? 'refuse') === 'refuse' && !deps.audit.ready()) {
+    if (deps.audit && (deps.auditOnFailure ?? 'refuse') === 'refuse' && !(await deps.audit.ready())) {
       sendError(
         res,
         gatewayError(

@@ -139,8 +139,8 @@ export async function runSoak(seconds: number, rate: number, progress: (s: strin
   await new Promise((r) => gw.once('exit', r));
   up.kill('SIGTERM');
   const audit = openSqliteAudit(join(dir, 'audit.db'));
-  const auditRequests = new Set(audit.query({}).map((r) => r.requestId)).size;
-  audit.close();
+  const auditRequests = new Set((await audit.query({})).map((r) => r.requestId)).size;
+  await audit.close();
   return { seconds, rate, requests, unexpected, rssStartMb, rssEndMb, auditRequests };
 }
 

@@ -4,7 +4,8 @@ import { upstreamKey } from '../admin/context.js';
 import { UpstreamCredential } from '../pipeline/forward/upstream.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import type { Store } from '../store/store.js';
-import { openSqliteDeliveryLog } from '../store/sqlite/sqlite-deliveries.js';
+import { openDeliveryLog } from '../admin/context.js';
+import type { DeliveryLog } from '../store/deliveries.js';
 import { MigrateError, deliveryJson, findRelay, legacyWebhooks, migrateWebhook, relayJson } from '../webhooks/admin.js';
 import { ghostWebhooks, type GhostWebhooks } from '../webhooks/ghost-client.js';
 import { RelaySecrets } from '../webhooks/relay-secrets.js';
@@ -28,12 +29,12 @@ export async function ghostFor(config: Config, store: Store): Promise<GhostWebho
   );
 }
 
-function withDeliveries<T>(g: GlobalOpts, fn: (log: ReturnType<typeof openSqliteDeliveryLog>) => T): T {
-  const log = openSqliteDeliveryLog(configFrom(g).audit.path);
+async function withDeliveries<T>(g: GlobalOpts, fn: (log: DeliveryLog) => Promise<T>): Promise<T> {
+  const log = openDeliveryLog(configFrom(g));
   try {
-    return fn(log);
+    return await fn(log);
   } finally {
-    log.close();
+    await log.close();
   }
 }
 
@@ -95,7 +96,7 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
       await withStore(opts, async (store) => {
         const r = await findRelay(store, id);
         if (!r) throw new CliError(`no relayed webhook ${id} (see \`ghostgate webhooks audit\` for older ones)`);
-        const deliveries = withDeliveries(opts, (log) => log.query({ relayId: r.id, limit: Number(o.limit) }).map(deliveryJson));
+        const deliveries = (await withDeliveries(opts, (log) => log.query({ relayId: r.id, limit: Number(o.limit) }))).map(deliveryJson);
         const j = { ...relayJson(r, await store.keys.get(r.keyId)), deliveries };
         if (opts.json) {
           printJson(j);
@@ -117,11 +118,11 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
       await withStore(opts, async (store) => {
         const relay = o.webhook ? await findRelay(store, o.webhook) : undefined;
         if (o.webhook && !relay) throw new CliError(`no relayed webhook ${o.webhook}`);
-        const rows = withDeliveries(opts, (log) =>
-          log
-            .query({ ...(relay ? { relayId: relay.id } : {}), ...(o.key ? { keyId: o.key } : {}), limit: Number(o.limit) })
-            .map(deliveryJson),
-        );
+        const rows = (
+          await withDeliveries(opts, (log) =>
+            log.query({ ...(relay ? { relayId: relay.id } : {}), ...(o.key ? { keyId: o.key } : {}), limit: Number(o.limit) }),
+          )
+        ).map(deliveryJson);
         if (opts.json) {
           printJson(rows);
           return;

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const { config } = loadConfig(configFile, {});
   writeMasterSecretFile(config.masterSecretFile);
   const master = loadMasterSecret(config);
-  const setup = openStore(config);
+  const setup = await openStore(config);
   await setup.settings.set(UPSTREAM_SETTING, seal(master, lab.integration.adminKey));
   const keys: Record<string, string> = {};
   for (const [name, scopes] of [

@@ -1,8 +1,8 @@
 import type { Grant } from '../grants/grant.js';
 
 /**
- * The Store interface: one per database driver (sqlite/ today, postgres/
- * next), each passing store.contract.ts. Methods are async so that a network
+ * The Store interface: one per database driver (sqlite/, postgres/), each
+ * passing store.contract.ts. Methods are async so that a network
  * database fits without changing callers.
  */
 export type KeyStatus = 'active' | 'revoked';
@@ -67,8 +67,11 @@ export interface NewKey {
 export interface KeyStore {
   create(key: NewKey): Promise<KeyRecord>;
   /**
-   * One key. Drivers may cache, but never past a change: a revocation made by
-   * any process is seen by the very next get().
+   * One key. Drivers may cache, but never past a change made through this
+   * store, and a change made by another process within the driver's bound:
+   * SQLite's very next get() (PRAGMA data_version), PostgreSQL's within 1 s
+   * (LISTEN/NOTIFY, a polling backstop, and no cached answer once the
+   * backstop has not confirmed the cache for that long).
    */
   get(id: string): Promise<KeyRecord | undefined>;
   list(): Promise<KeyRecord[]>;
@@ -248,6 +251,25 @@ export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
   constructor(cause: unknown) {
     super(`the store failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/**
+ * The store's schema is not the one this ghostgate was built for: migrations
+ * not run yet (`ghostgate migrate`), or run by a newer ghostgate. A gateway
+ * does not start on it (STORE_MIGRATIONS_PENDING).
+ */
+export class StoreMigrationError extends Error {
+  override readonly name = 'StoreMigrationError';
+  constructor(
+    readonly applied: number,
+    readonly expected: number,
+  ) {
+    super(
+      applied < expected
+        ? `the store's schema is at version ${applied}, this ghostgate needs ${expected}: run \`ghostgate migrate\``
+        : `the store's schema is at version ${applied}, newer than this ghostgate knows (${expected}): run a newer ghostgate`,
+    );
   }
 }
 

@@ -35,7 +35,7 @@ after(() => {
 
 function memoryLog(): DeliveryLog & { rows: DeliveryEntry[] } {
   const rows: DeliveryEntry[] = [];
-  return { rows, record: (e) => rows.push(e), query: () => [...rows].reverse(), flush() {}, close() {} };
+  return { rows, record: (e) => rows.push(e), query: async () => [...rows].reverse(), flush: async () => {}, close: async () => {} };
 }
 
 const job = (over: Partial<DeliveryJob> = {}): DeliveryJob => ({

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { RelayRecord, RelayStatus, WebhookRelayStore } from '../store.js';
+import { relayFromRow as toRecord, type RelayRow as Row } from '../rows.js';
+import type { WebhookRelayStore } from '../store.js';
 
 /** The relayed webhooks table (src/webhooks/), in the key store's database. */
 export const WEBHOOK_RELAYS_MIGRATION = `CREATE TABLE webhook_relays (
@@ -20,38 +21,6 @@ export const WEBHOOK_RELAYS_MIGRATION = `CREATE TABLE webhook_relays (
 
 /** Retiring a relay no longer forgets Ghost's copy: removal is retried until Ghost confirms it. */
 export const WEBHOOK_RELAYS_REMOVED_MIGRATION = `ALTER TABLE webhook_relays ADD COLUMN ghost_removed_at INTEGER;`;
-
-interface Row {
-  id: string;
-  ghost_id: string | null;
-  key_id: string;
-  event: string;
-  target_url: string;
-  secret_sealed: string | null;
-  relay_url: string;
-  status: RelayStatus;
-  retired_reason: string | null;
-  created_at: number;
-  updated_at: number;
-  retired_at: number | null;
-  ghost_removed_at: number | null;
-}
-
-const toRecord = (r: Row): RelayRecord => ({
-  id: r.id,
-  ghostId: r.ghost_id,
-  keyId: r.key_id,
-  event: r.event,
-  targetUrl: r.target_url,
-  secretSealed: r.secret_sealed,
-  relayUrl: r.relay_url,
-  status: r.status,
-  retiredReason: r.retired_reason,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  retiredAt: r.retired_at,
-  ghostRemovedAt: r.ghost_removed_at,
-});
 
 export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
   const insert = db.prepare(
