@@ -7,7 +7,9 @@ import type { Store } from './store/store.js';
  * without details an outsider could use (the log has them):
  *   GET /ghostgate/healthz  200 while the process serves HTTP
  *   GET /ghostgate/readyz   200 when the key store answers, the audit can be
- *                           written and Ghost answers; else 503
+ *                           written and Ghost answers; else 503 (also while
+ *                           the gateway drains on SIGTERM, so balancers stop
+ *                           sending it requests)
  * Ghost is asked at most once per `upstreamCacheMs` whatever the probe rate
  * (its public GET /site/), so probes cannot be used to load Ghost.
  * Probes are not requests through the gateway: they emit no request event.
@@ -20,6 +22,8 @@ export interface HealthDeps {
   readonly upstreamCacheMs?: number;
   readonly log: Logger;
   readonly now?: () => number;
+  /** True once the gateway is shutting down. */
+  readonly draining?: () => boolean;
 }
 
 export type HealthHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -50,6 +54,10 @@ export function healthProbes(deps: HealthDeps): HealthHandler {
     }
     if (path === '/ghostgate/healthz') {
       answer(res, 200, '{"status":"ok"}');
+      return true;
+    }
+    if (deps.draining?.()) {
+      answer(res, 503, '{"status":"draining"}');
       return true;
     }
     const problems: string[] = [];

@@ -132,7 +132,8 @@ export interface RunningGateway {
   readonly metricsUrl?: string;
   /** Looks for a new upstream credential now (also done every `upstreamReloadMs`). */
   reloadUpstream(): Promise<boolean>;
-  close(): Promise<void>;
+  /** Stops gracefully: requests in flight get up to drainMs (listen.drainSeconds) to finish. */
+  close(drainMs?: number): Promise<void>;
 }
 
 export async function startGateway(config: Config, log: Logger = pino({ level: config.log.level })): Promise<RunningGateway> {
@@ -143,6 +144,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
   const store = await openStoreForServing(config, log);
   let auditStore: AuditStore | undefined;
   let holder: string | undefined;
+  let draining = false;
   try {
     auditStore = config.audit.enabled ? await openAuditForServing(config, store, auditKey(master)) : undefined;
     // Each gateway process writes its own chain: several processes on one store never share a chain position.
@@ -299,6 +301,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       events,
       health: healthProbes({
         store,
+        draining: () => draining,
         ...(audit ? { audit } : {}),
         log,
         // Ghost's public site endpoint: no credential needed, cheap, answered while Ghost serves its API.
@@ -347,15 +350,26 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       events,
       ...(metrics ? { metricsUrl: metrics.url } : {}),
       reloadUpstream,
-      async close() {
+      async close(drainMs = config.listen.drainSeconds * 1000) {
+        // Graceful: readyz answers 503, no new connection is accepted, idle keep-alive connections close, and
+        // requests in flight finish (their intents and outcomes audited) for up to drainMs before being cut.
+        draining = true;
         clearInterval(timer);
         clearInterval(sweeper);
         clearInterval(lease);
-        await new Promise<void>((resolve) =>
+        const closed = new Promise<void>((resolve) =>
           server.close(() => {
             resolve();
           }),
         );
+        server.closeIdleConnections();
+        let cutShort = false;
+        const cut = setTimeout(() => {
+          cutShort = true;
+          server.closeAllConnections();
+        }, drainMs);
+        await closed;
+        clearTimeout(cut);
         server.closeAllConnections();
         if (metrics)
           await new Promise<void>((resolve) =>
@@ -366,7 +380,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         await queue.close();
         await sender.close();
         await deliveryLog?.close();
-        await forwarder.close();
+        await forwarder.close(cutShort);
         await usage.close();
         await audit?.close();
         await auditStore?.close();

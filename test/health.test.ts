@@ -51,3 +51,41 @@ describe('health probes', () => {
     }
   });
 });
+
+test('readyz answers 503 "draining" once the gateway is shutting down, without asking the store or Ghost', async () => {
+  const { createServer } = await import('node:http');
+  const { pino } = await import('pino');
+  const { healthProbes } = await import('../src/health.js');
+  let draining = false;
+  const asked: string[] = [];
+  const handler = healthProbes({
+    store: {
+      settings: {
+        get: (k: string) => {
+          asked.push(`store ${k}`);
+          return Promise.resolve(undefined);
+        },
+      },
+    } as never,
+    upstreamUp: () => {
+      asked.push('ghost');
+      return Promise.resolve(true);
+    },
+    log: pino({ level: 'silent' }),
+    draining: () => draining,
+  });
+  const server = createServer((req, res) => void handler(req, res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/ghostgate/readyz`;
+  try {
+    assert.equal((await request(url)).statusCode, 200);
+    asked.length = 0;
+    draining = true;
+    const r = await request(url);
+    assert.deepEqual({ status: r.statusCode, body: await r.body.text() }, { status: 503, body: '{"status":"draining"}' });
+    assert.deepEqual(asked, []);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});

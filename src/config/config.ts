@@ -16,9 +16,11 @@ export const ConfigSchema = z
       .object({
         host: z.string().min(1).default('127.0.0.1'),
         port: z.coerce.number().int().min(0).max(65535).default(8787),
+        /** On SIGTERM: how long requests in flight may take to finish before their connections are cut. */
+        drainSeconds: z.number().min(0).max(3600).default(10),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8787 }),
+      .default({ host: '127.0.0.1', port: 8787, drainSeconds: 10 }),
     upstream: z
       .object({
         url: z

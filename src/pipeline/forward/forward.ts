@@ -204,8 +204,10 @@ export class Forwarder {
     return json as Record<string, unknown>;
   }
 
-  async close(): Promise<void> {
-    await this.pool.close();
+  /** Waits for Ghost's answers in flight; `abort`: drops them (a drain that ran out of time). */
+  async close(abort = false): Promise<void> {
+    if (abort) await this.pool.destroy();
+    else await this.pool.close();
   }
 }
 
