@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadCatalog, type RouteEntry } from '../catalog/catalog.js';
+import { loadCatalog, type Catalog, type RouteEntry } from '../catalog/catalog.js';
 import { checkGhostDir } from '../catalog/check.js';
 import { printJson, table } from './output.js';
 
@@ -52,25 +52,27 @@ export function registerCatalog(program: Command): void {
       const r = checkGhostDir(c, o.ghostDir);
       const ok = r.missing.length === 0 && r.stale.length === 0 && r.misordered.length === 0 && r.mismatched.length === 0;
       if (o.json) printJson({ ok, catalog_version: c.ghostVersion, ...r });
-      else {
-        process.stdout.write(
-          `Ghost ${r.ghostVersion ?? '?'} registers ${r.registered} admin routes; the catalog (Ghost ${c.ghostVersion}) has ${c.routes.length}.\n`,
-        );
-        for (const m of r.missing)
-          process.stdout.write(`missing from catalog: ${m.method} ${m.path}${m.controller ? ` (${m.controller})` : ''}\n`);
-        for (const s of r.stale) process.stdout.write(`stale in catalog:     ${s.method} ${s.path}\n`);
-        for (const s of r.misordered)
-          process.stdout.write(`out of Ghost's order: ${s.method} ${s.path} (Ghost registers a route matching the same paths before it)\n`);
-        for (const s of r.mismatched)
-          process.stdout.write(
-            `other controller:     ${s.method} ${s.path} is ${s.scope} in the catalog, ${s.controller ?? 'no controller'} in Ghost\n`,
-          );
-        process.stdout.write(
-          ok
-            ? 'OK: the catalog matches.\n'
-            : 'MISMATCH: routes missing from the catalog are refused by the gateway until added; order and controllers must follow Ghost.\n',
-        );
-      }
+      else printCheck(c, r, ok);
       if (!ok) process.exitCode = 1;
     });
+}
+
+function printCheck(c: Catalog, r: ReturnType<typeof checkGhostDir>, ok: boolean): void {
+  process.stdout.write(
+    `Ghost ${r.ghostVersion ?? '?'} registers ${r.registered} admin routes; the catalog (Ghost ${c.ghostVersion}) has ${c.routes.length}.\n`,
+  );
+  for (const m of r.missing)
+    process.stdout.write(`missing from catalog: ${m.method} ${m.path}${m.controller ? ` (${m.controller})` : ''}\n`);
+  for (const s of r.stale) process.stdout.write(`stale in catalog:     ${s.method} ${s.path}\n`);
+  for (const s of r.misordered)
+    process.stdout.write(`out of Ghost's order: ${s.method} ${s.path} (Ghost registers a route matching the same paths before it)\n`);
+  for (const s of r.mismatched)
+    process.stdout.write(
+      `other controller:     ${s.method} ${s.path} is ${s.scope} in the catalog, ${s.controller ?? 'no controller'} in Ghost\n`,
+    );
+  process.stdout.write(
+    ok
+      ? 'OK: the catalog matches.\n'
+      : 'MISMATCH: routes missing from the catalog are refused by the gateway until added; order and controllers must follow Ghost.\n',
+  );
 }

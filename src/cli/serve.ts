@@ -19,42 +19,31 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--offline', 'do not check the upstream credential with Ghost')
     .option('--json', 'print JSON')
-    .action(
-      async (o: {
-        upstreamUrl: string;
-        upstreamKind: string;
-        upstreamKeyFile?: string;
-        db: string;
-        port: string;
-        host: string;
-        offline?: boolean;
-        json?: boolean;
-      }) => {
-        const key = o.upstreamKeyFile ? readSecretInput(o.upstreamKeyFile, '--upstream-key-file') : undefined;
-        const input = {
-          file: resolve(globals().config ?? 'ghostgate.yaml'),
-          upstreamUrl: o.upstreamUrl,
-          upstreamKind: o.upstreamKind,
-          db: o.db,
-          host: o.host,
-          port: Number(o.port),
-          offline: o.offline === true,
-          ...(key ? { upstreamKey: key } : {}),
-        };
-        const out = await initWorkspace(input);
-        if (o.json) {
-          printJson(out);
-          return;
-        }
-        process.stdout.write(
-          `Wrote ${out.config}\nMaster secret: ${out.masterSecretFile} (mode 600; back it up: without it no key works)\nDatabase: ${out.database}\n`,
-        );
-        if (out.upstream)
-          process.stdout.write(`Upstream: Ghost accepted the credential (${out.upstream.kind}, role ${out.upstream.role}).\n`);
-        if (!key)
-          process.stdout.write('Next: ghostgate upstream set --key-file <file> (or set GHOSTGATE_UPSTREAM_KEY), then ghostgate serve\n');
-      },
-    );
+    .action(async (o: InitOptions) => {
+      const key = o.upstreamKeyFile ? readSecretInput(o.upstreamKeyFile, '--upstream-key-file') : undefined;
+      const input = {
+        file: resolve(globals().config ?? 'ghostgate.yaml'),
+        upstreamUrl: o.upstreamUrl,
+        upstreamKind: o.upstreamKind,
+        db: o.db,
+        host: o.host,
+        port: Number(o.port),
+        offline: o.offline === true,
+        ...(key ? { upstreamKey: key } : {}),
+      };
+      const out = await initWorkspace(input);
+      if (o.json) {
+        printJson(out);
+        return;
+      }
+      process.stdout.write(
+        `Wrote ${out.config}\nMaster secret: ${out.masterSecretFile} (mode 600; back it up: without it no key works)\nDatabase: ${out.database}\n`,
+      );
+      if (out.upstream)
+        process.stdout.write(`Upstream: Ghost accepted the credential (${out.upstream.kind}, role ${out.upstream.role}).\n`);
+      if (!key)
+        process.stdout.write('Next: ghostgate upstream set --key-file <file> (or set GHOSTGATE_UPSTREAM_KEY), then ghostgate serve\n');
+    });
 
   program
     .command('serve')
@@ -130,4 +119,15 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
           );
       });
     });
+}
+
+interface InitOptions {
+  upstreamUrl: string;
+  upstreamKind: string;
+  upstreamKeyFile?: string;
+  db: string;
+  port: string;
+  host: string;
+  offline?: boolean;
+  json?: boolean;
 }

@@ -65,9 +65,11 @@ export function checkToken(authorization: string | undefined, expectedAud: strin
   if (typeof rawPayload !== 'object' || rawPayload === null || Array.isArray(rawPayload))
     return fail('TOKEN_MALFORMED', 'payload is not an object');
   const payload = rawPayload as Record<string, unknown>;
-  // JSON.stringify(undefined) is undefined (its declared type says string).
-  const alg = (JSON.stringify(header.alg) as string | undefined)?.slice(0, 20) ?? 'missing';
-  if (header.alg !== 'HS256') return fail('TOKEN_ALGORITHM', `alg ${alg} is not HS256`);
+  if (header.alg !== 'HS256') {
+    // JSON.stringify(undefined) is undefined (its declared type says string).
+    const alg = (JSON.stringify(header.alg) as string | undefined)?.slice(0, 20) ?? 'missing';
+    return fail('TOKEN_ALGORITHM', `alg ${alg} is not HS256`);
+  }
   for (const field of Object.keys(header)) {
     // CASE: jwk/jku/x5u/crit and friends invite key confusion; Ghost's clients send only alg, typ, kid.
     if (!ALLOWED_HEADER_FIELDS.has(field)) return fail('TOKEN_MALFORMED', `header field "${field.slice(0, 20)}" is not accepted`);

@@ -1,8 +1,12 @@
 import type { AuthorizeInput, Decision, Effects, Need } from './decision.js';
 import type { RouteEntry } from '../../catalog/catalog.js';
+import type { RelationFacts } from '../../grants/fields.js';
 import type { Lookup } from '../../grants/relations.js';
 import { AUTHORIZE_STEPS } from './rules/index.js';
 import type { AuthorizeContext } from './step.js';
+
+/** No relation references read (never written to: a step that reads some sets its own). */
+const NO_RELATIONS: RelationFacts = new Map();
 
 export type { AuthorizeInput, Decision, Effects, Need, RecordNeed, RequestFacts } from './decision.js';
 
@@ -32,7 +36,7 @@ export function authorize({ grant, route, upstream, request, reservedSlugs = [],
     identity,
     need: {},
     effects: {},
-    relations: new Map(),
+    relations: NO_RELATIONS,
     lookups: [],
   };
   for (const step of AUTHORIZE_STEPS) {
