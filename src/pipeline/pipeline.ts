@@ -126,7 +126,7 @@ export async function runPipeline(
   }
 
   // 2. Authenticate, then the key's lifecycle (and its ancestors').
-  const auth = await authenticateKey(deps, req, audienceFor(target.version), nowMs, ip);
+  const auth = await authenticateKey(deps, req.headers.authorization, audienceFor(target.version), nowMs, ip);
   if (!auth.ok) return { ...auth.refusal, resolved };
   const { key, ancestors } = auth;
 
@@ -186,21 +186,24 @@ const FIRST_GENERATION = 1;
  * Who is calling: the JWT's claims first (no I/O), then the key row, then the
  * signature (the previous secret during a rotation's grace window), then the
  * lifecycle of the key and of every ancestor: a child key is never more than
- * its parent, also in time, address and rate.
+ * its parent, also in time, address and rate. `traffic: false` checks all but
+ * rate and quota, for a caller whose request is counted by the pipeline run it
+ * makes next (an MCP tool call, src/mcp/endpoint.ts), so it is not counted twice.
  */
 export async function authenticateKey(
   deps: PipelineDeps,
-  req: IncomingMessage,
+  authorization: string | undefined,
   expectedAud: string,
   nowMs: number,
   ip: string | undefined,
+  traffic = true,
 ): Promise<AuthResult> {
   const no = (code: ErrorCode, context: string, key?: KeyRecord, retryAfterS?: number): AuthResult => {
     const refusal = refuse(code, context, undefined, key);
     if (retryAfterS !== undefined) refusal.retryAfterS = retryAfterS;
     return { ok: false, refusal };
   };
-  const t = checkToken(req.headers.authorization, expectedAud, nowMs, { clockSkewS: deps.clockSkewS });
+  const t = checkToken(authorization, expectedAud, nowMs, { clockSkewS: deps.clockSkewS });
   if (!t.ok) return no(t.code, t.context);
   const key = await deps.store.keys.get(t.keyId);
   // CASE: an unknown id is checked against a secret derived for it the same way, so that it is answered
@@ -224,6 +227,7 @@ export async function authenticateKey(
   // what depends on traffic (rate, quota) only once every key of the chain is valid, so a refusal spends nothing.
   const valid = checkKeyChain(chain, nowMs, ip);
   if (!valid.ok) return no(valid.code, valid.context, key);
+  if (!traffic) return { ok: true, key, ancestors };
   for (const k of chain) {
     const whose = k === key ? '' : ' (a parent key)';
     const rate = deps.rateLimiter.take(k.id, k.limits.rate, nowMs);
