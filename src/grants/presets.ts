@@ -64,6 +64,27 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       redact: NO_STAFF_EMAILS,
     },
   },
+  // For AI agents over MCP (docs/mcp.md): a prompt-injected agent can do no more than its preset.
+  'agent-writer': {
+    description:
+      'an AI agent that drafts: browse, read, create and edit its own drafts, read tags; never publish, schedule, delete, change authors or send email',
+    grant: {
+      version: 1,
+      scopes: [...POST_READ, 'posts:add', 'posts:edit', ...TAG_READ],
+      constraints: { posts: { status: ['draft'], createdByKey: true } },
+      fields: { posts: { status: ['draft'], deny: ['authors', 'visibility', 'published_at', ...NO_SENDING] } },
+      sendEmail: false,
+      redact: NO_STAFF_EMAILS,
+    },
+  },
+  'agent-analyst': {
+    description: 'an AI agent that reads: browse and read posts, pages and tags; no members, staff emails redacted, nothing written',
+    grant: {
+      version: 1,
+      scopes: [...POST_READ, 'pages:browse', 'pages:read', ...TAG_READ],
+      redact: NO_STAFF_EMAILS,
+    },
+  },
   'webhook-setup': {
     description: 'add, edit and delete its own webhooks',
     grant: { version: 1, scopes: ['webhooks:add', 'webhooks:edit', 'webhooks:destroy'], constraints: { webhooks: { createdByKey: true } } },

@@ -134,3 +134,17 @@ test('redacted fields are named on the read tools of their resource', () => {
   assert.match(toolDefinition(byName('browse_members'), g).description, /omit email, name/);
   assert.doesNotMatch(toolDefinition(byName('browse_labels'), g).description, /omit/);
 });
+
+test('agent-writer is shown the draft tools only; agent-analyst the read tools of posts, pages and tags, and nothing of members', () => {
+  assert.deepEqual(names(PRESETS['agent-writer']!.grant), [
+    'add_post',
+    'browse_posts',
+    'browse_tags',
+    'edit_post',
+    'read_post',
+    'read_tag',
+  ]);
+  const analyst = names(PRESETS['agent-analyst']!.grant);
+  assert.deepEqual(analyst, ['browse_pages', 'browse_posts', 'browse_tags', 'read_page', 'read_post', 'read_tag']);
+  for (const n of analyst) assert.equal(toolDefinition(byName(n), PRESETS['agent-analyst']!.grant).annotations.readOnlyHint, true, n);
+});
