@@ -68,7 +68,7 @@ describe('the MCP endpoint', () => {
       const { tools } = await client.listTools();
       assert.deepEqual(tools.map((t) => t.name).sort(), ['browse_posts', 'browse_tags', 'read_post']);
       const { resources } = await client.listResources();
-      assert.deepEqual(resources.map((r) => r.uri).sort(), ['ghostgate://key/grant', 'ghostgate://site']);
+      assert.deepEqual(resources.map((r) => r.uri).sort(), ['ghostgate://key/grant', 'ghostgate://site', 'ghostgate://tags']);
       await client.close();
     }
     assert.equal(ghost.requests.length, 0);
@@ -243,6 +243,31 @@ describe('the MCP endpoint', () => {
       ghost.requests.map((r) => `${r.method} ${r.url}`),
       ['GET /ghost/api/admin/site/'],
     );
+    // The key holds no tags:browse, so it is offered no tags resource, and reading it anyway reads nothing.
+    assert.ok(!(await client.listResources()).resources.some((r) => r.uri === 'ghostgate://tags'));
+    await assert.rejects(client.readResource({ uri: 'ghostgate://tags' }));
+    assert.equal(ghost.requests.length, 1);
+    await client.close();
+  });
+
+  test('the tags resource is GET /tags/ with the caller’s credential, so within its grant; a refusal is the read’s error', async () => {
+    const { id, key } = await gw.createKey(['tags:browse']);
+    ghost.respond = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"tags":[{"id":"t","name":"News","slug":"news"}]}');
+    };
+    const client = await connect(`Bearer ${key}`);
+    const tags = await client.readResource({ uri: 'ghostgate://tags' });
+    assert.deepEqual(JSON.parse((tags.contents[0] as { text: string }).text), { tags: [{ id: 't', name: 'News', slug: 'news' }] });
+    assert.deepEqual(
+      ghost.requests.map((r) => `${r.method} ${r.url}`),
+      ['GET /ghost/api/admin/tags/?fields=id%2Cname%2Cslug&limit=all'],
+    );
+    const inner = events.find((e) => e.route === 'GET /tags')!;
+    assert.deepEqual([inner.keyId, inner.decision, JSON.parse(inner.detail!).tool], [id, 'allow', 'resource:tags']);
+    await gw.gateway.store.keys.revoke(id, Date.now());
+    await assert.rejects(client.readResource({ uri: 'ghostgate://tags' }));
+    assert.equal(ghost.requests.length, 1);
     await client.close();
   });
 });

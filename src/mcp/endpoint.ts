@@ -10,6 +10,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { ERRORS, type ErrorCode } from '../errors/errors.js';
+import { compileGrant } from '../grants/grant.js';
 import { authenticateKey, type PipelineDeps } from '../pipeline/pipeline.js';
 import { readJsonBody } from '../pipeline/read-body/read-body.js';
 import type { KeyRecord } from '../store/store.js';
@@ -17,7 +18,7 @@ import { toolError, toolResult } from './answer.js';
 import { MCP_AUDIENCE, mcpCredential } from './credential.js';
 import type { GatewayAnswer, InnerRequest } from './dispatch.js';
 import { toolRequest } from './request.js';
-import { GRANT_URI, RESOURCES, SITE_URI, grantText, siteSummary } from './resources.js';
+import { GRANT_URI, LIST_RESOURCES, RESOURCES, SITE_URI, grantText, siteSummary } from './resources.js';
 import { catalogTools, toolDefinition, toolsFor, type ToolSpec } from './tools.js';
 
 /**
@@ -87,7 +88,9 @@ export class McpEndpoint {
     const message = body.json as { method?: unknown; params?: { name?: unknown; uri?: unknown } } | null;
     out.method = typeof message?.method === 'string' ? message.method.slice(0, 60) : Array.isArray(message) ? 'batch' : null;
     // A tool call (and the site resource) is counted against the key's rate and quota by the request it makes.
-    const counted = out.method === 'tools/call' || (out.method === 'resources/read' && message?.params?.uri === SITE_URI);
+    const uri = message?.params?.uri;
+    const counted =
+      out.method === 'tools/call' || (out.method === 'resources/read' && (uri === SITE_URI || LIST_RESOURCES.some((l) => l.uri === uri)));
     const auth = await authenticateKey(this.deps, cred.authorization, MCP_AUDIENCE, call.now, call.ip, !counted);
     if (!auth.ok) {
       const r = auth.refusal;
@@ -115,6 +118,7 @@ export class McpEndpoint {
   }
 
   private server(key: KeyRecord, authorization: string, call: McpCall, out: McpOutcome): Server {
+    const grant = compileGrant(key.grant);
     const server = new Server(
       { name: 'ghostgate', version: this.version },
       {
@@ -139,7 +143,13 @@ export class McpEndpoint {
       if (!input.ok) return refused('MCP_TOOL_INPUT', input.why);
       return toolResult(await call.dispatch({ ...input.request, authorization }, tool.name));
     });
-    server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: RESOURCES }));
+    const lists = LIST_RESOURCES.filter((l) => grant.holds(l.scope, l.resource));
+    server.setRequestHandler(ListResourcesRequestSchema, () => ({
+      resources: [
+        ...RESOURCES,
+        ...lists.map(({ uri, name, title, description, mimeType }) => ({ uri, name, title, description, mimeType })),
+      ],
+    }));
     server.setRequestHandler(ReadResourceRequestSchema, async (r) => {
       const uri = r.params.uri;
       if (uri === GRANT_URI) {
@@ -155,6 +165,14 @@ export class McpEndpoint {
         const summary = siteSummary(a);
         if (!summary) throw new Error(`the site summary could not be read (the gateway answered ${a.status})`);
         return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(summary) }] };
+      }
+      const list = lists.find((l) => l.uri === uri);
+      if (list) {
+        const a = await call.dispatch({ method: 'GET', pathAndQuery: list.pathAndQuery, authorization }, `resource:${list.name}`);
+        const result = toolResult(a);
+        // A refusal (the grant's, or Ghost's) is the read's error, with its code first.
+        if (result.isError) throw new Error((result.content[0] as { text: string }).text);
+        return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(a.json) }] };
       }
       throw new Error(`no resource ${uri.slice(0, 80)}`);
     });

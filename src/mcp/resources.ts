@@ -28,6 +28,37 @@ export const RESOURCES: Resource[] = [
   },
 ];
 
+/** Lists of what the key may use, read through the pipeline with the caller's own credential (so within its grant). */
+export interface ListResource extends Resource {
+  /** The scope the list's route needs: the resource is offered only to a key that holds it. */
+  readonly scope: string;
+  readonly resource: string;
+  readonly pathAndQuery: string;
+}
+
+export const LIST_RESOURCES: readonly ListResource[] = [
+  {
+    uri: 'ghostgate://tags',
+    name: 'tags',
+    title: 'Tags',
+    description: 'The tags this key may see: id, name, slug (GET /tags/ through the gateway)',
+    mimeType: 'application/json',
+    scope: 'tags:browse',
+    resource: 'tags',
+    pathAndQuery: '/tags/?fields=id%2Cname%2Cslug&limit=all',
+  },
+  {
+    uri: 'ghostgate://authors',
+    name: 'authors',
+    title: 'Authors',
+    description: 'The staff users this key may see: id, name, slug (GET /users/ through the gateway)',
+    mimeType: 'application/json',
+    scope: 'users:browse',
+    resource: 'users',
+    pathAndQuery: '/users/?fields=id%2Cname%2Cslug&limit=all',
+  },
+];
+
 export function grantText(key: KeyRecord, tools: readonly string[]): string {
   const when = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const lines = [
