@@ -7,6 +7,8 @@ import type { RequestEvent } from '../src/pipeline/events.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { authHeader } from './helpers/token.js';
+import { runCli } from './helpers/cli.js';
+import { dirname } from 'node:path';
 
 /**
  * The MCP endpoint against a strict fake Ghost: how it authenticates (every HTTP
@@ -269,5 +271,14 @@ describe('the MCP endpoint', () => {
     await assert.rejects(client.readResource({ uri: 'ghostgate://tags' }));
     assert.equal(ghost.requests.length, 1);
     await client.close();
+  });
+
+  test("`audit verify` holds over records carrying MCP detail (the detail is part of each record's hash)", async () => {
+    const { key } = await gw.createKey(['posts:browse']);
+    await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {} });
+    await new Promise((r) => setTimeout(r, 300)); // the audit writer's group commit
+    const r = runCli(dirname(gw.configFile), '--config', gw.configFile, 'audit', 'verify', '--json');
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.equal(JSON.parse(r.out).ok, true);
   });
 });
