@@ -4,6 +4,7 @@ import { RouteMatcher } from '../catalog/matcher.js';
 import { INTEGRATION_ROLE, loadPermissions, upstreamReach } from '../catalog/permissions.js';
 import { constraintFor, describeConstraint } from '../grants/constraints.js';
 import { describeEscalation, escalationOf } from '../grants/escalation.js';
+import { confirmItem, confirmNeedsBody } from '../grants/confirm.js';
 import { compileGrant } from '../grants/grant.js';
 import { authorize, type Decision, type RequestFacts } from '../pipeline/authorize/authorize.js';
 import { checkKeyChain, loadAncestors, normaliseIp } from '../pipeline/lifecycle/lifecycle.js';
@@ -128,6 +129,13 @@ export async function explainRequest(
     if (e?.activeTheme) needs.push('the active theme, read from Ghost at request time: a theme named like it is refused');
     if (e?.upload) needs.push("the uploaded file's name, read from the multipart body at request time as Ghost's multer reads it");
     Object.assign(out, { decision: 'depends', needs });
+  }
+  // A call the grant's confirm holds is let through only once a person approves it (pipeline/approval.ts).
+  if (out.decision !== 'deny') {
+    const held = confirmItem(key.grant, { route, query: target.query, body: q.body });
+    if (held) out.approval = `held for a person's approval (confirm ${held}): answered APPROVAL_PENDING until approved, then once`;
+    else if (confirmNeedsBody(key.grant, route) && q.body === undefined)
+      out.approval = 'depends on the body (--body FILE): confirm holds a publish';
   }
   return out;
 }

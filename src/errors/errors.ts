@@ -192,6 +192,12 @@ export const ERRORS = {
     message: 'The webhook relay is checking as many deliveries as it takes at once; Ghost may retry.',
   },
 
+  APPROVAL_PENDING: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: "This call needs a person's approval first; it was not forwarded.",
+  },
+
   // The MCP endpoint (src/mcp/, docs/mcp.md).
   MCP_METHOD_NOT_ALLOWED: {
     status: 405,

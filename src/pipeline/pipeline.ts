@@ -17,7 +17,9 @@ import { gatherEscalation } from './gather-escalation.js';
 import type { CheckedBody } from './forward/forward.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
-import { contentEncodingRefusal, readJsonBody, uploadTypeRefusal } from './read-body/read-body.js';
+import { contentEncodingRefusal, hasBody, readJsonBody, uploadTypeRefusal } from './read-body/read-body.js';
+import { approvalGate } from './approval.js';
+import { confirmItem, confirmNeedsBody } from '../grants/confirm.js';
 import { checkKeyChain, loadAncestors, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
 import type { BlockList } from 'node:net';
 
@@ -146,11 +148,28 @@ export async function runPipeline(
       identity: deps.upstream.current.info,
     });
     if (d.allow === true) {
+      // A call the grant's `confirm` holds for a person: it needs its exact body, then an approved approval.
+      let approval: string | undefined;
+      if (key.grant.confirm?.length) {
+        const held = await confirmGate(deps, req, key, route, resolved, fq.query, pathAndQuery, body, facts.body, nowMs);
+        if (!held.ok) {
+          const r = refuse(held.code, held.context, resolved, key);
+          if (held.help !== undefined) r.help = held.help;
+          return r;
+        }
+        approval = held.approval;
+        if (held.body) body = held.body;
+      }
       // Max uses: a durable reservation taken atomically now, settled by the outcome (server.ts).
       const reservation =
         key.maxUses === null || deps.holder === undefined ? undefined : await deps.store.keys.reserveUse(key.id, deps.holder, nowMs);
       if (key.maxUses !== null && reservation === undefined) {
         return refuse('KEY_USES_EXHAUSTED', `all ${key.maxUses} uses of this key are taken`, resolved, key);
+      }
+      // The approval is spent now, atomically: of two retries of an approved call, one is forwarded.
+      if (approval !== undefined && !(await deps.store.approvals!.use(approval, nowMs))) {
+        if (reservation !== undefined) await deps.store.keys.settleUse(reservation, 'failed', nowMs);
+        return refuse('APPROVAL_PENDING', `approval ${approval} was used by another call; this one needs its own`, resolved, key);
       }
       const out: PipelineResult = { forward: true, resolved, key, ancestors, upstreamAuthorization, pathAndQuery, effects: d.effects };
       if (reservation !== undefined) out.reservation = reservation;
@@ -339,4 +358,60 @@ async function pinKeyAnchors(
     if (e instanceof AnchorError) return { code: 'CONSTRAINT_UNENFORCEABLE', context: e.message };
     return { code: 'UPSTREAM_BAD_ANSWER', context: `pinning the key's constraint anchors: ${(e as Error).message}` };
   }
+}
+
+type ConfirmGate = { ok: true; approval?: string; body?: CheckedBody } | { ok: false; code: ErrorCode; context: string; help?: string };
+
+/**
+ * The approval a `confirm` item asks for (src/grants/confirm.ts, approval.ts). The body is read when the
+ * item must see it (publish) or when the call has one the gateway has not read yet: the approval is for
+ * the exact bytes forwarded, so a retry with another body needs its own.
+ */
+async function confirmGate(
+  deps: PipelineDeps,
+  req: IncomingMessage,
+  key: KeyRecord,
+  route: RouteEntry,
+  resolved: ResolvedRoute,
+  query: ReadonlyMap<string, string>,
+  pathAndQuery: string,
+  body: CheckedBody | undefined,
+  json: unknown,
+  nowMs: number,
+): Promise<ConfirmGate> {
+  let read: CheckedBody | undefined;
+  const readBody = async (): Promise<{ code: ErrorCode; context: string } | undefined> => {
+    if (body || !hasBody(req.headers)) return undefined;
+    if (route.flags.has('upload')) return { code: 'CONSTRAINT_UNENFORCEABLE', context: 'an upload cannot be held for approval' };
+    const r = await readJsonBody(req, deps.maxInspectedBody);
+    if ('code' in r) return r;
+    read = { bytes: r.raw, type: 'application/json' };
+    json = r.json;
+    return undefined;
+  };
+  if (confirmNeedsBody(key.grant, route)) {
+    const failed = await readBody();
+    if (failed) return { ok: false, ...failed };
+  }
+  const item = confirmItem(key.grant, { route, query, body: json });
+  if (item === undefined) return read ? { ok: true, body: read } : { ok: true };
+  const failed = await readBody();
+  if (failed) return { ok: false, ...failed };
+  const record = ((json as Record<string, unknown> | undefined)?.[route.resource] as Record<string, unknown>[] | undefined)?.[0];
+  const gate = await approvalGate(
+    deps.store,
+    {
+      key,
+      item,
+      route,
+      method: route.method,
+      pathAndQuery,
+      params: resolved.params,
+      body: (read ?? body)?.bytes ?? null,
+      ...(typeof record?.title === 'string' ? { title: record.title } : {}),
+    },
+    nowMs,
+  );
+  if (!gate.ok) return gate;
+  return read ? { ok: true, approval: gate.approval, body: read } : { ok: true, approval: gate.approval };
 }
