@@ -6,6 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { LabState } from '../../src/lab/lab.js';
+import { decideApproval } from '../../src/admin/approvals.js';
 import { ERRORS } from '../../src/errors/errors.js';
 import { PRESETS } from '../../src/grants/presets.js';
 import { openSqliteAudit } from '../../src/store/sqlite/sqlite-audit.js';
@@ -189,6 +190,31 @@ describe('an AI agent over MCP against the real Ghost', () => {
     assert.equal(summary.url.replace(/\/$/, ''), s.url.replace(/\/$/, ''));
     assert.equal(typeof summary.title, 'string');
     assert.equal(typeof summary.locale, 'string');
+  });
+
+  test('agent-editor: a publish waits for a person, then happens exactly once', async () => {
+    const k = await gw.createKey(PRESETS['agent-editor']!.grant, 'agent editor');
+    const editor = await connect(`Bearer ${k.key}`);
+    const draft = await call('add_post', { body: { title: 'Waiting for a person', status: 'draft' } }, editor);
+    assert.equal(draft.code, 'ok', draft.text);
+    const post = draft.json.posts[0];
+    created.push(post.id);
+    const puts = () => proxy.seen.filter((x) => x.method === 'PUT' && x.url.includes(post.id)).length;
+    const args = { id: post.id, body: { status: 'published', updated_at: post.updated_at } };
+    const held = await call('edit_post', args, editor);
+    assert.equal(held.code, 'APPROVAL_PENDING');
+    assert.equal(puts(), 0);
+    assert.equal((await direct.posts.read({ id: post.id })).status, 'draft');
+    const id = /approval ([0-9a-f-]{36})/.exec(held.json.error.context)![1]!;
+    await decideApproval({ store: gw.gateway.store }, id, 'approved', Date.now());
+    const done = await call('edit_post', args, editor);
+    assert.equal(done.code, 'ok', done.text);
+    assert.equal(done.json.posts[0].status, 'published');
+    assert.equal((await direct.posts.read({ id: post.id })).status, 'published');
+    // The same call again is held anew: the approval was for one call.
+    assert.equal((await call('edit_post', args, editor)).code, 'APPROVAL_PENDING');
+    assert.equal(puts(), 1);
+    await editor.close();
   });
 
   test('every tool call the agent made is in the audit trail with its decision', async () => {
