@@ -205,6 +205,25 @@ describe('the MCP endpoint', () => {
     assert.equal(events[0]!.detail, undefined);
   });
 
+  test('the audit names a JSON-RPC method only when it is the protocol’s, so a caller cannot write free text into it', async () => {
+    const { key } = await gw.createKey(['posts:browse']);
+    const wrong = `Bearer ${key.split(':')[0]}:${'0'.repeat(64)}`;
+    // Without a credential of the right form the body is not read at all.
+    await rpc(undefined, 'tools/list');
+    await rpc(wrong, 'tools/list');
+    await rpc(wrong, `x${'y'.repeat(500)}`);
+    await rpc(`Bearer ${key}`, 'anything/at-all');
+    assert.deepEqual(
+      events.map((e) => [e.action, e.decision, e.code]),
+      [
+        [null, 'deny', 'AUTH_MISSING'],
+        ['tools/list', 'deny', 'TOKEN_SIGNATURE'],
+        ['other', 'deny', 'TOKEN_SIGNATURE'],
+        ['other', 'allow', null],
+      ],
+    );
+  });
+
   test('GET and DELETE on the endpoint are refused: it keeps no stream and no session', async () => {
     for (const method of ['GET', 'DELETE']) {
       const res = await fetch(mcp, { method, headers: { accept: 'text/event-stream' } });

@@ -37,6 +37,27 @@ import { catalogTools, toolDefinition, toolsFor, type ToolSpec } from './tools.j
  */
 export const MCP_PATH = '/ghostgate/mcp';
 
+/** The protocol's client-to-server methods (modelcontextprotocol.io, schema 2025-06-18). */
+const MCP_METHODS: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'resources/list',
+  'resources/read',
+  'resources/templates/list',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'prompts/list',
+  'prompts/get',
+  'completion/complete',
+  'logging/setLevel',
+  'notifications/initialized',
+  'notifications/cancelled',
+  'notifications/progress',
+  'notifications/roots/list_changed',
+]);
+
 export interface McpCall {
   /** Runs an Admin API request through the gateway's handler, audited under `label` (the tool or resource). */
   readonly dispatch: (r: InnerRequest, label: string) => Promise<GatewayAnswer>;
@@ -86,7 +107,9 @@ export class McpEndpoint {
     const body = await readJsonBody(req, this.deps.maxInspectedBody);
     if ('code' in body) return refuse(body.code, body.context);
     const message = body.json as { method?: unknown; params?: { name?: unknown; uri?: unknown } } | null;
-    out.method = typeof message?.method === 'string' ? message.method.slice(0, 60) : Array.isArray(message) ? 'batch' : null;
+    // Named in the audit and as a metrics label: one of the protocol's methods, never a caller's free text.
+    const method = message?.method;
+    out.method = typeof method === 'string' ? (MCP_METHODS.has(method) ? method : 'other') : Array.isArray(message) ? 'batch' : null;
     // A tool call (and the site resource) is counted against the key's rate and quota by the request it makes.
     const uri = message?.params?.uri;
     const counted =
