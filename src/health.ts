@@ -14,7 +14,7 @@ import type { Store } from './store/store.js';
  */
 export interface HealthDeps {
   readonly store: Store;
-  readonly audit?: { ready(): boolean };
+  readonly audit?: { ready(): Promise<boolean> };
   /** Whether Ghost answers; called at most once per upstreamCacheMs. */
   readonly upstreamUp: () => Promise<boolean>;
   readonly upstreamCacheMs?: number;
@@ -58,7 +58,7 @@ export function healthProbes(deps: HealthDeps): HealthHandler {
     } catch (err) {
       problems.push(`store: ${(err as Error).message}`);
     }
-    if (deps.audit && !deps.audit.ready()) problems.push('audit: cannot be written');
+    if (deps.audit && !(await deps.audit.ready())) problems.push('audit: cannot be written');
     if (!(await upstreamUp())) problems.push('upstream: Ghost does not answer');
     if (problems.length > 0) deps.log.warn({ problems }, 'not ready');
     answer(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? '{"status":"ready"}' : '{"status":"unavailable"}');

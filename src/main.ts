@@ -6,22 +6,23 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { loadCatalog, type RouteEntry } from './catalog/catalog.js';
 import { RouteMatcher } from './catalog/matcher.js';
-import {
-  loadPermissions,
-  upstreamReach,
-  INTEGRATION_ROLE,
-  type UpstreamCredentialInfo,
-  type UpstreamReach,
-} from './catalog/permissions.js';
-import type { Config } from './config/config.js';
-import { anchorPath, type AnchorLookup } from './grants/anchors.js';
+import { loadPermissions, upstreamReach, type UpstreamCredentialInfo, type UpstreamReach } from './catalog/permissions.js';
+import { storeLabel, type Config } from './config/config.js';
 import { Forwarder } from './pipeline/forward/forward.js';
 import { UpstreamCredential } from './pipeline/forward/upstream.js';
 import { parseCidrs, RateLimiter } from './pipeline/lifecycle/lifecycle.js';
 import { UsageRecorder } from './pipeline/usage.js';
 import { loadMasterSecret, unseal } from './secrets/master.js';
-import type { MasterSecret } from './secrets/keys.js';
-import { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING } from './admin/context.js';
+import {
+  anchorLookup,
+  auditKey,
+  discoverUpstreamRole,
+  openAudit,
+  openDeliveryLog,
+  openStore,
+  upstreamKey,
+  UPSTREAM_SETTING,
+} from './admin/context.js';
 import { RequestEvents } from './pipeline/events.js';
 import { healthProbes } from './health.js';
 import { gatewayMetrics, serveMetrics } from './metrics.js';
@@ -32,12 +33,9 @@ import { McpEndpoint } from './mcp/endpoint.js';
 const GHOSTGATE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING };
-import type { Store } from './store/store.js';
-import { openSqliteStore } from './store/sqlite/sqlite-store.js';
-import { openSqliteAudit } from './store/sqlite/sqlite-audit.js';
+import { StoreMigrationError, type Store } from './store/store.js';
 import type { AuditStore } from './store/audit.js';
 import { AuditLog } from './pipeline/audit/audit-log.js';
-import { openSqliteDeliveryLog } from './store/sqlite/sqlite-deliveries.js';
 import { ghostWebhooks } from './webhooks/ghost-client.js';
 import { DeliveryQueue } from './webhooks/queue.js';
 import { RelaySecrets } from './webhooks/relay-secrets.js';
@@ -73,40 +71,55 @@ const HOLDER_RENEW_MS = 5_000;
 export async function openAuditForServing(config: Config, store: Store, key: Buffer): Promise<AuditStore> {
   let file: AuditStore;
   try {
-    file = openAudit(config);
+    file = await openAudit(config);
   } catch (e) {
     throw new StartError(
       'AUDIT_UNAVAILABLE',
-      `the audit file ${config.audit.path} cannot be opened (${(e as Error).message}); ghostgate does not serve without its audit trail`,
+      `the audit trail ${auditLabel(config)} cannot be opened (${(e as Error).message}); ghostgate does not serve without its audit trail`,
     );
   }
   try {
     try {
-      file.probeWrite(Date.now());
+      await file.probeWrite(Date.now());
     } catch (e) {
       throw new StartError(
         'AUDIT_UNAVAILABLE',
-        `the audit file ${config.audit.path} cannot be written (${(e as Error).message}); ghostgate does not serve without its audit trail`,
+        `the audit trail ${auditLabel(config)} cannot be written (${(e as Error).message}); ghostgate does not serve without its audit trail`,
       );
     }
     // Anchors first, then the file: a writer advances its anchor only after its batch is in the file.
     const anchors = await store.auditAnchors.list();
     const anchoredFile = await store.settings.get(AUDIT_FILE_SETTING);
-    const problems = checkContinuity(key, file, anchoredFile, anchors);
+    const problems = await checkContinuity(key, file, anchoredFile, anchors);
     if (problems.length > 0) {
       throw new StartError(
         'AUDIT_DISCONTINUITY',
-        `the audit file ${config.audit.path} is not the one the key store anchored:\n  ${problems.map((p) => p.problem).join('\n  ')}\nghostgate refuses to serve until an operator acknowledges it: ghostgate audit acknowledge --reason "..."`,
+        `the audit trail ${auditLabel(config)} is not the one the key store anchored:\n  ${problems.map((p) => p.problem).join('\n  ')}\nghostgate refuses to serve until an operator acknowledges it: ghostgate audit acknowledge --reason "..."`,
         problems,
       );
     }
     if (anchoredFile === undefined) {
       await store.settings.set(AUDIT_FILE_SETTING, file.fileId);
-      for (const h of file.heads()) await store.auditAnchors.advance({ ...h, updatedAt: Date.now() });
+      for (const h of await file.heads()) await store.auditAnchors.advance({ ...h, updatedAt: Date.now() });
     }
     return file;
   } catch (e) {
-    file.close();
+    await file.close();
+    throw e;
+  }
+}
+
+/** The audit trail as a message names it: its file, or the store's database (without its password). */
+const auditLabel = (config: Config) => (config.store.driver === 'postgres' ? `in ${storeLabel(config.store)}` : config.audit.path);
+
+/** The key store, or why the gateway does not start on it. */
+async function openStoreForServing(config: Config, log: Logger): Promise<Store> {
+  try {
+    return await openStore(config, (err) => {
+      log.warn({ err: { message: err.message } }, 'key change listener');
+    });
+  } catch (e) {
+    if (e instanceof StoreMigrationError) throw new StartError('STORE_MIGRATIONS_PENDING', e.message);
     throw e;
   }
 }
@@ -132,23 +145,25 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
   const permissions = loadPermissions();
   const matcher = new RouteMatcher(catalog);
   const master = loadMasterSecret(config);
-  const store = openStore(config);
+  const store = await openStoreForServing(config, log);
   let auditStore: AuditStore | undefined;
   let holder: string | undefined;
   try {
     auditStore = config.audit.enabled ? await openAuditForServing(config, store, auditKey(master)) : undefined;
     // Each gateway process writes its own chain: several processes on one store never share a chain position.
     const audit = auditStore
-      ? new AuditLog(
+      ? await AuditLog.open(
           auditStore,
           auditKey(master),
           { flushMs: config.audit.flushMs, maxBatch: config.audit.maxBatch, chain: randomUUID() },
           {
-            onError: (err) => log.error({ err: { message: err.message } }, 'audit write failed'),
+            onError: (err) => {
+              log.error({ err: { message: err.message } }, 'audit write failed');
+            },
             anchor: (head) =>
-              void store.auditAnchors
-                .advance({ ...head, updatedAt: Date.now() })
-                .catch((err: Error) => log.error({ err: { message: err.message } }, 'audit anchor not written')),
+              void store.auditAnchors.advance({ ...head, updatedAt: Date.now() }).catch((err: unknown) => {
+                log.error({ err: { message: (err as Error).message } }, 'audit anchor not written');
+              }),
           },
         )
       : undefined;
@@ -163,9 +178,9 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     holder = await store.holders.register({ pid: process.pid, host: hostname(), startedAt: Date.now() }, Date.now() + HOLDER_LEASE_MS);
     const heldBy = holder;
     const lease = setInterval(() => {
-      void store.holders
-        .renew(heldBy, Date.now() + HOLDER_LEASE_MS)
-        .catch((err: Error) => log.error({ err: { message: err.message } }, 'reservation lease not renewed'));
+      void store.holders.renew(heldBy, Date.now() + HOLDER_LEASE_MS).catch((err: unknown) => {
+        log.error({ err: { message: (err as Error).message } }, 'reservation lease not renewed');
+      });
     }, HOLDER_RENEW_MS);
     lease.unref();
     // The upstream credential and what it reaches, replaced together on rotation.
@@ -207,7 +222,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     timer.unref();
 
     // The webhook relay (src/webhooks/, docs/webhooks.md): deliveries leave from a queue, off the request path.
-    const deliveryLog = config.audit.enabled ? openSqliteDeliveryLog(config.audit.path) : undefined;
+    const deliveryLog = config.audit.enabled ? openDeliveryLog(config) : undefined;
     const wh = config.webhooks;
     let webhooks: WebhookService | undefined;
     const sender = httpSender({ allowInternal: wh.allowInternalIPs, timeoutMs: wh.timeoutMs });
@@ -222,7 +237,9 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       maxQueue: wh.maxQueue,
       concurrencyPerKey: wh.concurrencyPerKey,
       maxQueuePerKey: wh.maxQueuePerKey,
-      onError: (err) => log.error({ err: { message: err.message } }, 'webhook delivery error'),
+      onError: (err) => {
+        log.error({ err: { message: err.message } }, 'webhook delivery error');
+      },
     });
     webhooks = new WebhookService({
       store,
@@ -248,17 +265,24 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     });
     const sweeper = setInterval(
       () =>
-        void webhooks!
-          .sweep(Date.now())
-          .catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed')),
+        void webhooks.sweep(Date.now()).catch((err: unknown) => {
+          log.error({ err: { message: (err as Error).message } }, 'webhook sweep failed');
+        }),
       wh.sweepMs,
     );
     sweeper.unref();
 
     // One event per request; the audit writer is its first subscriber.
-    const events = new RequestEvents((err) => log.error({ err: { message: err.message } }, 'request event listener failed'));
-    if (audit) events.subscribe((e) => audit.record(e));
-    const usage = new UsageRecorder(store.keys, 1000, (err) => log.error({ err: { message: err.message } }, 'key use counts not written'));
+    const events = new RequestEvents((err) => {
+      log.error({ err: { message: err.message } }, 'request event listener failed');
+    });
+    if (audit)
+      events.subscribe((e) => {
+        audit.record(e);
+      });
+    const usage = new UsageRecorder(store.keys, 1000, (err) => {
+      log.error({ err: { message: err.message } }, 'key use counts not written');
+    });
     const forwarder = new Forwarder(config.upstream.url, config.upstream.timeoutMs, config.upstream.connections);
     const pipelineDeps = {
       matcher,
@@ -304,7 +328,9 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     if (metrics) log.info({ url: `${metrics.url}/metrics` }, 'metrics listening');
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.listen.port, config.listen.host, () => resolve());
+      server.listen(config.listen.port, config.listen.host, () => {
+        resolve();
+      });
     }).catch((err: unknown) => {
       metrics?.server.close();
       throw err;
@@ -315,6 +341,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       {
         url: `http://${host}:${addr.port}`,
         upstream: config.upstream.url,
+        store: storeLabel(config.store),
         upstreamKind: active.cred.info.kind,
         upstreamRole: active.cred.info.role,
         routes: catalog.routes.length,
@@ -334,22 +361,31 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         clearInterval(timer);
         clearInterval(sweeper);
         clearInterval(lease);
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        );
         server.closeAllConnections();
-        if (metrics) await new Promise<void>((resolve) => metrics.server.close(() => resolve()));
+        if (metrics)
+          await new Promise<void>((resolve) =>
+            metrics.server.close(() => {
+              resolve();
+            }),
+          );
         await queue.close();
         await sender.close();
-        deliveryLog?.close();
+        await deliveryLog?.close();
         await forwarder.close();
         await usage.close();
-        audit?.close();
-        auditStore?.close();
+        await audit?.close();
+        await auditStore?.close();
         await store.holders.release(heldBy);
         await store.close();
       },
     };
   } catch (err) {
-    auditStore?.close();
+    await auditStore?.close();
     if (holder) await store.holders.release(holder);
     await store.close();
     throw err;

@@ -140,7 +140,9 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       else res.destroy();
     });
   };
-  const server = createServer({ requireHostHeader: true }, (req, res) => serve(req, res));
+  const server = createServer({ requireHostHeader: true }, (req, res) => {
+    serve(req, res);
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse, origin?: RequestOrigin): Promise<void> {
     const started = now();
@@ -186,7 +188,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     if (deps.health && (await deps.health(req, res))) return;
 
     // Audit required, by policy: while records cannot be written, nothing is served (reads included).
-    if (deps.audit && (deps.auditOnFailure ?? 'refuse') === 'refuse' && !deps.audit.ready()) {
+    if (deps.audit && (deps.auditOnFailure ?? 'refuse') === 'refuse' && !(await deps.audit.ready())) {
       sendError(
         res,
         gatewayError(
@@ -214,7 +216,15 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         o = await deps.mcp.handle(req, res, {
           now: started,
           ip: resolvedIp,
-          dispatch: (r, tool) => dispatchInProcess((q, s) => serve(q, s, { via: 'mcp', tool, call: requestId }), req, apiPrefix, r),
+          dispatch: (r, tool) =>
+            dispatchInProcess(
+              (q, s) => {
+                serve(q, s, { via: 'mcp', tool, call: requestId });
+              },
+              req,
+              apiPrefix,
+              r,
+            ),
           refuse,
         });
       } catch (err) {

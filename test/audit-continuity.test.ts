@@ -100,8 +100,8 @@ describe('audit continuity', () => {
     }
     await gw.close(true);
     const a = openSqliteAudit(gw.config.audit.path);
-    const rows = a.query({});
-    a.close();
+    const rows = await a.query({});
+    await a.close();
     assert.equal(rows.filter((r) => r.kind === 'intent').length, 6);
     assert.equal(rows.filter((r) => r.kind === 'outcome' && r.status === 201).length, 6);
     assert.equal(new Set(rows.map((r) => r.chain)).size, 2, 'one chain per process');
@@ -110,27 +110,38 @@ describe('audit continuity', () => {
   });
 
   for (const [what, damage] of [
-    ['deleted', (path: string) => auditFiles(path).forEach((f) => rmSync(f, { force: true }))],
+    [
+      'deleted',
+      (path: string) => {
+        auditFiles(path).forEach((f) => {
+          rmSync(f, { force: true });
+        });
+      },
+    ],
     [
       'replaced by another gateway’s audit file',
       (path: string, other: string) => {
-        auditFiles(path).forEach((f) => rmSync(f, { force: true }));
+        auditFiles(path).forEach((f) => {
+          rmSync(f, { force: true });
+        });
         copyFileSync(other, path);
       },
     ],
     [
       'truncated (its last records removed)',
-      (path: string) => {
+      async (path: string) => {
         const a = openSqliteAudit(path);
-        const chain = a.query({}).at(-1)!.chain;
-        a.unsafeExec('DELETE FROM audit WHERE chain = ? AND seq > (SELECT max(seq) - 2 FROM audit WHERE chain = ?)', chain, chain);
-        a.close();
+        const chain = (await a.query({})).at(-1)!.chain;
+        await a.unsafeExec('DELETE FROM audit WHERE chain = ? AND seq > (SELECT max(seq) - 2 FROM audit WHERE chain = ?)', chain, chain);
+        await a.close();
       },
     ],
     [
       'an older copy restored',
       (path: string, _other: string, older: string) => {
-        auditFiles(path).forEach((f) => rmSync(f, { force: true }));
+        auditFiles(path).forEach((f) => {
+          rmSync(f, { force: true });
+        });
         copyFileSync(older, path);
       },
     ],
@@ -140,22 +151,22 @@ describe('audit continuity', () => {
       // An older copy of this very file, and another gateway's file.
       const older = `${gw.config.audit.path}.older`;
       const checkpointed = openSqliteAudit(gw.config.audit.path);
-      checkpointed.unsafeExec('PRAGMA wal_checkpoint(TRUNCATE)');
-      checkpointed.close();
+      await checkpointed.unsafeExec('PRAGMA wal_checkpoint(TRUNCATE)');
+      await checkpointed.close();
       copyFileSync(gw.config.audit.path, older);
       await session();
       const other = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
       await other.close(true);
       const otherAudit = other.config.audit.path;
       const o = openSqliteAudit(otherAudit);
-      o.unsafeExec('PRAGMA wal_checkpoint(TRUNCATE)');
-      o.close();
+      await o.unsafeExec('PRAGMA wal_checkpoint(TRUNCATE)');
+      await o.close();
 
-      damage(gw.config.audit.path, otherAudit, older);
+      await damage(gw.config.audit.path, otherAudit, older);
       const refused = await startError(gw.config);
       assert.equal(refused.code, 'AUDIT_DISCONTINUITY');
       const served = await startServe(gw.configFile, { GHOSTGATE_UPSTREAM_KEY: UPSTREAM_KEY }).catch(
-        (e: { exitCode: number; stderr: string }) => e,
+        (e: unknown) => e as { exitCode: number; stderr: string },
       );
       assert.ok(
         'exitCode' in served && served.exitCode === 1 && served.stderr.includes('AUDIT_DISCONTINUITY'),
@@ -175,12 +186,12 @@ describe('audit continuity', () => {
       // The acknowledgement is a chained, anchored record: edited or removed, it is caught.
       const copy = `${gw.config.audit.path}.ack-tampered`;
       const c = openSqliteAudit(gw.config.audit.path);
-      c.unsafeExec('PRAGMA wal_checkpoint(TRUNCATE)');
-      c.close();
+      await c.unsafeExec('PRAGMA wal_checkpoint(TRUNCATE)');
+      await c.close();
       copyFileSync(gw.config.audit.path, copy);
       const t = openSqliteAudit(copy);
-      t.unsafeExec("UPDATE audit SET detail = replace(detail, 'test:', 'edited:') WHERE kind = 'discontinuity'");
-      t.close();
+      await t.unsafeExec("UPDATE audit SET detail = replace(detail, 'test:', 'edited:') WHERE kind = 'discontinuity'");
+      await t.close();
       assert.equal(
         cli(gw.configFile, ['audit', 'verify', '--json'], { GHOSTGATE_AUDIT_PATH: copy }).code,
         1,

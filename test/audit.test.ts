@@ -59,10 +59,10 @@ describe('the audit trail', () => {
 
   const total = () => N.allowed + N.writes + N.refused + N.failed;
 
-  test('after N requests (allowed, refused, upstream failures) the audit holds exactly N records, none with a secret', () => {
+  test('after N requests (allowed, refused, upstream failures) the audit holds exactly N records, none with a secret', async () => {
     const a = openSqliteAudit(gw.config.audit.path);
-    const rows = [...a.rows()];
-    a.close();
+    const rows = await a.query({});
+    await a.close();
     assert.equal(new Set(rows.map((r) => r.requestId)).size, total());
     assert.equal(rows.filter((r) => r.kind === 'intent').length, N.writes);
     assert.equal(rows.filter((r) => r.kind === 'outcome').length, N.writes);
@@ -79,26 +79,26 @@ describe('the audit trail', () => {
     assert.ok(!text.includes(UPSTREAM_KEY.split(':')[1]!) && !text.includes('"title"'));
   });
 
-  test('`audit verify` passes, and fails after any single record is altered, deleted or swapped', () => {
+  test('`audit verify` passes, and fails after any single record is altered, deleted or swapped', async () => {
     assert.equal(cli(gw.configFile, ['audit', 'verify']).code, 0);
-    const tamper = (...statements: string[]) => {
+    const tamper = async (...statements: string[]) => {
       const copy = `${gw.config.audit.path}.tampered`;
       copyFileSync(gw.config.audit.path, copy);
       if (existsSync(`${gw.config.audit.path}-wal`)) copyFileSync(`${gw.config.audit.path}-wal`, `${copy}-wal`);
       const a = openSqliteAudit(copy);
-      for (const sql of statements) a.unsafeExec(sql);
-      a.close();
+      for (const sql of statements) await a.unsafeExec(sql);
+      await a.close();
       return cli(gw.configFile, ['audit', 'verify', '--json'], { GHOSTGATE_AUDIT_PATH: copy });
     };
-    const altered = tamper("UPDATE audit SET decision = 'allow', code = NULL WHERE seq = 25 AND decision = 'deny'");
+    const altered = await tamper("UPDATE audit SET decision = 'allow', code = NULL WHERE seq = 25 AND decision = 'deny'");
     assert.equal(altered.code, 1);
     assert.match(JSON.parse(altered.out).problems.join(), /row 25: its content/);
-    const deleted = tamper('DELETE FROM audit WHERE seq = 7');
+    const deleted = await tamper('DELETE FROM audit WHERE seq = 7');
     assert.equal(deleted.code, 1);
     assert.match(JSON.parse(deleted.out).problems.join(), /expected row 7/);
-    const last = tamper('DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)');
+    const last = await tamper('DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)');
     assert.equal(last.code, 1, 'truncating the end is caught by the signed head');
-    const swapped = tamper(
+    const swapped = await tamper(
       'UPDATE audit SET seq = -1 WHERE seq = 3',
       'UPDATE audit SET seq = 3 WHERE seq = 4',
       'UPDATE audit SET seq = 4 WHERE seq = -1',
@@ -130,14 +130,14 @@ describe('the audit trail', () => {
     assert.equal(advice.narrowed_wildcards[0].held, 'posts:*');
   });
 
-  test('pruning keeps what remains verifiable with a signed checkpoint', () => {
+  test('pruning keeps what remains verifiable with a signed checkpoint', async () => {
     const copy = `${gw.config.audit.path}.pruned`;
     copyFileSync(gw.config.audit.path, copy);
     if (existsSync(`${gw.config.audit.path}-wal`)) copyFileSync(`${gw.config.audit.path}-wal`, `${copy}-wal`);
     const env = { GHOSTGATE_AUDIT_PATH: copy };
     const a = openSqliteAudit(copy);
-    a.unsafeExec('UPDATE audit SET at = at - 86400000 * 40 WHERE seq <= 10'); // make ten records old
-    a.close();
+    await a.unsafeExec('UPDATE audit SET at = at - 86400000 * 40 WHERE seq <= 10'); // make ten records old
+    await a.close();
     // Ages changed, so the chain no longer verifies... until the old part is pruned.
     const pruned = JSON.parse(cli(gw.configFile, ['audit', 'prune', '--before', '30d', '--json'], env).out);
     assert.equal(pruned.pruned, 10);
@@ -204,9 +204,9 @@ describe('crash safety', () => {
     await exited;
     await ghost.close();
     const a = openSqliteAudit(setup.config.audit.path);
-    const all = a.query({});
+    const all = await a.query({});
     const intents = new Set(all.filter((r) => r.kind === 'intent').map((r) => r.requestId));
-    a.close();
+    await a.close();
     rmSync(dirname(setup.configFile), { recursive: true, force: true });
     const lost = seen.filter((id) => !intents.has(id));
     assert.ok(seen.length >= 50, `only ${seen.length} writes were forwarded before the kill: too few to test anything`);
@@ -245,8 +245,8 @@ describe('minting a child key through POST /ghostgate/v1/keys/ is audited like a
       }
       await gw.close(true);
       const a = openSqliteAudit(gw.config.audit.path);
-      const rows = [...a.rows()].filter((r) => r.route === 'POST /ghostgate/v1/keys');
-      a.close();
+      const rows = (await a.query({})).filter((r) => r.route === 'POST /ghostgate/v1/keys');
+      await a.close();
       assert.deepEqual(
         rows.map((r) => [r.kind, r.decision, r.code, r.status, r.keyId, r.resource, r.action]),
         [

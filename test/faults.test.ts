@@ -14,7 +14,11 @@ type Err = { errors: { code: string }[] };
 describe('faults: the gateway fails closed with clear codes and recovers by itself', () => {
   test('Ghost answering garbage gives 502 in Ghost’s envelope', async () => {
     const garbage: Server = createServer((s) => s.end('this is not HTTP\r\n\r\n'));
-    await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) =>
+      garbage.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     const gw = await startTestGateway({
       upstreamUrl: `http://127.0.0.1:${(garbage.address() as { port: number }).port}`,
       upstreamKey: UPSTREAM_KEY,
@@ -157,7 +161,7 @@ describe('the key store unavailable', () => {
       assert.equal(((await r.body.json()) as Err).errors[0]!.code, 'STORE_UNAVAILABLE');
       assert.equal(ghost.requests.length, 0);
     } finally {
-      await gw.gateway.server.close();
+      gw.gateway.server.close();
       gw.gateway.server.closeAllConnections();
       await ghost.close();
     }

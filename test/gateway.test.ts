@@ -48,7 +48,9 @@ describe('gateway against a strict fake Ghost', () => {
       req.on('response', (r) => {
         let body = '';
         r.on('data', (c: Buffer) => (body += c));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
+        r.on('end', () => {
+          resolve({ status: r.statusCode ?? 0, headers: r.headers, body });
+        });
       });
       req.on('error', reject);
       req.end();

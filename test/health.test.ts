@@ -35,7 +35,7 @@ describe('health probes', () => {
       assert.deepEqual(await probe('readyz'), { status: 503, body: '{"status":"unavailable"}' }, 'the key store is gone');
       assert.equal((await probe('healthz')).status, 200);
     } finally {
-      await gw.gateway.server.close();
+      gw.gateway.server.close();
       gw.gateway.server.closeAllConnections();
     }
     // Ghost down: not ready (a gateway of its own, so that the cached answer is not reused).

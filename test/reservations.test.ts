@@ -24,7 +24,7 @@ describe('max uses across processes, crashes and hang-ups', () => {
   let ghost: FakeUpstream;
   let gw: TestGateway;
   /** Writes Ghost received and has not answered yet. */
-  let held: (() => void)[] = [];
+  const held: (() => void)[] = [];
   const posts = () => ghost.requests.filter((r) => r.method === 'POST');
   const mint = async (maxUses: number, grant: unknown = { version: 1, scopes: ['posts:add'] }) =>
     mintKey(gw.gateway.store, gw.master, gw.config.policy, { name: `max-${maxUses}`, grant, maxUses }, Date.now());
@@ -163,8 +163,8 @@ describe('max uses across processes, crashes and hang-ups', () => {
     );
     await sleep(gw.config.audit.flushMs * 3);
     const a = openSqliteAudit(gw.config.audit.path);
-    const outcome = a.query({ keyId: k.record.id }).filter((r) => r.kind === 'outcome');
-    a.close();
+    const outcome = (await a.query({ keyId: k.record.id })).filter((r) => r.kind === 'outcome');
+    await a.close();
     assert.equal(outcome.length, 1);
     assert.equal(outcome[0]!.status, 201);
     assert.equal(outcome[0]!.decision, 'allow');
@@ -182,8 +182,8 @@ describe('max uses across processes, crashes and hang-ups', () => {
     assert.deepEqual(await gw.gateway.store.keys.uses(k.record.id, Date.now()), { spent: 0, reserved: 0, unknown: 1 });
     await sleep(gw.config.audit.flushMs * 3);
     const a = openSqliteAudit(gw.config.audit.path);
-    const outcome = a.query({ keyId: k.record.id }).filter((x) => x.kind === 'outcome');
-    a.close();
+    const outcome = (await a.query({ keyId: k.record.id })).filter((x) => x.kind === 'outcome');
+    await a.close();
     assert.deepEqual(
       outcome.map((x) => [x.decision, x.code, x.status]),
       [['unknown', 'UPSTREAM_UNREACHABLE', null]],

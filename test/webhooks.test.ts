@@ -45,7 +45,11 @@ describe('the webhook relay against a strict fake Ghost', () => {
         ),
       );
     });
-    await new Promise<void>((r) => client.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) =>
+      client.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     clientUrl = `http://127.0.0.1:${(client.address() as AddressInfo).port}/hook`;
   });
   after(async () => {
@@ -101,7 +105,7 @@ describe('the webhook relay against a strict fake Ghost', () => {
     const relayId = /\/ghostgate\/webhooks\/relay\/([0-9a-f]{32})$/.exec(sent.target_url)?.[1];
     assert.ok(relayId, `Ghost is given the relay: ${sent.target_url}`);
     const answer = JSON.parse(text).webhooks[0];
-    return { sent, answer, relayId: relayId!, text, ghostId: answer.id as string };
+    return { sent, answer, relayId: relayId, text, ghostId: answer.id as string };
   }
 
   /** Ghost's call to the relay, signed as Ghost signs (webhook-trigger.js). */

@@ -9,16 +9,11 @@ import { AdminError } from './errors.js';
  */
 const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'used'];
 
-function approvalsOf(store: Store) {
-  if (!store.approvals) throw new AdminError('INVALID', 'this store keeps no approvals');
-  return store.approvals;
-}
-
 export async function listApprovals(ctx: { readonly store: Store }, status: string | undefined): Promise<ApprovalRecord[]> {
   if (status !== undefined && !STATUSES.includes(status as ApprovalStatus)) {
     throw new AdminError('INVALID', `status must be one of ${STATUSES.join(', ')}`);
   }
-  return approvalsOf(ctx.store).list(status as ApprovalStatus | undefined);
+  return ctx.store.approvals.list(status as ApprovalStatus | undefined);
 }
 
 export async function decideApproval(
@@ -27,7 +22,7 @@ export async function decideApproval(
   decision: 'approved' | 'denied',
   now: number,
 ): Promise<ApprovalRecord> {
-  const approvals = approvalsOf(ctx.store);
+  const approvals = ctx.store.approvals;
   const before = await approvals.get(id);
   if (!before) throw new AdminError('NOT_FOUND', `no approval ${id}`);
   if (!(await approvals.decide(id, decision, now))) {

@@ -42,10 +42,10 @@ async function setup() {
   const audit = openSqliteAudit(join(dir, 'a.db'));
   await store.settings.set(AUDIT_FILE_SETTING, audit.fileId);
   const heads: SignedHead[] = [];
-  const log = new AuditLog(audit, KEY, { flushMs: 10_000, maxBatch: 100_000, chain: 'c1' }, { anchor: (h) => heads.push(h) });
+  const log = await AuditLog.open(audit, KEY, { flushMs: 10_000, maxBatch: 100_000, chain: 'c1' }, { anchor: (h) => heads.push(h) });
   const write = async (entries: AuditEntry[]) => {
     for (const e of entries) log.record(e);
-    log.flush();
+    await log.flush();
     for (const h of heads.splice(0)) await store.auditAnchors.advance({ ...h, updatedAt: 1 });
   };
   return { store, audit, write, ctx: { audit, key: KEY, store } };
@@ -56,21 +56,21 @@ test('verify, prune (a prefix, with a signed checkpoint) and verify again; ackno
   try {
     await write([1, 2, 3, 4, 5].map((i) => entry(i)));
     assert.deepEqual([(await verifyAudit(ctx)).ok, (await verifyAudit(ctx)).rows], [true, 5]);
-    const r = pruneAudit(ctx, T0 + 3500, T0 + 10_000);
+    const r = await pruneAudit(ctx, T0 + 3500, T0 + 10_000);
     assert.equal(r.pruned, 3, 'records 1..3 are older than the cutoff');
     assert.equal(r.checkpoints.c1!.seq, 3);
     assert.deepEqual(
-      audit.query({ chain: 'c1' }).map((x) => x.seq),
+      (await audit.query({ chain: 'c1' })).map((x) => x.seq),
       [4, 5],
     );
     assert.equal((await verifyAudit(ctx)).ok, true, 'the rest verifies from the checkpoint');
-    assert.equal(pruneAudit(ctx, T0 + 3500, T0 + 10_000).pruned, 0, 'pruning again removes nothing');
+    assert.equal((await pruneAudit(ctx, T0 + 3500, T0 + 10_000)).pruned, 0, 'pruning again removes nothing');
     await assert.rejects(acknowledgeAudit(ctx, '  ', T0), (e) => e instanceof AdminError && e.code === 'INVALID');
     assert.equal(await acknowledgeAudit(ctx, 'nothing happened', T0), undefined);
-    audit.unsafeExec('UPDATE audit SET status = 500 WHERE seq = 5');
+    await audit.unsafeExec('UPDATE audit SET status = 500 WHERE seq = 5');
     assert.equal((await verifyAudit(ctx)).ok, false, 'an edited record fails verification');
   } finally {
-    audit.close();
+    await audit.close();
     await store.close();
   }
 });
@@ -91,18 +91,18 @@ test('query filters and validates; advise names used, unused and refused scopes 
       entry(4, { keyId: 'other' }),
     ]);
     assert.deepEqual(
-      queryAudit(audit, { keyId: K1, decision: 'deny' }).map((r) => r.requestId),
+      (await queryAudit(audit, { keyId: K1, decision: 'deny' })).map((r) => r.requestId),
       ['r3'],
     );
     assert.deepEqual(
-      queryAudit(audit, { since: T0 + 3500 }).map((r) => r.requestId),
+      (await queryAudit(audit, { since: T0 + 3500 })).map((r) => r.requestId),
       ['r4'],
     );
-    assert.throws(
+    await assert.rejects(
       () => queryAudit(audit, { decision: 'maybe' }),
       (e) => e instanceof AdminError && e.code === 'INVALID',
     );
-    assert.throws(
+    await assert.rejects(
       () => queryAudit(audit, { limit: 0 }),
       (e) => e instanceof AdminError && e.code === 'INVALID',
     );
@@ -119,7 +119,7 @@ test('query filters and validates; advise names used, unused and refused scopes 
     assert.equal(a.requests, 3);
     await assert.rejects(advise(store, audit, 'nope', T0), (e) => e instanceof AdminError && e.code === 'NOT_FOUND');
   } finally {
-    audit.close();
+    await audit.close();
     await store.close();
   }
 });

@@ -35,7 +35,7 @@ export interface AuditFilter {
   readonly limit?: number;
 }
 
-export function queryAudit(audit: AuditStore, f: AuditFilter): AuditRow[] {
+export async function queryAudit(audit: AuditStore, f: AuditFilter): Promise<AuditRow[]> {
   if (f.decision !== undefined && !(AUDIT_DECISIONS as readonly string[]).includes(f.decision))
     throw new AdminError('INVALID', `the decision is one of ${AUDIT_DECISIONS.join(', ')}`);
   if (f.limit !== undefined && (!Number.isInteger(f.limit) || f.limit < 1))
@@ -55,24 +55,24 @@ export function queryAudit(audit: AuditStore, f: AuditFilter): AuditRow[] {
  * record with a younger one before it), keeping a signed checkpoint that
  * names the last one pruned, so the rest still verifies.
  */
-export function pruneAudit(
+export async function pruneAudit(
   ctx: Pick<AuditContext, 'audit' | 'key'>,
   cutoff: number,
   now: number,
-): { pruned: number; checkpoints: Record<string, Checkpoint> } {
+): Promise<{ pruned: number; checkpoints: Record<string, Checkpoint> }> {
   let pruned = 0;
   const checkpoints: Record<string, Checkpoint> = {};
-  for (const chain of ctx.audit.chains()) {
-    let lastSeq = ctx.audit.checkpoint(chain)?.seq ?? 0;
+  for (const chain of await ctx.audit.chains()) {
+    let lastSeq = (await ctx.audit.checkpoint(chain))?.seq ?? 0;
     let lastHash = '';
-    for (const row of ctx.audit.query({ chain, until: cutoff })) {
+    for (const row of await ctx.audit.query({ chain, until: cutoff })) {
       if (row.seq !== lastSeq + 1) break;
       lastSeq = row.seq;
       lastHash = row.hash;
     }
     if (lastHash === '') continue;
     const checkpoint = signCheckpoint(ctx.key, lastSeq, lastHash, now, chain);
-    pruned += ctx.audit.prune(chain, lastSeq, checkpoint);
+    pruned += await ctx.audit.prune(chain, lastSeq, checkpoint);
     checkpoints[chain] = checkpoint;
   }
   return { pruned, checkpoints };
@@ -89,7 +89,7 @@ const covers = (held: string, scope: string) => scopeCovers(new Set([held]), sco
 export async function advise(store: Store, audit: AuditStore, keyId: string, since: number) {
   const key = await store.keys.get(keyId);
   if (!key) throw new AdminError('NOT_FOUND', `no key ${keyId}`);
-  const rows = audit.query({ keyId, since });
+  const rows = await audit.query({ keyId, since });
   const catalog = loadCatalog();
   const used = new Set<string>();
   const refused = new Set<string>();

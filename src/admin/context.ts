@@ -7,7 +7,12 @@ import type { MasterSecret } from '../secrets/keys.js';
 import { unseal } from '../secrets/master.js';
 import { openSqliteAudit } from '../store/sqlite/sqlite-audit.js';
 import type { AuditStore } from '../store/audit.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { DeliveryLog } from '../store/deliveries.js';
+import { migrateSqliteStore, openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { openSqliteDeliveryLog } from '../store/sqlite/sqlite-deliveries.js';
+import { openPostgresAudit } from '../store/postgres/pg-audit.js';
+import { openPostgresDeliveryLog } from '../store/postgres/pg-deliveries.js';
+import { migratePostgresStore, openPostgresStore } from '../store/postgres/pg-store.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -18,12 +23,34 @@ import type { Store } from '../store/store.js';
  */
 export const UPSTREAM_SETTING = 'upstream.credential';
 
-export function openStore(config: Config): Store {
-  return openSqliteStore(config.store.path);
+/**
+ * The key store of the configured driver. SQLite migrates its file as it opens it; PostgreSQL
+ * refuses a schema that is not current (StoreMigrationError: run `ghostgate migrate`). `onError`
+ * hears what fails in the background (PostgreSQL's change listener).
+ */
+export async function openStore(config: Config, onError?: (err: Error) => void): Promise<Store> {
+  const s = config.store;
+  if (s.driver === 'sqlite') return openSqliteStore(s.path);
+  return openPostgresStore(s.url!, { pollMs: s.pollMs, connections: s.connections, ...(onError ? { onError } : {}) });
 }
 
-export function openAudit(config: Config): AuditStore {
+/** Runs the store's pending migrations: the versions before and after. */
+export async function migrateStore(config: Config): Promise<{ from: number; to: number }> {
+  const s = config.store;
+  if (s.driver === 'postgres') return migratePostgresStore(s.url!);
+  return migrateSqliteStore(s.path);
+}
+
+/** The audit trail: audit.path with SQLite, the store's own database with PostgreSQL. */
+export async function openAudit(config: Config): Promise<AuditStore> {
+  if (config.store.driver === 'postgres') return openPostgresAudit(config.store.url!);
   return openSqliteAudit(config.audit.path, config.audit.maxSizeMb !== undefined ? { maxSizeMb: config.audit.maxSizeMb } : {});
+}
+
+/** The webhook delivery log, beside the audit trail. */
+export function openDeliveryLog(config: Config): DeliveryLog {
+  if (config.store.driver === 'postgres') return openPostgresDeliveryLog(config.store.url!);
+  return openSqliteDeliveryLog(config.audit.path);
 }
 
 /** The key that chains and signs audit records: derived from the master secret, never stored. */

@@ -32,7 +32,7 @@ test('initWorkspace: a refused set-up writes nothing; an accepted one writes the
   assert.deepEqual([out.upstreamStored, out.upstream], [true, null]);
   assert.deepEqual(readdirSync(dir).sort(), ['g.db', 'ghostgate.yaml', 'master.key']);
   const { config } = loadConfig(join(dir, 'ghostgate.yaml'), {});
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     assert.equal(unseal(loadMasterSecret(config), (await store.settings.get(UPSTREAM_SETTING))!), KEY);
     const next = `${'ef'.repeat(12)}:${'01'.repeat(32)}`;

@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { stringify } from 'yaml';
 import type { UpstreamCredentialInfo } from '../catalog/permissions.js';
-import { configFromDocument, type Config } from '../config/config.js';
+import { configFromDocument, storeLabel, type Config } from '../config/config.js';
 import { loadMasterSecret, seal, writeMasterSecretFile } from '../secrets/master.js';
 import type { Store } from '../store/store.js';
 import { discoverUpstreamRole, openStore, UPSTREAM_SETTING } from './context.js';
@@ -45,7 +45,7 @@ export async function initWorkspace(input: InitInput) {
   writeFileSync(input.file, stringify(doc), { flag: 'wx' });
   if (!config.masterSecret && !existsSync(config.masterSecretFile)) writeMasterSecretFile(config.masterSecretFile);
   const master = loadMasterSecret(config);
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     if (input.upstreamKey) await store.settings.set(UPSTREAM_SETTING, seal(master, input.upstreamKey));
   } finally {
@@ -54,7 +54,7 @@ export async function initWorkspace(input: InitInput) {
   return {
     config: input.file,
     masterSecretFile: config.masterSecretFile,
-    database: config.store.path,
+    database: storeLabel(config.store),
     upstreamStored: input.upstreamKey !== undefined,
     upstream: upstream ?? null,
   };

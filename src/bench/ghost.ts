@@ -25,8 +25,12 @@ export async function ghostLatency(n: number, log: (s: string) => void): Promise
     env: { ...process.env, BENCH_UPSTREAM_KEY: lab.integration.adminKey },
   });
   const info = await new Promise<{ port: number; key: string }>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (l) => resolve(JSON.parse(l) as { port: number; key: string }));
-    child.once('exit', (c) => reject(new Error(`gateway exited with ${c}`)));
+    createInterface({ input: child.stdout }).once('line', (l) => {
+      resolve(JSON.parse(l) as { port: number; key: string });
+    });
+    child.once('exit', (c) => {
+      reject(new Error(`gateway exited with ${c}`));
+    });
   });
   const gw = `http://127.0.0.1:${info.port}`;
   const direct = { base: lab.url, auth: signer(lab.integration.adminKey) };
@@ -62,7 +66,11 @@ export async function ghostLatency(n: number, log: (s: string) => void): Promise
     ];
     for (const [name, fn] of cases) {
       log(`real Ghost: ${name} x ${n}, direct and through ghostgate, interleaved`);
-      for (let i = 0; i < 5; i++) (await fn(direct), await fn(through)); // warm-up
+      // warm-up
+      for (let i = 0; i < 5; i++) {
+        await fn(direct);
+        await fn(through);
+      }
       const d: number[] = [];
       const g: number[] = [];
       for (let i = 0; i < n; i++) {

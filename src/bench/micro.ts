@@ -92,7 +92,7 @@ export async function microbench(ops = 200_000): Promise<Record<string, unknown>
 
   // Audit: buffered records (reads, refusals) and group-committed intents (writes).
   const auditStore = openSqliteAudit(join(dir, 'audit.db'));
-  const log = new AuditLog(auditStore, Buffer.alloc(32, 7), { flushMs: 100, maxBatch: 512, chain: 'bench' });
+  const log = await AuditLog.open(auditStore, Buffer.alloc(32, 7), { flushMs: 100, maxBatch: 512, chain: 'bench' });
   const entry = (i: number): AuditEntry => ({
     at: Date.now(),
     requestId: `req-${i}`,
@@ -114,7 +114,7 @@ export async function microbench(ops = 200_000): Promise<Record<string, unknown>
   const n = 200_000;
   let t0 = performance.now();
   for (let i = 0; i < n; i++) log.record(entry(i));
-  log.flush();
+  await log.flush();
   const recordsPerSec = n / ((performance.now() - t0) / 1000);
   const intents = 20_000;
   t0 = performance.now();
@@ -125,7 +125,7 @@ export async function microbench(ops = 200_000): Promise<Record<string, unknown>
     }),
   );
   const intentsPerSec = intents / ((performance.now() - t0) / 1000);
-  auditStore.close();
+  await auditStore.close();
 
   return {
     decision_ns: { ...decision, ops, routes: routes.length, allowed_share: allowed / ops },

@@ -35,15 +35,24 @@ function start(cmd: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ c
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env });
   children.push(child);
   return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (l) => resolve({ child, info: JSON.parse(l) as Record<string, unknown> }));
-    child.once('exit', (c) => reject(new Error(`${cmd.join(' ')} exited with ${c}`)));
+    const rl = createInterface({ input: child.stdout });
+    rl.once('line', (l) => {
+      resolve({ child, info: JSON.parse(l) as Record<string, unknown> });
+    });
+    child.once('exit', (c) => {
+      reject(new Error(`${cmd.join(' ')} exited with ${c}`));
+    });
   });
 }
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((r) => {
-    if (child.exitCode !== null) return r();
-    child.once('exit', () => r());
+    if (child.exitCode !== null) {
+      r();
+      return;
+    }
+    child.once('exit', () => {
+      r();
+    });
     child.kill('SIGTERM');
   });
 }
@@ -253,7 +262,6 @@ function render(r: Record<string, unknown>): string {
       `  ${pad('rung', 38)}${pad('req/s', 9)}${pad('x bare', 8)}${pad('x nginx', 9)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('+p99 ms', 9)}errors`,
     );
     for (const l of r.ladder as Record<string, any>[]) {
-      // eslint-disable-line @typescript-eslint/no-explicit-any
       lines.push(
         `  ${pad(l.name, 38)}${pad(l.rps, 9)}${pad(l.vs_bare, 8)}${pad(l.vs_nginx, 9)}${pad(l.latency_ms?.p50, 8)}${pad(l.latency_ms?.p99, 8)}${pad(l.added_ms?.p99, 9)}${l.errors + (l.latency_ms?.errors ?? 0)}`,
       );

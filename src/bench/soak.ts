@@ -42,7 +42,9 @@ export interface SoakResult {
 export async function runSoak(seconds: number, rate: number, progress: (s: string) => void = () => {}): Promise<SoakResult> {
   const up = spawn(process.execPath, [join(DIST, 'upstream.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const upPort = await new Promise<number>((r) =>
-    up.stdout!.once('data', (d: Buffer) => r((JSON.parse(d.toString()) as { port: number }).port)),
+    up.stdout.once('data', (d: Buffer) => {
+      r((JSON.parse(d.toString()) as { port: number }).port);
+    }),
   );
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-soak-'));
   const master = MasterSecret.generateHex();
@@ -137,8 +139,8 @@ export async function runSoak(seconds: number, rate: number, progress: (s: strin
   await new Promise((r) => gw.once('exit', r));
   up.kill('SIGTERM');
   const audit = openSqliteAudit(join(dir, 'audit.db'));
-  const auditRequests = new Set(audit.query({}).map((r) => r.requestId)).size;
-  audit.close();
+  const auditRequests = new Set((await audit.query({})).map((r) => r.requestId)).size;
+  await audit.close();
   return { seconds, rate, requests, unexpected, rssStartMb, rssEndMb, auditRequests };
 }
 

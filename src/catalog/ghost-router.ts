@@ -82,12 +82,15 @@ function passthrough(): unknown {
   const target = function stub(_req: unknown, _res: unknown, _next: unknown): void {};
   return new Proxy(target, {
     get(t, prop) {
-      if (typeof prop === 'symbol' || prop in t) return Reflect.get(t, prop);
+      if (typeof prop === 'symbol' || prop in t) return Reflect.get(t, prop) as unknown;
       if (prop === 'then') return undefined;
       return passthrough();
     },
     apply(_t, _this, args: unknown[]) {
-      if (args.length === 3 && typeof args[2] === 'function') return (args[2] as () => void)();
+      if (args.length === 3 && typeof args[2] === 'function') {
+        (args[2] as () => void)();
+        return;
+      }
       return passthrough();
     },
   });
@@ -188,9 +191,9 @@ export function loadGhostAdminRouter(ghostDir: string): GhostAdminRouter {
       return new Promise<Dispatched>((resolve) => {
         const req = { method, url, originalUrl: url, headers: {} as Record<string, string> };
         const res = { locals: {}, [REPORT]: resolve, header: () => res, set: () => res, setHeader: () => undefined };
-        top(req, res, (err?: { status?: number; statusCode?: number }) =>
-          resolve({ ran: false, status: err ? (err.status ?? err.statusCode ?? 500) : 404 }),
-        );
+        top(req, res, (err?: { status?: number; statusCode?: number }) => {
+          resolve({ ran: false, status: err ? (err.status ?? err.statusCode ?? 500) : 404 });
+        });
       });
     },
   };

@@ -14,24 +14,24 @@ import { parseDuration } from './time.js';
  * Reading the trail needs only the audit file; verifying and pruning need the
  * master secret, which keys the hash chain.
  */
-function withAudit<T>(g: GlobalOpts, fn: (audit: AuditStore, key: Buffer) => T): T {
+async function withAudit<T>(g: GlobalOpts, fn: (audit: AuditStore, key: () => Buffer) => Promise<T>): Promise<T> {
   const config = configFrom(g);
-  const audit = openAudit(config);
+  const audit = await openAudit(config);
   try {
-    return fn(audit, auditKey(loadMasterSecret(config)));
+    return await fn(audit, () => auditKey(loadMasterSecret(config)));
   } finally {
-    audit.close();
+    await audit.close();
   }
 }
 
 /** The audit file and the key store, without the master secret (reading only). */
 async function withAuditAndStore<T>(g: GlobalOpts, fn: (audit: AuditStore, store: Store) => Promise<T>): Promise<T> {
   return withStore(g, async (store, config) => {
-    const audit = openAudit(config);
+    const audit = await openAudit(config);
     try {
       return await fn(audit, store);
     } finally {
-      audit.close();
+      await audit.close();
     }
   });
 }
@@ -40,11 +40,11 @@ async function withAuditAndStore<T>(g: GlobalOpts, fn: (audit: AuditStore, store
 async function withTrail<T>(g: GlobalOpts, fn: (audit: AuditStore, key: Buffer, store: Store) => Promise<T>): Promise<T> {
   return withStore(g, async (store, config) => {
     const key = auditKey(loadMasterSecret(config));
-    const audit = openAudit(config);
+    const audit = await openAudit(config);
     try {
       return await fn(audit, key, store);
     } finally {
-      audit.close();
+      await audit.close();
     }
   });
 }
@@ -128,7 +128,7 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .option('--code <code>', 'a reason code, e.g. SCOPE_MISSING')
     .option('--limit <n>', 'at most this many', '1000')
     .option('--json', 'print JSON')
-    .action((o: { key?: string; since?: string; decision?: string; code?: string; limit: string; json?: boolean }) => {
+    .action(async (o: { key?: string; since?: string; decision?: string; code?: string; limit: string; json?: boolean }) => {
       const filter = {
         limit: Number(o.limit),
         ...(o.key ? { keyId: o.key } : {}),
@@ -136,7 +136,7 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
         ...(o.decision ? { decision: o.decision } : {}),
         ...(o.code ? { code: o.code } : {}),
       };
-      const rows = withAudit(globals(), (a) => queryAudit(a, filter));
+      const rows = await withAudit(globals(), (a) => queryAudit(a, filter));
       if (o.json) printJson(rows.map(rowJson));
       else process.stdout.write(table(rows.map(line), HEADER));
     });
@@ -149,23 +149,24 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .option('--json', 'one JSON object per line')
     .action(async (o: { lines: string; follow?: boolean; json?: boolean }) => {
       const config = configFrom(globals());
-      const a = openAudit(config);
+      const a = await openAudit(config);
       const print = (rows: AuditRow[]) => {
         for (const r of rows) process.stdout.write(o.json ? `${JSON.stringify(rowJson(r))}\n` : `${line(r).join('  ')}\n`);
       };
       // Positions follow the file's insertion order across every chain.
-      const first = a.tail(Number(o.lines));
+      const first = await a.tail(Number(o.lines));
       print(first);
-      let last = first.at(-1)?.pos ?? a.tail(1)[0]?.pos ?? 0;
+      let last = first.at(-1)?.pos ?? (await a.tail(1))[0]?.pos ?? 0;
       if (!o.follow) return a.close();
-      await new Promise<void>((resolve) => {
-        const t = setInterval(() => {
-          const rows = a.query({ afterPos: last });
-          print(rows);
-          last = rows.at(-1)?.pos ?? last;
-        }, 500);
-        process.once('SIGINT', () => (clearInterval(t), a.close(), resolve()));
-      });
+      let stop = false as boolean; // set by the SIGINT handler
+      process.once('SIGINT', () => (stop = true));
+      while (!stop) {
+        await new Promise((r) => setTimeout(r, 500));
+        const rows = await a.query({ afterPos: last });
+        print(rows);
+        last = rows.at(-1)?.pos ?? last;
+      }
+      await a.close();
     });
 
   audit
@@ -173,10 +174,11 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .description('every record (with its hashes) for another system')
     .option('--format <format>', 'jsonl', 'jsonl')
     .option('--since <duration>', 'e.g. 30d')
-    .action((o: { format: string; since?: string }) => {
+    .action(async (o: { format: string; since?: string }) => {
       if (o.format !== 'jsonl') throw new CliError('--format: only jsonl');
-      withAudit(globals(), (a) => {
-        for (const r of o.since ? a.query({ since: since(o.since)! }) : a.rows()) process.stdout.write(`${JSON.stringify(rowJson(r))}\n`);
+      await withAudit(globals(), async (a) => {
+        for await (const r of o.since ? await a.query({ since: since(o.since)! }) : a.rows())
+          process.stdout.write(`${JSON.stringify(rowJson(r))}\n`);
       });
     });
 
@@ -185,9 +187,9 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .description('delete records older than --before, keeping a signed checkpoint so the rest still verifies')
     .requiredOption('--before <duration>', 'age, e.g. 90d')
     .option('--json', 'print JSON')
-    .action((o: { before: string; json?: boolean }) => {
+    .action(async (o: { before: string; json?: boolean }) => {
       const cutoff = Date.now() - parseDuration(o.before);
-      const r = withAudit(globals(), (audit, key) => pruneAudit({ audit, key }, cutoff, Date.now()));
+      const r = await withAudit(globals(), (audit, key) => pruneAudit({ audit, key: key() }, cutoff, Date.now()));
       if (o.json) printJson(r);
       else
         process.stdout.write(
@@ -205,7 +207,10 @@ export function registerAudit(program: Command, globals: () => GlobalOpts): void
     .option('--json', 'print JSON')
     .action(async (o: { key: string; since: string; json?: boolean }) => {
       const out = await withAuditAndStore(globals(), (audit, store) => advise(store, audit, o.key, since(o.since)!));
-      if (o.json) return printJson(out);
+      if (o.json) {
+        printJson(out);
+        return;
+      }
       process.stdout.write(`Key ${out.key} (${out.name}): ${out.requests} requests since ${out.since}.\n`);
       process.stdout.write(`Used:    ${out.used.join(', ') || '(nothing)'}\n`);
       process.stdout.write(`Unused:  ${out.unused.join(', ') || '(none: every scope held was used)'}\n`);

@@ -25,7 +25,10 @@ export function registerCatalog(program: Command): void {
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
       const c = loadCatalog();
-      if (o.json) return printJson({ ghost_version: c.ghostVersion, routes: c.routes.map(routeJson) });
+      if (o.json) {
+        printJson({ ghost_version: c.ghostVersion, routes: c.routes.map(routeJson) });
+        return;
+      }
       process.stdout.write(
         table(
           c.routes.map((r) => [r.method, r.path, r.scope, r.integrationKey, r.staffToken, [...r.flags].join(',')]),

@@ -16,7 +16,7 @@ export function configFrom(opts: GlobalOpts): Config {
 
 export async function withStore<T>(opts: GlobalOpts, fn: (store: Store, config: Config) => Promise<T>): Promise<T> {
   const config = configFrom(opts);
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     return await fn(store, config);
   } finally {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { explainRequest } from '../admin/explain.js';
 import { readUserFile, withStore, type GlobalOpts } from './common.js';
-import { CliError, printJson } from './output.js';
+import { cell, CliError, printJson } from './output.js';
 
 /**
  * `ghostgate explain`: prints what the explain service (src/admin/explain.ts)
@@ -57,10 +57,13 @@ function readJson(file: string): unknown {
 }
 
 function print(out: Record<string, unknown>, json: boolean | undefined): void {
-  if (json) return printJson(out);
+  if (json) {
+    printJson(out);
+    return;
+  }
   for (const [k, v] of Object.entries(out)) {
     if (v === undefined || v === null) continue;
-    const text = Array.isArray(v) ? v.join('\n                 ') : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const text = Array.isArray(v) ? v.join('\n                 ') : cell(v);
     process.stdout.write(`${k.padEnd(16)} ${text}\n`);
   }
 }

@@ -24,6 +24,15 @@ export class CliError extends Error {
   }
 }
 
+/** One value as a table cell or a `name value` line: '-' for nothing, JSON for lists and objects. */
+export function cell(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'object') return JSON.stringify(v);
+  return '-'; // a function or symbol
+}
+
 export function fmtTime(ms: number | null | undefined): string {
   return ms === null || ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
+import { loadConfig, storeLabel } from '../config/config.js';
+import { migrateStore } from '../admin/context.js';
 import { initWorkspace, rotateUpstream, setUpstream } from '../admin/setup.js';
 import { startGateway } from '../main.js';
 import { readSecretInput, withStore, type GlobalOpts } from './common.js';
@@ -41,7 +42,10 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
           ...(key ? { upstreamKey: key } : {}),
         };
         const out = await initWorkspace(input);
-        if (o.json) return printJson(out);
+        if (o.json) {
+          printJson(out);
+          return;
+        }
         process.stdout.write(
           `Wrote ${out.config}\nMaster secret: ${out.masterSecretFile} (mode 600; back it up: without it no key works)\nDatabase: ${out.database}\n`,
         );
@@ -54,7 +58,9 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
 
   program
     .command('serve')
-    .description('run the gateway')
+    .description(
+      'run the gateway (store.driver: sqlite, the default, keeps one file; postgres keeps several replicas on one database: run `ghostgate migrate` first)',
+    )
     .action(async () => {
       const { config } = loadConfig(globals().config);
       const gw = await startGateway(config);
@@ -63,6 +69,27 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('migrate')
+    .description(
+      "bring the store's schema to this ghostgate's version. PostgreSQL (store.driver: postgres): run it once per upgrade, before starting the new version; a gateway refuses a schema that is not current (STORE_MIGRATIONS_PENDING), and replicas running it at once migrate once. SQLite migrates its file whenever it is opened",
+    )
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const { config } = loadConfig(globals().config);
+      const r = await migrateStore(config);
+      const store = storeLabel(config.store);
+      if (o.json) {
+        printJson({ store, ...r });
+        return;
+      }
+      process.stdout.write(
+        r.from === r.to
+          ? `The store ${store} is current (schema version ${r.to}).\n`
+          : `Migrated the store ${store} from schema version ${r.from} to ${r.to}.\n`,
+      );
     });
 
   const upstream = program.command('upstream').description("the site's real Ghost credential held by the gateway");

@@ -1,17 +1,16 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { describeEscalation, escalationOf, FULL_ACCESS_WORDS } from '../grants/escalation.js';
 import { parseScopeList, type Grant } from '../grants/grant.js';
 import { describeGrant } from '../grants/parts.js';
 import { PRESETS, withOverrides } from '../grants/presets.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import { keyJson } from '../keys/key-json.js';
-import { createKey, listKeys, revokeKey, rotateKey, showKey } from '../admin/keys.js';
+import { createKey, listKeys, revokeKey, rotateKey, showKey, type CreateKeyInput } from '../admin/keys.js';
 import { MintError, validGrant } from '../keys/mint.js';
-import type { KeyLimits } from '../store/store.js';
+import type { KeyLimits, KeyRecord } from '../store/store.js';
 import { parseDuration, parseRate, parseWhen } from './time.js';
 import { readUserFile, withStore, type GlobalOpts } from './common.js';
-import { CliError, fmtTime, printJson, table } from './output.js';
+import { cell, CliError, fmtTime, printJson, table } from './output.js';
 import { ghostFor } from './webhooks.js';
 
 export { keyJson };
@@ -39,63 +38,16 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
       `accept escalation scopes (identities, code on the site, secrets, bulk loss: ${FULL_ACCESS_WORDS}; docs/security.md)`,
     )
     .option('--json', 'print JSON')
-    .action(
-      async (o: {
-        name: string;
-        scope?: string;
-        preset?: string;
-        grant?: string;
-        expires?: string;
-        notBefore?: string;
-        maxUses?: string;
-        ip?: string;
-        rate?: string;
-        dailyQuota?: string;
-        parent?: string;
-        webhooks?: string;
-        allowEscalation?: boolean;
-        json?: boolean;
-      }) => {
-        const opts = { ...globals(), ...o };
-        const now = Date.now();
-        const grant = buildGrant(o);
-        const limits: KeyLimits = {
-          ...(o.ip
-            ? {
-                ipAllow: o.ip
-                  .split(',')
-                  .map((c) => c.trim())
-                  .filter(Boolean),
-              }
-            : {}),
-          ...(o.rate ? { rate: parseRate(o.rate) } : {}),
-          ...(o.dailyQuota ? { dailyQuota: positive(o.dailyQuota, '--daily-quota') } : {}),
-          ...(o.webhooks ? { webhooks: o.webhooks as 'outlive' | 'stop' } : {}),
-        };
-        await withStore(opts, async (store, config) => {
-          const input = {
-            name: o.name,
-            grant,
-            expiresAt: o.expires ? parseWhen(o.expires, now) : null,
-            notBefore: o.notBefore ? parseWhen(o.notBefore, now) : null,
-            maxUses: o.maxUses ? positive(o.maxUses, '--max-uses') : null,
-            limits,
-            allowEscalation: o.allowEscalation === true,
-            ...(o.parent ? { parentId: o.parent } : {}),
-          };
-          const { record: rec, key } = await createKey({ config, store, master: loadMasterSecret(config) }, input, now);
-          if (opts.json) return printJson({ ...keyJson(rec), key });
-          process.stdout.write(
-            `Created key ${rec.id} (${rec.name}) with scopes ${rec.grant.scopes.join(', ')}${rec.expiresAt ? `, expiring ${fmtTime(rec.expiresAt)}` : ''}${rec.maxUses ? `, ${rec.maxUses} use(s)` : ''}\n\n  ${key}\n\n`,
-          );
-          const e = escalationOf(rec.grant);
-          if (e.fullAccess) process.stdout.write(`This key is ${describeEscalation(e)}.\n`);
-          process.stdout.write(
-            'This is the only time the key is shown. Give it to the tool as its Ghost Admin API key, with this gateway as its Ghost URL.\n',
-          );
-        });
-      },
-    );
+    .action(async (o: CreateOptions) => {
+      const opts = { ...globals(), ...o };
+      const now = Date.now();
+      const input = createInput(o, now);
+      await withStore(opts, async (store, config) => {
+        const { record, key } = await createKey({ config, store, master: loadMasterSecret(config) }, input, now);
+        if (opts.json) printJson({ ...keyJson(record), key });
+        else printCreated(record, key);
+      });
+    });
 
   token
     .command('rotate <id>')
@@ -117,7 +69,10 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
     .description('list the grant presets')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
-      if (o.json) return printJson(PRESETS);
+      if (o.json) {
+        printJson(PRESETS);
+        return;
+      }
       process.stdout.write(
         table(
           Object.entries(PRESETS).map(([n, p]) => [
@@ -138,7 +93,10 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
       const opts = { ...globals(), ...o };
       await withStore(opts, async (store) => {
         const keys = await listKeys({ store });
-        if (opts.json) return printJson(keys.map(keyJson));
+        if (opts.json) {
+          printJson(keys.map(keyJson));
+          return;
+        }
         process.stdout.write(
           table(
             keys.map((k) => [
@@ -167,19 +125,19 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
       await withStore(opts, async (store) => {
         const { record: k, uses, webhooks } = await showKey({ store }, id, Date.now());
         const j = { ...keyJson(k), uses };
-        if (opts.json) return printJson({ ...j, webhooks });
+        if (opts.json) {
+          printJson({ ...j, webhooks });
+          return;
+        }
         for (const [name, v] of Object.entries(j))
-          if (name !== 'grant' && name !== 'escalation')
-            process.stdout.write(
-              `${name.padEnd(13)} ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v}\n`,
-            );
+          if (name !== 'grant' && name !== 'escalation') process.stdout.write(`${name.padEnd(13)} ${cell(v)}\n`);
         const e = escalationOf(k.grant);
         process.stdout.write(`escalation    ${describeEscalation(e, Infinity)}\n`);
         for (const n of e.narrowed) process.stdout.write(`              ${n.scope} (narrowed): ${n.bound}\n`);
         process.stdout.write(`rules         ${describeGrant(k.grant).join('\n              ')}\n`);
         process.stdout.write(`grant         ${JSON.stringify(k.grant, null, 2).replace(/\n/g, '\n              ')}\n`);
         process.stdout.write(
-          `webhooks      ${webhooks.length === 0 ? '-' : webhooks.map((w) => `${w.id ?? w.relay_id} ${w.event} -> ${w.target_url} (${w.status})`).join('\n              ')}\n`,
+          `webhooks      ${webhooks.length === 0 ? '-' : webhooks.map((w) => `${cell(w.id ?? w.relay_id)} ${cell(w.event)} -> ${cell(w.target_url)} (${cell(w.status)})`).join('\n              ')}\n`,
         );
       });
     });
@@ -246,4 +204,59 @@ export function buildGrant(o: { scope?: string; preset?: string; grant?: string 
     if (e instanceof MintError) throw new CliError(e.message);
     throw e;
   }
+}
+
+interface CreateOptions {
+  name: string;
+  scope?: string;
+  preset?: string;
+  grant?: string;
+  expires?: string;
+  notBefore?: string;
+  maxUses?: string;
+  ip?: string;
+  rate?: string;
+  dailyQuota?: string;
+  parent?: string;
+  webhooks?: string;
+  allowEscalation?: boolean;
+  json?: boolean;
+}
+
+/** `token create`'s options as the keys service's input (every value parsed, nothing written yet). */
+function createInput(o: CreateOptions, now: number): CreateKeyInput {
+  const limits: KeyLimits = {
+    ...(o.ip
+      ? {
+          ipAllow: o.ip
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
+        }
+      : {}),
+    ...(o.rate ? { rate: parseRate(o.rate) } : {}),
+    ...(o.dailyQuota ? { dailyQuota: positive(o.dailyQuota, '--daily-quota') } : {}),
+    ...(o.webhooks ? { webhooks: o.webhooks as 'outlive' | 'stop' } : {}),
+  };
+  return {
+    name: o.name,
+    grant: buildGrant(o),
+    expiresAt: o.expires ? parseWhen(o.expires, now) : null,
+    notBefore: o.notBefore ? parseWhen(o.notBefore, now) : null,
+    maxUses: o.maxUses ? positive(o.maxUses, '--max-uses') : null,
+    limits,
+    allowEscalation: o.allowEscalation === true,
+    ...(o.parent ? { parentId: o.parent } : {}),
+  };
+}
+
+function printCreated(rec: KeyRecord, key: string): void {
+  const expiring = rec.expiresAt ? `, expiring ${fmtTime(rec.expiresAt)}` : '';
+  const uses = rec.maxUses ? `, ${rec.maxUses} use(s)` : '';
+  process.stdout.write(`Created key ${rec.id} (${rec.name}) with scopes ${rec.grant.scopes.join(', ')}${expiring}${uses}\n\n  ${key}\n\n`);
+  const e = escalationOf(rec.grant);
+  if (e.fullAccess) process.stdout.write(`This key is ${describeEscalation(e)}.\n`);
+  process.stdout.write(
+    'This is the only time the key is shown. Give it to the tool as its Ghost Admin API key, with this gateway as its Ghost URL.\n',
+  );
 }

@@ -4,13 +4,14 @@ import { upstreamKey } from '../admin/context.js';
 import { UpstreamCredential } from '../pipeline/forward/upstream.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import type { Store } from '../store/store.js';
-import { openSqliteDeliveryLog } from '../store/sqlite/sqlite-deliveries.js';
+import { openDeliveryLog } from '../admin/context.js';
+import type { DeliveryLog } from '../store/deliveries.js';
 import { MigrateError, deliveryJson, findRelay, legacyWebhooks, migrateWebhook, relayJson } from '../webhooks/admin.js';
 import { ghostWebhooks, type GhostWebhooks } from '../webhooks/ghost-client.js';
 import { RelaySecrets } from '../webhooks/relay-secrets.js';
 import { retireRelay } from '../webhooks/lifecycle.js';
 import { configFrom, withStore, type GlobalOpts } from './common.js';
-import { CliError, fmtTime, printJson, table } from './output.js';
+import { cell, CliError, printJson, table } from './output.js';
 
 /**
  * `ghostgate webhooks list|show|deliveries|audit|migrate|remove`: the webhooks
@@ -28,26 +29,26 @@ export async function ghostFor(config: Config, store: Store): Promise<GhostWebho
   );
 }
 
-function withDeliveries<T>(g: GlobalOpts, fn: (log: ReturnType<typeof openSqliteDeliveryLog>) => T): T {
-  const log = openSqliteDeliveryLog(configFrom(g).audit.path);
+async function withDeliveries<T>(g: GlobalOpts, fn: (log: DeliveryLog) => Promise<T>): Promise<T> {
+  const log = openDeliveryLog(configFrom(g));
   try {
-    return fn(log);
+    return await fn(log);
   } finally {
-    log.close();
+    await log.close();
   }
 }
 
 const DELIVERY_HEADER = ['TIME', 'WEBHOOK', 'EVENT', 'ATTEMPT', 'OUTCOME', 'HTTP', 'LATENCY', 'ERROR', 'VIEW'];
 const deliveryLine = (d: ReturnType<typeof deliveryJson>) => [
-  String(d.at),
-  String(d.webhook_id ?? '-'),
-  String(d.event),
-  String(d.attempt),
-  String(d.outcome),
-  d.status === null ? '-' : String(d.status),
+  cell(d.at),
+  cell(d.webhook_id),
+  cell(d.event),
+  cell(d.attempt),
+  cell(d.outcome),
+  cell(d.status),
   d.latency_ms === null ? '-' : `${Math.round(Number(d.latency_ms))}ms`,
-  String(d.error ?? '-'),
-  String(d.view ?? '-'),
+  cell(d.error),
+  cell(d.view),
 ];
 
 export function registerWebhooks(program: Command, globals: () => GlobalOpts): void {
@@ -65,11 +66,14 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
       await withStore(opts, async (store) => {
         const rows = (await store.webhooks.list(o.key ? { keyId: o.key } : {})).filter((r) => o.all || r.status !== 'retired');
         const out = await Promise.all(rows.map(async (r) => relayJson(r, await store.keys.get(r.keyId))));
-        if (opts.json) return printJson(out);
+        if (opts.json) {
+          printJson(out);
+          return;
+        }
         process.stdout.write(
           table(
             out.map((r) => [
-              String(r.id ?? '-'),
+              cell(r.id),
               String(r.key_name ?? r.key_id),
               String(r.event),
               String(r.target_url),
@@ -92,11 +96,13 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
       await withStore(opts, async (store) => {
         const r = await findRelay(store, id);
         if (!r) throw new CliError(`no relayed webhook ${id} (see \`ghostgate webhooks audit\` for older ones)`);
-        const deliveries = withDeliveries(opts, (log) => log.query({ relayId: r.id, limit: Number(o.limit) }).map(deliveryJson));
+        const deliveries = (await withDeliveries(opts, (log) => log.query({ relayId: r.id, limit: Number(o.limit) }))).map(deliveryJson);
         const j = { ...relayJson(r, await store.keys.get(r.keyId)), deliveries };
-        if (opts.json) return printJson(j);
-        for (const [name, v] of Object.entries(j))
-          if (name !== 'deliveries') process.stdout.write(`${name.padEnd(15)} ${v === null ? '-' : String(v)}\n`);
+        if (opts.json) {
+          printJson(j);
+          return;
+        }
+        for (const [name, v] of Object.entries(j)) if (name !== 'deliveries') process.stdout.write(`${name.padEnd(15)} ${cell(v)}\n`);
         process.stdout.write(`\n${table(deliveries.map(deliveryLine), DELIVERY_HEADER)}`);
       });
     });
@@ -112,12 +118,15 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
       await withStore(opts, async (store) => {
         const relay = o.webhook ? await findRelay(store, o.webhook) : undefined;
         if (o.webhook && !relay) throw new CliError(`no relayed webhook ${o.webhook}`);
-        const rows = withDeliveries(opts, (log) =>
-          log
-            .query({ ...(relay ? { relayId: relay.id } : {}), ...(o.key ? { keyId: o.key } : {}), limit: Number(o.limit) })
-            .map(deliveryJson),
-        );
-        if (opts.json) return printJson(rows);
+        const rows = (
+          await withDeliveries(opts, (log) =>
+            log.query({ ...(relay ? { relayId: relay.id } : {}), ...(o.key ? { keyId: o.key } : {}), limit: Number(o.limit) }),
+          )
+        ).map(deliveryJson);
+        if (opts.json) {
+          printJson(rows);
+          return;
+        }
         process.stdout.write(table(rows.map(deliveryLine), DELIVERY_HEADER));
       });
     });
@@ -129,7 +138,10 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
       const opts = { ...globals(), ...o };
       await withStore(opts, async (store) => {
         const legacy = await legacyWebhooks(store);
-        if (opts.json) return printJson({ legacy });
+        if (opts.json) {
+          printJson({ legacy });
+          return;
+        }
         if (legacy.length === 0) return void process.stdout.write('Every webhook made through the gateway is relayed.\n');
         process.stdout.write(`${legacy.length} webhook(s) made before the relay deliver outside their key's grant:\n\n`);
         process.stdout.write(
@@ -163,7 +175,10 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
           if (e instanceof MigrateError) throw new CliError(e.message);
           throw e;
         }
-        if (opts.json) return printJson(relayJson(r));
+        if (opts.json) {
+          printJson(relayJson(r));
+          return;
+        }
         process.stdout.write(`Migrated ${id}: Ghost now calls the relay; deliveries go to ${r.targetUrl} within key ${r.keyId}'s grant.\n`);
       });
     });
@@ -180,7 +195,10 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
         if (row) removed = (await retireRelay(store, ghost, row, 'removed by the administrator', Date.now())).removedFromGhost;
         else if ((await legacyWebhooks(store)).some((l) => l.id === id)) removed = await ghost.remove(id);
         else throw new CliError(`no webhook ${id} made through the gateway`);
-        if (opts.json) return printJson({ id, removed });
+        if (opts.json) {
+          printJson({ id, removed });
+          return;
+        }
         process.stdout.write(
           removed
             ? `Removed ${id} from Ghost.\n`

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, storeLabel } from './config.js';
 
 function file(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-config-'));
@@ -37,7 +37,7 @@ test('invalid values are refused at start-up with the field named', () => {
   const bad = (text: string, env: Record<string, string>, field: RegExp) => {
     assert.throws(
       () => loadConfig(file(text), env),
-      (e: unknown) => e instanceof ConfigError && field.test((e as Error).message),
+      (e: unknown) => e instanceof ConfigError && field.test(e.message),
     );
   };
   bad('upstream:\n  url: ftp://example.com\n', {}, /upstream\.url/);
@@ -51,4 +51,30 @@ test('invalid values are refused at start-up with the field named', () => {
 
 test('a named config file that does not exist is an error', () => {
   assert.throws(() => loadConfig('/nonexistent/ghostgate.yaml', {}), ConfigError);
+});
+
+test('store.driver postgres takes its URL from GHOSTGATE_STORE_URL, and the URL is refused or shown without its password', () => {
+  const f = file('upstream:\n  url: https://example.com\nstore:\n  driver: postgres\n');
+  const url = 'postgres://gate:s3cret-pw@db.internal:5432/ghostgate';
+  const { config } = loadConfig(f, { GHOSTGATE_STORE_URL: url });
+  assert.equal(config.store.driver, 'postgres');
+  assert.equal(config.store.url, url);
+  assert.equal(config.store.pollMs, 500);
+  assert.equal(storeLabel(config.store), 'postgres://gate:***@db.internal:5432/ghostgate');
+  const refused = (env: Record<string, string>, text = 'upstream:\n  url: https://example.com\nstore:\n  driver: postgres\n') => {
+    try {
+      loadConfig(file(text), env);
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /store\.url/);
+      assert.doesNotMatch(e.message, /s3cret-pw/, 'the password is never repeated');
+      return;
+    }
+    assert.fail('accepted');
+  };
+  refused({});
+  refused({ GHOSTGATE_STORE_URL: 'mysql://gate:s3cret-pw@db/x' });
+  refused({ GHOSTGATE_STORE_URL: 'postgres://gate:s3cret-pw@db/x' }, 'upstream:\n  url: https://example.com\n');
+  const sqlite = loadConfig(file('upstream:\n  url: https://example.com\n'), {}).config.store;
+  assert.equal(storeLabel(sqlite), sqlite.path);
 });

@@ -22,7 +22,6 @@ export const ConfigSchema = z
     upstream: z
       .object({
         url: z
-          .string()
           .url()
           .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
           .transform((u) => u.replace(/\/+$/, '')),
@@ -34,13 +33,34 @@ export const ConfigSchema = z
         connections: z.coerce.number().int().min(1).max(1024).default(64),
       })
       .strict(),
+    /**
+     * `sqlite` (the default): one file, for one gateway process (or several on one machine).
+     * `postgres`: several replicas on one database (store.url); the audit trail and the
+     * webhook delivery log are kept in the same database then (audit.path is not used).
+     */
     store: z
       .object({
-        driver: z.literal('sqlite').default('sqlite'),
+        driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
         path: z.string().min(1).default('ghostgate.db'),
+        /** postgres://user:password@host:5432/database (GHOSTGATE_STORE_URL); never logged with its password. */
+        url: z.string().optional(),
+        /** PostgreSQL: how often a replica checks for key changes it was not notified of (the LISTEN/NOTIFY backstop). */
+        pollMs: z.coerce.number().int().min(50).max(60_000).default(500),
+        /** PostgreSQL: connections per process. */
+        connections: z.coerce.number().int().min(1).max(1000).default(10),
       })
       .strict()
-      .default({ driver: 'sqlite', path: 'ghostgate.db' }),
+      .superRefine((s, ctx) => {
+        if (s.driver !== 'postgres') {
+          if (s.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is for store.driver: postgres' });
+          return;
+        }
+        // The message never repeats the URL: it may hold a password.
+        if (s.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required with store.driver: postgres' });
+        else if (!isPostgresUrl(s.url))
+          ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be a postgres:// or postgresql:// URL with a host' });
+      })
+      .default({ driver: 'sqlite', path: 'ghostgate.db', pollMs: 500, connections: 10 }),
     masterSecretFile: z.string().min(1).default('master.key'),
     /** The master secret itself (environment only in practice: GHOSTGATE_MASTER_SECRET). */
     masterSecret: z.string().optional(),
@@ -93,7 +113,6 @@ export const ConfigSchema = z
      * Without it, creating a webhook is refused (WEBHOOK_RELAY_UNAVAILABLE).
      */
     publicUrl: z
-      .string()
       .url()
       .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
       .transform((u) => u.replace(/\/+$/, ''))
@@ -178,7 +197,9 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   GHOSTGATE_UPSTREAM_KIND: 'upstream.kind',
   GHOSTGATE_UPSTREAM_KEY: 'upstream.key',
   GHOSTGATE_UPSTREAM_TIMEOUT_MS: 'upstream.timeoutMs',
+  GHOSTGATE_STORE_DRIVER: 'store.driver',
   GHOSTGATE_STORE_PATH: 'store.path',
+  GHOSTGATE_STORE_URL: 'store.url',
   GHOSTGATE_MASTER_SECRET_FILE: 'masterSecretFile',
   GHOSTGATE_MASTER_SECRET: 'masterSecret',
   GHOSTGATE_GHOST_PATH: 'ghostPath',
@@ -188,6 +209,23 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   GHOSTGATE_PUBLIC_URL: 'publicUrl',
   GHOSTGATE_METRICS_PORT: 'metrics.listen.port',
 };
+
+function isPostgresUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The store as it may be shown or logged: the file, or the database URL without its password. */
+export function storeLabel(store: Config['store']): string {
+  if (store.driver === 'sqlite' || store.url === undefined) return store.path;
+  const u = new URL(store.url);
+  if (u.password !== '') u.password = '***';
+  return u.toString();
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -21,8 +21,14 @@ const say = (s = '') => process.stdout.write(`${s}\n`);
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    srv.once('error', () => {
+      resolve(false);
+    });
+    srv.listen(port, '127.0.0.1', () =>
+      srv.close(() => {
+        resolve(true);
+      }),
+    );
   });
 }
 
@@ -52,7 +58,7 @@ async function main(): Promise<void> {
   const { config } = loadConfig(configFile, {});
   writeMasterSecretFile(config.masterSecretFile);
   const master = loadMasterSecret(config);
-  const setup = openStore(config);
+  const setup = await openStore(config);
   await setup.settings.set(UPSTREAM_SETTING, seal(master, lab.integration.adminKey));
   const keys: Record<string, string> = {};
   for (const [name, scopes] of [

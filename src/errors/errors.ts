@@ -229,6 +229,11 @@ export const ERRORS = {
     type: 'ServiceUnavailableError',
     message: 'The audit file is not the one the key store anchored; the gateway does not serve until an operator acknowledges it.',
   },
+  STORE_MIGRATIONS_PENDING: {
+    status: 503,
+    type: 'ServiceUnavailableError',
+    message: 'The store’s schema is not the one this ghostgate was built for; run `ghostgate migrate`.',
+  },
   STORE_UNAVAILABLE: { status: 503, type: 'ServiceUnavailableError', message: 'The gateway store is unavailable; nothing was forwarded.' },
   INTERNAL: { status: 500, type: 'InternalServerError', message: 'An unexpected gateway error occurred; nothing was forwarded.' },
 } as const satisfies Record<string, ErrorDef>;

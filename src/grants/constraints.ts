@@ -72,6 +72,7 @@ export function constraintFilter(c: Constraint, ownedIds: readonly string[]): Nq
 
 type Json = Record<string, unknown>;
 const idsOf = (list: unknown): string[] | undefined =>
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an object id becomes a text no anchor matches
   Array.isArray(list) ? list.map((x) => (x && typeof x === 'object' ? String((x as Json).id ?? '') : '')).filter(Boolean) : undefined;
 /** True when one of `have` is one of the anchors. */
 const meets = (have: readonly string[], anchors: readonly Anchor[]): boolean => {

@@ -104,6 +104,7 @@ function firstItem(body: unknown, route: RouteEntry): Json | undefined {
 
 function settingKeys(body: unknown): string[] {
   const list = body && typeof body === 'object' ? (body as Json).settings : undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an object key becomes a text no setting has
   return Array.isArray(list) ? list.map((s) => (s && typeof s === 'object' ? String((s as Json).key ?? '') : '')) : [];
 }
 

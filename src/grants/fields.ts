@@ -22,6 +22,7 @@ export type RelationFacts = ReadonlyMap<string, { readonly ids: readonly string[
 
 const RELATION_FIELDS = new Set(['tags', 'authors', 'labels']);
 const idsOf = (list: unknown): string[] =>
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an object id becomes a text no anchor matches
   Array.isArray(list) ? list.map((x) => (x && typeof x === 'object' ? String((x as Json).id ?? '') : '')) : [];
 
 /** Would writing `value` to `field` leave the record's current value as it is? */

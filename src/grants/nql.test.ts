@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { FilterError, canonicalFilter, constrainFilter, filterKeys, parseFilter, sameFilter, serializeFilter } from './nql.js';
 
 /** The gateway's NQL spelling: each operator, value kind and refusal (each assertion fails if its rule is dropped or weakened). */
-const refused = (f: () => unknown, why?: string) => assert.throws(f, FilterError, why);
+const refused = (f: () => unknown, why?: string) => {
+  assert.throws(f, FilterError, why);
+};
 
 test('serializeFilter: every operator and value kind in the spelling Ghost parses back', () => {
   const cases: [string, Record<string, unknown>][] = [

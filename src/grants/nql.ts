@@ -16,7 +16,7 @@ export class FilterError extends Error {
 
 export function parseFilter(filter: string): NqlNode {
   try {
-    return nqlLang.parse(filter) as NqlNode;
+    return nqlLang.parse(filter);
   } catch (e) {
     throw new FilterError(`the filter does not parse as NQL: ${(e as Error).message.split('\n')[0]}`);
   }
@@ -63,7 +63,7 @@ export function serializeFilter(node: NqlNode): string {
   }
   if (key.startsWith('$') || !/^[a-zA-Z_][a-zA-Z0-9_.]*$/.test(key)) throw new FilterError(`unsupported filter field ${key}`);
   if (value === null || typeof value !== 'object') return `${key}:${literal(value)}`;
-  const ops = Object.keys(value as object);
+  const ops = Object.keys(value);
   if (ops.length !== 1) throw new FilterError('unsupported filter shape');
   const op = ops[0]!;
   const arg = (value as Record<string, unknown>)[op];
@@ -164,7 +164,10 @@ function flat(node: unknown): unknown {
 export function filterKeys(filter: string): string[] {
   const out: string[] = [];
   const walk = (n: unknown): void => {
-    if (Array.isArray(n)) return n.forEach(walk);
+    if (Array.isArray(n)) {
+      n.forEach(walk);
+      return;
+    }
     if (!n || typeof n !== 'object' || n instanceof RegExp) return;
     for (const [k, v] of Object.entries(n as NqlNode)) {
       if (k === '$and' || k === '$or') walk(v);
@@ -177,5 +180,5 @@ export function filterKeys(filter: string): string[] {
 
 /** In-memory evaluation with Ghost's own matcher (used by tests and the safety net's reference). */
 export function matchesFilter(filter: string, record: object, expansions?: { key: string; replacement: string }[]): boolean {
-  return nql(filter, expansions ? { expansions } : {}).queryJSON(record) as boolean;
+  return nql(filter, expansions ? { expansions } : {}).queryJSON(record);
 }

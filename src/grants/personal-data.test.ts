@@ -13,7 +13,7 @@ const STAFF = 'olive@staff.example';
 
 /** Every string in a JSON value (to prove a value is gone from every place, whatever its key). */
 const strings = (v: unknown): string[] =>
-  typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v as object).flatMap(strings) : [];
+  typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : [];
 
 test('a redacted member email is removed from every place Ghost puts it or a copy of it', () => {
   const answer = {

@@ -172,15 +172,15 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
 
 /** Deep-merges `over` onto a preset: arrays are replaced, scopes are added. */
 export function withOverrides(base: Grant, extraScopes: readonly string[], over: Record<string, unknown> | undefined): unknown {
-  const merged = merge(structuredClone(base) as unknown as Record<string, unknown>, over ?? {}) as Record<string, unknown>;
-  const scopes = new Set([...((merged.scopes as string[]) ?? []), ...extraScopes]);
+  const merged = merge(structuredClone(base), over ?? {});
+  const scopes = new Set([...((merged.scopes as string[] | undefined) ?? []), ...extraScopes]);
   merged.scopes = [...scopes];
   return merged;
 }
 
 function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(b)) {
-    if (k === 'scopes' && Array.isArray(v)) a.scopes = [...new Set([...((a.scopes as string[]) ?? []), ...(v as string[])])];
+    if (k === 'scopes' && Array.isArray(v)) a.scopes = [...new Set([...((a.scopes as string[] | undefined) ?? []), ...(v as string[])])];
     else if (v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object' && !Array.isArray(a[k]))
       a[k] = merge(a[k] as Record<string, unknown>, v as Record<string, unknown>);
     else a[k] = v;

@@ -131,7 +131,7 @@ test('property: authorize() never allows what the independent reference model fo
         query,
         params: { id: IDS[0]! },
         body: { posts: [b] },
-        record: (record as Rec | undefined) ?? null,
+        record: record ?? null,
         ownedIds: new Set(owned),
       };
       const d = decide({ grant: compileGrant(g), route: r, upstream: { ok: true }, request: facts });
@@ -143,7 +143,7 @@ test('property: authorize() never allows what the independent reference model fo
             query,
             id: IDS[0]!,
             record: (record as Rec | undefined) ?? null,
-            body: b as Partial<Rec> & Record<string, unknown>,
+            body: b,
             owned: new Set(owned),
           }),
           `${r.method} ${r.path} allowed by the gateway, forbidden by the reference: ${JSON.stringify({ g, record, b, owned, newsletter })}`,

@@ -84,7 +84,12 @@ export async function handleKeysApi(
   const spec = Array.isArray(body.keys) && body.keys.length === 1 ? (body.keys[0] as Record<string, unknown>) : undefined;
   if (!spec || typeof spec !== 'object')
     return (fail(res, gatewayError('BODY_INVALID', 'send {"keys": [{"name": ..., "grant": {...}}]}')), refused(who));
-  const expires = spec.expires_at === undefined || spec.expires_at === null ? null : Date.parse(String(spec.expires_at));
+  const expires =
+    spec.expires_at === undefined || spec.expires_at === null
+      ? null
+      : typeof spec.expires_at === 'string'
+        ? Date.parse(spec.expires_at)
+        : NaN;
   if (Number.isNaN(expires)) return (fail(res, gatewayError('BODY_INVALID', 'expires_at must be an ISO 8601 time')), refused(who));
   try {
     await audit.intent(who);
@@ -98,7 +103,7 @@ export async function handleKeysApi(
       deps.master,
       deps.policy,
       {
-        name: String(spec.name ?? ''),
+        name: typeof spec.name === 'string' ? spec.name : '',
         grant: spec.grant,
         expiresAt: expires,
         maxUses: spec.max_uses === undefined ? null : Number(spec.max_uses),

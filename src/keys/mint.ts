@@ -41,11 +41,11 @@ export function checkLimits(limits: KeyLimits | undefined): void {
   }
   const r = limits.rate;
   for (const [k, v] of Object.entries(r ?? {}))
-    if (!Number.isInteger(v) || (v as number) < 1) throw new MintError(`rate ${k} must be a positive integer`);
+    if (!Number.isInteger(v) || v < 1) throw new MintError(`rate ${k} must be a positive integer`);
   if (limits.dailyQuota !== undefined && (!Number.isInteger(limits.dailyQuota) || limits.dailyQuota < 1))
     throw new MintError('the daily quota must be a positive integer');
-  if (limits.webhooks !== undefined && limits.webhooks !== 'outlive' && limits.webhooks !== 'stop')
-    throw new MintError('webhooks must be outlive or stop');
+  const webhooks: unknown = limits.webhooks; // limits come from JSON and YAML: the type is what is checked here
+  if (webhooks !== undefined && webhooks !== 'outlive' && webhooks !== 'stop') throw new MintError('webhooks must be outlive or stop');
 }
 
 /**

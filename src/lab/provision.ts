@@ -55,7 +55,7 @@ export interface LabState {
   readonly provisionedAt: string;
 }
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 export class Api {
   constructor(
@@ -91,7 +91,7 @@ export class Api {
       res = await send();
     }
     const text = await res.text();
-    let json: Json = {};
+    let json: Json;
     try {
       json = text ? (JSON.parse(text) as Json) : {};
     } catch {
@@ -132,7 +132,7 @@ function inviteToken(db: string, email: string): string {
   try {
     const row = conn.prepare('SELECT token FROM invites WHERE email = ?').get(email) as { token?: string } | undefined;
     if (!row?.token) throw new LabError(`provisioning: no invite token for ${email}`, '`ghostgate lab reset`');
-    return String(row.token).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    return row.token.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   } finally {
     conn.close();
   }

@@ -34,15 +34,8 @@ export function fingerprint(c: Pick<ConfirmedCall, 'method' | 'pathAndQuery' | '
     .digest('hex');
 }
 
-/** Opens (or finds) the call's approval; passes only an approved one, which the caller then marks used (`useApproval`). */
+/** Opens (or finds) the call's approval; passes only an approved one, which the pipeline then marks used (`approvals.use`). */
 export async function approvalGate(store: Store, c: ConfirmedCall, nowMs: number): Promise<ApprovalGate> {
-  if (!store.approvals) {
-    return {
-      ok: false,
-      code: 'CONSTRAINT_UNENFORCEABLE',
-      context: `${c.item} needs a person's approval, and this store keeps no approvals`,
-    };
-  }
   const id = Object.entries(c.params)
     .map(([k, v]) => ` ${k}=${v}`)
     .join('');

@@ -167,7 +167,7 @@ export async function runPipeline(
         return refuse('KEY_USES_EXHAUSTED', `all ${key.maxUses} uses of this key are taken`, resolved, key);
       }
       // The approval is spent now, atomically: of two retries of an approved call, one is forwarded.
-      if (approval !== undefined && !(await deps.store.approvals!.use(approval, nowMs))) {
+      if (approval !== undefined && !(await deps.store.approvals.use(approval, nowMs))) {
         if (reservation !== undefined) await deps.store.keys.settleUse(reservation, 'failed', nowMs);
         return refuse('APPROVAL_PENDING', `approval ${approval} was used by another call; this one needs its own`, resolved, key);
       }

@@ -22,29 +22,35 @@ export function uploadFileName(raw: Buffer, headers: IncomingHttpHeaders, field:
   if (typeof type !== 'string' || !/^\s*multipart\/form-data\s*;/i.test(type))
     return Promise.resolve({ ok: false, why: 'the body must be multipart/form-data' });
   const encoding = headers['content-encoding'];
-  if (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity')
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
     return Promise.resolve({ ok: false, why: 'a compressed upload cannot be checked' });
   return new Promise((resolve) => {
     const files: { field: string; filename: string | undefined }[] = [];
     let settled = false;
     const done = (v: UploadName) => {
-      if (!settled) ((settled = true), resolve(v));
+      if (settled) return;
+      settled = true;
+      resolve(v);
     };
     let bb: busboy.Busboy;
     try {
       bb = busboy({ headers: { 'content-type': type }, defParamCharset: 'latin1' });
     } catch (e) {
-      return done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` });
+      done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` });
+      return;
     }
     bb.on('file', (name, stream, info) => {
       files.push({ field: name, filename: info.filename });
       stream.resume();
     });
-    bb.on('error', (e) => done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` }));
+    bb.on('error', (e) => {
+      done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` });
+    });
     bb.on('close', () => {
       const named = files.filter((f) => f.filename !== undefined && f.filename !== '');
       if (files.length !== 1 || named.length !== 1 || named[0]!.field !== field) {
-        return done({ ok: false, why: `the body must carry exactly one file, in the field "${field}", with a file name` });
+        done({ ok: false, why: `the body must carry exactly one file, in the field "${field}", with a file name` });
+        return;
       }
       done({ ok: true, originalname: named[0]!.filename! });
     });

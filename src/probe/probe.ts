@@ -59,7 +59,7 @@ const EXPORTS = new Set([
 
 interface Answer {
   status: number;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;
   message: string;
 }
 
@@ -100,7 +100,7 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
       return { status: res.status, json: null, message: '' };
     }
     const text = await res.text();
-    let json: any = null; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let json: any = null;
     try {
       json = JSON.parse(text);
     } catch {
@@ -118,7 +118,7 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
     : { kind: 'integration-or-gateway', role: null, user: null };
 
   // Sample ids for :params, from the browse answers the key gets.
-  const samples = new Map<string, any>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const samples = new Map<string, any>();
   const results: ProbeResult[] = [];
   const gets = catalog.routes.filter((r) => r.method === 'GET' && !r.flags.has('dangling'));
   const ordered = [...gets.filter((r) => r.segments.length === 1), ...gets.filter((r) => r.segments.length > 1)];
@@ -138,7 +138,7 @@ export async function probe(opts: ProbeOptions): Promise<ProbeReport> {
   // Ghost's read gap (core/server/models/post.js and relations/authors.js permissible() check a Contributor's authorship on edit, add and destroy, not on read): read one draft written by someone else, when browse revealed one.
   const foreignDraft = meUser
     ? (samples.get('posts') ?? []).find((p: any) => p.status === 'draft' && !(p.authors ?? []).some((a: any) => a.id === meUser.id))
-    : undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+    : undefined;
   if (foreignDraft) {
     const readRoute = catalog.routes.find((r) => r.method === 'GET' && r.path === '/posts/:id')!;
     const a = await call('GET', `/posts/${foreignDraft.id}/?formats=lexical,html`);
@@ -176,7 +176,6 @@ function row(route: RouteEntry, probed: string, status: number | null, verdict: 
 }
 
 function fill(route: RouteEntry, samples: Map<string, any>, me: any): string {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const first = samples.get(route.segments[0]!)?.[0];
   const parts = route.segments.map((s) => {
     switch (s) {
@@ -207,7 +206,6 @@ async function writeChecks(
   samples: Map<string, any>,
   me: any,
 ): Promise<void> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const route = (m: string, p: string) => catalog.routes.find((r) => r.method === m && r.path === p)!;
   const record = (m: string, p: string, probed: string, a: Answer, check?: string) =>
     results.push(row(route(m, p), probed, a.status, verdictFor(a.status, true), a.message, check));
@@ -233,7 +231,7 @@ async function writeChecks(
     if (del.status !== 204) cleanup.push(`post ${post.id} could not be removed (HTTP ${del.status}); delete "${marker}" by hand`);
   }
   // Edit another author's post with a stale updated_at: 409 = allowed (nothing saved), 403 = refused.
-  const others = (samples.get('posts') ?? []).find((p: any) => !me || !(p.authors ?? []).some((a: any) => a.id === me.id)); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const others = (samples.get('posts') ?? []).find((p: any) => !me || !(p.authors ?? []).some((a: any) => a.id === me.id));
   if (others) {
     const a = await call('PUT', `/posts/${others.id}/`, { posts: [{ title: others.title, updated_at: '1970-01-01T00:00:00.000Z' }] });
     record('PUT', '/posts/:id', `/posts/${others.id}/`, a, "edit another author's post (stale updated_at: nothing is saved)");
@@ -274,12 +272,11 @@ async function writeChecks(
 }
 
 function findings(results: ProbeResult[], samples: Map<string, any>, cred: ProbeReport['credential'], me: any): string[] {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const out: string[] = [];
   const allowed = (scope: string, method = 'GET') =>
     results.some((r) => r.scope === scope && r.method === method && r.verdict === 'allowed' && !r.check);
   const posts = samples.get('posts') ?? [];
-  const foreignDrafts = posts.filter((p: any) => p.status === 'draft' && me && !(p.authors ?? []).some((a: any) => a.id === me.id)); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const foreignDrafts = posts.filter((p: any) => p.status === 'draft' && me && !(p.authors ?? []).some((a: any) => a.id === me.id));
   if (foreignDrafts.length > 0 && cred.role && ['Contributor', 'Author'].includes(cred.role)) {
     out.push(
       `As ${cred.role} this key lists other authors' drafts (${foreignDrafts.length} on the first page) with their content; Ghost's admin UI hides them, its API does not.`,
@@ -287,7 +284,7 @@ function findings(results: ProbeResult[], samples: Map<string, any>, cred: Probe
   }
   const users = samples.get('users') ?? [];
   if (users.some((u: any) => typeof u.email === 'string'))
-    out.push(`This key reads every staff user's email address (GET /users/: ${users.length} users).`); // eslint-disable-line @typescript-eslint/no-explicit-any
+    out.push(`This key reads every staff user's email address (GET /users/: ${users.length} users).`);
   if (allowed('members:browse')) out.push('This key reads members and their email addresses (GET /members/).');
   if (allowed('members:exportCSV')) out.push('This key can export every member as CSV (GET /members/upload/).');
   if (allowed('db:exportContent')) out.push('This key can export the whole site database (GET /db/).');

@@ -83,8 +83,11 @@ export function constantTimeEqual(a: Buffer, b: Buffer): boolean {
 export function adminTokenSigner(key: string | { readonly id: string; readonly secret: Buffer }): (aud: string, nowMs?: number) => string {
   const parsed = typeof key === 'string' ? parseKey(key) : key;
   if (!parsed) throw new Error('the key is not <24 hex id>:<64 hex secret>');
-  const sign = createSigner({ key: parsed.secret, algorithm: 'HS256', kid: parsed.id, expiresIn: 300_000 }) as (
-    p: Record<string, unknown>,
-  ) => string;
+  const sign: (p: Record<string, unknown>) => string = createSigner({
+    key: parsed.secret,
+    algorithm: 'HS256',
+    kid: parsed.id,
+    expiresIn: 300_000,
+  });
   return (aud, nowMs) => sign(nowMs === undefined ? { aud } : { aud, iat: Math.floor(nowMs / 1000) });
 }

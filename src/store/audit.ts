@@ -1,7 +1,8 @@
 /**
  * The audit port: the record's shape and what an audit file offers. The
- * SQLite adapter (sqlite/sqlite-audit.ts) implements it; the pipeline's
- * writer, verification and the admin services use only this.
+ * SQLite adapter (sqlite/sqlite-audit.ts) and the PostgreSQL adapter
+ * (postgres/pg-audit.ts) implement it; the pipeline's writer, verification
+ * and the admin services use only this.
  */
 /**
  * One audit record: what was decided for a request, never a secret or a body.
@@ -79,31 +80,40 @@ export interface SignedHead {
   readonly signature: string;
 }
 
+/**
+ * An audit file (a SQLite file, or the audit tables of a PostgreSQL store). Every method is async so
+ * that a network database implements it as it is; `rows()` pages through the file rather than holding
+ * a cursor (a consumer may await between rows).
+ */
 export interface AuditStore {
   /** The file's identity, drawn when the file is created: a replaced file has another. */
   readonly fileId: string;
-  append(chain: string, rows: readonly AuditRow[], head: SignedHead): void;
-  head(chain: string): SignedHead | undefined;
-  heads(): SignedHead[];
+  /** One batch and the chain's new signed head, in one transaction: all or nothing. */
+  append(chain: string, rows: readonly AuditRow[], head: SignedHead): Promise<void>;
+  head(chain: string): Promise<SignedHead | undefined>;
+  heads(): Promise<SignedHead[]>;
   /** Every chain the file knows (with rows, a head or a checkpoint). */
-  chains(): string[];
+  chains(): Promise<string[]>;
   /** One chain's rows in sequence order, or every row in insertion order. */
-  rows(chain?: string): IterableIterator<AuditRow & { pos: number }>;
-  query(q: AuditQuery): (AuditRow & { pos: number })[];
+  rows(chain?: string): AsyncIterableIterator<AuditRow & { pos: number }>;
+  query(q: AuditQuery): Promise<(AuditRow & { pos: number })[]>;
   /** The last `n` rows written, in insertion order. */
-  tail(n: number): (AuditRow & { pos: number })[];
+  tail(n: number): Promise<(AuditRow & { pos: number })[]>;
   /** Rows held, in one chain or in all. */
-  count(chain?: string): number;
+  count(chain?: string): Promise<number>;
   /** The highest sequence number of a chain's rows in the file. */
-  lastSeq(chain: string): number | undefined;
+  lastSeq(chain: string): Promise<number | undefined>;
   /** The row of a chain at `seq`, if the file holds it. */
-  row(chain: string, seq: number): AuditRow | undefined;
+  row(chain: string, seq: number): Promise<AuditRow | undefined>;
   /** Deletes a chain's rows up to and including `seq`, keeping `checkpoint` (which names that row). */
-  prune(chain: string, seq: number, checkpoint: Checkpoint): number;
-  checkpoint(chain: string): Checkpoint | undefined;
-  /** A real write (a committed transaction): throws when the file cannot be written. */
-  probeWrite(at: number): void;
-  /** For tests of tamper evidence: raw SQL on the audit file. */
-  unsafeExec(sql: string, ...params: unknown[]): void;
-  close(): void;
+  prune(chain: string, seq: number, checkpoint: Checkpoint): Promise<number>;
+  checkpoint(chain: string): Promise<Checkpoint | undefined>;
+  /** A real write (a committed transaction): rejects when the file cannot be written. */
+  probeWrite(at: number): Promise<void>;
+  /** For tests of tamper evidence: raw SQL on the audit file (`?` placeholders, as in SQLite). */
+  unsafeExec(sql: string, ...params: unknown[]): Promise<void>;
+  close(): Promise<void>;
 }
+
+/** Rows a `rows()` iterator reads per page. */
+export const AUDIT_PAGE = 1000;

@@ -49,9 +49,10 @@ export interface DeliveryQuery {
 }
 
 export interface DeliveryLog {
+  /** Buffered: a delivery never waits for the log. */
   record(e: DeliveryEntry): void;
-  /** Newest first. */
-  query(q: DeliveryQuery): DeliveryEntry[];
-  flush(): void;
-  close(): void;
+  /** Newest first (what is buffered is written first). */
+  query(q: DeliveryQuery): Promise<DeliveryEntry[]>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
 }

@@ -1,8 +1,8 @@
 import type { Grant } from '../grants/grant.js';
 
 /**
- * The Store interface: one per database driver (sqlite/ today, postgres/
- * next), each passing store.contract.ts. Methods are async so that a network
+ * The Store interface: one per database driver (sqlite/, postgres/), each
+ * passing store.contract.ts. Methods are async so that a network
  * database fits without changing callers.
  */
 export type KeyStatus = 'active' | 'revoked';
@@ -67,8 +67,11 @@ export interface NewKey {
 export interface KeyStore {
   create(key: NewKey): Promise<KeyRecord>;
   /**
-   * One key. Drivers may cache, but never past a change: a revocation made by
-   * any process is seen by the very next get().
+   * One key. Drivers may cache, but never past a change made through this
+   * store, and a change made by another process within the driver's bound:
+   * SQLite's very next get() (PRAGMA data_version), PostgreSQL's within 1 s
+   * (LISTEN/NOTIFY, a polling backstop, and no cached answer once the
+   * backstop has not confirmed the cache for that long).
    */
   get(id: string): Promise<KeyRecord | undefined>;
   list(): Promise<KeyRecord[]>;
@@ -265,8 +268,8 @@ export interface Store {
   readonly settings: SettingStore;
   readonly webhooks: WebhookRelayStore;
   readonly holders: HolderStore;
-  /** Approvals of confirmed calls; a store without them refuses keys whose grant has `confirm`. */
-  readonly approvals?: ApprovalStore;
+  /** Approvals of the calls a grant's `confirm` holds (src/pipeline/approval.ts). */
+  readonly approvals: ApprovalStore;
   readonly auditAnchors: AuditAnchorStore;
   close(): Promise<void>;
 }
@@ -279,7 +282,26 @@ export interface Store {
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
   constructor(cause: unknown) {
-    super(`the store failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super(`the store failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/**
+ * The store's schema is not the one this ghostgate was built for: migrations
+ * not run yet (`ghostgate migrate`), or run by a newer ghostgate. A gateway
+ * does not start on it (STORE_MIGRATIONS_PENDING).
+ */
+export class StoreMigrationError extends Error {
+  override readonly name = 'StoreMigrationError';
+  constructor(
+    readonly applied: number,
+    readonly expected: number,
+  ) {
+    super(
+      applied < expected
+        ? `the store's schema is at version ${applied}, this ghostgate needs ${expected}: run \`ghostgate migrate\``
+        : `the store's schema is at version ${applied}, newer than this ghostgate knows (${expected}): run a newer ghostgate`,
+    );
   }
 }
 
@@ -303,7 +325,7 @@ export function guardStore<S extends object>(store: S): S {
       Object.entries(part).map(([name, v]) => [name, typeof v === 'function' ? wrap(v as (...a: unknown[]) => unknown, part) : v]),
     );
   return Object.fromEntries(
-    Object.entries(store).map(([name, v]) => [
+    Object.entries(store as Record<string, unknown>).map(([name, v]) => [
       name,
       typeof v === 'function' ? wrap(v as (...a: unknown[]) => unknown, store) : v && typeof v === 'object' ? guardPart(v) : v,
     ]),

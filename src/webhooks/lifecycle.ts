@@ -64,13 +64,14 @@ export async function scrubRelay(store: Store, relayId: string): Promise<boolean
 export async function keyState(store: Store, keyId: string, now: number): Promise<{ state: KeyState; key?: KeyRecord }> {
   const key = await store.keys.get(keyId);
   if (!key) return { state: 'revoked' };
-  let k: KeyRecord | undefined = key;
-  for (let depth = 0; k; depth++) {
+  let k: KeyRecord = key;
+  for (let depth = 0; ; depth++) {
     if (k.status !== 'active' || depth > 8) return { state: 'revoked', key };
     if (k.expiresAt !== null && now >= k.expiresAt && k.limits.webhooks === 'stop') return { state: 'stopped', key };
     if (k.parentId === null) break;
-    k = await store.keys.get(k.parentId);
-    if (!k) return { state: 'revoked', key };
+    const parent = await store.keys.get(k.parentId);
+    if (!parent) return { state: 'revoked', key };
+    k = parent;
   }
   return { state: 'active', key };
 }

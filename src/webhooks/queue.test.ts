@@ -21,7 +21,11 @@ before(async () => {
       handler(req, res, received.length);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) =>
+    server.listen(0, '127.0.0.1', () => {
+      r();
+    }),
+  );
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 after(() => {
@@ -31,7 +35,7 @@ after(() => {
 
 function memoryLog(): DeliveryLog & { rows: DeliveryEntry[] } {
   const rows: DeliveryEntry[] = [];
-  return { rows, record: (e) => rows.push(e), query: () => [...rows].reverse(), flush() {}, close() {} };
+  return { rows, record: (e) => rows.push(e), query: async () => [...rows].reverse(), flush: async () => {}, close: async () => {} };
 }
 
 const job = (over: Partial<DeliveryJob> = {}): DeliveryJob => ({

@@ -162,7 +162,7 @@ test('the decision carries the write the relay needs: event, the client’s targ
     unknown_field: 1,
   });
   assert.equal(d.allow, true);
-  if (d.allow === true) {
+  if (d.allow) {
     assert.deepEqual(d.effects.webhook, {
       action: 'add',
       event: 'post.added',

@@ -76,7 +76,7 @@ const invalid = (why: string): WebhookRuleResult => ({
 });
 
 /** ajv's maxLength counts code points, not UTF-16 units. */
-const length = (s: string) => [...s].length;
+const length = (s: string) => Array.from(s).length;
 
 export function webhookRule(
   grant: CompiledGrant,
@@ -93,7 +93,7 @@ export function webhookRule(
 
   const list = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).webhooks : undefined;
   if (!Array.isArray(list) || list.length !== 1) return invalid('"webhooks" must be a list of exactly one webhook');
-  const item = list[0];
+  const item: unknown = list[0];
   if (!item || typeof item !== 'object' || Array.isArray(item)) return invalid('the webhook must be an object');
   // CASE: Ghost's api-framework (validators/input/all.js) refuses an empty item and an `id` other than the path's.
   if (Object.keys(item).length === 0) return invalid('the webhook is empty');

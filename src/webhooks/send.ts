@@ -25,7 +25,7 @@ export interface Sender {
 export function httpSender(opts: { allowInternal: boolean; timeoutMs: number; resolve?: Resolver; now?: () => number }): Sender {
   const now = opts.now ?? Date.now;
   const agent = new Agent({
-    connect: { lookup: pinnedLookup(opts.allowInternal, opts.resolve ?? systemResolver) as never, timeout: opts.timeoutMs },
+    connect: { lookup: pinnedLookup(opts.allowInternal, opts.resolve ?? systemResolver), timeout: opts.timeoutMs },
     keepAliveTimeout: 4_000,
     connections: 16,
   });
@@ -42,9 +42,9 @@ export function httpSender(opts: { allowInternal: boolean; timeoutMs: number; re
         const out: SendResult = { status: res.statusCode, error: null, latencyMs: now() - started };
         return Number.isFinite(ra) && ra >= 0 ? { ...out, retryAfterMs: ra * 1000 } : out;
       } catch (err) {
-        const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+        const e = err as Partial<NodeJS.ErrnoException> & { cause?: NodeJS.ErrnoException }; // anything may be thrown
         const code = e.name === 'TimeoutError' || e.name === 'AbortError' ? 'ETIMEDOUT' : (e.code ?? e.cause?.code ?? e.name ?? 'ERROR');
-        return { status: null, error: String(code).slice(0, 40), latencyMs: now() - started };
+        return { status: null, error: code.slice(0, 40), latencyMs: now() - started };
       }
     },
     close: () => agent.close(),

@@ -94,7 +94,7 @@ export class WebhookService {
     // CASE: the body's size and the relay's load are judged before a byte of it is read: Ghost sends
     // Content-Length (got, with a string body), so a call without a declared length is not Ghost's.
     const length = req.headers['content-length'];
-    const chunked = /(^|,)\s*chunked\s*$/i.test(String(req.headers['transfer-encoding'] ?? ''));
+    const chunked = /(^|,)\s*chunked\s*$/i.test(req.headers['transfer-encoding'] ?? '');
     if (length === undefined && !chunked)
       return { status: 411, code: 'WEBHOOK_LENGTH_REQUIRED', context: 'no Content-Length and not chunked' };
     const limit = this.o.maxBodyBytes;
@@ -184,9 +184,9 @@ export class WebhookService {
     }
     this.seen.set(replay, sig.t + this.o.signatureWindowMs);
 
-    let payload: Json;
+    let payload: Json | null; // JSON.parse may give null, or a number or string (which have no .event)
     try {
-      payload = JSON.parse(raw.toString('utf8')) as Json;
+      payload = JSON.parse(raw.toString('utf8')) as Json | null;
     } catch {
       log('filtered', 'BODY_INVALID', row.event);
       return { status: 204, key: { id: key.id, name: key.name } };
@@ -205,7 +205,7 @@ export class WebhookService {
     const lens = grantLens(key.grant);
     const resource = eventResource(event);
     const owned = resource && lens.needsOwned(resource) ? new Set(await this.o.store.ledger.ids(key.id, resource)) : new Set<string>();
-    const out = filterDelivery(event, payload, lens, owned);
+    const out = filterDelivery(event, payload!, lens, owned); // an event was read from it: not null
     if (!out.deliver) {
       log('filtered', 'OUTSIDE_GRANT', event);
       return { status: 204, key: { id: key.id, name: key.name } };
@@ -264,11 +264,12 @@ export class WebhookService {
   }
 
   private removalFailed(row: RelayRecord): (err: Error) => void {
-    return (err) =>
+    return (err) => {
       this.o.logger.warn(
         { webhook: row.ghostId, err: { message: err.message } },
         'retired webhook not yet removed from Ghost; the sweep retries',
       );
+    };
   }
 
   /**
@@ -331,12 +332,18 @@ function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promi
       if (size > limit) done(undefined);
       else chunks.push(c);
     };
-    const onEnd = () => done(Buffer.concat(chunks));
-    const onAborted = () => done('aborted');
+    const onEnd = () => {
+      done(Buffer.concat(chunks));
+    };
+    const onAborted = () => {
+      done('aborted');
+    };
     const onClose = () => {
       if (!req.complete) done('aborted');
     };
-    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    const timer = setTimeout(() => {
+      done('timeout');
+    }, timeoutMs);
     req.on('data', onData).on('end', onEnd).on('error', onAborted).on('close', onClose);
   });
 }

@@ -52,10 +52,16 @@ test('the connection’s own lookup checks the address it hands the socket: a na
     calls++ === 0 ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '169.254.169.254', family: 4 }];
   assert.equal((await checkTarget(new URL('https://rebind.example/'), false, rebinding)).ok, true);
   const lookup = pinnedLookup(false, rebinding);
-  const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => lookup('rebind.example', {}, (e) => resolve(e)));
+  const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    lookup('rebind.example', {}, (e) => {
+      resolve(e);
+    });
+  });
   assert.equal(err?.code, 'TARGET_PRIVATE');
-  const ok = await new Promise<string>((resolve) =>
-    pinnedLookup(false, resolver({ 'a.example': ['93.184.216.34'] }))('a.example', {}, (_e, address) => resolve(String(address))),
-  );
+  const ok = await new Promise<string>((resolve) => {
+    pinnedLookup(false, resolver({ 'a.example': ['93.184.216.34'] }))('a.example', {}, (_e, address) => {
+      resolve(String(address));
+    });
+  });
   assert.equal(ok, '93.184.216.34');
 });

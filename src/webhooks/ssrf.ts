@@ -64,6 +64,7 @@ export type TargetVerdict = { ok: true; url: URL } | { ok: false; why: string };
 /** The client's target as the gateway reads it: an absolute http(s) URL, no spaces or control characters. */
 export function parseTarget(raw: string): TargetVerdict {
   // CASE: WHATWG URL drops tabs and newlines and encodes spaces; refuse them rather than guess.
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\s\u0000-\u001f\u007f]/.test(raw)) return { ok: false, why: 'target_url contains spaces or control characters' };
   let url: URL;
   try {
@@ -84,7 +85,11 @@ export function bareHost(url: URL): string {
 export type Resolver = (host: string) => Promise<LookupAddress[]>;
 
 export const systemResolver: Resolver = (host) =>
-  new Promise((resolve, reject) => dnsLookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+  new Promise((resolve, reject) => {
+    dnsLookup(host, { all: true }, (err, addresses) => {
+      err ? reject(err) : resolve(addresses);
+    });
+  });
 
 /** Resolves the target's host and checks every address (Ghost refuses when any is private). */
 export async function checkTarget(
@@ -118,20 +123,23 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
  * returns the checked address, which is the one connected to.
  */
 export function pinnedLookup(allowInternal: boolean, resolve: Resolver = systemResolver) {
-  return (hostname: string, options: { all?: boolean } | number | undefined, callback: LookupCallback): void => {
+  return (hostname: string, options: { all?: boolean } | number | null | undefined, callback: LookupCallback): void => {
     resolve(hostname).then(
       (addresses) => {
         const bad = allowInternal ? undefined : addresses.find((a) => isPrivateIp(a.address));
         if (bad || addresses.length === 0) {
           const err: NodeJS.ErrnoException = new Error(`${hostname} resolves to a private or internal address`);
           err.code = 'TARGET_PRIVATE';
-          return callback(err, '');
+          callback(err, '');
+          return;
         }
         const first = addresses[0]!;
         if (typeof options === 'object' && options?.all) callback(null, addresses);
         else callback(null, first.address, first.family);
       },
-      (err: NodeJS.ErrnoException) => callback(err, ''),
+      (err: unknown) => {
+        callback(err as NodeJS.ErrnoException, '');
+      },
     );
   };
 }

@@ -180,6 +180,6 @@ const notRelayed = (w: WebhookWrite): PreparedWrite => ({
 
 function answerHook(json: unknown): Json | undefined {
   const list = json && typeof json === 'object' ? (json as Json).webhooks : undefined;
-  const hook = Array.isArray(list) ? list[0] : undefined;
+  const hook: unknown = Array.isArray(list) ? list[0] : undefined;
   return hook && typeof hook === 'object' ? (hook as Json) : undefined;
 }

@@ -2,7 +2,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
-import { request } from 'undici';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authHeader } from '../helpers/token.js';
@@ -159,7 +158,7 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
       .filter(
         (o) =>
           o.segments[i] !== undefined &&
-          !o.segments[i]!.startsWith(':') &&
+          !o.segments[i].startsWith(':') &&
           o.segments.slice(0, i).every((p, j) => (p.startsWith(':') ? route.segments[j]!.startsWith(':') : p === route.segments[j])),
       )
       .map((o) => o.segments[i]!);
@@ -780,7 +779,7 @@ describe('attack suite: refused with a specific code, never forwarded', () => {
       const headers: Record<string, string> = { ...given };
       if (auth && !('authorization' in headers)) headers.authorization = auth;
       let status = 0;
-      let code = '';
+      let code: string;
       try {
         const r = await rawRequest(gw.url, c.method ?? 'GET', c.path, headers, c.body);
         status = r.status;
@@ -857,8 +856,15 @@ function sendRaw(base: string, raw: string | Buffer): Promise<string> {
     const s = connect(Number(u.port), u.hostname, () => s.end(raw));
     let out = '';
     s.on('data', (c: Buffer) => (out += c.toString('latin1')));
-    s.on('end', () => resolve(out));
-    s.on('error', (e) => (out ? resolve(out) : reject(e)));
-    s.setTimeout(5000, () => (s.destroy(), resolve(out)));
+    s.on('end', () => {
+      resolve(out);
+    });
+    s.on('error', (e) => {
+      out ? resolve(out) : reject(e);
+    });
+    s.setTimeout(5000, () => {
+      s.destroy();
+      resolve(out);
+    });
   });
 }

@@ -60,8 +60,13 @@ describe("bodies: the gateway's reading of a request body equals Ghost's body-pa
       const req = fakeRequest(headers, body) as ReturnType<typeof fakeRequest> & { body?: unknown };
       const res = {};
       json(req, res, (err) => {
-        if (err) return resolve({ ok: false, status: err.status ?? 500 });
-        urlencoded(req, res, (err2) => resolve(err2 ? { ok: false, status: err2.status ?? 500 } : { ok: true, body: req.body }));
+        if (err) {
+          resolve({ ok: false, status: err.status ?? 500 });
+          return;
+        }
+        urlencoded(req, res, (err2) => {
+          resolve(err2 ? { ok: false, status: err2.status ?? 500 } : { ok: true, body: req.body });
+        });
       });
     });
 

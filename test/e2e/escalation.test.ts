@@ -14,7 +14,6 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authHeader } from '../helpers/token.js';
 import { lab } from './lab-helper.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
 
 /** A key with any grant document, straight in the gateway's store (the narrow forms included). */
@@ -140,7 +139,7 @@ describe('invites limited to a role ceiling (narrow.invites.maxRole)', () => {
       for (const email of refusedEmails) assert.ok(!invites.some((i) => i.email === email), `no invite for ${email}`);
       const made = invites.find((i) => i.email === okEmail);
       assert.equal(made?.role_id, roleId('Contributor'));
-      await owner.call('DELETE', `/invites/${made!.id}/`, undefined, [204]);
+      await owner.call('DELETE', `/invites/${made.id}/`, undefined, [204]);
     });
   }
 });

@@ -12,7 +12,6 @@ import { authHeader } from '../helpers/token.js';
 import { refusal } from '../helpers/refusal.js';
 import { lab } from './lab-helper.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Api = any;
 const VERSIONS = ['v6.0', 'v5.0', 'canary'] as const;
 const FULL_SCOPES = [

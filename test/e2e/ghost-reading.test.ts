@@ -13,7 +13,6 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authHeader } from '../helpers/token.js';
 import { lab } from './lab-helper.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
 const V = 'v6.0';
 
@@ -394,8 +393,8 @@ describe('decisions equal Ghost’s reading, on the real Ghost', () => {
       assert.equal(errCode(r), 'FIELD_REFUSED');
       const after = (await call('direct', 'GET', `posts/${created.id}/?include=email`)).json.posts[0];
       assert.equal(after.status, 'draft');
-      assert.equal(after.email.id, email!.id, 'no new email');
-      assert.equal(after.email.submitted_at, email!.submitted_at, 'and the failed one was not retried');
+      assert.equal(after.email.id, email.id, 'no new email');
+      assert.equal(after.email.submitted_at, email.submitted_at, 'and the failed one was not retried');
       await call('direct', 'DELETE', `posts/${created.id}/`);
     });
 

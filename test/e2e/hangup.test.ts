@@ -16,7 +16,7 @@ import { lab } from './lab-helper.js';
  * right after sending a one-time webhook-setup key's write, then retries.
  * Exactly one webhook is created, the use is spent, and the ledger knows it.
  */
-/* eslint-disable @typescript-eslint/no-explicit-any */
+
 describe('a one-time key and a client that hangs up after sending its write (real Ghost)', () => {
   let s: LabState;
   let proxy: CountingProxy;

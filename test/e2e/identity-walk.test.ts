@@ -136,7 +136,6 @@ async function send(gw: TestGateway, key: string, p: Probe): Promise<{ status: n
 }
 
 async function ghost(s: LabState, key: string, path: string): Promise<{ status: number; json: Record<string, any> }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const res = await fetch(`${s.url}/ghost/api/admin${path}`, {
     headers: { authorization: authHeader(key), 'accept-version': 'v6.0' },
     signal: AbortSignal.timeout(30_000),

@@ -9,7 +9,6 @@ import { regenerateIntegrationKey, type LabState } from '../../src/lab/lab.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { CLI, lab } from './lab-helper.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 describe('the seed scenario: a one-time key sets up a webhook, the upstream key rotates, the webhook keeps firing', () => {
   let s: LabState;
   let gw: TestGateway;
@@ -45,7 +44,11 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
         res.end();
       });
     });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) =>
+      receiver.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/ghost-hook`;
   });
   after(async () => {

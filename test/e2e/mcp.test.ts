@@ -16,7 +16,6 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authHeader } from '../helpers/token.js';
 import { lab } from './lab-helper.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Api = any;
 const V = 'v6.0';
 
@@ -223,8 +222,8 @@ describe('an AI agent over MCP against the real Ghost', () => {
     // The audit writer commits in groups within flushMs: wait for the last call's record.
     for (let i = 0; i < 50; i++) {
       const a = openSqliteAudit(gw.config.audit.path);
-      rows = [...a.rows()].filter((r) => r.detail);
-      a.close();
+      rows = (await a.query({})).filter((r) => r.detail);
+      await a.close();
       if (rows.filter((r) => r.keyId === writer.id && r.action === 'tools/call').length >= calls.length) break;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -11,7 +11,6 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authHeader } from '../helpers/token.js';
 import { lab } from './lab-helper.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 /**
  * The bypasses a review proved on a real Ghost 6.65, each tried again through
  * the gateway against the lab's Ghost: first sent straight to Ghost with the

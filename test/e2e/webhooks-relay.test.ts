@@ -11,7 +11,6 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authHeader } from '../helpers/token.js';
 import { lab } from './lab-helper.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const A = '/ghost/api/admin';
 
 /**
@@ -119,7 +118,11 @@ describe('the relay’s rules, checked against the lab’s real Ghost and its we
       });
       req.pipe(up);
     });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) =>
+      proxy.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     cleanup.push(() => new Promise((r) => proxy.close(r)));
     const gw = await gateway({
       upstreamUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,

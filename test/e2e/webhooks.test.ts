@@ -11,7 +11,6 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { refusal } from '../helpers/refusal.js';
 import { CLI, lab } from './lab-helper.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const V = 'v6.0';
 
 /**
@@ -80,7 +79,11 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
         res.end();
       });
     });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) =>
+      receiver.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   });
   after(async () => {
@@ -192,7 +195,7 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
   });
 
   test('webhooks audit reports a webhook made before the relay, and migrate moves it onto the relay', async () => {
-    const { id, key } = await gw.createKey(['posts:read', 'webhooks:add']);
+    const { id } = await gw.createKey(['posts:read', 'webhooks:add']);
     // Made straight in Ghost, then recorded in the key's ledger: what the gateway did before the relay.
     const old = await direct.webhooks.add({ event: 'post.added', target_url: `${base}/legacy`, secret: 'legacy-secret' });
     cleanup.push(() => direct.webhooks.delete({ id: old.id }));
@@ -209,6 +212,5 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
     await waitFor(() => at('/legacy').length > 0);
     const d = at('/legacy')[0]!;
     assert.ok(ghostSignatureValid('legacy-secret', d.headers, d.body), 'still signed with the secret the client set');
-    void key;
   });
 });

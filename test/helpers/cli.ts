@@ -20,7 +20,9 @@ export function runCliAsync(cwd: string, ...args: string[]): Promise<{ code: num
       process.execPath,
       [CLI, ...args],
       { cwd, encoding: 'utf8', env: { ...process.env, GHOSTGATE_UPSTREAM_KEY: '', GHOSTGATE_MASTER_SECRET: '' } },
-      (e, out, err) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }),
+      (e, out, err) => {
+        resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err });
+      },
     );
   });
 }

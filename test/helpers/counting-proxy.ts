@@ -29,13 +29,21 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     });
     req.pipe(up);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) =>
+    server.listen(0, '127.0.0.1', () => {
+      r();
+    }),
+  );
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) =>
+        server.close(() => {
+          r();
+        }),
+      );
     },
   };
 }

@@ -37,7 +37,11 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       fake.respond(rec, res);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) =>
+    server.listen(0, '127.0.0.1', () => {
+      r();
+    }),
+  );
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -50,7 +54,11 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     },
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) =>
+        server.close(() => {
+          r();
+        }),
+      );
     },
   };
 }

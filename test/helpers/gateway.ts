@@ -9,7 +9,7 @@ import { MasterSecret, formatKey, newKeyId } from '../../src/secrets/keys.js';
 import { seal } from '../../src/secrets/master.js';
 import type { Grant } from '../../src/grants/grant.js';
 import type { NewKey } from '../../src/store/store.js';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { openStore } from '../../src/admin/context.js';
 import { freePort } from '../../src/lab/ghost-process.js';
 
 /** A real gateway, in process, on a free port, with its own temporary store. */
@@ -34,9 +34,11 @@ export async function startTestGateway(opts: {
   extra?: Record<string, unknown>;
   /** Listen on a port chosen now and set publicUrl to it, so Ghost can call the webhook relay. */
   relay?: boolean;
+  /** The master secret (hex): replicas of one deployment share it. A new one by default. */
+  masterHex?: string;
 }): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-gw-'));
-  const masterHex = MasterSecret.generateHex();
+  const masterHex = opts.masterHex ?? MasterSecret.generateHex();
   writeFileSync(join(dir, 'master.key'), `${masterHex}\n`, { mode: 0o600 });
   const configFile = join(dir, 'ghostgate.yaml');
   const port = opts.relay ? await freePort() : 0;
@@ -56,7 +58,7 @@ export async function startTestGateway(opts: {
   const { config } = loadConfig(configFile, {});
   const master = new MasterSecret(masterHex);
   // The upstream credential goes in sealed, as `ghostgate init` stores it.
-  const setup = openSqliteStore(config.store.path);
+  const setup = await openStore(config);
   await setup.settings.set(UPSTREAM_SETTING, seal(master, opts.upstreamKey));
   await setup.close();
   const gateway = await startGateway(config, pino({ level: 'silent' }));

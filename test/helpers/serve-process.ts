@@ -21,9 +21,13 @@ export async function startServe(configFile: string, env: Record<string, string>
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   let code: number | null | undefined;
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r((code = c))));
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (c) => {
+      r((code = c));
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200 && code === undefined; i++) {
     try {

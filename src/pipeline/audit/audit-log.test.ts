@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteAudit } from '../../store/sqlite/sqlite-audit.js';
-import type { SignedHead } from '../../store/audit.js';
+import type { AuditRow, AuditStore, SignedHead } from '../../store/audit.js';
 import { AuditLog } from './audit-log.js';
 import type { AuditEntry } from './record.js';
 
@@ -35,19 +35,19 @@ test('while the file is locked: intents fail, other records are kept (up to the 
   const file = openSqliteAudit(path);
   const heads: SignedHead[] = [];
   const errors: string[] = [];
-  const log = new AuditLog(
+  const log = await AuditLog.open(
     file,
     KEY,
     { flushMs: 50, maxBatch: 1000, chain: 'c', maxBacklog: 3 },
     { anchor: (h) => heads.push(h), onError: (e) => errors.push(e.message) },
   );
   log.record(entry(1));
-  log.flush();
+  await log.flush();
   assert.deepEqual(
     heads.map((h) => h.seq),
     [1],
   );
-  assert.throws(() => new AuditLog(file, KEY, { flushMs: 50, maxBatch: 1000, chain: 'c' }), /exists already/, 'a chain has one writer');
+  await assert.rejects(AuditLog.open(file, KEY, { flushMs: 50, maxBatch: 1000, chain: 'c' }), /exists already/, 'a chain has one writer');
 
   const locker = new Database(path);
   locker.exec('BEGIN EXCLUSIVE');
@@ -55,16 +55,16 @@ test('while the file is locked: intents fail, other records are kept (up to the 
   log.record(entry(3));
   await assert.rejects(log.intent({ ...entry(4), kind: 'intent' }));
   assert.equal(log.available, false);
-  assert.equal(log.ready(), false, 'just failed: not tried again yet');
+  assert.equal(await log.ready(), false, 'just failed: not tried again yet');
   log.record(entry(5));
   log.record(entry(6));
-  log.flush();
+  await log.flush();
   assert.equal(log.dropped, 1, 'beyond the backlog of 3');
   locker.exec('ROLLBACK');
   locker.close();
-  assert.equal(log.ready(Date.now() + 60), true, 'tried again after flushMs, and written');
+  assert.equal(await log.ready(Date.now() + 60), true, 'tried again after flushMs, and written');
   assert.deepEqual(
-    file.query({ chain: 'c' }).map((r) => r.requestId),
+    (await file.query({ chain: 'c' })).map((r) => r.requestId),
     ['r1', 'r2', 'r3', 'r5'],
   );
   assert.deepEqual(
@@ -72,29 +72,65 @@ test('while the file is locked: intents fail, other records are kept (up to the 
     [1, 4],
   );
   assert.ok(errors.length >= 1);
-  assert.equal(log.ready(), true);
+  assert.equal(await log.ready(), true);
   // With nothing pending, recovery is probed with a write of its own.
-  const idle = new AuditLog(file, KEY, { flushMs: 10, maxBatch: 1000, chain: 'idle' });
+  const idle = await AuditLog.open(file, KEY, { flushMs: 10, maxBatch: 1000, chain: 'idle' });
   idle.available = false;
-  assert.equal(idle.ready(Date.now() + 20), true);
-  log.close();
-  file.close();
+  assert.equal(await idle.ready(Date.now() + 20), true);
+  await log.close();
+  await file.close();
 });
 
 test('closed on a failing file: the pending records are written once or dropped, never retried on a closed store', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db');
   const file = openSqliteAudit(path);
   const errors: string[] = [];
-  const log = new AuditLog(file, KEY, { flushMs: 5, maxBatch: 1000, chain: 'c' }, { onError: (e) => errors.push(e.message) });
+  const log = await AuditLog.open(file, KEY, { flushMs: 5, maxBatch: 1000, chain: 'c' }, { onError: (e) => errors.push(e.message) });
   const locker = new Database(path);
   locker.exec('BEGIN EXCLUSIVE');
   log.record(entry(1));
   log.record(entry(2));
-  log.close();
-  file.close();
+  await log.close();
+  await file.close();
   assert.equal(log.dropped, 2, 'what could not be written at close is counted as dropped');
   await new Promise((r) => setTimeout(r, 40));
   assert.equal(errors.length, 1, 'no retry after close (a retry would fail again on the closed store)');
   locker.exec('ROLLBACK');
   locker.close();
+});
+
+test('a batch waits for the one being committed: intents arriving meanwhile share the next commit, in order, on one chain', async () => {
+  const file = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'));
+  const appends: number[] = [];
+  // A network database: each commit takes a while, and the writer must not start another meanwhile.
+  const slow = {
+    ...file,
+    append: async (chain: string, rows: readonly AuditRow[], head: SignedHead) => {
+      appends.push(rows.length);
+      await new Promise((r) => setTimeout(r, 30));
+      await file.append(chain, rows, head);
+    },
+  } as AuditStore;
+  const heads: SignedHead[] = [];
+  const log = await AuditLog.open(slow, KEY, { flushMs: 1000, maxBatch: 1000, chain: 'c' }, { anchor: (h) => heads.push(h) });
+  const first = log.intent({ ...entry(1), kind: 'intent' });
+  await new Promise((r) => setTimeout(r, 10)); // the first commit is under way
+  const later = [2, 3, 4].map((i) => log.intent({ ...entry(i), kind: 'intent' }));
+  await Promise.all([first, ...later]);
+  assert.deepEqual(appends, [1, 3], 'two commits: the first, then the three that arrived during it');
+  assert.deepEqual(
+    heads.map((h) => h.seq),
+    [1, 4],
+  );
+  assert.deepEqual(
+    (await file.query({ chain: 'c' })).map((r) => [r.seq, r.requestId]),
+    [
+      [1, 'r1'],
+      [2, 'r2'],
+      [3, 'r3'],
+      [4, 'r4'],
+    ],
+  );
+  await log.close();
+  await file.close();
 });

@@ -8,7 +8,7 @@ export { signHead };
  * buffered and written in one transaction per batch; a batch is written when
  * it reaches `maxBatch`, after `flushMs` at most, or at once when an intent
  * is waiting. An intent's promise resolves only when its batch is committed
- * (synchronous=FULL), so a mutating request is forwarded only once its intent
+ * (durably: SQLite's synchronous=FULL, PostgreSQL's commit), so a mutating request is forwarded only once its intent
  * record is durable. After each batch the signed head is handed to `anchor`
  * (kept in the key store, outside the audit file).
  *
@@ -38,6 +38,9 @@ export class AuditLog {
   private hash: string;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** The batches, one after the other: a chain's next batch starts from the head the last one committed. */
+  private writing: Promise<void> = Promise.resolve();
+  private probing: Promise<boolean> | undefined;
   /** Records dropped because the store failed for longer than the backlog holds (intents fail their request instead). */
   dropped = 0;
   written = 0;
@@ -47,42 +50,54 @@ export class AuditLog {
   private closed = false;
   readonly chain: string;
 
-  constructor(
+  private constructor(
     private readonly store: AuditStore,
     private readonly key: Buffer,
     private readonly opts: AuditOptions,
-    private readonly hooks: AuditHooks = {},
+    private readonly hooks: AuditHooks,
   ) {
     this.chain = opts.chain;
-    if (store.head(opts.chain) || store.checkpoint(opts.chain))
-      throw new Error(`the audit chain ${opts.chain} exists already: a writer starts a new chain`);
     this.hash = genesis(key, opts.chain);
+  }
+
+  /** A writer on a new chain; rejects when the file knows the chain already (a chain has one writer). */
+  static async open(store: AuditStore, key: Buffer, opts: AuditOptions, hooks: AuditHooks = {}): Promise<AuditLog> {
+    if ((await store.head(opts.chain)) || (await store.checkpoint(opts.chain)))
+      throw new Error(`the audit chain ${opts.chain} exists already: a writer starts a new chain`);
+    return new AuditLog(store, key, opts, hooks);
   }
 
   /**
    * Whether records can be written now. While they cannot, a write is tried
    * again at most once per `flushMs` (records kept from the outage first), so
-   * the gateway recovers by itself within that window without a probe per request.
+   * the gateway recovers by itself within that window without a probe per
+   * request; callers arriving while that try runs share it.
    */
-  ready(now = Date.now()): boolean {
+  async ready(now = Date.now()): Promise<boolean> {
     if (this.available || now - this.lastFailure < this.opts.flushMs) return this.available;
-    if (this.pending.length > 0) this.flush();
-    else {
+    return (this.probing ??= (async () => {
       try {
-        this.store.probeWrite(now);
-        this.available = true;
-      } catch {
-        this.lastFailure = now;
+        if (this.pending.length > 0) await this.flush();
+        else {
+          try {
+            await this.store.probeWrite(now);
+            this.available = true;
+          } catch {
+            this.lastFailure = now;
+          }
+        }
+        return this.available;
+      } finally {
+        this.probing = undefined;
       }
-    }
-    return this.available;
+    })());
   }
 
   /** A record written within `flushMs`. */
   record(entry: AuditEntry): void {
     this.pending.push({ entry });
     if (this.pending.length >= this.opts.maxBatch) this.flushSoon();
-    else this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs);
+    else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
   }
 
   /** An intent: resolves once it is durable; rejects when the audit cannot be written (fail closed). */
@@ -94,15 +109,22 @@ export class AuditLog {
   }
 
   private flushSoon(): void {
-    // setImmediate lets intents arriving in the same turn share one commit (group commit).
-    this.immediate ??= setImmediate(() => this.flush());
+    // setImmediate lets intents arriving in the same turn share one commit (group commit); intents
+    // arriving while a batch is being committed share the next one.
+    this.immediate ??= setImmediate(() => void this.flush());
   }
 
-  flush(): void {
+  /** Writes what is pending as one batch, after the batch being written (if any); never rejects. */
+  flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
+    this.writing = this.writing.then(() => this.writeBatch());
+    return this.writing;
+  }
+
+  private async writeBatch(): Promise<void> {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
@@ -117,7 +139,7 @@ export class AuditLog {
     }
     const head: SignedHead = { chain: this.chain, seq, hash, signature: signHead(this.key, this.chain, seq, hash) };
     try {
-      this.store.append(this.chain, rows, head);
+      await this.store.append(this.chain, rows, head);
     } catch (err) {
       this.available = false;
       this.lastFailure = Date.now();
@@ -131,7 +153,7 @@ export class AuditLog {
       if (this.closed) {
         this.dropped += this.pending.length;
         this.pending = [];
-      } else if (this.pending.length > 0) this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs);
+      } else if (this.pending.length > 0) this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
       this.hooks.onError?.(err as Error);
       return;
     }
@@ -144,8 +166,8 @@ export class AuditLog {
   }
 
   /** Writes what is pending, once; a writer closed on a failing store drops the rest rather than retry forever. */
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
-    this.flush();
+    await this.flush();
   }
 }

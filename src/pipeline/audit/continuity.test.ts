@@ -50,10 +50,10 @@ async function setup(): Promise<{
   await store.settings.set(AUDIT_FILE_SETTING, box.file.fileId);
   const write = async (chain: string, n: number) => {
     const heads: SignedHead[] = [];
-    const log = new AuditLog(box.file, KEY, { flushMs: 10_000, maxBatch: 100_000, chain }, { anchor: (h) => heads.push(h) });
+    const log = await AuditLog.open(box.file, KEY, { flushMs: 10_000, maxBatch: 100_000, chain }, { anchor: (h) => heads.push(h) });
     for (let i = 1; i <= n; i++) {
       log.record(entry(i));
-      log.flush();
+      await log.flush();
     }
     for (const h of heads) await store.auditAnchors.advance({ ...h, updatedAt: 1 });
   };
@@ -72,11 +72,11 @@ test('a file holding every anchored record, or more, is continuous', async () =>
   const s = await setup();
   await s.write('c1', 3);
   await s.write('c2', 2);
-  assert.deepEqual(checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
+  assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
   // Ahead of the anchors (a crash between the audit commit and the anchor update): fine.
   const ahead = await s.store.auditAnchors.list();
   assert.deepEqual(
-    checkContinuity(
+    await checkContinuity(
       KEY,
       s.file,
       s.file.fileId,
@@ -87,16 +87,19 @@ test('a file holding every anchored record, or more, is continuous', async () =>
   const r = await verifyTrail(KEY, s.file, s.store);
   assert.equal(r.ok, true, JSON.stringify(r));
   assert.deepEqual([r.rows, r.chains.length], [5, 2]);
-  s.file.close();
+  await s.file.close();
   rmSync(s.dir, { recursive: true, force: true });
 });
 
 // [what, damage to the file] -> a discontinuity of chain c1 (or of the file)
-const DAMAGE: [string, (f: AuditStore) => void][] = [
+const DAMAGE: [string, (f: AuditStore) => Promise<void>][] = [
   ['its last records removed', (f) => f.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq > 1")],
   [
     'the whole chain removed',
-    (f) => (f.unsafeExec("DELETE FROM audit WHERE chain = 'c1'"), f.unsafeExec("DELETE FROM audit_heads WHERE chain = 'c1'")),
+    async (f) => {
+      await f.unsafeExec("DELETE FROM audit WHERE chain = 'c1'");
+      await f.unsafeExec("DELETE FROM audit_heads WHERE chain = 'c1'");
+    },
   ],
   ['the anchored record replaced', (f) => f.unsafeExec("UPDATE audit SET hash = 'x' WHERE chain = 'c1' AND seq = 3")],
   ['the anchored record missing from the middle', (f) => f.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq = 3")],
@@ -106,11 +109,11 @@ for (const [what, damage] of DAMAGE) {
     const s = await setup();
     await s.write('c1', 3);
     if (what.includes('middle'))
-      s.file.unsafeExec(
+      await s.file.unsafeExec(
         "INSERT INTO audit SELECT 'c1', 4, at, request_id, kind, key_id, key_name, client_ip, method, route, resource, action, decision, code, status, latency_ms, bytes_in, bytes_out, detail, prev_hash, hash FROM audit WHERE chain = 'c1' AND seq = 3",
       );
-    damage(s.file);
-    const found = checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list());
+    await damage(s.file);
+    const found = await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list());
     assert.equal(found.length, 1);
     assert.equal(found[0]!.chain, 'c1');
     assert.deepEqual(found[0]!.expected?.seq, 3);
@@ -118,7 +121,7 @@ for (const [what, damage] of DAMAGE) {
     const ack = await acknowledgeDiscontinuity(KEY, s.file, s.store, `lost: ${what}`, 2_000_000_000_000);
     assert.ok(ack);
     assert.equal(ack.discontinuities.length, 1);
-    assert.deepEqual(checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
+    assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
     const after = await verifyTrail(KEY, s.file, s.store);
     if (!what.includes('replaced') && !what.includes('middle')) assert.equal(after.ok, true, JSON.stringify(after));
     assert.deepEqual(
@@ -130,7 +133,7 @@ for (const [what, damage] of DAMAGE) {
       undefined,
       'nothing left to acknowledge',
     );
-    s.file.close();
+    await s.file.close();
     rmSync(s.dir, { recursive: true, force: true });
   });
 }
@@ -138,24 +141,24 @@ for (const [what, damage] of DAMAGE) {
 test('a replaced file (another identity) and a forged anchor are discontinuities', async () => {
   const s = await setup();
   await s.write('c1', 2);
-  assert.equal(checkContinuity(KEY, s.file, 'another-file', await s.store.auditAnchors.list())[0]?.chain, null);
+  assert.equal((await checkContinuity(KEY, s.file, 'another-file', await s.store.auditAnchors.list()))[0]?.chain, null);
   const [a] = await s.store.auditAnchors.list();
-  const forged = checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, seq: 1 }]);
+  const forged = await checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, seq: 1 }]);
   assert.equal(forged.length, 1, 'an anchor whose signature does not verify');
-  s.file.close();
+  await s.file.close();
   rmSync(s.dir, { recursive: true, force: true });
 });
 
 test('a pruned chain stays continuous: its checkpoint stands for the pruned records', async () => {
   const s = await setup();
   await s.write('c1', 4);
-  const rows = s.file.query({ chain: 'c1' });
+  const rows = await s.file.query({ chain: 'c1' });
   const { signCheckpoint } = await import('./record.js');
-  s.file.prune('c1', 4, signCheckpoint(KEY, 4, rows[3]!.hash, 1, 'c1'));
-  assert.equal(s.file.count('c1'), 0);
-  assert.deepEqual(checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
+  await s.file.prune('c1', 4, signCheckpoint(KEY, 4, rows[3]!.hash, 1, 'c1'));
+  assert.equal(await s.file.count('c1'), 0);
+  assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
   const [a] = await s.store.auditAnchors.list();
-  assert.equal(checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, hash: 'y'.repeat(64) }]).length, 1);
-  s.file.close();
+  assert.equal((await checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, hash: 'y'.repeat(64) }])).length, 1);
+  await s.file.close();
   rmSync(s.dir, { recursive: true, force: true });
 });

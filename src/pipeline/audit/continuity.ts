@@ -28,12 +28,12 @@ export interface Discontinuity {
 /** The store setting naming the audit file the store's anchors belong to. */
 export const AUDIT_FILE_SETTING = 'audit.file';
 
-export function checkContinuity(
+export async function checkContinuity(
   key: Buffer,
   file: AuditStore,
   anchoredFileId: string | undefined,
   anchors: readonly AuditAnchor[],
-): Discontinuity[] {
+): Promise<Discontinuity[]> {
   const out: Discontinuity[] = [];
   if (anchoredFileId !== undefined && anchoredFileId !== file.fileId) {
     out.push({
@@ -52,8 +52,8 @@ export function checkContinuity(
       });
       continue;
     }
-    const cp = file.checkpoint(a.chain);
-    const last = file.lastSeq(a.chain) ?? cp?.seq;
+    const cp = await file.checkpoint(a.chain);
+    const last = (await file.lastSeq(a.chain)) ?? cp?.seq;
     if (last === undefined) {
       out.push({
         chain: a.chain,
@@ -63,7 +63,7 @@ export function checkContinuity(
       });
       continue;
     }
-    const lastRow = file.row(a.chain, last);
+    const lastRow = await file.row(a.chain, last);
     const found = { seq: last, hash: lastRow?.hash ?? cp?.hash ?? '' };
     if (last < a.seq) {
       out.push({
@@ -74,7 +74,7 @@ export function checkContinuity(
       });
       continue;
     }
-    const row = file.row(a.chain, a.seq);
+    const row = await file.row(a.chain, a.seq);
     const anchoredHash = row?.hash ?? (cp && cp.seq === a.seq ? cp.hash : undefined);
     if (anchoredHash !== undefined && anchoredHash !== a.hash) {
       out.push({

@@ -33,24 +33,24 @@ function chain(n: number, from = { seq: 0, hash: GENESIS }): AuditRow[] {
   return rows;
 }
 
-test('an untouched chain verifies', () => {
-  const v = verifyChain(KEY, chain(10), undefined);
+test('an untouched chain verifies', async () => {
+  const v = await verifyChain(KEY, chain(10), undefined);
   assert.equal(v.ok, true);
   assert.equal(v.rows, 10);
 });
 
-test('an edited record, a deleted record and two swapped records are each detected', () => {
+test('an edited record, a deleted record and two swapped records are each detected', async () => {
   const edited = chain(10);
   edited[4] = { ...edited[4]!, decision: 'deny' };
-  assert.match(verifyChain(KEY, edited, undefined).problems.join(), /row 5: its content does not match/);
+  assert.match((await verifyChain(KEY, edited, undefined)).problems.join(), /row 5: its content does not match/);
   const deleted = chain(10).filter((r) => r.seq !== 6);
-  assert.match(verifyChain(KEY, deleted, undefined).problems.join(), /expected row 6/);
+  assert.match((await verifyChain(KEY, deleted, undefined)).problems.join(), /expected row 6/);
   const swapped = chain(10);
   [swapped[2], swapped[3]] = [swapped[3]!, swapped[2]!];
-  assert.equal(verifyChain(KEY, swapped, undefined).ok, false);
+  assert.equal((await verifyChain(KEY, swapped, undefined)).ok, false);
 });
 
-test('without the key, a rewritten chain does not verify', () => {
+test('without the key, a rewritten chain does not verify', async () => {
   const forged = chain(5).map((r) => ({ ...r }));
   const other = Buffer.alloc(32, 1);
   let prev = GENESIS;
@@ -59,16 +59,16 @@ test('without the key, a rewritten chain does not verify', () => {
     (r as { prevHash: string }).prevHash = prev;
     prev = r.hash;
   }
-  assert.equal(verifyChain(KEY, forged, undefined).ok, false);
+  assert.equal((await verifyChain(KEY, forged, undefined)).ok, false);
 });
 
-test('after pruning, the rest verifies from a signed checkpoint, and a forged checkpoint is detected', () => {
+test('after pruning, the rest verifies from a signed checkpoint, and a forged checkpoint is detected', async () => {
   const all = chain(10);
   const cut = all[3]!;
   const checkpoint = signCheckpoint(KEY, cut.seq, cut.hash, 5);
-  assert.equal(verifyChain(KEY, all.slice(4), checkpoint).ok, true);
-  assert.equal(verifyChain(KEY, all.slice(5), checkpoint).ok, false, 'a record after the checkpoint is missing');
-  assert.equal(verifyChain(KEY, all.slice(4), { ...checkpoint, seq: 2 }).ok, false);
+  assert.equal((await verifyChain(KEY, all.slice(4), checkpoint)).ok, true);
+  assert.equal((await verifyChain(KEY, all.slice(5), checkpoint)).ok, false, 'a record after the checkpoint is missing');
+  assert.equal((await verifyChain(KEY, all.slice(4), { ...checkpoint, seq: 2 })).ok, false);
 });
 
 test('files written before chains still verify: the first chain hashes and signs exactly as before (golden values)', () => {
@@ -92,7 +92,7 @@ test('a record’s detail is covered by its hash; a record without one hashes as
   assert.equal(chainHash(KEY, GENESIS, 1, { ...entry(1), detail: null }), chainHash(KEY, GENESIS, 1, entry(1)));
 });
 
-test('verifying a named chain: its first and last records, a forged checkpoint, and a record spliced in from another chain', () => {
+test('verifying a named chain: its first and last records, a forged checkpoint, and a record spliced in from another chain', async () => {
   const named = (chainId: string, n: number): AuditRow[] => {
     const rows: AuditRow[] = [];
     let prev = genesis(KEY, chainId);
@@ -104,14 +104,14 @@ test('verifying a named chain: its first and last records, a forged checkpoint, 
     return rows;
   };
   const a = named('a', 4);
-  const v = verifyChain(KEY, a, undefined, 'a');
+  const v = await verifyChain(KEY, a, undefined, 'a');
   assert.deepEqual([v.ok, v.rows, v.firstSeq, v.lastSeq], [true, 4, 1, 4]);
-  assert.equal(verifyChain(KEY, a, undefined, 'b').ok, false, 'a chain verifies only under its own id');
-  assert.deepEqual(verifyChain(KEY, [], undefined, 'a').lastSeq, null);
+  assert.equal((await verifyChain(KEY, a, undefined, 'b')).ok, false, 'a chain verifies only under its own id');
+  assert.deepEqual((await verifyChain(KEY, [], undefined, 'a')).lastSeq, null);
   // Row 3 of chain b is a valid record of its own chain, but does not follow row 2 of chain a.
   const spliced = [...a.slice(0, 2), named('b', 3)[2]!, ...a.slice(3)];
-  assert.match(verifyChain(KEY, spliced, undefined, 'a').problems.join(), /row 3: does not chain/);
+  assert.match((await verifyChain(KEY, spliced, undefined, 'a')).problems.join(), /row 3: does not chain/);
   const cp = signCheckpoint(KEY, 2, a[1]!.hash, 9, 'a');
-  assert.equal(verifyChain(KEY, a.slice(2), cp, 'a').ok, true);
-  assert.match(verifyChain(KEY, a.slice(2), { ...cp, signature: 'f'.repeat(64) }, 'a').problems.join(), /checkpoint signature/);
+  assert.equal((await verifyChain(KEY, a.slice(2), cp, 'a')).ok, true);
+  assert.match((await verifyChain(KEY, a.slice(2), { ...cp, signature: 'f'.repeat(64) }, 'a')).problems.join(), /checkpoint signature/);
 });

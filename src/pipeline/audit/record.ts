@@ -74,14 +74,19 @@ export interface VerifyResult {
 }
 
 /** Walks one chain's rows in sequence order and reports every break in it. */
-export function verifyChain(key: Buffer, rows: Iterable<AuditRow>, checkpoint: Checkpoint | undefined, chain = ''): VerifyResult {
+export async function verifyChain(
+  key: Buffer,
+  rows: Iterable<AuditRow> | AsyncIterable<AuditRow>,
+  checkpoint: Checkpoint | undefined,
+  chain = '',
+): Promise<VerifyResult> {
   const problems: string[] = [];
   let prevSeq = checkpoint?.seq ?? 0;
   let prevHash = checkpoint?.hash ?? genesis(key, chain);
   if (checkpoint && !checkpointValid(key, checkpoint, chain)) problems.push('the checkpoint signature does not verify');
   let n = 0;
   let first: number | null = null;
-  for (const r of rows) {
+  for await (const r of rows) {
     n++;
     first ??= r.seq;
     if (r.seq !== prevSeq + 1) problems.push(`row ${r.seq}: expected row ${prevSeq + 1} (rows missing or reordered)`);

@@ -43,11 +43,11 @@ export async function verifyTrail(key: Buffer, file: AuditStore, store: Store): 
   const anchoredFile = await store.settings.get(AUDIT_FILE_SETTING);
   const chains: ChainReport[] = [];
   const acknowledged: Acknowledged[] = [];
-  for (const chain of file.chains()) {
-    const checkpoint = file.checkpoint(chain);
-    const v = verifyChain(key, file.rows(chain), checkpoint, chain);
+  for (const chain of await file.chains()) {
+    const checkpoint = await file.checkpoint(chain);
+    const v = await verifyChain(key, file.rows(chain), checkpoint, chain);
     const problems = [...v.problems];
-    const head = file.head(chain);
+    const head = await file.head(chain);
     if (head) {
       if (signHead(key, chain, head.seq, head.hash) !== head.signature) problems.push('the signed head does not verify');
       else if (v.lastSeq !== null && head.seq !== v.lastSeq)
@@ -63,12 +63,12 @@ export async function verifyTrail(key: Buffer, file: AuditStore, store: Store): 
       problems: problems.map((p) => `chain ${chain || '(first)'}: ${p}`),
     });
   }
-  for (const r of file.query({ code: 'AUDIT_DISCONTINUITY' })) {
+  for (const r of await file.query({ code: 'AUDIT_DISCONTINUITY' })) {
     if (r.kind !== 'discontinuity' || !r.detail) continue;
     const d = JSON.parse(r.detail) as { reason: string; discontinuities: Discontinuity[] };
     acknowledged.push({ chain: r.chain, seq: r.seq, at: r.at, reason: d.reason, discontinuities: d.discontinuities });
   }
-  const discontinuities = checkContinuity(key, file, anchoredFile, anchors);
+  const discontinuities = await checkContinuity(key, file, anchoredFile, anchors);
   const problems = chains.flatMap((c) => c.problems);
   return {
     ok: problems.length === 0 && discontinuities.length === 0,
@@ -97,11 +97,11 @@ export async function acknowledgeDiscontinuity(
 ): Promise<Acknowledged | undefined> {
   const anchors = await store.auditAnchors.list();
   const anchoredFile = await store.settings.get(AUDIT_FILE_SETTING);
-  const discontinuities = checkContinuity(key, file, anchoredFile, anchors);
+  const discontinuities = await checkContinuity(key, file, anchoredFile, anchors);
   if (discontinuities.length === 0) return undefined;
   const chain = randomUUID();
   const heads: SignedHead[] = [];
-  const log = new AuditLog(file, key, { flushMs: 60_000, maxBatch: 1_000_000, chain }, { anchor: (h) => heads.push(h) });
+  const log = await AuditLog.open(file, key, { flushMs: 60_000, maxBatch: 1_000_000, chain }, { anchor: (h) => heads.push(h) });
   const entry: AuditEntry = {
     at: now,
     requestId: randomUUID(),
@@ -122,17 +122,17 @@ export async function acknowledgeDiscontinuity(
     detail: JSON.stringify({ reason, fileId: file.fileId, anchoredFileId: anchoredFile ?? null, discontinuities }),
   };
   log.record(entry);
-  log.flush();
+  await log.flush();
   if (heads.length === 0) throw new Error('the acknowledgement could not be written to the audit file');
   for (const h of heads) await store.auditAnchors.advance({ ...h, updatedAt: now });
   for (const d of discontinuities) {
     if (d.chain === null) continue;
-    const last = file.lastSeq(d.chain);
-    const cp = file.checkpoint(d.chain);
+    const last = await file.lastSeq(d.chain);
+    const cp = await file.checkpoint(d.chain);
     if (last !== undefined) {
-      const row = file.row(d.chain, last)!;
+      const row = (await file.row(d.chain, last))!;
       const head: SignedHead = { chain: d.chain, seq: last, hash: row.hash, signature: signHead(key, d.chain, last, row.hash) };
-      file.append(d.chain, [], head);
+      await file.append(d.chain, [], head);
       await store.auditAnchors.reset(d.chain, { ...head, updatedAt: now });
     } else if (cp) {
       await store.auditAnchors.reset(d.chain, {

@@ -61,9 +61,13 @@ export function checkToken(authorization: string | undefined, expectedAud: strin
     return fail('TOKEN_MALFORMED', 'token does not decode');
   }
   const header = decoded.header as Record<string, unknown>;
-  const payload = decoded.payload as Record<string, unknown>;
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return fail('TOKEN_MALFORMED', 'payload is not an object');
-  if (header.alg !== 'HS256') return fail('TOKEN_ALGORITHM', `alg ${JSON.stringify(header.alg)?.slice(0, 20)} is not HS256`);
+  const rawPayload: unknown = decoded.payload;
+  if (typeof rawPayload !== 'object' || rawPayload === null || Array.isArray(rawPayload))
+    return fail('TOKEN_MALFORMED', 'payload is not an object');
+  const payload = rawPayload as Record<string, unknown>;
+  // JSON.stringify(undefined) is undefined (its declared type says string).
+  const alg = (JSON.stringify(header.alg) as string | undefined)?.slice(0, 20) ?? 'missing';
+  if (header.alg !== 'HS256') return fail('TOKEN_ALGORITHM', `alg ${alg} is not HS256`);
   for (const field of Object.keys(header)) {
     // CASE: jwk/jku/x5u/crit and friends invite key confusion; Ghost's clients send only alg, typ, kid.
     if (!ALLOWED_HEADER_FIELDS.has(field)) return fail('TOKEN_MALFORMED', `header field "${field.slice(0, 20)}" is not accepted`);

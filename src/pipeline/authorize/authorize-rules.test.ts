@@ -74,7 +74,7 @@ test('a visibility-only constraint is a constraint: browse is filtered by it and
   const g = { scopes: ['posts:browse', 'posts:add'], constraints: { posts: { visibility: ['public' as const] } } };
   const browse = decide(g, 'GET', '/posts');
   assert.equal(browse.allow, true);
-  if (browse.allow === true) assert.equal(new URLSearchParams(browse.effects.query).get('filter'), "visibility:['public']");
+  if (browse.allow) assert.equal(new URLSearchParams(browse.effects.query).get('filter'), "visibility:['public']");
   assert.equal(outcome(decide(g, 'POST', '/posts', { body: { posts: [{ title: 'x', visibility: 'paid' }] } })), 'BODY_OUTSIDE_GRANT');
   assert.equal(outcome(decide(g, 'POST', '/posts', { body: { posts: [{ title: 'x' }] } })), 'allow', 'Ghost makes a new post public');
 });
@@ -147,7 +147,7 @@ test('bulk addTag on posts and pages: an entry without an id needs tags:add and 
 const ID = 'e'.repeat(24);
 const allowed = (d: Decision) => {
   assert.equal(d.allow, true, outcome(d));
-  return d.allow === true ? d.effects : {};
+  return d.allow ? d.effects : {};
 };
 const needOf = (d: Decision) => {
   assert.equal(d.allow, 'need', outcome(d));

@@ -107,7 +107,7 @@ const code = (d: ReturnType<typeof ask>) => (d.allow === false ? d.code : d.allo
 test('every filter is forwarded in the gateway’s own spelling, also for keys without rules', () => {
   const d = ask({ scopes: ['pages:browse'] }, 'GET', '/pages', { query: new Map([['filter', 'a:1,b:2']]) });
   assert.equal(d.allow, true);
-  if (d.allow === true)
+  if (d.allow)
     assert.equal(
       new URLSearchParams(d.effects.query).get('filter'),
       'a:1,b:2',
@@ -117,7 +117,7 @@ test('every filter is forwarded in the gateway’s own spelling, also for keys w
     query: new Map([['filter', 'a:1,b:2']]),
   });
   assert.equal(mentions.allow, true, 'mentions expose posts and pages: their read scopes');
-  if (mentions.allow === true)
+  if (mentions.allow)
     assert.equal(
       new URLSearchParams(mentions.effects.query).get('filter'),
       '(a:1,b:2)',
@@ -146,7 +146,7 @@ test('posts and pages are told apart by the route: `type` in a filter is refused
     body: { bulk: { action: 'feature' } },
   });
   assert.equal(d.allow, true);
-  if (d.allow === true) assert.equal(new URLSearchParams(d.effects.query).get('filter'), "featured:false+type:'post'");
+  if (d.allow) assert.equal(new URLSearchParams(d.effects.query).get('filter'), "featured:false+type:'post'");
   const none = ask({ scopes: ['posts:bulkDestroy'] }, 'DELETE', '/posts');
   if (none.allow === true) assert.equal(new URLSearchParams(none.effects.query).get('filter'), "type:'post'", 'even with no filter');
 });

@@ -31,9 +31,15 @@ describe('Forwarder', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('close', () => seen.push({ headers: req.headers, body, complete: req.complete }));
-      req.on('end', () => answer(req, res));
+      req.on('end', () => {
+        answer(req, res);
+      });
     });
-    await new Promise<void>((r) => ghost.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) =>
+      ghost.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     ghostUrl = `http://127.0.0.1:${(ghost.address() as AddressInfo).port}`;
     forwarder = new Forwarder(ghostUrl, 5000, 4);
     // The gateway's front door, reduced to the forwarder.
@@ -46,7 +52,11 @@ describe('Forwarder', () => {
         else if (!o.ok) res.destroy();
       });
     });
-    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) =>
+      front.listen(0, '127.0.0.1', () => {
+        r();
+      }),
+    );
     frontPort = (front.address() as AddressInfo).port;
   });
   after(async () => {
@@ -75,7 +85,9 @@ describe('Forwarder', () => {
       });
       let got = '';
       sock.on('data', (c: Buffer) => (got += c.toString()));
-      sock.on('close', () => resolve(got));
+      sock.on('close', () => {
+        resolve(got);
+      });
     });
   const post = (body: string, headers = '', declared = Buffer.byteLength(body)) =>
     `POST /webhooks/ HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n${headers}\r\n${body}`;
@@ -115,7 +127,7 @@ describe('Forwarder', () => {
       res.writeHead(200, {
         'content-type': 'application/json',
         etag: 'W/"abc"',
-        'accept-encoding-seen': String(_req.headers['accept-encoding'] ?? ''),
+        'accept-encoding-seen': _req.headers['accept-encoding'] ?? '',
       });
       res.end(ghostBody);
     };

@@ -51,7 +51,7 @@ test('property: a key with ancestors authenticates exactly when every key of its
         for (const [i, k] of chain.entries()) if (k.revoked) await store.keys.revoke(ids[i]!, now);
         const token = createSigner({ key: master.keySecret(leaf, 1), algorithm: 'HS256', kid: leaf, expiresIn: 300_000 })({
           aud: '/admin/',
-        }) as string;
+        });
         const r = await authenticateKey(deps, `Ghost ${token}`, '/admin/', now, '127.0.0.1');
         const expected = chain.every((k) => !k.revoked && k.expires !== 'past' && k.notBefore !== 'future');
         assert.equal(r.ok, expected, JSON.stringify({ chain, got: r.ok ? 'ok' : r.refusal.code }));

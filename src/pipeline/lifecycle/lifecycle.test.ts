@@ -20,9 +20,9 @@ const key = (over: Partial<KeyRecord>): KeyRecord =>
 test('the validity window refuses before not-before and from expiry on, each with its own code', () => {
   assert.deepEqual(checkWindow(key({}), 1000), { ok: true });
   const w = checkWindow(key({ notBefore: 2000 }), 1000);
-  assert.equal(w.ok === false && w.code, 'KEY_NOT_YET_VALID');
+  assert.equal(!w.ok && w.code, 'KEY_NOT_YET_VALID');
   const e = checkWindow(key({ expiresAt: 1000 }), 1000);
-  assert.equal(e.ok === false && e.code, 'KEY_EXPIRED');
+  assert.equal(!e.ok && e.code, 'KEY_EXPIRED');
   assert.deepEqual(checkWindow(key({ expiresAt: 1001, notBefore: 1000 }), 1000), { ok: true });
 });
 
@@ -66,7 +66,7 @@ test('rate limits: a burst over the per-second limit is refused with a retry tim
   const perMinute = new RateLimiter();
   assert.equal(perMinute.take('k', { perMinute: 1 }, at).ok, true);
   const m = perMinute.take('k', { perMinute: 1 }, at + 1000);
-  assert.equal(m.ok === false && m.retryAfterS, 59);
+  assert.equal(!m.ok && m.retryAfterS, 59);
 });
 
 test('daily quotas renew at midnight UTC', () => {

@@ -87,7 +87,7 @@ export { loadAncestors, MAX_KEY_DEPTH } from '../../store/store.js';
  * `ip: 'unknown'` skips the IP check (explain, when no address is given).
  * Rate limits and quotas, which depend on traffic, are checked after these.
  */
-export function checkKeyChain(chain: readonly KeyRecord[], nowMs: number, ip: string | undefined | 'unknown'): LifecycleVerdict {
+export function checkKeyChain(chain: readonly KeyRecord[], nowMs: number, ip: string | undefined): LifecycleVerdict {
   for (const [i, k] of chain.entries()) {
     const whose = i === 0 ? '' : ' (a parent key)';
     if (k.status !== 'active') return { ok: false, code: 'KEY_REVOKED', context: `the key was revoked${whose}` };

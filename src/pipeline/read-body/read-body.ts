@@ -26,7 +26,7 @@ export type JsonBody = { raw: Buffer; json: unknown };
 const refuse = (code: ErrorCode, context: string): BodyRefusal => ({ code, context });
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // body-parser's strict mode: the first character after RFC 8259 whitespace (lib/types/json.js FIRST_CHAR_REGEXP).
-const FIRST_CHAR = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d])/;
+const FIRST_CHAR = /^[ \t\n\r]*([^ \t\n\r])/;
 
 /** Whether the request carries a body, as Node's parser framed it (type-is's hasBody reads the same headers). */
 export function hasBody(headers: IncomingHttpHeaders): boolean {

@@ -111,6 +111,7 @@ export function canonicalize(rawUrl: string, ghostPath = 'ghost'): CanonicalResu
       if (key === '') return refuse('QUERY_MALFORMED', 'empty query parameter name');
       // CASE: Ghost's query parser (qs) turns a[b]=x and a[]=x into objects and arrays.
       if (/[[\]]/.test(key)) return refuse('QUERY_MALFORMED', `bracketed parameter name "${key.slice(0, 40)}"`);
+      // eslint-disable-next-line no-control-regex -- control characters are what this refuses
       if (/[\u0000-\u001f\u007f]/.test(key) || /[\u0000]/.test(value)) return refuse('QUERY_MALFORMED', 'control character in query');
       if (METHOD_OVERRIDE_PARAMS.has(key.toLowerCase())) return refuse('METHOD_OVERRIDE', `query parameter "${key}"`);
       if (query.has(key)) return refuse('QUERY_DUPLICATE', `"${key.slice(0, 40)}" appears more than once`);

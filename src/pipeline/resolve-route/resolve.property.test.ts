@@ -105,7 +105,7 @@ test('property: a parameter equal to a fixed segment of a route beside it, in an
       const siblings = catalog.routes.filter(
         (o) =>
           o.segments[i] !== undefined &&
-          !o.segments[i]!.startsWith(':') &&
+          !o.segments[i].startsWith(':') &&
           o.segments.slice(0, i).every((s, j) => (s.startsWith(':') ? route.segments[j]!.startsWith(':') : s === route.segments[j])),
       );
       return siblings.map((o) => ({ route, i, word: o.segments[i]! }));

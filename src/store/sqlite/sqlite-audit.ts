@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { AuditDecision, AuditRow, AuditStore, Checkpoint, SignedHead } from '../audit.js';
+import { AUDIT_PAGE, type AuditRow, type AuditStore, type Checkpoint, type SignedHead } from '../audit.js';
+import { AUDIT_FIELDS, auditFromRow as fromRow, auditPages, auditValues, auditWhere, type AuditDbRow as Row } from '../rows.js';
 
 /**
  * The audit trail in its own SQLite file: WAL with synchronous=FULL, so a
@@ -11,8 +12,7 @@ import type { AuditDecision, AuditRow, AuditStore, Checkpoint, SignedHead } from
  * signed head and, once pruned, its signed checkpoint.
  */
 
-const FIELDS =
-  'at, request_id, kind, key_id, key_name, client_ip, method, route, resource, action, decision, code, status, latency_ms, bytes_in, bytes_out, detail, prev_hash, hash';
+const FIELDS = AUDIT_FIELDS;
 const COLUMNS = `chain, seq, ${FIELDS}`;
 const TABLE = `CREATE TABLE audit (
       chain TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT NOT NULL, kind TEXT NOT NULL, key_id TEXT, key_name TEXT,
@@ -21,58 +21,6 @@ const TABLE = `CREATE TABLE audit (
       PRIMARY KEY (chain, seq));
     CREATE INDEX audit_key_at ON audit(key_id, at);
     CREATE INDEX audit_at ON audit(at);`;
-
-interface Row {
-  pos: number;
-  chain: string;
-  seq: number;
-  at: number;
-  request_id: string;
-  kind: AuditRow['kind'];
-  key_id: string | null;
-  key_name: string | null;
-  client_ip: string | null;
-  method: string;
-  route: string;
-  resource: string | null;
-  action: string | null;
-  decision: AuditDecision;
-  code: string | null;
-  status: number | null;
-  latency_ms: number | null;
-  bytes_in: number | null;
-  bytes_out: number | null;
-  detail: string | null;
-  prev_hash: string;
-  hash: string;
-}
-
-function fromRow(r: Row): AuditRow & { pos: number } {
-  return {
-    pos: r.pos,
-    chain: r.chain,
-    seq: r.seq,
-    at: r.at,
-    requestId: r.request_id,
-    kind: r.kind,
-    keyId: r.key_id,
-    keyName: r.key_name,
-    clientIp: r.client_ip,
-    method: r.method,
-    route: r.route,
-    resource: r.resource,
-    action: r.action,
-    decision: r.decision,
-    code: r.code,
-    status: r.status,
-    latencyMs: r.latency_ms,
-    bytesIn: r.bytes_in,
-    bytesOut: r.bytes_out,
-    ...(r.detail === null ? {} : { detail: r.detail }),
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
-}
 
 /** Files written before chains (one `audit` table keyed by seq) become the chain '' unchanged. */
 function migrate(db: Database.Database): void {
@@ -143,90 +91,57 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
     'INSERT INTO audit_checkpoints (chain, value) VALUES (?, ?) ON CONFLICT(chain) DO UPDATE SET value = excluded.value',
   );
   const appendTx = db.transaction((chain: string, rows: readonly AuditRow[], head: SignedHead) => {
-    for (const r of rows) {
-      insert.run(
-        chain,
-        r.seq,
-        r.at,
-        r.requestId,
-        r.kind,
-        r.keyId,
-        r.keyName,
-        r.clientIp,
-        r.method,
-        r.route,
-        r.resource,
-        r.action,
-        r.decision,
-        r.code,
-        r.status,
-        r.latencyMs,
-        r.bytesIn,
-        r.bytesOut,
-        r.detail ?? null,
-        r.prevHash,
-        r.hash,
-      );
-    }
+    for (const r of rows) insert.run(chain, r.seq, ...auditValues(r));
     setHead.run(chain, head.seq, head.hash, head.signature);
   });
   const select = `SELECT rowid AS pos, ${COLUMNS} FROM audit`;
+  const pageByChain = db.prepare(`${select} WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ${AUDIT_PAGE}`);
+  const pageAll = db.prepare(`${select} WHERE rowid > ? ORDER BY rowid LIMIT ${AUDIT_PAGE}`);
+  // Methods are async for the port (a network database implements the same); better-sqlite3 answers at once.
   return {
     fileId,
-    append: (chain, rows, head) => appendTx(chain, rows, head),
-    head: (chain) => getHead.get(chain) as SignedHead | undefined,
-    heads: () => db.prepare('SELECT chain, seq, hash, signature FROM audit_heads ORDER BY chain').all() as SignedHead[],
-    chains: () =>
+    append: async (chain, rows, head) => {
+      appendTx(chain, rows, head);
+    },
+    head: async (chain) => getHead.get(chain) as SignedHead | undefined,
+    heads: async () => db.prepare('SELECT chain, seq, hash, signature FROM audit_heads ORDER BY chain').all() as SignedHead[],
+    chains: async () =>
       db
         .prepare(
           'SELECT chain FROM audit_heads UNION SELECT chain FROM audit_checkpoints UNION SELECT DISTINCT chain FROM audit ORDER BY 1',
         )
         .pluck()
         .all() as string[],
-    *rows(chain) {
-      const it =
-        chain === undefined
-          ? db.prepare(`${select} ORDER BY rowid`).iterate()
-          : db.prepare(`${select} WHERE chain = ? ORDER BY seq`).iterate(chain);
-      for (const r of it as IterableIterator<Row>) yield fromRow(r);
+    // Paged by key, not one open iterator: the connection stays free for other statements between pages.
+    rows: (chain) =>
+      auditPages(chain, (after) => ((chain === undefined ? pageAll.all(after) : pageByChain.all(chain, after)) as Row[]).map(fromRow)),
+    async query(q) {
+      const w = auditWhere(q, 'rowid');
+      return (db.prepare(`${select} ${w.sql} ORDER BY ${w.order} LIMIT ?`).all(...w.args, q.limit ?? 1_000_000) as Row[]).map(fromRow);
     },
-    query(q) {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (q.keyId) (where.push('key_id = ?'), args.push(q.keyId));
-      if (q.since !== undefined) (where.push('at >= ?'), args.push(q.since));
-      if (q.until !== undefined) (where.push('at < ?'), args.push(q.until));
-      if (q.decision) (where.push('decision = ?'), args.push(q.decision));
-      if (q.code) (where.push('code = ?'), args.push(q.code));
-      if (q.afterPos !== undefined) (where.push('rowid > ?'), args.push(q.afterPos));
-      if (q.chain !== undefined) (where.push('chain = ?'), args.push(q.chain));
-      const order = q.chain !== undefined ? 'seq' : 'rowid';
-      const sql = `${select} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
-      return (db.prepare(sql).all(...args, q.limit ?? 1_000_000) as Row[]).map(fromRow);
-    },
-    tail: (n) => (db.prepare(`${select} ORDER BY rowid DESC LIMIT ?`).all(n) as Row[]).map(fromRow).reverse(),
-    count: (chain) =>
+    tail: async (n) => (db.prepare(`${select} ORDER BY rowid DESC LIMIT ?`).all(n) as Row[]).map(fromRow).reverse(),
+    count: async (chain) =>
       (chain === undefined
         ? db.prepare('SELECT count(*) FROM audit').pluck().get()
         : db.prepare('SELECT count(*) FROM audit WHERE chain = ?').pluck().get(chain)) as number,
-    lastSeq: (chain) => (db.prepare('SELECT max(seq) FROM audit WHERE chain = ?').pluck().get(chain) as number | null) ?? undefined,
-    row(chain, seq) {
+    lastSeq: async (chain) => (db.prepare('SELECT max(seq) FROM audit WHERE chain = ?').pluck().get(chain) as number | null) ?? undefined,
+    async row(chain, seq) {
       const r = db.prepare(`${select} WHERE chain = ? AND seq = ?`).get(chain, seq) as Row | undefined;
       return r ? fromRow(r) : undefined;
     },
-    prune(chain, seq, checkpoint) {
+    async prune(chain, seq, checkpoint) {
       return db.transaction(() => {
         const n = db.prepare('DELETE FROM audit WHERE chain = ? AND seq <= ?').run(chain, seq).changes;
         setCheckpoint.run(chain, JSON.stringify(checkpoint));
         return n;
       })();
     },
-    checkpoint(chain) {
+    async checkpoint(chain) {
       const v = getCheckpoint.get(chain) as string | undefined;
       return v === undefined ? undefined : (JSON.parse(v) as Checkpoint);
     },
-    probeWrite: (at) => void setMeta.run('last_opened_for_writing', String(at)),
-    unsafeExec: (sql, ...params) => void db.prepare(sql).run(...params),
-    close: () => db.close(),
+    probeWrite: async (at) => void setMeta.run('last_opened_for_writing', String(at)),
+    unsafeExec: async (sql, ...params) => void db.prepare(sql).run(...params),
+    close: async () => void db.close(),
   };
 }

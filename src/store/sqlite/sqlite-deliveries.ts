@@ -1,26 +1,12 @@
 import Database from 'better-sqlite3';
 import type { DeliveryEntry, DeliveryLog, DeliveryQuery } from '../deliveries.js';
+import { DELIVERY_FIELDS, deliveryFromRow, deliveryValues, type DeliveryDbRow } from '../rows.js';
 
 /**
  * The webhook delivery log in the audit database file (its own table, its own
  * connection). Rows are buffered and written in one transaction every
  * `flushMs`, so a delivery attempt never waits for a disk sync.
  */
-interface Row {
-  at: number;
-  delivery_id: string;
-  relay_id: string;
-  ghost_id: string | null;
-  key_id: string | null;
-  event: string;
-  attempt: number;
-  outcome: DeliveryEntry['outcome'];
-  status: number | null;
-  latency_ms: number | null;
-  error: string | null;
-  view: string | null;
-}
-
 export function openSqliteDeliveryLog(path: string, flushMs = 200): DeliveryLog {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -31,11 +17,12 @@ export function openSqliteDeliveryLog(path: string, flushMs = 200): DeliveryLog 
     CREATE INDEX IF NOT EXISTS webhook_deliveries_relay ON webhook_deliveries(relay_id, seq);
     CREATE INDEX IF NOT EXISTS webhook_deliveries_key ON webhook_deliveries(key_id, seq);`);
   const insert = db.prepare(
-    'INSERT INTO webhook_deliveries (at, delivery_id, relay_id, ghost_id, key_id, event, attempt, outcome, status, latency_ms, error, view) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    `INSERT INTO webhook_deliveries (${DELIVERY_FIELDS}) VALUES (${DELIVERY_FIELDS.split(', ')
+      .map(() => '?')
+      .join(', ')})`,
   );
   const write = db.transaction((rows: DeliveryEntry[]) => {
-    for (const e of rows)
-      insert.run(e.at, e.deliveryId, e.relayId, e.ghostId, e.keyId, e.event, e.attempt, e.outcome, e.status, e.latencyMs, e.error, e.view);
+    for (const e of rows) insert.run(...deliveryValues(e));
   });
   let pending: DeliveryEntry[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -59,31 +46,29 @@ export function openSqliteDeliveryLog(path: string, flushMs = 200): DeliveryLog 
         }
       }, flushMs);
     },
-    query(q: DeliveryQuery) {
+    async query(q: DeliveryQuery) {
       flush();
       const where: string[] = [];
       const args: unknown[] = [];
-      if (q.relayId) (where.push('relay_id = ?'), args.push(q.relayId));
-      if (q.keyId) (where.push('key_id = ?'), args.push(q.keyId));
-      if (q.since !== undefined) (where.push('at >= ?'), args.push(q.since));
+      if (q.relayId) {
+        where.push('relay_id = ?');
+        args.push(q.relayId);
+      }
+      if (q.keyId) {
+        where.push('key_id = ?');
+        args.push(q.keyId);
+      }
+      if (q.since !== undefined) {
+        where.push('at >= ?');
+        args.push(q.since);
+      }
       const sql = `SELECT * FROM webhook_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-      return (db.prepare(sql).all(...args, q.limit ?? 100) as Row[]).map((r) => ({
-        at: r.at,
-        deliveryId: r.delivery_id,
-        relayId: r.relay_id,
-        ghostId: r.ghost_id,
-        keyId: r.key_id,
-        event: r.event,
-        attempt: r.attempt,
-        outcome: r.outcome,
-        status: r.status,
-        latencyMs: r.latency_ms,
-        error: r.error,
-        view: r.view,
-      }));
+      return (db.prepare(sql).all(...args, q.limit ?? 100) as DeliveryDbRow[]).map(deliveryFromRow);
     },
-    flush,
-    close() {
+    flush: async () => {
+      flush();
+    },
+    async close() {
       flush();
       open = false;
       db.close();

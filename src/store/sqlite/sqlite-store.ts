@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { GrantSchema } from '../../grants/grant.js';
-import { guardStore, type AuditAnchor, type KeyRecord, type KeyStatus, type NewKey, type Store } from '../store.js';
+import { keyFromRow as toRecord, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
+import { guardStore, type AuditAnchor, type KeyRecord, type NewKey, type Store } from '../store.js';
 import { WEBHOOK_RELAYS_MIGRATION, WEBHOOK_RELAYS_REMOVED_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 import { APPROVALS_MIGRATION, sqliteApprovalStore } from './sqlite-approvals.js';
 
@@ -60,49 +61,7 @@ const MIGRATIONS: readonly string[] = [
   APPROVALS_MIGRATION,
 ];
 
-interface KeyRow {
-  id: string;
-  name: string;
-  grant_json: string;
-  status: KeyStatus;
-  generation: number;
-  created_at: number;
-  revoked_at: number | null;
-  last_used_at: number | null;
-  use_count: number;
-  uses_unknown: number;
-  expires_at: number | null;
-  not_before: number | null;
-  max_uses: number | null;
-  limits_json: string;
-  parent_id: string | null;
-  previous_generation: number | null;
-  grace_until: number | null;
-}
-
-function toRecord(row: KeyRow): KeyRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    // A row that does not parse fails closed: the key cannot be used.
-    grant: GrantSchema.parse(JSON.parse(row.grant_json)),
-    status: row.status,
-    generation: row.generation,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-    lastUsedAt: row.last_used_at,
-    useCount: row.use_count,
-    expiresAt: row.expires_at,
-    notBefore: row.not_before,
-    maxUses: row.max_uses,
-    limits: JSON.parse(row.limits_json) as KeyRecord['limits'],
-    parentId: row.parent_id,
-    previousGeneration: row.previous_generation,
-    graceUntil: row.grace_until,
-  };
-}
-
-export function migrate(db: Database.Database): void {
+export function migrate(db: Database.Database): { from: number; to: number } {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
   const current = (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
   MIGRATIONS.forEach((sql, i) => {
@@ -113,6 +72,17 @@ export function migrate(db: Database.Database): void {
       db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
     })();
   });
+  return { from: current, to: Math.max(current, MIGRATIONS.length) };
+}
+
+/** `ghostgate migrate` on a SQLite store (which also migrates whenever it is opened: one host owns the file). */
+export function migrateSqliteStore(path: string): { from: number; to: number } {
+  const db = new Database(path);
+  try {
+    return migrate(db);
+  } finally {
+    db.close();
+  }
 }
 
 export function openSqliteStore(path: string): Store {
@@ -123,9 +93,7 @@ export function openSqliteStore(path: string): Store {
   db.pragma('foreign_keys = ON');
   migrate(db);
 
-  const insertKey = db.prepare(
-    'INSERT INTO keys (id, name, grant_json, status, generation, created_at, expires_at, not_before, max_uses, limits_json, parent_id) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)',
-  );
+  const insertKey = db.prepare(`INSERT INTO keys (status, generation, ${NEW_KEY_FIELDS}) VALUES ('active', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const getKey = db.prepare('SELECT * FROM keys WHERE id = ?');
   const setGrant = db.prepare('UPDATE keys SET grant_json = ? WHERE id = ?');
   const listKeys = db.prepare('SELECT * FROM keys ORDER BY created_at, id');
@@ -224,18 +192,7 @@ export function openSqliteStore(path: string): Store {
     keys: {
       async create(k: NewKey) {
         cache.clear();
-        insertKey.run(
-          k.id,
-          k.name,
-          JSON.stringify(k.grant),
-          'active',
-          k.createdAt,
-          k.expiresAt ?? null,
-          k.notBefore ?? null,
-          k.maxUses ?? null,
-          JSON.stringify(k.limits ?? {}),
-          k.parentId ?? null,
-        );
+        insertKey.run(...newKeyValues(k));
         return toRecord(getKey.get(k.id) as KeyRow);
       },
       async get(id) {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { RelayRecord, RelayStatus, WebhookRelayStore } from '../store.js';
+import { relayFromRow as toRecord, type RelayRow as Row } from '../rows.js';
+import type { WebhookRelayStore } from '../store.js';
 
 /** The relayed webhooks table (src/webhooks/), in the key store's database. */
 export const WEBHOOK_RELAYS_MIGRATION = `CREATE TABLE webhook_relays (
@@ -20,38 +21,6 @@ export const WEBHOOK_RELAYS_MIGRATION = `CREATE TABLE webhook_relays (
 
 /** Retiring a relay no longer forgets Ghost's copy: removal is retried until Ghost confirms it. */
 export const WEBHOOK_RELAYS_REMOVED_MIGRATION = `ALTER TABLE webhook_relays ADD COLUMN ghost_removed_at INTEGER;`;
-
-interface Row {
-  id: string;
-  ghost_id: string | null;
-  key_id: string;
-  event: string;
-  target_url: string;
-  secret_sealed: string | null;
-  relay_url: string;
-  status: RelayStatus;
-  retired_reason: string | null;
-  created_at: number;
-  updated_at: number;
-  retired_at: number | null;
-  ghost_removed_at: number | null;
-}
-
-const toRecord = (r: Row): RelayRecord => ({
-  id: r.id,
-  ghostId: r.ghost_id,
-  keyId: r.key_id,
-  event: r.event,
-  targetUrl: r.target_url,
-  secretSealed: r.secret_sealed,
-  relayUrl: r.relay_url,
-  status: r.status,
-  retiredReason: r.retired_reason,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  retiredAt: r.retired_at,
-  ghostRemovedAt: r.ghost_removed_at,
-});
 
 export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
   const insert = db.prepare(
@@ -97,9 +66,18 @@ export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
     async update(id, changes, at) {
       const sets: string[] = ['updated_at = ?'];
       const args: unknown[] = [at];
-      if (changes.event !== undefined) (sets.push('event = ?'), args.push(changes.event));
-      if (changes.targetUrl !== undefined) (sets.push('target_url = ?'), args.push(changes.targetUrl));
-      if (changes.secretSealed !== undefined) (sets.push('secret_sealed = ?'), args.push(changes.secretSealed));
+      if (changes.event !== undefined) {
+        sets.push('event = ?');
+        args.push(changes.event);
+      }
+      if (changes.targetUrl !== undefined) {
+        sets.push('target_url = ?');
+        args.push(changes.targetUrl);
+      }
+      if (changes.secretSealed !== undefined) {
+        sets.push('secret_sealed = ?');
+        args.push(changes.secretSealed);
+      }
       db.prepare(`UPDATE webhook_relays SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
     },
     async retire(id, reason, at) {
@@ -122,8 +100,14 @@ export function sqliteRelayStore(db: Database.Database): WebhookRelayStore {
     async list(filter = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (filter.keyId) (where.push('key_id = ?'), args.push(filter.keyId));
-      if (filter.status) (where.push('status = ?'), args.push(filter.status));
+      if (filter.keyId) {
+        where.push('key_id = ?');
+        args.push(filter.keyId);
+      }
+      if (filter.status) {
+        where.push('status = ?');
+        args.push(filter.status);
+      }
       const sql = `SELECT * FROM webhook_relays ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
       return (db.prepare(sql).all(...args) as Row[]).map(toRecord);
     },
