@@ -223,7 +223,9 @@ describe('the ghostgate CLI', () => {
       JSON.parse(run(dir, 'explain', '--key', k.id, 'POST', '/posts/', '--body', 'draft.json', '--json').out).approval,
       undefined,
     );
-    assert.match(JSON.parse(run(dir, 'explain', '--key', k.id, 'POST', '/posts/', '--json').out).approval, /depends on the body/);
+    assert.deepEqual(JSON.parse(run(dir, 'explain', '--key', k.id, 'POST', '/posts/', '--json').out).needs, [
+      'the request body (--body FILE)',
+    ]);
     writeFileSync(join(dir, 'typo.json'), JSON.stringify({ confirm: ['posts:publsh'] }));
     const typo = await runAsync(dir, 'token', 'create', '--name', 'x', '--scope', 'posts:browse', '--grant', 'typo.json');
     assert.equal(typo.code, 1);

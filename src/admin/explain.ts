@@ -4,7 +4,6 @@ import { RouteMatcher } from '../catalog/matcher.js';
 import { INTEGRATION_ROLE, loadPermissions, upstreamReach } from '../catalog/permissions.js';
 import { constraintFor, describeConstraint } from '../grants/constraints.js';
 import { describeEscalation, escalationOf } from '../grants/escalation.js';
-import { confirmItem, confirmNeedsBody } from '../grants/confirm.js';
 import { compileGrant } from '../grants/grant.js';
 import { authorize, type Decision, type RequestFacts } from '../pipeline/authorize/authorize.js';
 import { checkKeyChain, loadAncestors, normaliseIp } from '../pipeline/lifecycle/lifecycle.js';
@@ -113,6 +112,9 @@ export async function explainRequest(
         ...(d.effects.redact.settingSecrets ? { settings: ['(secrets)'] } : {}),
       };
     if (d.effects.check) out.safety_net = describeConstraint(d.effects.check.resource, d.effects.check.constraint);
+    // A call the grant's confirm holds is let through only once a person approves it (pipeline/approval.ts).
+    if (d.effects.confirm)
+      out.approval = `held for a person's approval (confirm ${d.effects.confirm}): answered APPROVAL_PENDING until approved, then once`;
   } else if (d.allow === false) {
     Object.assign(out, { decision: 'deny', code: d.code, message: d.message, context: d.context, help: d.help ?? null });
   } else {
@@ -129,13 +131,6 @@ export async function explainRequest(
     if (e?.activeTheme) needs.push('the active theme, read from Ghost at request time: a theme named like it is refused');
     if (e?.upload) needs.push("the uploaded file's name, read from the multipart body at request time as Ghost's multer reads it");
     Object.assign(out, { decision: 'depends', needs });
-  }
-  // A call the grant's confirm holds is let through only once a person approves it (pipeline/approval.ts).
-  if (out.decision !== 'deny') {
-    const held = confirmItem(key.grant, { route, query: target.query, body: q.body });
-    if (held) out.approval = `held for a person's approval (confirm ${held}): answered APPROVAL_PENDING until approved, then once`;
-    else if (confirmNeedsBody(key.grant, route) && q.body === undefined)
-      out.approval = 'depends on the body (--body FILE): confirm holds a publish';
   }
   return out;
 }

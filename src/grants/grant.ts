@@ -161,7 +161,8 @@ export function compileGrant(grant: Grant): CompiledGrant {
     Object.keys(grant.constraints ?? {}).length > 0 ||
     Object.keys(grant.fields ?? {}).length > 0 ||
     Object.keys(grant.redact ?? {}).length > 0 ||
-    grant.sendEmail === false;
+    grant.sendEmail === false ||
+    (grant.confirm?.length ?? 0) > 0;
   return {
     grant,
     holds: (scope, resource) => all || set.has(scope) || set.has(`${resource}:*`),

@@ -17,7 +17,6 @@ export interface ConfirmedCall {
   readonly key: KeyRecord;
   readonly item: string;
   readonly route: RouteEntry;
-  readonly method: string;
   readonly pathAndQuery: string;
   readonly params: Readonly<Record<string, string>>;
   /** The body's bytes as the gateway read them (what will be forwarded), or null for a bodiless call. */
@@ -26,11 +25,12 @@ export interface ConfirmedCall {
   readonly title?: string;
 }
 
-export type ApprovalGate = { ok: true; approval: string } | { ok: false; code: ErrorCode; context: string; help?: string };
+export type ApprovalGate = { ok: true; approval: string } | { ok: false; code: ErrorCode; context: string; help: string };
 
-export function fingerprint(c: Pick<ConfirmedCall, 'method' | 'pathAndQuery' | 'body'>): string {
+/** The call, exactly: an approval lets through this and nothing else. */
+export function fingerprint(c: Pick<ConfirmedCall, 'route' | 'pathAndQuery' | 'body'>): string {
   return createHash('sha256')
-    .update(JSON.stringify([c.method, c.pathAndQuery, c.body?.toString('base64') ?? null]))
+    .update(JSON.stringify([c.route.method, c.pathAndQuery, c.body?.toString('base64') ?? null]))
     .digest('hex');
 }
 

@@ -17,9 +17,8 @@ import { gatherEscalation } from './gather-escalation.js';
 import type { CheckedBody } from './forward/forward.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
-import { contentEncodingRefusal, hasBody, readJsonBody, uploadTypeRefusal } from './read-body/read-body.js';
+import { contentEncodingRefusal, readJsonBody, uploadTypeRefusal } from './read-body/read-body.js';
 import { approvalGate } from './approval.js';
-import { confirmItem, confirmNeedsBody } from '../grants/confirm.js';
 import { checkKeyChain, loadAncestors, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
 import type { BlockList } from 'node:net';
 
@@ -148,17 +147,29 @@ export async function runPipeline(
       identity: deps.upstream.current.info,
     });
     if (d.allow === true) {
-      // A call the grant's `confirm` holds for a person: it needs its exact body, then an approved approval.
+      // A call the grant's `confirm` holds (authorize() named the item): forwarded only with a person's approval.
       let approval: string | undefined;
-      if (key.grant.confirm?.length) {
-        const held = await confirmGate(deps, req, key, route, resolved, fq.query, pathAndQuery, body, facts.body, nowMs);
+      if (d.effects.confirm !== undefined) {
+        const record = bodyRecord(facts.body, route.resource);
+        const held = await approvalGate(
+          deps.store,
+          {
+            key,
+            item: d.effects.confirm,
+            route,
+            pathAndQuery,
+            params: resolved.params,
+            body: body?.bytes ?? null,
+            ...(typeof record?.title === 'string' ? { title: record.title } : {}),
+          },
+          nowMs,
+        );
         if (!held.ok) {
           const r = refuse(held.code, held.context, resolved, key);
-          if (held.help !== undefined) r.help = held.help;
+          r.help = held.help;
           return r;
         }
         approval = held.approval;
-        if (held.body) body = held.body;
       }
       // Max uses: a durable reservation taken atomically now, settled by the outcome (server.ts).
       const reservation =
@@ -360,58 +371,9 @@ async function pinKeyAnchors(
   }
 }
 
-type ConfirmGate = { ok: true; approval?: string; body?: CheckedBody } | { ok: false; code: ErrorCode; context: string; help?: string };
-
-/**
- * The approval a `confirm` item asks for (src/grants/confirm.ts, approval.ts). The body is read when the
- * item must see it (publish) or when the call has one the gateway has not read yet: the approval is for
- * the exact bytes forwarded, so a retry with another body needs its own.
- */
-async function confirmGate(
-  deps: PipelineDeps,
-  req: IncomingMessage,
-  key: KeyRecord,
-  route: RouteEntry,
-  resolved: ResolvedRoute,
-  query: ReadonlyMap<string, string>,
-  pathAndQuery: string,
-  body: CheckedBody | undefined,
-  json: unknown,
-  nowMs: number,
-): Promise<ConfirmGate> {
-  let read: CheckedBody | undefined;
-  const readBody = async (): Promise<{ code: ErrorCode; context: string } | undefined> => {
-    if (body || !hasBody(req.headers)) return undefined;
-    if (route.flags.has('upload')) return { code: 'CONSTRAINT_UNENFORCEABLE', context: 'an upload cannot be held for approval' };
-    const r = await readJsonBody(req, deps.maxInspectedBody);
-    if ('code' in r) return r;
-    read = { bytes: r.raw, type: 'application/json' };
-    json = r.json;
-    return undefined;
-  };
-  if (confirmNeedsBody(key.grant, route)) {
-    const failed = await readBody();
-    if (failed) return { ok: false, ...failed };
-  }
-  const item = confirmItem(key.grant, { route, query, body: json });
-  if (item === undefined) return read ? { ok: true, body: read } : { ok: true };
-  const failed = await readBody();
-  if (failed) return { ok: false, ...failed };
-  const record = ((json as Record<string, unknown> | undefined)?.[route.resource] as Record<string, unknown>[] | undefined)?.[0];
-  const gate = await approvalGate(
-    deps.store,
-    {
-      key,
-      item,
-      route,
-      method: route.method,
-      pathAndQuery,
-      params: resolved.params,
-      body: (read ?? body)?.bytes ?? null,
-      ...(typeof record?.title === 'string' ? { title: record.title } : {}),
-    },
-    nowMs,
-  );
-  if (!gate.ok) return gate;
-  return read ? { ok: true, approval: gate.approval, body: read } : { ok: true, approval: gate.approval };
+/** The one record of a write body (`{"posts":[record]}`), for the approval's summary. */
+function bodyRecord(body: unknown, resource: string): Record<string, unknown> | undefined {
+  const list = body && typeof body === 'object' ? (body as Record<string, unknown>)[resource] : undefined;
+  const first: unknown = Array.isArray(list) ? list[0] : undefined;
+  return first && typeof first === 'object' ? (first as Record<string, unknown>) : undefined;
 }
