@@ -104,6 +104,8 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   config: ['secrets', 'store', 'pipeline', 'webhooks', 'admin', 'cli', 'main'],
   // Admin services are what the CLI (and the management API) call, never the other way round.
   admin: ['cli', 'server', 'main'],
+  // The MCP endpoint is a front door over the pipeline: it decides nothing itself and reaches no adapter or admin service.
+  mcp: ['admin', 'cli', 'server', 'main', 'store/sqlite', 'webhooks', 'keys'],
 };
 
 test('each layer imports only what is below it: adapters never import the pipeline', () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { loadCatalog, type RouteEntry } from './catalog/catalog.js';
@@ -26,6 +27,10 @@ import { RequestEvents } from './pipeline/events.js';
 import { healthProbes } from './health.js';
 import { gatewayMetrics, serveMetrics } from './metrics.js';
 import { createGatewayServer } from './server.js';
+import { McpEndpoint } from './mcp/endpoint.js';
+
+/** ghostgate's version (package.json, beside src/ and dist/), as the MCP endpoint names itself. */
+const GHOSTGATE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export { anchorLookup, auditKey, discoverUpstreamRole, openAudit, openStore, upstreamKey, UPSTREAM_SETTING };
 import { StoreMigrationError, type Store } from './store/store.js';
@@ -281,22 +286,28 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       log.error({ err: { message: err.message } }, 'key use counts not written');
     });
     const forwarder = new Forwarder(config.upstream.url, config.upstream.timeoutMs, config.upstream.connections);
-    const server = createGatewayServer({
+    const pipelineDeps = {
       matcher,
       store,
       master,
       upstream,
-      forwarder,
       records: forwarder,
-      log,
       ghostPath: config.ghostPath,
       clockSkewS: config.auth.clockSkewSeconds,
       maxInspectedBody: 50 * 1024 * 1024,
       rateLimiter: new RateLimiter(),
+      holder,
+      ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
+    };
+    const server = createGatewayServer({
+      ...pipelineDeps,
+      forwarder,
+      log,
+      // MCP over Streamable HTTP at /ghostgate/mcp (docs/mcp.md): tool calls come back through this server's handler.
+      mcp: new McpEndpoint(pipelineDeps, catalog, GHOSTGATE_VERSION),
       policy: config.policy,
       usage,
       webhooks,
-      holder,
       auditOnFailure: config.audit.onFailure,
       events,
       health: healthProbes({
@@ -311,7 +322,6 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
           ),
       }),
       ...(audit ? { audit } : {}),
-      ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     });
     server.keepAliveTimeout = 65_000;
     // Prometheus metrics from the request events, on their own listener (off unless metrics.listen is set).

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { errorEnvelope, gatewayError, type GatewayError } from './errors/errors.js';
+import { errorEnvelope, gatewayError, type ErrorCode, type GatewayError } from './errors/errors.js';
 import { recordBreaks } from './grants/constraints.js';
 import { redact } from './grants/personal-data.js';
 import type { Effects } from './pipeline/authorize/authorize.js';
@@ -17,6 +17,8 @@ import type { AuditDecision, AuditEntry, AuditKind } from './pipeline/audit/reco
 import { clientIp } from './pipeline/lifecycle/lifecycle.js';
 import type { UsageRecorder } from './pipeline/usage.js';
 import type { PreparedWrite, WebhookService } from './webhooks/service.js';
+import type { McpEndpoint, McpOutcome } from './mcp/endpoint.js';
+import { dispatchInProcess } from './mcp/dispatch.js';
 
 /**
  * The HTTP front door: runs the pipeline, turns refusals into Ghost's error
@@ -39,6 +41,19 @@ export interface GatewayServerDeps extends PipelineDeps {
   readonly webhooks?: WebhookService;
   /** /ghostgate/healthz and /ghostgate/readyz (src/health.ts); answered before anything else. */
   readonly health?: HealthHandler;
+  /** The MCP endpoint (src/mcp/, docs/mcp.md); its tool calls come back through this server's handler. */
+  readonly mcp?: McpEndpoint;
+}
+
+/**
+ * A request made in process for an MCP tool call (src/mcp/dispatch.ts): its audit
+ * records say so in `detail`, with the tool and the MCP request it came from.
+ * Passed as an argument, never read from a header, so no client can claim it.
+ */
+export interface RequestOrigin {
+  readonly via: 'mcp';
+  readonly tool: string;
+  readonly call: string;
 }
 
 export function sendError(res: ServerResponse, err: GatewayError, requestId: string): void {
@@ -118,15 +133,18 @@ function chain(a: Inspect | undefined, b: Inspect | undefined): Inspect | undefi
 
 export function createGatewayServer(deps: GatewayServerDeps): Server {
   const now = deps.now ?? Date.now;
-  const server = createServer({ requireHostHeader: true }, (req, res) => {
-    void handle(req, res).catch((err: unknown) => {
+  const serve = (req: IncomingMessage, res: ServerResponse, origin?: RequestOrigin): void => {
+    void handle(req, res, origin).catch((err: unknown) => {
       deps.log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'unhandled gateway error');
       if (!res.headersSent) sendError(res, gatewayError('INTERNAL'), 'internal');
       else res.destroy();
     });
+  };
+  const server = createServer({ requireHostHeader: true }, (req, res) => {
+    serve(req, res);
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, origin?: RequestOrigin): Promise<void> {
     const started = now();
     const requestId = randomUUID();
     const method = req.method ?? '';
@@ -145,6 +163,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       route: string;
       resource?: string | null;
       action?: string | null;
+      detail?: Record<string, string | null>;
     }): AuditEntry => ({
       at: now(),
       requestId,
@@ -162,6 +181,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       latencyMs: p.kind === 'intent' ? null : now() - started,
       bytesIn: Number.isFinite(cl) ? cl : null,
       bytesOut: p.bytesOut ?? null,
+      ...(origin || p.detail ? { detail: JSON.stringify({ ...origin, ...p.detail }) } : {}),
     });
     const rawRoute = (req.url ?? '').split('?')[0]!.slice(0, 120);
     // Health probes answer whatever the audit's state (readyz reports it), and are not requests through the gateway.
@@ -182,6 +202,53 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       return;
     }
 
+    // An MCP client (src/mcp/): each tool call is sent back through `handle` as the HTTP request it stands for.
+    if (deps.mcp?.isPath(req.url) && !origin) {
+      const apiPrefix = `/${deps.ghostPath}/api/admin`;
+      const refuse = (code: ErrorCode, context: string, headers?: Record<string, string>) => {
+        const e = gatewayError(code, context);
+        if (headers) e.headers = headers;
+        sendError(res, e, requestId);
+        req.resume();
+      };
+      let o: McpOutcome;
+      try {
+        o = await deps.mcp.handle(req, res, {
+          now: started,
+          ip: resolvedIp,
+          dispatch: (r, tool) =>
+            dispatchInProcess(
+              (q, s) => {
+                serve(q, s, { via: 'mcp', tool, call: requestId });
+              },
+              req,
+              apiPrefix,
+              r,
+            ),
+          refuse,
+        });
+      } catch (err) {
+        // Audited like every other exit: a failure inside the MCP SDK or a dispatch is INTERNAL, logged under the request id.
+        deps.log.error({ requestId, err: { name: (err as Error).name, message: (err as Error).message } }, 'mcp request failed');
+        o = { method: null, tool: null, code: 'INTERNAL', key: undefined };
+        if (!res.headersSent) refuse('INTERNAL', `an unexpected error; the gateway's log has it under request id ${requestId}`);
+        else res.destroy();
+      }
+      deps.events?.emit(
+        entry({
+          kind: 'request',
+          decision: o.code ? 'deny' : 'allow',
+          code: o.code,
+          status: res.statusCode,
+          key: o.key,
+          route: `${method} /ghostgate/mcp`,
+          resource: 'mcp',
+          action: o.method,
+          detail: o.tool === null ? { via: 'mcp' } : { via: 'mcp', tool: o.tool },
+        }),
+      );
+      return;
+    }
     // Ghost calling the webhook relay: its signature is the only credential (src/webhooks/).
     if (deps.webhooks?.isRelayPath(req.url)) {
       const r = await deps.webhooks.relay(req, started);

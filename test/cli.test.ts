@@ -209,6 +209,29 @@ describe('the ghostgate CLI', () => {
     assert.deepEqual(JSON.parse(run(dir, 'webhooks', 'deliveries', '--json').out), []);
   });
 
+  test('token create --preset agent-editor, and explain says a publish is held for approval while a draft edit is not', async () => {
+    const r = await runAsync(dir, 'token', 'create', '--name', 'editor agent', '--preset', 'agent-editor', '--json');
+    assert.equal(r.code, 0, r.err);
+    const k = JSON.parse(r.out);
+    assert.deepEqual(k.grant.confirm, ['posts:publish', 'pages:publish', 'posts:destroy']);
+    writeFileSync(join(dir, 'go-live.json'), JSON.stringify({ posts: [{ status: 'published' }] }));
+    const held = JSON.parse(run(dir, 'explain', '--key', k.id, 'POST', '/posts/', '--body', 'go-live.json', '--json').out);
+    assert.equal(held.decision, 'allow');
+    assert.match(held.approval, /confirm posts:publish/);
+    writeFileSync(join(dir, 'draft.json'), JSON.stringify({ posts: [{ status: 'draft', title: 'x' }] }));
+    assert.equal(
+      JSON.parse(run(dir, 'explain', '--key', k.id, 'POST', '/posts/', '--body', 'draft.json', '--json').out).approval,
+      undefined,
+    );
+    assert.deepEqual(JSON.parse(run(dir, 'explain', '--key', k.id, 'POST', '/posts/', '--json').out).needs, [
+      'the request body (--body FILE)',
+    ]);
+    writeFileSync(join(dir, 'typo.json'), JSON.stringify({ confirm: ['posts:publsh'] }));
+    const typo = await runAsync(dir, 'token', 'create', '--name', 'x', '--scope', 'posts:browse', '--grant', 'typo.json');
+    assert.equal(typo.code, 1);
+    assert.match(typo.err, /posts:publsh/);
+  });
+
   test('explain reads a webhook edit’s relay row as the gateway does: not relayed, or the stored event’s read scope', async () => {
     const k = JSON.parse(run(dir, 'token', 'create', '--name', 'hook-editor', '--scope', 'webhooks:edit,posts:read', '--json').out);
     const relayed = 'e1'.repeat(12);

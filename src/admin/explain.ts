@@ -112,6 +112,9 @@ export async function explainRequest(
         ...(d.effects.redact.settingSecrets ? { settings: ['(secrets)'] } : {}),
       };
     if (d.effects.check) out.safety_net = describeConstraint(d.effects.check.resource, d.effects.check.constraint);
+    // A call the grant's confirm holds is let through only once a person approves it (pipeline/approval.ts).
+    if (d.effects.confirm)
+      out.approval = `held for a person's approval (confirm ${d.effects.confirm}): answered APPROVAL_PENDING until approved, then once`;
   } else if (d.allow === false) {
     Object.assign(out, { decision: 'deny', code: d.code, message: d.message, context: d.context, help: d.help ?? null });
   } else {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AdminError } from '../admin/errors.js';
 import { ConfigError } from '../config/config.js';
+import { registerApprovals } from './approvals.js';
 import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
 import { registerExplain } from './explain.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerToken(program, globals);
   registerExplain(program, globals);
   registerAudit(program, globals);
+  registerApprovals(program, globals);
   registerWebhooks(program, globals);
   registerCatalog(program);
   registerLab(program);

@@ -17,7 +17,8 @@ export type GhostErrorType =
   | 'GatewayTimeoutError'
   | 'RequestEntityTooLargeError'
   | 'UnsupportedMediaTypeError'
-  | 'UriTooLongError';
+  | 'UriTooLongError'
+  | 'MethodNotAllowedError';
 
 interface ErrorDef {
   status: number;
@@ -189,6 +190,25 @@ export const ERRORS = {
     status: 503,
     type: 'ServiceUnavailableError',
     message: 'The webhook relay is checking as many deliveries as it takes at once; Ghost may retry.',
+  },
+
+  APPROVAL_PENDING: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: "This call needs a person's approval first; it was not forwarded.",
+  },
+
+  // The MCP endpoint (src/mcp/, docs/mcp.md).
+  MCP_METHOD_NOT_ALLOWED: {
+    status: 405,
+    type: 'MethodNotAllowedError',
+    message: 'The MCP endpoint is stateless: it takes JSON-RPC messages by POST only.',
+  },
+  MCP_TOOL_UNKNOWN: { status: 404, type: 'NotFoundError', message: 'No tool of this name; tools/list names the tools of this key.' },
+  MCP_TOOL_INPUT: {
+    status: 400,
+    type: 'ValidationError',
+    message: 'The tool’s arguments are not of the form it takes; nothing was sent.',
   },
 
   // Upstream and internal faults: fail closed.

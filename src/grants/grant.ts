@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Catalog } from '../catalog/catalog.js';
+import { ConfirmSchema } from './confirm.js';
 import { NarrowSchema } from './narrow.js';
 
 /**
@@ -83,6 +84,8 @@ export const GrantSchema = z
     /** true: settings answers show secrets (the private site's password, webhook URLs, keys), which every other key gets blanked. */
     revealSettingSecrets: z.boolean().optional(),
     narrow: NarrowSchema.optional(),
+    /** Calls a person must approve, once per call, before they are forwarded (src/grants/confirm.ts). */
+    confirm: ConfirmSchema.optional(),
   })
   .strict();
 
@@ -158,7 +161,8 @@ export function compileGrant(grant: Grant): CompiledGrant {
     Object.keys(grant.constraints ?? {}).length > 0 ||
     Object.keys(grant.fields ?? {}).length > 0 ||
     Object.keys(grant.redact ?? {}).length > 0 ||
-    grant.sendEmail === false;
+    grant.sendEmail === false ||
+    (grant.confirm?.length ?? 0) > 0;
   return {
     grant,
     holds: (scope, resource) => all || set.has(scope) || set.has(`${resource}:*`),

@@ -1,3 +1,4 @@
+import { confirmPart } from './confirm.js';
 import { constraintsPart } from './constraints.js';
 import { sendEmailPart } from './email.js';
 import { fieldsPart } from './fields.js';
@@ -20,6 +21,7 @@ export const GRANT_PARTS: readonly GrantPart[] = [
   redactPart,
   sendEmailPart,
   revealSettingSecretsPart,
+  confirmPart,
 ];
 
 /** The grant in words, one line per rule, in the registry's order. */

@@ -10,6 +10,7 @@ const NO_STAFF_EMAILS = { users: ['email'] };
 const NO_SENDING = ['newsletter', 'email_segment', 'email_recipient_filter'];
 const POST_READ = ['posts:browse', 'posts:read'];
 const TAG_READ = ['tags:browse', 'tags:read'];
+const POST_WRITE = ['posts:add', 'posts:edit', 'posts:destroy'];
 
 export interface Preset {
   readonly description: string;
@@ -44,9 +45,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       version: 1,
       scopes: [
         ...POST_READ,
-        'posts:add',
-        'posts:edit',
-        'posts:destroy',
+        ...POST_WRITE,
         'posts:copy',
         'pages:browse',
         'pages:read',
@@ -61,6 +60,39 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       ],
       fields: { posts: { deny: NO_SENDING }, pages: { deny: NO_SENDING } },
       sendEmail: false,
+      redact: NO_STAFF_EMAILS,
+    },
+  },
+  // For AI agents over MCP (docs/mcp.md): a prompt-injected agent can do no more than its preset.
+  'agent-writer': {
+    description:
+      'an AI agent that drafts: browse, read, create and edit its own drafts, read tags; never publish, schedule, delete, change authors or send email',
+    grant: {
+      version: 1,
+      scopes: [...POST_READ, 'posts:add', 'posts:edit', ...TAG_READ],
+      constraints: { posts: { status: ['draft'], createdByKey: true } },
+      fields: { posts: { status: ['draft'], deny: ['authors', 'visibility', 'published_at', ...NO_SENDING] } },
+      sendEmail: false,
+      redact: NO_STAFF_EMAILS,
+    },
+  },
+  'agent-editor': {
+    description:
+      'an AI agent that edits posts and pages: it may publish or delete a post, each time only after a person approves that call (ghostgate approvals approve); never changes authors or sends email',
+    grant: {
+      version: 1,
+      scopes: [...POST_READ, ...POST_WRITE, 'pages:browse', 'pages:read', 'pages:add', 'pages:edit', ...TAG_READ],
+      fields: { posts: { deny: ['authors', ...NO_SENDING] }, pages: { deny: ['authors', ...NO_SENDING] } },
+      sendEmail: false,
+      redact: NO_STAFF_EMAILS,
+      confirm: ['posts:publish', 'pages:publish', 'posts:destroy'],
+    },
+  },
+  'agent-analyst': {
+    description: 'an AI agent that reads: browse and read posts, pages and tags; no members, staff emails redacted, nothing written',
+    grant: {
+      version: 1,
+      scopes: [...POST_READ, 'pages:browse', 'pages:read', ...TAG_READ],
       redact: NO_STAFF_EMAILS,
     },
   },

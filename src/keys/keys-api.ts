@@ -56,7 +56,7 @@ export async function handleKeysApi(
     return (fail(res, gatewayError('ROUTE_UNKNOWN', 'only POST /ghostgate/v1/keys/ (mint a child key)')), refused());
   const encoding = contentEncodingRefusal(req.headers);
   if (encoding) return (fail(res, gatewayError(encoding.code, encoding.context)), refused());
-  const auth = await authenticateKey(deps, req, GATEWAY_AUDIENCE, nowMs, ip);
+  const auth = await authenticateKey(deps, req.headers.authorization, GATEWAY_AUDIENCE, nowMs, ip);
   if (!auth.ok) {
     const e = gatewayError(auth.refusal.code, auth.refusal.context);
     if (auth.refusal.retryAfterS !== undefined) e.headers = { 'retry-after': String(auth.refusal.retryAfterS) };

@@ -5,6 +5,7 @@ export type KeyPolicy = Config['policy'];
 import { AnchorError, pinAnchors, pinnedAnchors, unpinnedAnchors, type AnchorLookup } from '../grants/anchors.js';
 import { inheritRules, subGrantProblems } from '../grants/attenuate.js';
 import { escalationOf, escalationRefusal } from '../grants/escalation.js';
+import { validateConfirm } from '../grants/confirm.js';
 import { parseGrant, validateScopes, type Grant } from '../grants/grant.js';
 import { parseCidrs } from '../pipeline/lifecycle/lifecycle.js';
 import { formatKey, newKeyId, type MasterSecret } from '../secrets/keys.js';
@@ -76,7 +77,8 @@ export function validGrant(doc: unknown): Grant {
   const parsed = parseGrant(doc);
   if (!parsed.ok) throw new MintError(`invalid grant:\n  ${parsed.errors.join('\n  ')}`);
   if (parsed.grant.scopes.length === 0) throw new MintError('the key needs at least one scope');
-  const errors = validateScopes(parsed.grant.scopes, loadCatalog());
+  const catalog = loadCatalog();
+  const errors = [...validateScopes(parsed.grant.scopes, catalog), ...validateConfirm(parsed.grant.confirm ?? [], catalog)];
   if (errors.length > 0) throw new MintError(`invalid scopes:\n  ${errors.join('\n  ')}`);
   return parsed.grant;
 }

@@ -18,6 +18,7 @@ import type { CheckedBody } from './forward/forward.js';
 import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
 import { contentEncodingRefusal, readJsonBody, uploadTypeRefusal } from './read-body/read-body.js';
+import { approvalGate } from './approval.js';
 import { checkKeyChain, loadAncestors, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
 import type { BlockList } from 'node:net';
 
@@ -126,7 +127,7 @@ export async function runPipeline(
   }
 
   // 2. Authenticate, then the key's lifecycle (and its ancestors').
-  const auth = await authenticateKey(deps, req, audienceFor(target.version), nowMs, ip);
+  const auth = await authenticateKey(deps, req.headers.authorization, audienceFor(target.version), nowMs, ip);
   if (!auth.ok) return { ...auth.refusal, resolved };
   const { key, ancestors } = auth;
 
@@ -146,11 +147,40 @@ export async function runPipeline(
       identity: deps.upstream.current.info,
     });
     if (d.allow === true) {
+      // A call the grant's `confirm` holds (authorize() named the item): forwarded only with a person's approval.
+      let approval: string | undefined;
+      if (d.effects.confirm !== undefined) {
+        const record = bodyRecord(facts.body, route.resource);
+        const held = await approvalGate(
+          deps.store,
+          {
+            key,
+            item: d.effects.confirm,
+            route,
+            pathAndQuery,
+            params: resolved.params,
+            body: body?.bytes ?? null,
+            ...(typeof record?.title === 'string' ? { title: record.title } : {}),
+          },
+          nowMs,
+        );
+        if (!held.ok) {
+          const r = refuse(held.code, held.context, resolved, key);
+          r.help = held.help;
+          return r;
+        }
+        approval = held.approval;
+      }
       // Max uses: a durable reservation taken atomically now, settled by the outcome (server.ts).
       const reservation =
         key.maxUses === null || deps.holder === undefined ? undefined : await deps.store.keys.reserveUse(key.id, deps.holder, nowMs);
       if (key.maxUses !== null && reservation === undefined) {
         return refuse('KEY_USES_EXHAUSTED', `all ${key.maxUses} uses of this key are taken`, resolved, key);
+      }
+      // The approval is spent now, atomically: of two retries of an approved call, one is forwarded.
+      if (approval !== undefined && !(await deps.store.approvals.use(approval, nowMs))) {
+        if (reservation !== undefined) await deps.store.keys.settleUse(reservation, 'failed', nowMs);
+        return refuse('APPROVAL_PENDING', `approval ${approval} was used by another call; this one needs its own`, resolved, key);
       }
       const out: PipelineResult = { forward: true, resolved, key, ancestors, upstreamAuthorization, pathAndQuery, effects: d.effects };
       if (reservation !== undefined) out.reservation = reservation;
@@ -186,21 +216,24 @@ const FIRST_GENERATION = 1;
  * Who is calling: the JWT's claims first (no I/O), then the key row, then the
  * signature (the previous secret during a rotation's grace window), then the
  * lifecycle of the key and of every ancestor: a child key is never more than
- * its parent, also in time, address and rate.
+ * its parent, also in time, address and rate. `traffic: false` checks all but
+ * rate and quota, for a caller whose request is counted by the pipeline run it
+ * makes next (an MCP tool call, src/mcp/endpoint.ts), so it is not counted twice.
  */
 export async function authenticateKey(
   deps: PipelineDeps,
-  req: IncomingMessage,
+  authorization: string | undefined,
   expectedAud: string,
   nowMs: number,
   ip: string | undefined,
+  traffic = true,
 ): Promise<AuthResult> {
   const no = (code: ErrorCode, context: string, key?: KeyRecord, retryAfterS?: number): AuthResult => {
     const refusal = refuse(code, context, undefined, key);
     if (retryAfterS !== undefined) refusal.retryAfterS = retryAfterS;
     return { ok: false, refusal };
   };
-  const t = checkToken(req.headers.authorization, expectedAud, nowMs, { clockSkewS: deps.clockSkewS });
+  const t = checkToken(authorization, expectedAud, nowMs, { clockSkewS: deps.clockSkewS });
   if (!t.ok) return no(t.code, t.context);
   const key = await deps.store.keys.get(t.keyId);
   // CASE: an unknown id is checked against a secret derived for it the same way, so that it is answered
@@ -224,6 +257,7 @@ export async function authenticateKey(
   // what depends on traffic (rate, quota) only once every key of the chain is valid, so a refusal spends nothing.
   const valid = checkKeyChain(chain, nowMs, ip);
   if (!valid.ok) return no(valid.code, valid.context, key);
+  if (!traffic) return { ok: true, key, ancestors };
   for (const k of chain) {
     const whose = k === key ? '' : ' (a parent key)';
     const rate = deps.rateLimiter.take(k.id, k.limits.rate, nowMs);
@@ -335,4 +369,11 @@ async function pinKeyAnchors(
     if (e instanceof AnchorError) return { code: 'CONSTRAINT_UNENFORCEABLE', context: e.message };
     return { code: 'UPSTREAM_BAD_ANSWER', context: `pinning the key's constraint anchors: ${(e as Error).message}` };
   }
+}
+
+/** The one record of a write body (`{"posts":[record]}`), for the approval's summary. */
+function bodyRecord(body: unknown, resource: string): Record<string, unknown> | undefined {
+  const list = body && typeof body === 'object' ? (body as Record<string, unknown>)[resource] : undefined;
+  const first: unknown = Array.isArray(list) ? list[0] : undefined;
+  return first && typeof first === 'object' ? (first as Record<string, unknown>) : undefined;
 }

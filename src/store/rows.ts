@@ -1,7 +1,7 @@
 import { GrantSchema } from '../grants/grant.js';
 import { AUDIT_PAGE, type AuditDecision, type AuditQuery, type AuditRow } from './audit.js';
 import type { DeliveryEntry } from './deliveries.js';
-import type { KeyRecord, KeyStatus, NewKey, RelayRecord, RelayStatus } from './store.js';
+import type { ApprovalRecord, ApprovalStatus, KeyRecord, KeyStatus, NewKey, RelayRecord, RelayStatus } from './store.js';
 
 /**
  * The tables' rows as every SQL driver reads them (the same column names in
@@ -249,3 +249,39 @@ export async function* auditPages(
     after = chain === undefined ? last.pos : last.seq;
   }
 }
+
+/** An approval row (sqlite-approvals.ts, pg-approvals.ts). */
+export interface ApprovalRow {
+  id: string;
+  key_id: string;
+  fingerprint: string;
+  summary: string;
+  status: ApprovalStatus;
+  created_at: number;
+  decided_at: number | null;
+  used_at: number | null;
+  expires_at: number;
+}
+
+export const approvalFromRow = (r: ApprovalRow): ApprovalRecord => ({
+  id: r.id,
+  keyId: r.key_id,
+  fingerprint: r.fingerprint,
+  summary: r.summary,
+  status: r.status,
+  createdAt: r.created_at,
+  decidedAt: r.decided_at,
+  usedAt: r.used_at,
+  expiresAt: r.expires_at,
+});
+
+/** The statements of the approvals table, written once with `?` placeholders (pg-pool.ts numbered() for PostgreSQL). */
+export const APPROVAL_SQL = {
+  find: "SELECT * FROM approvals WHERE key_id = ? AND fingerprint = ? AND status IN ('pending', 'approved') AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
+  insert: "INSERT INTO approvals (id, key_id, fingerprint, summary, status, created_at, expires_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+  byId: 'SELECT * FROM approvals WHERE id = ?',
+  list: 'SELECT * FROM approvals ORDER BY created_at DESC, id',
+  listStatus: 'SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, id',
+  decide: "UPDATE approvals SET status = ?, decided_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ?",
+  use: "UPDATE approvals SET status = 'used', used_at = ? WHERE id = ? AND status = 'approved' AND expires_at > ?",
+} as const;

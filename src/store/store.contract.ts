@@ -354,4 +354,43 @@ export function storeContract(
       await store.close();
     }
   });
+
+  test(`${name}: an approval is opened once per call, decided once, and used once before it expires`, async () => {
+    const store = await open();
+    try {
+      const approvals = store.approvals;
+      const call = { keyId: ID, fingerprint: 'f1', summary: 'PUT /posts/:id (posts:publish)', expiresAt: 10_000 };
+      const first = await approvals.open({ ...call, id: 'ap1', now: 1000 });
+      assert.deepEqual(first, { id: 'ap1', ...call, status: 'pending', createdAt: 1000, decidedAt: null, usedAt: null });
+      // The same call again is the same approval; another call, or another key, is another.
+      assert.equal((await approvals.open({ ...call, id: 'ap2', now: 1100 })).id, 'ap1');
+      assert.equal((await approvals.open({ ...call, fingerprint: 'f2', id: 'ap3', now: 1200 })).id, 'ap3');
+      assert.equal((await approvals.open({ ...call, keyId: 'b'.repeat(24), id: 'ap4', now: 1300 })).id, 'ap4');
+      assert.equal(await approvals.use('ap1', 2000), false, 'a pending approval lets nothing through');
+      assert.equal(await approvals.decide('ap1', 'approved', 2000), true);
+      assert.equal(await approvals.decide('ap1', 'denied', 2100), false, 'decided once');
+      assert.equal((await approvals.open({ ...call, id: 'ap5', now: 2200 })).status, 'approved');
+      assert.equal(await approvals.use('ap1', 3000), true);
+      assert.equal(await approvals.use('ap1', 3001), false, 'used once');
+      // Used, the call needs a new approval.
+      assert.equal((await approvals.open({ ...call, id: 'ap6', now: 3100 })).id, 'ap6');
+      assert.equal(await approvals.decide('ap3', 'denied', 3200), true);
+      assert.equal(await approvals.use('ap3', 3300), false);
+      // Expired: neither decided, used nor reopened.
+      assert.equal(await approvals.decide('ap6', 'approved', 10_000), false);
+      assert.equal((await approvals.open({ ...call, id: 'ap7', now: 10_001, expiresAt: 20_000 })).id, 'ap7');
+      assert.deepEqual(
+        (await approvals.list('used')).map((a) => a.id),
+        ['ap1'],
+      );
+      assert.deepEqual((await approvals.get('ap3'))?.status, 'denied');
+      assert.equal(await approvals.get('nope'), undefined);
+      assert.deepEqual(
+        (await approvals.list()).map((a) => a.id),
+        ['ap7', 'ap6', 'ap4', 'ap3', 'ap1'],
+      );
+    } finally {
+      await store.close();
+    }
+  });
 }

@@ -232,12 +232,44 @@ export interface WebhookRelayStore {
   list(filter?: { keyId?: string; status?: RelayStatus }): Promise<RelayRecord[]>;
 }
 
+/** A call a grant's `confirm` holds for a person (src/grants/confirm.ts): pending, then approved or denied, then used once. */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'used';
+
+export interface ApprovalRecord {
+  readonly id: string;
+  readonly keyId: string;
+  /** What the call is, exactly (method, path, query, body): the retry must be the same call. */
+  readonly fingerprint: string;
+  /** For the person deciding: the route, the confirm item, the record. Never a secret or a body. */
+  readonly summary: string;
+  readonly status: ApprovalStatus;
+  readonly createdAt: number;
+  readonly decidedAt: number | null;
+  readonly usedAt: number | null;
+  /** After this, the approval no longer lets the call through (pending or approved). */
+  readonly expiresAt: number;
+}
+
+export interface ApprovalStore {
+  /** The open approval (pending or approved, unused, not expired) of this key for this call; else a new pending one. */
+  open(a: { id: string; keyId: string; fingerprint: string; summary: string; now: number; expiresAt: number }): Promise<ApprovalRecord>;
+  get(id: string): Promise<ApprovalRecord | undefined>;
+  /** Newest first. */
+  list(status?: ApprovalStatus): Promise<ApprovalRecord[]>;
+  /** pending -> approved or denied; false when it is not pending (or expired). */
+  decide(id: string, decision: 'approved' | 'denied', now: number): Promise<boolean>;
+  /** approved -> used, atomically: true for one caller only, so an approved call is forwarded once. */
+  use(id: string, now: number): Promise<boolean>;
+}
+
 export interface Store {
   readonly keys: KeyStore;
   readonly ledger: LedgerStore;
   readonly settings: SettingStore;
   readonly webhooks: WebhookRelayStore;
   readonly holders: HolderStore;
+  /** Approvals of the calls a grant's `confirm` holds (src/pipeline/approval.ts). */
+  readonly approvals: ApprovalStore;
   readonly auditAnchors: AuditAnchorStore;
   close(): Promise<void>;
 }

@@ -62,6 +62,8 @@ export interface Effects {
   ledger?: string;
   /** A webhook write, relayed through the gateway (src/webhooks/). */
   webhook?: WebhookWrite;
+  /** The grant's `confirm` item that holds this call: it is forwarded only with a person's approval (pipeline/approval.ts). */
+  confirm?: string;
 }
 
 export type Decision =

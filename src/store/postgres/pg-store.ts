@@ -6,6 +6,7 @@ import { KeyWatch } from './pg-key-watch.js';
 import { checkMigrations, migratePostgres } from './pg-migrations.js';
 import { inTransaction, openPool } from './pg-pool.js';
 import { pgRelayStore } from './pg-webhooks.js';
+import { pgApprovalStore } from './pg-approvals.js';
 
 /**
  * PostgreSQL driver (node-postgres), for several gateway replicas on one
@@ -211,6 +212,7 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
       },
     },
     webhooks: pgRelayStore(pool),
+    approvals: pgApprovalStore(pool),
     settings: {
       async get(name) {
         return (await q<{ value: string }>('SELECT value FROM settings WHERE name = $1', [name]))[0]?.value;

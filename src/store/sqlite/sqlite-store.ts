@@ -4,6 +4,7 @@ import { GrantSchema } from '../../grants/grant.js';
 import { keyFromRow as toRecord, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
 import { guardStore, type AuditAnchor, type KeyRecord, type NewKey, type Store } from '../store.js';
 import { WEBHOOK_RELAYS_MIGRATION, WEBHOOK_RELAYS_REMOVED_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
+import { APPROVALS_MIGRATION, sqliteApprovalStore } from './sqlite-approvals.js';
 
 /**
  * SQLite driver (better-sqlite3: synchronous, prepared statements, WAL).
@@ -57,6 +58,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX reservations_key ON reservations(key_id);
    CREATE TABLE audit_anchors (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
   WEBHOOK_RELAYS_REMOVED_MIGRATION,
+  APPROVALS_MIGRATION,
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {
@@ -255,6 +257,7 @@ export function openSqliteStore(path: string): Store {
       },
     },
     webhooks: sqliteRelayStore(db),
+    approvals: sqliteApprovalStore(db),
     settings: {
       async get(name) {
         return (getSetting.get(name) as { value: string } | undefined)?.value;

@@ -1,4 +1,5 @@
 import type { AuthorizeStep } from '../step.js';
+import { confirmStep } from './confirm.js';
 import { anchorsStep, constraintsStep, ledgerStep } from './constraints.js';
 import { emailStep } from './email.js';
 import { exposureStep } from './exposure.js';
@@ -36,4 +37,5 @@ export const AUTHORIZE_STEPS: readonly AuthorizeStep[] = [
   bodyChecksStep,
   bulkBodyStep,
   ledgerStep,
+  confirmStep,
 ];

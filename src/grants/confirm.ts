@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import type { Catalog, RouteEntry } from '../catalog/catalog.js';
+import type { Grant, GrantPart } from './grant.js';
+
+/**
+ * `confirm`: calls a person must approve first (docs/grants.md, docs/mcp.md). Each item is a
+ * scope (`posts:destroy`, `members:edit`, `members:*`) or `posts:publish` / `pages:publish`: an add
+ * or edit whose body sets `status` to published or scheduled, or an edit carrying `newsletter` (the
+ * two ways ghost/core/core/server/api/endpoints/posts.js publishes and sends). A matching request is
+ * answered APPROVAL_PENDING with an approval id; once a person approves it (`ghostgate approvals
+ * approve ID`), the same request by the same key is forwarded once.
+ */
+export const CONFIRM_PATTERN = /^[a-z][a-z0-9_]*:(\*|[a-z][A-Za-z0-9_]*)$/;
+export const ConfirmSchema = z.array(z.string().regex(CONFIRM_PATTERN, 'resource:action, resource:* or posts:publish')).max(100);
+
+const PUBLISHING = new Set(['published', 'scheduled']);
+
+/** The facts a confirm item is judged on: the route, the query, and the body when the gateway read it. */
+export interface ConfirmFacts {
+  readonly route: RouteEntry;
+  readonly query: ReadonlyMap<string, string>;
+  /** The JSON body, or undefined when none was read. */
+  readonly body: unknown;
+}
+
+/** Whether a `publish` item must see the body of this route (the pipeline reads it then). */
+export function confirmNeedsBody(grant: Grant, route: RouteEntry): boolean {
+  return Boolean(grant.confirm?.includes(`${route.resource}:publish`) && isWrite(route));
+}
+
+const isWrite = (route: RouteEntry) =>
+  (route.resource === 'posts' || route.resource === 'pages') && (route.action === 'add' || route.action === 'edit');
+
+/** The confirm item this request falls under, or undefined. */
+export function confirmItem(grant: Grant, f: ConfirmFacts): string | undefined {
+  for (const item of grant.confirm ?? []) {
+    const [resource, action] = item.split(':') as [string, string];
+    if (resource !== f.route.resource) continue;
+    if (action === '*' || action === f.route.action) return item;
+    if (action === 'publish' && isWrite(f.route)) {
+      const record = ((f.body as Record<string, unknown> | undefined)?.[resource] as unknown[] | undefined)?.[0] as
+        Record<string, unknown> | undefined;
+      if (PUBLISHING.has(String(record?.status)) || (f.route.action === 'edit' && f.query.has('newsletter'))) return item;
+    }
+  }
+  return undefined;
+}
+
+/** Confirm items that name no route of the catalog (a typo would leave the call unguarded). */
+export function validateConfirm(items: readonly string[], catalog: Catalog): string[] {
+  const scopes = new Set(catalog.scopes);
+  const resources = new Set(catalog.resources);
+  return items
+    .filter((c) => {
+      const [resource, action] = c.split(':') as [string, string];
+      if (action === 'publish') return resource !== 'posts' && resource !== 'pages';
+      return action === '*' ? !resources.has(resource) : !scopes.has(c);
+    })
+    .map((c) => `confirm "${c}": no route needs it in the Ghost ${catalog.ghostVersion} catalog (publish is for posts and pages)`);
+}
+
+export const confirmPart: GrantPart<'confirm'> = {
+  part: 'confirm',
+  // A child may ask for more approvals, never fewer.
+  subset: (child, parent) =>
+    (parent.confirm ?? [])
+      .filter((c) => !(child.confirm ?? []).includes(c))
+      .map((c) => `confirm must keep ${c}: the parent needs a person's approval for it`),
+  inherit: (child, parent) => (child.confirm === undefined && parent.confirm?.length ? [...parent.confirm] : undefined),
+  describe: (g) => (g.confirm?.length ? [`needs a person's approval, once per call, for: ${g.confirm.join(', ')}`] : []),
+};
