@@ -63,7 +63,7 @@ describe('calls held for a person’s approval (confirm)', () => {
     assert.equal(pendingId((await send('PUT', `posts/${POST}/`, publish)).error), id);
     assert.deepEqual(writes(), []);
     const approved = await decideApproval({ store: gw.gateway.store }, id, 'approved', Date.now());
-    assert.match(approved.summary, /PUT \/posts\/:id id=5f1a2b3c4d5e6f7a8b9c0d1e "Launch" \(posts:publish\) by key agent/);
+    assert.match(approved.summary, /PUT \/posts\/:id id=5f1a2b3c4d5e6f7a8b9c0d1e title "Launch" \(posts:publish\) by key agent/);
     // Another body is another call: not covered by the approval.
     const other = await send('PUT', `posts/${POST}/`, { posts: [{ ...publish.posts[0], title: 'Other' }] });
     assert.equal(other.error?.code, 'APPROVAL_PENDING');

@@ -18,13 +18,17 @@ test('a scope item holds every call of its route, and resource:* every route of 
   assert.equal(item({ version: 1, scopes: ['*'] }, 'DELETE', '/posts/:id'), undefined);
 });
 
-test('publish holds an add or edit that sets status published or scheduled, or an edit that sends a newsletter', () => {
+test('publish holds an add or edit that sets status published, scheduled or sent, or a publication time, or an edit that sends a newsletter', () => {
   const grant = g(['posts:publish']);
-  for (const status of ['published', 'scheduled']) {
+  for (const status of ['published', 'scheduled', 'sent']) {
     assert.equal(item(grant, 'PUT', '/posts/:id', { posts: [{ status }] }), 'posts:publish', status);
     assert.equal(item(grant, 'POST', '/posts', { posts: [{ status }] }), 'posts:publish', status);
   }
   assert.equal(item(grant, 'PUT', '/posts/:id', { posts: [{ status: 'draft' }] }), undefined);
+  // Moving a scheduled post's time publishes it then (Ghost's scheduler); clearing it cannot.
+  assert.equal(item(grant, 'PUT', '/posts/:id', { posts: [{ published_at: '2026-11-28T09:00:00.000Z' }] }), 'posts:publish');
+  assert.equal(item(grant, 'POST', '/posts', { posts: [{ published_at: '2026-11-28T09:00:00.000Z' }] }), 'posts:publish');
+  assert.equal(item(grant, 'PUT', '/posts/:id', { posts: [{ published_at: null }] }), undefined);
   assert.equal(item(grant, 'PUT', '/posts/:id', { posts: [{ title: 'x' }] }), undefined);
   assert.equal(item(grant, 'PUT', '/posts/:id', { posts: [{}] }, { newsletter: 'weekly' }), 'posts:publish');
   assert.equal(item(grant, 'PUT', '/pages/:id', { pages: [{ status: 'published' }] }), undefined, 'pages:publish is its own item');

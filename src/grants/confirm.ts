@@ -5,15 +5,18 @@ import type { Grant, GrantPart } from './grant.js';
 /**
  * `confirm`: calls a person must approve first (docs/grants.md, docs/mcp.md). Each item is a
  * scope (`posts:destroy`, `members:edit`, `members:*`) or `posts:publish` / `pages:publish`: an add
- * or edit whose body sets `status` to published or scheduled, or an edit carrying `newsletter` (the
- * two ways ghost/core/core/server/api/endpoints/posts.js publishes and sends). A matching request is
+ * or edit whose body sets `status` to published, scheduled or sent, or sets a `published_at` time
+ * (Ghost's scheduler publishes a scheduled post at it), or an edit carrying `newsletter` (the ways
+ * ghost/core/core/server/api/endpoints/posts.js publishes and sends). An edit of a post already live
+ * is `posts:edit`: name that item to hold those too. A matching request is
  * answered APPROVAL_PENDING with an approval id; once a person approves it (`ghostgate approvals
  * approve ID`), the same request by the same key is forwarded once.
  */
 export const CONFIRM_PATTERN = /^[a-z][a-z0-9_]*:(\*|[a-z][A-Za-z0-9_]*)$/;
 export const ConfirmSchema = z.array(z.string().regex(CONFIRM_PATTERN, 'resource:action, resource:* or posts:publish')).max(100);
 
-const PUBLISHING = new Set(['published', 'scheduled']);
+/** `sent` is stored as published for a post that is not email-only (ghost/core/core/server/models/post.js onSaving). */
+const PUBLISHING = new Set(['published', 'scheduled', 'sent']);
 
 /** The facts a confirm item is judged on: the route, the query, and the body when the gateway read it. */
 export interface ConfirmFacts {
@@ -40,7 +43,9 @@ export function confirmItem(grant: Grant, f: ConfirmFacts): string | undefined {
     if (action === 'publish' && isWrite(f.route)) {
       const record = ((f.body as Record<string, unknown> | undefined)?.[resource] as unknown[] | undefined)?.[0] as
         Record<string, unknown> | undefined;
-      if (PUBLISHING.has(String(record?.status)) || (f.route.action === 'edit' && f.query.has('newsletter'))) return item;
+      if (PUBLISHING.has(String(record?.status))) return item;
+      if (record?.published_at !== undefined && record.published_at !== null) return item;
+      if (f.route.action === 'edit' && f.query.has('newsletter')) return item;
     }
   }
   return undefined;

@@ -39,7 +39,8 @@ export async function approvalGate(store: Store, c: ConfirmedCall, nowMs: number
   const id = Object.entries(c.params)
     .map(([k, v]) => ` ${k}=${v}`)
     .join('');
-  const title = c.title === undefined ? '' : ` "${c.title.slice(0, 80)}"`;
+  // JSON-quoted: a title is the agent's text, so its quotes and control characters (terminal escapes) are escaped.
+  const title = c.title === undefined ? '' : ` title ${JSON.stringify(c.title.slice(0, 80))}`;
   const a = await store.approvals.open({
     id: randomUUID(),
     keyId: c.key.id,
