@@ -158,6 +158,8 @@ test('the edges of exp, nbf and the age of iat, each on the accepting side', () 
 
 test('an empty token after the scheme is refused as a bad scheme', () => {
   assert.equal(verdict('Ghost '), 'AUTH_SCHEME');
+  // No space at all: the whole header is not a scheme, even when all but its last character spells one.
+  assert.equal(verdict('GhostX'), 'AUTH_SCHEME');
 });
 
 test('a signature in a non-canonical base64url spelling (same bytes, other trailing bits) is refused', () => {
