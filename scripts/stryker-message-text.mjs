@@ -4,7 +4,8 @@
 //
 // A node is message text when it is
 //   1. the value of an object property named message, context, help, hint or why (the words of a refusal; `code`,
-//      `field`, `reason`, `detail` and every other property carry behaviour or audit content and are mutated);
+//      `field`, `reason`, `detail` and every other property carry behaviour or audit content and are mutated), or
+//      describe (a grant part's rule in words, src/grants/grant.ts `GrantPart.describe`);
 //   2. an argument passed to a parameter named message, context, help, hint or why of a function declared in the
 //      same file (`deny(code, message, context, help)`, `fail(code, context)`, `refuse(...)`, `outside(why, field)`),
 //      found through the call's binding, not by the callee's name;
@@ -46,7 +47,10 @@ function declaredFunction(callPath) {
 function isTextPosition(path) {
   const parent = path.parentPath;
   if (!parent) return false;
-  if (parent.node.type === 'ObjectProperty' && path.key === 'value') return TEXT_NAMES.has(propertyName(parent.node));
+  if (parent.node.type === 'ObjectProperty' && path.key === 'value') {
+    const name = propertyName(parent.node);
+    return TEXT_NAMES.has(name) || name === 'describe';
+  }
   if (path.listKey === 'arguments' && typeof path.key === 'number') {
     if (parent.node.type === 'NewExpression') {
       const callee = parent.node.callee;
