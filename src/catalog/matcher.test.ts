@@ -83,3 +83,36 @@ test('unknown methods and paths do not match', () => {
   assert.equal(matcher.match('GET', ['webhooks']), undefined); // Ghost has no GET /webhooks
   assert.equal(matcher.match('GET', ['postsx']), undefined);
 });
+
+/** A catalog of hand-made routes, each a copy of a real entry with another path. */
+function catalogOf(...paths: string[]) {
+  const base = catalog.routes.find((r) => r.method === 'GET')!;
+  return { ...catalog, routes: paths.map((path) => ({ ...base, path, segments: path.split('/').slice(1) })) };
+}
+
+test('a catalog route that does not start with a fixed segment fails at start-up', () => {
+  for (const path of ['/:id', '/:id/posts', '/']) {
+    const routes = catalogOf('/posts', path);
+    if (path === '/') (routes.routes[1] as { segments: string[] }).segments = [];
+    assert.throws(() => new RouteMatcher(routes), /fixed segment/, path);
+  }
+  assert.doesNotThrow(() => new RouteMatcher(catalogOf('/posts', '/posts/:id')));
+});
+
+test('a catalog route whose parameters disagree with its pattern fails at start-up', () => {
+  const bad = catalogOf('/posts/:id');
+  (bad.routes[0] as { segments: string[] }).segments = ['posts', 'id'];
+  assert.throws(() => new RouteMatcher(bad), /unexpected pattern/);
+});
+
+test('a parameter is reserved against the fixed segments of routes with the same pattern before it, parameters matching parameters', () => {
+  const m = new RouteMatcher(catalogOf('/things/:id/:sub', '/things/:other/word', '/things/fixed/name', '/things/:x/:y'));
+  const reserved = (...segs: string[]) => m.reservedParam(m.match('GET', segs)!);
+  // `/things/:other/word` has the same pattern before position 2 (a parameter, whatever its name).
+  assert.equal(reserved('things', 'a', 'WORD'), 'sub');
+  // `/things/fixed/name` has a fixed segment where `/things/:id/:sub` has a parameter: not the same pattern.
+  assert.equal(reserved('things', 'a', 'name'), undefined);
+  // Parameters of the other routes are not words: a value spelled `:y` is a value.
+  assert.equal(reserved('things', 'a', ':y'), undefined);
+  assert.equal(reserved('things', 'a', 'b'), undefined);
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
-import { audienceFor, checkToken } from './authenticate.js';
+import { audienceFor, checkToken, GATEWAY_AUDIENCE } from './authenticate.js';
 
 const KID = 'a1b2c3d4e5f6a1b2c3d4e5f6';
 const SECRET = Buffer.alloc(32, 7);
@@ -136,4 +136,49 @@ test('expiry, clock skew and size limits at their edges', () => {
   const exact = token(H, { ...P, pad: 'x'.repeat(Math.floor((room * 3) / 4)) });
   assert.ok(exact.length <= 2048);
   assert.equal(verdict(`Ghost ${exact}`), 'OK');
+});
+
+test('the edges of exp, nbf and the age of iat, each on the accepting side', () => {
+  for (const [payload, expected] of [
+    // exp exactly at now - skew has passed; one second later it has not.
+    [{ iat: now - 100, exp: now - 30 }, 'TOKEN_EXPIRED'],
+    [{ iat: now - 100, exp: now - 29 }, 'OK'],
+    // A token issued 280 s ago that lives 290 s is still young enough (the cap is 300 s plus the skew).
+    [{ iat: now - 280, exp: now + 10 }, 'OK'],
+    // nbf now, in the past or exactly at the skew is valid; beyond the skew or not a number is not.
+    [{ ...P, nbf: now }, 'OK'],
+    [{ ...P, nbf: now - 100 }, 'OK'],
+    [{ ...P, nbf: now + 30 }, 'OK'],
+    [{ ...P, nbf: now + 31 }, 'TOKEN_NOT_YET_VALID'],
+    [{ ...P, nbf: 'now' }, 'TOKEN_NOT_YET_VALID'],
+  ] as const) {
+    assert.equal(verdict(`Ghost ${token(H, { ...P, ...payload })}`), expected, JSON.stringify(payload));
+  }
+});
+
+test('an empty token after the scheme is refused as a bad scheme', () => {
+  assert.equal(verdict('Ghost '), 'AUTH_SCHEME');
+  // No space at all: the whole header is not a scheme, even when all but its last character spells one.
+  assert.equal(verdict('GhostX'), 'AUTH_SCHEME');
+});
+
+test('a signature in a non-canonical base64url spelling (same bytes, other trailing bits) is refused', () => {
+  const t = token(H, P);
+  const sig = t.slice(t.lastIndexOf('.') + 1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  // 32 bytes take 43 characters; the last one carries 2 unused bits.
+  const last = alphabet.indexOf(sig.at(-1)!);
+  const variant = `${t.slice(0, -1)}${alphabet[last ^ 1]}`;
+  assert.deepEqual(Buffer.from(variant.slice(variant.lastIndexOf('.') + 1), 'base64url'), Buffer.from(sig, 'base64url'));
+  assert.equal(verdict(`Ghost ${variant}`), 'TOKEN_SIGNATURE');
+  assert.equal(verdict(`Ghost ${t}`), 'OK');
+});
+
+test("the gateway's own key API takes tokens for /ghostgate/ only, and Admin API tokens are not those", () => {
+  const check = (aud: string) => {
+    const c = checkToken(`Ghost ${token(H, { ...P, aud })}`, GATEWAY_AUDIENCE, NOW, OPTS);
+    return c.ok ? (c.verify(SECRET).ok ? 'OK' : 'SIGNATURE') : c.code;
+  };
+  assert.equal(check('/ghostgate/'), 'OK');
+  for (const aud of ['/admin/', '', '/v4/admin/']) assert.equal(check(aud), 'TOKEN_AUDIENCE', aud);
 });

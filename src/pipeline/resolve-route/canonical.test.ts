@@ -159,3 +159,14 @@ test('query values are decoded as Ghost decodes them; names and values are check
     refused(`/ghost/api/admin/posts/?${q}`, 'QUERY_MALFORMED');
   for (const q of ['X-HTTP-Method=PUT', 'x-method-override=1', '_Method']) refused(`/ghost/api/admin/posts/?${q}`, 'METHOD_OVERRIDE');
 });
+
+test('a target without a query has an empty query, and the path is never read as one', () => {
+  const t = ok('/ghost/api/admin/posts/abc/');
+  assert.equal(t.rawQuery, '');
+  assert.equal(t.query.size, 0);
+  assert.equal(ok('/ghost/api/admin/posts/?').rawQuery, '');
+});
+
+test('the second prefix segment must be api, whatever follows it', () => {
+  for (const url of ['/ghost/foo/admin/posts/', '/ghost/admin/admin/posts/', '/ghost/v4/admin/posts/']) refused(url, 'ROUTE_NOT_SERVED');
+});

@@ -1,0 +1,98 @@
+// A Stryker ignorer (plugin kind "Ignore", Stryker >= 7): mutants that can only change the words a person reads,
+// never a decision, are not mutated. Tests assert error codes, never texts (house rule), so every such mutant would
+// survive and say nothing about the security behaviour. docs/security.md ("Mutation testing") lists the positions.
+//
+// A node is message text when it is
+//   1. the value of an object property named message, context, help, hint or why (the words of a refusal; `code`,
+//      `field`, `reason`, `detail` and every other property carry behaviour or audit content and are mutated), or
+//      describe (a grant part's rule in words, src/grants/grant.ts `GrantPart.describe`);
+//   2. an argument passed to a parameter named message, context, help, hint or why of a function declared in the
+//      same file (`deny(code, message, context, help)`, `fail(code, context)`, `refuse(...)`, `outside(why, field)`),
+//      found through the call's binding, not by the callee's name;
+//   3. the message argument of `new SomethingError(...)`;
+//   4. the body of a function named describe* (the words of `ghostgate explain` and `token show`);
+//   5. a local constant whose every use is one of the above (e.g. `const what = v.field ? ... : ''` in a message).
+// Only those subtrees are skipped: a call inside them that decides something is mutated where it is declared.
+import { declareValuePlugin, PluginKind } from '@stryker-mutator/api/plugin';
+
+export const TEXT_NAMES = new Set(['message', 'context', 'help', 'hint', 'why']);
+const REASON = 'message text: words a person reads, not a decision (scripts/stryker-message-text.mjs)';
+
+function propertyName(node) {
+  if (node.computed) return undefined;
+  if (node.key.type === 'Identifier') return node.key.name;
+  if (node.key.type === 'StringLiteral') return node.key.value;
+  return undefined;
+}
+
+function paramName(param) {
+  if (param.type === 'Identifier') return param.name;
+  if (param.type === 'AssignmentPattern' && param.left.type === 'Identifier') return param.left.name;
+  return undefined;
+}
+
+/** The function a callee identifier names, when it is declared in this file. */
+function declaredFunction(callPath) {
+  const callee = callPath.node.callee;
+  if (callee.type !== 'Identifier') return undefined;
+  const binding = callPath.scope.getBinding(callee.name);
+  if (!binding) return undefined;
+  const node = binding.path.node;
+  if (node.type === 'FunctionDeclaration') return node;
+  if (node.type === 'VariableDeclarator' && node.init && /FunctionExpression$/.test(node.init.type)) return node.init;
+  return undefined;
+}
+
+/** Whether this exact node sits in a message position (rules 1-3). */
+function isTextPosition(path) {
+  const parent = path.parentPath;
+  if (!parent) return false;
+  if (parent.node.type === 'ObjectProperty' && path.key === 'value') {
+    const name = propertyName(parent.node);
+    return TEXT_NAMES.has(name) || name === 'describe';
+  }
+  if (path.listKey === 'arguments' && typeof path.key === 'number') {
+    if (parent.node.type === 'NewExpression') {
+      const callee = parent.node.callee;
+      return callee.type === 'Identifier' && /Error$/.test(callee.name) && path.key === 0;
+    }
+    if (parent.node.type === 'CallExpression') {
+      const fn = declaredFunction(parent);
+      const param = fn?.params[path.key];
+      return param !== undefined && TEXT_NAMES.has(paramName(param));
+    }
+  }
+  return false;
+}
+
+/** Whether the node, or an ancestor of it up to the enclosing statement, is in a message position. */
+function withinTextPosition(path) {
+  for (let p = path; p && !p.isStatement() && !p.isFunction(); p = p.parentPath) {
+    if (isTextPosition(p)) return true;
+  }
+  return false;
+}
+
+function isDescribeFunction(path) {
+  const node = path.node;
+  if (node.type === 'FunctionDeclaration') return /^describe[A-Z]/.test(node.id?.name ?? '');
+  return false;
+}
+
+/** Rule 5: `const x = <expr>` whose every reference is in a message position. */
+function isTextOnlyConstant(path) {
+  if (path.node.type !== 'VariableDeclarator' || path.node.id.type !== 'Identifier') return false;
+  if (path.parentPath?.node.kind !== 'const') return false;
+  const binding = path.scope.getBinding(path.node.id.name);
+  if (!binding || binding.referencePaths.length === 0) return false;
+  return binding.referencePaths.every(withinTextPosition);
+}
+
+export const messageTextIgnorer = {
+  shouldIgnore(path) {
+    if (isTextPosition(path) || isDescribeFunction(path) || isTextOnlyConstant(path)) return REASON;
+    return undefined;
+  },
+};
+
+export const strykerPlugins = [declareValuePlugin(PluginKind.Ignore, 'message-text', messageTextIgnorer)];
