@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import inject from 'light-my-request';
+import inject, { type InjectOptions } from 'light-my-request';
 import type { ToolHttpRequest } from './request.js';
 
 /**
@@ -45,7 +45,7 @@ export async function dispatchInProcess(
       handler(req, res);
     },
     {
-      method: r.method,
+      method: r.method as InjectOptions['method'],
       url: `${apiPrefix}${r.pathAndQuery}`,
       headers,
       ...(payload !== undefined ? { payload } : {}),
