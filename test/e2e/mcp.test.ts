@@ -216,6 +216,28 @@ describe('an AI agent over MCP against the real Ghost', () => {
     await editor.close();
   });
 
+  test('agent-editor: status sent and a publication time are publishes too (Ghost stores sent as published): both held', async () => {
+    // Ghost's own reading first: with the full key, a post added as sent is stored as published.
+    const sent = await direct.posts.add({ title: 'Sent straight to Ghost', status: 'sent' });
+    created.push(sent.id);
+    assert.equal(sent.status, 'published');
+    const k = await gw.createKey(PRESETS['agent-editor']!.grant, 'agent editor 2');
+    const editor = await connect(`Bearer ${k.key}`);
+    const writes = () => proxy.seen.filter((x) => x.method === 'POST' || x.method === 'PUT').length;
+    const before = writes();
+    assert.equal((await call('add_post', { body: { title: 'Born live via sent', status: 'sent' } }, editor)).code, 'APPROVAL_PENDING');
+    const draft = await call('add_post', { body: { title: 'A draft to schedule', status: 'draft' } }, editor);
+    assert.equal(draft.code, 'ok', draft.text);
+    const post = draft.json.posts[0];
+    created.push(post.id);
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    const moved = await call('edit_post', { id: post.id, body: { published_at: soon, updated_at: post.updated_at } }, editor);
+    assert.equal(moved.code, 'APPROVAL_PENDING');
+    assert.equal(writes(), before + 1, 'only the draft reached Ghost');
+    assert.equal((await direct.posts.read({ id: post.id })).published_at, null);
+    await editor.close();
+  });
+
   test('every tool call the agent made is in the audit trail with its decision', async () => {
     assert.ok(calls.length >= 20, `${calls.length} calls`);
     let rows: AuditRow[] = [];
