@@ -185,7 +185,8 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     });
     const rawRoute = (req.url ?? '').split('?')[0]!.slice(0, 120);
     // Health probes answer whatever the audit's state (readyz reports it), and are not requests through the gateway.
-    if (deps.health && (await deps.health(req, res))) return;
+    // (Only paths under /ghostgate/ can be probes: other requests skip the call and its await.)
+    if (deps.health && rawRoute.startsWith('/ghostgate/') && (await deps.health(req, res))) return;
 
     // Audit required, by policy: while records cannot be written, nothing is served (reads included).
     if (deps.audit && (deps.auditOnFailure ?? 'refuse') === 'refuse' && !(await deps.audit.ready())) {
