@@ -15,7 +15,17 @@ export interface ServeProcess {
 
 /** Starts `serve`; resolves once it answers, or rejects with its standard error when it exits first. */
 export async function startServe(configFile: string, env: Record<string, string> = {}): Promise<ServeProcess> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // A random port may be taken by another process: try another one then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServeOn(20000 + Math.floor(Math.random() * 20000), configFile, env);
+    } catch (err) {
+      if (attempt >= 5 || !String((err as { stderr?: string }).stderr).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startServeOn(port: number, configFile: string, env: Record<string, string>): Promise<ServeProcess> {
   const child = spawn(process.execPath, [CLI, '--config', configFile, 'serve'], {
     env: { ...process.env, GHOSTGATE_LISTEN_PORT: String(port), GHOSTGATE_MASTER_SECRET: '', GHOSTGATE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
