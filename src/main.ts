@@ -304,7 +304,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       forwarder,
       log,
       // MCP over Streamable HTTP at /ghostgate/mcp (docs/mcp.md): tool calls come back through this server's handler.
-      mcp: new McpEndpoint(pipelineDeps, catalog, GHOSTGATE_VERSION),
+      ...(config.mcp.enabled ? { mcp: new McpEndpoint(pipelineDeps, catalog, GHOSTGATE_VERSION) } : {}),
       policy: config.policy,
       usage,
       webhooks,

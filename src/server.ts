@@ -231,7 +231,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       } catch (err) {
         // Audited like every other exit: a failure inside the MCP SDK or a dispatch is INTERNAL, logged under the request id.
         deps.log.error({ requestId, err: { name: (err as Error).name, message: (err as Error).message } }, 'mcp request failed');
-        o = { method: null, tool: null, code: 'INTERNAL', key: undefined };
+        o = { method: null, tool: null, code: 'INTERNAL', key: undefined, sent: false };
         if (!res.headersSent) refuse('INTERNAL', `an unexpected error; the gateway's log has it under request id ${requestId}`);
         else res.destroy();
       }

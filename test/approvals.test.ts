@@ -86,7 +86,7 @@ describe('calls held for a person’s approval (confirm)', () => {
     assert.equal(writes().length, 1);
   });
 
-  test('calls outside confirm go through; a denied call stays refused', async () => {
+  test('calls outside confirm go through; a denied call stays refused and opens no new approval', async () => {
     assert.equal((await send('PUT', `posts/${POST}/`, { posts: [{ title: 'a draft edit', updated_at: 'x' }] })).status, 200);
     assert.equal((await send('GET', 'posts/')).status, 200);
     const del = await send('DELETE', `posts/${POST}/`);
@@ -94,7 +94,11 @@ describe('calls held for a person’s approval (confirm)', () => {
     const id = pendingId(del.error);
     await decideApproval({ store: gw.gateway.store }, id, 'denied', Date.now());
     await assert.rejects(decideApproval({ store: gw.gateway.store }, id, 'approved', Date.now()), { code: 'INVALID' });
-    assert.equal((await send('DELETE', `posts/${POST}/`)).error?.code, 'APPROVAL_PENDING');
+    const pending = (await gw.gateway.store.approvals.list('pending')).length;
+    const again = await send('DELETE', `posts/${POST}/`);
+    assert.deepEqual([again.status, again.error?.code], [403, 'APPROVAL_DENIED']);
+    assert.match(again.error!.context, new RegExp(id));
+    assert.equal((await gw.gateway.store.approvals.list('pending')).length, pending, 'no approval was opened for the retry');
     assert.deepEqual(
       writes().map((w) => w.split(' ')[0]),
       ['PUT'],
@@ -129,5 +133,43 @@ describe('calls held for a person’s approval (confirm)', () => {
     const twice = runCli(dirname(gw.configFile), '--config', gw.configFile, 'approvals', 'approve', id);
     assert.equal(twice.code, 1);
     await client.close();
+  });
+
+  test('the person deciding sees the held call exactly as it would be forwarded, terminal escapes shown as text', async () => {
+    const body = { posts: [{ status: 'published', title: 'Hi\u001b[2J\u009b', updated_at: '2026-03-03T00:00:00.000Z' }] };
+    const held = await send('PUT', `posts/${POST}/?formats=lexical`, body);
+    const id = pendingId(held.error);
+    const dir = dirname(gw.configFile);
+    const shown = runCli(dir, '--config', gw.configFile, 'approvals', 'show', id, '--json');
+    assert.equal(shown.code, 0, shown.err);
+    const call = (JSON.parse(shown.out) as { call: { method: string; pathAndQuery: string; body: string } }).call;
+    assert.deepEqual(call, {
+      method: 'PUT',
+      pathAndQuery: `/ghost/api/admin/posts/${POST}/?formats=lexical`,
+      body: JSON.stringify(body),
+      bodyEncoding: 'utf8',
+    });
+    const text = runCli(dir, '--config', gw.configFile, 'approvals', 'show', id);
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /"status": "published"/);
+    // eslint-disable-next-line no-control-regex -- what must not reach the terminal
+    assert.doesNotMatch(text.out, /[\u001b\u009b]/);
+    assert.match(text.out, /Hi\\u001b\[2J\\u009b/);
+    assert.equal(runCli(dir, '--config', gw.configFile, 'approvals', 'show', 'nope').code, 1);
+  });
+
+  test('a key with 10 calls pending opens no 11th approval, and still answers the ones it has', async () => {
+    const { key: busy } = await gw.createKey({ version: 1, scopes: ['posts:*'], confirm: ['posts:destroy'] }, 'busy');
+    const del = async (i: number) => {
+      const res = await fetch(`${gw.url}/ghost/api/admin/posts/${POST.slice(0, 22)}${i.toString(16).padStart(2, '0')}/`, {
+        method: 'DELETE',
+        headers: { authorization: authHeader(busy) },
+      });
+      return { status: res.status, code: ((await res.json()) as { errors: { code: string }[] }).errors[0]!.code };
+    };
+    for (let i = 0; i < 10; i++) assert.equal((await del(i)).code, 'APPROVAL_PENDING');
+    assert.deepEqual(await del(10), { status: 429, code: 'APPROVAL_LIMIT' });
+    assert.equal((await del(3)).code, 'APPROVAL_PENDING', 'an open call is still answered');
+    assert.deepEqual(writes(), []);
   });
 });

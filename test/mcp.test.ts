@@ -171,6 +171,30 @@ describe('the MCP endpoint', () => {
     assert.equal(ghost.requests.length, 3);
   });
 
+  test('a message that sends no request with the key counts itself: unknown tools, refused input and the site resource', async () => {
+    const { key } = await gw.createKey(['posts:browse'], 'chatty', { limits: { rate: { perMinute: 4 } } });
+    assert.equal(callCode(await rpc(`Bearer ${key}`, 'tools/call', { name: 'no_such_tool', arguments: {} })), 'MCP_TOOL_UNKNOWN');
+    assert.equal(callCode(await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: { nope: 1 } })), 'MCP_TOOL_INPUT');
+    ghost.respond = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ site: { title: 'T', url: 'http://x/', locale: 'en', version: '6.65' } }));
+    };
+    assert.ok((await rpc(`Bearer ${key}`, 'resources/read', { uri: 'ghostgate://site' })).json.result);
+    // Foreseen to send, refused by the SDK's own check of the message: counted after the fact.
+    assert.ok((await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {}, _meta: 'x' })).json.error);
+    const over = await rpc(`Bearer ${key}`, 'tools/call', { name: 'no_such_tool', arguments: {} });
+    assert.deepEqual([over.status, errorCode(over)], [429, 'RATE_LIMITED']);
+    assert.equal(callCode(await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {} })), 'RATE_LIMITED');
+    assert.equal(ghost.requests.filter((r) => r.url.includes('/posts/')).length, 0);
+  });
+
+  test('a daily quota counts MCP messages like requests', async () => {
+    const { key } = await gw.createKey(['posts:browse'], 'daily', { limits: { dailyQuota: 2 } });
+    assert.ok((await rpc(`Bearer ${key}`, 'tools/list')).json.result);
+    assert.equal(callCode(await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {} })), 'ok');
+    assert.equal(errorCode(await rpc(`Bearer ${key}`, 'tools/list')), 'QUOTA_EXCEEDED');
+  });
+
   test('each tool call leaves the audit record of its request, with its decision, the tool and the MCP request it came from', async () => {
     const { id, key } = await gw.createKey(['posts:browse']);
     await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {} });
@@ -300,4 +324,25 @@ describe('the MCP endpoint', () => {
     assert.equal(r.code, 0, r.out + r.err);
     assert.equal(JSON.parse(r.out).ok, true);
   });
+});
+
+test('with mcp.enabled false the endpoint is not served: a message is answered as any path the gateway does not serve', async () => {
+  const ghost = await startFakeUpstream();
+  const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY, extra: { mcp: { enabled: false } } });
+  try {
+    const { key } = await gw.createKey(['posts:browse']);
+    const res = await fetch(`${gw.url}/ghostgate/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    const body = (await res.json()) as { errors?: { code: string }[]; result?: unknown };
+    assert.equal(body.result, undefined);
+    assert.equal(res.status, 403);
+    assert.equal(body.errors?.[0]?.code, 'ROUTE_UNKNOWN');
+    assert.equal(ghost.requests.length, 0);
+  } finally {
+    await gw.close();
+    await ghost.close();
+  }
 });

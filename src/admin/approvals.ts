@@ -16,6 +16,13 @@ export async function listApprovals(ctx: { readonly store: Store }, status: stri
   return ctx.store.approvals.list(status as ApprovalStatus | undefined);
 }
 
+/** One approval, with the held call (method, path, query, body) the person decides on. */
+export async function showApproval(ctx: { readonly store: Store }, id: string): Promise<ApprovalRecord> {
+  const a = await ctx.store.approvals.get(id);
+  if (!a) throw new AdminError('NOT_FOUND', `no approval ${id}`);
+  return a;
+}
+
 export async function decideApproval(
   ctx: { readonly store: Store },
   id: string,

@@ -1,10 +1,41 @@
 import type { Command } from 'commander';
-import { decideApproval, listApprovals } from '../admin/approvals.js';
+import { decideApproval, listApprovals, showApproval } from '../admin/approvals.js';
 import type { ApprovalRecord } from '../store/store.js';
 import { withStore, type GlobalOpts } from './common.js';
-import { fmtTime, printJson, table } from './output.js';
+import { fmtTime, printJson, safeText, table } from './output.js';
 
-/** `ghostgate approvals list|approve|deny`: the calls a grant's `confirm` holds for a person (docs/grants.md). */
+/**
+ * What a person reads before deciding: every line through safeText (the title and body are the
+ * agent's text: a terminal escape could rewrite what is shown), a JSON body indented.
+ */
+function showText(a: ApprovalRecord): string {
+  const lines = [
+    `approval ${a.id}  ${a.status}`,
+    `key       ${a.keyId}`,
+    `call      ${a.summary}`,
+    `created   ${fmtTime(a.createdAt)}   expires ${fmtTime(a.expiresAt)}`,
+  ];
+  if (a.decidedAt !== null) lines.push(`decided   ${fmtTime(a.decidedAt)}`);
+  if (a.usedAt !== null) lines.push(`used      ${fmtTime(a.usedAt)}`);
+  if (a.call === null) lines.push('', '(the call was held before ghostgate kept it: only the line above is known)');
+  else {
+    lines.push('', `${a.call.method} ${a.call.pathAndQuery}`);
+    if (a.call.body === null) lines.push('(no body)');
+    else if (a.call.bodyEncoding === 'base64') lines.push(`body (base64, not UTF-8): ${a.call.body}`);
+    else {
+      let body = a.call.body;
+      try {
+        body = JSON.stringify(JSON.parse(body), null, 2);
+      } catch {
+        // not JSON: shown as it came
+      }
+      lines.push(...body.split('\n'));
+    }
+  }
+  return lines.map(safeText).join('\n') + '\n';
+}
+
+/** `ghostgate approvals list|show|approve|deny`: the calls a grant's `confirm` holds for a person (docs/grants.md). */
 const json = (a: ApprovalRecord) => ({
   ...a,
   createdAt: new Date(a.createdAt).toISOString(),
@@ -16,7 +47,18 @@ const json = (a: ApprovalRecord) => ({
 export function registerApprovals(program: Command, globals: () => GlobalOpts): void {
   const approvals = program
     .command('approvals')
-    .description("calls a key's grant holds for a person's approval (confirm): list, approve or deny them");
+    .description("calls a key's grant holds for a person's approval (confirm): list, show, approve or deny them");
+
+  approvals
+    .command('show <id>')
+    .description('one approval and the call it holds, exactly as it would be forwarded (method, path, query, body)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const opts = { ...globals(), ...o };
+      const a = await withStore(opts, (store) => showApproval({ store }, id));
+      if (opts.json) printJson(json(a));
+      else process.stdout.write(showText(a));
+    });
 
   approvals
     .command('list')
@@ -45,14 +87,14 @@ export function registerApprovals(program: Command, globals: () => GlobalOpts): 
       .description(
         decision === 'approved'
           ? 'approve a pending call: the same call by the same key is then forwarded once (within 24 h of the request)'
-          : 'deny a pending call: it stays refused',
+          : 'deny a pending call: the same call by the same key is refused from then on (APPROVAL_DENIED)',
       )
       .option('--json', 'print JSON')
       .action(async (id: string, o: { json?: boolean }) => {
         const opts = { ...globals(), ...o };
         const a = await withStore(opts, (store) => decideApproval({ store }, id, decision, Date.now()));
         if (opts.json) printJson(json(a));
-        else process.stdout.write(`${a.id} ${a.status}: ${a.summary}\n`);
+        else process.stdout.write(safeText(`${a.id} ${a.status}: ${a.summary}`) + '\n');
       });
   }
 }

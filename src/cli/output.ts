@@ -4,11 +4,12 @@ export function printJson(value: unknown): void {
 }
 
 /** Control characters shown as escapes: a cell may hold text a client chose (a terminal escape could hide rows). */
-// eslint-disable-next-line no-control-regex -- control characters are what this escapes
-const safe = (c: string) => c.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export const safeText = (c: string): string =>
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
+  c.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export function table(cells: readonly (readonly string[])[], header: readonly string[]): string {
-  const rows = cells.map((r) => r.map(safe));
+  const rows = cells.map((r) => r.map(safeText));
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]) =>

@@ -176,6 +176,11 @@ export const ConfigSchema = z
       }),
     /** How often a running gateway looks for a new upstream credential (`ghostgate upstream rotate`). */
     upstreamReloadMs: z.coerce.number().int().min(100).max(600_000).default(2000),
+    /** The MCP endpoint at /ghostgate/mcp (src/mcp/, docs/mcp.md): on unless switched off. */
+    mcp: z
+      .object({ enabled: z.boolean().default(true) })
+      .strict()
+      .default({ enabled: true }),
     /** Prometheus metrics on a listener of their own (src/metrics.ts); off unless `listen` is set. */
     metrics: z
       .object({

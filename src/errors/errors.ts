@@ -197,6 +197,12 @@ export const ERRORS = {
     type: 'NoPermissionError',
     message: "This call needs a person's approval first; it was not forwarded.",
   },
+  APPROVAL_DENIED: { status: 403, type: 'NoPermissionError', message: 'A person denied this call; it was not forwarded.' },
+  APPROVAL_LIMIT: {
+    status: 429,
+    type: 'TooManyRequestsError',
+    message: 'This key has as many calls waiting for approval as it may; nothing was forwarded.',
+  },
 
   // The MCP endpoint (src/mcp/, docs/mcp.md).
   MCP_METHOD_NOT_ALLOWED: {

@@ -11,7 +11,7 @@ import {
 import type { Catalog } from '../catalog/catalog.js';
 import { ERRORS, type ErrorCode } from '../errors/errors.js';
 import { compileGrant } from '../grants/grant.js';
-import { authenticateKey, type PipelineDeps } from '../pipeline/pipeline.js';
+import { authenticateKey, takeTraffic, type PipelineDeps } from '../pipeline/pipeline.js';
 import { readJsonBody } from '../pipeline/read-body/read-body.js';
 import type { KeyRecord } from '../store/store.js';
 import { toolError, toolResult } from './answer.js';
@@ -75,6 +75,8 @@ export interface McpOutcome {
   /** A refusal of the MCP request, or a tool error the endpoint gave before anything was sent. */
   code: ErrorCode | null;
   key: KeyRecord | undefined;
+  /** Whether a request with the key's credential was sent through the pipeline (which counted it). */
+  sent: boolean;
 }
 
 export class McpEndpoint {
@@ -95,7 +97,7 @@ export class McpEndpoint {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, call: McpCall): Promise<McpOutcome> {
-    const out: McpOutcome = { method: null, tool: null, code: null, key: undefined };
+    const out: McpOutcome = { method: null, tool: null, code: null, key: undefined, sent: false };
     const refuse = (code: ErrorCode, context: string, headers?: Record<string, string>) => {
       out.code = code;
       call.refuse(code, context, headers);
@@ -110,18 +112,17 @@ export class McpEndpoint {
     // Named in the audit and as a metrics label: one of the protocol's methods, never a caller's free text.
     const method = message?.method;
     out.method = typeof method === 'string' ? (MCP_METHODS.has(method) ? method : 'other') : Array.isArray(message) ? 'batch' : null;
-    // A tool call (and the site resource) is counted against the key's rate and quota by the request it makes.
-    const uri = message?.params?.uri;
-    const counted =
-      out.method === 'tools/call' || (out.method === 'resources/read' && (uri === SITE_URI || LIST_RESOURCES.some((l) => l.uri === uri)));
-    const auth = await authenticateKey(this.deps, cred.authorization, MCP_AUDIENCE, call.now, call.ip, !counted);
-    if (!auth.ok) {
-      const r = auth.refusal;
-      out.key = r.key;
-      return refuse(r.code, r.context, r.retryAfterS === undefined ? undefined : { 'retry-after': String(r.retryAfterS) });
-    }
+    const auth = await authenticateKey(this.deps, cred.authorization, MCP_AUDIENCE, call.now, call.ip, false);
+    if (!auth.ok) return this.refuseAuth(auth.refusal, out, refuse);
     const key = auth.key;
     out.key = key;
+    // Every message counts once against the key's rate and quota: one that will send an Admin API request
+    // with the key's credential is counted by that request (the pipeline's); any other one here, first.
+    const sends = this.sendsRequest(key, message);
+    if (!sends) {
+      const over = await takeTraffic(this.deps, key, auth.ancestors, call.now);
+      if (over && !over.ok) return this.refuseAuth(over.refusal, out, refuse);
+    }
 
     const server = this.server(key, cred.authorization, call, out);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
@@ -132,7 +133,39 @@ export class McpEndpoint {
       await transport.close();
       await server.close();
     }
+    // CASE: foreseen to send but refused before it did (the SDK's own checks): counted now, after the fact.
+    if (sends && !out.sent) await takeTraffic(this.deps, key, auth.ancestors, call.now);
     return out;
+  }
+
+  private refuseAuth(
+    r: { code: ErrorCode; context: string; key?: KeyRecord; retryAfterS?: number },
+    out: McpOutcome,
+    refuse: (code: ErrorCode, context: string, headers?: Record<string, string>) => McpOutcome,
+  ): McpOutcome {
+    out.key = r.key;
+    return refuse(r.code, r.context, r.retryAfterS === undefined ? undefined : { 'retry-after': String(r.retryAfterS) });
+  }
+
+  /**
+   * Whether this message will send an Admin API request with the key's credential: a call of a known tool
+   * with arguments of its form, or a read of a list resource the key's grant holds. The site resource reads
+   * a public route without the key's credential, so it is counted as a message of its own.
+   */
+  private sendsRequest(key: KeyRecord, message: unknown): boolean {
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
+    const { method, params } = message as { method?: unknown; params?: unknown };
+    if (typeof params !== 'object' || params === null) return false;
+    const p = params as { name?: unknown; arguments?: unknown; uri?: unknown };
+    if (method === 'tools/call') {
+      const tool = typeof p.name === 'string' ? this.byName.get(p.name) : undefined;
+      const args = p.arguments;
+      if (!tool || (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)))) return false;
+      return toolRequest(tool, args as Record<string, unknown> | undefined).ok;
+    }
+    if (method !== 'resources/read') return false;
+    const grant = compileGrant(key.grant);
+    return LIST_RESOURCES.some((l) => l.uri === p.uri && grant.holds(l.scope, l.resource));
   }
 
   /** The tools this key's scopes reach (and Ghost lets the upstream credential call). */
@@ -168,6 +201,7 @@ export class McpEndpoint {
       if (!tool) return refused('MCP_TOOL_UNKNOWN', `no tool "${out.tool}"`);
       const input = toolRequest(tool, r.params.arguments);
       if (!input.ok) return refused('MCP_TOOL_INPUT', input.why);
+      out.sent = true;
       return toolResult(await call.dispatch({ ...input.request, authorization }, tool.name));
     });
     const lists = LIST_RESOURCES.filter((l) => grant.holds(l.scope, l.resource));
@@ -195,6 +229,7 @@ export class McpEndpoint {
       }
       const list = lists.find((l) => l.uri === uri);
       if (list) {
+        out.sent = true;
         const a = await call.dispatch({ method: 'GET', pathAndQuery: list.pathAndQuery, authorization }, `resource:${list.name}`);
         const result = toolResult(a);
         // A refusal (the grant's, or Ghost's) is the read's error, with its code first.

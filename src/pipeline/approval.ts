@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { RouteEntry } from '../catalog/catalog.js';
 import type { ErrorCode } from '../errors/errors.js';
-import type { KeyRecord, Store } from '../store/store.js';
+import type { ApprovalCall, KeyRecord, Store } from '../store/store.js';
 
 /**
  * The approval gate of a grant's `confirm` (src/grants/confirm.ts), after
@@ -12,6 +12,8 @@ import type { KeyRecord, Store } from '../store/store.js';
  * before forwarding, so two retries cannot both pass.
  */
 export const APPROVAL_TTL_MS = 24 * 3600_000;
+/** Pending approvals a key may have open at once (APPROVAL_LIMIT beyond). */
+export const MAX_PENDING_APPROVALS = 10;
 
 export interface ConfirmedCall {
   readonly key: KeyRecord;
@@ -34,7 +36,20 @@ export function fingerprint(c: Pick<ConfirmedCall, 'route' | 'pathAndQuery' | 'b
     .digest('hex');
 }
 
-/** Opens (or finds) the call's approval; passes only an approved one, which the pipeline then marks used (`approvals.use`). */
+/** The call as it will be forwarded, for the person deciding: the body as text when it is UTF-8 (JSON always is). */
+export function heldCall(c: Pick<ConfirmedCall, 'route' | 'pathAndQuery' | 'body'>): ApprovalCall {
+  const base = { method: c.route.method, pathAndQuery: c.pathAndQuery };
+  if (c.body === null) return { ...base, body: null, bodyEncoding: 'utf8' };
+  const text = c.body.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(c.body)
+    ? { ...base, body: text, bodyEncoding: 'utf8' }
+    : { ...base, body: c.body.toString('base64'), bodyEncoding: 'base64' };
+}
+
+/**
+ * Opens (or finds) the call's approval; passes only an approved one, which the pipeline then marks
+ * used (`approvals.use`). A denied call stays refused; a key with MAX_PENDING_APPROVALS pending opens no more.
+ */
 export async function approvalGate(store: Store, c: ConfirmedCall, nowMs: number): Promise<ApprovalGate> {
   const id = Object.entries(c.params)
     .map(([k, v]) => ` ${k}=${v}`)
@@ -46,10 +61,28 @@ export async function approvalGate(store: Store, c: ConfirmedCall, nowMs: number
     keyId: c.key.id,
     fingerprint: fingerprint(c),
     summary: `${c.route.method} ${c.route.path}${id}${title} (${c.item}) by key ${c.key.name}`.slice(0, 300),
+    call: heldCall(c),
     now: nowMs,
     expiresAt: nowMs + APPROVAL_TTL_MS,
+    maxPending: MAX_PENDING_APPROVALS,
   });
+  if (a === undefined) {
+    return {
+      ok: false,
+      code: 'APPROVAL_LIMIT',
+      context: `this key already has ${MAX_PENDING_APPROVALS} calls pending approval (${c.item}); none was opened for this one`,
+      help: 'Ask the key’s owner to decide the pending ones: ghostgate approvals list --status pending',
+    };
+  }
   if (a.status === 'approved') return { ok: true, approval: a.id };
+  if (a.status === 'denied') {
+    return {
+      ok: false,
+      code: 'APPROVAL_DENIED',
+      context: `approval ${a.id} (${c.item}) was denied: this call stays refused`,
+      help: 'A person denied this exact call; do not retry it. Ask the key’s owner what would be acceptable.',
+    };
+  }
   return {
     ok: false,
     code: 'APPROVAL_PENDING',

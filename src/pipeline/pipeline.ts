@@ -258,15 +258,35 @@ export async function authenticateKey(
   const valid = checkKeyChain(chain, nowMs, ip);
   if (!valid.ok) return no(valid.code, valid.context, key);
   if (!traffic) return { ok: true, key, ancestors };
-  for (const k of chain) {
+  const taken = await takeTraffic(deps, key, ancestors, nowMs);
+  return taken ?? { ok: true, key, ancestors };
+}
+
+/**
+ * Counts one request against the rate and daily quota of the key and each ancestor; a refusal when one
+ * is over. For the MCP endpoint, whose messages that send no Admin API request are counted here
+ * (a tool call is counted by the request it sends).
+ */
+export async function takeTraffic(
+  deps: PipelineDeps,
+  key: KeyRecord,
+  ancestors: readonly KeyRecord[],
+  nowMs: number,
+): Promise<AuthResult | undefined> {
+  for (const k of [key, ...ancestors]) {
     const whose = k === key ? '' : ' (a parent key)';
+    const refused = (code: ErrorCode, context: string, retryAfterS: number): AuthResult => {
+      const refusal = refuse(code, context + whose, undefined, key);
+      refusal.retryAfterS = retryAfterS;
+      return { ok: false, refusal };
+    };
     const rate = deps.rateLimiter.take(k.id, k.limits.rate, nowMs);
-    if (!rate.ok) return no(rate.code, rate.context + whose, key, rate.retryAfterS ?? 1);
+    if (!rate.ok) return refused(rate.code, rate.context, rate.retryAfterS ?? 1);
     if (k.limits.dailyQuota !== undefined && (await deps.store.keys.countDaily(k.id, utcDay(nowMs))) > k.limits.dailyQuota) {
-      return no('QUOTA_EXCEEDED', `over ${k.limits.dailyQuota} requests today (UTC)${whose}`, key, secondsToUtcMidnight(nowMs));
+      return refused('QUOTA_EXCEEDED', `over ${k.limits.dailyQuota} requests today (UTC)`, secondsToUtcMidnight(nowMs));
     }
   }
-  return { ok: true, key, ancestors };
+  return undefined;
 }
 
 async function gather(

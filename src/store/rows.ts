@@ -1,7 +1,7 @@
 import { GrantSchema } from '../grants/grant.js';
 import { AUDIT_PAGE, type AuditDecision, type AuditQuery, type AuditRow } from './audit.js';
 import type { DeliveryEntry } from './deliveries.js';
-import type { ApprovalRecord, ApprovalStatus, KeyRecord, KeyStatus, NewKey, RelayRecord, RelayStatus } from './store.js';
+import type { ApprovalCall, ApprovalRecord, ApprovalStatus, KeyRecord, KeyStatus, NewKey, RelayRecord, RelayStatus } from './store.js';
 
 /**
  * The tables' rows as every SQL driver reads them (the same column names in
@@ -256,6 +256,7 @@ export interface ApprovalRow {
   key_id: string;
   fingerprint: string;
   summary: string;
+  held_call: string | null;
   status: ApprovalStatus;
   created_at: number;
   decided_at: number | null;
@@ -268,6 +269,7 @@ export const approvalFromRow = (r: ApprovalRow): ApprovalRecord => ({
   keyId: r.key_id,
   fingerprint: r.fingerprint,
   summary: r.summary,
+  call: r.held_call === null ? null : (JSON.parse(r.held_call) as ApprovalCall),
   status: r.status,
   createdAt: r.created_at,
   decidedAt: r.decided_at,
@@ -277,11 +279,17 @@ export const approvalFromRow = (r: ApprovalRow): ApprovalRecord => ({
 
 /** The statements of the approvals table, written once with `?` placeholders (pg-pool.ts numbered() for PostgreSQL). */
 export const APPROVAL_SQL = {
-  find: "SELECT * FROM approvals WHERE key_id = ? AND fingerprint = ? AND status IN ('pending', 'approved') AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
-  insert: "INSERT INTO approvals (id, key_id, fingerprint, summary, status, created_at, expires_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+  // A denial stands whatever its age; an open approval until it expires. A denied row sorts first.
+  find: "SELECT * FROM approvals WHERE key_id = ? AND fingerprint = ? AND (status = 'denied' OR (status IN ('pending', 'approved') AND expires_at > ?)) ORDER BY status = 'denied' DESC, created_at DESC LIMIT 1",
+  pending: "SELECT count(*) AS n FROM approvals WHERE key_id = ? AND status = 'pending' AND expires_at > ?",
+  insert:
+    "INSERT INTO approvals (id, key_id, fingerprint, summary, held_call, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
   byId: 'SELECT * FROM approvals WHERE id = ?',
   list: 'SELECT * FROM approvals ORDER BY created_at DESC, id',
   listStatus: 'SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, id',
   decide: "UPDATE approvals SET status = ?, decided_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ?",
   use: "UPDATE approvals SET status = 'used', used_at = ? WHERE id = ? AND status = 'approved' AND expires_at > ?",
 } as const;
+
+/** The approvals table's `held_call` column (the held call, for the person deciding), added after the table. */
+export const APPROVALS_CALL_MIGRATION = 'ALTER TABLE approvals ADD COLUMN held_call TEXT';

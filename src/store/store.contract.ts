@@ -359,26 +359,40 @@ export function storeContract(
     const store = await open();
     try {
       const approvals = store.approvals;
-      const call = { keyId: ID, fingerprint: 'f1', summary: 'PUT /posts/:id (posts:publish)', expiresAt: 10_000 };
-      const first = await approvals.open({ ...call, id: 'ap1', now: 1000 });
+      const held = { method: 'PUT', pathAndQuery: '/posts/p1/', body: '{"posts":[{"status":"published"}]}', bodyEncoding: 'utf8' as const };
+      const call = { keyId: ID, fingerprint: 'f1', summary: 'PUT /posts/:id (posts:publish)', call: held, expiresAt: 10_000 };
+      const opened = async (a: Partial<Parameters<typeof approvals.open>[0]> & { id: string; now: number }) => {
+        const r = await approvals.open({ ...call, maxPending: 10, ...a });
+        assert.ok(r, `approval ${a.id} opened`);
+        return r;
+      };
+      const first = await opened({ id: 'ap1', now: 1000 });
       assert.deepEqual(first, { id: 'ap1', ...call, status: 'pending', createdAt: 1000, decidedAt: null, usedAt: null });
       // The same call again is the same approval; another call, or another key, is another.
-      assert.equal((await approvals.open({ ...call, id: 'ap2', now: 1100 })).id, 'ap1');
-      assert.equal((await approvals.open({ ...call, fingerprint: 'f2', id: 'ap3', now: 1200 })).id, 'ap3');
-      assert.equal((await approvals.open({ ...call, keyId: 'b'.repeat(24), id: 'ap4', now: 1300 })).id, 'ap4');
+      assert.equal((await opened({ id: 'ap2', now: 1100 })).id, 'ap1');
+      assert.equal((await opened({ fingerprint: 'f2', id: 'ap3', now: 1200 })).id, 'ap3');
+      assert.equal((await opened({ keyId: 'b'.repeat(24), id: 'ap4', now: 1300 })).id, 'ap4');
       assert.equal(await approvals.use('ap1', 2000), false, 'a pending approval lets nothing through');
       assert.equal(await approvals.decide('ap1', 'approved', 2000), true);
       assert.equal(await approvals.decide('ap1', 'denied', 2100), false, 'decided once');
-      assert.equal((await approvals.open({ ...call, id: 'ap5', now: 2200 })).status, 'approved');
+      assert.equal((await opened({ id: 'ap5', now: 2200 })).status, 'approved');
       assert.equal(await approvals.use('ap1', 3000), true);
       assert.equal(await approvals.use('ap1', 3001), false, 'used once');
       // Used, the call needs a new approval.
-      assert.equal((await approvals.open({ ...call, id: 'ap6', now: 3100 })).id, 'ap6');
+      assert.equal((await opened({ id: 'ap6', now: 3100 })).id, 'ap6');
       assert.equal(await approvals.decide('ap3', 'denied', 3200), true);
       assert.equal(await approvals.use('ap3', 3300), false);
+      // A denial stands: the same call finds it, even after the approval's expiry, and opens nothing new.
+      assert.deepEqual(
+        [
+          (await opened({ fingerprint: 'f2', id: 'ap8', now: 3400 })).id,
+          (await opened({ fingerprint: 'f2', id: 'ap9', now: 50_000 })).status,
+        ],
+        ['ap3', 'denied'],
+      );
       // Expired: neither decided, used nor reopened.
       assert.equal(await approvals.decide('ap6', 'approved', 10_000), false);
-      assert.equal((await approvals.open({ ...call, id: 'ap7', now: 10_001, expiresAt: 20_000 })).id, 'ap7');
+      assert.equal((await opened({ id: 'ap7', now: 10_001, expiresAt: 20_000 })).id, 'ap7');
       assert.deepEqual(
         (await approvals.list('used')).map((a) => a.id),
         ['ap1'],
@@ -389,6 +403,27 @@ export function storeContract(
         (await approvals.list()).map((a) => a.id),
         ['ap7', 'ap6', 'ap4', 'ap3', 'ap1'],
       );
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: a key opens at most maxPending pending approvals at once; a decided or known call is still answered`, async () => {
+    const store = await open();
+    try {
+      const approvals = store.approvals;
+      const held = { method: 'DELETE', pathAndQuery: '/posts/p1/', body: null, bodyEncoding: 'utf8' as const };
+      const base = { keyId: ID, summary: 's', call: held, expiresAt: 10_000, maxPending: 2 };
+      assert.ok(await approvals.open({ ...base, id: 'q1', fingerprint: 'g1', now: 1 }));
+      assert.ok(await approvals.open({ ...base, id: 'q2', fingerprint: 'g2', now: 2 }));
+      assert.equal(await approvals.open({ ...base, id: 'q3', fingerprint: 'g3', now: 3 }), undefined);
+      assert.equal((await approvals.open({ ...base, id: 'q4', fingerprint: 'g1', now: 4 }))?.id, 'q1', 'an open call is found');
+      assert.ok(await approvals.open({ ...base, keyId: 'b'.repeat(24), id: 'q5', fingerprint: 'g3', now: 5 }), 'another key has its own');
+      assert.equal(await approvals.decide('q2', 'denied', 6), true);
+      assert.equal((await approvals.open({ ...base, id: 'q6', fingerprint: 'g3', now: 7 }))?.id, 'q6', 'a decided one frees a place');
+      // Expired pending approvals do not count.
+      assert.equal((await approvals.open({ ...base, id: 'q7', fingerprint: 'g4', now: 10_000, expiresAt: 20_000 }))?.id, 'q7');
+      assert.equal(await approvals.get('q3'), undefined, 'nothing was written for the refused one');
     } finally {
       await store.close();
     }

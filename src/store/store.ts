@@ -240,8 +240,10 @@ export interface ApprovalRecord {
   readonly keyId: string;
   /** What the call is, exactly (method, path, query, body): the retry must be the same call. */
   readonly fingerprint: string;
-  /** For the person deciding: the route, the confirm item, the record. Never a secret or a body. */
+  /** For the person deciding: the route, the confirm item, the record's title, in one line. */
   readonly summary: string;
+  /** The call itself, as it will be forwarded, for the person deciding (`approvals show`); null on rows older than it. */
+  readonly call: ApprovalCall | null;
   readonly status: ApprovalStatus;
   readonly createdAt: number;
   readonly decidedAt: number | null;
@@ -250,9 +252,30 @@ export interface ApprovalRecord {
   readonly expiresAt: number;
 }
 
+/** A held call as the gateway will forward it: the body's bytes as text (UTF-8), or base64 when they are not UTF-8. */
+export interface ApprovalCall {
+  readonly method: string;
+  readonly pathAndQuery: string;
+  readonly body: string | null;
+  readonly bodyEncoding: 'utf8' | 'base64';
+}
+
 export interface ApprovalStore {
-  /** The open approval (pending or approved, unused, not expired) of this key for this call; else a new pending one. */
-  open(a: { id: string; keyId: string; fingerprint: string; summary: string; now: number; expiresAt: number }): Promise<ApprovalRecord>;
+  /**
+   * This key's approval of this call: a denied one (a denial stands), else the open one (pending or
+   * approved, unused, not expired), else a new pending one — unless the key already has `maxPending`
+   * pending approvals: undefined (an agent cannot bury the person deciding under requests).
+   */
+  open(a: {
+    id: string;
+    keyId: string;
+    fingerprint: string;
+    summary: string;
+    call: ApprovalCall;
+    now: number;
+    expiresAt: number;
+    maxPending: number;
+  }): Promise<ApprovalRecord | undefined>;
   get(id: string): Promise<ApprovalRecord | undefined>;
   /** Newest first. */
   list(status?: ApprovalStatus): Promise<ApprovalRecord[]>;

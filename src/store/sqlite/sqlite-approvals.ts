@@ -21,10 +21,12 @@ export function sqliteApprovalStore(db: Database.Database): ApprovalStore {
   const insert = db.prepare(SQL.insert);
   const byId = db.prepare(SQL.byId);
   // One transaction: of two requests for the same call, the second finds the first's approval.
-  const open = db.transaction((a: Parameters<ApprovalStore['open']>[0]): ApprovalRecord => {
+  const pending = db.prepare(SQL.pending).pluck();
+  const open = db.transaction((a: Parameters<ApprovalStore['open']>[0]): ApprovalRecord | undefined => {
     const found = find.get(a.keyId, a.fingerprint, a.now) as Row | undefined;
     if (found) return toRecord(found);
-    insert.run(a.id, a.keyId, a.fingerprint, a.summary, a.now, a.expiresAt);
+    if ((pending.get(a.keyId, a.now) as number) >= a.maxPending) return undefined;
+    insert.run(a.id, a.keyId, a.fingerprint, a.summary, JSON.stringify(a.call), a.now, a.expiresAt);
     return toRecord(byId.get(a.id) as Row);
   });
   const decide = db.prepare(SQL.decide);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { GrantSchema } from '../../grants/grant.js';
-import { keyFromRow as toRecord, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
+import { APPROVALS_CALL_MIGRATION, keyFromRow as toRecord, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
 import { guardStore, type AuditAnchor, type KeyRecord, type NewKey, type Store } from '../store.js';
 import { WEBHOOK_RELAYS_MIGRATION, WEBHOOK_RELAYS_REMOVED_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 import { APPROVALS_MIGRATION, sqliteApprovalStore } from './sqlite-approvals.js';
@@ -59,6 +59,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE audit_anchors (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
   WEBHOOK_RELAYS_REMOVED_MIGRATION,
   APPROVALS_MIGRATION,
+  APPROVALS_CALL_MIGRATION,
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {
