@@ -133,6 +133,8 @@ function chain(a: Inspect | undefined, b: Inspect | undefined): Inspect | undefi
 
 export function createGatewayServer(deps: GatewayServerDeps): Server {
   const now = deps.now ?? Date.now;
+  // The in-process requests of MCP tool calls whose pipeline authenticated the key (McpEndpoint counts the others).
+  const keyedOrigins = new WeakSet<RequestOrigin>();
   const serve = (req: IncomingMessage, res: ServerResponse, origin?: RequestOrigin): void => {
     void handle(req, res, origin).catch((err: unknown) => {
       deps.log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'unhandled gateway error');
@@ -217,15 +219,18 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         o = await deps.mcp.handle(req, res, {
           now: started,
           ip: resolvedIp,
-          dispatch: (r, tool) =>
-            dispatchInProcess(
+          dispatch: async (r, tool) => {
+            const inner: RequestOrigin = { via: 'mcp', tool, call: requestId };
+            const answer = await dispatchInProcess(
               (q, s) => {
-                serve(q, s, { via: 'mcp', tool, call: requestId });
+                serve(q, s, inner);
               },
               req,
               apiPrefix,
               r,
-            ),
+            );
+            return { ...answer, keyed: keyedOrigins.has(inner) };
+          },
           refuse,
         });
       } catch (err) {
@@ -324,6 +329,8 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     let result;
     try {
       result = await runPipeline(deps, req, started, resolvedIp);
+      // An MCP tool call's request that reached the key (so counted against its rate and quota, or refused for it).
+      if (origin && result.key) keyedOrigins.add(origin);
     } catch (err) {
       // A failing store is STORE_UNAVAILABLE; anything else is a bug, INTERNAL, logged under the request id the client sees.
       const store = err instanceof StoreUnavailableError;

@@ -8,7 +8,7 @@ import { decideApproval } from '../src/admin/approvals.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { authHeader } from './helpers/token.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, runCliAsync } from './helpers/cli.js';
 
 /**
  * A grant's `confirm`: a held call forwards nothing and opens an approval; once
@@ -140,7 +140,7 @@ describe('calls held for a person’s approval (confirm)', () => {
     const held = await send('PUT', `posts/${POST}/?formats=lexical`, body);
     const id = pendingId(held.error);
     const dir = dirname(gw.configFile);
-    const shown = runCli(dir, '--config', gw.configFile, 'approvals', 'show', id, '--json');
+    const shown = await runCliAsync(dir, '--config', gw.configFile, 'approvals', 'show', id, '--json');
     assert.equal(shown.code, 0, shown.err);
     const call = (JSON.parse(shown.out) as { call: { method: string; pathAndQuery: string; body: string } }).call;
     assert.deepEqual(call, {
@@ -148,14 +148,15 @@ describe('calls held for a person’s approval (confirm)', () => {
       pathAndQuery: `/ghost/api/admin/posts/${POST}/?formats=lexical`,
       body: JSON.stringify(body),
       bodyEncoding: 'utf8',
+      recordVersion: null,
     });
-    const text = runCli(dir, '--config', gw.configFile, 'approvals', 'show', id);
+    const text = await runCliAsync(dir, '--config', gw.configFile, 'approvals', 'show', id);
     assert.equal(text.code, 0, text.err);
     assert.match(text.out, /"status": "published"/);
     // eslint-disable-next-line no-control-regex -- what must not reach the terminal
     assert.doesNotMatch(text.out, /[\u001b\u009b]/);
     assert.match(text.out, /Hi\\u001b\[2J\\u009b/);
-    assert.equal(runCli(dir, '--config', gw.configFile, 'approvals', 'show', 'nope').code, 1);
+    assert.equal((await runCliAsync(dir, '--config', gw.configFile, 'approvals', 'show', 'nope')).code, 1);
   });
 
   test('a key with 10 calls pending opens no 11th approval, and still answers the ones it has', async () => {
@@ -170,6 +171,66 @@ describe('calls held for a person’s approval (confirm)', () => {
     for (let i = 0; i < 10; i++) assert.equal((await del(i)).code, 'APPROVAL_PENDING');
     assert.deepEqual(await del(10), { status: 429, code: 'APPROVAL_LIMIT' });
     assert.equal((await del(3)).code, 'APPROVAL_PENDING', 'an open call is still answered');
+    assert.deepEqual(writes(), []);
+  });
+
+  test('an approval holds for the record as it was when the call was held: once Ghost’s record changed, the call is held anew', async () => {
+    let version = '2026-04-04T00:00:00.000Z';
+    ghost.respond = (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ posts: [{ id: POST, status: 'draft', updated_at: version }] }));
+    };
+    const body = { posts: [{ status: 'published', updated_at: '2026-04-04T00:00:09.000Z' }] };
+    const held = await send('PUT', `posts/${POST}/`, body);
+    const id = pendingId(held.error);
+    const shown = JSON.parse(
+      (await runCliAsync(dirname(gw.configFile), '--config', gw.configFile, 'approvals', 'show', id, '--json')).out,
+    ) as {
+      call: { recordVersion: string };
+    };
+    assert.equal(shown.call.recordVersion, version);
+    await decideApproval({ store: gw.gateway.store }, id, 'approved', Date.now());
+    // The record changed after the person approved (an edit of the draft): the approval does not cover it.
+    version = '2026-04-04T00:00:09.000Z';
+    const after = await send('PUT', `posts/${POST}/`, body);
+    assert.equal(after.error?.code, 'APPROVAL_PENDING');
+    assert.notEqual(pendingId(after.error), id);
+    assert.deepEqual(writes(), []);
+    version = '2026-04-04T00:00:00.000Z';
+    assert.equal((await send('PUT', `posts/${POST}/`, body)).status, 200);
+    assert.equal(writes().length, 1);
+  });
+
+  test('with a publish item, an edit of a live post is held whatever its body says; of a draft, it goes through', async () => {
+    let status = 'published';
+    ghost.respond = (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ posts: [{ id: POST, status, updated_at: '2026-05-05T00:00:00.000Z' }] }));
+    };
+    const edit = { posts: [{ title: 'A new headline', updated_at: '2026-05-05T00:00:00.000Z' }] };
+    assert.equal((await send('PUT', `posts/${POST}/`, edit)).error?.code, 'APPROVAL_PENDING');
+    status = 'draft';
+    assert.equal((await send('PUT', `posts/${POST}/`, edit)).status, 200);
+    assert.equal(writes().length, 1);
+  });
+
+  test('a denial covers the same call however its body is spelt, on that record, for a day; another record asks anew', async () => {
+    const body = '{"posts":[{"status":"published","updated_at":"2026-06-06T00:00:00.000Z"}]}';
+    const reordered = '{"posts":[{"updated_at":"2026-06-06T00:00:00.000Z","status":"published"}]}';
+    const put = async (id: string, text: string) => {
+      const res = await fetch(`${gw.url}/ghost/api/admin/posts/${id}/`, {
+        method: 'PUT',
+        headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+        body: text,
+      });
+      return ((await res.json()) as { errors: { code: string; context: string }[] }).errors[0]!;
+    };
+    const first = await put(POST, body);
+    assert.equal(first.code, 'APPROVAL_PENDING');
+    await decideApproval({ store: gw.gateway.store }, pendingId(first), 'denied', Date.now());
+    assert.equal((await put(POST, reordered)).code, 'APPROVAL_DENIED');
+    const other = `${POST.slice(0, 23)}f`;
+    assert.equal((await put(other, body)).code, 'APPROVAL_PENDING');
     assert.deepEqual(writes(), []);
   });
 });

@@ -172,7 +172,7 @@ describe('the MCP endpoint', () => {
   });
 
   test('a message that sends no request with the key counts itself: unknown tools, refused input and the site resource', async () => {
-    const { key } = await gw.createKey(['posts:browse'], 'chatty', { limits: { rate: { perMinute: 4 } } });
+    const { key } = await gw.createKey(['posts:browse', 'posts:read'], 'chatty', { limits: { rate: { perMinute: 5 } } });
     assert.equal(callCode(await rpc(`Bearer ${key}`, 'tools/call', { name: 'no_such_tool', arguments: {} })), 'MCP_TOOL_UNKNOWN');
     assert.equal(callCode(await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: { nope: 1 } })), 'MCP_TOOL_INPUT');
     ghost.respond = (_req, res) => {
@@ -180,6 +180,8 @@ describe('the MCP endpoint', () => {
       res.end(JSON.stringify({ site: { title: 'T', url: 'http://x/', locale: 'en', version: '6.65' } }));
     };
     assert.ok((await rpc(`Bearer ${key}`, 'resources/read', { uri: 'ghostgate://site' })).json.result);
+    // A call whose request the pipeline refuses before it knows the key (an id that is no id): counted after.
+    assert.equal(callCode(await rpc(`Bearer ${key}`, 'tools/call', { name: 'read_post', arguments: { id: 'ZZ' } })), 'PARAM_INVALID');
     // Foreseen to send, refused by the SDK's own check of the message: counted after the fact.
     assert.ok((await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {}, _meta: 'x' })).json.error);
     const over = await rpc(`Bearer ${key}`, 'tools/call', { name: 'no_such_tool', arguments: {} });

@@ -67,7 +67,7 @@ export async function upstreamKey(config: Config, store: Store, master: MasterSe
 }
 
 /** A GET on Ghost's Admin API with the upstream credential (for the CLI's checks; the gateway uses its pool). */
-async function ghostGet(config: Config, key: string, path: string): Promise<Response> {
+export async function ghostGet(config: Config, key: string, path: string): Promise<Response> {
   const cred = new UpstreamCredential(key, { kind: config.upstream.kind, role: 'unknown' });
   return fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/${path}`, {
     headers: { authorization: `Ghost ${cred.token('/admin/', Date.now())}`, 'accept-version': 'v6.0' },

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
-import { decideApproval, listApprovals, showApproval } from '../admin/approvals.js';
-import type { ApprovalRecord } from '../store/store.js';
+import { approvalChanges, decideApproval, listApprovals, showApproval, type FieldChange } from '../admin/approvals.js';
+import { upstreamKey } from '../admin/context.js';
+import type { Config } from '../config/config.js';
+import { loadMasterSecret } from '../secrets/master.js';
+import type { ApprovalRecord, Store } from '../store/store.js';
 import { withStore, type GlobalOpts } from './common.js';
 import { fmtTime, printJson, safeText, table } from './output.js';
 
@@ -8,7 +11,27 @@ import { fmtTime, printJson, safeText, table } from './output.js';
  * What a person reads before deciding: every line through safeText (the title and body are the
  * agent's text: a terminal escape could rewrite what is shown), a JSON body indented.
  */
-function showText(a: ApprovalRecord): string {
+interface Compared {
+  changes?: FieldChange[];
+  changesError?: string;
+}
+
+/** What a held edit would change, read from Ghost now; a failure to read is said, not fatal. */
+async function compare(store: Store, config: Config, a: ApprovalRecord): Promise<Compared> {
+  try {
+    const changes = await approvalChanges(config, await upstreamKey(config, store, loadMasterSecret(config)), a);
+    return changes === undefined ? {} : { changes };
+  } catch (e) {
+    return { changesError: (e as Error).message };
+  }
+}
+
+const shortJson = (v: unknown): string => {
+  const text = v === undefined ? '(not set)' : JSON.stringify(v);
+  return text.length > 100 ? `${text.slice(0, 100)}… (${text.length} characters)` : text;
+};
+
+function showText(a: ApprovalRecord, c: Compared): string {
   const lines = [
     `approval ${a.id}  ${a.status}`,
     `key       ${a.keyId}`,
@@ -32,6 +55,11 @@ function showText(a: ApprovalRecord): string {
       lines.push(...body.split('\n'));
     }
   }
+  if (c.changes) {
+    lines.push('', c.changes.length === 0 ? 'It changes nothing in Ghost’s record now.' : 'Against Ghost’s record now, it changes:');
+    for (const ch of c.changes) lines.push(`  ${ch.field}: ${shortJson(ch.before)} -> ${shortJson(ch.after)}`);
+  }
+  if (c.changesError !== undefined) lines.push('', `(what it changes could not be read: ${c.changesError})`);
   return lines.map(safeText).join('\n') + '\n';
 }
 
@@ -51,13 +79,18 @@ export function registerApprovals(program: Command, globals: () => GlobalOpts): 
 
   approvals
     .command('show <id>')
-    .description('one approval and the call it holds, exactly as it would be forwarded (method, path, query, body)')
+    .description(
+      'one approval and the call it holds, exactly as it would be forwarded (method, path, query, body); for an edit, what it changes in Ghost’s record now',
+    )
     .option('--json', 'print JSON')
     .action(async (id: string, o: { json?: boolean }) => {
       const opts = { ...globals(), ...o };
-      const a = await withStore(opts, (store) => showApproval({ store }, id));
-      if (opts.json) printJson(json(a));
-      else process.stdout.write(showText(a));
+      const [a, c] = await withStore(opts, async (store, config) => {
+        const found = await showApproval({ store }, id);
+        return [found, await compare(store, config, found)] as const;
+      });
+      if (opts.json) printJson({ ...json(a), ...c });
+      else process.stdout.write(showText(a, c));
     });
 
   approvals

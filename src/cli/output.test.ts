@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { table } from './output.js';
+import { safeText, table } from './output.js';
 
 test('a table shows control characters in cells as escapes, so a terminal escape in a cell cannot hide what follows', () => {
   const out = table([['a\u001b[8mhidden', 'x\ny']], ['A', 'B']);
@@ -9,4 +9,11 @@ test('a table shows control characters in cells as escapes, so a terminal escape
   assert.ok(out.includes('a\\u001b[8mhidden'), out);
   assert.ok(out.includes('x\\u000ay'), out);
   assert.equal(out.split('\n').length, 4, 'header, rule, one row, end');
+});
+
+test('text a person reads shows characters that print as nothing or reorder text as escapes', () => {
+  assert.equal(safeText('"status\u200b": "draft"'), '"status\\u200b": "draft"');
+  assert.equal(safeText('a\u202eb\u2066c\ufeffd\u00ade\u2060f'), 'a\\u202eb\\u2066c\\ufeffd\\u00ade\\u2060f');
+  // Letters of other scripts are kept as they are.
+  assert.equal(safeText('Café Ωμέγα 日本'), 'Café Ωμέγα 日本');
 });

@@ -7,8 +7,9 @@ import type { Grant, GrantPart } from './grant.js';
  * scope (`posts:destroy`, `members:edit`, `members:*`) or `posts:publish` / `pages:publish`: an add
  * or edit whose body sets `status` to published, scheduled or sent, or sets a `published_at` time
  * (Ghost's scheduler publishes a scheduled post at it), or an edit carrying `newsletter` (the ways
- * ghost/core/core/server/api/endpoints/posts.js publishes and sends). An edit of a post already live
- * is `posts:edit`: name that item to hold those too. A matching request is
+ * ghost/core/core/server/api/endpoints/posts.js publishes and sends), or an edit of a record that is
+ * live or scheduled now (it changes what readers see, or will see: the record is read from Ghost). A
+ * matching request is
  * answered APPROVAL_PENDING with an approval id; once a person approves it (`ghostgate approvals
  * approve ID`), the same request by the same key is forwarded once.
  */
@@ -24,6 +25,21 @@ export interface ConfirmFacts {
   readonly query: ReadonlyMap<string, string>;
   /** The JSON body, or undefined when none was read. */
   readonly body: unknown;
+  /** The record the call acts on as Ghost has it now (null: none), or undefined when not read. */
+  readonly record?: unknown;
+}
+
+/**
+ * Whether the pipeline must read the record this call acts on (an edit or delete of one post, page or
+ * member by id, under an item of its resource): a held call is bound to the record's version, so that an
+ * approval cannot let it through after the record changed under it; and a `publish` item holds an edit of
+ * a live record.
+ */
+export function confirmNeedsRecord(grant: Grant, route: RouteEntry): boolean {
+  const r = route.resource;
+  if (r !== 'posts' && r !== 'pages' && r !== 'members') return false;
+  if ((route.action !== 'edit' && route.action !== 'destroy') || route.path !== `/${r}/:id`) return false;
+  return (grant.confirm ?? []).some((c) => c.startsWith(`${r}:`));
 }
 
 /** Whether a `publish` item must see the body of this route (the pipeline reads it then). */
@@ -46,6 +62,9 @@ export function confirmItem(grant: Grant, f: ConfirmFacts): string | undefined {
       if (PUBLISHING.has(String(record?.status))) return item;
       if (record?.published_at !== undefined && record.published_at !== null) return item;
       if (f.route.action === 'edit' && f.query.has('newsletter')) return item;
+      // CASE: an edit of what readers see now, or will see at its publication time.
+      const now = f.record as Record<string, unknown> | null | undefined;
+      if (f.route.action === 'edit' && PUBLISHING.has(String(now?.status))) return item;
     }
   }
   return undefined;

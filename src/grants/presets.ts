@@ -8,6 +8,8 @@ import type { Grant } from './grant.js';
  */
 const NO_STAFF_EMAILS = { users: ['email'] };
 const NO_SENDING = ['newsletter', 'email_segment', 'email_recipient_filter'];
+/** Script an agent could put on every reader's page (Ghost serves a post's code injection as is). */
+const NO_CODE = ['codeinjection_head', 'codeinjection_foot'];
 const POST_READ = ['posts:browse', 'posts:read'];
 const TAG_READ = ['tags:browse', 'tags:read'];
 const POST_WRITE = ['posts:add', 'posts:edit', 'posts:destroy'];
@@ -34,7 +36,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       version: 1,
       scopes: [...POST_READ, 'posts:add', 'posts:edit', ...TAG_READ, 'images:upload'],
       constraints: { posts: { status: ['draft'], createdByKey: true } },
-      fields: { posts: { status: ['draft'], deny: ['authors', 'visibility', 'published_at', ...NO_SENDING] } },
+      fields: { posts: { status: ['draft'], deny: ['authors', 'visibility', 'published_at', ...NO_SENDING, ...NO_CODE] } },
       sendEmail: false,
       redact: NO_STAFF_EMAILS,
     },
@@ -71,18 +73,18 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       version: 1,
       scopes: [...POST_READ, 'posts:add', 'posts:edit', ...TAG_READ],
       constraints: { posts: { status: ['draft'], createdByKey: true } },
-      fields: { posts: { status: ['draft'], deny: ['authors', 'visibility', 'published_at', ...NO_SENDING] } },
+      fields: { posts: { status: ['draft'], deny: ['authors', 'visibility', 'published_at', ...NO_SENDING, ...NO_CODE] } },
       sendEmail: false,
       redact: NO_STAFF_EMAILS,
     },
   },
   'agent-editor': {
     description:
-      'an AI agent that edits posts and pages: it may publish or delete a post, each time only after a person approves that call (ghostgate approvals approve); never changes authors or sends email',
+      'an AI agent that edits posts and pages: it may publish, edit what is live or scheduled, or delete a post, each time only after a person approves that call (ghostgate approvals approve); never changes authors, code injection or sends email',
     grant: {
       version: 1,
       scopes: [...POST_READ, ...POST_WRITE, 'pages:browse', 'pages:read', 'pages:add', 'pages:edit', ...TAG_READ],
-      fields: { posts: { deny: ['authors', ...NO_SENDING] }, pages: { deny: ['authors', ...NO_SENDING] } },
+      fields: { posts: { deny: ['authors', ...NO_SENDING, ...NO_CODE] }, pages: { deny: ['authors', ...NO_SENDING, ...NO_CODE] } },
       sendEmail: false,
       redact: NO_STAFF_EMAILS,
       confirm: ['posts:publish', 'pages:publish', 'posts:destroy'],

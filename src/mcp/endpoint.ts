@@ -59,8 +59,11 @@ const MCP_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 export interface McpCall {
-  /** Runs an Admin API request through the gateway's handler, audited under `label` (the tool or resource). */
-  readonly dispatch: (r: InnerRequest, label: string) => Promise<GatewayAnswer>;
+  /**
+   * Runs an Admin API request through the gateway's handler, audited under `label` (the tool or resource);
+   * `keyed`: its pipeline authenticated the key (and so counted it, or refused it for the key's state).
+   */
+  readonly dispatch: (r: InnerRequest, label: string) => Promise<GatewayAnswer & { readonly keyed: boolean }>;
   /** Answers a refusal of the MCP request itself in Ghost's error envelope. */
   readonly refuse: (code: ErrorCode, context: string, headers?: Record<string, string>) => void;
   readonly ip: string | undefined;
@@ -75,7 +78,7 @@ export interface McpOutcome {
   /** A refusal of the MCP request, or a tool error the endpoint gave before anything was sent. */
   code: ErrorCode | null;
   key: KeyRecord | undefined;
-  /** Whether a request with the key's credential was sent through the pipeline (which counted it). */
+  /** Whether a request with the key's credential reached the key in the pipeline (which counted it). */
   sent: boolean;
 }
 
@@ -133,7 +136,8 @@ export class McpEndpoint {
       await transport.close();
       await server.close();
     }
-    // CASE: foreseen to send but refused before it did (the SDK's own checks): counted now, after the fact.
+    // CASE: foreseen to send but it did not reach the key (the SDK's own checks refused the message, or the
+    // pipeline refused the request before authenticating: an id that is no path segment): counted now.
     if (sends && !out.sent) await takeTraffic(this.deps, key, auth.ancestors, call.now);
     return out;
   }
@@ -201,8 +205,9 @@ export class McpEndpoint {
       if (!tool) return refused('MCP_TOOL_UNKNOWN', `no tool "${out.tool}"`);
       const input = toolRequest(tool, r.params.arguments);
       if (!input.ok) return refused('MCP_TOOL_INPUT', input.why);
-      out.sent = true;
-      return toolResult(await call.dispatch({ ...input.request, authorization }, tool.name));
+      const answer = await call.dispatch({ ...input.request, authorization }, tool.name);
+      out.sent = answer.keyed;
+      return toolResult(answer);
     });
     const lists = LIST_RESOURCES.filter((l) => grant.holds(l.scope, l.resource));
     server.setRequestHandler(ListResourcesRequestSchema, () => ({
@@ -229,8 +234,8 @@ export class McpEndpoint {
       }
       const list = lists.find((l) => l.uri === uri);
       if (list) {
-        out.sent = true;
         const a = await call.dispatch({ method: 'GET', pathAndQuery: list.pathAndQuery, authorization }, `resource:${list.name}`);
+        out.sent = a.keyed;
         const result = toolResult(a);
         // A refusal (the grant's, or Ghost's) is the read's error, with its code first.
         if (result.isError) throw new Error((result.content[0] as { text: string }).text);

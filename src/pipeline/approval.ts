@@ -25,20 +25,42 @@ export interface ConfirmedCall {
   readonly body: Buffer | null;
   /** The record's title, for the person deciding. */
   readonly title?: string;
+  /** The version (`updated_at`) of the record the call acts on as Ghost has it now: an approval holds for it only. */
+  readonly recordVersion?: string | null;
 }
 
 export type ApprovalGate = { ok: true; approval: string } | { ok: false; code: ErrorCode; context: string; help: string };
 
-/** The call, exactly: an approval lets through this and nothing else. */
-export function fingerprint(c: Pick<ConfirmedCall, 'route' | 'pathAndQuery' | 'body'>): string {
+/**
+ * The call, exactly, on the record as it is: an approval lets through this and nothing else. With the
+ * record's version in it, an approval given for a record as the person saw it does not let the call
+ * through once the record changed (an agent's edit of a draft after the approval, say, with a future
+ * `updated_at` that passes Ghost's collision check: ghost/core/core/server/models/base/plugins/collision).
+ */
+export function fingerprint(c: Pick<ConfirmedCall, 'route' | 'pathAndQuery' | 'body' | 'recordVersion'>): string {
+  const call: unknown[] = [c.route.method, c.pathAndQuery, c.body?.toString('base64') ?? null];
+  if (c.recordVersion !== undefined) call.push(c.recordVersion);
+  return createHash('sha256').update(JSON.stringify(call)).digest('hex');
+}
+
+/**
+ * What a denial covers beyond the exact call: this key's call of this route on this record under this
+ * item, whatever its body's bytes or query (keys reordered, an option added), for a day after the denial.
+ */
+export function subject(c: Pick<ConfirmedCall, 'key' | 'item' | 'route' | 'params'>): string {
+  const params = Object.entries(c.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash('sha256')
-    .update(JSON.stringify([c.route.method, c.pathAndQuery, c.body?.toString('base64') ?? null]))
+    .update(JSON.stringify([c.key.id, c.item, c.route.method, c.route.path, params]))
     .digest('hex');
 }
 
 /** The call as it will be forwarded, for the person deciding: the body as text when it is UTF-8 (JSON always is). */
-export function heldCall(c: Pick<ConfirmedCall, 'route' | 'pathAndQuery' | 'body'>): ApprovalCall {
-  const base = { method: c.route.method, pathAndQuery: c.pathAndQuery };
+export function heldCall(c: Pick<ConfirmedCall, 'route' | 'pathAndQuery' | 'body' | 'recordVersion'>): ApprovalCall {
+  const base = {
+    method: c.route.method,
+    pathAndQuery: c.pathAndQuery,
+    ...(c.recordVersion !== undefined ? { recordVersion: c.recordVersion } : {}),
+  };
   if (c.body === null) return { ...base, body: null, bodyEncoding: 'utf8' };
   const text = c.body.toString('utf8');
   return Buffer.from(text, 'utf8').equals(c.body)
@@ -60,6 +82,8 @@ export async function approvalGate(store: Store, c: ConfirmedCall, nowMs: number
     id: randomUUID(),
     keyId: c.key.id,
     fingerprint: fingerprint(c),
+    subject: subject(c),
+    deniedSince: nowMs - APPROVAL_TTL_MS,
     summary: `${c.route.method} ${c.route.path}${id}${title} (${c.item}) by key ${c.key.name}`.slice(0, 300),
     call: heldCall(c),
     now: nowMs,
@@ -79,7 +103,7 @@ export async function approvalGate(store: Store, c: ConfirmedCall, nowMs: number
     return {
       ok: false,
       code: 'APPROVAL_DENIED',
-      context: `approval ${a.id} (${c.item}) was denied: this call stays refused`,
+      context: `approval ${a.id} (${c.item}) was denied: this call stays refused, and any call of this route on this record under ${c.item} for a day after the denial`,
       help: 'A person denied this exact call; do not retry it. Ask the key’s owner what would be acceptable.',
     };
   }

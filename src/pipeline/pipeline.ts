@@ -161,6 +161,7 @@ export async function runPipeline(
             params: resolved.params,
             body: body?.bytes ?? null,
             ...(typeof record?.title === 'string' ? { title: record.title } : {}),
+            ...(facts.record !== undefined ? { recordVersion: recordVersion(facts.record) } : {}),
           },
           nowMs,
         );
@@ -396,4 +397,10 @@ function bodyRecord(body: unknown, resource: string): Record<string, unknown> | 
   const list = body && typeof body === 'object' ? (body as Record<string, unknown>)[resource] : undefined;
   const first: unknown = Array.isArray(list) ? list[0] : undefined;
   return first && typeof first === 'object' ? (first as Record<string, unknown>) : undefined;
+}
+
+/** A record's version as Ghost checks it for collisions (`updated_at`), or null. */
+function recordVersion(record: RequestFacts['record']): string | null {
+  const v = record !== null && typeof record === 'object' && !Array.isArray(record) ? record.updated_at : undefined;
+  return typeof v === 'string' ? v : null;
 }

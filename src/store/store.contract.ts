@@ -362,7 +362,13 @@ export function storeContract(
       const held = { method: 'PUT', pathAndQuery: '/posts/p1/', body: '{"posts":[{"status":"published"}]}', bodyEncoding: 'utf8' as const };
       const call = { keyId: ID, fingerprint: 'f1', summary: 'PUT /posts/:id (posts:publish)', call: held, expiresAt: 10_000 };
       const opened = async (a: Partial<Parameters<typeof approvals.open>[0]> & { id: string; now: number }) => {
-        const r = await approvals.open({ ...call, maxPending: 10, ...a });
+        const r = await approvals.open({
+          ...call,
+          subject: `s-${a.fingerprint ?? call.fingerprint}`,
+          deniedSince: 0,
+          maxPending: 10,
+          ...a,
+        });
         assert.ok(r, `approval ${a.id} opened`);
         return r;
       };
@@ -390,6 +396,9 @@ export function storeContract(
         ],
         ['ap3', 'denied'],
       );
+      // A denial covers its subject (the same key, route, record and item, whatever the bytes) since deniedSince.
+      assert.equal((await opened({ fingerprint: 'f2b', subject: 's-f2', id: 'ap10', now: 3500, deniedSince: 3000 })).id, 'ap3');
+      assert.equal((await opened({ fingerprint: 'f2c', subject: 's-f2', id: 'ap11', now: 3600, deniedSince: 3300 })).id, 'ap11');
       // Expired: neither decided, used nor reopened.
       assert.equal(await approvals.decide('ap6', 'approved', 10_000), false);
       assert.equal((await opened({ id: 'ap7', now: 10_001, expiresAt: 20_000 })).id, 'ap7');
@@ -401,7 +410,7 @@ export function storeContract(
       assert.equal(await approvals.get('nope'), undefined);
       assert.deepEqual(
         (await approvals.list()).map((a) => a.id),
-        ['ap7', 'ap6', 'ap4', 'ap3', 'ap1'],
+        ['ap7', 'ap11', 'ap6', 'ap4', 'ap3', 'ap1'],
       );
     } finally {
       await store.close();
@@ -413,16 +422,30 @@ export function storeContract(
     try {
       const approvals = store.approvals;
       const held = { method: 'DELETE', pathAndQuery: '/posts/p1/', body: null, bodyEncoding: 'utf8' as const };
-      const base = { keyId: ID, summary: 's', call: held, expiresAt: 10_000, maxPending: 2 };
-      assert.ok(await approvals.open({ ...base, id: 'q1', fingerprint: 'g1', now: 1 }));
-      assert.ok(await approvals.open({ ...base, id: 'q2', fingerprint: 'g2', now: 2 }));
-      assert.equal(await approvals.open({ ...base, id: 'q3', fingerprint: 'g3', now: 3 }), undefined);
-      assert.equal((await approvals.open({ ...base, id: 'q4', fingerprint: 'g1', now: 4 }))?.id, 'q1', 'an open call is found');
-      assert.ok(await approvals.open({ ...base, keyId: 'b'.repeat(24), id: 'q5', fingerprint: 'g3', now: 5 }), 'another key has its own');
+      const base = { keyId: ID, summary: 's', deniedSince: 0, call: held, expiresAt: 10_000, maxPending: 2 };
+      assert.ok(await approvals.open({ ...base, id: 'q1', fingerprint: 'g1', subject: 'g1', now: 1 }));
+      assert.ok(await approvals.open({ ...base, id: 'q2', fingerprint: 'g2', subject: 'g2', now: 2 }));
+      assert.equal(await approvals.open({ ...base, id: 'q3', fingerprint: 'g3', subject: 'g3', now: 3 }), undefined);
+      assert.equal(
+        (await approvals.open({ ...base, id: 'q4', fingerprint: 'g1', subject: 'g1', now: 4 }))?.id,
+        'q1',
+        'an open call is found',
+      );
+      assert.ok(
+        await approvals.open({ ...base, keyId: 'b'.repeat(24), id: 'q5', fingerprint: 'g3', subject: 'g3', now: 5 }),
+        'another key has its own',
+      );
       assert.equal(await approvals.decide('q2', 'denied', 6), true);
-      assert.equal((await approvals.open({ ...base, id: 'q6', fingerprint: 'g3', now: 7 }))?.id, 'q6', 'a decided one frees a place');
+      assert.equal(
+        (await approvals.open({ ...base, id: 'q6', fingerprint: 'g3', subject: 'g3', now: 7 }))?.id,
+        'q6',
+        'a decided one frees a place',
+      );
       // Expired pending approvals do not count.
-      assert.equal((await approvals.open({ ...base, id: 'q7', fingerprint: 'g4', now: 10_000, expiresAt: 20_000 }))?.id, 'q7');
+      assert.equal(
+        (await approvals.open({ ...base, id: 'q7', fingerprint: 'g4', subject: 'g4', now: 10_000, expiresAt: 20_000 }))?.id,
+        'q7',
+      );
       assert.equal(await approvals.get('q3'), undefined, 'nothing was written for the refused one');
     } finally {
       await store.close();

@@ -258,11 +258,14 @@ export interface ApprovalCall {
   readonly pathAndQuery: string;
   readonly body: string | null;
   readonly bodyEncoding: 'utf8' | 'base64';
+  /** The `updated_at` of the record the call acts on when it was held (null: Ghost had none); the approval holds for it only. */
+  readonly recordVersion?: string | null;
 }
 
 export interface ApprovalStore {
   /**
-   * This key's approval of this call: a denied one (a denial stands), else the open one (pending or
+   * This key's approval of this call: a denied one (a denial of the call stands; one of its subject,
+   * decided after `deniedSince`, too), else the open one (pending or
    * approved, unused, not expired), else a new pending one — unless the key already has `maxPending`
    * pending approvals: undefined (an agent cannot bury the person deciding under requests).
    */
@@ -270,6 +273,9 @@ export interface ApprovalStore {
     id: string;
     keyId: string;
     fingerprint: string;
+    /** The key, route, record and confirm item, whatever the body's bytes: a denial covers it since `deniedSince`. */
+    subject: string;
+    deniedSince: number;
     summary: string;
     call: ApprovalCall;
     now: number;

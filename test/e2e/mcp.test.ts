@@ -1,4 +1,5 @@
 import { after, before, describe, test } from 'node:test';
+import { dirname } from 'node:path';
 import assert from 'node:assert/strict';
 // @ts-expect-error the official client ships no types
 import GhostAdminAPI from '@tryghost/admin-api';
@@ -14,6 +15,7 @@ import type { AuditRow } from '../../src/store/audit.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authHeader } from '../helpers/token.js';
+import { runCliAsync } from '../helpers/cli.js';
 import { lab } from './lab-helper.js';
 
 type Api = any;
@@ -199,12 +201,21 @@ describe('an AI agent over MCP against the real Ghost', () => {
     const post = draft.json.posts[0];
     created.push(post.id);
     const puts = () => proxy.seen.filter((x) => x.method === 'PUT' && x.url.includes(post.id)).length;
-    const args = { id: post.id, body: { status: 'published', updated_at: post.updated_at } };
+    const args = { id: post.id, body: { status: 'published', title: 'Published by a person', updated_at: post.updated_at } };
     const held = await call('edit_post', args, editor);
     assert.equal(held.code, 'APPROVAL_PENDING');
     assert.equal(puts(), 0);
     assert.equal((await direct.posts.read({ id: post.id })).status, 'draft');
     const id = /approval ([0-9a-f-]{36})/.exec(held.json.error.context)![1]!;
+    // The person deciding sees the body and what it changes in Ghost's record now, read from the real Ghost.
+    const shown = await runCliAsync(dirname(gw.configFile), '--config', gw.configFile, 'approvals', 'show', id, '--json');
+    assert.equal(shown.code, 0, shown.err);
+    const seen = JSON.parse(shown.out) as { call: { body: string }; changes?: { field: string; before: unknown; after: unknown }[] };
+    assert.deepEqual(JSON.parse(seen.call.body), { posts: [args.body] }, shown.out);
+    assert.deepEqual(seen.changes, [
+      { field: 'status', before: 'draft', after: 'published' },
+      { field: 'title', before: 'Waiting for a person', after: 'Published by a person' },
+    ]);
     await decideApproval({ store: gw.gateway.store }, id, 'approved', Date.now());
     const done = await call('edit_post', args, editor);
     assert.equal(done.code, 'ok', done.text);
@@ -213,6 +224,55 @@ describe('an AI agent over MCP against the real Ghost', () => {
     // The same call again is held anew: the approval was for one call.
     assert.equal((await call('edit_post', args, editor)).code, 'APPROVAL_PENDING');
     assert.equal(puts(), 1);
+    await editor.close();
+  });
+
+  test('agent-editor: an approval is for the post as the person saw it; a draft changed after it (its updated_at set ahead to pass Ghost’s collision check) is not published', async () => {
+    const k = await gw.createKey(PRESETS['agent-editor']!.grant, 'agent editor 3');
+    const editor = await connect(`Bearer ${k.key}`);
+    const draft = await call('add_post', { body: { title: 'The title a person reviewed', status: 'draft' } }, editor);
+    assert.equal(draft.code, 'ok', draft.text);
+    const post = draft.json.posts[0];
+    created.push(post.id);
+    // A whole second a little ahead: Ghost stores updated_at in whole seconds and compares it with the body's.
+    const ahead = Math.ceil(Date.now() / 1000) * 1000 + 3000;
+    const publish = { id: post.id, body: { status: 'published', updated_at: new Date(ahead).toISOString() } };
+    const held = await call('edit_post', publish, editor);
+    assert.equal(held.code, 'APPROVAL_PENDING');
+    await decideApproval(
+      { store: gw.gateway.store },
+      /approval ([0-9a-f-]{36})/.exec(held.json.error.context)![1]!,
+      'approved',
+      Date.now(),
+    );
+    // In that very second the agent edits the draft (a draft edit needs no approval): Ghost stamps it with that second.
+    await new Promise((r) => setTimeout(r, Math.max(0, ahead + 50 - Date.now())));
+    const swap = await call('edit_post', { id: post.id, body: { title: 'A title nobody reviewed', updated_at: post.updated_at } }, editor);
+    assert.equal(swap.code, 'ok', swap.text);
+    assert.equal(swap.json.posts[0].updated_at, publish.body.updated_at, 'the edit landed in the second the held call names');
+    const replay = await call('edit_post', publish, editor);
+    assert.equal(replay.code, 'APPROVAL_PENDING', 'the approval was for the post before the edit');
+    assert.equal(replay.seen.filter((x) => x.method === 'PUT').length, 0);
+    assert.equal((await direct.posts.read({ id: post.id })).status, 'draft');
+    await editor.close();
+  });
+
+  test('agent-editor: an edit of a live post is held for a person, and code injection is refused outright', async () => {
+    const live = await direct.posts.add({ title: 'Live already', status: 'published' });
+    created.push(live.id);
+    const k = await gw.createKey(PRESETS['agent-editor']!.grant, 'agent editor 4');
+    const editor = await connect(`Bearer ${k.key}`);
+    const edit = await call('edit_post', { id: live.id, body: { title: 'Changed while live', updated_at: live.updated_at } }, editor);
+    assert.equal(edit.code, 'APPROVAL_PENDING');
+    const script = await call(
+      'edit_post',
+      { id: live.id, body: { codeinjection_head: '<script>alert(1)</script>', updated_at: live.updated_at } },
+      editor,
+    );
+    assert.equal(script.code, 'FIELD_REFUSED');
+    assert.equal([...edit.seen, ...script.seen].filter((x) => x.method === 'PUT').length, 0);
+    const now = await direct.posts.read({ id: live.id });
+    assert.deepEqual([now.title, now.codeinjection_head], ['Live already', null]);
     await editor.close();
   });
 

@@ -16,18 +16,34 @@ const decide = (method: string, path: string, request: Partial<RequestFacts> = {
     request: { query: new Map(), params: path.includes(':id') ? { id: ID } : {}, ...request },
   });
 
-test('a post write under a publish item needs its body first, then is allowed with the item that holds it', () => {
+test('a post write under a publish item needs its body, then the record it edits; publishing, or editing a live record, is held', () => {
   assert.deepEqual(decide('PUT', '/posts/:id'), { allow: 'need', need: { body: true } });
-  const publish = decide('PUT', '/posts/:id', { body: { posts: [{ status: 'published' }] } });
-  assert.ok(publish.allow === true);
-  assert.equal(publish.effects.confirm, 'posts:publish');
-  const draft = decide('PUT', '/posts/:id', { body: { posts: [{ status: 'draft' }] } });
-  assert.ok(draft.allow === true);
-  assert.equal(draft.effects.confirm, undefined);
+  const publishing = { posts: [{ status: 'published' }] };
+  assert.deepEqual(decide('PUT', '/posts/:id', { body: publishing }), {
+    allow: 'need',
+    need: { record: { resource: 'posts', by: 'id', value: ID, include: 'tags,authors' } },
+  });
+  const held = (body: unknown, record: unknown) => {
+    const d = decide('PUT', '/posts/:id', { body, record: record as RequestFacts['record'] });
+    assert.ok(d.allow === true, JSON.stringify(d));
+    return d.effects.confirm;
+  };
+  const draft = { status: 'draft', updated_at: '2026-01-01T00:00:00.000Z' };
+  assert.equal(held(publishing, draft), 'posts:publish');
+  assert.equal(held({ posts: [{ status: 'draft' }] }, draft), undefined);
+  // What readers see now, or will at its time: an edit of it is held whatever the body says.
+  assert.equal(held({ posts: [{ title: 'x' }] }, { ...draft, status: 'published' }), 'posts:publish');
+  assert.equal(held({ posts: [{ title: 'x' }] }, { ...draft, status: 'scheduled' }), 'posts:publish');
+  assert.equal(held({ posts: [{ title: 'x' }] }, null), undefined);
+  // An add names no record: judged on its body alone.
+  const add = decide('POST', '/posts', { body: publishing });
+  assert.ok(add.allow === true);
+  assert.equal(add.effects.confirm, 'posts:publish');
 });
 
-test('a scope item holds its route without a body; an upload cannot be held; other routes are not held', () => {
-  const del = decide('DELETE', '/posts/:id');
+test('a scope item holds its route once the record is read; an upload cannot be held; other routes are not held', () => {
+  assert.equal(decide('DELETE', '/posts/:id').allow, 'need');
+  const del = decide('DELETE', '/posts/:id', { record: { id: ID, updated_at: 'v1' } });
   assert.ok(del.allow === true);
   assert.equal(del.effects.confirm, 'posts:destroy');
   const upload = decide('POST', '/images/upload');
