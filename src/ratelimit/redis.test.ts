@@ -1,30 +1,13 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { createClient } from '@redis/client';
+import { REDIS_TEST_URL, redisUnavailable, testPrefix } from './redis.test.helper.js';
 import { RedisRateLimiter } from './redis.js';
 
-/**
- * The Redis adapter against a real Redis (GHOSTGATE_TEST_REDIS_URL, default the development and CI
- * machines' 127.0.0.1:6379), each run under a key prefix of its own that it deletes at the end.
- */
-const URL_ = process.env.GHOSTGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `ghostgate:test:${randomBytes(6).toString('hex')}:`;
-
-async function redisUnavailable(): Promise<string | undefined> {
-  const c = createClient({ url: URL_, socket: { connectTimeout: 1000, reconnectStrategy: false } });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    await c.ping();
-    await c.close();
-    return undefined;
-  } catch (e) {
-    return `Redis is not reachable (${(e as Error).message}): shared rate limit tests skipped (.ci/run starts it)`;
-  }
-}
+/** The Redis adapter against a real Redis (redis.test.helper.ts), under a key prefix of its own. */
 const skip = await redisUnavailable();
+const { prefix, drop } = testPrefix();
+const URL_ = REDIS_TEST_URL;
 const ready = async (rl: RedisRateLimiter) => {
   // Connecting is asynchronous; a take before it is refused (fail closed), so wait for the first answer.
   for (let i = 0; i < 50; i++) {
@@ -45,10 +28,7 @@ describe('shared rate limits in Redis', { ...(skip ? { skip } : {}) }, () => {
   };
   after(async () => {
     for (const rl of open) await rl.close();
-    const c = createClient({ url: URL_ });
-    await c.connect();
-    for await (const keys of c.scanIterator({ MATCH: `${prefix}*` })) if (keys.length > 0) await c.del(keys);
-    await c.close();
+    await drop();
   });
 
   test('two replicas taking a key’s bucket at once admit exactly its burst, not twice it', async () => {

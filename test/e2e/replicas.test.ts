@@ -1,0 +1,282 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { request } from 'undici';
+// @ts-expect-error the official client ships no types
+import GhostAdminAPI from '@tryghost/admin-api';
+import type { LabState } from '../../src/lab/lab.js';
+import { pgUnavailable, testSchema, type TestSchema } from '../../src/store/postgres/postgres.test.helper.js';
+import { REDIS_TEST_URL, redisUnavailable, testPrefix } from '../../src/ratelimit/redis.test.helper.js';
+import { startTestGateway } from '../helpers/gateway.js';
+import { cli, startServe, type ServeProcess } from '../helpers/serve-process.js';
+import { roundRobin } from '../helpers/round-robin.js';
+import { authHeader } from '../helpers/token.js';
+import { lab } from './lab-helper.js';
+
+/**
+ * Two `ghostgate serve` processes on one PostgreSQL schema in front of the
+ * lab's real Ghost (issue 16): a key's 10/s rate across both replicas, exact
+ * through Redis and approximate without it (each enforces its share); a
+ * revocation through one refused by the other within 1 s; a replica killed
+ * with SIGKILL under writes leaves an intent row for every write Ghost did and
+ * every chain verifying; a rolling SIGTERM restart behind a balancer fails no
+ * request and loses no audit record. Figures are printed as diagnostics.
+ */
+const skip = (await pgUnavailable()) ?? (await redisUnavailable());
+type Ghost = { posts: { browse(o: object): Promise<{ id: string }[]>; delete(o: { id: string }): Promise<void> } };
+
+describe('two gateway processes on one PostgreSQL in front of the real Ghost', { ...(skip ? { skip } : {}) }, () => {
+  let s: LabState;
+  let schema: TestSchema;
+  let configFile: string;
+  const redis = testPrefix();
+  const running = new Set<ServeProcess>();
+  const run = Date.now().toString(36);
+
+  const serve = async (env: Record<string, string> = {}) => {
+    const p = await startServe(configFile, env);
+    running.add(p);
+    void p.exited.then(() => running.delete(p));
+    return p;
+  };
+  const stopAll = async () => {
+    for (const p of [...running]) await p.kill('SIGTERM');
+  };
+  const mint = (args: string[]) => {
+    const r = cli(configFile, ['token', 'create', '--name', `replicas ${run}`, ...args, '--json']);
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out) as { id: string; key: string };
+  };
+  const get = (url: string, key: string) =>
+    request(`${url}/ghost/api/admin/posts/?limit=1&fields=id`, { headers: { authorization: authHeader(key) } }).then(async (r) => {
+      const text = await r.body.text();
+      return {
+        status: r.statusCode,
+        code: r.statusCode >= 400 ? (JSON.parse(text) as { errors: { code: string }[] }).errors[0]!.code : null,
+      };
+    });
+  const post = (url: string, key: string, title: string) =>
+    request(`${url}/ghost/api/admin/posts/`, {
+      method: 'POST',
+      headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+      body: JSON.stringify({ posts: [{ title }] }),
+    }).then(async (r) => (await r.body.dump(), r.statusCode));
+  const sql = async <R>(text: string, args: unknown[] = []): Promise<R[]> => {
+    const c = new pg.Client({ connectionString: schema.url });
+    await c.connect();
+    try {
+      return (await c.query(text, args)).rows as R[];
+    } finally {
+      await c.end();
+    }
+  };
+  const verify = () => {
+    const v = cli(configFile, ['audit', 'verify', '--json']);
+    const report = JSON.parse(v.out) as { ok: boolean; chains: { chain: string; rows: number }[] };
+    assert.equal(v.code, 0, v.out + v.err);
+    assert.equal(report.ok, true);
+    return report;
+  };
+  const direct = () => new GhostAdminAPI({ url: s.url, key: s.integration.adminKey, version: 'v6.0' }) as Ghost;
+  const ghostPosts = async (prefix: string) => direct().posts.browse({ filter: `title:~'${prefix}'`, limit: 'all', fields: 'id,title' });
+
+  /** Requests from `workers` loops over `urls` for `ms`; the times of the admitted ones and the codes of the rest. */
+  async function hammer(urls: string[], key: string, ms: number, workers = 8) {
+    const admitted: number[] = [];
+    const refused = new Map<string, number>();
+    const t0 = performance.now();
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        while (performance.now() - t0 < ms) {
+          const r = await get(urls[i++ % urls.length]!, key);
+          if (r.status === 200) admitted.push(performance.now() - t0);
+          else refused.set(r.code ?? String(r.status), (refused.get(r.code ?? String(r.status)) ?? 0) + 1);
+        }
+      }),
+    );
+    return { admitted, refused };
+  }
+
+  before(async () => {
+    s = await lab();
+    schema = await testSchema();
+    // A config file and the sealed upstream credential in the schema, as `ghostgate init` leaves them.
+    const setup = await startTestGateway({
+      upstreamUrl: s.url,
+      upstreamKey: s.integration.adminKey,
+      extra: {
+        store: { driver: 'postgres', url: schema.url, pollMs: 500 },
+        ratelimit: { prefix: redis.prefix },
+        listen: { drainSeconds: 10 },
+      },
+    });
+    configFile = setup.configFile;
+    await setup.close(true);
+  });
+  after(async () => {
+    await stopAll();
+    await redis.drop();
+    // The posts these tests made, gone from the lab site.
+    const ghost = direct();
+    for (const p of await ghostPosts(`ops-${run}`).catch(() => [])) await ghost.posts.delete({ id: p.id }).catch(() => {});
+    await schema?.drop();
+  });
+
+  test('through Redis, a 10/s key hammered across both replicas admits 10/s: its burst, then one per 100 ms', async (t) => {
+    const [a, b] = [await serve({ GHOSTGATE_RATELIMIT_REDIS: REDIS_TEST_URL }), await serve({ GHOSTGATE_RATELIMIT_REDIS: REDIS_TEST_URL })];
+    const k = mint(['--scope', 'posts:browse', '--rate', '10/s']);
+    const seconds = 6;
+    const { admitted, refused } = await hammer([a.url, b.url], k.key, seconds * 1000);
+    const steady = admitted.filter((at) => at >= 1000).length / (seconds - 1);
+    t.diagnostic(
+      `redis: ${admitted.length} admitted in ${seconds} s (burst 10 + ${seconds} x 10 = ${10 + seconds * 10} allowed), ` +
+        `${steady.toFixed(2)}/s after the first second; refused ${JSON.stringify(Object.fromEntries(refused))}`,
+    );
+    assert.ok(admitted.length <= 10 + seconds * 10 + 1, `at most the burst and the rate (+1 for the refill during the last call)`);
+    assert.ok(steady >= 9.5 && steady <= 10.5, `steady ${steady}/s`);
+    assert.deepEqual([...refused.keys()], ['RATE_LIMITED']);
+    await stopAll();
+  });
+
+  test('without Redis, each replica enforces its share: the key’s 10/s across two replicas, balanced evenly, admits 10/s ± 10%', async (t) => {
+    const [a, b] = [await serve(), await serve()];
+    // A replica counts the live replicas when it starts and at each lease renewal (every 5 s).
+    await new Promise((r) => setTimeout(r, 5500));
+    const k = mint(['--scope', 'posts:browse', '--rate', '10/s']);
+    const seconds = 6;
+    const { admitted, refused } = await hammer([a.url, b.url], k.key, seconds * 1000);
+    const steady = admitted.filter((at) => at >= 1000).length / (seconds - 1);
+    t.diagnostic(
+      `share: ${admitted.length} admitted in ${seconds} s (${10 + seconds * 10} allowed exactly), ${steady.toFixed(2)}/s after the first second; ` +
+        `refused ${JSON.stringify(Object.fromEntries(refused))}`,
+    );
+    assert.ok(steady >= 9 && steady <= 11, `steady ${steady}/s`);
+    assert.ok(admitted.length <= 10 + seconds * 10 + 2, 'at most the burst and the rate (+1 per replica)');
+  });
+
+  test('a key revoked through one replica is refused by the other within 1 s (measured)', async (t) => {
+    const [a, b] = running.size >= 2 ? [...running] : [await serve(), await serve()];
+    const k = mint(['--scope', 'posts:browse']);
+    assert.equal((await get(b!.url, k.key)).status, 200, 'b has the key cached');
+    assert.equal((await get(a!.url, k.key)).status, 200);
+    const t0 = performance.now();
+    const r = cli(configFile, ['token', 'revoke', k.id]);
+    assert.equal(r.code, 0, r.err);
+    const cliMs = performance.now() - t0;
+    let refused: string | null = null;
+    while (refused === null && performance.now() - t0 < 3000) {
+      const res = await get(b!.url, k.key);
+      if (res.status !== 200) refused = res.code;
+    }
+    const ms = performance.now() - t0 - cliMs;
+    t.diagnostic(
+      `replica b refused the revoked key ${ms.toFixed(0)} ms after \`token revoke\` returned (the CLI took ${cliMs.toFixed(0)} ms)`,
+    );
+    assert.equal(refused, 'KEY_REVOKED');
+    assert.ok(ms < 1000);
+    await stopAll();
+  });
+
+  test('SIGKILL of a replica under writes: every post Ghost made has an intent row, and every chain verifies', async (t) => {
+    const [a, b] = [await serve(), await serve()];
+    const k = mint(['--scope', 'posts:add']);
+    const prefix = `ops-${run}-kill-`;
+    const seen = { created: 0, failed: 0 };
+    let n = 0;
+    const t0 = performance.now();
+    const load = Promise.all(
+      Array.from({ length: 6 }, async (_, w) => {
+        while (performance.now() - t0 < 4000) {
+          const url = w % 2 ? a.url : b.url;
+          const status = await post(url, k.key, `${prefix}${n++}`).catch(() => 0);
+          if (status === 201) seen.created++;
+          else seen.failed++;
+          if (status === 0 && url === a.url) await new Promise((r) => setTimeout(r, 50)); // a is gone
+        }
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const killedAt = performance.now() - t0;
+    assert.equal(await a.kill('SIGKILL'), null, 'killed by the signal');
+    await load;
+    const posts = await ghostPosts(prefix);
+    const rows = await sql<{ request_id: string; kind: string; chain: string }>(
+      "SELECT request_id, kind, chain FROM audit WHERE key_id = $1 AND kind IN ('intent', 'outcome')",
+      [k.id],
+    );
+    const intents = rows.filter((r) => r.kind === 'intent');
+    const answered = new Set(rows.filter((r) => r.kind === 'outcome').map((r) => r.request_id));
+    const open = intents.filter((r) => !answered.has(r.request_id));
+    const ledger = new Set(
+      (await sql<{ record_id: string }>("SELECT record_id FROM ledger WHERE key_id = $1 AND resource = 'posts'", [k.id])).map(
+        (r) => r.record_id,
+      ),
+    );
+    const unledgered = posts.filter((p) => !ledger.has(p.id));
+    t.diagnostic(
+      `killed at ${killedAt.toFixed(0)} ms: ${seen.created} writes answered 201, ${seen.failed} failed at the client; Ghost holds ${posts.length} posts; ` +
+        `${intents.length} intents, ${open.length} without an outcome (the killed replica's in flight); ${unledgered.length} posts Ghost made whose answer was lost`,
+    );
+    assert.ok(seen.created > 10 && seen.failed > 0, 'writes went through both, and some failed with the killed replica');
+    assert.ok(posts.length >= seen.created, 'every answered write is in Ghost');
+    assert.ok(posts.length <= intents.length, 'no write reached Ghost without its intent');
+    // A post without its ledger row is one whose answer never came back: each such write is an intent without an outcome.
+    assert.ok(unledgered.length <= open.length, 'every write whose answer was lost is an open intent');
+    assert.ok(
+      open.every((r) => r.chain === open[0]!.chain),
+      'open intents only on the killed replica’s chain',
+    );
+    const report = verify();
+    assert.ok(report.chains.filter((c) => c.rows > 0).length >= 2);
+    await stopAll();
+  });
+
+  test('a rolling SIGTERM restart of both replicas behind a round-robin balancer fails no request and loses no audit record', async (t) => {
+    const a = await serve();
+    const b = await serve();
+    const lb = await roundRobin([a.url, b.url]);
+    const k = mint(['--scope', 'posts:add,posts:browse']);
+    const prefix = `ops-${run}-roll-`;
+    const statuses = new Map<number, number>();
+    let sent = 0;
+    let stop = false;
+    const load = Promise.all(
+      Array.from({ length: 6 }, async (_, w) => {
+        while (!stop) {
+          sent++;
+          const status = await (w % 2 ? post(lb.url, k.key, `${prefix}${sent}`) : get(lb.url, k.key).then((r) => r.status)).catch(() => 0);
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        }
+      }),
+    );
+    const exits: (number | null)[] = [];
+    await new Promise((r) => setTimeout(r, 700));
+    for (const [i, old] of [a, b].entries()) {
+      exits.push(await old.kill('SIGTERM'));
+      const fresh = await serve();
+      lb.backends[i] = fresh.url;
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    stop = true;
+    await load;
+    await lb.close();
+    const rows = await sql<{ n: number }>("SELECT count(*)::int AS n FROM audit WHERE key_id = $1 AND kind IN ('request', 'outcome')", [
+      k.id,
+    ]);
+    t.diagnostic(
+      `${sent} requests through the restarts: statuses ${JSON.stringify(Object.fromEntries(statuses))}; ${lb.retried} retried by the balancer after a refused connection; ` +
+        `exit codes ${exits.join(', ')}; ${rows[0]!.n} audit records of answered requests`,
+    );
+    assert.deepEqual(exits, [0, 0]);
+    assert.deepEqual(
+      [...statuses.keys()].sort(),
+      [200, 201].filter((s) => statuses.has(s)),
+      'no failed request',
+    );
+    assert.ok((statuses.get(201) ?? 0) > 10 && (statuses.get(200) ?? 0) > 10);
+    assert.equal(rows[0]!.n, sent, 'one audit record per request');
+    verify();
+    await stopAll();
+  });
+});
