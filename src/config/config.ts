@@ -240,7 +240,7 @@ function urlOf(text: string, schemes: readonly string[]): boolean {
     return false;
   }
 }
-function isPostgresUrl(text: string): boolean {
+export function isPostgresUrl(text: string): boolean {
   return urlOf(text, ['postgres:', 'postgresql:']);
 }
 function isRedisUrl(text: string): boolean {
