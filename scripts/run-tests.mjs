@@ -26,13 +26,13 @@ const dir = mkdtempSync(join(tmpdir(), 'ghostgate-test-'));
 
 // The store-dependent files run a second time with every test gateway's store in a PostgreSQL schema of its
 // own (GHOSTGATE_TEST_STORE=postgres, test/helpers/gateway.ts), so the gateway is tested on both drivers.
-// Not here: files about the SQLite files themselves (faults: locks and a full disk; audit-continuity: the
-// audit file replaced or truncated on disk), and those that set their store (postgres, move-store).
+// Not here: files about the SQLite files themselves (faults: locks and a full disk; audit and
+// audit-continuity: the audit file copied, edited, replaced or truncated on disk; PostgreSQL's audit has
+// its own tests in src/store/postgres/pg-audit.test.ts), and those that set their store (postgres, move-store).
 // The store contract (src/store/store.contract.ts) runs on both drivers in the first pass.
 const ON_POSTGRES = [
   'test/approvals.test.ts',
   'test/attacks/attacks.test.ts',
-  'test/audit.test.ts',
   'test/cli-escalation.test.ts',
   'test/cli.test.ts',
   'test/gateway.test.ts',
