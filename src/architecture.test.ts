@@ -100,6 +100,8 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   pipeline: ['admin', 'cli', 'main', 'store/sqlite', 'store/postgres'],
   // The pipeline asks the webhook rules (authorize) and relay rows (pipeline.ts); webhooks never reach back.
   webhooks: ['pipeline', 'admin', 'cli', 'main', 'store/sqlite', 'store/postgres'],
+  // Rate limits are a port with its adapters (this process, Redis): they know the key's limits and nothing of their callers.
+  ratelimit: ['pipeline', 'webhooks', 'admin', 'cli', 'server', 'main', 'store/sqlite', 'store/postgres'],
   // Secrets read the config; the config reads nothing of the gateway's.
   config: ['secrets', 'store', 'pipeline', 'webhooks', 'admin', 'cli', 'main'],
   // Admin services are what the CLI (and the management API) call, never the other way round.

@@ -7,10 +7,13 @@ import { pino, type Logger } from 'pino';
 import { loadCatalog, type RouteEntry } from './catalog/catalog.js';
 import { RouteMatcher } from './catalog/matcher.js';
 import { loadPermissions, upstreamReach, type UpstreamCredentialInfo, type UpstreamReach } from './catalog/permissions.js';
-import { storeLabel, type Config } from './config/config.js';
+import { storeLabel, withoutPassword, type Config } from './config/config.js';
 import { Forwarder } from './pipeline/forward/forward.js';
 import { UpstreamCredential } from './pipeline/forward/upstream.js';
-import { parseCidrs, RateLimiter } from './pipeline/lifecycle/lifecycle.js';
+import { parseCidrs } from './pipeline/lifecycle/lifecycle.js';
+import { RateLimiter } from './ratelimit/local.js';
+import { RedisRateLimiter } from './ratelimit/redis.js';
+import type { RateLimits } from './ratelimit/ratelimit.js';
 import { UsageRecorder } from './pipeline/usage.js';
 import { loadMasterSecret, unseal } from './secrets/master.js';
 import {
@@ -149,6 +152,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
   const store = await openStoreForServing(config, log);
   let auditStore: AuditStore | undefined;
   let holder: string | undefined;
+  let rateLimiter: RateLimits | undefined;
   let draining = false;
   try {
     auditStore = config.audit.enabled ? await openAuditForServing(config, store, auditKey(master)) : undefined;
@@ -179,12 +183,31 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     // This process's lease on its max-use reservations, renewed while it lives.
     holder = await store.holders.register({ pid: process.pid, host: hostname(), startedAt: Date.now() }, Date.now() + HOLDER_LEASE_MS);
     const heldBy = holder;
+    // Without Redis, a key's rate is split between the live replicas: the holders whose lease runs, counted at each renewal.
+    let replicas = Math.max(1, await store.holders.live(Date.now()));
     const lease = setInterval(() => {
-      void store.holders.renew(heldBy, Date.now() + HOLDER_LEASE_MS).catch((err: unknown) => {
-        log.error({ err: { message: (err as Error).message } }, 'reservation lease not renewed');
-      });
+      void store.holders
+        .renew(heldBy, Date.now() + HOLDER_LEASE_MS)
+        .then(async () => {
+          replicas = Math.max(1, await store.holders.live(Date.now()));
+        })
+        .catch((err: unknown) => {
+          log.error({ err: { message: (err as Error).message } }, 'reservation lease not renewed');
+        });
     }, HOLDER_RENEW_MS);
     lease.unref();
+    const rl = config.ratelimit;
+    rateLimiter = rl.redis
+      ? RedisRateLimiter.open({
+          url: rl.redis,
+          prefix: rl.prefix,
+          timeoutMs: rl.timeoutMs,
+          onError: (err) => {
+            log.error({ err: { message: err.message } }, 'shared rate limits unavailable');
+          },
+        })
+      : new RateLimiter(() => replicas);
+    log.info(rl.redis ? { rateLimits: 'redis', redis: withoutPassword(rl.redis) } : { rateLimits: 'local share', replicas }, 'rate limits');
     // The upstream credential and what it reaches, replaced together on rotation.
     const makeUpstream = (k: string, info: UpstreamCredentialInfo) => {
       const reach = new Map<RouteEntry, UpstreamReach>(catalog.routes.map((r) => [r, upstreamReach(r, info, permissions)]));
@@ -295,7 +318,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       ghostPath: config.ghostPath,
       clockSkewS: config.auth.clockSkewSeconds,
       maxInspectedBody: 50 * 1024 * 1024,
-      rateLimiter: new RateLimiter(),
+      rateLimiter,
       holder,
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     };
@@ -392,6 +415,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         await deliveryLog?.close();
         await forwarder.close(cutShort);
         await usage.close();
+        await rateLimiter?.close?.();
         await audit?.close();
         await auditStore?.close();
         await store.holders.release(heldBy);
@@ -400,6 +424,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     };
   } catch (err) {
     await auditStore?.close();
+    await rateLimiter?.close?.();
     if (holder) await store.holders.release(holder);
     await store.close();
     throw err;

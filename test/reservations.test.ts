@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { mintKey } from '../src/keys/mint.js';
 import { PRESETS } from '../src/grants/presets.js';
-import { openSqliteAudit } from '../src/store/sqlite/sqlite-audit.js';
+import { openAudit } from '../src/admin/context.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { cli, startServe } from './helpers/serve-process.js';
@@ -92,6 +92,8 @@ describe('max uses across processes, crashes and hang-ups', () => {
       ['KEY_USES_EXHAUSTED', 'KEY_USES_EXHAUSTED', 'KEY_USES_EXHAUSTED'],
     );
     assert.equal(posts().length, 3);
+    // A use is settled just after its answer is sent: on PostgreSQL that commit can land after the client has the answer.
+    for (let i = 0; i < 80 && (await gw.gateway.store.keys.uses(k.record.id, Date.now())).reserved > 0; i++) await sleep(25);
     const shown = JSON.parse(cli(gw.configFile, ['token', 'show', k.record.id, '--json']).out);
     assert.deepEqual(shown.uses, { spent: 3, reserved: 0, unknown: 0 });
   });
@@ -162,7 +164,7 @@ describe('max uses across processes, crashes and hang-ups', () => {
       'the ledger learned the webhook from Ghost’s answer',
     );
     await sleep(gw.config.audit.flushMs * 3);
-    const a = openSqliteAudit(gw.config.audit.path);
+    const a = await openAudit(gw.config);
     const outcome = (await a.query({ keyId: k.record.id })).filter((r) => r.kind === 'outcome');
     await a.close();
     assert.equal(outcome.length, 1);
@@ -181,7 +183,7 @@ describe('max uses across processes, crashes and hang-ups', () => {
     assert.equal(posts().length, 1);
     assert.deepEqual(await gw.gateway.store.keys.uses(k.record.id, Date.now()), { spent: 0, reserved: 0, unknown: 1 });
     await sleep(gw.config.audit.flushMs * 3);
-    const a = openSqliteAudit(gw.config.audit.path);
+    const a = await openAudit(gw.config);
     const outcome = (await a.query({ keyId: k.record.id })).filter((x) => x.kind === 'outcome');
     await a.close();
     assert.deepEqual(

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { mintKey } from '../src/keys/mint.js';
-import { openSqliteAudit } from '../src/store/sqlite/sqlite-audit.js';
+import { openAudit } from '../src/admin/context.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { startServe } from './helpers/serve-process.js';
@@ -78,7 +78,7 @@ test('SIGTERM: new connections are refused, the write in flight finishes and is 
   const answered = await pending;
   assert.equal(answered.status, 201, 'the request in flight was answered');
   assert.equal(await serve.exited, 0);
-  const audit = openSqliteAudit(gw.config.audit.path);
+  const audit = await openAudit(gw.config);
   try {
     const rows = await audit.query({ keyId: k.record.id });
     assert.ok(

@@ -1,11 +1,14 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, storeLabel } from '../config/config.js';
+import { isPostgresUrl, loadConfig, storeLabel, withoutPassword } from '../config/config.js';
 import { migrateStore } from '../admin/context.js';
 import { initWorkspace, rotateUpstream, setUpstream } from '../admin/setup.js';
 import { startGateway } from '../main.js';
 import { readSecretInput, withStore, type GlobalOpts } from './common.js';
-import { printJson } from './output.js';
+import { CliError, printJson } from './output.js';
+import { moveStore, MoveStoreError } from '../admin/move-store.js';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 
 export function registerServe(program: Command, globals: () => GlobalOpts): void {
   program
@@ -58,6 +61,38 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('migrate-store')
+    .description(
+      'move a SQLite deployment (its store and audit files) into an empty PostgreSQL store: keys, ledger, daily counts, settings, webhooks, approvals and the audit trail, whose chains verify there as before (`audit verify`). Stop the gateways on the SQLite file first',
+    )
+    .requiredOption('--from <sqlite:FILE>', 'the SQLite store, e.g. sqlite:/data/ghostgate.db')
+    .option('--audit <file>', 'its audit file (default: ghostgate-audit.db beside the store file)')
+    .option('--to <url>', 'the PostgreSQL store, postgres://…; default GHOSTGATE_STORE_URL (keeps a password out of the process list)')
+    .option('--json', 'print JSON')
+    .action(async (o: MoveStoreOptions) => {
+      const input = moveStoreInput(o);
+      try {
+        const r = await moveStore(input.from, input.to);
+        const to = withoutPassword(input.to);
+        if (o.json) {
+          printJson({ from: input.from, to, ...r });
+          return;
+        }
+        const moved = Object.entries(r.tables)
+          .map(([t, n]) => `  ${t}: ${n}`)
+          .join('\n');
+        process.stdout.write(
+          `Moved ${input.from.store} and ${input.from.audit} into ${to}:\n${moved}\n` +
+            (r.unknownUses > 0 ? `${r.unknownUses} use(s) sent by a stopped gateway without an answer count as unknown uses.\n` : '') +
+            'Check the audit trail there with `ghostgate audit verify` (store.driver: postgres), then start the replicas.\n',
+        );
+      } catch (e) {
+        if (e instanceof MoveStoreError) throw new CliError(e.message);
+        throw e;
+      }
     });
 
   program
@@ -130,4 +165,29 @@ interface InitOptions {
   host: string;
   offline?: boolean;
   json?: boolean;
+}
+
+interface MoveStoreOptions {
+  from: string;
+  audit?: string;
+  to?: string;
+  json?: boolean;
+}
+
+/** The files to move from and the database to move to, checked before anything is opened. */
+function moveStoreInput(o: MoveStoreOptions): { from: { store: string; audit: string }; to: string } {
+  const m = /^sqlite:(.+)$/.exec(o.from);
+  if (!m) throw new CliError('--from must be sqlite:FILE');
+  const store = resolve(m[1]!);
+  const audit = resolve(o.audit ?? join(dirname(store), 'ghostgate-audit.db'));
+  for (const [what, f] of [
+    ['store', store],
+    ['audit', audit],
+  ] as const)
+    if (!existsSync(f)) throw new CliError(`the ${what} file ${f} does not exist`);
+  const to = o.to ?? process.env.GHOSTGATE_STORE_URL;
+  if (!to) throw new CliError('--to postgres://… (or GHOSTGATE_STORE_URL) is required');
+  // The message never repeats the URL: it may hold a password.
+  if (!isPostgresUrl(to)) throw new CliError('--to must be a postgres:// or postgresql:// URL with a host');
+  return { from: { store, audit }, to };
 }

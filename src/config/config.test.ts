@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, storeLabel } from './config.js';
+import { ConfigError, loadConfig, storeLabel, withoutPassword } from './config.js';
 
 function file(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-config-'));
@@ -77,4 +77,21 @@ test('store.driver postgres takes its URL from GHOSTGATE_STORE_URL, and the URL 
   refused({ GHOSTGATE_STORE_URL: 'postgres://gate:s3cret-pw@db/x' }, 'upstream:\n  url: https://example.com\n');
   const sqlite = loadConfig(file('upstream:\n  url: https://example.com\n'), {}).config.store;
   assert.equal(storeLabel(sqlite), sqlite.path);
+});
+
+test('ratelimit.redis takes its URL from GHOSTGATE_RATELIMIT_REDIS; a URL that is not redis:// is refused without repeating it', () => {
+  const f = file('upstream:\n  url: https://example.com\n');
+  const none = loadConfig(f, {}).config.ratelimit;
+  assert.deepEqual(none, { prefix: 'ghostgate:rate:', timeoutMs: 250 }, 'off by default: each replica enforces its share');
+  const url = 'redis://:s3cret-pw@cache.internal:6379/2';
+  const { config } = loadConfig(f, { GHOSTGATE_RATELIMIT_REDIS: url });
+  assert.equal(config.ratelimit.redis, url);
+  assert.equal(withoutPassword(url), 'redis://:***@cache.internal:6379/2');
+  for (const bad of ['http://:s3cret-pw@cache/0', 'redis://', 'not a url s3cret-pw']) {
+    assert.throws(
+      () => loadConfig(f, { GHOSTGATE_RATELIMIT_REDIS: bad }),
+      (e: unknown) => e instanceof ConfigError && /ratelimit\.redis/.test(e.message) && !e.message.includes('s3cret-pw'),
+      bad,
+    );
+  }
 });

@@ -181,6 +181,24 @@ export const ConfigSchema = z
       .object({ enabled: z.boolean().default(true) })
       .strict()
       .default({ enabled: true }),
+    /**
+     * Per-key rate limits across replicas (src/ratelimit/). With `redis` (redis://[user:password@]host:port[/db],
+     * GHOSTGATE_RATELIMIT_REDIS): exact, one bucket per key in Redis; keys with a rate are refused
+     * (RATE_LIMIT_UNAVAILABLE) while Redis does not answer within `timeoutMs`. Without it: each replica
+     * enforces its share of the rate (the rate divided by the live replicas in the store), an approximation.
+     */
+    ratelimit: z
+      .object({
+        redis: z
+          .string()
+          .refine(isRedisUrl, 'must be a redis:// or rediss:// URL with a host') // never repeats the URL: it may hold a password
+          .optional(),
+        /** Prepended to every key id in Redis. */
+        prefix: z.string().min(1).max(100).default('ghostgate:rate:'),
+        timeoutMs: z.coerce.number().int().min(10).max(10_000).default(250),
+      })
+      .strict()
+      .default({ prefix: 'ghostgate:rate:', timeoutMs: 250 }),
     /** Prometheus metrics on a listener of their own (src/metrics.ts); off unless `listen` is set. */
     metrics: z
       .object({
@@ -215,23 +233,36 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   GHOSTGATE_AUDIT_PATH: 'audit.path',
   GHOSTGATE_PUBLIC_URL: 'publicUrl',
   GHOSTGATE_METRICS_PORT: 'metrics.listen.port',
+  GHOSTGATE_RATELIMIT_REDIS: 'ratelimit.redis',
 };
 
-function isPostgresUrl(text: string): boolean {
+/** A URL of one of these schemes, with a host. */
+function urlOf(text: string, schemes: readonly string[]): boolean {
   try {
     const u = new URL(text);
-    return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '';
+    return schemes.includes(u.protocol) && u.hostname !== '';
   } catch {
     return false;
   }
+}
+export function isPostgresUrl(text: string): boolean {
+  return urlOf(text, ['postgres:', 'postgresql:']);
+}
+function isRedisUrl(text: string): boolean {
+  return urlOf(text, ['redis:', 'rediss:']);
+}
+
+/** A URL as it may be shown or logged: without its password. */
+export function withoutPassword(url: string): string {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.toString();
 }
 
 /** The store as it may be shown or logged: the file, or the database URL without its password. */
 export function storeLabel(store: Config['store']): string {
   if (store.driver === 'sqlite' || store.url === undefined) return store.path;
-  const u = new URL(store.url);
-  if (u.password !== '') u.password = '***';
-  return u.toString();
+  return withoutPassword(store.url);
 }
 
 export class ConfigError extends Error {

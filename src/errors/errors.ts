@@ -59,6 +59,11 @@ export const ERRORS = {
     type: 'TooManyRequestsError',
     message: 'Too many requests for this key; retry after the Retry-After header.',
   },
+  RATE_LIMIT_UNAVAILABLE: {
+    status: 503,
+    type: 'ServiceUnavailableError',
+    message: 'The shared rate limit store is unavailable; requests of keys with a rate are refused until it answers.',
+  },
   CHILD_NOT_SUBSET: {
     status: 403,
     type: 'NoPermissionError',

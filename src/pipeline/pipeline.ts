@@ -19,7 +19,8 @@ import type { UpstreamCredential } from './forward/upstream.js';
 import { resolveRoute, type ResolvedRoute } from './resolve-route/resolve.js';
 import { contentEncodingRefusal, readJsonBody, uploadTypeRefusal } from './read-body/read-body.js';
 import { approvalGate } from './approval.js';
-import { checkKeyChain, loadAncestors, secondsToUtcMidnight, utcDay, type RateLimiter } from './lifecycle/lifecycle.js';
+import { checkKeyChain, loadAncestors, secondsToUtcMidnight, utcDay } from './lifecycle/lifecycle.js';
+import type { RateLimits } from '../ratelimit/ratelimit.js';
 import type { BlockList } from 'node:net';
 
 /**
@@ -45,7 +46,8 @@ export interface PipelineDeps {
   readonly clockSkewS: number;
   /** Largest JSON body the gateway reads to check it. */
   readonly maxInspectedBody: number;
-  readonly rateLimiter: RateLimiter;
+  /** Per-key rates: this process's share, or exact through Redis (src/ratelimit/). */
+  readonly rateLimiter: RateLimits;
   /** Proxies whose X-Forwarded-For is believed. */
   readonly trustedProxies?: BlockList;
   /** Slugs Ghost rewrites on this site (the last segment of a sub-directory install). */
@@ -281,7 +283,7 @@ export async function takeTraffic(
       refusal.retryAfterS = retryAfterS;
       return { ok: false, refusal };
     };
-    const rate = deps.rateLimiter.take(k.id, k.limits.rate, nowMs);
+    const rate = await deps.rateLimiter.take(k.id, k.limits.rate, nowMs);
     if (!rate.ok) return refused(rate.code, rate.context, rate.retryAfterS ?? 1);
     if (k.limits.dailyQuota !== undefined && (await deps.store.keys.countDaily(k.id, utcDay(nowMs))) > k.limits.dailyQuota) {
       return refused('QUOTA_EXCEEDED', `over ${k.limits.dailyQuota} requests today (UTC)`, secondsToUtcMidnight(nowMs));

@@ -195,6 +195,22 @@ export function storeContract(
     }
   });
 
+  test(`${name}: live holders are those whose lease runs past the time asked; a released one is not`, async () => {
+    const store = await open();
+    try {
+      const now = Date.now();
+      const before = await store.holders.live(now);
+      const a = await store.holders.register({ pid: 1, host: 'h', startedAt: now }, now + 15_000);
+      await store.holders.register({ pid: 2, host: 'h', startedAt: now }, now + 5_000);
+      assert.equal(await store.holders.live(now), before + 2);
+      assert.equal(await store.holders.live(now + 10_000), before + 1, 'a lease that ran out is not live');
+      await store.holders.release(a);
+      assert.equal(await store.holders.live(now), before + 1);
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: a dead holder's reservations: sent ones count as unknown uses, unsent ones are freed, and the dead holder cannot send after that`, async () => {
     const store = await open();
     try {

@@ -140,6 +140,8 @@ export interface HolderStore {
   renew(id: string, leaseUntil: number): Promise<boolean>;
   /** Ends the lease now: the holder's reservations are resolved as a dead holder's. */
   release(id: string): Promise<void>;
+  /** How many holders' leases run past `at`: the live gateway processes on this store (they split a key's rate, src/ratelimit/local.ts). */
+  live(at: number): Promise<number>;
 }
 
 /**

@@ -11,6 +11,15 @@ import type { Grant } from '../../src/grants/grant.js';
 import type { NewKey } from '../../src/store/store.js';
 import { openStore } from '../../src/admin/context.js';
 import { freePort } from '../../src/lab/ghost-process.js';
+import { testSchema, type TestSchema } from '../../src/store/postgres/postgres.test.helper.js';
+
+/**
+ * GHOSTGATE_TEST_STORE=postgres: each test gateway keeps its store in a PostgreSQL schema of its own
+ * (postgres.test.helper.ts), migrated, and dropped when the gateway's files are removed, instead of a
+ * SQLite file; scripts/run-tests.mjs runs the store-dependent test files so a second time.
+ * A test that names its own store (`extra.store`) keeps it.
+ */
+export const TEST_STORE: 'sqlite' | 'postgres' = process.env.GHOSTGATE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 
 /** A real gateway, in process, on a free port, with its own temporary store. */
 export interface TestGateway {
@@ -42,13 +51,14 @@ export async function startTestGateway(opts: {
   writeFileSync(join(dir, 'master.key'), `${masterHex}\n`, { mode: 0o600 });
   const configFile = join(dir, 'ghostgate.yaml');
   const port = opts.relay ? await freePort() : 0;
+  const schema: TestSchema | undefined = TEST_STORE === 'postgres' && !opts.extra?.store ? await testSchema() : undefined;
   writeFileSync(
     configFile,
     stringify({
       listen: { host: '127.0.0.1', port },
       ...(opts.relay ? { publicUrl: `http://127.0.0.1:${port}`, webhooks: { allowInternalIPs: true } } : {}),
       upstream: { url: opts.upstreamUrl, kind: opts.kind ?? 'integration', timeoutMs: opts.timeoutMs ?? 30_000 },
-      store: { path: 'ghostgate.db' },
+      store: schema ? { driver: 'postgres', url: schema.url } : { path: 'ghostgate.db' },
       masterSecretFile: 'master.key',
       log: { level: 'silent' },
       upstreamReloadMs: 200,
@@ -76,7 +86,9 @@ export async function startTestGateway(opts: {
     },
     async close(keepFiles = false) {
       await gateway.close();
-      if (!keepFiles) rmSync(dir, { recursive: true, force: true });
+      if (keepFiles) return;
+      rmSync(dir, { recursive: true, force: true });
+      await schema?.drop();
     },
   };
 }

@@ -100,46 +100,8 @@ export function checkKeyChain(chain: readonly KeyRecord[], nowMs: number, ip: st
   return { ok: true };
 }
 
-/**
- * Token buckets per key, in this gateway process: per second (capacity
- * `burst`, default the rate) and per minute. Answers how long to wait.
- */
-export class RateLimiter {
-  private readonly buckets = new Map<string, { sec: number; min: number; at: number }>();
-
-  take(keyId: string, rate: KeyLimits['rate'], nowMs: number): LifecycleVerdict {
-    if (!rate || (!rate.perSecond && !rate.perMinute)) return { ok: true };
-    const secCap = rate.perSecond ? (rate.burst ?? rate.perSecond) : Infinity;
-    const minCap = rate.perMinute ?? Infinity;
-    let b = this.buckets.get(keyId);
-    if (!b) {
-      if (this.buckets.size > 100_000) this.buckets.clear();
-      b = { sec: secCap, min: minCap, at: nowMs };
-      this.buckets.set(keyId, b);
-    }
-    const dt = Math.max(0, nowMs - b.at) / 1000;
-    b.at = nowMs;
-    if (rate.perSecond) b.sec = Math.min(secCap, b.sec + dt * rate.perSecond);
-    if (rate.perMinute) b.min = Math.min(minCap, b.min + (dt * rate.perMinute) / 60);
-    if (b.sec < 1)
-      return {
-        ok: false,
-        code: 'RATE_LIMITED',
-        context: `over ${rate.perSecond} requests per second`,
-        retryAfterS: Math.ceil((1 - b.sec) / rate.perSecond!),
-      };
-    if (b.min < 1)
-      return {
-        ok: false,
-        code: 'RATE_LIMITED',
-        context: `over ${rate.perMinute} requests per minute`,
-        retryAfterS: Math.ceil(((1 - b.min) * 60) / rate.perMinute!),
-      };
-    b.sec -= 1;
-    b.min -= 1;
-    return { ok: true };
-  }
-}
+// Rate limits are a port of their own (src/ratelimit/): this process's buckets, or Redis's shared ones.
+export { RateLimiter } from '../../ratelimit/local.js';
 
 export function utcDay(nowMs: number): string {
   return new Date(nowMs).toISOString().slice(0, 10);

@@ -247,6 +247,9 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
       async release(id) {
         await q('UPDATE holders SET lease_until = 0 WHERE id = $1', [id]);
       },
+      async live(at) {
+        return (await q<{ n: number }>('SELECT count(*)::int AS n FROM holders WHERE lease_until > $1', [at]))[0]!.n;
+      },
     },
     auditAnchors: {
       async list() {

@@ -169,6 +169,7 @@ export function openSqliteStore(path: string): Store {
   const registerHolder = db.prepare('INSERT INTO holders (id, pid, host, started_at, lease_until) VALUES (?, ?, ?, ?, ?)');
   const renewHolder = db.prepare('UPDATE holders SET lease_until = max(lease_until, ?) WHERE id = ?');
   const releaseHolder = db.prepare('UPDATE holders SET lease_until = 0 WHERE id = ?');
+  const liveHolders = db.prepare('SELECT count(*) FROM holders WHERE lease_until > ?').pluck();
   // Holders without reservations and long dead are forgotten (a restart a day leaves no trail here).
   const forgetHolders = db.prepare('DELETE FROM holders WHERE lease_until < ? AND id NOT IN (SELECT holder FROM reservations)');
   const listAnchors = db.prepare('SELECT chain, seq, hash, signature, updated_at FROM audit_anchors ORDER BY chain');
@@ -279,6 +280,9 @@ export function openSqliteStore(path: string): Store {
       },
       async release(id) {
         releaseHolder.run(id);
+      },
+      async live(at) {
+        return liveHolders.get(at) as number;
       },
     },
     auditAnchors: {
