@@ -31,3 +31,10 @@ export async function decideApproval(
   }
   return (await approvals.get(id))!;
 }
+
+/** One approval. */
+export async function showApproval(ctx: { readonly store: Store }, id: string): Promise<ApprovalRecord> {
+  const a = await ctx.store.approvals.get(id);
+  if (!a) throw new AdminError('NOT_FOUND', `no approval ${id}`);
+  return a;
+}

@@ -186,6 +186,19 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * The management API (src/api/, docs/api.md): on the gateway's port under /ghostgate/v1 unless
+     * `listen` gives it a listener of its own (e.g. 127.0.0.1:2369), which is then the only place it is served.
+     */
+    admin: z
+      .object({
+        listen: z
+          .object({ host: z.string().min(1).default('127.0.0.1'), port: z.coerce.number().int().min(0).max(65535) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -210,6 +223,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   GHOSTGATE_AUDIT_PATH: 'audit.path',
   GHOSTGATE_PUBLIC_URL: 'publicUrl',
   GHOSTGATE_METRICS_PORT: 'metrics.listen.port',
+  GHOSTGATE_ADMIN_PORT: 'admin.listen.port',
 };
 
 function isPostgresUrl(text: string): boolean {
