@@ -1,0 +1,141 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { API_ROUTES } from '../src/api/routes/index.js';
+import { openApiPath } from '../src/api/openapi.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { adminToken, apiClient, type ApiAnswer } from './helpers/admin-api.js';
+
+/**
+ * The OpenAPI document served at /ghostgate/v1/openapi.json against the router: every route the
+ * router serves is in the document and nothing else is, and a run over every route (its answer and
+ * a refusal) validates against the document's schemas (JSON Schema 2020-12, Ajv).
+ */
+let ghost: FakeUpstream;
+let gw: TestGateway;
+let api: ReturnType<typeof apiClient>;
+let write: string;
+ 
+let doc: any;
+
+before(async () => {
+  ghost = await startFakeUpstream();
+  gw = await startTestGateway({
+    upstreamUrl: ghost.url,
+    upstreamKey: `${'ab'.repeat(12)}:${'cd'.repeat(32)}`,
+    extra: { audit: { flushMs: 10 } },
+  });
+  api = apiClient(gw.url);
+  write = (await adminToken(gw.gateway.store, 'admin:write')).token;
+  const r = await api('GET', '/ghostgate/v1/openapi.json');
+  assert.equal(r.status, 200, 'served without a token');
+  doc = r.json;
+});
+after(async () => {
+  await gw?.close();
+  await ghost?.close();
+});
+
+test('the document lists exactly the routes the router serves', () => {
+  assert.equal(doc.openapi, '3.1.0');
+  const served = new Set([...API_ROUTES.map((r) => `${r.method} ${openApiPath(r.path)}`), 'GET /ghostgate/v1/openapi.json']);
+  const documented = new Set(
+    Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    ),
+  );
+  assert.deepEqual([...documented].sort(), [...served].sort());
+  const ids = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((ops) =>
+    Object.values(ops).map((o) => o.operationId),
+  );
+  assert.equal(new Set(ids).size, ids.length, 'operation ids are unique');
+});
+
+test('a run over every route: each answer validates against the document, and so does a refusal', async () => {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addSchema({ $id: 'doc', components: doc.components }, 'doc');
+  const validate = (schema: object, value: unknown, what: string) => {
+    const s = JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"doc#/components/')) as object;
+    const ok = ajv.validate(s, value);
+    assert.ok(ok, `${what}: ${ajv.errorsText(ajv.errors)}`);
+  };
+
+  // Something for each route to act on.
+  const store = gw.gateway.store;
+  const parent = await gw.createKey(['posts:browse', 'keys:mint'], 'parent');
+  const target = await gw.createKey(['posts:browse'], 'target');
+  const now = Date.now();
+  await store.approvals.open({ id: 'ap-a', keyId: target.id, fingerprint: 'a', summary: 'PUT /posts/:id', now, expiresAt: now + 60_000 });
+  await store.approvals.open({ id: 'ap-d', keyId: target.id, fingerprint: 'd', summary: 'PUT /posts/:id', now, expiresAt: now + 60_000 });
+  const relay = randomBytes(16).toString('hex');
+  const hook = 'c3'.repeat(12);
+  await store.webhooks.add({
+    id: relay,
+    keyId: target.id,
+    event: 'post.added',
+    targetUrl: 'https://hooks.example/x',
+    secretSealed: null,
+    relayUrl: `${gw.url}/r`,
+    createdAt: now,
+  });
+  await store.webhooks.activate(relay, hook, now);
+  ghost.respond = (req, res) => {
+    res.writeHead(req.method === 'DELETE' ? 204 : 200, { 'content-type': 'application/json' });
+    res.end(req.method === 'DELETE' ? '' : '{"tags":[]}');
+  };
+
+  const samples: Record<string, { path: string; body?: unknown }> = {
+    'keys.browse': { path: '/keys?status=active' },
+    'keys.add': { path: '/keys', body: { keys: [{ name: 'sample', preset: 'drafts-writer' }] } },
+    'keys.read': { path: `/keys/${target.id}` },
+    'keys.edit': { path: `/keys/${target.id}`, body: { keys: [{ name: 'renamed' }] } },
+    'keys.rotate': { path: `/keys/${target.id}/rotate` },
+    'keys.revoke': { path: `/keys/${target.id}/revoke` },
+    'keys.children': { path: `/keys/${parent.id}/children` },
+    'keys.advise': { path: `/keys/${parent.id}/advice` },
+    'presets.browse': { path: '/presets' },
+    'catalog.routes': { path: '/catalog/routes' },
+    'catalog.scopes': { path: '/catalog/scopes' },
+    'explain.read': { path: `/explain?key=${parent.id}&method=GET&path=/posts/` },
+    'upstream.read': { path: '/upstream' },
+    'upstream.rotate': { path: '/upstream/rotate', body: { key: `${'ef'.repeat(12)}:${'01'.repeat(32)}` } },
+    'health.read': { path: '/health' },
+    'audit.browse': { path: '/audit?limit=50' },
+    'audit.export': { path: '/audit/export?format=csv' },
+    'audit.verify': { path: '/audit/verify' },
+    'webhooks.browse': { path: '/webhooks?all=true' },
+    'webhooks.read': { path: `/webhooks/${hook}` },
+    'webhooks.destroy': { path: `/webhooks/${hook}` },
+    'approvals.browse': { path: '/approvals' },
+    'approvals.read': { path: '/approvals/ap-a' },
+    'approvals.approve': { path: '/approvals/ap-a/approve' },
+    'approvals.deny': { path: '/approvals/ap-d/deny' },
+  };
+  assert.deepEqual(Object.keys(samples).sort(), API_ROUTES.map((r) => r.action).sort(), 'a sample request for every route');
+
+  // Reads first, then changes (revoke last among the key routes: the key must exist for the others).
+  const order = [...API_ROUTES].sort(
+    (a, b) =>
+      Number(a.method !== 'GET') - Number(b.method !== 'GET') || Number(a.action === 'keys.revoke') - Number(b.action === 'keys.revoke'),
+  );
+  for (const r of order) {
+    const s = samples[r.action]!;
+    const answer: ApiAnswer = await api(r.method, `/ghostgate/v1${s.path}`, {
+      token: write,
+      ...(s.body !== undefined ? { body: s.body } : {}),
+    });
+    const status = String(r.status ?? 200);
+    assert.equal(String(answer.status), status, `${r.action}: ${answer.text.slice(0, 300)}`);
+    const op = doc.paths[openApiPath(r.path)][r.method.toLowerCase()];
+    const content = op.responses[status].content as Record<string, { schema: object }>;
+    const type = answer.headers.get('content-type')!.split(';')[0]!;
+    assert.ok(content[type], `${r.action}: ${type} is documented`);
+    if (type === 'application/json') validate(content[type].schema, answer.json, r.action);
+    // A refusal of the same route: no token; documented as 401 with the Error schema.
+    const refused = await api(r.method, `/ghostgate/v1${s.path}`);
+    assert.equal(refused.status, 401);
+    validate(op.responses['401'].content['application/json'].schema, refused.json, `${r.action} refused`);
+  }
+});
