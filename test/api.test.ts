@@ -311,3 +311,35 @@ describe('the management API', () => {
     assert.match(r.json.keys[0].key, /^[0-9a-f]{24}:[0-9a-f]{64}$/);
   });
 });
+
+describe('admin.listen: the management API on a listener of its own', () => {
+  let ghost: FakeUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    ghost = await startFakeUpstream();
+    gw = await startTestGateway({
+      upstreamUrl: ghost.url,
+      upstreamKey: `${'ab'.repeat(12)}:${'cd'.repeat(32)}`,
+      extra: { admin: { listen: { host: '127.0.0.1', port: 0 } } },
+    });
+  });
+  after(async () => {
+    await gw?.close();
+    await ghost?.close();
+  });
+
+  test('is served only there: the gateway port answers API_ROUTE_UNKNOWN, the admin port serves nothing else', async () => {
+    const { token } = await adminToken(gw.gateway.store, 'admin:read');
+    assert.ok(gw.gateway.adminUrl && gw.gateway.adminUrl !== gw.url);
+    const admin = apiClient(gw.gateway.adminUrl);
+    assert.equal((await admin('GET', '/ghostgate/v1/presets', { token })).status, 200);
+    assert.equal((await admin('GET', '/ghostgate/v1/openapi.json')).status, 200);
+    const gateway = apiClient(gw.url);
+    const moved = await gateway('GET', '/ghostgate/v1/presets', { token });
+    assert.deepEqual([moved.status, moved.json.errors[0].code], [404, 'API_ROUTE_UNKNOWN']);
+    const other = await admin('GET', '/ghost/api/admin/posts/', { token });
+    assert.deepEqual([other.status, other.json.errors[0].code], [404, 'API_ROUTE_UNKNOWN']);
+    assert.equal(ghost.requests.length, 0, 'nothing reached Ghost');
+  });
+});
