@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { API_ROUTES } from '../src/api/routes/index.js';
 import { openApiPath } from '../src/api/openapi.js';
-import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { adminToken, apiClient, type ApiAnswer } from './helpers/admin-api.js';
+import type { FakeUpstream } from './helpers/fake-upstream.js';
+import type { TestGateway } from './helpers/gateway.js';
+import { adminToken, apiClient, startApiGateway, type ApiAnswer } from './helpers/admin-api.js';
 
 /**
  * The OpenAPI document served at /ghostgate/v1/openapi.json against the router: every route the
@@ -15,18 +15,14 @@ import { adminToken, apiClient, type ApiAnswer } from './helpers/admin-api.js';
  */
 let ghost: FakeUpstream;
 let gw: TestGateway;
+let close: () => Promise<void>;
 let api: ReturnType<typeof apiClient>;
 let write: string;
- 
+
 let doc: any;
 
 before(async () => {
-  ghost = await startFakeUpstream();
-  gw = await startTestGateway({
-    upstreamUrl: ghost.url,
-    upstreamKey: `${'ab'.repeat(12)}:${'cd'.repeat(32)}`,
-    extra: { audit: { flushMs: 10 } },
-  });
+  ({ ghost, gw, close } = await startApiGateway());
   api = apiClient(gw.url);
   write = (await adminToken(gw.gateway.store, 'admin:write')).token;
   const r = await api('GET', '/ghostgate/v1/openapi.json');
@@ -34,8 +30,7 @@ before(async () => {
   doc = r.json;
 });
 after(async () => {
-  await gw?.close();
-  await ghost?.close();
+  await close?.();
 });
 
 test('the document lists exactly the routes the router serves', () => {

@@ -2,9 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { openAudit } from '../src/admin/context.js';
-import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { adminToken, apiClient } from './helpers/admin-api.js';
+import type { FakeUpstream } from './helpers/fake-upstream.js';
+import type { TestGateway } from './helpers/gateway.js';
+import { adminToken, apiClient, startApiGateway } from './helpers/admin-api.js';
 
 /**
  * The management API (src/api/, docs/api.md) on a real gateway process in front of a strict fake
@@ -15,18 +15,14 @@ import { adminToken, apiClient } from './helpers/admin-api.js';
 describe('the management API', () => {
   let ghost: FakeUpstream;
   let gw: TestGateway;
+  let close: () => Promise<void>;
   let api: ReturnType<typeof apiClient>;
   let read: string;
   let write: string;
   let writeId: string;
 
   before(async () => {
-    ghost = await startFakeUpstream();
-    gw = await startTestGateway({
-      upstreamUrl: ghost.url,
-      upstreamKey: `${'ab'.repeat(12)}:${'cd'.repeat(32)}`,
-      extra: { audit: { flushMs: 10 } },
-    });
+    ({ ghost, gw, close } = await startApiGateway());
     api = apiClient(gw.url);
     read = (await adminToken(gw.gateway.store, 'admin:read')).token;
     const w = await adminToken(gw.gateway.store, 'admin:write', 'deploy bot');
@@ -34,8 +30,7 @@ describe('the management API', () => {
     writeId = w.id;
   });
   after(async () => {
-    await gw?.close();
-    await ghost?.close();
+    await close?.();
   });
 
   /** The audit records of admin actions, newest last. */
@@ -315,18 +310,13 @@ describe('the management API', () => {
 describe('admin.listen: the management API on a listener of its own', () => {
   let ghost: FakeUpstream;
   let gw: TestGateway;
+  let close: () => Promise<void>;
 
   before(async () => {
-    ghost = await startFakeUpstream();
-    gw = await startTestGateway({
-      upstreamUrl: ghost.url,
-      upstreamKey: `${'ab'.repeat(12)}:${'cd'.repeat(32)}`,
-      extra: { admin: { listen: { host: '127.0.0.1', port: 0 } } },
-    });
+    ({ ghost, gw, close } = await startApiGateway({ admin: { listen: { host: '127.0.0.1', port: 0 } } }));
   });
   after(async () => {
-    await gw?.close();
-    await ghost?.close();
+    await close?.();
   });
 
   test('is served only there: the gateway port answers API_ROUTE_UNKNOWN, the admin port serves nothing else', async () => {

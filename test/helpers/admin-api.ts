@@ -1,12 +1,14 @@
 import { createAdminToken } from '../../src/admin/admin-tokens.js';
 import type { Store } from '../../src/store/store.js';
+import { startFakeUpstream } from './fake-upstream.js';
+import { startTestGateway } from './gateway.js';
 
 /** A client of the management API for tests: every answer with its status, headers and parsed JSON. */
 export interface ApiAnswer {
   readonly status: number;
   readonly headers: Headers;
   readonly text: string;
-   
+
   readonly json: any;
 }
 
@@ -41,4 +43,22 @@ export async function adminToken(
 ) {
   const { record, token } = await createAdminToken({ store }, { name, scope, expiresAt }, Date.now());
   return { id: record.id, token };
+}
+
+/** A gateway in front of a strict fake Ghost, for the management API's tests (audit written within 10 ms). */
+export async function startApiGateway(extra: Record<string, unknown> = {}) {
+  const ghost = await startFakeUpstream();
+  const gw = await startTestGateway({
+    upstreamUrl: ghost.url,
+    upstreamKey: `${'ab'.repeat(12)}:${'cd'.repeat(32)}`,
+    extra: { audit: { flushMs: 10 }, ...extra },
+  });
+  return {
+    ghost,
+    gw,
+    close: async () => {
+      await gw.close();
+      await ghost.close();
+    },
+  };
 }
