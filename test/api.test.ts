@@ -333,3 +333,35 @@ describe('admin.listen: the management API on a listener of its own', () => {
     assert.equal(ghost.requests.length, 0, 'nothing reached Ghost');
   });
 });
+
+describe('durability: a change is answered only once its audit record is committed', () => {
+  let gw: TestGateway;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    // Reads and refusals wait up to 5 s for their batch; a change's record must not.
+    ({ gw, close } = await startApiGateway({ audit: { flushMs: 5000 } }));
+  });
+  after(async () => {
+    await close?.();
+  });
+
+  test('the record of a created key is in the audit file when the answer arrives', async () => {
+    const { token } = await adminToken(gw.gateway.store, 'admin:write');
+    const r = await apiClient(gw.url)('POST', '/ghostgate/v1/keys', {
+      token,
+      body: { keys: [{ name: 'durable', scopes: ['tags:browse'] }] },
+    });
+    assert.equal(r.status, 201, r.text);
+    const a = await openAudit(gw.config);
+    try {
+      const rows = (await a.query({})).filter((x) => x.route === 'POST /ghostgate/v1/keys');
+      assert.deepEqual(
+        rows.map((x) => [x.decision, JSON.parse(x.detail!).target]),
+        [['allow', r.json.keys[0].id]],
+      );
+    } finally {
+      await a.close();
+    }
+  });
+});
