@@ -115,15 +115,20 @@ test('a run over every route: each answer validates against the document, and so
     (a, b) =>
       Number(a.method !== 'GET') - Number(b.method !== 'GET') || Number(a.action === 'keys.revoke') - Number(b.action === 'keys.revoke'),
   );
+  const reader = (await adminToken(gw.gateway.store, 'admin:read')).token;
   for (const r of order) {
     const s = samples[r.action]!;
-    const answer: ApiAnswer = await api(r.method, `/ghostgate/v1${s.path}`, {
-      token: write,
-      ...(s.body !== undefined ? { body: s.body } : {}),
-    });
+    const op = doc.paths[openApiPath(r.path)][r.method.toLowerCase()];
+    const body = s.body !== undefined ? { body: s.body } : {};
+    // Before it runs: a change asked with an admin:read token is refused (ADMIN_SCOPE_MISSING, documented 403).
+    if (r.method !== 'GET') {
+      const scoped = await api(r.method, `/ghostgate/v1${s.path}`, { token: reader, ...body });
+      assert.deepEqual([scoped.status, scoped.json.errors[0].code], [403, 'ADMIN_SCOPE_MISSING'], r.action);
+      validate(op.responses['403'].content['application/json'].schema, scoped.json, `${r.action} with admin:read`);
+    }
+    const answer: ApiAnswer = await api(r.method, `/ghostgate/v1${s.path}`, { token: write, ...body });
     const status = String(r.status ?? 200);
     assert.equal(String(answer.status), status, `${r.action}: ${answer.text.slice(0, 300)}`);
-    const op = doc.paths[openApiPath(r.path)][r.method.toLowerCase()];
     const content = op.responses[status].content as Record<string, { schema: object }>;
     const type = answer.headers.get('content-type')!.split(';')[0]!;
     assert.ok(content[type], `${r.action}: ${type} is documented`);
@@ -133,4 +138,21 @@ test('a run over every route: each answer validates against the document, and so
     assert.equal(refused.status, 401);
     validate(op.responses['401'].content['application/json'].schema, refused.json, `${r.action} refused`);
   }
+
+  // Every change of the run left its audit record, with the action and the admin's identity.
+  await new Promise((res) => setTimeout(res, 50));
+  const rows = (await api('GET', '/ghostgate/v1/audit?limit=5000', { token: reader })).json.audit as {
+    decision: string;
+    detail: { via?: string; action?: string; actor?: { kind: string } | null } | null;
+  }[];
+  const changes = rows.filter((x) => x.detail?.via === 'admin' && x.decision === 'allow');
+  assert.deepEqual(
+    [...new Set(changes.map((x) => x.detail!.action))].sort(),
+    API_ROUTES.filter((r) => r.method !== 'GET')
+      .map((r) => r.action)
+      .sort(),
+  );
+  assert.ok(changes.every((x) => x.detail!.actor?.kind === 'token'));
+  const scopeRefusals = rows.filter((x) => x.detail?.via === 'admin' && x.decision === 'deny');
+  assert.ok(scopeRefusals.length >= API_ROUTES.length, 'every refusal of the run is recorded too');
 });
