@@ -96,6 +96,13 @@ describe('the ghostgate CLI', () => {
     assert.ok(!run(dir, 'token', 'show', k.id).out.includes(secret));
     const list = JSON.parse(run(dir, 'token', 'list', '--json').out);
     assert.ok(list.some((x: { id: string }) => x.id === k.id));
+    // The filters of the keys service (the management API's GET /ghostgate/v1/keys has the same).
+    assert.deepEqual(
+      JSON.parse(run(dir, 'token', 'list', '--search', 'ZAP', '--status', 'active', '--json').out).map((x: { id: string }) => x.id),
+      [k.id],
+    );
+    assert.deepEqual(JSON.parse(run(dir, 'token', 'list', '--preset', 'publisher', '--json').out), []);
+    assert.equal(run(dir, 'token', 'list', '--preset', 'nope').code, 1);
     const revoked = JSON.parse(run(dir, 'token', 'revoke', k.id, '--json').out);
     assert.equal(revoked.status, 'revoked');
     assert.equal(revoked.changed, true);

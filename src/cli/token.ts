@@ -88,11 +88,24 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
   token
     .command('list')
     .description('list keys')
+    .option('--status <status>', 'only active or revoked keys')
+    .option('--search <text>', 'only keys whose name contains this (any case)')
+    .option('--preset <name>', 'only keys whose grant starts from this preset')
+    .option('--parent <id>', 'only the children of this key')
     .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => {
+    .action(async (o: { status?: string; search?: string; preset?: string; parent?: string; json?: boolean }) => {
       const opts = { ...globals(), ...o };
+      if (o.status !== undefined && o.status !== 'active' && o.status !== 'revoked') throw new CliError('--status: active or revoked');
       await withStore(opts, async (store) => {
-        const keys = await listKeys({ store });
+        const keys = await listKeys(
+          { store },
+          {
+            ...(o.status ? { status: o.status as 'active' | 'revoked' } : {}),
+            ...(o.search ? { search: o.search } : {}),
+            ...(o.preset ? { preset: o.preset } : {}),
+            ...(o.parent ? { parentId: o.parent } : {}),
+          },
+        );
         if (opts.json) {
           printJson(keys.map(keyJson));
           return;
