@@ -105,7 +105,9 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   // Secrets read the config; the config reads nothing of the gateway's.
   config: ['secrets', 'store', 'pipeline', 'webhooks', 'admin', 'cli', 'main'],
   // Admin services are what the CLI (and the management API) call, never the other way round.
-  admin: ['cli', 'server', 'main'],
+  admin: ['cli', 'api', 'server', 'main'],
+  // The management API is a front door over the admin services: no adapter, no CLI, no wiring.
+  api: ['cli', 'server', 'main', 'store/sqlite', 'store/postgres'],
   // The MCP endpoint is a front door over the pipeline: it decides nothing itself and reaches no adapter or admin service.
   mcp: ['admin', 'cli', 'server', 'main', 'store/sqlite', 'webhooks', 'keys'],
 };

@@ -31,6 +31,8 @@ import { healthProbes } from './health.js';
 import { gatewayMetrics, serveMetrics } from './metrics.js';
 import { createGatewayServer } from './server.js';
 import { McpEndpoint } from './mcp/endpoint.js';
+import { managementApi } from './api/handler.js';
+import { createAdminServer } from './api/listener.js';
 
 /** ghostgate's version (package.json, beside src/ and dist/), as the MCP endpoint names itself. */
 const GHOSTGATE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -138,6 +140,8 @@ export interface RunningGateway {
   readonly events: RequestEvents;
   /** The metrics listener, when metrics.listen is set. */
   readonly metricsUrl?: string;
+  /** The management API's own listener, when admin.listen is set (else it is served under /ghostgate/v1 on `url`). */
+  readonly adminUrl?: string;
   /** Looks for a new upstream credential now (also done every `upstreamReloadMs`). */
   reloadUpstream(): Promise<boolean>;
   /** Stops gracefully: requests in flight get up to drainMs (listen.drainSeconds) to finish. */
@@ -266,15 +270,16 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         log.error({ err: { message: err.message } }, 'webhook delivery error');
       },
     });
+    const ghostHooks = ghostWebhooks(
+      config.upstream.url,
+      config.ghostPath,
+      () => `Ghost ${active.cred.token('/admin/', Date.now())}`,
+      config.upstream.timeoutMs,
+    );
     webhooks = new WebhookService({
       store,
       secrets: new RelaySecrets(master),
-      ghost: ghostWebhooks(
-        config.upstream.url,
-        config.ghostPath,
-        () => `Ghost ${active.cred.token('/admin/', Date.now())}`,
-        config.upstream.timeoutMs,
-      ),
+      ghost: ghostHooks,
       queue,
       ...(deliveryLog ? { log: deliveryLog } : {}),
       logger: log,
@@ -322,8 +327,40 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       holder,
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     };
+    // Ghost's public site endpoint: no credential needed, cheap, answered while Ghost serves its API.
+    const upstreamUp = async () =>
+      await fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/site/`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => (void r.body?.cancel(), r.ok),
+      );
+    // The management API (src/api/, docs/api.md): the admin services over this process's store and audit;
+    // each admin action is written through this process's audit writer (a change durably, before it is answered).
+    const api = managementApi({
+      config,
+      store,
+      master,
+      ...(auditStore ? { audit: auditStore } : {}),
+      auditWriter: async (entry, durable) => {
+        if (durable && audit) await audit.intent(entry);
+        else events.emit(entry);
+      },
+      ...(deliveryLog ? { deliveries: deliveryLog } : {}),
+      ghostWebhooks: ghostHooks,
+      upstream: () => ({ id: active.cred.id, kind: active.cred.info.kind, role: active.cred.info.role }),
+      reloadUpstream,
+      readiness: async () => ({
+        store: await store.settings.get('health.probe').then(
+          () => true,
+          () => false,
+        ),
+        audit: audit ? await audit.ready() : null,
+        upstream: await upstreamUp().catch(() => false),
+      }),
+      log,
+    });
+    const adminListen = config.admin.listen;
     const server = createGatewayServer({
       ...pipelineDeps,
+      api: adminListen ? 'elsewhere' : api,
       forwarder,
       log,
       // MCP over Streamable HTTP at /ghostgate/mcp (docs/mcp.md): tool calls come back through this server's handler.
@@ -338,11 +375,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         draining: () => draining,
         ...(audit ? { audit } : {}),
         log,
-        // Ghost's public site endpoint: no credential needed, cheap, answered while Ghost serves its API.
-        upstreamUp: async () =>
-          await fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/site/`, { signal: AbortSignal.timeout(2000) }).then(
-            (r) => (void r.body?.cancel(), r.ok),
-          ),
+        upstreamUp,
       }),
       ...(audit ? { audit } : {}),
     });
@@ -352,6 +385,14 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       ? await serveMetrics(gatewayMetrics({ events, ...(audit ? { audit } : {}) }), config.metrics.listen.host, config.metrics.listen.port)
       : undefined;
     if (metrics) log.info({ url: `${metrics.url}/metrics` }, 'metrics listening');
+    const adminServer = adminListen
+      ? createAdminServer(api, {
+          log,
+          ...(audit && config.audit.onFailure === 'refuse' ? { auditReady: () => audit.ready() } : {}),
+        })
+      : undefined;
+    const adminUrl = adminServer && adminListen ? await listenOn(adminServer, adminListen.host, adminListen.port) : undefined;
+    if (adminUrl) log.info({ url: `${adminUrl}/ghostgate/v1/` }, 'management API listening');
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.listen.port, config.listen.host, () => {
@@ -359,6 +400,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       });
     }).catch((err: unknown) => {
       metrics?.server.close();
+      adminServer?.close();
       throw err;
     });
     const addr = server.address() as AddressInfo;
@@ -382,6 +424,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       deliveries: queue,
       events,
       ...(metrics ? { metricsUrl: metrics.url } : {}),
+      ...(adminUrl ? { adminUrl } : {}),
       reloadUpstream,
       async close(drainMs = config.listen.drainSeconds * 1000) {
         // Graceful: readyz answers 503, no new connection is accepted, idle keep-alive connections close, and
@@ -410,6 +453,15 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
               resolve();
             }),
           );
+        if (adminServer) {
+          const adminClosed = new Promise<void>((resolve) =>
+            adminServer.close(() => {
+              resolve();
+            }),
+          );
+          adminServer.closeAllConnections();
+          await adminClosed;
+        }
         await queue.close();
         await sender.close();
         await deliveryLog?.close();
@@ -429,4 +481,16 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     await store.close();
     throw err;
   }
+}
+
+/** Listens on host:port; the URL it listens on. */
+async function listenOn(server: Server, host: string, port: number): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      resolve();
+    });
+  });
+  const a = server.address() as AddressInfo;
+  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 }

@@ -19,6 +19,9 @@ import type { UsageRecorder } from './pipeline/usage.js';
 import type { PreparedWrite, WebhookService } from './webhooks/service.js';
 import type { McpEndpoint, McpOutcome } from './mcp/endpoint.js';
 import { dispatchInProcess } from './mcp/dispatch.js';
+import type { ManagementApi } from './api/handler.js';
+import { API_PREFIX } from './api/router.js';
+import { KEYS_API_PATH } from './keys/keys-api.js';
 
 /**
  * The HTTP front door: runs the pipeline, turns refusals into Ghost's error
@@ -43,6 +46,24 @@ export interface GatewayServerDeps extends PipelineDeps {
   readonly health?: HealthHandler;
   /** The MCP endpoint (src/mcp/, docs/mcp.md); its tool calls come back through this server's handler. */
   readonly mcp?: McpEndpoint;
+  /**
+   * The management API (src/api/, docs/api.md) under /ghostgate/v1; `elsewhere` when `admin.listen`
+   * serves it on a listener of its own (then this port answers API_ROUTE_UNKNOWN for it).
+   */
+  readonly api?: ManagementApi | 'elsewhere';
+}
+
+/**
+ * `POST /ghostgate/v1/keys/` signed with a ghostgate key (`Authorization: Ghost …`) is a key holder
+ * minting a child key (keys/keys-api.ts), not the management API, which takes admin tokens (Bearer).
+ */
+export function isChildMint(req: IncomingMessage): boolean {
+  const path = (req.url ?? '').split('?')[0];
+  return (
+    req.method === 'POST' &&
+    (path === KEYS_API_PATH || path === KEYS_API_PATH.slice(0, -1)) &&
+    /^Ghost /.test(req.headers.authorization ?? '')
+  );
 }
 
 /**
@@ -253,6 +274,14 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
           detail: o.tool === null ? { via: 'mcp' } : { via: 'mcp', tool: o.tool },
         }),
       );
+      return;
+    }
+    // The management API: admin tokens, its own routes, every change and refusal audited with the admin's identity.
+    if (deps.api && (rawRoute === API_PREFIX || rawRoute.startsWith(`${API_PREFIX}/`)) && !isChildMint(req) && !origin) {
+      if (deps.api !== 'elsewhere') return deps.api(req, res, { requestId, ip });
+      sendError(res, gatewayError('API_ROUTE_UNKNOWN', 'the management API listens on admin.listen, not on this port'), requestId);
+      req.resume();
+      deps.events?.emit(entry({ kind: 'request', decision: 'deny', code: 'API_ROUTE_UNKNOWN', route: `${method} ${rawRoute}` }));
       return;
     }
     // Ghost calling the webhook relay: its signature is the only credential (src/webhooks/).

@@ -35,7 +35,7 @@ describe('the ghostgate CLI', () => {
   test('--help lists the commands', () => {
     const r = run(dir, '--help');
     assert.equal(r.code, 0);
-    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe', 'webhooks'])
+    for (const c of ['init', 'serve', 'token', 'upstream', 'catalog', 'lab', 'probe', 'webhooks', 'admin'])
       assert.match(r.out, new RegExp(`\\b${c}\\b`));
   });
 
@@ -96,9 +96,44 @@ describe('the ghostgate CLI', () => {
     assert.ok(!run(dir, 'token', 'show', k.id).out.includes(secret));
     const list = JSON.parse(run(dir, 'token', 'list', '--json').out);
     assert.ok(list.some((x: { id: string }) => x.id === k.id));
+    // The filters of the keys service (the management API's GET /ghostgate/v1/keys has the same).
+    assert.deepEqual(
+      JSON.parse(run(dir, 'token', 'list', '--search', 'ZAP', '--status', 'active', '--json').out).map((x: { id: string }) => x.id),
+      [k.id],
+    );
+    assert.deepEqual(JSON.parse(run(dir, 'token', 'list', '--preset', 'publisher', '--json').out), []);
+    assert.equal(run(dir, 'token', 'list', '--preset', 'nope').code, 1);
     const revoked = JSON.parse(run(dir, 'token', 'revoke', k.id, '--json').out);
     assert.equal(revoked.status, 'revoked');
     assert.equal(revoked.changed, true);
+  });
+
+  test('admin token create prints a management API token once; the database holds only its hash; list and revoke', () => {
+    assert.equal(run(dir, 'admin', 'token', 'create', '--name', 'ci', '--scope', 'admin:all').code, 1, 'an unknown scope is refused');
+    assert.equal(
+      run(dir, 'admin', 'token', 'create', '--name', 'ci', '--scope', 'admin:read', '--expires', '2000-01-01T00:00:00Z').code,
+      1,
+    );
+    const r = run(dir, 'admin', 'token', 'create', '--name', 'ci', '--scope', 'admin:read', '--expires', '30d', '--json');
+    assert.equal(r.code, 0, r.err);
+    const t = JSON.parse(r.out);
+    assert.match(t.token, /^ggadm_[0-9a-f]{24}_[0-9a-f]{64}$/);
+    assert.deepEqual([t.name, t.scope, t.revoked_at], ['ci', 'admin:read', null]);
+    const secret = t.token.split('_')[2];
+    for (const f of ['ghostgate.db', 'ghostgate.db-wal']) {
+      try {
+        assert.ok(!readFileSync(join(dir, f)).includes(Buffer.from(secret)), f);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT') throw e;
+      }
+    }
+    const list = run(dir, 'admin', 'token', 'list', '--json');
+    assert.ok(!list.out.includes(secret));
+    assert.ok(JSON.parse(list.out).some((x: { id: string }) => x.id === t.id));
+    assert.match(run(dir, 'admin', 'token', 'list').out, /ci\s+admin:read\s+active/);
+    assert.equal(JSON.parse(run(dir, 'admin', 'token', 'revoke', t.id, '--json').out).changed, true);
+    assert.equal(JSON.parse(run(dir, 'admin', 'token', 'revoke', t.id, '--json').out).changed, false);
+    assert.match(run(dir, 'admin', 'token', 'revoke', 'f'.repeat(24)).err, /no admin token/);
   });
 
   test('unknown scopes, an empty name and unknown ids are refused with a clear message', () => {

@@ -118,3 +118,79 @@ export async function advise(store: Store, audit: AuditStore, keyId: string, sin
     proposed_grant: { ...key.grant, scopes: [...used].sort() },
   };
 }
+
+/** An audit record as the management API and the export show it: snake_case, times in ISO 8601, its detail parsed. */
+export function auditRowJson(r: AuditRow) {
+  let detail: unknown = null;
+  if (r.detail !== undefined && r.detail !== null) {
+    try {
+      detail = JSON.parse(r.detail);
+    } catch {
+      detail = r.detail;
+    }
+  }
+  return {
+    chain: r.chain,
+    seq: r.seq,
+    at: new Date(r.at).toISOString(),
+    request_id: r.requestId,
+    kind: r.kind,
+    key_id: r.keyId,
+    key_name: r.keyName,
+    client_ip: r.clientIp,
+    method: r.method,
+    route: r.route,
+    resource: r.resource,
+    action: r.action,
+    decision: r.decision,
+    code: r.code,
+    status: r.status,
+    latency_ms: r.latencyMs,
+    bytes_in: r.bytesIn,
+    bytes_out: r.bytesOut,
+    detail,
+    hash: r.hash,
+  };
+}
+
+const CSV_COLUMNS = [
+  'chain',
+  'seq',
+  'at',
+  'request_id',
+  'kind',
+  'key_id',
+  'key_name',
+  'client_ip',
+  'method',
+  'route',
+  'resource',
+  'action',
+  'decision',
+  'code',
+  'status',
+  'latency_ms',
+  'bytes_in',
+  'bytes_out',
+  'detail',
+  'hash',
+] as const;
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled; a leading =+-@ is prefixed with ' (CSV injection). */
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  let s = typeof v === 'string' ? v : JSON.stringify(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The trail (or the records since a time) as JSON Lines or CSV, with their hashes, for another system. */
+export async function exportAudit(audit: AuditStore, format: 'jsonl' | 'csv', since?: number): Promise<string> {
+  const lines: string[] = format === 'csv' ? [CSV_COLUMNS.join(',')] : [];
+  const rows = since !== undefined ? await audit.query({ since }) : audit.rows();
+  for await (const r of rows) {
+    const j = auditRowJson(r);
+    lines.push(format === 'csv' ? CSV_COLUMNS.map((c) => csvField(j[c])).join(',') : JSON.stringify(j));
+  }
+  return lines.length === 0 ? '' : `${lines.join(format === 'csv' ? '\r\n' : '\n')}${format === 'csv' ? '\r\n' : '\n'}`;
+}

@@ -1,9 +1,11 @@
 import type { AnchorLookup } from '../grants/anchors.js';
 import type { Config } from '../config/config.js';
-import { mintKey, MintError, validGrant, type KeySpec } from '../keys/mint.js';
+import { checkLimits, mintKey, MintError, validGrant, type KeySpec } from '../keys/mint.js';
 import type { MasterSecret } from '../secrets/keys.js';
 import { formatKey } from '../secrets/keys.js';
-import type { KeyRecord, Store } from '../store/store.js';
+import type { KeyLimits, KeyRecord, Store } from '../store/store.js';
+import { parseScopeList, type Grant } from '../grants/grant.js';
+import { PRESETS, withOverrides } from '../grants/presets.js';
 import { relayJson, retireWebhooksOf } from '../webhooks/admin.js';
 import type { GhostWebhooks } from '../webhooks/ghost-client.js';
 import { anchorLookup, upstreamKey } from './context.js';
@@ -71,8 +73,97 @@ export async function rotateKey(ctx: KeysContext, id: string, graceMs: number, n
   return { record, key: formatKey(id, ctx.master.keySecret(id, record.generation)) };
 }
 
-export async function listKeys(ctx: Pick<KeysContext, 'store'>): Promise<KeyRecord[]> {
-  return ctx.store.keys.list();
+/** A preset, extra scopes and a grant document merged over it, as one validated grant (`token create --preset --scope --grant`). */
+export function buildGrant(o: { readonly preset?: string; readonly scopes?: readonly string[]; readonly grant?: unknown }): Grant {
+  let extra: string[];
+  try {
+    extra = o.scopes ? parseScopeList(o.scopes.join(',')) : [];
+  } catch (e) {
+    throw new AdminError('INVALID', (e as Error).message);
+  }
+  if (o.grant !== undefined && (o.grant === null || typeof o.grant !== 'object' || Array.isArray(o.grant)))
+    throw new AdminError('INVALID', 'the grant must be a JSON object (docs/grants.md)');
+  const doc = o.grant as Record<string, unknown> | undefined;
+  let candidate: unknown;
+  if (o.preset !== undefined) {
+    const p = PRESETS[o.preset];
+    if (!p) throw new AdminError('INVALID', `unknown preset "${o.preset}"; presets: ${Object.keys(PRESETS).join(', ')}`);
+    candidate = withOverrides(p.grant, extra, doc);
+  } else if (doc) candidate = withOverrides({ version: 1, scopes: [] }, extra, doc);
+  else candidate = { version: 1, scopes: extra };
+  try {
+    return validGrant(candidate);
+  } catch (e) {
+    if (e instanceof MintError) throw new AdminError('INVALID', e.message);
+    throw e;
+  }
+}
+
+/**
+ * The presets a grant starts from: it holds every scope of the preset and each of the preset's
+ * other rules unchanged (a key made with `--preset P` and more scopes still counts as P).
+ */
+export function presetsOf(grant: Grant): string[] {
+  const held = new Set(grant.scopes);
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  return Object.entries(PRESETS)
+    .filter(
+      ([, p]) =>
+        p.grant.scopes.every((s) => held.has(s)) &&
+        Object.entries(p.grant).every(([k, v]) => k === 'scopes' || same(v, (grant as Record<string, unknown>)[k])),
+    )
+    .map(([name]) => name);
+}
+
+/** Which keys to list: by status, a part of the name (any case), a preset they start from, their parent. */
+export interface KeyFilter {
+  readonly status?: 'active' | 'revoked';
+  readonly search?: string;
+  readonly preset?: string;
+  readonly parentId?: string;
+}
+
+export async function listKeys(ctx: Pick<KeysContext, 'store'>, f: KeyFilter = {}): Promise<KeyRecord[]> {
+  if (f.preset !== undefined && !PRESETS[f.preset])
+    throw new AdminError('INVALID', `unknown preset "${f.preset}"; presets: ${Object.keys(PRESETS).join(', ')}`);
+  const search = f.search?.toLowerCase();
+  return (await ctx.store.keys.list()).filter(
+    (k) =>
+      (f.status === undefined || k.status === f.status) &&
+      (search === undefined || k.name.toLowerCase().includes(search) || k.id === search) &&
+      (f.preset === undefined || presetsOf(k.grant).includes(f.preset)) &&
+      (f.parentId === undefined || k.parentId === f.parentId),
+  );
+}
+
+/** A key's children (the keys whose parent it is), when the key exists. */
+export async function keyChildren(ctx: Pick<KeysContext, 'store'>, id: string): Promise<KeyRecord[]> {
+  if (!(await ctx.store.keys.get(id))) throw new AdminError('NOT_FOUND', `no key ${id}`);
+  return listKeys(ctx, { parentId: id });
+}
+
+/**
+ * Renames a key or replaces its limits. Its grant, window and uses never change: a narrower key is a
+ * new key (or a child), so what a key may do is fixed when it is shown once.
+ */
+export async function updateKey(ctx: Pick<KeysContext, 'store'>, id: string, change: { name?: string; limits?: KeyLimits }) {
+  if (change.name !== undefined && (change.name.trim() === '' || change.name.length > 191))
+    throw new AdminError('INVALID', 'the name must be 1 to 191 characters');
+  if (change.name === undefined && change.limits === undefined) throw new AdminError('INVALID', 'nothing to change: give a name or limits');
+  const before = await ctx.store.keys.get(id);
+  if (!before) throw new AdminError('NOT_FOUND', `no key ${id}`);
+  if (before.status === 'revoked') throw new AdminError('INVALID', `key ${id} is revoked`);
+  try {
+    checkLimits(change.limits);
+  } catch (e) {
+    if (e instanceof MintError) throw new AdminError('INVALID', e.message);
+    throw e;
+  }
+  const after = await ctx.store.keys.update(id, {
+    ...(change.name !== undefined ? { name: change.name.trim() } : {}),
+    ...(change.limits ? { limits: change.limits } : {}),
+  });
+  return after!;
 }
 
 /** One key (never its secret), its uses (spent, reserved in flight, unknown) and the webhooks it created through the relay. */

@@ -1,22 +1,8 @@
 import type { Command } from 'commander';
-import { loadCatalog, type Catalog, type RouteEntry } from '../catalog/catalog.js';
+import { catalogRoutes } from '../admin/catalog.js';
+import { loadCatalog, type Catalog } from '../catalog/catalog.js';
 import { checkGhostDir } from '../catalog/check.js';
 import { printJson, table } from './output.js';
-
-export function routeJson(r: RouteEntry): Record<string, unknown> {
-  return {
-    method: r.method,
-    path: r.path,
-    scope: r.scope,
-    resource: r.resource,
-    action: r.action,
-    ghost_permission: r.permission.kind === 'check' ? `${r.permission.object}.${r.permission.action}` : r.permission.kind,
-    unsafe_attrs: r.unsafeAttrs,
-    integration_key: r.integrationKey,
-    staff_token: r.staffToken,
-    flags: [...r.flags],
-  };
-}
 
 export function registerCatalog(program: Command): void {
   const catalog = program
@@ -26,7 +12,7 @@ export function registerCatalog(program: Command): void {
     .action((o: { json?: boolean }) => {
       const c = loadCatalog();
       if (o.json) {
-        printJson({ ghost_version: c.ghostVersion, routes: c.routes.map(routeJson) });
+        printJson(catalogRoutes());
         return;
       }
       process.stdout.write(

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AdminError } from '../admin/errors.js';
 import { ConfigError } from '../config/config.js';
+import { registerAdmin } from './admin.js';
 import { registerApprovals } from './approvals.js';
 import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerAudit(program, globals);
   registerApprovals(program, globals);
   registerWebhooks(program, globals);
+  registerAdmin(program, globals);
   registerCatalog(program);
   registerLab(program);
   registerProbe(program);

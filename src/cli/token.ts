@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { describeEscalation, escalationOf, FULL_ACCESS_WORDS } from '../grants/escalation.js';
-import { parseScopeList, type Grant } from '../grants/grant.js';
+import type { Grant } from '../grants/grant.js';
 import { describeGrant } from '../grants/parts.js';
-import { PRESETS, withOverrides } from '../grants/presets.js';
+import { PRESETS } from '../grants/presets.js';
 import { loadMasterSecret } from '../secrets/master.js';
 import { keyJson } from '../keys/key-json.js';
-import { createKey, listKeys, revokeKey, rotateKey, showKey, type CreateKeyInput } from '../admin/keys.js';
-import { MintError, validGrant } from '../keys/mint.js';
+import { buildGrant as buildKeyGrant, createKey, listKeys, revokeKey, rotateKey, showKey, type CreateKeyInput } from '../admin/keys.js';
+import { AdminError } from '../admin/errors.js';
 import type { KeyLimits, KeyRecord } from '../store/store.js';
 import { parseDuration, parseRate, parseWhen } from './time.js';
 import { readUserFile, withStore, type GlobalOpts } from './common.js';
@@ -88,11 +88,24 @@ export function registerToken(program: Command, globals: () => GlobalOpts): void
   token
     .command('list')
     .description('list keys')
+    .option('--status <status>', 'only active or revoked keys')
+    .option('--search <text>', 'only keys whose name contains this (any case)')
+    .option('--preset <name>', 'only keys whose grant starts from this preset')
+    .option('--parent <id>', 'only the children of this key')
     .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => {
+    .action(async (o: { status?: string; search?: string; preset?: string; parent?: string; json?: boolean }) => {
       const opts = { ...globals(), ...o };
+      if (o.status !== undefined && o.status !== 'active' && o.status !== 'revoked') throw new CliError('--status: active or revoked');
       await withStore(opts, async (store) => {
-        const keys = await listKeys({ store });
+        const keys = await listKeys(
+          { store },
+          {
+            ...(o.status ? { status: o.status as 'active' | 'revoked' } : {}),
+            ...(o.search ? { search: o.search } : {}),
+            ...(o.preset ? { preset: o.preset } : {}),
+            ...(o.parent ? { parentId: o.parent } : {}),
+          },
+        );
         if (opts.json) {
           printJson(keys.map(keyJson));
           return;
@@ -179,29 +192,25 @@ function positive(v: string, flag: string): number {
   return n;
 }
 
-/** --preset, --scope and --grant into one validated grant document. */
+/** --preset, --scope and --grant into one validated grant document (the keys service merges and validates). */
 export function buildGrant(o: { scope?: string; preset?: string; grant?: string }): Grant {
-  const extra = o.scope ? parseScopeList(o.scope) : [];
-  let doc: Record<string, unknown> | undefined;
+  let doc: unknown;
   if (o.grant) {
     const text = readUserFile(o.grant, '--grant');
     try {
-      doc = JSON.parse(text) as Record<string, unknown>;
+      doc = JSON.parse(text);
     } catch (e) {
       throw new CliError(`--grant ${o.grant}: ${(e as Error).message}`);
     }
   }
-  let candidate: unknown;
-  if (o.preset) {
-    const p = PRESETS[o.preset];
-    if (!p) throw new CliError(`unknown preset "${o.preset}"; presets: ${Object.keys(PRESETS).join(', ')}`);
-    candidate = withOverrides(p.grant, extra, doc);
-  } else if (doc) candidate = withOverrides({ version: 1, scopes: [] }, extra, doc);
-  else candidate = { version: 1, scopes: extra };
   try {
-    return validGrant(candidate);
+    return buildKeyGrant({
+      ...(o.preset !== undefined ? { preset: o.preset } : {}),
+      ...(o.scope ? { scopes: [o.scope] } : {}),
+      ...(doc !== undefined ? { grant: doc } : {}),
+    });
   } catch (e) {
-    if (e instanceof MintError) throw new CliError(e.message);
+    if (e instanceof AdminError) throw new CliError(e.message);
     throw e;
   }
 }

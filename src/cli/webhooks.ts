@@ -9,7 +9,7 @@ import type { DeliveryLog } from '../store/deliveries.js';
 import { MigrateError, deliveryJson, findRelay, legacyWebhooks, migrateWebhook, relayJson } from '../webhooks/admin.js';
 import { ghostWebhooks, type GhostWebhooks } from '../webhooks/ghost-client.js';
 import { RelaySecrets } from '../webhooks/relay-secrets.js';
-import { retireRelay } from '../webhooks/lifecycle.js';
+import { listWebhooks, removeWebhook, showWebhook } from '../admin/webhooks.js';
 import { configFrom, withStore, type GlobalOpts } from './common.js';
 import { cell, CliError, printJson, table } from './output.js';
 
@@ -64,8 +64,7 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
     .action(async (o: { key?: string; all?: boolean; json?: boolean }) => {
       const opts = { ...globals(), ...o };
       await withStore(opts, async (store) => {
-        const rows = (await store.webhooks.list(o.key ? { keyId: o.key } : {})).filter((r) => o.all || r.status !== 'retired');
-        const out = await Promise.all(rows.map(async (r) => relayJson(r, await store.keys.get(r.keyId))));
+        const out = await listWebhooks(store, { ...(o.key ? { keyId: o.key } : {}), all: o.all === true });
         if (opts.json) {
           printJson(out);
           return;
@@ -94,10 +93,8 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
     .action(async (id: string, o: { limit: string; json?: boolean }) => {
       const opts = { ...globals(), ...o };
       await withStore(opts, async (store) => {
-        const r = await findRelay(store, id);
-        if (!r) throw new CliError(`no relayed webhook ${id} (see \`ghostgate webhooks audit\` for older ones)`);
-        const deliveries = (await withDeliveries(opts, (log) => log.query({ relayId: r.id, limit: Number(o.limit) }))).map(deliveryJson);
-        const j = { ...relayJson(r, await store.keys.get(r.keyId)), deliveries };
+        const j = await withDeliveries(opts, (log) => showWebhook(store, log, id, Number(o.limit)));
+        const deliveries = j.deliveries;
         if (opts.json) {
           printJson(j);
           return;
@@ -189,12 +186,7 @@ export function registerWebhooks(program: Command, globals: () => GlobalOpts): v
     .action(async (id: string, o: { json?: boolean }) => {
       const opts = { ...globals(), ...o };
       await withStore(opts, async (store, config) => {
-        const ghost = await ghostFor(config, store);
-        const row = await findRelay(store, id);
-        let removed: boolean;
-        if (row) removed = (await retireRelay(store, ghost, row, 'removed by the administrator', Date.now())).removedFromGhost;
-        else if ((await legacyWebhooks(store)).some((l) => l.id === id)) removed = await ghost.remove(id);
-        else throw new CliError(`no webhook ${id} made through the gateway`);
+        const { removed } = await removeWebhook(store, await ghostFor(config, store), id, Date.now());
         if (opts.json) {
           printJson({ id, removed });
           return;

@@ -10,6 +10,17 @@ import { z } from 'zod';
 // Ghost's key format, as secrets/keys.ts KEY_PATTERN (not imported: secrets reads the config, so config stays below it).
 const KEY_FORMAT = /^[0-9a-f]{24}:[0-9a-f]{64}$/;
 
+/** A service on a listener of its own (metrics, the management API): off unless `listen` is set; 127.0.0.1 by default. */
+const OwnListener = z
+  .object({
+    listen: z
+      .object({ host: z.string().min(1).default('127.0.0.1'), port: z.coerce.number().int().min(0).max(65535) })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .default({});
+
 export const ConfigSchema = z
   .object({
     listen: z
@@ -200,15 +211,12 @@ export const ConfigSchema = z
       .strict()
       .default({ prefix: 'ghostgate:rate:', timeoutMs: 250 }),
     /** Prometheus metrics on a listener of their own (src/metrics.ts); off unless `listen` is set. */
-    metrics: z
-      .object({
-        listen: z
-          .object({ host: z.string().min(1).default('127.0.0.1'), port: z.coerce.number().int().min(0).max(65535) })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .default({}),
+    metrics: OwnListener,
+    /**
+     * The management API (src/api/, docs/api.md): on the gateway's port under /ghostgate/v1 unless
+     * `listen` gives it a listener of its own (e.g. 127.0.0.1:2369), which is then the only place it is served.
+     */
+    admin: OwnListener,
   })
   .strict();
 
@@ -234,6 +242,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   GHOSTGATE_PUBLIC_URL: 'publicUrl',
   GHOSTGATE_METRICS_PORT: 'metrics.listen.port',
   GHOSTGATE_RATELIMIT_REDIS: 'ratelimit.redis',
+  GHOSTGATE_ADMIN_PORT: 'admin.listen.port',
 };
 
 /** A URL of one of these schemes, with a host. */

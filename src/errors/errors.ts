@@ -222,6 +222,30 @@ export const ERRORS = {
     message: 'The tool’s arguments are not of the form it takes; nothing was sent.',
   },
 
+  // The management API (src/api/, docs/api.md): admin tokens, its routes, its input.
+  ADMIN_AUTH_MISSING: {
+    status: 401,
+    type: 'UnauthorizedError',
+    message: 'The management API needs "Authorization: Bearer ggadm_..." (an admin API token: ghostgate admin token create).',
+  },
+  ADMIN_TOKEN_INVALID: { status: 401, type: 'UnauthorizedError', message: 'Invalid admin API token.' },
+  ADMIN_TOKEN_REVOKED: { status: 401, type: 'UnauthorizedError', message: 'This admin API token has been revoked.' },
+  ADMIN_TOKEN_EXPIRED: { status: 401, type: 'UnauthorizedError', message: 'This admin API token has expired.' },
+  ADMIN_SCOPE_MISSING: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: 'This admin API token may only read (admin:read); changes need admin:write.',
+  },
+  API_ROUTE_UNKNOWN: {
+    status: 404,
+    type: 'NotFoundError',
+    message: 'The management API has no such route (see /ghostgate/v1/openapi.json).',
+  },
+  API_METHOD_NOT_ALLOWED: { status: 405, type: 'MethodNotAllowedError', message: 'The management API route does not take this method.' },
+  API_VALIDATION: { status: 422, type: 'ValidationError', message: 'The request does not match the route’s schema; nothing was changed.' },
+  ADMIN_NOT_FOUND: { status: 404, type: 'NotFoundError', message: 'No such key, token, approval or webhook.' },
+  ADMIN_INVALID: { status: 422, type: 'ValidationError', message: 'The request was refused before anything was changed.' },
+
   // Upstream and internal faults: fail closed.
   UPSTREAM_TIMEOUT: { status: 504, type: 'GatewayTimeoutError', message: 'Ghost did not answer in time.' },
   UPSTREAM_UNREACHABLE: { status: 502, type: 'BadGatewayError', message: 'Ghost could not be reached.' },

@@ -1,7 +1,18 @@
 import { GrantSchema } from '../grants/grant.js';
 import { AUDIT_PAGE, type AuditDecision, type AuditQuery, type AuditRow } from './audit.js';
 import type { DeliveryEntry } from './deliveries.js';
-import type { ApprovalCall, ApprovalRecord, ApprovalStatus, KeyRecord, KeyStatus, NewKey, RelayRecord, RelayStatus } from './store.js';
+import type {
+  AdminScope,
+  AdminTokenRecord,
+  ApprovalCall,
+  ApprovalRecord,
+  ApprovalStatus,
+  KeyRecord,
+  KeyStatus,
+  NewKey,
+  RelayRecord,
+  RelayStatus,
+} from './store.js';
 
 /**
  * The tables' rows as every SQL driver reads them (the same column names in
@@ -300,3 +311,49 @@ export const APPROVAL_SQL = {
  */
 export const APPROVALS_CALL_MIGRATION = `ALTER TABLE approvals ADD COLUMN held_call TEXT;
    ALTER TABLE approvals ADD COLUMN subject TEXT;`;
+
+/** An admin API token row (sqlite-admin-tokens.ts, pg-admin-tokens.ts). */
+export interface AdminTokenRow {
+  id: string;
+  name: string;
+  scope: AdminScope;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export const adminTokenFromRow = (r: AdminTokenRow): AdminTokenRecord => ({
+  id: r.id,
+  name: r.name,
+  scope: r.scope,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
+});
+
+/** The admin_tokens table, the same in both databases but for the time columns' type (`%TIME%`). */
+export const ADMIN_TOKENS_TABLE = `CREATE TABLE admin_tokens (
+     id TEXT PRIMARY KEY CHECK (length(id) = 24),
+     name TEXT NOT NULL,
+     scope TEXT NOT NULL CHECK (scope IN ('admin:read', 'admin:write')),
+     secret_hash TEXT NOT NULL CHECK (length(secret_hash) = 64),
+     created_at %TIME% NOT NULL,
+     expires_at %TIME%,
+     revoked_at %TIME%,
+     last_used_at %TIME%
+   );`;
+
+/** The statements of the admin_tokens table, with `?` placeholders (pg-pool.ts numbered() for PostgreSQL). */
+export const ADMIN_TOKEN_SQL = {
+  insert: 'INSERT INTO admin_tokens (id, name, scope, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+  byId: 'SELECT * FROM admin_tokens WHERE id = ?',
+  list: 'SELECT * FROM admin_tokens ORDER BY created_at, id',
+  revoke: 'UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+  touch: 'UPDATE admin_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+} as const;
+
+/** A key's name and limits, as the management API changes them (KeyStore.update). */
+export const KEY_UPDATE_SQL = 'UPDATE keys SET name = coalesce(?, name), limits_json = coalesce(?, limits_json) WHERE id = ?';

@@ -467,4 +467,63 @@ export function storeContract(
       await store.close();
     }
   });
+
+  test(`${name}: a key's name and limits can be updated, nothing else; an unknown key is undefined`, async () => {
+    const store = await open();
+    try {
+      await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000, limits: { dailyQuota: 5 }, maxUses: 3 });
+      const renamed = await store.keys.update(ID, { name: 'renamed' });
+      assert.deepEqual([renamed?.name, renamed?.limits, renamed?.maxUses], ['renamed', { dailyQuota: 5 }, 3]);
+      const limited = await store.keys.update(ID, { limits: { ipAllow: ['10.0.0.0/8'] } });
+      assert.deepEqual([limited?.name, limited?.limits], ['renamed', { ipAllow: ['10.0.0.0/8'] }]);
+      assert.deepEqual(await store.keys.get(ID), limited, 'the change is seen at once');
+      assert.equal(await store.keys.update('b'.repeat(24), { name: 'x' }), undefined);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: admin API tokens are stored with their hash only, listed, revoked once and touched`, async () => {
+    const store = await open();
+    try {
+      const t = {
+        id: 'c'.repeat(24),
+        name: 'ci',
+        scope: 'admin:read' as const,
+        secretHash: 'd'.repeat(64),
+        createdAt: 1000,
+        expiresAt: 5000,
+      };
+      const rec = await store.adminTokens.create(t);
+      assert.deepEqual(rec, {
+        id: t.id,
+        name: 'ci',
+        scope: 'admin:read',
+        createdAt: 1000,
+        expiresAt: 5000,
+        revokedAt: null,
+        lastUsedAt: null,
+      });
+      assert.equal(Object.hasOwn(rec, 'secretHash'), false, 'a record never carries the hash');
+      assert.deepEqual(await store.adminTokens.find(t.id), { ...rec, secretHash: 'd'.repeat(64) });
+      assert.equal(await store.adminTokens.find('e'.repeat(24)), undefined);
+      await assert.rejects(store.adminTokens.create({ ...t, scope: 'admin:all' as 'admin:read' }), 'the scope is checked by the database');
+      await store.adminTokens.create({ ...t, id: 'f'.repeat(24), name: 'deploy', scope: 'admin:write', createdAt: 2000, expiresAt: null });
+      await store.adminTokens.touch(t.id, 3000);
+      await store.adminTokens.touch(t.id, 2500);
+      assert.equal((await store.adminTokens.find(t.id))?.lastUsedAt, 3000, 'last use never goes back');
+      assert.equal(await store.adminTokens.revoke(t.id, 4000), true);
+      assert.equal(await store.adminTokens.revoke(t.id, 4100), false, 'revoked once');
+      assert.equal(await store.adminTokens.revoke('e'.repeat(24), 4100), false);
+      assert.deepEqual(
+        (await store.adminTokens.list()).map((x) => [x.name, x.scope, x.revokedAt]),
+        [
+          ['ci', 'admin:read', 4000],
+          ['deploy', 'admin:write', null],
+        ],
+      );
+    } finally {
+      await store.close();
+    }
+  });
 }

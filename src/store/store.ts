@@ -112,6 +112,17 @@ export interface KeyStore {
   recordUses(uses: readonly { id: string; count: number; lastAt: number }[]): Promise<void>;
   /** Adds one request to the key's count for the UTC day; returns the new count. */
   countDaily(id: string, day: string): Promise<number>;
+  /**
+   * Renames a key or replaces its limits (the management API's update); never its grant, window or
+   * uses. Undefined when there is no such key.
+   */
+  update(id: string, change: KeyUpdate): Promise<KeyRecord | undefined>;
+}
+
+/** What an administrator may change on an existing key: its name and its limits (IP, rate, quota, webhooks at expiry). */
+export interface KeyUpdate {
+  readonly name?: string;
+  readonly limits?: KeyLimits;
 }
 
 /**
@@ -293,6 +304,43 @@ export interface ApprovalStore {
   use(id: string, now: number): Promise<boolean>;
 }
 
+/** What an admin API token may do: `admin:read` only reads (GET); `admin:write` everything. */
+export type AdminScope = 'admin:read' | 'admin:write';
+export const ADMIN_SCOPES: readonly AdminScope[] = ['admin:read', 'admin:write'];
+
+/** An admin API token (src/admin/admin-tokens.ts): never its secret, which is stored only as a hash. */
+export interface AdminTokenRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly scope: AdminScope;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+  readonly lastUsedAt: number | null;
+}
+
+export interface NewAdminToken {
+  readonly id: string;
+  readonly name: string;
+  readonly scope: AdminScope;
+  /** SHA-256 of the token's secret, hex (secrets/admin-tokens.ts). */
+  readonly secretHash: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+}
+
+export interface AdminTokenStore {
+  create(t: NewAdminToken): Promise<AdminTokenRecord>;
+  /** One token with its stored hash, for verification only. */
+  find(id: string): Promise<(AdminTokenRecord & { readonly secretHash: string }) | undefined>;
+  /** Oldest first. */
+  list(): Promise<AdminTokenRecord[]>;
+  /** false when there is no such token or it was revoked already. */
+  revoke(id: string, at: number): Promise<boolean>;
+  /** Records a use (the time it was last used). */
+  touch(id: string, at: number): Promise<void>;
+}
+
 export interface Store {
   readonly keys: KeyStore;
   readonly ledger: LedgerStore;
@@ -301,6 +349,8 @@ export interface Store {
   readonly holders: HolderStore;
   /** Approvals of the calls a grant's `confirm` holds (src/pipeline/approval.ts). */
   readonly approvals: ApprovalStore;
+  /** Tokens of the management API (src/api/, docs/api.md). */
+  readonly adminTokens: AdminTokenStore;
   readonly auditAnchors: AuditAnchorStore;
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { PG_APPROVALS_MIGRATION } from './pg-approvals.js';
 import { APPROVALS_CALL_MIGRATION } from '../rows.js';
+import { PG_ADMIN_TOKENS_MIGRATION } from './pg-admin-tokens.js';
 import { StoreMigrationError } from '../store.js';
 import { inTransaction, type Queryable } from './pg-pool.js';
 
@@ -109,6 +110,7 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX webhook_deliveries_key ON webhook_deliveries(key_id, seq);`,
   PG_APPROVALS_MIGRATION,
   APPROVALS_CALL_MIGRATION,
+  PG_ADMIN_TOKENS_MIGRATION,
 ];
 
 /** The version the schema is at (0: never migrated). */

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { GrantSchema } from '../../grants/grant.js';
-import { keyFromRow, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
+import { KEY_UPDATE_SQL, keyFromRow, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
 import { guardStore, type KeyStore, type NewKey, type Store } from '../store.js';
 import { KeyWatch } from './pg-key-watch.js';
 import { checkMigrations, migratePostgres } from './pg-migrations.js';
-import { inTransaction, openPool } from './pg-pool.js';
+import { inTransaction, numbered, openPool } from './pg-pool.js';
 import { pgRelayStore } from './pg-webhooks.js';
 import { pgApprovalStore } from './pg-approvals.js';
+import { pgAdminTokenStore } from './pg-admin-tokens.js';
 
 /**
  * PostgreSQL driver (node-postgres), for several gateway replicas on one
@@ -190,6 +191,15 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
       );
       return rows[0]!.count;
     },
+    async update(id, change) {
+      const limits = change.limits === undefined ? null : JSON.stringify(change.limits);
+      w.invalidate(id);
+      const r = await pool.query(numbered(KEY_UPDATE_SQL), [change.name ?? null, limits, id]);
+      w.invalidate(id);
+      if (r.rowCount !== 1) return undefined;
+      const row = await keyRow(id);
+      return row ? keyFromRow(row) : undefined;
+    },
   };
 
   const store: Store = {
@@ -213,6 +223,7 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
     },
     webhooks: pgRelayStore(pool),
     approvals: pgApprovalStore(pool),
+    adminTokens: pgAdminTokenStore(pool),
     settings: {
       async get(name) {
         return (await q<{ value: string }>('SELECT value FROM settings WHERE name = $1', [name]))[0]?.value;

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { GrantSchema } from '../../grants/grant.js';
-import { APPROVALS_CALL_MIGRATION, keyFromRow as toRecord, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
+import { APPROVALS_CALL_MIGRATION, KEY_UPDATE_SQL, keyFromRow as toRecord, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
 import { guardStore, type AuditAnchor, type KeyRecord, type NewKey, type Store } from '../store.js';
 import { WEBHOOK_RELAYS_MIGRATION, WEBHOOK_RELAYS_REMOVED_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 import { APPROVALS_MIGRATION, sqliteApprovalStore } from './sqlite-approvals.js';
+import { ADMIN_TOKENS_MIGRATION, sqliteAdminTokenStore } from './sqlite-admin-tokens.js';
 
 /**
  * SQLite driver (better-sqlite3: synchronous, prepared statements, WAL).
@@ -60,6 +61,7 @@ const MIGRATIONS: readonly string[] = [
   WEBHOOK_RELAYS_REMOVED_MIGRATION,
   APPROVALS_MIGRATION,
   APPROVALS_CALL_MIGRATION,
+  ADMIN_TOKENS_MIGRATION,
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {
@@ -97,6 +99,7 @@ export function openSqliteStore(path: string): Store {
   const insertKey = db.prepare(`INSERT INTO keys (status, generation, ${NEW_KEY_FIELDS}) VALUES ('active', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const getKey = db.prepare('SELECT * FROM keys WHERE id = ?');
   const setGrant = db.prepare('UPDATE keys SET grant_json = ? WHERE id = ?');
+  const updateKey = db.prepare(KEY_UPDATE_SQL);
   const listKeys = db.prepare('SELECT * FROM keys ORDER BY created_at, id');
   const descendants = db
     .prepare('WITH RECURSIVE d(id) AS (SELECT ? UNION ALL SELECT k.id FROM keys k JOIN d ON k.parent_id = d.id) SELECT id FROM d')
@@ -249,6 +252,12 @@ export function openSqliteStore(path: string): Store {
       async countDaily(id, day) {
         return countDaily.get(id, day) as number;
       },
+      async update(id, change) {
+        cache.clear();
+        const limits = change.limits === undefined ? null : JSON.stringify(change.limits);
+        if (updateKey.run(change.name ?? null, limits, id).changes !== 1) return undefined;
+        return toRecord(getKey.get(id) as KeyRow);
+      },
     },
     ledger: {
       async add(keyId, resource, recordId, at) {
@@ -260,6 +269,7 @@ export function openSqliteStore(path: string): Store {
     },
     webhooks: sqliteRelayStore(db),
     approvals: sqliteApprovalStore(db),
+    adminTokens: sqliteAdminTokenStore(db),
     settings: {
       async get(name) {
         return (getSetting.get(name) as { value: string } | undefined)?.value;
