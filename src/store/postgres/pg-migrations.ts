@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { PG_APPROVALS_MIGRATION } from './pg-approvals.js';
+import { PG_ADMINS_MIGRATION } from './pg-admins.js';
 import { StoreMigrationError } from '../store.js';
 import { inTransaction, type Queryable } from './pg-pool.js';
 
@@ -107,6 +108,7 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX webhook_deliveries_relay ON webhook_deliveries(relay_id, seq);
    CREATE INDEX webhook_deliveries_key ON webhook_deliveries(key_id, seq);`,
   PG_APPROVALS_MIGRATION,
+  PG_ADMINS_MIGRATION,
 ];
 
 /** The version the schema is at (0: never migrated). */

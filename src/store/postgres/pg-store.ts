@@ -7,6 +7,7 @@ import { checkMigrations, migratePostgres } from './pg-migrations.js';
 import { inTransaction, openPool } from './pg-pool.js';
 import { pgRelayStore } from './pg-webhooks.js';
 import { pgApprovalStore } from './pg-approvals.js';
+import { pgAdminStore } from './pg-admins.js';
 
 /**
  * PostgreSQL driver (node-postgres), for several gateway replicas on one
@@ -213,6 +214,7 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
     },
     webhooks: pgRelayStore(pool),
     approvals: pgApprovalStore(pool),
+    admins: pgAdminStore(pool),
     settings: {
       async get(name) {
         return (await q<{ value: string }>('SELECT value FROM settings WHERE name = $1', [name]))[0]?.value;

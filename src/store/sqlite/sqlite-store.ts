@@ -5,6 +5,7 @@ import { keyFromRow as toRecord, NEW_KEY_FIELDS, newKeyValues, type KeyRow } fro
 import { guardStore, type AuditAnchor, type KeyRecord, type NewKey, type Store } from '../store.js';
 import { WEBHOOK_RELAYS_MIGRATION, WEBHOOK_RELAYS_REMOVED_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 import { APPROVALS_MIGRATION, sqliteApprovalStore } from './sqlite-approvals.js';
+import { ADMINS_MIGRATION, sqliteAdminStore } from './sqlite-admins.js';
 
 /**
  * SQLite driver (better-sqlite3: synchronous, prepared statements, WAL).
@@ -59,6 +60,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE audit_anchors (chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
   WEBHOOK_RELAYS_REMOVED_MIGRATION,
   APPROVALS_MIGRATION,
+  ADMINS_MIGRATION,
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {
@@ -258,6 +260,7 @@ export function openSqliteStore(path: string): Store {
     },
     webhooks: sqliteRelayStore(db),
     approvals: sqliteApprovalStore(db),
+    admins: sqliteAdminStore(db),
     settings: {
       async get(name) {
         return (getSetting.get(name) as { value: string } | undefined)?.value;
