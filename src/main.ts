@@ -28,6 +28,8 @@ import { healthProbes } from './health.js';
 import { gatewayMetrics, serveMetrics } from './metrics.js';
 import { createGatewayServer } from './server.js';
 import { McpEndpoint } from './mcp/endpoint.js';
+import { WebConsole } from './console/console.js';
+import { LoginThrottle } from './admin/throttle.js';
 
 /** ghostgate's version (package.json, beside src/ and dist/), as the MCP endpoint names itself. */
 const GHOSTGATE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -243,15 +245,16 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         log.error({ err: { message: err.message } }, 'webhook delivery error');
       },
     });
+    const ghost = ghostWebhooks(
+      config.upstream.url,
+      config.ghostPath,
+      () => `Ghost ${active.cred.token('/admin/', Date.now())}`,
+      config.upstream.timeoutMs,
+    );
     webhooks = new WebhookService({
       store,
       secrets: new RelaySecrets(master),
-      ghost: ghostWebhooks(
-        config.upstream.url,
-        config.ghostPath,
-        () => `Ghost ${active.cred.token('/admin/', Date.now())}`,
-        config.upstream.timeoutMs,
-      ),
+      ghost,
       queue,
       ...(deliveryLog ? { log: deliveryLog } : {}),
       logger: log,
@@ -299,10 +302,24 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       holder,
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     };
+    const webConsole = config.console.enabled
+      ? new WebConsole({
+          config,
+          store,
+          master,
+          audit,
+          auditStore,
+          ghost,
+          log,
+          throttle: new LoginThrottle(),
+          trustedProxies: pipelineDeps.trustedProxies,
+        })
+      : undefined;
     const server = createGatewayServer({
       ...pipelineDeps,
       forwarder,
       log,
+      ...(webConsole ? { console: webConsole } : {}),
       // MCP over Streamable HTTP at /ghostgate/mcp (docs/mcp.md): tool calls come back through this server's handler.
       mcp: new McpEndpoint(pipelineDeps, catalog, GHOSTGATE_VERSION),
       policy: config.policy,

@@ -43,6 +43,11 @@ export interface GatewayServerDeps extends PipelineDeps {
   readonly health?: HealthHandler;
   /** The MCP endpoint (src/mcp/, docs/mcp.md); its tool calls come back through this server's handler. */
   readonly mcp?: McpEndpoint;
+  /** The web console (src/console/, docs/console.md): /ghostgate/console/ and /ghostgate/request. */
+  readonly console?: {
+    isPath(url: string | undefined): boolean;
+    handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  };
 }
 
 /**
@@ -200,6 +205,12 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       );
       req.resume();
       deps.events?.emit(entry({ kind: 'request', decision: 'deny', code: 'AUDIT_UNAVAILABLE', route: `${method} ${rawRoute}` }));
+      return;
+    }
+
+    // The web console: pages for people, not requests through the gateway; its admin actions are audited by the console.
+    if (deps.console?.isPath(req.url) && !origin) {
+      await deps.console.handle(req, res);
       return;
     }
 

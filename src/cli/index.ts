@@ -1,12 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { AdminError } from '../admin/errors.js';
 import { ConfigError } from '../config/config.js';
+import { registerAdmin } from './admin.js';
 import { registerApprovals } from './approvals.js';
 import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
 import { registerExplain } from './explain.js';
 import { registerLab } from './lab.js';
 import { registerProbe } from './probe.js';
+import { registerRequestLink } from './request-link.js';
 import { registerServe } from './serve.js';
 import { registerToken } from './token.js';
 import { registerWebhooks } from './webhooks.js';
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   registerExplain(program, globals);
   registerAudit(program, globals);
   registerApprovals(program, globals);
+  registerAdmin(program, globals);
+  registerRequestLink(program, globals);
   registerWebhooks(program, globals);
   registerCatalog(program);
   registerLab(program);

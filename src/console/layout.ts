@@ -1,0 +1,38 @@
+import type { SignedIn } from './session.js';
+import { h, type Html } from './html.js';
+import { CONSOLE_PATH } from '../admin/links.js';
+
+/** The page frame: skip link, navigation landmark, main landmark; one stylesheet and one script, both from the gateway. */
+const NAV: readonly [string, string][] = [
+  ['keys', 'Keys'],
+  ['keys/new', 'Create a key'],
+  ['audit', 'Audit'],
+  ['approvals', 'Approvals'],
+  ['requests', 'Access requests'],
+  ['try', 'Try a request'],
+  ['account', 'Your account'],
+];
+
+const head = (title: string) =>
+  h`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title} · ghostgate</title><link rel="stylesheet" href="${CONSOLE_PATH}/console.css"><script src="${CONSOLE_PATH}/console.js" defer></script></head>`;
+
+export function page(title: string, current: string, who: SignedIn, body: Html): Html {
+  return h`${head(title)}<body><a class="skip" href="#main">Skip to content</a><div class="shell">
+<nav class="side" aria-label="Console"><a class="brand" href="${CONSOLE_PATH}/keys">ghostgate</a><ul>${NAV.map(
+    ([path, label]) => h`<li><a href="${CONSOLE_PATH}/${path}"${current === path ? h` aria-current="page"` : ''}>${label}</a></li>`,
+  )}</ul>
+<div class="who"><p>Signed in as<br><strong>${who.account.email}</strong></p>
+<form method="post" action="${CONSOLE_PATH}/signout">${csrfField(who)}<button class="quiet" type="submit">Sign out</button></form></div></nav>
+<main id="main">${body}</main></div></body></html>`;
+}
+
+/** A page outside the signed-in frame (sign-in, set-up, the requester's page). */
+export function bare(title: string, body: Html): Html {
+  return h`${head(title)}<body><main id="main" class="center">${body}</main></body></html>`;
+}
+
+export const csrfField = (who: SignedIn) => h`<input type="hidden" name="_csrf" value="${who.session.csrf}">`;
+
+/** A POST button in its own form, with the CSRF token. */
+export const postButton = (who: SignedIn, action: string, label: string, cls = '', extra: Html = h``) =>
+  h`<form method="post" action="${action}" class="row">${csrfField(who)}${extra}<button type="submit"${cls ? h` class="${cls}"` : ''}>${label}</button></form>`;
