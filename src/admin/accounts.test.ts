@@ -92,7 +92,7 @@ test('accounts: no default account; the set-up link works once and expires; sign
     await completeSetup(ctx, token, 'long enough password', T0 + 1000);
     await assert.rejects(completeSetup(ctx, token, 'another password!', T0 + 2000), refusal('NOT_FOUND'), 'single use');
     const wrong = await signIn(ctx, throttle, POLICY, { email: 'owner@x.test', password: 'wrong password!', ip: 'i' }, T0);
-    assert.deepEqual([wrong.ok, !wrong.ok && wrong.code], [false, 'LOGIN_FAILED']);
+    assert.deepEqual([wrong.ok, !wrong.ok && wrong.code], [false, 'CONSOLE_SIGNIN_FAILED']);
     const ok = await signIn(ctx, throttle, POLICY, { email: 'owner@x.test', password: 'long enough password', ip: 'i' }, T0);
     assert.ok(ok.ok);
     assert.notEqual(ok.session.idHash, ok.sessionId, 'the session id is stored hashed');
@@ -125,7 +125,7 @@ test('accounts: throttled sign-ins are refused without checking the password; TO
     const input = { email: 'a@x.test', password: 'long enough password', ip: 'i' };
     for (let i = 0; i < 2; i++) await signIn(ctx, throttle, POLICY, { ...input, password: 'nope nope nope' }, T0);
     const held = await signIn(ctx, throttle, POLICY, input, T0);
-    assert.deepEqual([held.ok, !held.ok && held.code], [false, 'LOGIN_THROTTLED'], 'even the right password waits');
+    assert.deepEqual([held.ok, !held.ok && held.code], [false, 'CONSOLE_SIGNIN_THROTTLED'], 'even the right password waits');
     const later = T0 + 61_000;
     const secret = newTotpSecret();
     await assert.rejects(enrolTotp(ctx, account, secret, '000000', later), refusal('INVALID'));

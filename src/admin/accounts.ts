@@ -79,8 +79,8 @@ export async function completeSetup(ctx: Pick<AccountsContext, 'store'>, token: 
 
 export type SignIn =
   | { readonly ok: true; readonly account: AdminAccount; readonly sessionId: string; readonly session: AdminSession }
-  | { readonly ok: false; readonly code: 'LOGIN_THROTTLED'; readonly retryAfterMs: number }
-  | { readonly ok: false; readonly code: 'LOGIN_FAILED' | 'TOTP_REQUIRED'; readonly account?: AdminAccount };
+  | { readonly ok: false; readonly code: 'CONSOLE_SIGNIN_THROTTLED'; readonly retryAfterMs: number }
+  | { readonly ok: false; readonly code: 'CONSOLE_SIGNIN_FAILED' | 'TOTP_REQUIRED'; readonly account?: AdminAccount };
 
 /**
  * Checks email, password and (when enrolled) the TOTP code, under the
@@ -95,19 +95,19 @@ export async function signIn(
 ): Promise<SignIn> {
   const email = input.email.trim().toLowerCase();
   const wait = throttle.retryAfterMs(email, input.ip, now);
-  if (wait > 0) return { ok: false, code: 'LOGIN_THROTTLED', retryAfterMs: wait };
+  if (wait > 0) return { ok: false, code: 'CONSOLE_SIGNIN_THROTTLED', retryAfterMs: wait };
   const account = await ctx.store.admins.accountByEmail(email);
   const passwordOk = await verifyPassword(input.password.slice(0, 1024), account?.passwordHash ?? DUMMY_HASH);
   if (!account || !account.passwordHash || !passwordOk) {
     throttle.fail(email, input.ip, now);
-    return { ok: false, code: 'LOGIN_FAILED', ...(account ? { account } : {}) };
+    return { ok: false, code: 'CONSOLE_SIGNIN_FAILED', ...(account ? { account } : {}) };
   }
   if (account.totpSealed) {
     const secret = unseal(ctx.master, account.totpSealed, { purpose: TOTP_PURPOSE, aad: account.id });
     if (!input.totp) return { ok: false, code: 'TOTP_REQUIRED' };
     if (!verifyTotp(secret, input.totp.trim(), now)) {
       throttle.fail(email, input.ip, now);
-      return { ok: false, code: 'LOGIN_FAILED', account };
+      return { ok: false, code: 'CONSOLE_SIGNIN_FAILED', account };
     }
   }
   throttle.succeed(email);

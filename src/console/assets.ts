@@ -33,6 +33,7 @@ pre{background:var(--soft);border:1px solid var(--rule);border-radius:.6rem;padd
 label{display:block;font-weight:600;margin:1.6rem 0 .4rem}
 label.inline{display:inline-flex;gap:.6rem;align-items:center;font-weight:400;margin:.2rem 1.6rem .2rem 0}
 input[type=text],input[type=email],input[type=password],input[type=search],input[type=number],select,textarea{font:inherit;font-size:1.5rem;padding:.8rem 1.2rem;border:1px solid #c9d0d6;border-radius:.5rem;min-width:28rem;background:#fff;color:var(--text)}
+select{max-width:100%}
 textarea{width:100%;min-height:12rem}
 fieldset{border:1px solid var(--rule);border-radius:.8rem;padding:1.2rem 1.6rem;margin:1.6rem 0}
 legend{font-weight:600;padding:0 .4rem}

@@ -6,7 +6,8 @@ import { CSS, JS } from './assets.js';
 import type { ConsoleDeps, PageRequest, SignedInRequest } from './context.js';
 import { h } from './html.js';
 import { readForm, redirect, sendAsset, sendHtml } from './http.js';
-import { bare } from './layout.js';
+import { bare, refusal } from './layout.js';
+import { ERRORS } from '../errors/errors.js';
 import { approvalsPage, decideApprovalPage, tryPage } from './pages/approvals.js';
 import { auditExport, auditPage } from './pages/audit.js';
 import { accountPage, setupPage, signInPage, signOutPage } from './pages/auth.js';
@@ -97,7 +98,11 @@ export class WebConsole {
     // A POST from another origin is refused before its form is read (CSRF, login CSRF included).
     if (method === 'POST' && !this.sessions.originOk(req)) {
       req.resume();
-      sendHtml(res, 403, bare('Refused', h`<h1>Refused</h1><p>This form was not sent from this site (Origin check).</p>`));
+      sendHtml(
+        res,
+        ERRORS.CONSOLE_CSRF.status,
+        bare('Refused', h`<h1>Refused</h1>${refusal('CONSOLE_CSRF', 'Its Origin is not this gateway.')}`),
+      );
       return;
     }
     const form = method === 'POST' ? await readForm(req) : undefined;
@@ -118,7 +123,10 @@ export class WebConsole {
         sendHtml(
           res,
           401,
-          bare('Signed out', h`<h1>Your session ended</h1><p><a href="${CONSOLE_PATH}/signin">Sign in again</a>; nothing was changed.</p>`),
+          bare(
+            'Signed out',
+            h`<h1>Your session ended</h1>${refusal('CONSOLE_SESSION_ENDED')}<p><a href="${CONSOLE_PATH}/signin">Sign in again</a></p>`,
+          ),
         );
         return;
       }
@@ -126,11 +134,7 @@ export class WebConsole {
       return;
     }
     if (method === 'POST' && !csrfOk(who.session, form!.get('_csrf'))) {
-      sendHtml(
-        res,
-        403,
-        bare('Refused', h`<h1>Refused</h1><p>The form’s security token is missing or stale. Go back, reload the page and try again.</p>`),
-      );
+      sendHtml(res, 403, bare('Refused', h`<h1>Refused</h1>${refusal('CONSOLE_CSRF', 'Go back, reload the page and try again.')}`));
       return;
     }
     if (path === '') {

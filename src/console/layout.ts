@@ -1,6 +1,7 @@
 import type { SignedIn } from './session.js';
 import { h, type Html } from './html.js';
 import { CONSOLE_PATH } from '../admin/links.js';
+import { ERRORS, type ErrorCode } from '../errors/errors.js';
 
 /** The page frame: skip link, navigation landmark, main landmark; one stylesheet and one script, both from the gateway. */
 const NAV: readonly [string, string][] = [
@@ -36,3 +37,7 @@ export const csrfField = (who: SignedIn) => h`<input type="hidden" name="_csrf" 
 /** A POST button in its own form, with the CSRF token. */
 export const postButton = (who: SignedIn, action: string, label: string, cls = '', extra: Html = h``) =>
   h`<form method="post" action="${action}" class="row">${csrfField(who)}${extra}<button type="submit"${cls ? h` class="${cls}"` : ''}>${label}</button></form>`;
+
+/** A refusal on a page: the catalog's message and its stable code (docs/errors.md), which tests read from data-code. */
+export const refusal = (code: ErrorCode, more: Html | string = '') =>
+  h`<p class="notice bad" role="alert" data-code="${code}">${ERRORS[code].message} ${more} <span class="hint">(${code})</span></p>`;

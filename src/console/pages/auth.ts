@@ -7,7 +7,7 @@ import { newTotpSecret, otpauthUri } from '../../admin/totp.js';
 import type { PageRequest, SignedInRequest } from '../context.js';
 import { h, type Html } from '../html.js';
 import { redirect, sendHtml } from '../http.js';
-import { bare, csrfField, page } from '../layout.js';
+import { bare, csrfField, page, refusal } from '../layout.js';
 
 /** Sign-in, the one-time set-up link, sign-out, and the account page (TOTP). */
 const policy = (p: PageRequest) => ({
@@ -29,13 +29,7 @@ ${totp ? h`<label for="totp">Code from your authenticator app</label><input id="
 
 export async function signInPage(p: PageRequest): Promise<void> {
   if (p.req.method === 'GET') {
-    sendHtml(
-      p.res,
-      200,
-      signInForm(
-        p.url.searchParams.has('expired') ? h`<p class="notice bad" role="alert">Your session ended. Sign in again.</p>` : undefined,
-      ),
-    );
+    sendHtml(p.res, 200, signInForm(p.url.searchParams.has('expired') ? refusal('CONSOLE_SESSION_ENDED') : undefined));
     return;
   }
   const f = p.form!;
@@ -60,7 +54,7 @@ export async function signInPage(p: PageRequest): Promise<void> {
   }
   if (r.code !== 'TOTP_REQUIRED')
     await auditAdminAction(p.deps.audit, {
-      actor: { kind: 'account', id: r.code === 'LOGIN_FAILED' && r.account ? r.account.id : '', name: email.slice(0, 191) },
+      actor: { kind: 'account', id: r.code === 'CONSOLE_SIGNIN_FAILED' && r.account ? r.account.id : '', name: email.slice(0, 191) },
       action: 'session.signin',
       target: null,
       at: p.now,
@@ -69,16 +63,16 @@ export async function signInPage(p: PageRequest): Promise<void> {
       code: r.code,
     });
   const message =
-    r.code === 'LOGIN_THROTTLED'
-      ? h`<p class="notice bad" role="alert">Too many failed sign-ins. Try again in ${Math.ceil(r.retryAfterMs / 60_000)} minute(s).</p>`
+    r.code === 'CONSOLE_SIGNIN_THROTTLED'
+      ? refusal(r.code, `Try again in ${Math.ceil(r.retryAfterMs / 60_000)} minute(s).`)
       : r.code === 'TOTP_REQUIRED'
         ? h`<p class="notice" role="status">Enter the code from your authenticator app.</p>`
-        : h`<p class="notice bad" role="alert">That email and password do not match an account.</p>`;
+        : refusal(r.code);
   sendHtml(
     p.res,
-    r.code === 'LOGIN_THROTTLED' ? 429 : r.code === 'TOTP_REQUIRED' ? 200 : 401,
+    r.code === 'CONSOLE_SIGNIN_THROTTLED' ? 429 : r.code === 'TOTP_REQUIRED' ? 200 : 401,
     signInForm(message, email, r.code === 'TOTP_REQUIRED'),
-    r.code === 'LOGIN_THROTTLED' ? { 'retry-after': String(Math.ceil(r.retryAfterMs / 1000)) } : {},
+    r.code === 'CONSOLE_SIGNIN_THROTTLED' ? { 'retry-after': String(Math.ceil(r.retryAfterMs / 1000)) } : {},
   );
 }
 

@@ -179,7 +179,7 @@ export async function newKeyPage(p: SignedInRequest): Promise<void> {
 <label for="ip">Allowed addresses <span class="hint">(CIDRs, comma-separated; empty: any)</span></label><input id="ip" name="ip" type="text" placeholder="203.0.113.0/24">
 <label for="rate">Rate limit <span class="hint">(e.g. 10/s,300/m,burst=20)</span></label><input id="rate" name="rate" type="text">
 <label for="dailyQuota">Requests per day</label><input id="dailyQuota" name="dailyQuota" type="number" min="1">
-<label class="inline"><input type="checkbox" name="allowEscalation" value="1"> I accept scopes equivalent to full access (docs/security.md)</label></fieldset>
+<p><label class="inline"><input type="checkbox" name="allowEscalation" value="1"> I accept scopes equivalent to full access (docs/security.md)</label></p></fieldset>
 <p><button type="submit">Review</button></p></form>`;
   sendHtml(p.res, 200, page('Create a key', 'keys/new', p.who, body));
 }
