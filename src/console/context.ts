@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import type { Logger } from 'pino';
-import type { AdminAuditWriter } from '../admin/actor.js';
+import { auditAdminAction, type AdminAuditWriter } from '../admin/actor.js';
 import type { LoginThrottle } from '../admin/throttle.js';
 import type { Config } from '../config/config.js';
 import type { MasterSecret } from '../secrets/keys.js';
@@ -45,3 +45,7 @@ export interface PageRequest {
 export interface SignedInRequest extends PageRequest {
   readonly who: SignedIn;
 }
+
+/** The audit record of an admin action done by the signed-in admin of this request (admin/actor.ts). */
+export const recordAction = (p: SignedInRequest, action: string, target: string | null): Promise<void> =>
+  auditAdminAction(p.deps.audit, { actor: p.who.actor, action, target, at: p.now, clientIp: p.ip });

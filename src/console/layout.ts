@@ -1,4 +1,6 @@
+import type { ServerResponse } from 'node:http';
 import type { SignedIn } from './session.js';
+import { sendHtml } from './http.js';
 import { h, type Html } from './html.js';
 import { CONSOLE_PATH } from '../admin/links.js';
 import { ERRORS, type ErrorCode } from '../errors/errors.js';
@@ -41,3 +43,25 @@ export const postButton = (who: SignedIn, action: string, label: string, cls = '
 /** A refusal on a page: the catalog's message and its stable code (docs/errors.md), which tests read from data-code. */
 export const refusal = (code: ErrorCode, more: Html | string = '') =>
   h`<p class="notice bad" role="alert" data-code="${code}">${ERRORS[code].message} ${more} <span class="hint">(${code})</span></p>`;
+
+/** A page that says why nothing was done: a heading, the reason, a way back. */
+export function sendFailure(
+  res: ServerResponse,
+  status: number,
+  who: SignedIn,
+  current: string,
+  title: string,
+  why: Html | string,
+  back?: string,
+): void {
+  sendHtml(
+    res,
+    status,
+    page(
+      title,
+      current,
+      who,
+      h`<h1>${title}</h1>${why ? h`<p class="notice bad" role="alert">${why}</p>` : ''}${back ? h`<p><a href="${back}">Back</a></p>` : ''}`,
+    ),
+  );
+}

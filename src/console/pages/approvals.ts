@@ -1,9 +1,8 @@
 import { decideApproval, listApprovals } from '../../admin/approvals.js';
-import { auditAdminAction } from '../../admin/actor.js';
 import { AdminError } from '../../admin/errors.js';
 import { explainRequest } from '../../admin/explain.js';
 import { CONSOLE_PATH } from '../../admin/links.js';
-import type { SignedInRequest } from '../context.js';
+import { recordAction, type SignedInRequest } from '../context.js';
 import { fmtTime, h, type Html } from '../html.js';
 import { redirect, sendHtml } from '../http.js';
 import { csrfField, page, postButton } from '../layout.js';
@@ -39,13 +38,7 @@ export async function decideApprovalPage(p: SignedInRequest, id: string, decisio
     if (!(e instanceof AdminError)) throw e;
     return approvalsPage(p, h`<p class="notice bad" role="alert">${e.message}</p>`);
   }
-  await auditAdminAction(p.deps.audit, {
-    actor: p.who.actor,
-    action: decision === 'approved' ? 'approvals.approve' : 'approvals.deny',
-    target: id,
-    at: p.now,
-    clientIp: p.ip,
-  });
+  await recordAction(p, decision === 'approved' ? 'approvals.approve' : 'approvals.deny', id);
   redirect(p.res, `${CONSOLE_PATH}/approvals`);
 }
 

@@ -3,11 +3,10 @@ import { auditKey } from '../../admin/context.js';
 import { AdminError } from '../../admin/errors.js';
 import { CONSOLE_PATH } from '../../admin/links.js';
 import { AUDIT_DECISIONS, type AuditRow } from '../../store/audit.js';
-import type { SignedInRequest } from '../context.js';
+import { recordAction, type SignedInRequest } from '../context.js';
 import { fmtTime, h } from '../html.js';
 import { sendDownload, sendHtml } from '../http.js';
 import { page } from '../layout.js';
-import { auditAdminAction } from '../../admin/actor.js';
 
 /** The audit trail: a filterable table, the chain's verify status, and an export of what the filter selects. */
 const SINCE: readonly [string, string, number][] = [
@@ -94,6 +93,6 @@ export async function auditExport(p: SignedInRequest): Promise<void> {
     return;
   }
   const { rows } = await rowsFor(p);
-  await auditAdminAction(p.deps.audit, { actor: p.who.actor, action: 'audit.export', target: null, at: p.now, clientIp: p.ip });
+  await recordAction(p, 'audit.export', null);
   sendDownload(p.res, 'ghostgate-audit.jsonl', 'application/x-ndjson', rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 }

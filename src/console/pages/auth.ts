@@ -4,7 +4,7 @@ import { AdminError } from '../../admin/errors.js';
 import { CONSOLE_PATH } from '../../admin/links.js';
 import { PASSWORD_MIN } from '../../admin/password.js';
 import { newTotpSecret, otpauthUri } from '../../admin/totp.js';
-import type { PageRequest, SignedInRequest } from '../context.js';
+import { recordAction, type PageRequest, type SignedInRequest } from '../context.js';
 import { h, type Html } from '../html.js';
 import { redirect, sendHtml } from '../http.js';
 import { bare, csrfField, page, refusal } from '../layout.js';
@@ -130,13 +130,7 @@ export async function setupPage(p: PageRequest): Promise<void> {
 
 export async function signOutPage(p: SignedInRequest): Promise<void> {
   await signOut(p.deps, p.who.sessionId);
-  await auditAdminAction(p.deps.audit, {
-    actor: p.who.actor,
-    action: 'session.signout',
-    target: p.who.account.id,
-    at: p.now,
-    clientIp: p.ip,
-  });
+  await recordAction(p, 'session.signout', p.who.account.id);
   redirect(p.res, `${CONSOLE_PATH}/signin`, { 'set-cookie': p.sessions.clearCookie(p.req) });
 }
 
@@ -148,13 +142,7 @@ export async function accountPage(p: SignedInRequest): Promise<void> {
     const f = p.form!;
     if (f.get('action') === 'disable') {
       await disableTotp(p.deps, p.who.account);
-      await auditAdminAction(p.deps.audit, {
-        actor: p.who.actor,
-        action: 'accounts.totp_off',
-        target: p.who.account.id,
-        at: p.now,
-        clientIp: p.ip,
-      });
+      await recordAction(p, 'accounts.totp_off', p.who.account.id);
       redirect(p.res, `${CONSOLE_PATH}/account`);
       return;
     }
@@ -162,13 +150,7 @@ export async function accountPage(p: SignedInRequest): Promise<void> {
     try {
       if (!/^[A-Z2-7]{32}$/.test(secret)) throw new AdminError('INVALID', 'the secret was changed; start again');
       await enrolTotp(p.deps, p.who.account, secret, f.get('code') ?? '', p.now);
-      await auditAdminAction(p.deps.audit, {
-        actor: p.who.actor,
-        action: 'accounts.totp_on',
-        target: p.who.account.id,
-        at: p.now,
-        clientIp: p.ip,
-      });
+      await recordAction(p, 'accounts.totp_on', p.who.account.id);
       redirect(p.res, `${CONSOLE_PATH}/account`);
       return;
     } catch (e) {

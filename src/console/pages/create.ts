@@ -1,4 +1,3 @@
-import { auditAdminAction } from '../../admin/actor.js';
 import { advise } from '../../admin/audit.js';
 import { anchorChoices, upstreamKey, type AnchorChoice } from '../../admin/context.js';
 import { AdminError } from '../../admin/errors.js';
@@ -11,10 +10,10 @@ import { describeGrant } from '../../grants/parts.js';
 import { PRESETS, withOverrides } from '../../grants/presets.js';
 import { MintError, validGrant } from '../../keys/mint.js';
 import type { KeyLimits, KeyRecord } from '../../store/store.js';
-import type { PageRequest, SignedInRequest } from '../context.js';
+import { recordAction, type PageRequest, type SignedInRequest } from '../context.js';
 import { fmtTime, h, type Html } from '../html.js';
 import { sendHtml } from '../http.js';
-import { csrfField, page } from '../layout.js';
+import { csrfField, page, sendFailure } from '../layout.js';
 
 /**
  * The create wizard: 1. choose (a preset, or scopes from the catalog grouped
@@ -317,16 +316,7 @@ export function reviewPage(p: SignedInRequest): void {
     s = specFromForm(p.form!);
   } catch (e) {
     if (!(e instanceof AdminError)) throw e;
-    sendHtml(
-      p.res,
-      400,
-      page(
-        'Create a key',
-        'keys/new',
-        p.who,
-        h`<h1>Create a key</h1><p class="notice bad" role="alert">${e.message}</p><p><a href="${CONSOLE_PATH}/keys/new">Back</a></p>`,
-      ),
-    );
+    sendFailure(p.res, 400, p.who, 'keys/new', 'Create a key', e.message, `${CONSOLE_PATH}/keys/new`);
     return;
   }
   sendHtml(p.res, 200, page('Review the key', 'keys/new', p.who, reviewBody(p, s)));
@@ -366,16 +356,7 @@ export async function createPage(p: SignedInRequest): Promise<void> {
   try {
     s = JSON.parse(p.form!.get('spec') ?? '') as Spec;
   } catch {
-    sendHtml(
-      p.res,
-      400,
-      page(
-        'Create a key',
-        'keys/new',
-        p.who,
-        h`<h1>Create a key</h1><p class="notice bad" role="alert">The form was damaged; start again.</p>`,
-      ),
-    );
+    sendFailure(p.res, 400, p.who, 'keys/new', 'Create a key', 'The form was damaged; start again.', `${CONSOLE_PATH}/keys/new`);
     return;
   }
   const input: CreateKeyInput = {
@@ -388,7 +369,7 @@ export async function createPage(p: SignedInRequest): Promise<void> {
   };
   try {
     const { record, key } = await createKey(p.deps, input, p.now);
-    await auditAdminAction(p.deps.audit, { actor: p.who.actor, action: 'keys.create', target: record.id, at: p.now, clientIp: p.ip });
+    await recordAction(p, 'keys.create', record.id);
     sendHtml(p.res, 201, page(`Created ${record.name}`, 'keys/new', p.who, keyShownOnce(p, record, key, 'Created')));
   } catch (e) {
     if (!(e instanceof AdminError)) throw e;

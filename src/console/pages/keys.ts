@@ -1,5 +1,4 @@
 import { isDeepStrictEqual } from 'node:util';
-import { auditAdminAction } from '../../admin/actor.js';
 import { advise, queryAudit } from '../../admin/audit.js';
 import { AdminError } from '../../admin/errors.js';
 import { listKeys, revokeKey, rotateKey, showKey } from '../../admin/keys.js';
@@ -10,10 +9,10 @@ import { describeGrant } from '../../grants/parts.js';
 import { PRESETS } from '../../grants/presets.js';
 import type { KeyRecord } from '../../store/store.js';
 import { dayChart, perDay } from '../chart.js';
-import type { SignedInRequest } from '../context.js';
+import { recordAction, type SignedInRequest } from '../context.js';
 import { fmtTime, h, type Html } from '../html.js';
 import { redirect, sendHtml } from '../http.js';
-import { page, postButton } from '../layout.js';
+import { page, postButton, sendFailure } from '../layout.js';
 import { keyShownOnce } from './create.js';
 
 /** The keys table, a key's page, and its rotate and revoke (each behind a confirmation). */
@@ -109,7 +108,7 @@ ${k.status === 'active' ? h`<h2>Rotate or revoke</h2><div class="row"><a class="
 export async function revokePage(p: SignedInRequest, id: string): Promise<void> {
   const k = await p.deps.store.keys.get(id);
   if (!k) {
-    sendHtml(p.res, 404, page('No such key', 'keys', p.who, h`<h1>No such key</h1>`));
+    sendFailure(p.res, 404, p.who, 'keys', 'No such key', '');
     return;
   }
   if (p.req.method === 'GET') {
@@ -128,8 +127,7 @@ export async function revokePage(p: SignedInRequest, id: string): Promise<void> 
     return;
   }
   const r = await revokeKey(p.deps, id, p.deps.ghost, p.now);
-  for (const rid of r.revoked)
-    await auditAdminAction(p.deps.audit, { actor: p.who.actor, action: 'keys.revoke', target: rid, at: p.now, clientIp: p.ip });
+  for (const rid of r.revoked) await recordAction(p, 'keys.revoke', rid);
   redirect(p.res, `${CONSOLE_PATH}/keys/${id}`);
 }
 
@@ -137,7 +135,7 @@ export async function revokePage(p: SignedInRequest, id: string): Promise<void> 
 export async function rotatePage(p: SignedInRequest, id: string): Promise<void> {
   const k = await p.deps.store.keys.get(id);
   if (!k) {
-    sendHtml(p.res, 404, page('No such key', 'keys', p.who, h`<h1>No such key</h1>`));
+    sendFailure(p.res, 404, p.who, 'keys', 'No such key', '');
     return;
   }
   if (p.req.method === 'GET') {
@@ -157,7 +155,7 @@ ${postButton(p.who, `${CONSOLE_PATH}/keys/${id}/rotate`, 'Rotate', '', h`<label 
   const grace = Number(p.form!.get('grace') ?? 'x');
   try {
     const { record, key } = await rotateKey(p.deps, id, grace, p.now);
-    await auditAdminAction(p.deps.audit, { actor: p.who.actor, action: 'keys.rotate', target: id, at: p.now, clientIp: p.ip });
+    await recordAction(p, 'keys.rotate', id);
     sendHtml(p.res, 200, page(`Rotated ${record.name}`, 'keys', p.who, keyShownOnce(p, record, key, 'Rotated')));
   } catch (e) {
     if (!(e instanceof AdminError)) throw e;

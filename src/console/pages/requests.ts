@@ -5,7 +5,7 @@ import { collectAccessRequest, decideAccessRequest, listAccessRequests, requestF
 import type { Grant } from '../../grants/grant.js';
 import { describeGrant } from '../../grants/parts.js';
 import type { AccessRequestRecord } from '../../store/store.js';
-import type { PageRequest, SignedInRequest } from '../context.js';
+import { recordAction, type PageRequest, type SignedInRequest } from '../context.js';
 import { fmtTime, h, type Html } from '../html.js';
 import { redirect, sendHtml } from '../http.js';
 import { bare, csrfField, page, postButton } from '../layout.js';
@@ -68,13 +68,7 @@ export async function decideRequestPage(p: SignedInRequest, id: string, decision
     if (!(e instanceof AdminError)) throw e;
     return requestPage(p, id, h`<p class="notice bad" role="alert">${e.message}</p>`);
   }
-  await auditAdminAction(p.deps.audit, {
-    actor: p.who.actor,
-    action: decision === 'approved' ? 'requests.approve' : 'requests.deny',
-    target: id,
-    at: p.now,
-    clientIp: p.ip,
-  });
+  await recordAction(p, decision === 'approved' ? 'requests.approve' : 'requests.deny', id);
   redirect(p.res, `${CONSOLE_PATH}/requests/${id}`);
 }
 
