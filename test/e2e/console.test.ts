@@ -199,6 +199,21 @@ describe('web console', () => {
     assert.ok(lines.length >= 3 && lines.every((l) => l.keyId === keyId));
   });
 
+  test("approvals: a call the grant's confirm holds is approved in the console, then goes through once", async () => {
+    const direct = new GhostAdminAPI({ url: s.url, key: s.integration.adminKey, version: 'v6.0' });
+    const post = (await direct.posts.add({ title: 'console approval target' })) as { id: string };
+    const agent = await gw.createKey({ version: 1, scopes: ['posts:*'], confirm: ['posts:destroy'] }, 'agent');
+    const api = client(agent.key);
+    assert.equal(await refusedCode(api.posts.delete({ id: post.id })), 'APPROVAL_PENDING');
+    await pg.goto(`${C()}/approvals`);
+    assert.match((await pg.textContent('main')) ?? '', /DELETE/);
+    await shot(pg, 'approvals');
+    await pg.click('button:has-text("Approve")');
+    assert.equal(await refusedCode(api.posts.delete({ id: post.id })), 'allowed', 'the approved call goes through');
+    await pg.goto(`${C()}/approvals?status=used`);
+    assert.match((await pg.textContent('main')) ?? '', /used/);
+  });
+
   test('try a request shows the rule that decides', async () => {
     await pg.goto(`${C()}/try`);
     await pg.selectOption('#t-key', keyId);
@@ -207,8 +222,6 @@ describe('web console', () => {
     await pg.click('button:has-text("Explain")');
     assert.match((await pg.textContent('main')) ?? '', /SCOPE_MISSING/);
     await shot(pg, 'try');
-    await pg.goto(`${C()}/approvals`);
-    await shot(pg, 'approvals');
     await pg.goto(`${C()}/account`);
     await shot(pg, 'account');
   });
