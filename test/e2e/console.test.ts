@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,6 +20,7 @@ import { CLI, lab } from './lab-helper.js';
  * audit, revoke it; an access request end to end; CSRF and session expiry.
  * Each page's screenshot is written to docs/screenshots/.
  */
+const execFileP = promisify(execFile);
 const SHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
 const CHROMIUM = process.env.GHOSTGATE_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = [
@@ -158,6 +160,13 @@ describe('web console', () => {
     await pg.click('button[data-copy=new-key]');
     assert.equal(await pg.evaluate(() => navigator.clipboard.readText()), key, 'the copy button copies the key');
     await shot(pg, 'create-key-shown');
+
+    // The curl snippet, run as shown (bash, openssl, curl), is answered by the gateway.
+    // (Run asynchronously: the gateway answering it lives in this process.)
+    const curl = await execFileP('bash', ['-c', ((await pg.textContent('#snippet-curl')) ?? '') + ' -sS --max-time 20'], {
+      encoding: 'utf8',
+    });
+    assert.ok((JSON.parse(curl.stdout) as { posts: unknown[] }).posts.length > 0, curl.stdout.slice(0, 200));
 
     const api = client(key);
     const posts = (await api.posts.browse({ limit: 'all', filter: 'status:[draft,published,scheduled]' })) as {
