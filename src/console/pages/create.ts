@@ -362,7 +362,8 @@ export async function createPage(p: SignedInRequest): Promise<void> {
   const input: CreateKeyInput = {
     name: typeof s.name === 'string' ? s.name : '',
     grant: s.grant,
-    expiresAt: typeof s.lifetimeMs === 'number' ? p.now + s.lifetimeMs : null,
+    // A lifetime that is not a positive number makes an expiry in the past: refused by the service (INVALID).
+    expiresAt: s.lifetimeMs === null ? null : typeof s.lifetimeMs === 'number' && s.lifetimeMs > 0 ? p.now + s.lifetimeMs : p.now - 1,
     maxUses: typeof s.maxUses === 'number' ? s.maxUses : null,
     limits: s.limits,
     allowEscalation: s.allowEscalation,
