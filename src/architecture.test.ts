@@ -110,6 +110,8 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   api: ['cli', 'server', 'main', 'store/sqlite', 'store/postgres'],
   // The MCP endpoint is a front door over the pipeline: it decides nothing itself and reaches no adapter or admin service.
   mcp: ['admin', 'cli', 'server', 'main', 'store/sqlite', 'webhooks', 'keys'],
+  // The console is a front door over the admin services, like the CLI: it reaches no adapter and no wiring.
+  console: ['cli', 'server', 'main', 'store/sqlite', 'store/postgres', 'mcp'],
 };
 
 test('each layer imports only what is below it: adapters never import the pipeline', () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +33,8 @@ import { createGatewayServer } from './server.js';
 import { McpEndpoint } from './mcp/endpoint.js';
 import { managementApi } from './api/handler.js';
 import { createAdminServer } from './api/listener.js';
+import { WebConsole } from './console/console.js';
+import { LoginThrottle } from './admin/throttle.js';
 
 /** ghostgate's version (package.json, beside src/ and dist/), as the MCP endpoint names itself. */
 const GHOSTGATE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -332,6 +334,19 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       await fetch(`${config.upstream.url}/${config.ghostPath}/api/admin/site/`, { signal: AbortSignal.timeout(2000) }).then(
         (r) => (void r.body?.cancel(), r.ok),
       );
+    const webConsole = config.console.enabled
+      ? new WebConsole({
+          config,
+          store,
+          master,
+          audit,
+          auditStore,
+          ghost: ghostHooks,
+          log,
+          throttle: new LoginThrottle(),
+          trustedProxies: pipelineDeps.trustedProxies,
+        })
+      : undefined;
     // The management API (src/api/, docs/api.md): the admin services over this process's store and audit;
     // each admin action is written through this process's audit writer (a change durably, before it is answered).
     const api = managementApi({
@@ -347,6 +362,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       ghostWebhooks: ghostHooks,
       upstream: () => ({ id: active.cred.id, kind: active.cred.info.kind, role: active.cred.info.role }),
       reloadUpstream,
+      ...(webConsole ? { session: (req: IncomingMessage) => webConsole.authenticateSession(req) } : {}),
       readiness: async () => ({
         store: await store.settings.get('health.probe').then(
           () => true,
@@ -363,6 +379,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
       api: adminListen ? 'elsewhere' : api,
       forwarder,
       log,
+      ...(webConsole ? { console: webConsole } : {}),
       // MCP over Streamable HTTP at /ghostgate/mcp (docs/mcp.md): tool calls come back through this server's handler.
       ...(config.mcp.enabled ? { mcp: new McpEndpoint(pipelineDeps, catalog, GHOSTGATE_VERSION) } : {}),
       policy: config.policy,

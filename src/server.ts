@@ -51,6 +51,11 @@ export interface GatewayServerDeps extends PipelineDeps {
    * serves it on a listener of its own (then this port answers API_ROUTE_UNKNOWN for it).
    */
   readonly api?: ManagementApi | 'elsewhere';
+  /** The web console (src/console/, docs/console.md): /ghostgate/console/ and /ghostgate/request. */
+  readonly console?: {
+    isPath(url: string | undefined): boolean;
+    handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  };
 }
 
 /**
@@ -223,6 +228,12 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       );
       req.resume();
       deps.events?.emit(entry({ kind: 'request', decision: 'deny', code: 'AUDIT_UNAVAILABLE', route: `${method} ${rawRoute}` }));
+      return;
+    }
+
+    // The web console: pages for people, not requests through the gateway; its admin actions are audited by the console.
+    if (deps.console?.isPath(req.url) && !origin) {
+      await deps.console.handle(req, res);
       return;
     }
 

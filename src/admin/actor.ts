@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditDecision, AuditEntry } from '../store/audit.js';
 
 /**
@@ -72,4 +73,60 @@ export function adminAuditEntry(a: AdminAction): AuditEntry {
  */
 export async function auditAdminAction(write: AdminAuditWriter, a: AdminAction): Promise<void> {
   await write(adminAuditEntry(a), a.decision === 'allow' && a.method !== 'GET');
+}
+
+/** The part of the audit writer (pipeline/audit/audit-log.ts AuditLog) an admin action needs: a durable write. */
+export interface AdminEventWriter {
+  intent(entry: AuditEntry): Promise<void>;
+}
+
+/**
+ * An admin action that is no route of the management API: a console form, a sign-in. Recorded with
+ * the route `ADMIN <action>`, and the same detail as the API's actions.
+ */
+export interface AdminEvent {
+  readonly actor: AdminActor;
+  /** `keys.create`, `keys.revoke`, `approvals.approve`, `session.signin`, … */
+  readonly action: string;
+  /** What it acted on (a key id, an approval id, an account id); null when nothing. */
+  readonly target: string | null;
+  readonly at: number;
+  readonly clientIp?: string | null;
+  /** `deny` for a refused attempt (a failed sign-in), with its code. */
+  readonly decision?: 'allow' | 'deny';
+  readonly code?: string | null;
+}
+
+/** The one audit row of an admin action: keyId null, detail {"via":"admin","actor":…,"action":…,"target":…}. */
+export function adminEventEntry(a: AdminEvent): AuditEntry {
+  const [resource = a.action, verb = null] = a.action.split('.');
+  return {
+    at: a.at,
+    requestId: randomUUID(),
+    kind: 'request',
+    keyId: null,
+    keyName: null,
+    clientIp: a.clientIp ?? null,
+    method: 'ADMIN',
+    route: `ADMIN ${a.action}`,
+    resource,
+    action: verb,
+    decision: a.decision ?? 'allow',
+    code: a.code ?? null,
+    status: null,
+    latencyMs: null,
+    bytesIn: null,
+    bytesOut: null,
+    detail: JSON.stringify({
+      via: 'admin',
+      actor: { kind: a.actor.kind, id: a.actor.id, name: a.actor.name },
+      action: a.action,
+      target: a.target,
+    }),
+  };
+}
+
+/** Writes the record and waits until it is durable (it rejects when the audit cannot be written). */
+export async function auditAdminEvent(writer: AdminEventWriter | undefined, a: AdminEvent): Promise<void> {
+  await writer?.intent(adminEventEntry(a));
 }

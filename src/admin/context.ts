@@ -87,6 +87,28 @@ export function anchorLookup(config: Config, key: string): AnchorLookup {
   };
 }
 
+/** A constraint anchor as the console offers it: a tag, an author (staff user) or a member label of the live site. */
+export interface AnchorChoice {
+  readonly id: string;
+  readonly slug: string;
+  readonly name: string;
+}
+
+/**
+ * The live site's tags, authors or labels (up to 100 of each), read through the upstream credential so the
+ * console's create wizard offers what exists; a failure is the caller's to show (Ghost down, no credential).
+ */
+export async function anchorChoices(config: Config, key: string, kind: 'tags' | 'users' | 'labels'): Promise<AnchorChoice[]> {
+  const res = await ghostGet(config, key, `${kind}/?limit=100&fields=id,slug,name&order=name%20asc`);
+  if (!res.ok) throw new Error(`Ghost answered ${res.status} listing ${kind}`);
+  const json = (await res.json()) as Record<string, { id?: unknown; slug?: unknown; name?: unknown }[] | undefined>;
+  return (json[kind] ?? []).flatMap((r) =>
+    typeof r.id === 'string' && typeof r.slug === 'string'
+      ? [{ id: r.id, slug: r.slug, name: typeof r.name === 'string' ? r.name : r.slug }]
+      : [],
+  );
+}
+
 /**
  * What role the upstream credential acts with, checked against Ghost. An
  * integration is always the Admin Integration role (checked with a read every

@@ -1,5 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { AdminAuditWriter } from '../admin/actor.js';
+import type { AdminActor, AdminAuditWriter } from '../admin/actor.js';
 import type { Config } from '../config/config.js';
 import type { MasterSecret } from '../secrets/keys.js';
 import type { AuditStore } from '../store/audit.js';
@@ -28,4 +29,6 @@ export interface ApiDeps {
   readonly readiness: () => Promise<{ store: boolean; audit: boolean | null; upstream: boolean }>;
   readonly log: Logger;
   readonly now?: () => number;
+  /** The person signed in to the web console whose session cookie the request carries (console/session.ts), if any. */
+  readonly session?: (req: IncomingMessage) => Promise<AdminActor | undefined>;
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createAdminToken, listAdminTokens, revokeAdminToken } from '../admin/admin-tokens.js';
 import type { AdminTokenRecord } from '../store/store.js';
+import { registerAdminAccounts } from './admin-accounts.js';
 import { withStore, type GlobalOpts } from './common.js';
 import { fmtTime, printJson, table } from './output.js';
 import { parseWhen } from './time.js';
@@ -18,7 +19,12 @@ const tokenJson = (t: AdminTokenRecord) => ({
 });
 
 export function registerAdmin(program: Command, globals: () => GlobalOpts): void {
-  const admin = program.command('admin').description('who may manage the gateway through its management API (/ghostgate/v1, docs/api.md)');
+  const admin = program
+    .command('admin')
+    .description(
+      'who may manage the gateway: people who sign in to the web console (add, list, remove) and management API tokens (token …)',
+    );
+  registerAdminAccounts(admin, globals);
   const token = admin
     .command('token')
     .description('admin API tokens: Authorization: Bearer ggadm_…; admin:read may only read, admin:write may change everything');

@@ -8,6 +8,7 @@ import { registerCatalog } from './catalog.js';
 import { registerExplain } from './explain.js';
 import { registerLab } from './lab.js';
 import { registerProbe } from './probe.js';
+import { registerRequestLink } from './request-link.js';
 import { registerServe } from './serve.js';
 import { registerToken } from './token.js';
 import { registerWebhooks } from './webhooks.js';
@@ -26,8 +27,9 @@ export function buildProgram(): Command {
   registerExplain(program, globals);
   registerAudit(program, globals);
   registerApprovals(program, globals);
-  registerWebhooks(program, globals);
   registerAdmin(program, globals);
+  registerRequestLink(program, globals);
+  registerWebhooks(program, globals);
   registerCatalog(program);
   registerLab(program);
   registerProbe(program);

@@ -217,6 +217,25 @@ export const ConfigSchema = z
      * `listen` gives it a listener of its own (e.g. 127.0.0.1:2369), which is then the only place it is served.
      */
     admin: OwnListener,
+    /**
+     * The web console (src/console/, docs/console.md) under /ghostgate/console/ on the gateway's port.
+     * Sign-in needs an account made by `ghostgate admin add`; there is none by default.
+     */
+    console: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** A session unused this long is over. */
+        sessionIdleMinutes: z.coerce.number().int().min(1).max(1440).default(30),
+        /** A session is over this long after sign-in, used or not. */
+        sessionMaxHours: z.coerce.number().int().min(1).max(720).default(12),
+        /**
+         * Secure cookies (`__Host-` name, `Secure`): `auto` when the request came over TLS, as publicUrl
+         * says (https) or a trusted proxy's X-Forwarded-Proto; `always`; `never` only for plain-HTTP labs.
+         */
+        secureCookies: z.enum(['auto', 'always', 'never']).default('auto'),
+      })
+      .strict()
+      .default({ enabled: true, sessionIdleMinutes: 30, sessionMaxHours: 12, secureCookies: 'auto' }),
   })
   .strict();
 

@@ -10,6 +10,8 @@ import { startGateway, UPSTREAM_SETTING, openStore } from '../main.js';
 import { formatKey, newKeyId } from '../secrets/keys.js';
 import { loadMasterSecret, seal, writeMasterSecretFile } from '../secrets/master.js';
 import { stringify } from 'yaml';
+import { addAdmin } from '../admin/accounts.js';
+import { CONSOLE_PATH, setupLink } from '../admin/links.js';
 
 /**
  * The quick start's main job: the lab's real Ghost, a gateway in front of it
@@ -69,6 +71,8 @@ async function main(): Promise<void> {
     const rec = await setup.keys.create({ id, name, grant: { version: 1, scopes: [...scopes] }, createdAt: Date.now() });
     keys[name] = formatKey(id, master.keySecret(id, rec.generation));
   }
+  // The web console has no default account: the demo makes one and prints its one-time set-up link.
+  const { token: setupToken } = await addAdmin({ store: setup }, 'owner@example.com', Date.now());
   await setup.close();
 
   const gw = await startGateway(config, pino({ level: 'warn' }));
@@ -100,8 +104,12 @@ async function main(): Promise<void> {
     say(`  REFUSED  posts.add()    -> 403 ${err.name} ${err.code}: ${err.message}`);
   }
   say();
+  say(`Web console:  ${gw.url}${CONSOLE_PATH}/`);
+  say(`  set a password for owner@example.com (this link works once, for 24 h): ${setupLink(config, setupToken)}`);
+  say();
   say('Try it yourself:');
   say(`  npx ghostgate --config ${configFile} token list`);
+  say(`  npx ghostgate --config ${configFile} admin add you@example.com     # another console account`);
   say(`  npx ghostgate --config ${configFile} token create --name my-tool --scope posts:browse,tags:browse`);
   say(`  npx ghostgate probe --url ${gw.url} --key <a key above>`);
   if (exitAfter) {

@@ -245,6 +245,19 @@ export const ERRORS = {
   API_VALIDATION: { status: 422, type: 'ValidationError', message: 'The request does not match the route’s schema; nothing was changed.' },
   ADMIN_NOT_FOUND: { status: 404, type: 'NotFoundError', message: 'No such key, token, approval or webhook.' },
   ADMIN_INVALID: { status: 422, type: 'ValidationError', message: 'The request was refused before anything was changed.' },
+  // The web console (src/console/, docs/console.md): HTML pages for people, these codes named on them and in the audit.
+  CONSOLE_SIGNIN_FAILED: { status: 401, type: 'UnauthorizedError', message: 'That email and password (and code) do not match an account.' },
+  CONSOLE_SIGNIN_THROTTLED: { status: 429, type: 'TooManyRequestsError', message: 'Too many failed sign-ins; try again later.' },
+  CONSOLE_CSRF: {
+    status: 403,
+    type: 'NoPermissionError',
+    message: 'The form was not sent from this console, or its security token is missing or stale; nothing was changed.',
+  },
+  CONSOLE_SESSION_ENDED: {
+    status: 401,
+    type: 'UnauthorizedError',
+    message: 'The console session ended; sign in again. Nothing was changed.',
+  },
 
   // Upstream and internal faults: fail closed.
   UPSTREAM_TIMEOUT: { status: 504, type: 'GatewayTimeoutError', message: 'Ghost did not answer in time.' },

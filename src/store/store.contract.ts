@@ -526,4 +526,73 @@ export function storeContract(
       await store.close();
     }
   });
+  test(`${name}: an admin account is set up once through its link, before it expires; its sessions go with it`, async () => {
+    const store = await open();
+    try {
+      const a = store.admins;
+      assert.equal(await a.addAccount({ id: 'ad1', email: 'a@x.test', setupHash: 'h1', setupExpiresAt: 5000, createdAt: 1000 }), true);
+      assert.equal(
+        await a.addAccount({ id: 'ad2', email: 'a@x.test', setupHash: 'h2', setupExpiresAt: 5000, createdAt: 1000 }),
+        false,
+        'one account per email',
+      );
+      assert.equal((await a.accountBySetup('h1', 1000))?.id, 'ad1');
+      assert.equal(await a.accountBySetup('h1', 5000), undefined, 'an expired link finds nothing');
+      assert.equal(await a.completeSetup('h1', 'pw', 5000), undefined, 'nor sets a password');
+      const done = await a.completeSetup('h1', 'pw', 4000);
+      assert.deepEqual([done?.id, done?.passwordHash, done?.setupExpiresAt], ['ad1', 'pw', null]);
+      assert.equal(await a.completeSetup('h1', 'pw2', 4001), undefined, 'single use');
+      assert.equal((await a.accountByEmail('a@x.test'))?.passwordHash, 'pw');
+      await a.setTotp('ad1', 'sealed');
+      assert.equal((await a.account('ad1'))?.totpSealed, 'sealed');
+      const s = { idHash: 's1', accountId: 'ad1', csrf: 'c', createdAt: 1000, lastSeenAt: 1000, expiresAt: 9000 };
+      await a.addSession(s);
+      await a.touchSession('s1', 2000);
+      await a.touchSession('s1', 1500);
+      assert.deepEqual(await a.session('s1'), { ...s, lastSeenAt: 2000 }, 'last seen moves forward only');
+      await a.addSession({ ...s, idHash: 's2' });
+      await a.deleteSession('s2');
+      assert.equal(await a.session('s2'), undefined);
+      assert.deepEqual(
+        (await a.listAccounts()).map((x) => x.email),
+        ['a@x.test'],
+      );
+      assert.equal(await a.removeAccount('ad1'), true);
+      assert.equal(await a.session('s1'), undefined, 'sessions go with the account');
+      assert.equal(await a.removeAccount('ad1'), false);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: an access request is decided once, then collected once, before it expires`, async () => {
+    const store = await open();
+    try {
+      const a = store.admins;
+      const spec = { grant: { version: 1, scopes: ['posts:browse'] } };
+      await a.addRequest({ id: 'r1', tokenHash: 't1', name: 'tool', spec, createdAt: 1000, expiresAt: 5000 });
+      await a.addRequest({ id: 'r2', tokenHash: 't2', name: 'tool2', spec, createdAt: 1100, expiresAt: 5000 });
+      assert.equal((await a.requestByToken('t1'))?.status, 'pending');
+      assert.equal(await a.collectRequest('r1', 2000), false, 'a pending request gives nothing');
+      const narrowed = { grant: { version: 1, scopes: ['posts:read'] } };
+      assert.equal(await a.decideRequest('r1', 'approved', narrowed, 'ad1', 2000), true);
+      assert.equal(await a.decideRequest('r1', 'denied', spec, 'ad1', 2100), false, 'decided once');
+      assert.deepEqual((await a.request('r1'))?.spec, narrowed);
+      assert.equal(await a.collectRequest('r1', 3000), true);
+      assert.equal(await a.collectRequest('r1', 3001), false, 'collected once');
+      await a.setRequestKey('r1', 'k'.repeat(24));
+      assert.equal((await a.request('r1'))?.keyId, 'k'.repeat(24));
+      assert.equal(await a.decideRequest('r2', 'approved', spec, 'ad1', 5000), false, 'an expired request cannot be decided');
+      assert.deepEqual(
+        (await a.listRequests()).map((r) => r.id),
+        ['r2', 'r1'],
+      );
+      assert.deepEqual(
+        (await a.listRequests('collected')).map((r) => [r.id, r.decidedBy, r.collectedAt]),
+        [['r1', 'ad1', 3000]],
+      );
+    } finally {
+      await store.close();
+    }
+  });
 }

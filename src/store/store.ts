@@ -341,6 +341,88 @@ export interface AdminTokenStore {
   touch(id: string, at: number): Promise<void>;
 }
 
+/** A person who signs in to the console (src/console/): an email, a scrypt hash once set up, an optional TOTP secret (sealed). */
+export interface AdminAccount {
+  readonly id: string;
+  readonly email: string;
+  /** src/admin/password.ts's encoded scrypt hash; null until the set-up link is used. */
+  readonly passwordHash: string | null;
+  /** The TOTP secret sealed with the master secret; null: no second factor. */
+  readonly totpSealed: string | null;
+  /** When the open set-up link expires; null when none is open. */
+  readonly setupExpiresAt: number | null;
+  readonly createdAt: number;
+}
+
+/** A console session: stored under the SHA-256 of its id (the cookie holds the id), with its CSRF token. */
+export interface AdminSession {
+  readonly idHash: string;
+  readonly accountId: string;
+  readonly csrf: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  /** The absolute expiry; the idle expiry is lastSeenAt + the configured idle time. */
+  readonly expiresAt: number;
+}
+
+/** An access request (`ghostgate request-link`): pending, then approved (possibly narrowed) or denied, then collected once. */
+export type AccessRequestStatus = 'pending' | 'approved' | 'denied' | 'collected';
+
+export interface AccessRequestRecord {
+  readonly id: string;
+  /** SHA-256 of the link's token: the link is the requester's only credential. */
+  readonly tokenHash: string;
+  readonly name: string;
+  /** What is asked (or, once approved, what was granted): { grant, expiresInMs?, maxUses? }. */
+  readonly spec: Record<string, unknown>;
+  readonly status: AccessRequestStatus;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly decidedAt: number | null;
+  /** The admin who decided (AdminActor id). */
+  readonly decidedBy: string | null;
+  readonly collectedAt: number | null;
+  readonly keyId: string | null;
+}
+
+export interface AdminStore {
+  /** A new account with an open set-up link (its token's hash); false when the email is taken. */
+  addAccount(a: { id: string; email: string; setupHash: string; setupExpiresAt: number; createdAt: number }): Promise<boolean>;
+  account(id: string): Promise<AdminAccount | undefined>;
+  accountByEmail(email: string): Promise<AdminAccount | undefined>;
+  /** The account whose set-up link this is, while it is open. */
+  accountBySetup(setupHash: string, now: number): Promise<AdminAccount | undefined>;
+  listAccounts(): Promise<AdminAccount[]>;
+  /** Removes the account and its sessions; false when there was none. */
+  removeAccount(id: string): Promise<boolean>;
+  /** Sets the password and closes the set-up link, atomically, once: undefined when the link is used or expired. */
+  completeSetup(setupHash: string, passwordHash: string, now: number): Promise<AdminAccount | undefined>;
+  setTotp(id: string, sealed: string | null): Promise<void>;
+  addSession(s: AdminSession): Promise<void>;
+  session(idHash: string): Promise<AdminSession | undefined>;
+  /** Moves last_seen_at forward (never back). */
+  touchSession(idHash: string, at: number): Promise<void>;
+  deleteSession(idHash: string): Promise<void>;
+  deleteSessionsOf(accountId: string): Promise<void>;
+  addRequest(r: {
+    id: string;
+    tokenHash: string;
+    name: string;
+    spec: Record<string, unknown>;
+    createdAt: number;
+    expiresAt: number;
+  }): Promise<void>;
+  request(id: string): Promise<AccessRequestRecord | undefined>;
+  requestByToken(tokenHash: string): Promise<AccessRequestRecord | undefined>;
+  /** Newest first. */
+  listRequests(status?: AccessRequestStatus): Promise<AccessRequestRecord[]>;
+  /** pending -> approved (with the spec granted) or denied, before it expires; false otherwise. */
+  decideRequest(id: string, decision: 'approved' | 'denied', spec: Record<string, unknown>, by: string, now: number): Promise<boolean>;
+  /** approved -> collected, atomically: true for one caller only. */
+  collectRequest(id: string, now: number): Promise<boolean>;
+  setRequestKey(id: string, keyId: string): Promise<void>;
+}
+
 export interface Store {
   readonly keys: KeyStore;
   readonly ledger: LedgerStore;
@@ -351,6 +433,8 @@ export interface Store {
   readonly approvals: ApprovalStore;
   /** Tokens of the management API (src/api/, docs/api.md). */
   readonly adminTokens: AdminTokenStore;
+  /** The console's admin accounts, sessions and access requests (src/console/, src/admin/accounts.ts). */
+  readonly admins: AdminStore;
   readonly auditAnchors: AuditAnchorStore;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { PG_APPROVALS_MIGRATION } from './pg-approvals.js';
 import { APPROVALS_CALL_MIGRATION } from '../rows.js';
 import { PG_ADMIN_TOKENS_MIGRATION } from './pg-admin-tokens.js';
+import { PG_ADMINS_MIGRATION } from './pg-admins.js';
 import { StoreMigrationError } from '../store.js';
 import { inTransaction, type Queryable } from './pg-pool.js';
 
@@ -111,6 +112,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   PG_APPROVALS_MIGRATION,
   APPROVALS_CALL_MIGRATION,
   PG_ADMIN_TOKENS_MIGRATION,
+  PG_ADMINS_MIGRATION,
 ];
 
 /** The version the schema is at (0: never migrated). */

@@ -8,6 +8,7 @@ import { inTransaction, numbered, openPool } from './pg-pool.js';
 import { pgRelayStore } from './pg-webhooks.js';
 import { pgApprovalStore } from './pg-approvals.js';
 import { pgAdminTokenStore } from './pg-admin-tokens.js';
+import { pgAdminStore } from './pg-admins.js';
 
 /**
  * PostgreSQL driver (node-postgres), for several gateway replicas on one
@@ -224,6 +225,7 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
     webhooks: pgRelayStore(pool),
     approvals: pgApprovalStore(pool),
     adminTokens: pgAdminTokenStore(pool),
+    admins: pgAdminStore(pool),
     settings: {
       async get(name) {
         return (await q<{ value: string }>('SELECT value FROM settings WHERE name = $1', [name]))[0]?.value;

@@ -6,6 +6,7 @@ import { guardStore, type AuditAnchor, type KeyRecord, type NewKey, type Store }
 import { WEBHOOK_RELAYS_MIGRATION, WEBHOOK_RELAYS_REMOVED_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 import { APPROVALS_MIGRATION, sqliteApprovalStore } from './sqlite-approvals.js';
 import { ADMIN_TOKENS_MIGRATION, sqliteAdminTokenStore } from './sqlite-admin-tokens.js';
+import { ADMINS_MIGRATION, sqliteAdminStore } from './sqlite-admins.js';
 
 /**
  * SQLite driver (better-sqlite3: synchronous, prepared statements, WAL).
@@ -62,6 +63,7 @@ const MIGRATIONS: readonly string[] = [
   APPROVALS_MIGRATION,
   APPROVALS_CALL_MIGRATION,
   ADMIN_TOKENS_MIGRATION,
+  ADMINS_MIGRATION,
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {
@@ -270,6 +272,7 @@ export function openSqliteStore(path: string): Store {
     webhooks: sqliteRelayStore(db),
     approvals: sqliteApprovalStore(db),
     adminTokens: sqliteAdminTokenStore(db),
+    admins: sqliteAdminStore(db),
     settings: {
       async get(name) {
         return (getSetting.get(name) as { value: string } | undefined)?.value;

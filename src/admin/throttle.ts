@@ -1,0 +1,56 @@
+/**
+ * Sign-in throttling: failed attempts are counted per account and per client
+ * address in a sliding window; once either reaches its limit, sign-ins for it
+ * are refused (without checking the password) until the oldest failure leaves
+ * the window. A success clears the account's count. In memory: each gateway
+ * process counts its own (replicas each allow their limit; docs/console.md).
+ */
+export interface ThrottleLimits {
+  readonly perAccount: number;
+  readonly perAddress: number;
+  readonly windowMs: number;
+}
+
+export const DEFAULT_THROTTLE: ThrottleLimits = { perAccount: 5, perAddress: 20, windowMs: 15 * 60_000 };
+
+export class LoginThrottle {
+  private readonly failures = new Map<string, number[]>();
+  constructor(private readonly limits: ThrottleLimits = DEFAULT_THROTTLE) {}
+
+  private recent(key: string, now: number): number[] {
+    const list = (this.failures.get(key) ?? []).filter((t) => t > now - this.limits.windowMs);
+    if (list.length > 0) this.failures.set(key, list);
+    else this.failures.delete(key);
+    return list;
+  }
+
+  /** 0 when an attempt may be made now; else how long until it may. */
+  retryAfterMs(account: string, address: string, now: number): number {
+    let wait = 0;
+    for (const [key, limit] of [
+      [`a:${account.toLowerCase()}`, this.limits.perAccount],
+      [`i:${address}`, this.limits.perAddress],
+    ] as const) {
+      const list = this.recent(key, now);
+      if (list.length >= limit) wait = Math.max(wait, list[list.length - limit]! + this.limits.windowMs - now);
+    }
+    return wait;
+  }
+
+  fail(account: string, address: string, now: number): void {
+    for (const key of [`a:${account.toLowerCase()}`, `i:${address}`]) {
+      const list = this.recent(key, now);
+      list.push(now);
+      this.failures.set(key, list.slice(-100));
+    }
+    // Bounded: an attacker cycling through made-up accounts cannot grow this without limit (the oldest go first).
+    for (const key of this.failures.keys()) {
+      if (this.failures.size <= 50_000) break;
+      this.failures.delete(key);
+    }
+  }
+
+  succeed(account: string): void {
+    this.failures.delete(`a:${account.toLowerCase()}`);
+  }
+}

@@ -1,0 +1,51 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BlockList } from 'node:net';
+import type { Logger } from 'pino';
+import { auditAdminEvent, type AdminEventWriter } from '../admin/actor.js';
+import type { LoginThrottle } from '../admin/throttle.js';
+import type { Config } from '../config/config.js';
+import type { MasterSecret } from '../secrets/keys.js';
+import type { AuditStore } from '../store/audit.js';
+import type { Store } from '../store/store.js';
+import type { GhostWebhooks } from '../webhooks/ghost-client.js';
+import type { ConsoleSessions, SignedIn } from './session.js';
+
+/** What the console's pages stand on: the admin services' context, plus the audit writer for admin actions. */
+export interface ConsoleDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly master: MasterSecret;
+  /** The gateway's audit writer: every admin action is written through it (admin/actor.ts). */
+  readonly audit?: AdminEventWriter | undefined;
+  /** The audit trail, read for the audit page, a key's chart and advise. */
+  readonly auditStore?: AuditStore | undefined;
+  /** Ghost's webhooks API through the upstream credential: a revoked key's webhooks are removed. */
+  readonly ghost?: GhostWebhooks | undefined;
+  readonly log: Logger;
+  readonly throttle: LoginThrottle;
+  readonly trustedProxies?: BlockList | undefined;
+  readonly now?: () => number;
+}
+
+/** One console request, as a page handler sees it. */
+export interface PageRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  /** The path below /ghostgate/console/ (no leading slash). */
+  readonly path: string;
+  readonly deps: ConsoleDeps;
+  readonly sessions: ConsoleSessions;
+  readonly now: number;
+  readonly ip: string;
+  /** The POST's form (CSRF already checked when signed in). */
+  readonly form: URLSearchParams | undefined;
+}
+
+export interface SignedInRequest extends PageRequest {
+  readonly who: SignedIn;
+}
+
+/** The audit record of an admin action done by the signed-in admin of this request (admin/actor.ts). */
+export const recordAction = (p: SignedInRequest, action: string, target: string | null): Promise<void> =>
+  auditAdminEvent(p.deps.audit, { actor: p.who.actor, action, target, at: p.now, clientIp: p.ip });
