@@ -33,12 +33,14 @@ describe('the management API', () => {
     await close?.();
   });
 
-  /** The audit records of admin actions, newest last. */
+  /** The audit records of admin actions (each change's outcome; its intent is checked below), newest last. */
   const adminRecords = async () => {
     await new Promise((r) => setTimeout(r, 60));
     const a = await openAudit(gw.config);
     try {
-      return (await a.query({})).filter((r) => r.detail && (JSON.parse(r.detail) as { via?: string }).via === 'admin');
+      return (await a.query({})).filter(
+        (r) => r.kind !== 'intent' && r.detail && (JSON.parse(r.detail) as { via?: string }).via === 'admin',
+      );
     } finally {
       await a.close();
     }
@@ -218,6 +220,18 @@ describe('the management API', () => {
     assert.match(jsonl.headers.get('content-type')!, /^application\/x-ndjson/);
     const lines = jsonl.text.trim().split('\n');
     assert.ok(lines.length > 5 && lines.every((l) => typeof JSON.parse(l).hash === 'string'));
+    assert.equal(jsonl.headers.get('ghostgate-next-after'), null, 'the whole trail fits one page');
+    // Pages of two: each names where the next begins; together they are the whole export, in order.
+    const paged: string[] = [];
+    let after: string | null = '';
+    for (let i = 0; after !== null && i < 100; i++) {
+      const page = await api('GET', `/ghostgate/v1/audit/export?limit=2${after ? `&after=${after}` : ''}`, { token: read });
+      paged.push(...page.text.trim().split('\n').filter(Boolean));
+      after = page.headers.get('ghostgate-next-after');
+    }
+    assert.deepEqual(paged.slice(0, lines.length), lines);
+    assert.equal(code(await api('GET', '/ghostgate/v1/audit/export?limit=10001', { token: read })), 'API_VALIDATION');
+    assert.equal(code(await api('GET', '/ghostgate/v1/audit?limit=10001', { token: read })), 'API_VALIDATION');
     const csv = await api('GET', '/ghostgate/v1/audit/export?format=csv&since=1h', { token: read });
     assert.match(csv.headers.get('content-type')!, /^text\/csv/);
     assert.equal(
@@ -368,12 +382,42 @@ describe('durability: a change is answered only once its audit record is committ
     const a = await openAudit(gw.config);
     try {
       const rows = (await a.query({})).filter((x) => x.route === 'POST /ghostgate/v1/keys');
+      // The intent before anything changed, then the outcome naming the key made.
       assert.deepEqual(
-        rows.map((x) => [x.decision, JSON.parse(x.detail!).target]),
-        [['allow', r.json.keys[0].id]],
+        rows.map((x) => [x.kind, x.decision, JSON.parse(x.detail!).target]),
+        [
+          ['intent', 'allow', null],
+          ['request', 'allow', r.json.keys[0].id],
+        ],
       );
     } finally {
       await a.close();
+    }
+  });
+});
+
+describe('an admin change when the audit cannot be written', () => {
+  test('is refused with AUDIT_UNAVAILABLE and changes nothing, whatever audit.onFailure says of reads', async () => {
+    // A 256 kB cap stands in for a full disk (as in test/faults.test.ts); serve-reads lets requests in while it is full.
+    const { gw, close } = await startApiGateway({ audit: { path: 'audit.db', maxSizeMb: 0.25, onFailure: 'serve-reads', flushMs: 10 } });
+    try {
+      const { token } = await adminToken(gw.gateway.store, 'admin:write');
+      const api = apiClient(gw.url);
+      let refused: Awaited<ReturnType<typeof api>> | undefined;
+      for (let i = 0; i < 3000 && !refused; i++) {
+        const r = await api('POST', '/ghostgate/v1/keys', { token, body: { keys: [{ name: `k${i}`, scopes: ['tags:browse'] }] } });
+        if (r.status === 503) refused = r;
+      }
+      assert.ok(refused, 'the audit filled up');
+      assert.equal(refused.json.errors[0].code, 'AUDIT_UNAVAILABLE');
+      const before = (await gw.gateway.store.keys.list()).length;
+      for (let i = 0; i < 5; i++) {
+        const r = await api('POST', '/ghostgate/v1/keys', { token, body: { keys: [{ name: `late${i}`, scopes: ['*'] }] } });
+        assert.equal(r.status, 503);
+      }
+      assert.equal((await gw.gateway.store.keys.list()).length, before, 'no key was made without its record');
+    } finally {
+      await close();
     }
   });
 });

@@ -15,6 +15,11 @@ export interface AdminActor {
 
 /** One admin action, as the audit records it. */
 export interface AdminAction {
+  /**
+   * `request` (a refusal, or a read); a change leaves an `intent`, durable before anything is changed,
+   * then its `request` record with the outcome.
+   */
+  readonly kind?: 'request' | 'intent';
   /** null when the caller was not identified (no token, a token refused). */
   readonly actor: AdminActor | null;
   readonly requestId: string;
@@ -43,7 +48,7 @@ export function adminAuditEntry(a: AdminAction): AuditEntry {
   return {
     at: a.at,
     requestId: a.requestId,
-    kind: 'request',
+    kind: a.kind ?? 'request',
     keyId: null,
     keyName: null,
     clientIp: a.clientIp,
@@ -72,7 +77,7 @@ export function adminAuditEntry(a: AdminAction): AuditEntry {
  * writer's window, like the gateway's other refusals.
  */
 export async function auditAdminAction(write: AdminAuditWriter, a: AdminAction): Promise<void> {
-  await write(adminAuditEntry(a), a.decision === 'allow' && a.method !== 'GET');
+  await write(adminAuditEntry(a), a.kind === 'intent' || (a.decision === 'allow' && a.method !== 'GET'));
 }
 
 /** The part of the audit writer (pipeline/audit/audit-log.ts AuditLog) an admin action needs: a durable write. */

@@ -184,13 +184,30 @@ function csvField(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** The trail (or the records since a time) as JSON Lines or CSV, with their hashes, for another system. */
-export async function exportAudit(audit: AuditStore, format: 'jsonl' | 'csv', since?: number): Promise<string> {
+/** The most records one export answers: a page, so that no caller holds the trail in memory at once. */
+export const EXPORT_PAGE = 10_000;
+
+/**
+ * One page of the trail (or of the records since a time), oldest first, as JSON Lines or CSV, with their
+ * hashes, for another system: at most `limit` records after position `afterPos`; `next` is the position
+ * to ask after for the next page, or null when this page is the last.
+ */
+export async function exportAudit(
+  audit: AuditStore,
+  format: 'jsonl' | 'csv',
+  opts: { since?: number; afterPos?: number; limit?: number } = {},
+): Promise<{ text: string; next: number | null }> {
+  const limit = Math.min(opts.limit ?? EXPORT_PAGE, EXPORT_PAGE);
   const lines: string[] = format === 'csv' ? [CSV_COLUMNS.join(',')] : [];
-  const rows = since !== undefined ? await audit.query({ since }) : audit.rows();
-  for await (const r of rows) {
+  const rows = await audit.query({
+    ...(opts.since !== undefined ? { since: opts.since } : {}),
+    ...(opts.afterPos !== undefined ? { afterPos: opts.afterPos } : {}),
+    limit,
+  });
+  for (const r of rows) {
     const j = auditRowJson(r);
     lines.push(format === 'csv' ? CSV_COLUMNS.map((c) => csvField(j[c])).join(',') : JSON.stringify(j));
   }
-  return lines.length === 0 ? '' : `${lines.join(format === 'csv' ? '\r\n' : '\n')}${format === 'csv' ? '\r\n' : '\n'}`;
+  const text = lines.length === 0 ? '' : `${lines.join(format === 'csv' ? '\r\n' : '\n')}${format === 'csv' ? '\r\n' : '\n'}`;
+  return { text, next: rows.length === limit ? rows[rows.length - 1]!.pos : null };
 }

@@ -58,7 +58,7 @@ export function managementApi(deps: ApiDeps, routes: readonly ApiRoute[] = API_R
     const refuse = async (e: GatewayError, decision: 'deny' | 'error' = 'deny') => {
       const { status, body } = errorEnvelope(e, requestId);
       req.resume();
-      await audit(decision, e.code, status);
+      await audit(decision, e.code, status, match.ok ? (match.params.id ?? null) : null);
       send(res, status, body, 'application/json; charset=utf-8', e.headers);
     };
 
@@ -105,6 +105,30 @@ export function managementApi(deps: ApiDeps, routes: readonly ApiRoute[] = API_R
       body = b.value;
     } else if (hasBody(req.headers)) return refuse(gatewayError('API_VALIDATION', `${routeName} takes no body`));
 
+    // CASE: a change is made only once its intent is durable in the audit: if it cannot be written, nothing
+    // is changed (AUDIT_UNAVAILABLE), whatever audit.onFailure says of reads; as a forwarded write's intent.
+    if (method !== 'GET') {
+      try {
+        await auditAdminAction(deps.auditWriter, {
+          kind: 'intent',
+          actor,
+          requestId,
+          at: now(),
+          clientIp: ip,
+          method,
+          route: routeName,
+          action,
+          target: match.params.id ?? null,
+          decision: 'allow',
+          code: null,
+          status: null,
+          latencyMs: null,
+        });
+      } catch (err) {
+        deps.log.error({ requestId, err: { message: (err as Error).message } }, 'admin action refused: its intent could not be audited');
+        return refuse(gatewayError('AUDIT_UNAVAILABLE', 'the audit trail cannot be written; nothing was changed'), 'error');
+      }
+    }
     let result;
     try {
       result = await r.handle(deps, { params: params.value, query: q.value, body, actor, now: started });
@@ -125,7 +149,7 @@ export function managementApi(deps: ApiDeps, routes: readonly ApiRoute[] = API_R
     // A change is answered once its audit record is durable; reads of the API are not recorded.
     if (method !== 'GET') await audit('allow', null, status, 'body' in result ? result.target : null);
     if ('text' in result) {
-      send(res, status, result.text, result.type);
+      send(res, status, result.text, result.type, result.headers);
       return;
     }
     send(res, status, JSON.stringify(result.body), 'application/json; charset=utf-8');

@@ -28,7 +28,9 @@ export interface ApiInput<P, Q, B> {
 }
 
 /** What a handler answers: a JSON body, or text (the audit export); `target` is the id acted on, for the audit. */
-export type ApiResult<R> = { readonly body: R; readonly target?: string | null } | { readonly text: string; readonly type: string };
+export type ApiResult<R> =
+  | { readonly body: R; readonly target?: string | null }
+  | { readonly text: string; readonly type: string; readonly headers?: Record<string, string> };
 
 export interface ApiRoute<P = unknown, Q = unknown, B = unknown, R = unknown> {
   readonly method: ApiMethod;

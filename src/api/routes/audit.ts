@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditRowJson, exportAudit, queryAudit, verifyAudit } from '../../admin/audit.js';
+import { auditRowJson, EXPORT_PAGE, exportAudit, queryAudit, verifyAudit } from '../../admin/audit.js';
 import { auditKey } from '../../admin/context.js';
 import { AdminError } from '../../admin/errors.js';
 import type { AuditStore } from '../../store/audit.js';
@@ -33,7 +33,9 @@ export const auditRoutes = [
           .string()
           .regex(/^[A-Z_]{2,64}$/)
           .optional(),
-        limit: QueryInt.optional().describe('default 1000'),
+        limit: QueryInt.refine((n) => n <= EXPORT_PAGE, `at most ${EXPORT_PAGE}`)
+          .optional()
+          .describe(`default 1000, at most ${EXPORT_PAGE}`),
       })
       .strict(),
     response: z.object({ audit: z.array(AuditRowSchema) }).strict(),
@@ -53,13 +55,36 @@ export const auditRoutes = [
     path: '/audit/export',
     action: 'audit.export',
     tag: 'audit',
-    summary: 'Every record (or those since a time) with its hashes, as JSON Lines or CSV',
-    query: z.object({ format: z.enum(['jsonl', 'csv']).optional().describe('default jsonl'), since: QuerySince.optional() }).strict(),
+    summary:
+      'Records (all, or since a time) with their hashes, as JSON Lines or CSV, oldest first, a page of at most 10000; the Ghostgate-Next-After header names the position to ask after for the next page',
+    query: z
+      .object({
+        format: z.enum(['jsonl', 'csv']).optional().describe('default jsonl'),
+        since: QuerySince.optional(),
+        after: z
+          .string()
+          .regex(/^(0|[1-9][0-9]{0,15})$/, 'a position')
+          .transform((v) => Number(v))
+          .optional()
+          .describe('the Ghostgate-Next-After of the previous page'),
+        limit: QueryInt.refine((n) => n <= EXPORT_PAGE, `at most ${EXPORT_PAGE}`)
+          .optional()
+          .describe(`default and at most ${EXPORT_PAGE}`),
+      })
+      .strict(),
     produces: ['application/x-ndjson', 'text/csv'],
     async handle(deps, { query, now }) {
       const format = query.format ?? 'jsonl';
-      const text = await exportAudit(trail(deps.audit), format, query.since ? sinceMs(query.since, now) : undefined);
-      return { text, type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8' };
+      const page = await exportAudit(trail(deps.audit), format, {
+        ...(query.since ? { since: sinceMs(query.since, now) } : {}),
+        ...(query.after !== undefined ? { afterPos: query.after } : {}),
+        ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      });
+      return {
+        text: page.text,
+        type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        ...(page.next !== null ? { headers: { 'ghostgate-next-after': String(page.next) } } : {}),
+      };
     },
   }),
   route({
