@@ -35,22 +35,31 @@ export function managementApi(deps: ApiDeps, routes: readonly ApiRoute[] = API_R
     let routeName = `${method} ${pathname.slice(0, 120)}`;
     let action: string | null = null;
 
+    const entry = (
+      kind: 'request' | 'intent',
+      decision: 'allow' | 'deny' | 'error',
+      code: ErrorCode | null,
+      status: number | null,
+      target: string | null,
+    ) =>
+      auditAdminAction(deps.auditWriter, {
+        kind,
+        actor,
+        requestId,
+        at: now(),
+        clientIp: ip,
+        method,
+        route: routeName,
+        action,
+        target,
+        decision,
+        code,
+        status,
+        latencyMs: kind === 'intent' ? null : now() - started,
+      });
     const audit = async (decision: 'allow' | 'deny' | 'error', code: ErrorCode | null, status: number, target?: string | null) => {
       try {
-        await auditAdminAction(deps.auditWriter, {
-          actor,
-          requestId,
-          at: now(),
-          clientIp: ip,
-          method,
-          route: routeName,
-          action,
-          target: target ?? null,
-          decision,
-          code,
-          status,
-          latencyMs: now() - started,
-        });
+        await entry('request', decision, code, status, target ?? null);
       } catch (err) {
         deps.log.error({ requestId, err: { message: (err as Error).message } }, 'admin action not audited');
       }
@@ -109,21 +118,7 @@ export function managementApi(deps: ApiDeps, routes: readonly ApiRoute[] = API_R
     // is changed (AUDIT_UNAVAILABLE), whatever audit.onFailure says of reads; as a forwarded write's intent.
     if (method !== 'GET') {
       try {
-        await auditAdminAction(deps.auditWriter, {
-          kind: 'intent',
-          actor,
-          requestId,
-          at: now(),
-          clientIp: ip,
-          method,
-          route: routeName,
-          action,
-          target: match.params.id ?? null,
-          decision: 'allow',
-          code: null,
-          status: null,
-          latencyMs: null,
-        });
+        await entry('intent', 'allow', null, null, match.params.id ?? null);
       } catch (err) {
         deps.log.error({ requestId, err: { message: (err as Error).message } }, 'admin action refused: its intent could not be audited');
         return refuse(gatewayError('AUDIT_UNAVAILABLE', 'the audit trail cannot be written; nothing was changed'), 'error');
