@@ -68,6 +68,7 @@ export class StartError extends Error {
 /** How long a gateway's hold on its reservations lasts without a renewal, and how often it renews. */
 export const HOLDER_LEASE_MS = 15_000;
 const HOLDER_RENEW_MS = 5_000;
+const HOLDER_COUNT_MS = 1_000;
 
 /**
  * Opens the audit file for a gateway: it must be writable (a real write is
@@ -189,18 +190,21 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     // This process's lease on its max-use reservations, renewed while it lives.
     holder = await store.holders.register({ pid: process.pid, host: hostname(), startedAt: Date.now() }, Date.now() + HOLDER_LEASE_MS);
     const heldBy = holder;
-    // Without Redis, a key's rate is split between the live replicas: the holders whose lease runs, counted at each renewal.
+    // Without Redis, a key's rate is split between the live replicas: the holders whose lease runs, counted every
+    // second (one count query), so that a replica that starts is counted by the others within a second.
     let replicas = Math.max(1, await store.holders.live(Date.now()));
     const lease = setInterval(() => {
-      void store.holders
-        .renew(heldBy, Date.now() + HOLDER_LEASE_MS)
-        .then(async () => {
-          replicas = Math.max(1, await store.holders.live(Date.now()));
-        })
-        .catch((err: unknown) => {
-          log.error({ err: { message: (err as Error).message } }, 'reservation lease not renewed');
-        });
+      void store.holders.renew(heldBy, Date.now() + HOLDER_LEASE_MS).catch((err: unknown) => {
+        log.error({ err: { message: (err as Error).message } }, 'reservation lease not renewed');
+      });
     }, HOLDER_RENEW_MS);
+    const count = setInterval(() => {
+      void store.holders.live(Date.now()).then(
+        (n) => (replicas = Math.max(1, n)),
+        () => {}, // a store that does not answer keeps the last count; the lease's error is logged above
+      );
+    }, HOLDER_COUNT_MS);
+    count.unref();
     lease.unref();
     const rl = config.ratelimit;
     rateLimiter = rl.redis
@@ -450,6 +454,7 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
         clearInterval(timer);
         clearInterval(sweeper);
         clearInterval(lease);
+        clearInterval(count);
         const closed = new Promise<void>((resolve) =>
           server.close(() => {
             resolve();

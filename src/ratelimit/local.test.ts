@@ -43,3 +43,17 @@ test('a share under one (no live holder counted yet) is taken as one replica', (
   const rl = new RateLimiter(() => 0);
   assert.equal(admitted(rl, 'k', { perSecond: 3 }, Array(10).fill(0)), 3);
 });
+
+test('calls that arrive out of the order of their times refill the bucket once per interval, never twice', () => {
+  const rl = new RateLimiter();
+  const rate = { perSecond: 10 };
+  // Empty the bucket at t=1000.
+  for (let i = 0; i < 10; i++) assert.equal(rl.take('k', rate, 1000).ok, true);
+  let admitted = 0;
+  // One second of calls whose times alternate 100 ms back and forth: one second refills 10 tokens.
+  for (let t = 1000; t <= 2000; t += 10) {
+    if (rl.take('k', rate, t).ok) admitted++;
+    if (rl.take('k', rate, t - 100).ok) admitted++;
+  }
+  assert.ok(admitted <= 10, `${admitted} admitted in one second at 10/s`);
+});

@@ -29,8 +29,10 @@ export class RateLimiter implements RateLimits {
       b = { sec: secCap, min: minCap, at: nowMs };
       this.buckets.set(keyId, b);
     }
+    // CASE: requests reach the bucket out of the order of their times (each awaits the store between its
+    // start and here): the bucket's clock never goes back, or the same interval would be refilled twice.
     const dt = Math.max(0, nowMs - b.at) / 1000;
-    b.at = nowMs;
+    b.at = Math.max(b.at, nowMs);
     // CASE: the share changed (a replica came or went): a bucket never holds more than its new capacity.
     b.sec = perSecond ? Math.min(secCap, b.sec + dt * perSecond) : Infinity;
     b.min = perMinute ? Math.min(minCap, b.min + (dt * perMinute) / 60) : Infinity;
