@@ -68,6 +68,7 @@ test('a run over every route: each answer validates against the document, and so
       id: `ap-${id}`,
       keyId: target.id,
       fingerprint: id,
+      family: target.id,
       subject: id,
       deniedSince: 0,
       summary: 'PUT /posts/:id',

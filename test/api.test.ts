@@ -271,6 +271,7 @@ describe('the management API', () => {
         id: id!,
         keyId,
         fingerprint: fp!,
+        family: keyId,
         subject: fp!,
         deniedSince: 0,
         summary: 'PUT /posts/:id (publish)',

@@ -142,13 +142,16 @@ describe('calls held for a person’s approval (confirm)', () => {
     const dir = dirname(gw.configFile);
     const shown = await runCliAsync(dir, '--config', gw.configFile, 'approvals', 'show', id, '--json');
     assert.equal(shown.code, 0, shown.err);
-    const call = (JSON.parse(shown.out) as { call: { method: string; pathAndQuery: string; body: string } }).call;
+    const { recordVersion, ...call } = (
+      JSON.parse(shown.out) as { call: { method: string; pathAndQuery: string; body: string; recordVersion: string } }
+    ).call;
+    // The record as Ghost has it now, by a hash of it.
+    assert.match(recordVersion, /^[0-9a-f]{32}$/);
     assert.deepEqual(call, {
       method: 'PUT',
       pathAndQuery: `/ghost/api/admin/posts/${POST}/?formats=lexical`,
       body: JSON.stringify(body),
       bodyEncoding: 'utf8',
-      recordVersion: null,
     });
     const text = await runCliAsync(dir, '--config', gw.configFile, 'approvals', 'show', id);
     assert.equal(text.code, 0, text.err);
@@ -176,9 +179,10 @@ describe('calls held for a person’s approval (confirm)', () => {
 
   test('an approval holds for the record as it was when the call was held: once Ghost’s record changed, the call is held anew', async () => {
     let version = '2026-04-04T00:00:00.000Z';
+    let caption = 'a harmless caption';
     ghost.respond = (req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ posts: [{ id: POST, status: 'draft', updated_at: version }] }));
+      res.end(JSON.stringify({ posts: [{ id: POST, status: 'draft', updated_at: version, feature_image_caption: caption }] }));
     };
     const body = { posts: [{ status: 'published', updated_at: '2026-04-04T00:00:09.000Z' }] };
     const held = await send('PUT', `posts/${POST}/`, body);
@@ -188,8 +192,14 @@ describe('calls held for a person’s approval (confirm)', () => {
     ) as {
       call: { recordVersion: string };
     };
-    assert.equal(shown.call.recordVersion, version);
+    assert.match(shown.call.recordVersion, /^[0-9a-f]{32}$/);
     await decideApproval({ store: gw.gateway.store }, id, 'approved', Date.now());
+    // Ghost keeps updated_at when an edit touches only a post's meta fields or tags: the version is the whole record.
+    caption = '<a href="https://evil.example/">Claim your refund</a>';
+    const metaOnly = await send('PUT', `posts/${POST}/`, body);
+    assert.equal(metaOnly.error?.code, 'APPROVAL_PENDING');
+    assert.notEqual(pendingId(metaOnly.error), id);
+    caption = 'a harmless caption';
     // The record changed after the person approved (an edit of the draft): the approval does not cover it.
     version = '2026-04-04T00:00:09.000Z';
     const after = await send('PUT', `posts/${POST}/`, body);

@@ -84,6 +84,7 @@ describe('migrate-store from SQLite to PostgreSQL', { ...(skip ? { skip } : {}) 
       id: 'appr-1',
       keyId: keys.parent!.id,
       fingerprint: 'fp',
+      family: keys.parent!.id,
       subject: 'sub',
       deniedSince: 0,
       summary: 's',

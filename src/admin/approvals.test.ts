@@ -13,6 +13,9 @@ const put = (path: string, body: unknown) => ({
 test('an edit of one record is read back at its own path, posts and pages with their content formats', () => {
   assert.equal(editedRecordPath(put(`/ghost/api/admin/posts/${ID}/?source=html`, {}), 'ghost'), `posts/${ID}/?formats=lexical%2Cmobiledoc`);
   assert.equal(editedRecordPath(put(`/blog/ghost/api/admin/tags/${ID}/`, {}), 'blog/ghost'), `tags/${ID}/`);
+  // The versioned prefix the official client sends with `version: 'v4'`.
+  assert.equal(editedRecordPath(put(`/ghost/api/v4/admin/tags/${ID}/`, {}), 'ghost'), `tags/${ID}/`);
+  assert.equal(editedRecordPath(put(`/ghost/api/v5.0/admin/tags/${ID}/`, {}), 'ghost'), `tags/${ID}/`);
   // Not an edit of one record: nothing to compare.
   assert.equal(editedRecordPath({ ...put(`/ghost/api/admin/posts/${ID}/`, {}), method: 'DELETE' }, 'ghost'), undefined);
   assert.equal(editedRecordPath(put(`/ghost/api/admin/posts/${ID}/publish/`, {}), 'ghost'), undefined);

@@ -51,10 +51,12 @@ export interface FieldChange {
 /** The record a held edit (PUT of one record, JSON body) would change: its path below the Admin API, or undefined. */
 export function editedRecordPath(call: ApprovalCall, ghostPath: string): string | undefined {
   if (call.method !== 'PUT' || call.body === null || call.bodyEncoding !== 'utf8') return undefined;
-  const prefix = `/${ghostPath}/api/admin/`;
+  // The Admin API with or without a version segment (`/ghost/api/v4/admin/`, which Ghost 6 still serves).
+  const prefix = new RegExp(`^/${ghostPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/api/(?:v[0-9]+(?:\\.[0-9]+)?/)?admin/`);
   const path = call.pathAndQuery.split('?')[0]!;
+  const below = prefix.exec(path);
   const m = /^(posts|pages|tags|members|users|newsletters|tiers|offers|labels|snippets)\/([0-9a-f]{24})\/$/.exec(
-    path.startsWith(prefix) ? path.slice(prefix.length) : '',
+    below ? path.slice(below[0].length) : '',
   );
   if (!m) return undefined;
   // Posts and pages: their content is only in the answer when a format is asked for.

@@ -14,6 +14,7 @@ test('a table shows control characters in cells as escapes, so a terminal escape
 test('text a person reads shows characters that print as nothing or reorder text as escapes', () => {
   assert.equal(safeText('"status\u200b": "draft"'), '"status\\u200b": "draft"');
   assert.equal(safeText('a\u202eb\u2066c\ufeffd\u00ade\u2060f'), 'a\\u202eb\\u2066c\\ufeffd\\u00ade\\u2060f');
+  assert.equal(safeText('a\u3164b\u034fc\ufe0fd\u{e0041}e'), 'a\\u3164b\\u034fc\\ufe0fd\\u{e0041}e');
   // Letters of other scripts are kept as they are.
   assert.equal(safeText('Café Ωμέγα 日本'), 'Café Ωμέγα 日本');
 });

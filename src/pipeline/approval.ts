@@ -25,17 +25,20 @@ export interface ConfirmedCall {
   readonly body: Buffer | null;
   /** The record's title, for the person deciding. */
   readonly title?: string;
-  /** The version (`updated_at`) of the record the call acts on as Ghost has it now: an approval holds for it only. */
+  /** The version (a hash of the whole record) of the record the call acts on as Ghost has it now: an approval holds for it only. */
   readonly recordVersion?: string | null;
+  /** The root of the key's chain (itself for a root key): a denial and the pending cap cover the whole family. */
+  readonly family: string;
 }
 
 export type ApprovalGate = { ok: true; approval: string } | { ok: false; code: ErrorCode; context: string; help: string };
 
 /**
  * The call, exactly, on the record as it is: an approval lets through this and nothing else. With the
- * record's version in it, an approval given for a record as the person saw it does not let the call
- * through once the record changed (an agent's edit of a draft after the approval, say, with a future
- * `updated_at` that passes Ghost's collision check: ghost/core/core/server/models/base/plugins/collision).
+ * record's version in it (a hash of the record: pipeline.ts recordVersion), an approval given for a record
+ * as the person saw it does not let the call through once the record changed (an agent's edit of a draft
+ * after the approval, say, with a future `updated_at` that passes Ghost's collision check:
+ * ghost/core/core/server/models/base/plugins/collision, or an edit of its tags or meta fields only).
  */
 export function fingerprint(c: Pick<ConfirmedCall, 'route' | 'pathAndQuery' | 'body' | 'recordVersion'>): string {
   const call: unknown[] = [c.route.method, c.pathAndQuery, c.body?.toString('base64') ?? null];
@@ -44,13 +47,14 @@ export function fingerprint(c: Pick<ConfirmedCall, 'route' | 'pathAndQuery' | 'b
 }
 
 /**
- * What a denial covers beyond the exact call: this key's call of this route on this record under this
- * item, whatever its body's bytes or query (keys reordered, an option added), for a day after the denial.
+ * What a denial covers beyond the exact call: a call of this route on this record under this item by any
+ * key of the family (a child key inherits its parent's confirm), whatever its body's bytes or query (keys
+ * reordered, an option added), for a day after the denial.
  */
-export function subject(c: Pick<ConfirmedCall, 'key' | 'item' | 'route' | 'params'>): string {
+export function subject(c: Pick<ConfirmedCall, 'family' | 'item' | 'route' | 'params'>): string {
   const params = Object.entries(c.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash('sha256')
-    .update(JSON.stringify([c.key.id, c.item, c.route.method, c.route.path, params]))
+    .update(JSON.stringify([c.family, c.item, c.route.method, c.route.path, params]))
     .digest('hex');
 }
 
@@ -82,6 +86,7 @@ export async function approvalGate(store: Store, c: ConfirmedCall, nowMs: number
     id: randomUUID(),
     keyId: c.key.id,
     fingerprint: fingerprint(c),
+    family: c.family,
     subject: subject(c),
     deniedSince: nowMs - APPROVAL_TTL_MS,
     summary: `${c.route.method} ${c.route.path}${id}${title} (${c.item}) by key ${c.key.name}`.slice(0, 300),
@@ -94,7 +99,7 @@ export async function approvalGate(store: Store, c: ConfirmedCall, nowMs: number
     return {
       ok: false,
       code: 'APPROVAL_LIMIT',
-      context: `this key already has ${MAX_PENDING_APPROVALS} calls pending approval (${c.item}); none was opened for this one`,
+      context: `this key and the keys of its family already have ${MAX_PENDING_APPROVALS} calls pending approval (${c.item}); none was opened for this one`,
       help: 'Ask the key’s owner to decide the pending ones: ghostgate approvals list --status pending',
     };
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RouteEntry } from '../catalog/catalog.js';
 import type { RouteMatcher } from '../catalog/matcher.js';
@@ -152,7 +153,10 @@ export async function runPipeline(
       // A call the grant's `confirm` holds (authorize() named the item): forwarded only with a person's approval.
       let approval: string | undefined;
       if (d.effects.confirm !== undefined) {
-        const record = bodyRecord(facts.body, route.resource);
+        // The title the record has in Ghost now, when the gateway read it; else the one the body gives.
+        const current = facts.record;
+        const sent = bodyRecord(facts.body, route.resource)?.title;
+        const title = typeof current?.title === 'string' ? current.title : typeof sent === 'string' ? sent : undefined;
         const held = await approvalGate(
           deps.store,
           {
@@ -162,7 +166,8 @@ export async function runPipeline(
             pathAndQuery,
             params: resolved.params,
             body: body?.bytes ?? null,
-            ...(typeof record?.title === 'string' ? { title: record.title } : {}),
+            ...(title !== undefined ? { title } : {}),
+            family: (ancestors.at(-1) ?? key).id,
             ...(facts.record !== undefined ? { recordVersion: recordVersion(facts.record) } : {}),
           },
           nowMs,
@@ -401,8 +406,19 @@ function bodyRecord(body: unknown, resource: string): Record<string, unknown> | 
   return first && typeof first === 'object' ? (first as Record<string, unknown>) : undefined;
 }
 
-/** A record's version as Ghost checks it for collisions (`updated_at`), or null. */
+/**
+ * A record's version as the person deciding saw it: a hash of the whole record as Ghost answered the
+ * gateway's read, not its `updated_at` alone, which Ghost leaves as it is when an edit touches only a
+ * post's tags or its posts_meta fields (meta and social titles, the feature image caption); null when
+ * Ghost has no such record. A member's activity fields change with no edit, so they are left out.
+ */
 function recordVersion(record: RequestFacts['record']): string | null {
-  const v = record !== null && typeof record === 'object' && !Array.isArray(record) ? record.updated_at : undefined;
-  return typeof v === 'string' ? v : null;
+  if (record === null || record === undefined || typeof record !== 'object' || Array.isArray(record)) return null;
+  const stable = Object.fromEntries(
+    Object.entries(record)
+      .filter(([k]) => !VOLATILE.has(k))
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+  return createHash('sha256').update(JSON.stringify(stable)).digest('hex').slice(0, 32);
 }
+const VOLATILE: ReadonlySet<string> = new Set(['last_seen_at', 'email_count', 'email_opened_count', 'email_open_rate']);

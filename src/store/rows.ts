@@ -294,10 +294,10 @@ export const APPROVAL_SQL = {
   // A denial of the exact call stands whatever its age, and one of the same subject (key, route, record, item:
   // the same call with its keys reordered, say) since `deniedSince`; else an open approval until it expires.
   // A denied row sorts first.
-  find: "SELECT * FROM approvals WHERE key_id = ? AND ((status = 'denied' AND (fingerprint = ? OR (subject = ? AND decided_at > ?))) OR (fingerprint = ? AND status IN ('pending', 'approved') AND expires_at > ?)) ORDER BY status = 'denied' DESC, created_at DESC LIMIT 1",
-  pending: "SELECT count(*) AS n FROM approvals WHERE key_id = ? AND status = 'pending' AND expires_at > ?",
+  find: "SELECT * FROM approvals WHERE (family = ? AND status = 'denied' AND (fingerprint = ? OR (subject = ? AND decided_at > ?))) OR (key_id = ? AND fingerprint = ? AND status IN ('pending', 'approved') AND expires_at > ?) ORDER BY status = 'denied' DESC, created_at DESC LIMIT 1",
+  pending: "SELECT count(*) AS n FROM approvals WHERE family = ? AND status = 'pending' AND expires_at > ?",
   insert:
-    "INSERT INTO approvals (id, key_id, fingerprint, subject, summary, held_call, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+    "INSERT INTO approvals (id, key_id, family, fingerprint, subject, summary, held_call, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
   byId: 'SELECT * FROM approvals WHERE id = ?',
   list: 'SELECT * FROM approvals ORDER BY created_at DESC, id',
   listStatus: 'SELECT * FROM approvals WHERE status = ? ORDER BY created_at DESC, id',
@@ -306,11 +306,14 @@ export const APPROVAL_SQL = {
 } as const;
 
 /**
- * The approvals table's `held_call` (the held call, for the person deciding) and `subject` (what a
- * denial covers beyond the exact call) columns, added after the table.
+ * The approvals table's `held_call` (the held call, for the person deciding), `subject` (what a
+ * denial covers beyond the exact call) and `family` (the root of the key's chain: a denial and the
+ * pending cap cover every key of it) columns, added after the table.
  */
 export const APPROVALS_CALL_MIGRATION = `ALTER TABLE approvals ADD COLUMN held_call TEXT;
-   ALTER TABLE approvals ADD COLUMN subject TEXT;`;
+   ALTER TABLE approvals ADD COLUMN subject TEXT;
+   ALTER TABLE approvals ADD COLUMN family TEXT;
+   UPDATE approvals SET family = key_id;`;
 
 /** An admin API token row (sqlite-admin-tokens.ts, pg-admin-tokens.ts). */
 export interface AdminTokenRow {

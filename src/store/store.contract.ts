@@ -380,6 +380,7 @@ export function storeContract(
       const opened = async (a: Partial<Parameters<typeof approvals.open>[0]> & { id: string; now: number }) => {
         const r = await approvals.open({
           ...call,
+          family: a.keyId ?? call.keyId,
           subject: `s-${a.fingerprint ?? call.fingerprint}`,
           deniedSince: 0,
           maxPending: 10,
@@ -438,7 +439,7 @@ export function storeContract(
     try {
       const approvals = store.approvals;
       const held = { method: 'DELETE', pathAndQuery: '/posts/p1/', body: null, bodyEncoding: 'utf8' as const };
-      const base = { keyId: ID, summary: 's', deniedSince: 0, call: held, expiresAt: 10_000, maxPending: 2 };
+      const base = { keyId: ID, family: ID, summary: 's', deniedSince: 0, call: held, expiresAt: 10_000, maxPending: 2 };
       assert.ok(await approvals.open({ ...base, id: 'q1', fingerprint: 'g1', subject: 'g1', now: 1 }));
       assert.ok(await approvals.open({ ...base, id: 'q2', fingerprint: 'g2', subject: 'g2', now: 2 }));
       assert.equal(await approvals.open({ ...base, id: 'q3', fingerprint: 'g3', subject: 'g3', now: 3 }), undefined);
@@ -448,14 +449,34 @@ export function storeContract(
         'an open call is found',
       );
       assert.ok(
-        await approvals.open({ ...base, keyId: 'b'.repeat(24), id: 'q5', fingerprint: 'g3', subject: 'g3', now: 5 }),
-        'another key has its own',
+        await approvals.open({
+          ...base,
+          keyId: 'b'.repeat(24),
+          family: 'b'.repeat(24),
+          id: 'q5',
+          fingerprint: 'g3',
+          subject: 'g3',
+          now: 5,
+        }),
+        'another family has its own',
+      );
+      // A child key (of the family ID) shares the family's cap, and its denials.
+      const child = { ...base, keyId: 'c'.repeat(24) };
+      assert.equal(
+        await approvals.open({ ...child, id: 'q5b', fingerprint: 'g5', subject: 'g5', now: 5 }),
+        undefined,
+        'the family is full',
       );
       assert.equal(await approvals.decide('q2', 'denied', 6), true);
       assert.equal(
         (await approvals.open({ ...base, id: 'q6', fingerprint: 'g3', subject: 'g3', now: 7 }))?.id,
         'q6',
         'a decided one frees a place',
+      );
+      assert.equal(
+        (await approvals.open({ ...child, id: 'q6b', fingerprint: 'g9', subject: 'g2', now: 8 }))?.id,
+        'q2',
+        'the parent’s denial',
       );
       // Expired pending approvals do not count.
       assert.equal(

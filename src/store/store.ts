@@ -279,14 +279,16 @@ export interface ApprovalStore {
   /**
    * This key's approval of this call: a denied one (a denial of the call stands; one of its subject,
    * decided after `deniedSince`, too), else the open one (pending or
-   * approved, unused, not expired), else a new pending one — unless the key already has `maxPending`
-   * pending approvals: undefined (an agent cannot bury the person deciding under requests).
+   * approved, unused, not expired), else a new pending one — unless the key's family already has
+   * `maxPending` pending approvals: undefined (an agent cannot bury the person deciding under requests).
    */
   open(a: {
     id: string;
     keyId: string;
     fingerprint: string;
-    /** The key, route, record and confirm item, whatever the body's bytes: a denial covers it since `deniedSince`. */
+    /** The root key of the key's chain: denials (of the call, or of its subject) and the pending cap are the family's. */
+    family: string;
+    /** The family, route, record and confirm item, whatever the body's bytes: a denial covers it since `deniedSince`. */
     subject: string;
     deniedSince: number;
     summary: string;

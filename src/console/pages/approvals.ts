@@ -1,4 +1,7 @@
-import { decideApproval, listApprovals } from '../../admin/approvals.js';
+import { approvalChanges, decideApproval, listApprovals, type FieldChange } from '../../admin/approvals.js';
+import { upstreamKey } from '../../admin/context.js';
+import { safeText } from '../../admin/text.js';
+import type { ApprovalRecord } from '../../store/store.js';
 import { AdminError } from '../../admin/errors.js';
 import { explainRequest } from '../../admin/explain.js';
 import { CONSOLE_PATH } from '../../admin/links.js';
@@ -7,6 +10,41 @@ import { fmtTime, h, type Html } from '../html.js';
 import { redirect, sendHtml } from '../http.js';
 import { csrfField, page, postButton } from '../layout.js';
 
+/**
+ * The held call as it would be forwarded, and for an edit what it changes in Ghost's record now: what
+ * `ghostgate approvals show` prints, beside the buttons, so nobody approves a one-line summary. Every
+ * value through safeText (an agent's zero-width or bidirectional characters shown as escapes) and `h`.
+ */
+async function heldCall(p: SignedInRequest, a: ApprovalRecord): Promise<Html> {
+  if (a.call === null) return h`<p class="hint">The call was held before the gateway kept it: only the line above is known.</p>`;
+  let body = a.call.body ?? '(no body)';
+  if (a.call.body !== null && a.call.bodyEncoding === 'utf8') {
+    try {
+      body = JSON.stringify(JSON.parse(a.call.body), null, 2);
+    } catch {
+      // not JSON: shown as it came
+    }
+  }
+  let changes: FieldChange[] | undefined;
+  let why: string | undefined;
+  try {
+    changes = await approvalChanges(p.deps.config, await upstreamKey(p.deps.config, p.deps.store, p.deps.master), a);
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  const value = (v: unknown) => safeText(v === undefined ? '(not set)' : JSON.stringify(v).slice(0, 200));
+  return h`<details open><summary>The call, as it would be forwarded</summary><pre class="mono">${safeText(`${a.call.method} ${a.call.pathAndQuery}`)}
+${body.split('\n').map(safeText).join('\n')}</pre>${
+    changes
+      ? changes.length === 0
+        ? h`<p>It changes nothing in Ghost’s record now.</p>`
+        : h`<p>Against Ghost’s record now, it changes:</p><ul>${changes.map((c) => h`<li><code>${safeText(c.field)}</code>: ${value(c.before)} → ${value(c.after)}</li>`)}</ul>`
+      : why !== undefined
+        ? h`<p class="hint">What it changes could not be read: ${why}</p>`
+        : ''
+  }</details>`;
+}
+
 /** Calls a grant's `confirm` holds for a person (issue 17): approve lets the same call through once; deny closes it. */
 export async function approvalsPage(p: SignedInRequest, message?: Html): Promise<void> {
   const status = p.url.searchParams.get('status') ?? 'pending';
@@ -14,6 +52,8 @@ export async function approvalsPage(p: SignedInRequest, message?: Html): Promise
     if (e instanceof AdminError) return [];
     throw e;
   });
+  const calls = new Map<string, Html>();
+  for (const a of rows) if (a.status === 'pending') calls.set(a.id, await heldCall(p, a));
   const body = h`<h1>Approvals</h1><p class="hint">Calls a key’s grant holds until a person approves them. Approving lets that exact call by that key through once.</p>${message ?? ''}
 <form method="get" action="${CONSOLE_PATH}/approvals" class="row"><label class="inline" for="status">Show</label><select id="status" name="status">${['pending', 'approved', 'denied', 'used', 'all'].map((s) => h`<option${s === status ? h` selected` : ''}>${s}</option>`)}</select><button class="quiet" type="submit">Show</button></form>
 ${
@@ -21,7 +61,7 @@ ${
     ? h`<p>No ${status === 'all' ? '' : status} approvals.</p>`
     : h`<table><thead><tr><th scope="col">Requested</th><th scope="col">Key</th><th scope="col">Call</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col"><span class="skip">Actions</span></th></tr></thead><tbody>${rows.map(
         (a) =>
-          h`<tr><td>${fmtTime(a.createdAt)}</td><td><a href="${CONSOLE_PATH}/keys/${a.keyId}" class="mono">${a.keyId.slice(0, 8)}…</a></td><td>${a.summary}</td><td>${a.status}</td><td>${fmtTime(a.expiresAt)}</td><td>${
+          h`<tr><td>${fmtTime(a.createdAt)}</td><td><a href="${CONSOLE_PATH}/keys/${a.keyId}" class="mono">${a.keyId.slice(0, 8)}…</a></td><td>${safeText(a.summary)}${a.status === 'pending' ? calls.get(a.id) : ''}</td><td>${a.status}</td><td>${fmtTime(a.expiresAt)}</td><td>${
             a.status === 'pending'
               ? h`<div class="row">${postButton(p.who, `${CONSOLE_PATH}/approvals/${a.id}/approve`, 'Approve')}${postButton(p.who, `${CONSOLE_PATH}/approvals/${a.id}/deny`, 'Deny', 'quiet')}</div>`
               : ''

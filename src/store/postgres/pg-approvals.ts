@@ -22,17 +22,19 @@ export function pgApprovalStore(pool: pg.Pool): ApprovalStore {
   return {
     async open(a) {
       return inTransaction(pool, async (c) => {
-        // One key's approvals are opened one at a time across replicas: of two opening the same call, the
+        // One family's approvals are opened one at a time across replicas: of two opening the same call, the
         // second finds the first's approval, and the pending count below cannot be outrun.
-        await c.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.ghostgate.approvals.' || $1))", [a.keyId]);
-        const found = (await c.query(numbered(SQL.find), [a.keyId, a.fingerprint, a.subject, a.deniedSince, a.fingerprint, a.now]))
-          .rows[0] as Row | undefined;
+        await c.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.ghostgate.approvals.' || $1))", [a.family]);
+        const found = (
+          await c.query(numbered(SQL.find), [a.family, a.fingerprint, a.subject, a.deniedSince, a.keyId, a.fingerprint, a.now])
+        ).rows[0] as Row | undefined;
         if (found) return toRecord(found);
-        const n = Number(((await c.query(numbered(SQL.pending), [a.keyId, a.now])).rows[0] as { n: string }).n);
+        const n = Number(((await c.query(numbered(SQL.pending), [a.family, a.now])).rows[0] as { n: string }).n);
         if (n >= a.maxPending) return undefined;
         await c.query(numbered(SQL.insert), [
           a.id,
           a.keyId,
+          a.family,
           a.fingerprint,
           a.subject,
           a.summary,

@@ -23,10 +23,10 @@ export function sqliteApprovalStore(db: Database.Database): ApprovalStore {
   // One transaction: of two requests for the same call, the second finds the first's approval.
   const pending = db.prepare(SQL.pending).pluck();
   const open = db.transaction((a: Parameters<ApprovalStore['open']>[0]): ApprovalRecord | undefined => {
-    const found = find.get(a.keyId, a.fingerprint, a.subject, a.deniedSince, a.fingerprint, a.now) as Row | undefined;
+    const found = find.get(a.family, a.fingerprint, a.subject, a.deniedSince, a.keyId, a.fingerprint, a.now) as Row | undefined;
     if (found) return toRecord(found);
-    if ((pending.get(a.keyId, a.now) as number) >= a.maxPending) return undefined;
-    insert.run(a.id, a.keyId, a.fingerprint, a.subject, a.summary, JSON.stringify(a.call), a.now, a.expiresAt);
+    if ((pending.get(a.family, a.now) as number) >= a.maxPending) return undefined;
+    insert.run(a.id, a.keyId, a.family, a.fingerprint, a.subject, a.summary, JSON.stringify(a.call), a.now, a.expiresAt);
     return toRecord(byId.get(a.id) as Row);
   });
   const decide = db.prepare(SQL.decide);
