@@ -106,7 +106,7 @@ describe('two gateway processes on one PostgreSQL in front of the real Ghost', {
    * when the client offered well over that, at least 70 % of it: a client that cannot offer the rate
    * proves only the upper bound, and says so.
    */
-  async function rateCheck(t: { diagnostic(m: string): void }, label: string, urls: string[], slack: number) {
+  async function rateCheck(t: { diagnostic(m: string): void }, label: string, urls: string[], slack: number, otherBurst = 0) {
     await hammer(urls, mint(['--scope', 'posts:browse']).key, 1000, 4);
     const k = mint(['--scope', 'posts:browse', '--rate', '10/s']);
     const { refused, offered } = await hammer(urls, k.key, 8000);
@@ -137,7 +137,9 @@ describe('two gateway processes on one PostgreSQL in front of the real Ghost', {
     );
     assert.equal(rows.length, offered, 'every request audited');
     assert.ok(admitted <= bound + slack, `${admitted} admitted: at most the burst and the rate (+${slack})`);
-    assert.ok(during <= 10 * span + slack, `${during} admitted in ${span} s while refusing`);
+    // `otherBurst`: in share mode the first refusal comes from the replica whose half of the burst ran out
+    // first; the other may still spend its own half (5) after it.
+    assert.ok(during <= 10 * span + otherBurst + slack, `${during} admitted in ${span} s while refusing`);
     assert.deepEqual([...refused.keys()], ['RATE_LIMITED']);
     // A lower bound only when the client offered well over the rate, and a loose one: on a loaded machine
     // the gateways see the client's requests in bursts, with gaps the bucket refills into and nobody takes.
@@ -186,7 +188,7 @@ describe('two gateway processes on one PostgreSQL in front of the real Ghost', {
     const live = await sql<{ n: string }>('SELECT count(*) AS n FROM holders WHERE lease_until > $1', [Date.now()]);
     t.diagnostic(`live holders: ${live[0]!.n}`);
     // Each replica's bucket rounds on its own: +1 per replica.
-    await rateCheck(t, 'share', [a.url, b.url], 2);
+    await rateCheck(t, 'share', [a.url, b.url], 2, 5);
   });
 
   test('a key revoked through one replica is refused by the other within 1 s (measured)', async (t) => {
