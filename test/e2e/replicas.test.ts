@@ -137,9 +137,11 @@ describe('two gateway processes on one PostgreSQL in front of the real Ghost', {
     );
     assert.equal(rows.length, offered, 'every request audited');
     assert.ok(admitted <= bound + slack, `${admitted} admitted: at most the burst and the rate (+${slack})`);
+    // A start time is not the decision time (the bucket is asked after authentication, and Redis keeps its own
+    // clock): requests decided just before the first refusal may start inside the window, up to a burst (10).
     // `otherBurst`: in share mode the first refusal comes from the replica whose half of the burst ran out
     // first; the other may still spend its own half (5) after it.
-    assert.ok(during <= 10 * span + otherBurst + slack, `${during} admitted in ${span} s while refusing`);
+    assert.ok(during <= 10 * span + 10 + otherBurst + slack, `${during} admitted in ${span} s while refusing`);
     assert.deepEqual([...refused.keys()], ['RATE_LIMITED']);
     // A lower bound only when the client offered well over the rate, and a loose one: on a loaded machine
     // the gateways see the client's requests in bursts, with gaps the bucket refills into and nobody takes.
