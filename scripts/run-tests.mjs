@@ -35,6 +35,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ghostgate-test-'));
 const ON_POSTGRES = [
   'test/approvals.test.ts',
   'test/attacks/attacks.test.ts',
+  'test/console.test.ts',
   'test/gateway.test.ts',
   'test/health.test.ts',
   'test/lifecycle.test.ts',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MasterSecret } from '../secrets/keys.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
-import { addAdmin, completeSetup, enrolTotp, removeAdmin, sessionFor, setupAccount, signIn, signOut } from './accounts.js';
+import { addAdmin, completeSetup, disableTotp, enrolTotp, removeAdmin, sessionFor, setupAccount, signIn, signOut } from './accounts.js';
 import { adminEventEntry } from './actor.js';
 import { AdminError } from './errors.js';
 import { hashPassword, verifyPassword } from './password.js';
@@ -127,16 +127,72 @@ test('accounts: throttled sign-ins are refused without checking the password; TO
     const held = await signIn(ctx, throttle, POLICY, input, T0);
     assert.deepEqual([held.ok, !held.ok && held.code], [false, 'CONSOLE_SIGNIN_THROTTLED'], 'even the right password waits');
     const later = T0 + 61_000;
+    // The TOTP part under the default limits (5 per account).
+    const th = new LoginThrottle();
     const secret = newTotpSecret();
-    await assert.rejects(enrolTotp(ctx, account, secret, '000000', later), refusal('INVALID'));
-    await enrolTotp(ctx, account, secret, totp(base32Decode(secret), later), later);
+    const code = (at: number) => totp(base32Decode(secret), at);
+    const first = await signIn(ctx, th, POLICY, input, later);
+    assert.ok(first.ok);
+    const other = await signIn(ctx, th, POLICY, input, later);
+    assert.ok(other.ok);
+    const check = { throttle: th, password: 'long enough password', ip: 'i', sessionIdHash: first.session.idHash };
+    await assert.rejects(enrolTotp(ctx, account, secret, '000000', check, later), refusal('INVALID'));
+    assert.equal(
+      await enrolTotp(ctx, account, secret, code(later), { ...check, password: 'wrong wrong wrong' }, later),
+      'CONSOLE_SIGNIN_FAILED',
+    );
+    assert.equal((await store.admins.account(account.id))?.totpSealed, null, 'a wrong password turns nothing on');
+    assert.equal(await enrolTotp(ctx, account, secret, code(later), check, later), null);
     assert.notEqual((await store.admins.account(account.id))?.totpSealed, secret, 'sealed at rest');
-    const need = await signIn(ctx, throttle, POLICY, input, later);
+    assert.ok(await sessionFor(ctx, POLICY, first.sessionId, later), 'the session that turned it on stays');
+    assert.equal(await sessionFor(ctx, POLICY, other.sessionId, later), undefined, 'the account’s other sessions end');
+    const need = await signIn(ctx, th, POLICY, input, later);
     assert.deepEqual([need.ok, !need.ok && need.code], [false, 'TOTP_REQUIRED']);
-    const bad = await signIn(ctx, throttle, POLICY, { ...input, totp: '123456' }, later);
+    const bad = await signIn(ctx, th, POLICY, { ...input, totp: '123456' }, later);
     assert.equal(bad.ok, false);
-    const good = await signIn(ctx, throttle, POLICY, { ...input, totp: totp(base32Decode(secret), later) }, later);
+    const replayEnrol = await signIn(ctx, th, POLICY, { ...input, totp: code(later) }, later);
+    assert.equal(replayEnrol.ok, false, 'the enrolment code does not sign in');
+    const next = later + 30_000;
+    const good = await signIn(ctx, th, POLICY, { ...input, totp: code(next) }, next);
     assert.equal(good.ok, true);
+    const replay = await signIn(ctx, th, POLICY, { ...input, totp: code(next) }, next + 1000);
+    assert.deepEqual([replay.ok, !replay.ok && replay.code], [false, 'CONSOLE_SIGNIN_FAILED'], 'a code signs in once');
+    const older = await signIn(ctx, th, POLICY, { ...input, totp: code(later) }, next + 2000);
+    assert.equal(older.ok, false, 'nor does an older one still inside the drift window');
+    assert.ok(good.ok);
+    const off = { ...check, sessionIdHash: good.session.idHash };
+    const t2 = next + 30_000;
+    assert.equal(await disableTotp(ctx, account, { ...off, totp: undefined }, t2), 'CONSOLE_SIGNIN_FAILED', 'off needs the code');
+    assert.equal(await disableTotp(ctx, account, { ...off, totp: code(next) }, t2 + 1), 'CONSOLE_SIGNIN_FAILED', 'a used code');
+    assert.notEqual((await store.admins.account(account.id))?.totpSealed, null);
+    assert.equal(await disableTotp(ctx, account, { ...off, totp: code(t2) }, t2 + 2), null);
+    assert.equal((await store.admins.account(account.id))?.totpSealed, null);
+    assert.equal(await sessionFor(ctx, POLICY, first.sessionId, t2), undefined, 'other sessions end when it is turned off');
+    assert.ok(await sessionFor(ctx, POLICY, good.sessionId, t2));
+  } finally {
+    await store.close();
+  }
+});
+
+test('accounts: sign-ins sent at once are counted before the password is checked (no burst past the limit)', async () => {
+  const { store, ctx } = setup();
+  const throttle = new LoginThrottle({ perAccount: 3, perAddress: 100, windowMs: 60_000 });
+  try {
+    const { token } = await addAdmin(ctx, 'a@x.test', T0);
+    await completeSetup(ctx, token, 'long enough password', T0);
+    const guesses = Array.from({ length: 20 }, (_, i) =>
+      signIn(ctx, throttle, POLICY, { email: 'a@x.test', password: `guess number ${i}`, ip: `10.0.0.${i}` }, T0),
+    );
+    const codes = (await Promise.all(guesses)).map((r) => (r.ok ? 'ok' : r.code));
+    assert.equal(codes.filter((c) => c === 'CONSOLE_SIGNIN_FAILED').length, 3, 'three passwords were checked, not twenty');
+    assert.equal(codes.filter((c) => c === 'CONSOLE_SIGNIN_THROTTLED').length, 17);
+    const right = await signIn(ctx, throttle, POLICY, { email: 'a@x.test', password: 'long enough password', ip: 'j' }, T0 + 61_000);
+    assert.equal(right.ok, true);
+    const again = new LoginThrottle({ perAccount: 100, perAddress: 2, windowMs: 60_000 });
+    const ok1 = await signIn(ctx, again, POLICY, { email: 'a@x.test', password: 'long enough password', ip: 'k' }, T0);
+    const ok2 = await signIn(ctx, again, POLICY, { email: 'a@x.test', password: 'long enough password', ip: 'k' }, T0);
+    const ok3 = await signIn(ctx, again, POLICY, { email: 'a@x.test', password: 'long enough password', ip: 'k' }, T0);
+    assert.deepEqual([ok1.ok, ok2.ok, ok3.ok], [true, true, true], 'a success takes its attempt back from the address');
   } finally {
     await store.close();
   }

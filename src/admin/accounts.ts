@@ -6,7 +6,7 @@ import type { AdminActor } from './actor.js';
 import { AdminError } from './errors.js';
 import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from './password.js';
 import type { LoginThrottle } from './throttle.js';
-import { verifyTotp } from './totp.js';
+import { totpStep } from './totp.js';
 
 /**
  * Console accounts and sessions, as services: `ghostgate admin add|list|remove`
@@ -85,6 +85,8 @@ export type SignIn =
 /**
  * Checks email, password and (when enrolled) the TOTP code, under the
  * throttle; the same work and the same answer whether the account exists or not.
+ * The attempt is counted before the password is checked (LoginThrottle.begin),
+ * and a TOTP code is taken once: the same code (or an older one) does not sign in again.
  */
 export async function signIn(
   ctx: AccountsContext,
@@ -94,23 +96,18 @@ export async function signIn(
   now: number,
 ): Promise<SignIn> {
   const email = input.email.trim().toLowerCase();
-  const wait = throttle.retryAfterMs(email, input.ip, now);
+  const wait = throttle.begin(email, input.ip, now);
   if (wait > 0) return { ok: false, code: 'CONSOLE_SIGNIN_THROTTLED', retryAfterMs: wait };
   const account = await ctx.store.admins.accountByEmail(email);
   const passwordOk = await verifyPassword(input.password.slice(0, 1024), account?.passwordHash ?? DUMMY_HASH);
-  if (!account || !account.passwordHash || !passwordOk) {
-    throttle.fail(email, input.ip, now);
+  if (!account || !account.passwordHash || !passwordOk)
     return { ok: false, code: 'CONSOLE_SIGNIN_FAILED', ...(account ? { account } : {}) };
-  }
   if (account.totpSealed) {
-    const secret = unseal(ctx.master, account.totpSealed, { purpose: TOTP_PURPOSE, aad: account.id });
+    // The attempt stays counted: a right password without its code is not a sign-in.
     if (!input.totp) return { ok: false, code: 'TOTP_REQUIRED' };
-    if (!verifyTotp(secret, input.totp.trim(), now)) {
-      throttle.fail(email, input.ip, now);
-      return { ok: false, code: 'CONSOLE_SIGNIN_FAILED', account };
-    }
+    if (!(await takeTotp(ctx, account, input.totp, now))) return { ok: false, code: 'CONSOLE_SIGNIN_FAILED', account };
   }
-  throttle.succeed(email);
+  throttle.succeed(email, input.ip, now);
   const sessionId = newToken();
   const session: AdminSession = {
     idHash: tokenHash(sessionId),
@@ -122,6 +119,14 @@ export async function signIn(
   };
   await ctx.store.admins.addSession(session);
   return { ok: true, account, sessionId, session };
+}
+
+/** Whether `code` is the account's current TOTP code, taking its step (false for a code already used). */
+async function takeTotp(ctx: AccountsContext, account: AdminAccount, code: string, now: number): Promise<boolean> {
+  if (!account.totpSealed) return false;
+  const secret = unseal(ctx.master, account.totpSealed, { purpose: TOTP_PURPOSE, aad: account.id });
+  const step = totpStep(secret, code.trim(), now);
+  return step !== undefined && (await ctx.store.admins.useTotpStep(account.id, step));
 }
 
 /** The session and its account for a cookie's session id, while neither idle nor past its absolute expiry. */
@@ -148,13 +153,65 @@ export async function sessionFor(
 
 export const signOut = (ctx: Pick<AccountsContext, 'store'>, sessionId: string) => ctx.store.admins.deleteSession(tokenHash(sessionId));
 
-/** Turns TOTP on once the person shows a code from the new secret (so a mistyped enrolment cannot lock them out). */
-export async function enrolTotp(ctx: AccountsContext, account: AdminAccount, secret: string, code: string, now: number) {
-  if (!verifyTotp(secret, code.trim(), now))
-    throw new AdminError('INVALID', 'the code does not match the secret: check the device’s clock');
-  await ctx.store.admins.setTotp(account.id, seal(ctx.master, secret, { purpose: TOTP_PURPOSE, aad: account.id }));
+/**
+ * A change of the account's own sign-in factors asks for them again: the password, and the current
+ * TOTP code when one is on, under the sign-in throttle (a stolen session cannot guess the password
+ * here faster than at the sign-in page). Other sessions of the account end with the change.
+ */
+export interface FactorCheck {
+  readonly throttle: LoginThrottle;
+  readonly password: string;
+  readonly totp?: string | undefined;
+  readonly ip: string;
+  /** The session the change is made in: it stays; the account's others end. */
+  readonly sessionIdHash: string;
 }
 
-export async function disableTotp(ctx: Pick<AccountsContext, 'store'>, account: AdminAccount) {
+export type FactorRefusal = 'CONSOLE_SIGNIN_FAILED' | 'CONSOLE_SIGNIN_THROTTLED';
+
+async function checkFactors(ctx: AccountsContext, account: AdminAccount, c: FactorCheck, now: number): Promise<FactorRefusal | null> {
+  if (c.throttle.begin(account.email, c.ip, now) > 0) return 'CONSOLE_SIGNIN_THROTTLED';
+  const fresh = await ctx.store.admins.account(account.id);
+  const passwordOk = await verifyPassword(c.password.slice(0, 1024), fresh?.passwordHash ?? DUMMY_HASH);
+  if (!fresh || !fresh.passwordHash || !passwordOk) return 'CONSOLE_SIGNIN_FAILED';
+  if (fresh.totpSealed && !(c.totp && (await takeTotp(ctx, fresh, c.totp, now)))) return 'CONSOLE_SIGNIN_FAILED';
+  c.throttle.succeed(account.email, c.ip, now);
+  return null;
+}
+
+/**
+ * Turns TOTP on once the person shows their password and a code from the new secret (so a mistyped
+ * enrolment cannot lock them out); that code's step is taken. null when done, else why it was refused
+ * (AdminError INVALID for a code that does not match).
+ */
+export async function enrolTotp(
+  ctx: AccountsContext,
+  account: AdminAccount,
+  secret: string,
+  code: string,
+  check: FactorCheck,
+  now: number,
+): Promise<FactorRefusal | null> {
+  const step = totpStep(secret, code.trim(), now);
+  if (step === undefined) throw new AdminError('INVALID', 'the code does not match the secret: check the device’s clock');
+  const refused = await checkFactors(ctx, account, check, now);
+  if (refused) return refused;
+  await ctx.store.admins.setTotp(account.id, seal(ctx.master, secret, { purpose: TOTP_PURPOSE, aad: account.id }));
+  await ctx.store.admins.useTotpStep(account.id, step);
+  await ctx.store.admins.deleteOtherSessions(account.id, check.sessionIdHash);
+  return null;
+}
+
+/** Turns TOTP off, given the password and a current code; null when done, else why it was refused. */
+export async function disableTotp(
+  ctx: AccountsContext,
+  account: AdminAccount,
+  check: FactorCheck,
+  now: number,
+): Promise<FactorRefusal | null> {
+  const refused = await checkFactors(ctx, account, check, now);
+  if (refused) return refused;
   await ctx.store.admins.setTotp(account.id, null);
+  await ctx.store.admins.deleteOtherSessions(account.id, check.sessionIdHash);
+  return null;
 }

@@ -90,7 +90,12 @@ export interface AdminEventWriter {
  * the route `ADMIN <action>`, and the same detail as the API's actions.
  */
 export interface AdminEvent {
-  readonly actor: AdminActor;
+  /** `intent` for a change about to be made (durable before it is), `request` for its outcome or a refusal. */
+  readonly kind?: 'request' | 'intent';
+  /** One id for a change's intent and its outcome; a new one when not given. */
+  readonly requestId?: string;
+  /** null when nobody was identified (a form refused before its session was known, a set-up link). */
+  readonly actor: AdminActor | null;
   /** `keys.create`, `keys.revoke`, `approvals.approve`, `session.signin`, … */
   readonly action: string;
   /** What it acted on (a key id, an approval id, an account id); null when nothing. */
@@ -107,8 +112,8 @@ export function adminEventEntry(a: AdminEvent): AuditEntry {
   const [resource = a.action, verb = null] = a.action.split('.');
   return {
     at: a.at,
-    requestId: randomUUID(),
-    kind: 'request',
+    requestId: a.requestId ?? randomUUID(),
+    kind: a.kind ?? 'request',
     keyId: null,
     keyName: null,
     clientIp: a.clientIp ?? null,
@@ -124,7 +129,7 @@ export function adminEventEntry(a: AdminEvent): AuditEntry {
     bytesOut: null,
     detail: JSON.stringify({
       via: 'admin',
-      actor: { kind: a.actor.kind, id: a.actor.id, name: a.actor.name },
+      actor: a.actor ? { kind: a.actor.kind, id: a.actor.id, name: a.actor.name } : null,
       action: a.action,
       target: a.target,
     }),

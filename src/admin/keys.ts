@@ -4,6 +4,7 @@ import { checkLimits, mintKey, MintError, validGrant, type KeySpec } from '../ke
 import type { MasterSecret } from '../secrets/keys.js';
 import { formatKey } from '../secrets/keys.js';
 import type { KeyLimits, KeyRecord, Store } from '../store/store.js';
+import { subGrantProblems } from '../grants/attenuate.js';
 import { parseScopeList, type Grant } from '../grants/grant.js';
 import { PRESETS, withOverrides } from '../grants/presets.js';
 import { relayJson, retireWebhooksOf } from '../webhooks/admin.js';
@@ -113,6 +114,52 @@ export function presetsOf(grant: Grant): string[] {
         Object.entries(p.grant).every(([k, v]) => k === 'scopes' || same(v, (grant as Record<string, unknown>)[k])),
     )
     .map(([name]) => name);
+}
+
+/**
+ * What a narrower replacement for a live key may be (the console's "Narrow it"): the grant given, if
+ * it is a subset of the key's, with everything else the key's own, as it stands now: the same parent
+ * (a child key's replacement is its sibling, held by the same ancestors), the same expiry and
+ * not-before (absolute, never a fresh lifetime), the uses it has left, its limits. Refused for a key
+ * that is revoked, expired or used up: narrowing never brings a key back or extends it.
+ */
+export async function narrowedKeyInput(
+  ctx: Pick<KeysContext, 'store'>,
+  id: string,
+  name: string,
+  grant: unknown,
+  now: number,
+): Promise<CreateKeyInput> {
+  const k = await ctx.store.keys.get(id);
+  if (!k) throw new AdminError('NOT_FOUND', `no key ${id}`);
+  if (k.status !== 'active') throw new AdminError('INVALID', `key ${id} is revoked: there is nothing to narrow`);
+  if (k.expiresAt !== null && k.expiresAt <= now) throw new AdminError('INVALID', `key ${id} has expired: there is nothing to narrow`);
+  let maxUses: number | null = null;
+  if (k.maxUses !== null) {
+    const u = await ctx.store.keys.uses(id, now);
+    maxUses = k.maxUses - u.spent - u.reserved - u.unknown;
+    if (maxUses <= 0) throw new AdminError('INVALID', `key ${id} is used up: there is nothing to narrow`);
+  }
+  let g: Grant;
+  try {
+    g = validGrant(grant);
+  } catch (e) {
+    if (e instanceof MintError) throw new AdminError('INVALID', e.message);
+    throw e;
+  }
+  const problems = subGrantProblems(g, k.grant);
+  if (problems.length > 0) throw new AdminError('INVALID', `a narrower key holds no more than ${id}:\n  ${problems.join('\n  ')}`);
+  return {
+    name,
+    grant: g,
+    expiresAt: k.expiresAt,
+    notBefore: k.notBefore,
+    maxUses,
+    limits: k.limits,
+    // What the key holds was accepted when it was made; a subset of it holds no new escalation.
+    allowEscalation: true,
+    ...(k.parentId !== null ? { parentId: k.parentId } : {}),
+  };
 }
 
 /** Which keys to list: by status, a part of the name (any case), a preset they start from, their parent. */

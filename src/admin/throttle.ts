@@ -2,7 +2,10 @@
  * Sign-in throttling: failed attempts are counted per account and per client
  * address in a sliding window; once either reaches its limit, sign-ins for it
  * are refused (without checking the password) until the oldest failure leaves
- * the window. A success clears the account's count. In memory: each gateway
+ * the window. An attempt counts as a failure from the moment it starts
+ * (`begin`), before the slow password check, so attempts sent at once cannot
+ * all pass the check before any failure is counted; a success takes its own
+ * attempt back and clears the account's count. In memory: each gateway
  * process counts its own (replicas each allow their limit; docs/console.md).
  */
 export interface ThrottleLimits {
@@ -37,6 +40,16 @@ export class LoginThrottle {
     return wait;
   }
 
+  /**
+   * Starts an attempt: 0 and the attempt counted as a failure (until `succeed`), or how long to wait
+   * (nothing counted). Synchronous, so two attempts of one event-loop turn see each other.
+   */
+  begin(account: string, address: string, now: number): number {
+    const wait = this.retryAfterMs(account, address, now);
+    if (wait === 0) this.fail(account, address, now);
+    return wait;
+  }
+
   fail(account: string, address: string, now: number): void {
     for (const key of [`a:${account.toLowerCase()}`, `i:${address}`]) {
       const list = this.recent(key, now);
@@ -50,7 +63,12 @@ export class LoginThrottle {
     }
   }
 
-  succeed(account: string): void {
+  /** The attempt begun at `startedAt` succeeded: the account's count is cleared and the address's attempt taken back. */
+  succeed(account: string, address?: string, startedAt?: number): void {
     this.failures.delete(`a:${account.toLowerCase()}`);
+    if (address === undefined || startedAt === undefined) return;
+    const list = this.failures.get(`i:${address}`);
+    const i = list?.lastIndexOf(startedAt) ?? -1;
+    if (list && i >= 0) list.splice(i, 1);
   }
 }

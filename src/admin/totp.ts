@@ -57,17 +57,24 @@ export function hotp(secret: Buffer, counter: number, digits = 6): string {
 
 export const totp = (secret: Buffer, at: number, digits = 6) => hotp(secret, Math.floor(at / TOTP_STEP_MS), digits);
 
-/** Whether `code` is the code of the step at `at` or one step either side; constant-time per comparison. */
-export function verifyTotp(secretBase32: string, code: string, at: number): boolean {
-  if (!/^\d{6}$/.test(code)) return false;
+/**
+ * The step (`floor(at / 30 s)`) whose code `code` is, at `at` or one step either side; undefined when none.
+ * Every candidate is compared, in constant time each. A caller that signs someone in takes the step
+ * once (AdminStore.useTotpStep), so a code seen over a shoulder or in a log cannot be replayed.
+ */
+export function totpStep(secretBase32: string, code: string, at: number): number | undefined {
+  if (!/^\d{6}$/.test(code)) return undefined;
   const secret = base32Decode(secretBase32);
-  let ok = false;
-  for (const drift of [-1, 0, 1]) {
-    const want = Buffer.from(totp(secret, at + drift * TOTP_STEP_MS));
-    if (timingSafeEqual(want, Buffer.from(code))) ok = true;
+  const now = Math.floor(at / TOTP_STEP_MS);
+  let found: number | undefined;
+  for (const step of [now - 1, now, now + 1]) {
+    if (timingSafeEqual(Buffer.from(hotp(secret, step)), Buffer.from(code))) found ??= step;
   }
-  return ok;
+  return found;
 }
+
+/** Whether `code` is the code of the step at `at` or one step either side. */
+export const verifyTotp = (secretBase32: string, code: string, at: number): boolean => totpStep(secretBase32, code, at) !== undefined;
 
 /** The otpauth:// URI an authenticator app reads (Google's Key Uri Format). */
 export const otpauthUri = (secretBase32: string, account: string, issuer = 'ghostgate') =>

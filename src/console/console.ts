@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AdminActor } from '../admin/actor.js';
+import { randomUUID } from 'node:crypto';
+import { auditAdminEvent, type AdminActor } from '../admin/actor.js';
 import { CONSOLE_PATH, REQUEST_PATH } from '../admin/links.js';
 import { clientIp } from '../pipeline/lifecycle/lifecycle.js';
 import { CSS, JS } from './assets.js';
@@ -7,7 +8,7 @@ import type { ConsoleDeps, PageRequest, SignedInRequest } from './context.js';
 import { h } from './html.js';
 import { readForm, redirect, sendAsset, sendHtml } from './http.js';
 import { bare, refusal } from './layout.js';
-import { ERRORS } from '../errors/errors.js';
+import { ERRORS, type ErrorCode } from '../errors/errors.js';
 import { approvalsPage, decideApprovalPage, tryPage } from './pages/approvals.js';
 import { auditExport, auditPage } from './pages/audit.js';
 import { accountPage, setupPage, signInPage, signOutPage } from './pages/auth.js';
@@ -27,6 +28,12 @@ type Route = readonly [
   method: 'GET' | 'POST' | 'ANY',
   pattern: RegExp,
   handler: (p: SignedInRequest, ...params: string[]) => Promise<void> | void,
+  /**
+   * The admin action a POST to it is (`keys.revoke`…), from the page's parameters: its intent is
+   * durable in the audit before the page changes anything, as the management API's (src/api/handler.ts).
+   * None for a POST that changes nothing (the review step, "try a request").
+   */
+  change?: (form: URLSearchParams, ...params: string[]) => { action: string; target: string | null },
 ];
 
 const ID = '([0-9a-f]{24})';
@@ -35,23 +42,58 @@ const SIGNED_IN: readonly Route[] = [
   ['GET', /^keys$/, keysPage],
   ['GET', /^keys\/new$/, newKeyPage],
   ['POST', /^keys\/review$/, reviewPage],
-  ['POST', /^keys\/create$/, createPage],
+  ['POST', /^keys\/create$/, createPage, () => ({ action: 'keys.create', target: null })],
   ['GET', new RegExp(`^keys/${ID}$`), keyPage],
-  ['ANY', new RegExp(`^keys/${ID}/revoke$`), revokePage],
-  ['ANY', new RegExp(`^keys/${ID}/rotate$`), rotatePage],
+  ['ANY', new RegExp(`^keys/${ID}/revoke$`), revokePage, (_, id) => ({ action: 'keys.revoke', target: id })],
+  ['ANY', new RegExp(`^keys/${ID}/rotate$`), rotatePage, (_, id) => ({ action: 'keys.rotate', target: id })],
   ['GET', /^audit$/, auditPage],
   ['GET', /^audit\/export$/, auditExport],
   ['GET', /^approvals$/, (p) => approvalsPage(p)],
-  ['POST', /^approvals\/([\w-]{1,64})\/approve$/, (p, id) => decideApprovalPage(p, id, 'approved')],
-  ['POST', /^approvals\/([\w-]{1,64})\/deny$/, (p, id) => decideApprovalPage(p, id, 'denied')],
+  [
+    'POST',
+    /^approvals\/([\w-]{1,64})\/approve$/,
+    (p, id) => decideApprovalPage(p, id, 'approved'),
+    (_, id) => ({ action: 'approvals.approve', target: id }),
+  ],
+  [
+    'POST',
+    /^approvals\/([\w-]{1,64})\/deny$/,
+    (p, id) => decideApprovalPage(p, id, 'denied'),
+    (_, id) => ({ action: 'approvals.deny', target: id }),
+  ],
   ['ANY', /^try$/, tryPage],
   ['GET', /^requests$/, (p) => requestsPage(p)],
   ['GET', new RegExp(`^requests/${UUID}$`), (p, id) => requestPage(p, id)],
-  ['POST', new RegExp(`^requests/${UUID}/approve$`), (p, id) => decideRequestPage(p, id, 'approved')],
-  ['POST', new RegExp(`^requests/${UUID}/deny$`), (p, id) => decideRequestPage(p, id, 'denied')],
-  ['ANY', /^account$/, accountPage],
-  ['POST', /^signout$/, signOutPage],
+  [
+    'POST',
+    new RegExp(`^requests/${UUID}/approve$`),
+    (p, id) => decideRequestPage(p, id, 'approved'),
+    (_, id) => ({ action: 'requests.approve', target: id }),
+  ],
+  [
+    'POST',
+    new RegExp(`^requests/${UUID}/deny$`),
+    (p, id) => decideRequestPage(p, id, 'denied'),
+    (_, id) => ({ action: 'requests.deny', target: id }),
+  ],
+  [
+    'ANY',
+    /^account$/,
+    accountPage,
+    (f) => ({ action: f.get('action') === 'disable' ? 'accounts.totp_off' : 'accounts.totp_on', target: null }),
+  ],
+  ['POST', /^signout$/, signOutPage, () => ({ action: 'session.signout', target: null })],
 ];
+
+/** A console request's Host: a trusted proxy's X-Forwarded-Host, else the Host header; lower case, port kept. */
+const hostOf = (req: IncomingMessage, trusted: boolean): string =>
+  String((trusted ? req.headers['x-forwarded-host'] : undefined) ?? req.headers.host ?? '')
+    .split(',')[0]!
+    .trim()
+    .toLowerCase();
+
+/** A loopback name or an IP literal, with or without a port: never a name an attacker's DNS can point here. */
+const LITERAL_HOST = /^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])(:\d{1,5})?$/;
 
 export class WebConsole {
   readonly sessions: ConsoleSessions;
@@ -95,9 +137,20 @@ export class WebConsole {
       sendAsset(res, 'text/javascript; charset=utf-8', JS);
       return;
     }
+    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.deps.trustedProxies) ?? 'unknown';
+    // DNS rebinding: a page of another site whose name the attacker points at this gateway reaches it
+    // with its own name as Host (and Origin). The console answers only to publicUrl's host, or to a
+    // loopback name or IP literal, which no other site's page can have.
+    if (!this.hostOk(req)) {
+      req.resume();
+      await this.refused(null, 'CONSOLE_HOST', ip, now);
+      sendHtml(res, ERRORS.CONSOLE_HOST.status, bare('Refused', h`<h1>Refused</h1>${refusal('CONSOLE_HOST')}`));
+      return;
+    }
     // A POST from another origin is refused before its form is read (CSRF, login CSRF included).
     if (method === 'POST' && !this.sessions.originOk(req)) {
       req.resume();
+      await this.refused(null, 'CONSOLE_CSRF', ip, now);
       sendHtml(
         res,
         ERRORS.CONSOLE_CSRF.status,
@@ -110,7 +163,6 @@ export class WebConsole {
       sendHtml(res, 400, bare('Bad request', h`<h1>The form could not be read</h1>`));
       return;
     }
-    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.deps.trustedProxies) ?? 'unknown';
     const p: PageRequest = { req, res, url, path, deps: this.deps, sessions: this.sessions, now, ip, form };
 
     if (url.pathname === REQUEST_PATH) return requesterPage(p);
@@ -120,6 +172,7 @@ export class WebConsole {
     const who = await this.sessions.signedIn(req, now);
     if (!who) {
       if (method === 'POST') {
+        await this.refused(null, 'CONSOLE_SESSION_ENDED', ip, now);
         sendHtml(
           res,
           401,
@@ -134,6 +187,7 @@ export class WebConsole {
       return;
     }
     if (method === 'POST' && !csrfOk(who.session, form!.get('_csrf'))) {
+      await this.refused(who.actor, 'CONSOLE_CSRF', ip, now);
       sendHtml(res, 403, bare('Refused', h`<h1>Refused</h1>${refusal('CONSOLE_CSRF', 'Go back, reload the page and try again.')}`));
       return;
     }
@@ -141,13 +195,64 @@ export class WebConsole {
       redirect(res, `${CONSOLE_PATH}/keys`);
       return;
     }
-    const signed: SignedInRequest = { ...p, who };
-    for (const [m, pattern, handler] of SIGNED_IN) {
+    const signed: SignedInRequest = { ...p, who, requestId: randomUUID() };
+    for (const [m, pattern, handler, change] of SIGNED_IN) {
       const match = pattern.exec(path);
       if (!match) continue;
       if (m !== 'ANY' && m !== (method === 'HEAD' ? 'GET' : method)) continue;
-      return handler(signed, ...match.slice(1));
+      const params = match.slice(1);
+      if (method !== 'POST' || !change) return handler(signed, ...params);
+      return this.change(signed, change(form!, ...params), () => handler(signed, ...params));
     }
     sendHtml(res, 404, bare('Not found', h`<h1>Not found</h1><p><a href="${CONSOLE_PATH}/keys">Keys</a></p>`));
+  }
+
+  /** Whether the request's Host is one the console answers to (see LITERAL_HOST). */
+  private hostOk(req: IncomingMessage): boolean {
+    const trusted = this.sessions.fromTrustedProxy(req);
+    const host = hostOf(req, trusted);
+    if (LITERAL_HOST.test(host)) return true;
+    const pub = this.deps.config.publicUrl;
+    return pub !== undefined && new URL(pub).host === host;
+  }
+
+  /**
+   * A change from a console form: its intent is durable in the audit before the page runs (if it cannot
+   * be written, nothing is changed: AUDIT_UNAVAILABLE); the page records its outcome, or, when it did
+   * not (a refusal it answered itself), one is recorded here from its status.
+   */
+  private async change(p: SignedInRequest, what: { action: string; target: string | null }, run: () => Promise<void> | void) {
+    const event = { requestId: p.requestId, actor: p.who.actor, ...what, at: p.now, clientIp: p.ip };
+    try {
+      await auditAdminEvent(this.deps.audit, { ...event, kind: 'intent' });
+    } catch (err) {
+      this.deps.log.error({ err: { message: (err as Error).message } }, 'console action refused: its intent could not be audited');
+      sendHtml(p.res, ERRORS.AUDIT_UNAVAILABLE.status, bare('Not changed', h`<h1>Nothing was changed</h1>${refusal('AUDIT_UNAVAILABLE')}`));
+      return;
+    }
+    await run();
+    if (p.outcome === 'recorded') return;
+    const status = p.res.statusCode;
+    const code: ErrorCode = status === 404 ? 'ADMIN_NOT_FOUND' : 'ADMIN_INVALID';
+    await auditAdminEvent(this.deps.audit, { ...event, ...(status >= 400 ? { decision: 'deny' as const, code } : {}) }).catch(
+      (err: unknown) => {
+        this.deps.log.error({ err: { message: (err as Error).message } }, 'console action outcome not audited');
+      },
+    );
+  }
+
+  /** The audit record of a console request refused before any page ran (host, origin, CSRF token, session). */
+  private async refused(actor: AdminActor | null, code: ErrorCode, ip: string, now: number): Promise<void> {
+    await auditAdminEvent(this.deps.audit, {
+      actor,
+      action: 'console.refused',
+      target: null,
+      at: now,
+      clientIp: ip,
+      decision: 'deny',
+      code,
+    }).catch((err: unknown) => {
+      this.deps.log.error({ err: { message: (err as Error).message } }, 'console refusal not audited');
+    });
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { auditAdminEvent, type AdminEventWriter } from '../admin/actor.js';
 import type { LoginThrottle } from '../admin/throttle.js';
 import type { Config } from '../config/config.js';
+import type { ErrorCode } from '../errors/errors.js';
 import type { MasterSecret } from '../secrets/keys.js';
 import type { AuditStore } from '../store/audit.js';
 import type { Store } from '../store/store.js';
@@ -44,8 +45,25 @@ export interface PageRequest {
 
 export interface SignedInRequest extends PageRequest {
   readonly who: SignedIn;
+  /** One id for a change's intent (written by console.ts before the page runs) and its outcome. */
+  readonly requestId: string;
+  /** Set once the page has recorded its outcome; console.ts records one for a page that did not. */
+  outcome?: 'recorded';
 }
 
-/** The audit record of an admin action done by the signed-in admin of this request (admin/actor.ts). */
-export const recordAction = (p: SignedInRequest, action: string, target: string | null): Promise<void> =>
-  auditAdminEvent(p.deps.audit, { actor: p.who.actor, action, target, at: p.now, clientIp: p.ip });
+/**
+ * The audit record of an admin action's outcome, done by the signed-in admin of this request
+ * (admin/actor.ts): allowed, or refused with its code.
+ */
+export async function recordAction(p: SignedInRequest, action: string, target: string | null, code?: ErrorCode): Promise<void> {
+  p.outcome = 'recorded';
+  await auditAdminEvent(p.deps.audit, {
+    requestId: p.requestId,
+    actor: p.who.actor,
+    action,
+    target,
+    at: p.now,
+    clientIp: p.ip,
+    ...(code ? { decision: 'deny' as const, code } : {}),
+  });
+}

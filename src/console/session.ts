@@ -41,6 +41,11 @@ const fromTrustedProxy = (req: IncomingMessage, trusted: BlockList | undefined):
 export class ConsoleSessions {
   constructor(private readonly deps: SessionDeps) {}
 
+  /** Whether the request came through one of the trusted proxies (whose X-Forwarded-* headers are believed). */
+  fromTrustedProxy(req: IncomingMessage): boolean {
+    return fromTrustedProxy(req, this.deps.trustedProxies);
+  }
+
   /** Whether the browser reached the gateway over TLS. */
   secure(req: IncomingMessage): boolean {
     const s = this.deps.secureCookies;

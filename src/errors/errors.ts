@@ -253,6 +253,11 @@ export const ERRORS = {
     type: 'NoPermissionError',
     message: 'The form was not sent from this console, or its security token is missing or stale; nothing was changed.',
   },
+  CONSOLE_HOST: {
+    status: 421,
+    type: 'BadRequestError',
+    message: 'The console answers only at this gateway’s own address (publicUrl, localhost or an IP address); nothing was changed.',
+  },
   CONSOLE_SESSION_ENDED: {
     status: 401,
     type: 'UnauthorizedError',

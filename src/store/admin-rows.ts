@@ -103,6 +103,12 @@ export const adminMigration = (time: 'INTEGER' | 'BIGINT') => `CREATE TABLE admi
      key_id TEXT
    );`;
 
+/**
+ * The last TOTP step each account signed in with (or enrolled with), so a code is taken once:
+ * appended to both drivers' migration lists after adminMigration.
+ */
+export const TOTP_STEP_MIGRATION = 'ALTER TABLE admin_accounts ADD COLUMN totp_last_step BIGINT';
+
 export const ADMIN_SQL = {
   addAccount:
     'INSERT INTO admin_accounts (id, email, setup_hash, setup_expires_at, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING',
@@ -114,12 +120,16 @@ export const ADMIN_SQL = {
   // Single use: the set-up token is cleared by the statement that sets the password, only while it is valid.
   completeSetup:
     'UPDATE admin_accounts SET password_hash = ?, setup_hash = NULL, setup_expires_at = NULL WHERE setup_hash = ? AND setup_expires_at > ? RETURNING *',
-  setTotp: 'UPDATE admin_accounts SET totp_sealed = ? WHERE id = ?',
+  // A new secret (or none) starts with no step used.
+  setTotp: 'UPDATE admin_accounts SET totp_sealed = ?, totp_last_step = NULL WHERE id = ?',
+  // Single use: a step is taken only when it is later than the last one taken (src/admin/accounts.ts).
+  useTotpStep: 'UPDATE admin_accounts SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)',
   addSession: 'INSERT INTO admin_sessions (id_hash, account_id, csrf, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
   getSession: 'SELECT * FROM admin_sessions WHERE id_hash = ?',
   touchSession: 'UPDATE admin_sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?',
   deleteSession: 'DELETE FROM admin_sessions WHERE id_hash = ?',
   deleteSessionsOf: 'DELETE FROM admin_sessions WHERE account_id = ?',
+  deleteOtherSessions: 'DELETE FROM admin_sessions WHERE account_id = ? AND id_hash <> ?',
   addRequest:
     "INSERT INTO access_requests (id, token_hash, name, spec_json, status, created_at, expires_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
   requestById: 'SELECT * FROM access_requests WHERE id = ?',

@@ -566,6 +566,12 @@ export function storeContract(
       assert.equal((await a.accountByEmail('a@x.test'))?.passwordHash, 'pw');
       await a.setTotp('ad1', 'sealed');
       assert.equal((await a.account('ad1'))?.totpSealed, 'sealed');
+      const steps = await Promise.all([a.useTotpStep('ad1', 100), a.useTotpStep('ad1', 100)]);
+      assert.deepEqual(steps.sort(), [false, true], 'a step is taken once, even at once');
+      assert.equal(await a.useTotpStep('ad1', 99), false, 'an older step is not taken');
+      assert.equal(await a.useTotpStep('ad1', 101), true);
+      await a.setTotp('ad1', 'sealed2');
+      assert.equal(await a.useTotpStep('ad1', 50), true, 'a new secret starts with no step used');
       const s = { idHash: 's1', accountId: 'ad1', csrf: 'c', createdAt: 1000, lastSeenAt: 1000, expiresAt: 9000 };
       await a.addSession(s);
       await a.touchSession('s1', 2000);
@@ -574,6 +580,14 @@ export function storeContract(
       await a.addSession({ ...s, idHash: 's2' });
       await a.deleteSession('s2');
       assert.equal(await a.session('s2'), undefined);
+      await a.addSession({ ...s, idHash: 's3' });
+      await a.addSession({ ...s, idHash: 's4' });
+      await a.deleteOtherSessions('ad1', 's1');
+      assert.deepEqual(
+        [!!(await a.session('s1')), !!(await a.session('s3')), !!(await a.session('s4'))],
+        [true, false, false],
+        'the other sessions end, the one named stays',
+      );
       assert.deepEqual(
         (await a.listAccounts()).map((x) => x.email),
         ['a@x.test'],

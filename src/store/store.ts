@@ -399,13 +399,18 @@ export interface AdminStore {
   removeAccount(id: string): Promise<boolean>;
   /** Sets the password and closes the set-up link, atomically, once: undefined when the link is used or expired. */
   completeSetup(setupHash: string, passwordHash: string, now: number): Promise<AdminAccount | undefined>;
+  /** Sets (or clears) the sealed TOTP secret; no step of it is used yet. */
   setTotp(id: string, sealed: string | null): Promise<void>;
+  /** Takes a TOTP step, atomically: false when this step or a later one was taken already (a replayed code). */
+  useTotpStep(id: string, step: number): Promise<boolean>;
   addSession(s: AdminSession): Promise<void>;
   session(idHash: string): Promise<AdminSession | undefined>;
   /** Moves last_seen_at forward (never back). */
   touchSession(idHash: string, at: number): Promise<void>;
   deleteSession(idHash: string): Promise<void>;
   deleteSessionsOf(accountId: string): Promise<void>;
+  /** Ends every session of the account but the one given (a change of its sign-in factors). */
+  deleteOtherSessions(accountId: string, keepIdHash: string): Promise<void>;
   addRequest(r: {
     id: string;
     tokenHash: string;

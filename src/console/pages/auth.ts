@@ -90,7 +90,19 @@ const setupForm = (token: string, email: string, message?: Html) =>
 export async function setupPage(p: PageRequest): Promise<void> {
   const token = (p.req.method === 'GET' ? p.url.searchParams.get('token') : p.form!.get('token')) ?? '';
   const account = /^[A-Za-z0-9_-]{43}$/.test(token) ? await setupAccount(p.deps, token, p.now) : undefined;
+  // A refused attempt to set a password is audited (a guessed or replayed link); the token never is.
+  const refusedSetup = (code: 'ADMIN_NOT_FOUND' | 'ADMIN_INVALID') =>
+    auditAdminEvent(p.deps.audit, {
+      actor: account ? { kind: 'account', id: account.id, name: account.email } : null,
+      action: 'accounts.setup',
+      target: account?.id ?? null,
+      at: p.now,
+      clientIp: p.ip,
+      decision: 'deny',
+      code,
+    });
   if (!account) {
+    if (p.req.method === 'POST') await refusedSetup('ADMIN_NOT_FOUND');
     sendHtml(
       p.res,
       404,
@@ -109,6 +121,7 @@ export async function setupPage(p: PageRequest): Promise<void> {
     await completeSetup(p.deps, token, p.form!.get('password') ?? '', p.now);
   } catch (e) {
     if (e instanceof AdminError) {
+      await refusedSetup(e.code === 'NOT_FOUND' ? 'ADMIN_NOT_FOUND' : 'ADMIN_INVALID');
       sendHtml(p.res, 400, setupForm(token, account.email, h`<p class="notice bad" role="alert">${e.message}</p>`));
       return;
     }
@@ -134,39 +147,59 @@ export async function signOutPage(p: SignedInRequest): Promise<void> {
   redirect(p.res, `${CONSOLE_PATH}/signin`, { 'set-cookie': p.sessions.clearCookie(p.req) });
 }
 
-/** The account page: turn TOTP on (the secret and otpauth URI shown, confirmed by a code) or off. */
+/**
+ * The account page: turn TOTP on (the secret and otpauth URI shown, confirmed by a code) or off. Either
+ * asks for the password again (and, to turn it off, a current code), counted by the sign-in throttle,
+ * and ends the account's other sessions (admin/accounts.ts).
+ */
 export async function accountPage(p: SignedInRequest): Promise<void> {
   let message: Html | undefined;
+  let status = 200;
   let secret = newTotpSecret();
   if (p.req.method === 'POST') {
     const f = p.form!;
-    if (f.get('action') === 'disable') {
-      await disableTotp(p.deps, p.who.account);
-      await recordAction(p, 'accounts.totp_off', p.who.account.id);
-      redirect(p.res, `${CONSOLE_PATH}/account`);
-      return;
-    }
-    secret = f.get('secret') ?? '';
+    const check = {
+      throttle: p.deps.throttle,
+      password: f.get('password') ?? '',
+      totp: f.get('totp') ?? undefined,
+      ip: p.ip,
+      sessionIdHash: p.who.session.idHash,
+    };
+    const off = f.get('action') === 'disable';
+    if (!off) secret = f.get('secret') ?? '';
+    let refused: Awaited<ReturnType<typeof disableTotp>>;
     try {
-      if (!/^[A-Z2-7]{32}$/.test(secret)) throw new AdminError('INVALID', 'the secret was changed; start again');
-      await enrolTotp(p.deps, p.who.account, secret, f.get('code') ?? '', p.now);
-      await recordAction(p, 'accounts.totp_on', p.who.account.id);
-      redirect(p.res, `${CONSOLE_PATH}/account`);
-      return;
+      if (!off && !/^[A-Z2-7]{32}$/.test(secret)) throw new AdminError('INVALID', 'the secret was changed; start again');
+      refused = off
+        ? await disableTotp(p.deps, p.who.account, check, p.now)
+        : await enrolTotp(p.deps, p.who.account, secret, f.get('code') ?? '', check, p.now);
     } catch (e) {
       if (!(e instanceof AdminError)) throw e;
+      refused = null;
       message = h`<p class="notice bad" role="alert">${e.message}</p>`;
+      status = 400;
+    }
+    const action = off ? 'accounts.totp_off' : 'accounts.totp_on';
+    if (refused) {
+      await recordAction(p, action, p.who.account.id, refused);
+      message = refusal(refused);
+      status = refused === 'CONSOLE_SIGNIN_THROTTLED' ? 429 : 401;
+    } else if (!message) {
+      await recordAction(p, action, p.who.account.id);
+      redirect(p.res, `${CONSOLE_PATH}/account`);
+      return;
     }
   }
   const on = p.who.account.totpSealed !== null;
+  const passwordField = h`<label for="password">Your password</label><input id="password" name="password" type="password" autocomplete="current-password" required>`;
   const body = h`<h1>Your account</h1><dl class="facts"><dt>Email</dt><dd>${p.who.account.email}</dd><dt>Two-factor sign-in</dt><dd>${on ? h`<span class="pill ok">on</span>` : h`<span class="pill">off</span>`}</dd><dt>Session ends</dt><dd>after ${p.deps.config.console.sessionIdleMinutes} minutes unused, or at the latest ${new Date(p.who.session.expiresAt).toISOString().slice(0, 16).replace('T', ' ')} UTC</dd></dl>
 ${message ?? ''}
 ${
   on
-    ? h`<form method="post" action="${CONSOLE_PATH}/account">${csrfField(p.who)}<input type="hidden" name="action" value="disable"><p><button class="quiet" type="submit">Turn two-factor sign-in off</button></p></form>`
-    : h`<h2>Turn on two-factor sign-in (TOTP)</h2><p>Add this secret to an authenticator app (1Password, Google Authenticator, …), then enter the code it shows.</p>
+    ? h`<h2>Turn two-factor sign-in off</h2><p class="hint">Your other sessions end.</p><form method="post" action="${CONSOLE_PATH}/account">${csrfField(p.who)}<input type="hidden" name="action" value="disable">${passwordField}<label for="totp">Current code from your authenticator app</label><input id="totp" name="totp" type="text" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required><p><button class="quiet" type="submit">Turn two-factor sign-in off</button></p></form>`
+    : h`<h2>Turn on two-factor sign-in (TOTP)</h2><p>Add this secret to an authenticator app (1Password, Google Authenticator, …), then enter the code it shows. Your other sessions end.</p>
 <dl class="facts"><dt>Secret</dt><dd><code id="totp-secret">${secret}</code> <button type="button" class="quiet" data-copy="totp-secret" hidden>Copy</button></dd><dt>otpauth URI</dt><dd><code id="totp-uri">${otpauthUri(secret, p.who.account.email)}</code></dd></dl>
-<form method="post" action="${CONSOLE_PATH}/account">${csrfField(p.who)}<input type="hidden" name="secret" value="${secret}"><label for="code">Code</label><input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required><p><button type="submit">Turn on</button></p></form>`
+<form method="post" action="${CONSOLE_PATH}/account">${csrfField(p.who)}<input type="hidden" name="secret" value="${secret}"><label for="code">Code</label><input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required>${passwordField}<p><button type="submit">Turn on</button></p></form>`
 }`;
-  sendHtml(p.res, message ? 400 : 200, page('Your account', 'account', p.who, body));
+  sendHtml(p.res, status, page('Your account', 'account', p.who, body));
 }

@@ -1,7 +1,7 @@
 import { advise } from '../../admin/audit.js';
 import { anchorChoices, upstreamKey, type AnchorChoice } from '../../admin/context.js';
 import { AdminError } from '../../admin/errors.js';
-import { createKey, type CreateKeyInput } from '../../admin/keys.js';
+import { createKey, narrowedKeyInput, type CreateKeyInput } from '../../admin/keys.js';
 import { CONSOLE_PATH, gatewayBaseUrl } from '../../admin/links.js';
 import { loadCatalog } from '../../catalog/catalog.js';
 import { describeEscalation, escalationOf } from '../../grants/escalation.js';
@@ -214,6 +214,10 @@ interface Spec {
   readonly maxUses: number | null;
   readonly limits: KeyLimits;
   readonly allowEscalation: boolean;
+  /** A narrower replacement for this key: its bounds are read again from the key when it is created (narrowedKeyInput). */
+  readonly narrows?: string;
+  /** The narrowed key's absolute expiry, shown at review (the key's own). */
+  readonly expiresAt?: number | null;
 }
 
 function specFromForm(f: URLSearchParams): Spec {
@@ -300,7 +304,7 @@ export function cliCommand(s: Spec): string {
 function reviewBody(p: SignedInRequest, s: Spec): Html {
   const e = escalationOf(s.grant);
   return h`<h1>Review the key</h1><p class="hint">Step 2 of 3. Nothing is created until you press Create.</p>
-<dl class="facts"><dt>Name</dt><dd>${s.name}</dd><dt>Expires</dt><dd>${s.lifetimeMs === null ? 'never' : `${duration(s.lifetimeMs)} after creation`}</dd><dt>Max uses</dt><dd>${s.maxUses ?? 'unlimited'}</dd>
+<dl class="facts"><dt>Name</dt><dd>${s.name}</dd><dt>Expires</dt><dd>${s.narrows !== undefined ? fmtTime(s.expiresAt ?? null) : s.lifetimeMs === null ? 'never' : `${duration(s.lifetimeMs)} after creation`}</dd><dt>Max uses</dt><dd>${s.maxUses ?? 'unlimited'}</dd>
 <dt>Limits</dt><dd>${JSON.stringify(s.limits) === '{}' ? 'none' : JSON.stringify(s.limits)}</dd></dl>
 ${e.fullAccess ? h`<p class="notice bad">This key would be ${describeEscalation(e)}.</p>` : ''}
 <h2>What it may do</h2><ul>${describeGrant(s.grant).map((l) => h`<li>${l}</li>`)}</ul>
@@ -322,7 +326,11 @@ export function reviewPage(p: SignedInRequest): void {
   sendHtml(p.res, 200, page('Review the key', 'keys/new', p.who, reviewBody(p, s)));
 }
 
-/** One click to narrow: the review step for a new key with what advise proposes (the rest of the grant and limits as they are). */
+/**
+ * One click to narrow: the review step for a replacement with only the scopes advise saw used. The
+ * replacement keeps everything else of the key as it stands (admin/keys.ts narrowedKeyInput): its
+ * parent, expiry, the uses it has left, its limits; a revoked, expired or used-up key is not narrowed.
+ */
 async function narrowFrom(p: SignedInRequest, id: string): Promise<void> {
   const k = await p.deps.store.keys.get(id);
   if (!k || !p.deps.auditStore) {
@@ -330,14 +338,25 @@ async function narrowFrom(p: SignedInRequest, id: string): Promise<void> {
     return;
   }
   const a = await advise(p.deps.store, p.deps.auditStore, id, p.now - 30 * 86_400_000);
+  const name = `${k.name} (narrowed)`;
+  let input: CreateKeyInput;
+  try {
+    input = await narrowedKeyInput(p.deps, id, name, a.proposed_grant, p.now);
+  } catch (e) {
+    if (!(e instanceof AdminError)) throw e;
+    sendFailure(p.res, e.code === 'NOT_FOUND' ? 404 : 409, p.who, 'keys', 'Narrow a key', e.message, `${CONSOLE_PATH}/keys/${id}`);
+    return;
+  }
   const spec: Spec = {
-    name: `${k.name} (narrowed)`,
+    name,
     preset: null,
-    grant: validGrant(a.proposed_grant),
-    lifetimeMs: k.expiresAt === null ? null : Math.max(3_600_000, k.expiresAt - p.now),
-    maxUses: k.maxUses,
-    limits: k.limits,
+    grant: input.grant as Grant,
+    lifetimeMs: input.expiresAt == null ? null : input.expiresAt - p.now,
+    maxUses: input.maxUses ?? null,
+    limits: input.limits ?? {},
     allowEscalation: false,
+    narrows: id,
+    expiresAt: input.expiresAt ?? null,
   };
   sendHtml(
     p.res,
@@ -346,7 +365,7 @@ async function narrowFrom(p: SignedInRequest, id: string): Promise<void> {
       'Narrow a key',
       'keys/new',
       p.who,
-      h`<p class="notice">A narrower replacement for <a href="${CONSOLE_PATH}/keys/${id}">${k.name}</a>, with only the scopes it used in the last 30 days. After giving the tool the new key, revoke the old one.</p>${reviewBody(p, spec)}`,
+      h`<p class="notice">A narrower replacement for <a href="${CONSOLE_PATH}/keys/${id}">${k.name}</a>, with only the scopes it used in the last 30 days${k.parentId ? h`, a child of the same parent` : ''}, the same expiry and the uses it has left. After giving the tool the new key, revoke the old one.</p>${reviewBody(p, spec)}`,
     ),
   );
 }
@@ -359,15 +378,27 @@ export async function createPage(p: SignedInRequest): Promise<void> {
     sendFailure(p.res, 400, p.who, 'keys/new', 'Create a key', 'The form was damaged; start again.', `${CONSOLE_PATH}/keys/new`);
     return;
   }
-  const input: CreateKeyInput = {
-    name: typeof s.name === 'string' ? s.name : '',
-    grant: s.grant,
-    // A lifetime that is not a positive number makes an expiry in the past: refused by the service (INVALID).
-    expiresAt: s.lifetimeMs === null ? null : typeof s.lifetimeMs === 'number' && s.lifetimeMs > 0 ? p.now + s.lifetimeMs : p.now - 1,
-    maxUses: typeof s.maxUses === 'number' ? s.maxUses : null,
-    limits: s.limits,
-    allowEscalation: s.allowEscalation,
-  };
+  const name = typeof s.name === 'string' ? s.name : '';
+  let input: CreateKeyInput;
+  if (typeof s.narrows === 'string') {
+    // The bounds come from the key as it is now, never from the form.
+    try {
+      input = await narrowedKeyInput(p.deps, s.narrows, name, s.grant, p.now);
+    } catch (e) {
+      if (!(e instanceof AdminError)) throw e;
+      sendFailure(p.res, 400, p.who, 'keys/new', 'Not created', e.message, `${CONSOLE_PATH}/keys/${s.narrows}`);
+      return;
+    }
+  } else
+    input = {
+      name,
+      grant: s.grant,
+      // A lifetime that is not a positive number makes an expiry in the past: refused by the service (INVALID).
+      expiresAt: s.lifetimeMs === null ? null : typeof s.lifetimeMs === 'number' && s.lifetimeMs > 0 ? p.now + s.lifetimeMs : p.now - 1,
+      maxUses: typeof s.maxUses === 'number' ? s.maxUses : null,
+      limits: s.limits,
+      allowEscalation: s.allowEscalation,
+    };
   try {
     const { record, key } = await createKey(p.deps, input, p.now);
     await recordAction(p, 'keys.create', record.id);

@@ -41,6 +41,9 @@ export function pgAdminStore(pool: pg.Pool): AdminStore {
     async setTotp(id, sealed) {
       await run('setTotp', [sealed, id]);
     },
+    async useTotpStep(id, step) {
+      return (await run('useTotpStep', [step, id, step])).rowCount === 1;
+    },
     async addSession(s) {
       await run('addSession', [s.idHash, s.accountId, s.csrf, s.createdAt, s.lastSeenAt, s.expiresAt]);
     },
@@ -53,6 +56,9 @@ export function pgAdminStore(pool: pg.Pool): AdminStore {
     },
     async deleteSessionsOf(accountId) {
       await run('deleteSessionsOf', [accountId]);
+    },
+    async deleteOtherSessions(accountId, keepIdHash) {
+      await run('deleteOtherSessions', [accountId, keepIdHash]);
     },
     async addRequest(r) {
       await run('addRequest', [r.id, r.tokenHash, r.name, JSON.stringify(r.spec), r.createdAt, r.expiresAt]);

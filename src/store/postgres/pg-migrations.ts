@@ -3,6 +3,7 @@ import { PG_APPROVALS_MIGRATION } from './pg-approvals.js';
 import { APPROVALS_CALL_MIGRATION } from '../rows.js';
 import { PG_ADMIN_TOKENS_MIGRATION } from './pg-admin-tokens.js';
 import { PG_ADMINS_MIGRATION } from './pg-admins.js';
+import { TOTP_STEP_MIGRATION } from '../admin-rows.js';
 import { StoreMigrationError } from '../store.js';
 import { inTransaction, type Queryable } from './pg-pool.js';
 
@@ -113,6 +114,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   APPROVALS_CALL_MIGRATION,
   PG_ADMIN_TOKENS_MIGRATION,
   PG_ADMINS_MIGRATION,
+  TOTP_STEP_MIGRATION,
 ];
 
 /** The version the schema is at (0: never migrated). */

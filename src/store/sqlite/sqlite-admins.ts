@@ -45,6 +45,9 @@ export function sqliteAdminStore(db: Database.Database): AdminStore {
     async setTotp(id, sealed) {
       q.setTotp.run(sealed, id);
     },
+    async useTotpStep(id, step) {
+      return q.useTotpStep.run(step, id, step).changes === 1;
+    },
     async addSession(s) {
       q.addSession.run(s.idHash, s.accountId, s.csrf, s.createdAt, s.lastSeenAt, s.expiresAt);
     },
@@ -59,6 +62,9 @@ export function sqliteAdminStore(db: Database.Database): AdminStore {
     },
     async deleteSessionsOf(accountId) {
       q.deleteSessionsOf.run(accountId);
+    },
+    async deleteOtherSessions(accountId, keepIdHash) {
+      q.deleteOtherSessions.run(accountId, keepIdHash);
     },
     async addRequest(r) {
       q.addRequest.run(r.id, r.tokenHash, r.name, JSON.stringify(r.spec), r.createdAt, r.expiresAt);

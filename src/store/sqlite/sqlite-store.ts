@@ -7,6 +7,7 @@ import { WEBHOOK_RELAYS_MIGRATION, WEBHOOK_RELAYS_REMOVED_MIGRATION, sqliteRelay
 import { APPROVALS_MIGRATION, sqliteApprovalStore } from './sqlite-approvals.js';
 import { ADMIN_TOKENS_MIGRATION, sqliteAdminTokenStore } from './sqlite-admin-tokens.js';
 import { ADMINS_MIGRATION, sqliteAdminStore } from './sqlite-admins.js';
+import { TOTP_STEP_MIGRATION } from '../admin-rows.js';
 
 /**
  * SQLite driver (better-sqlite3: synchronous, prepared statements, WAL).
@@ -64,6 +65,7 @@ const MIGRATIONS: readonly string[] = [
   APPROVALS_CALL_MIGRATION,
   ADMIN_TOKENS_MIGRATION,
   ADMINS_MIGRATION,
+  TOTP_STEP_MIGRATION,
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {
