@@ -8,14 +8,19 @@ import { startGateway, UPSTREAM_SETTING } from '../main.js';
 import { formatKey, MasterSecret, newKeyId } from '../secrets/keys.js';
 import { seal } from '../secrets/master.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { openPostgresStore } from '../store/postgres/pg-store.js';
 import type { Grant } from '../grants/grant.js';
 
 /**
  * One ghostgate rung of the ladder, in its own process: a gateway on a free
  * port in front of the given upstream, with one key of the given grant.
- * Prints {port, key} on stdout. argv: upstreamUrl, variant, [audit on|off]
+ * Prints {port, key} on stdout. argv: upstreamUrl, variant, [audit on|off], [store sqlite|postgres]
+ * On PostgreSQL (BENCH_PG_URL, a migrated schema), replicas of one deployment share BENCH_MASTER_HEX;
+ * the first creates the key and the upstream credential, a replica given BENCH_KEY_ID joins them.
  */
-const [upstreamUrl, variant, auditFlag] = process.argv.slice(2) as [string, string, string];
+const [upstreamUrl, variant, auditFlag, storeKind = 'sqlite'] = process.argv.slice(2) as [string, string, string, string?];
+const pgUrl = process.env.BENCH_PG_URL;
+if (storeKind === 'postgres' && !pgUrl) throw new Error('BENCH_PG_URL is needed for the PostgreSQL store');
 const GRANTS: Record<string, Grant> = {
   auth: { version: 1, scopes: ['*'] },
   authz: {
@@ -42,14 +47,14 @@ const GRANTS: Record<string, Grant> = {
   },
 };
 const dir = mkdtempSync(join(tmpdir(), 'ghostgate-bench-'));
-const masterHex = MasterSecret.generateHex();
+const masterHex = process.env.BENCH_MASTER_HEX ?? MasterSecret.generateHex();
 const file = join(dir, 'ghostgate.yaml');
 writeFileSync(
   file,
   stringify({
     listen: { host: '127.0.0.1', port: 0 },
     upstream: { url: upstreamUrl, kind: 'integration' },
-    store: { path: 'ghostgate.db' },
+    store: storeKind === 'postgres' ? { driver: 'postgres', url: pgUrl } : { path: 'ghostgate.db' },
     masterSecret: masterHex,
     log: { level: 'warn' },
     audit: { enabled: auditFlag === 'on', path: 'audit.db' },
@@ -58,13 +63,21 @@ writeFileSync(
 const { config } = loadConfig(file, {});
 const master = new MasterSecret(masterHex);
 const upstreamKey = process.env.BENCH_UPSTREAM_KEY ?? `${'ab'.repeat(12)}:${'cd'.repeat(32)}`;
-const setup = openSqliteStore(config.store.path);
-await setup.settings.set(UPSTREAM_SETTING, seal(master, upstreamKey));
-const id = newKeyId();
-const rec = await setup.keys.create({ id, name: `bench ${variant}`, grant: GRANTS[variant]!, createdAt: Date.now() });
-await setup.close();
+const joining = process.env.BENCH_KEY_ID;
+let id: string;
+let generation: number;
+if (joining) {
+  id = joining;
+  generation = 1;
+} else {
+  const setup = storeKind === 'postgres' ? await openPostgresStore(pgUrl!) : openSqliteStore(config.store.path);
+  await setup.settings.set(UPSTREAM_SETTING, seal(master, upstreamKey));
+  id = newKeyId();
+  generation = (await setup.keys.create({ id, name: `bench ${variant}`, grant: GRANTS[variant]!, createdAt: Date.now() })).generation;
+  await setup.close();
+}
 const gw = await startGateway(config, pino({ level: 'warn' }));
 process.stdout.write(
-  `${JSON.stringify({ port: Number(new URL(gw.url).port), key: formatKey(id, master.keySecret(id, rec.generation)) })}\n`,
+  `${JSON.stringify({ port: Number(new URL(gw.url).port), key: formatKey(id, master.keySecret(id, generation)), keyId: id })}\n`,
 );
 process.on('SIGTERM', () => void gw.close().then(() => process.exit(0)));

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../lab/ghost-process.js';
-import { adminTokenSigner } from '../secrets/keys.js';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { adminTokenSigner, MasterSecret } from '../secrets/keys.js';
+import { migratePostgresStore } from '../store/postgres/pg-store.js';
 import { microbench } from './micro.js';
 import { ghostLatency } from './ghost.js';
 
@@ -85,6 +88,72 @@ interface Rung {
   /** The ghostgate key; a fresh token is signed from it for each measurement. */
   key?: string;
   child?: ChildProcess;
+  /** Other processes of the rung (the replicas behind its nginx). */
+  more?: ChildProcess[];
+}
+
+/** nginx, one worker, proxying to these servers (round robin, upstream keep-alive 64); undefined when nginx is not installed. */
+async function nginxTo(servers: string[], pinned: boolean): Promise<{ url: string; child: ChildProcess } | undefined> {
+  if (!has('nginx')) {
+    log('nginx is not installed (Debian package nginx): its rungs are skipped');
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ghostgate-nginx-'));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log; events { worker_connections 1024; }
+http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  upstream ghost { ${servers.map((u) => `server ${u.replace('http://', '')};`).join(' ')} keepalive 64; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://ghost; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`,
+  );
+  const cmd = ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'];
+  const full = pinned ? pin(0, cmd) : cmd;
+  const child = spawn(full[0]!, full.slice(1), { stdio: 'ignore' });
+  children.push(child);
+  for (let i = 0; i < 50; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/** The development machine's PostgreSQL, as the tests reach it (src/store/postgres/postgres.test.helper.ts). */
+const BENCH_PG = process.env.GHOSTGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * A new, migrated schema in that PostgreSQL for the PostgreSQL rungs; undefined (rungs skipped) when
+ * it is unreachable.
+ */
+async function benchSchema(): Promise<string | undefined> {
+  const base = BENCH_PG;
+  const schema = `gg_bench_${randomBytes(6).toString('hex')}`;
+  const c = new pg.Client({ connectionString: base });
+  try {
+    await c.connect();
+    await c.query(`CREATE SCHEMA ${schema}`);
+  } catch (e) {
+    log(`PostgreSQL at ${base} is not reachable (${(e as Error).message}): its rungs are skipped`);
+    return undefined;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+  benchSchemas.push(schema);
+  const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  await migratePostgresStore(url);
+  return url;
+}
+const benchSchemas: string[] = [];
+async function dropBenchSchemas(): Promise<void> {
+  if (benchSchemas.length === 0) return;
+  const c = new pg.Client({ connectionString: BENCH_PG });
+  await c.connect();
+  for (const s of benchSchemas) await c.query(`DROP SCHEMA ${s} CASCADE`);
+  await c.end();
 }
 
 async function main(): Promise<void> {
@@ -116,34 +185,8 @@ async function main(): Promise<void> {
         return { name: 'bare node proxy (undici)', url: `http://127.0.0.1:${p.info.port as number}${path}`, child: p.child };
       },
       async () => {
-        if (!has('nginx')) {
-          log('nginx is not installed (Debian package nginx): its rung is skipped');
-          return undefined;
-        }
-        const dir = mkdtempSync(join(tmpdir(), 'ghostgate-nginx-'));
-        const port = await freePort();
-        writeFileSync(
-          join(dir, 'nginx.conf'),
-          `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log; events { worker_connections 1024; }
-http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
-  upstream ghost { server ${upstreamUrl.replace('http://', '')}; keepalive 64; }
-  server { listen 127.0.0.1:${port}; location / { proxy_pass http://ghost; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`,
-        );
-        const child = spawn(
-          pin(0, ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'])[0]!,
-          pin(0, ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']).slice(1),
-          { stdio: 'ignore' },
-        );
-        children.push(child);
-        for (let i = 0; i < 50; i++) {
-          try {
-            await fetch(`http://127.0.0.1:${port}${path}`);
-            break;
-          } catch {
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        }
-        return { name: 'nginx proxy_pass (keepalive)', url: `http://127.0.0.1:${port}${path}`, child };
+        const n = await nginxTo([upstreamUrl], true);
+        return n && { name: 'nginx proxy_pass (keepalive)', url: `${n.url}${path}`, child: n.child };
       },
       ...(
         [
@@ -155,6 +198,36 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       ).map(([name, variant, audit]) => async (): Promise<Rung> => {
         const g = await start(pin(0, [process.execPath, join(here, 'gateway-process.js'), upstreamUrl, variant, audit]));
         return { name, url: `http://127.0.0.1:${g.info.port as number}${path}`, key: g.info.key as string, child: g.child };
+      }),
+      // PostgreSQL beside SQLite (issue 16): the full pipeline on a PostgreSQL store, then one and two
+      // replicas of one deployment behind nginx (round robin, keep-alive). Replicas are not pinned: on
+      // two cores they share the machine with nginx, wrk and the upstream (docs/benchmarks.md).
+      ...(
+        [
+          ['ghostgate on PostgreSQL: full pipeline', 0],
+          ['nginx -> 1 ghostgate replica (PostgreSQL)', 1],
+          ['nginx -> 2 ghostgate replicas (PostgreSQL)', 2],
+        ] as const
+      ).map(([name, replicas]) => async (): Promise<Rung | undefined> => {
+        if (replicas > 0 && !has('nginx')) return undefined;
+        const schema = await benchSchema();
+        if (!schema) return undefined;
+        const env = { ...process.env, BENCH_PG_URL: schema, BENCH_MASTER_HEX: MasterSecret.generateHex() };
+        const run = (more: NodeJS.ProcessEnv = {}, pinned = true) => {
+          const cmd = [process.execPath, join(here, 'gateway-process.js'), upstreamUrl, 'constraints', 'on', 'postgres'];
+          return start(pinned ? pin(0, cmd) : cmd, { ...env, ...more });
+        };
+        const first = await run({}, replicas === 0);
+        const gws = [first];
+        for (let i = 1; i < replicas; i++) gws.push(await run({ BENCH_KEY_ID: first.info.keyId as string }, false));
+        const key = first.info.key as string;
+        if (replicas === 0) return { name, url: `http://127.0.0.1:${first.info.port as number}${path}`, key, child: first.child };
+        const n = await nginxTo(
+          gws.map((g) => `http://127.0.0.1:${g.info.port as number}`),
+          false,
+        );
+        if (!n) return undefined;
+        return { name, url: `${n.url}${path}`, key, child: n.child, more: gws.map((g) => g.child) };
       }),
     ];
     const live: Rung[] = [];
@@ -183,8 +256,9 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       const row = ladder.find((l) => l.name === rung.name)!;
       row.latency_ms = openLoop(rung.url, rung.key ? token(rung.key) : undefined, rate, SECONDS);
     }
-    for (const rung of live) if (rung.child) await stop(rung.child);
+    for (const rung of live) for (const c of [rung.child, ...(rung.more ?? [])]) if (c) await stop(c);
     await stop(upstream.child);
+    await dropBenchSchemas();
     const base = (n: string) => ladder.find((l) => String(l.name).startsWith(n));
     const direct = base('direct');
     const bare = base('bare');
@@ -201,6 +275,9 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       if (lat && dl) l.added_ms = { p50: +(lat.p50! - dl.p50!).toFixed(3), p99: +(lat.p99! - dl.p99!).toFixed(3) };
     }
     results.ladder = ladder;
+    // A rung that answered errors measured its refusals, not the passthrough: said, never quoted as a result.
+    const failing = ladder.filter((l) => (l.errors as number) + ((l.latency_ms as Record<string, number> | undefined)?.errors ?? 0) > 0);
+    if (failing.length > 0) results.rungs_with_errors = failing.map((l) => String(l.name));
   }
 
   if (!args.has('--skip-ghost')) {
@@ -266,14 +343,16 @@ function render(r: Record<string, unknown>): string {
     );
     const pad = (s: unknown, n: number) => String(s ?? '-').padEnd(n);
     lines.push(
-      `  ${pad('rung', 38)}${pad('req/s', 9)}${pad('x bare', 8)}${pad('x nginx', 9)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('+p99 ms', 9)}errors`,
+      `  ${pad('rung', 46)}${pad('req/s', 9)}${pad('x bare', 8)}${pad('x nginx', 9)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('+p99 ms', 9)}errors`,
     );
     for (const l of r.ladder as Record<string, any>[]) {
       lines.push(
-        `  ${pad(l.name, 38)}${pad(l.rps, 9)}${pad(l.vs_bare, 8)}${pad(l.vs_nginx, 9)}${pad(l.latency_ms?.p50, 8)}${pad(l.latency_ms?.p99, 8)}${pad(l.added_ms?.p99, 9)}${l.errors + (l.latency_ms?.errors ?? 0)}`,
+        `  ${pad(l.name, 46)}${pad(l.rps, 9)}${pad(l.vs_bare, 8)}${pad(l.vs_nginx, 9)}${pad(l.latency_ms?.p50, 8)}${pad(l.latency_ms?.p99, 8)}${pad(l.added_ms?.p99, 9)}${l.errors + (l.latency_ms?.errors ?? 0)}`,
       );
     }
     if (typeof r.baseline_suspect === 'string') lines.push(`  WARNING: ${r.baseline_suspect}`);
+    if (Array.isArray(r.rungs_with_errors))
+      lines.push(`  WARNING: ${r.rungs_with_errors.join(', ')} answered errors: their figures measure refusals, not the pipeline`);
   } else lines.push('', `Ladder: ${String(r.ladder)}`);
   const ghost = r.ghost as { calls: Record<string, number | string>[] } | undefined;
   if (ghost) {

@@ -3,7 +3,9 @@ import { createServer } from 'node:http';
 /**
  * A minimal upstream for the ladder: answers every request with the same
  * 15-post JSON page (about the size of a Ghost browse with `fields`), kept
- * alive. Prints its port on stdout.
+ * alive, except the look-up of the constraint rungs' tag by slug (the gateway
+ * pins a constraint's slug to its id in Ghost: grants/anchors.ts). Prints its
+ * port on stdout.
  */
 const posts = Array.from({ length: 15 }, (_, i) => ({
   id: (i + 1).toString(16).padStart(24, '0'),
@@ -18,11 +20,13 @@ const posts = Array.from({ length: 15 }, (_, i) => ({
 const body = Buffer.from(
   JSON.stringify({ posts, meta: { pagination: { page: 1, limit: 15, pages: 1, total: 15, next: null, prev: null } } }),
 );
+const tag = Buffer.from(JSON.stringify({ tags: [{ id: 'a'.repeat(24), slug: 'partner' }] }));
 const server = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
-    res.end(body);
+    const answer = req.url?.includes('/tags/slug/partner/') ? tag : body;
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.length });
+    res.end(answer);
   });
 });
 server.keepAliveTimeout = 60_000;
