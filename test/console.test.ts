@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { addAdmin, completeSetup } from '../src/admin/accounts.js';
 import { openAudit } from '../src/admin/context.js';
 import { createKey } from '../src/admin/keys.js';
+import { createAccessRequest, decideAccessRequest } from '../src/admin/requests.js';
 import { base32Decode, totp } from '../src/admin/totp.js';
 import type { AuditRow } from '../src/store/audit.js';
 import type { FakeUpstream } from './helpers/fake-upstream.js';
@@ -62,6 +63,8 @@ function browser(base: string, o: { host?: string; origin?: string | null } = {}
   return {
     jar,
     get: (path: string) => send('GET', `/ghostgate/console${path}`),
+    head: (path: string) => send('HEAD', `/ghostgate/console${path}`),
+    raw: send,
     post: (path: string, form: Record<string, string | string[]>) => send('POST', `/ghostgate/console${path}`, form),
     /** The form's CSRF token from a page of this session. */
     async csrf(): Promise<string> {
@@ -282,5 +285,46 @@ describe('the console over HTTP', () => {
     assert.equal(spent.status, 409, 'a revoked key is not narrowed');
     const again = await b.post('/keys/create', { _csrf: await b.csrf(), spec: JSON.stringify(spec) });
     assert.equal(again.status, 400, 'nor created from an old form');
+  });
+
+  test('HEAD is a GET without its body: it never runs a form (no revoke, no rotate, no crash)', async () => {
+    const { b } = await signedIn();
+    const key = await gw.createKey(['tags:browse'], 'head target');
+    for (const path of [`/keys/${key.id}/revoke`, `/keys/${key.id}/rotate`, '/account', '/signin', '/setup', '/keys']) {
+      const r = await b.head(path);
+      assert.ok(r.status < 500, `HEAD ${path} answered ${r.status}`);
+      assert.equal(r.text, '', 'no body');
+    }
+    const k = await gw.gateway.store.keys.get(key.id);
+    assert.deepEqual([k?.status, k?.generation], ['active', 1], 'neither revoked nor rotated');
+    const rows = (await adminRows()).filter((x) => x.d.target === key.id);
+    assert.deepEqual(rows, [], 'nothing to audit: nothing was done');
+  });
+
+  test('a right password without its code is audited; an access request whose key cannot be made is not used up', async () => {
+    const { email, id } = await account();
+    await gw.gateway.store.admins.setTotp(id, 'sealed-secret-stand-in');
+    const b = browser(gw.url);
+    const r = await b.signIn(email);
+    assert.equal(r.status, 200, 'asked for the code');
+    const rows = (await adminRows()).filter((x) => x.d.actor?.id === id && x.code === 'CONSOLE_TOTP_REQUIRED');
+    assert.equal(rows.length, 1, 'the owner can see that the password was used');
+    // A request for a full-access grant, approved: its collection is refused, audited, and the request stays approved.
+    const req = await createAccessRequest(
+      { store: gw.gateway.store },
+      { name: 'exporter', grant: { version: 1, scopes: ['db:exportContent'] } },
+      Date.now(),
+    );
+    await decideAccessRequest(services(), req.record.id, 'approved', { kind: 'account', id, name: email }, Date.now());
+    const requester = browser(gw.url);
+    const got = await requester.raw('POST', '/ghostgate/request', { token: req.token });
+    assert.equal(got.status, 409);
+    const after = await gw.gateway.store.admins.request(req.record.id);
+    assert.deepEqual([after?.status, after?.keyId], ['approved', null], 'not used up without a key');
+    const collects = (await adminRows()).filter((x) => x.d.action === 'requests.collect' && x.d.actor?.id === `request:${req.record.id}`);
+    assert.deepEqual(
+      collects.map((x) => [x.decision, x.code]),
+      [['deny', 'ADMIN_INVALID']],
+    );
   });
 });

@@ -104,7 +104,7 @@ export async function signIn(
     return { ok: false, code: 'CONSOLE_SIGNIN_FAILED', ...(account ? { account } : {}) };
   if (account.totpSealed) {
     // The attempt stays counted: a right password without its code is not a sign-in.
-    if (!input.totp) return { ok: false, code: 'TOTP_REQUIRED' };
+    if (!input.totp) return { ok: false, code: 'TOTP_REQUIRED', account };
     if (!(await takeTotp(ctx, account, input.totp, now))) return { ok: false, code: 'CONSOLE_SIGNIN_FAILED', account };
   }
   throttle.succeed(email, input.ip, now);

@@ -9,7 +9,7 @@ import type { AuditEntry } from '../pipeline/audit/record.js';
 import { openSqliteAudit } from '../store/sqlite/sqlite-audit.js';
 import type { SignedHead } from '../store/audit.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
-import { acknowledgeAudit, advise, pruneAudit, queryAudit, verifyAudit } from './audit.js';
+import { acknowledgeAudit, advise, csvField, pruneAudit, queryAudit, verifyAudit } from './audit.js';
 import { AdminError } from './errors.js';
 
 /** The audit services on real files: what `ghostgate audit …` and `advise` print, and the management API will answer. */
@@ -75,6 +75,15 @@ test('verify, prune (a prefix, with a signed checkpoint) and verify again; ackno
   }
 });
 
+test('a CSV field cannot become a formula in a spreadsheet, whatever its separator', () => {
+  assert.equal(csvField('=1+1'), "'=1+1");
+  assert.equal(csvField('/x;=1+1;@SUM(2+2)'), '"/x;=1+1;@SUM(2+2)"', 'a semicolon is quoted');
+  assert.equal(csvField('a\t=1'), '"a\t=1"', 'a tab is quoted');
+  assert.equal(csvField('a,"b"'), '"a,""b"""');
+  assert.equal(csvField('plain'), 'plain');
+  assert.equal(csvField(null), '');
+});
+
 test('query filters and validates; advise names used, unused and refused scopes and the narrowest grant', async () => {
   const { store, audit, write } = await setup();
   try {
@@ -98,6 +107,21 @@ test('query filters and validates; advise names used, unused and refused scopes 
       (await queryAudit(audit, { since: T0 + 3500 })).map((r) => r.requestId),
       ['r4'],
     );
+    assert.deepEqual(
+      (await queryAudit(audit, { limit: 2, newest: true })).map((r) => r.requestId),
+      ['r3', 'r4'],
+      'the newest two, oldest first',
+    );
+    assert.deepEqual(
+      (await queryAudit(audit, { limit: 2 })).map((r) => r.requestId),
+      ['r1', 'r2'],
+    );
+    assert.deepEqual(
+      (await queryAudit(audit, { route: 'get /MEM' })).map((r) => r.requestId),
+      ['r3'],
+      'route text in any case',
+    );
+    assert.deepEqual(await queryAudit(audit, { route: '%' }), [], 'a wildcard is text');
     await assert.rejects(
       () => queryAudit(audit, { decision: 'maybe' }),
       (e) => e instanceof AdminError && e.code === 'INVALID',

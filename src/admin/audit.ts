@@ -32,7 +32,11 @@ export interface AuditFilter {
   readonly since?: number;
   readonly decision?: string;
   readonly code?: string;
+  /** Routes containing this text, in any case. */
+  readonly route?: string;
   readonly limit?: number;
+  /** The newest `limit` records rather than the oldest (oldest first either way). */
+  readonly newest?: boolean;
 }
 
 export async function queryAudit(audit: AuditStore, f: AuditFilter): Promise<AuditRow[]> {
@@ -46,6 +50,8 @@ export async function queryAudit(audit: AuditStore, f: AuditFilter): Promise<Aud
     ...(f.since !== undefined ? { since: f.since } : {}),
     ...(f.decision ? { decision: f.decision as AuditDecision } : {}),
     ...(f.code ? { code: f.code } : {}),
+    ...(f.route ? { route: f.route } : {}),
+    ...(f.newest ? { newest: true } : {}),
   };
   return audit.query(q);
 }
@@ -176,12 +182,16 @@ const CSV_COLUMNS = [
   'hash',
 ] as const;
 
-/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled; a leading =+-@ is prefixed with ' (CSV injection). */
-function csvField(v: unknown): string {
+/**
+ * RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled; a leading =+-@ is
+ * prefixed with ' (CSV injection). A semicolon or tab is quoted too: a spreadsheet in a locale that
+ * splits on them would otherwise start a cell (`x;=1+1`) inside the field, past the prefix check.
+ */
+export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
   let s = typeof v === 'string' ? v : JSON.stringify(v);
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return /[",;\t\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** The most records one export answers: a page, so that no caller holds the trail in memory at once. */

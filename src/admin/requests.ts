@@ -104,7 +104,10 @@ export async function decideAccessRequest(
 
 /**
  * The requester collects the approved key, once: the request is marked
- * collected first (atomically, one caller only), then the key is minted.
+ * collected first (atomically, one caller only), then the key is minted. If it
+ * cannot be (the grant is refused by the site policy or as full access, an
+ * anchor is missing, Ghost is down), the request is approved again, so it is
+ * never used up without a key.
  */
 export async function collectAccessRequest(ctx: KeysContext, token: string, now: number) {
   const r = await requestForToken(ctx, token);
@@ -112,11 +115,13 @@ export async function collectAccessRequest(ctx: KeysContext, token: string, now:
   if (!(await ctx.store.admins.collectRequest(r.id, now)))
     throw new AdminError('INVALID', `this request cannot be collected: ${r.status === 'approved' ? 'it expired' : `it is ${r.status}`}`);
   const lifetime = typeof r.spec.keyLifetimeMs === 'number' ? r.spec.keyLifetimeMs : undefined;
-  const created = await createKey(
-    ctx,
-    { name: r.name, grant: r.spec.grant, expiresAt: lifetime === undefined ? null : now + lifetime },
-    now,
-  );
+  let created;
+  try {
+    created = await createKey(ctx, { name: r.name, grant: r.spec.grant, expiresAt: lifetime === undefined ? null : now + lifetime }, now);
+  } catch (e) {
+    await ctx.store.admins.releaseRequest(r.id);
+    throw e;
+  }
   await ctx.store.admins.setRequestKey(r.id, created.record.id);
   return { request: r, ...created };
 }

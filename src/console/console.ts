@@ -163,7 +163,18 @@ export class WebConsole {
       sendHtml(res, 400, bare('Bad request', h`<h1>The form could not be read</h1>`));
       return;
     }
-    const p: PageRequest = { req, res, url, path, deps: this.deps, sessions: this.sessions, now, ip, form };
+    const p: PageRequest = {
+      req,
+      res,
+      method: method === 'POST' ? 'POST' : 'GET',
+      url,
+      path,
+      deps: this.deps,
+      sessions: this.sessions,
+      now,
+      ip,
+      form,
+    };
 
     if (url.pathname === REQUEST_PATH) return requesterPage(p);
     if (path === 'signin') return signInPage(p);
@@ -199,9 +210,9 @@ export class WebConsole {
     for (const [m, pattern, handler, change] of SIGNED_IN) {
       const match = pattern.exec(path);
       if (!match) continue;
-      if (m !== 'ANY' && m !== (method === 'HEAD' ? 'GET' : method)) continue;
+      if (m !== 'ANY' && m !== p.method) continue;
       const params = match.slice(1);
-      if (method !== 'POST' || !change) return handler(signed, ...params);
+      if (p.method !== 'POST' || !change) return handler(signed, ...params);
       return this.change(signed, change(form!, ...params), () => handler(signed, ...params));
     }
     sendHtml(res, 404, bare('Not found', h`<h1>Not found</h1><p><a href="${CONSOLE_PATH}/keys">Keys</a></p>`));

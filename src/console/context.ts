@@ -32,6 +32,11 @@ export interface ConsoleDeps {
 export interface PageRequest {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /**
+   * GET (HEAD included: the same page without its body) or POST. Pages decide on this, never on
+   * req.method: a HEAD read as "not GET" would run a form's change without its Origin and CSRF checks.
+   */
+  readonly method: 'GET' | 'POST';
   readonly url: URL;
   /** The path below /ghostgate/console/ (no leading slash). */
   readonly path: string;

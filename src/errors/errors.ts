@@ -253,6 +253,11 @@ export const ERRORS = {
     type: 'NoPermissionError',
     message: 'The form was not sent from this console, or its security token is missing or stale; nothing was changed.',
   },
+  CONSOLE_TOTP_REQUIRED: {
+    status: 401,
+    type: 'UnauthorizedError',
+    message: 'The password is right; the account also needs the code from its authenticator app.',
+  },
   CONSOLE_HOST: {
     status: 421,
     type: 'BadRequestError',

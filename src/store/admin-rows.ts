@@ -141,4 +141,7 @@ export const ADMIN_SQL = {
   collectRequest:
     "UPDATE access_requests SET status = 'collected', collected_at = ? WHERE id = ? AND status = 'approved' AND expires_at > ?",
   setRequestKey: 'UPDATE access_requests SET key_id = ? WHERE id = ?',
+  // A collection whose key could not be made is given back: approved again, for the requester to retry.
+  releaseRequest:
+    "UPDATE access_requests SET status = 'approved', collected_at = NULL WHERE id = ? AND status = 'collected' AND key_id IS NULL",
 } as const;

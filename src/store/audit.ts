@@ -70,7 +70,11 @@ export interface AuditQuery {
   /** Rows written after this position (`pos`, the file's insertion order), for `audit tail --follow`. */
   readonly afterPos?: number;
   readonly chain?: string;
+  /** Rows whose route contains this text, in any case. */
+  readonly route?: string;
   readonly limit?: number;
+  /** The newest `limit` rows that match, rather than the oldest (returned oldest first either way). */
+  readonly newest?: boolean;
 }
 
 export interface SignedHead {

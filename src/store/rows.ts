@@ -244,7 +244,9 @@ export function auditWhere(q: AuditQuery, posColumn: string): { sql: string; arg
   if (q.code) add('code = ?', q.code);
   if (q.afterPos !== undefined) add(`${posColumn} > ?`, q.afterPos);
   if (q.chain !== undefined) add('chain = ?', q.chain);
-  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args, order: q.chain !== undefined ? 'seq' : posColumn };
+  if (q.route) add("lower(route) LIKE ? ESCAPE '\\'", `%${q.route.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const order = q.chain !== undefined ? 'seq' : posColumn;
+  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', args, order: q.newest ? `${order} DESC` : order };
 }
 
 /** A chain's rows (by seq), or every row (by pos), read a page at a time: no cursor held between pages. */

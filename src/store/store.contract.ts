@@ -615,7 +615,11 @@ export function storeContract(
       assert.deepEqual((await a.request('r1'))?.spec, narrowed);
       assert.equal(await a.collectRequest('r1', 3000), true);
       assert.equal(await a.collectRequest('r1', 3001), false, 'collected once');
+      assert.equal(await a.releaseRequest('r1'), true, 'a collection without its key is given back');
+      assert.equal((await a.request('r1'))?.status, 'approved');
+      assert.equal(await a.collectRequest('r1', 3000), true);
       await a.setRequestKey('r1', 'k'.repeat(24));
+      assert.equal(await a.releaseRequest('r1'), false, 'never once its key is made');
       assert.equal((await a.request('r1'))?.keyId, 'k'.repeat(24));
       assert.equal(await a.decideRequest('r2', 'approved', spec, 'ad1', 5000), false, 'an expired request cannot be decided');
       assert.deepEqual(

@@ -428,6 +428,8 @@ export interface AdminStore {
   /** approved -> collected, atomically: true for one caller only. */
   collectRequest(id: string, now: number): Promise<boolean>;
   setRequestKey(id: string, keyId: string): Promise<void>;
+  /** collected (with no key yet) -> approved again: the key could not be made; false otherwise. */
+  releaseRequest(id: string): Promise<boolean>;
 }
 
 export interface Store {

@@ -84,14 +84,14 @@ export async function decideApprovalPage(p: SignedInRequest, id: string, decisio
 
 /** "Try a request": the decision the gateway would make for a key, through the same explain service the CLI runs. */
 export async function tryPage(p: SignedInRequest): Promise<void> {
-  const f = p.req.method === 'POST' ? p.form! : p.url.searchParams;
+  const f = p.method === 'POST' ? p.form! : p.url.searchParams;
   const keys = (await p.deps.store.keys.list()).filter((k) => k.status === 'active');
   const keyId = f.get('key') ?? '';
   const method = (f.get('method') ?? 'GET').toUpperCase();
   const path = f.get('path') ?? '/posts/';
   const bodyText = f.get('body') ?? '';
   let result: Html = h``;
-  if (p.req.method === 'POST') {
+  if (p.method === 'POST') {
     try {
       let body: unknown;
       if (bodyText.trim()) {

@@ -28,7 +28,7 @@ ${totp ? h`<label for="totp">Code from your authenticator app</label><input id="
   );
 
 export async function signInPage(p: PageRequest): Promise<void> {
-  if (p.req.method === 'GET') {
+  if (p.method === 'GET') {
     sendHtml(p.res, 200, signInForm(p.url.searchParams.has('expired') ? refusal('CONSOLE_SESSION_ENDED') : undefined));
     return;
   }
@@ -52,16 +52,16 @@ export async function signInPage(p: PageRequest): Promise<void> {
     redirect(p.res, `${CONSOLE_PATH}/keys`, { 'set-cookie': p.sessions.setCookie(p.req, r.sessionId) });
     return;
   }
-  if (r.code !== 'TOTP_REQUIRED')
-    await auditAdminEvent(p.deps.audit, {
-      actor: { kind: 'account', id: r.code === 'CONSOLE_SIGNIN_FAILED' && r.account ? r.account.id : '', name: email.slice(0, 191) },
-      action: 'session.signin',
-      target: null,
-      at: p.now,
-      clientIp: p.ip,
-      decision: 'deny',
-      code: r.code,
-    });
+  // A right password still waiting for its code is audited too: the owner learns that it was guessed.
+  await auditAdminEvent(p.deps.audit, {
+    actor: { kind: 'account', id: r.code !== 'CONSOLE_SIGNIN_THROTTLED' && r.account ? r.account.id : '', name: email.slice(0, 191) },
+    action: 'session.signin',
+    target: null,
+    at: p.now,
+    clientIp: p.ip,
+    decision: 'deny',
+    code: r.code === 'TOTP_REQUIRED' ? 'CONSOLE_TOTP_REQUIRED' : r.code,
+  });
   const message =
     r.code === 'CONSOLE_SIGNIN_THROTTLED'
       ? refusal(r.code, `Try again in ${Math.ceil(r.retryAfterMs / 60_000)} minute(s).`)
@@ -88,7 +88,7 @@ const setupForm = (token: string, email: string, message?: Html) =>
   );
 
 export async function setupPage(p: PageRequest): Promise<void> {
-  const token = (p.req.method === 'GET' ? p.url.searchParams.get('token') : p.form!.get('token')) ?? '';
+  const token = (p.method === 'GET' ? p.url.searchParams.get('token') : p.form!.get('token')) ?? '';
   const account = /^[A-Za-z0-9_-]{43}$/.test(token) ? await setupAccount(p.deps, token, p.now) : undefined;
   // A refused attempt to set a password is audited (a guessed or replayed link); the token never is.
   const refusedSetup = (code: 'ADMIN_NOT_FOUND' | 'ADMIN_INVALID') =>
@@ -102,7 +102,7 @@ export async function setupPage(p: PageRequest): Promise<void> {
       code,
     });
   if (!account) {
-    if (p.req.method === 'POST') await refusedSetup('ADMIN_NOT_FOUND');
+    if (p.method === 'POST') await refusedSetup('ADMIN_NOT_FOUND');
     sendHtml(
       p.res,
       404,
@@ -113,7 +113,7 @@ export async function setupPage(p: PageRequest): Promise<void> {
     );
     return;
   }
-  if (p.req.method === 'GET') {
+  if (p.method === 'GET') {
     sendHtml(p.res, 200, setupForm(token, account.email));
     return;
   }
@@ -156,7 +156,7 @@ export async function accountPage(p: SignedInRequest): Promise<void> {
   let message: Html | undefined;
   let status = 200;
   let secret = newTotpSecret();
-  if (p.req.method === 'POST') {
+  if (p.method === 'POST') {
     const f = p.form!;
     const check = {
       throttle: p.deps.throttle,

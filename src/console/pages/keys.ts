@@ -63,7 +63,7 @@ export async function keyPage(p: SignedInRequest, id: string): Promise<void> {
   const { record: k, uses, webhooks } = shown;
   const since = p.now - 13 * 86_400_000;
   const rows = p.deps.auditStore
-    ? await queryAudit(p.deps.auditStore, { keyId: k.id, since: since - (since % 86_400_000), limit: 50_000 })
+    ? await queryAudit(p.deps.auditStore, { keyId: k.id, since: since - (since % 86_400_000), limit: 50_000, newest: true })
     : [];
   const last = rows
     .filter((r) => r.kind !== 'intent')
@@ -111,7 +111,7 @@ export async function revokePage(p: SignedInRequest, id: string): Promise<void> 
     sendFailure(p.res, 404, p.who, 'keys', 'No such key', '');
     return;
   }
-  if (p.req.method === 'GET') {
+  if (p.method === 'GET') {
     const children = (await listKeys(p.deps)).filter((c) => c.parentId === id && c.status === 'active');
     sendHtml(
       p.res,
@@ -138,7 +138,7 @@ export async function rotatePage(p: SignedInRequest, id: string): Promise<void> 
     sendFailure(p.res, 404, p.who, 'keys', 'No such key', '');
     return;
   }
-  if (p.req.method === 'GET') {
+  if (p.method === 'GET') {
     sendHtml(
       p.res,
       200,

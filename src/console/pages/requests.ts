@@ -2,6 +2,7 @@ import { auditAdminEvent } from '../../admin/actor.js';
 import { AdminError } from '../../admin/errors.js';
 import { CONSOLE_PATH, REQUEST_PATH } from '../../admin/links.js';
 import { collectAccessRequest, decideAccessRequest, listAccessRequests, requestForToken } from '../../admin/requests.js';
+import { describeEscalation, escalationOf } from '../../grants/escalation.js';
 import type { Grant } from '../../grants/grant.js';
 import { describeGrant } from '../../grants/parts.js';
 import type { AccessRequestRecord } from '../../store/store.js';
@@ -50,7 +51,7 @@ export async function requestPage(p: SignedInRequest, id: string, message?: Html
   const body = h`<p><a href="${CONSOLE_PATH}/requests">← Access requests</a></p><h1>Access request: ${r.name}</h1>${message ?? ''}
 <dl class="facts"><dt>Status</dt><dd>${status}</dd><dt>Requested</dt><dd>${fmtTime(r.createdAt)}</dd><dt>Link expires</dt><dd>${fmtTime(r.expiresAt)}</dd><dt>The key</dt><dd>${lifetime(r)}</dd>
 ${r.keyId ? h`<dt>Key made</dt><dd><a href="${CONSOLE_PATH}/keys/${r.keyId}">${r.keyId}</a></dd>` : ''}</dl>
-<h2>What it asks for</h2><ul>${describeGrant(g).map((l) => h`<li>${l}</li>`)}</ul><details><summary>Grant document</summary><pre>${JSON.stringify(g, null, 2)}</pre></details>
+<h2>What it asks for</h2>${escalationOf(g).fullAccess ? h`<p class="notice bad" role="alert">This grant would be ${describeEscalation(escalationOf(g))}: the key cannot be collected unless the scopes that make it so are unchecked.</p>` : ''}<ul>${describeGrant(g).map((l) => h`<li>${l}</li>`)}</ul><details><summary>Grant document</summary><pre>${JSON.stringify(g, null, 2)}</pre></details>
 ${
   status === 'pending'
     ? h`<h2>Decide</h2><form method="post" action="${CONSOLE_PATH}/requests/${r.id}/approve">${csrfField(p.who)}
@@ -74,13 +75,13 @@ export async function decideRequestPage(p: SignedInRequest, id: string, decision
 
 /** The requester's page: GET shows the request and its state; POST collects the key once it is approved. */
 export async function requesterPage(p: PageRequest): Promise<void> {
-  const token = (p.req.method === 'POST' ? p.form?.get('token') : p.url.searchParams.get('token')) ?? '';
+  const token = (p.method === 'POST' ? p.form?.get('token') : p.url.searchParams.get('token')) ?? '';
   const r = await requestForToken(p.deps, token);
   if (!r) {
     sendHtml(p.res, 404, bare('No such request', h`<h1>No such access request</h1><p>Check the link you were given.</p>`));
     return;
   }
-  if (p.req.method === 'POST') {
+  if (p.method === 'POST') {
     try {
       const got = await collectAccessRequest(p.deps, token, p.now);
       await auditAdminEvent(p.deps.audit, {
@@ -94,6 +95,15 @@ export async function requesterPage(p: PageRequest): Promise<void> {
       return;
     } catch (e) {
       if (!(e instanceof AdminError)) throw e;
+      await auditAdminEvent(p.deps.audit, {
+        actor: { kind: 'account', id: `request:${r.id}`, name: `requester of ${r.name}` },
+        action: 'requests.collect',
+        target: null,
+        at: p.now,
+        clientIp: p.ip,
+        decision: 'deny',
+        code: e.code === 'NOT_FOUND' ? 'ADMIN_NOT_FOUND' : 'ADMIN_INVALID',
+      });
       sendHtml(
         p.res,
         409,

@@ -78,5 +78,8 @@ export function pgAdminStore(pool: pg.Pool): AdminStore {
     async setRequestKey(id, keyId) {
       await run('setRequestKey', [keyId, id]);
     },
+    async releaseRequest(id) {
+      return (await run('releaseRequest', [id])).rowCount === 1;
+    },
   };
 }

@@ -69,6 +69,14 @@ test(
       for await (const r of fa.rows('replica-b')) assert.equal(r.seq, ++n, 'in sequence, across pages');
       assert.equal(n, 620);
       const seven = (await fa.query({ code: 'X' }))[0]!;
+      const newest = await fa.query({ newest: true, limit: 2, chain: 'replica-a' });
+      assert.deepEqual(
+        newest.map((r) => r.seq),
+        [619, 620],
+        'the newest two, oldest first',
+      );
+      assert.equal((await fa.query({ route: 'get /POSTS' })).length, 1240, 'route text in any case');
+      assert.equal((await fa.query({ route: '_' })).length, 0, 'a wildcard is text');
       assert.deepEqual([seven.detail, seven.latencyMs, seven.bytesIn], ['{"x":1}', null, null]);
       const report = await verifyTrail(KEY, fa, store);
       assert.equal(report.ok, true, JSON.stringify(report.problems));

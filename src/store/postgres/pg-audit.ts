@@ -86,7 +86,8 @@ export async function openPostgresAudit(url: string, pool: pg.Pool = openPool(ur
       ),
     async query(q) {
       const w = auditWhere(q, 'pos');
-      return rows(numbered(`${SELECT} ${w.sql} ORDER BY ${w.order} LIMIT ?`), [...w.args, q.limit ?? 1_000_000]);
+      const found = await rows(numbered(`${SELECT} ${w.sql} ORDER BY ${w.order} LIMIT ?`), [...w.args, q.limit ?? 1_000_000]);
+      return q.newest ? found.reverse() : found;
     },
     tail: async (n) => (await rows(`${SELECT} ORDER BY pos DESC LIMIT $1`, [n])).reverse(),
     count: async (chain) =>

@@ -87,5 +87,8 @@ export function sqliteAdminStore(db: Database.Database): AdminStore {
     async setRequestKey(id, keyId) {
       q.setRequestKey.run(keyId, id);
     },
+    async releaseRequest(id) {
+      return q.releaseRequest.run(id).changes === 1;
+    },
   };
 }

@@ -117,7 +117,10 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
       auditPages(chain, (after) => ((chain === undefined ? pageAll.all(after) : pageByChain.all(chain, after)) as Row[]).map(fromRow)),
     async query(q) {
       const w = auditWhere(q, 'rowid');
-      return (db.prepare(`${select} ${w.sql} ORDER BY ${w.order} LIMIT ?`).all(...w.args, q.limit ?? 1_000_000) as Row[]).map(fromRow);
+      const found = (db.prepare(`${select} ${w.sql} ORDER BY ${w.order} LIMIT ?`).all(...w.args, q.limit ?? 1_000_000) as Row[]).map(
+        fromRow,
+      );
+      return q.newest ? found.reverse() : found;
     },
     tail: async (n) => (db.prepare(`${select} ORDER BY rowid DESC LIMIT ?`).all(n) as Row[]).map(fromRow).reverse(),
     count: async (chain) =>
