@@ -417,10 +417,25 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       deps.log.debug({ requestId, method, route, key: result.key?.id, decision: 'deny', code: result.code }, 'refused');
       return;
     }
+    // What decides the key's next requests is settled before the client is answered (issue 16): its use
+    // spent or given back, a webhook relay activated, discarded or retired. A client that acts on the
+    // answer at once (a retry, the next call) finds it settled on either store. Once only, whichever
+    // path comes first; a store failure here is logged and Ghost's answer still sent (the write was done).
+    let settled = false;
+    const settle = async (hookStatus: number, use: 'succeeded' | 'failed' | 'unknown'): Promise<void> => {
+      if (settled) return;
+      settled = true;
+      try {
+        if (hook?.ok) await hook.settle(hookStatus);
+        if (result.reservation) await deps.store.keys.settleUse(result.reservation, use, now());
+      } catch (err) {
+        deps.log.error({ requestId, key: result.key?.id, err: { message: (err as Error).message } }, 'use or webhook relay not settled');
+      }
+    };
     // A write is forwarded only once its intent record is durable; if it cannot be written, nothing is forwarded.
     const mutating = method !== 'GET';
     const refuseUnforwarded = async (code: 'AUDIT_UNAVAILABLE' | 'KEY_USES_EXHAUSTED', context: string) => {
-      if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
+      await settle(0, 'failed');
       sendError(res, gatewayError(code, context), requestId);
       req.resume();
       deps.events?.emit(entry({ kind: 'request', decision: 'deny', code, key: result.key, ...routeFacts }));
@@ -462,8 +477,9 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         (method !== 'GET' && hasBody(req) ? 'stream' : null),
       requestId,
       ...(inspect ? { inspect } : {}),
+      // Only when there is something to settle: without it, the answer streams on the fast path.
+      ...(hook?.ok || result.reservation ? { settle: (s: number) => settle(s, s >= 200 && s < 300 ? 'succeeded' : 'failed') } : {}),
     });
-    if (hook?.ok) await hook.settle(out.ok ? out.status : 0);
     // Ghost's status, when it answered (also when the client had gone by then).
     const status = out.status;
     const succeeded = status !== null && status >= 200 && status < 300;
@@ -471,13 +487,10 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     // `unknown`, never an error (with Ghost's status when its answer began). With no status at all,
     // its use is spent: Ghost may have done it.
     const unknown = !out.ok && out.sent && mutating;
-    if (result.reservation)
-      await deps.store.keys.settleUse(
-        result.reservation,
-        succeeded ? 'succeeded' : unknown && status === null ? 'unknown' : 'failed',
-        now(),
-      );
-    else if (result.key && succeeded) deps.usage.add(result.key.id, now());
+    // CASE: the forward failed before Ghost's answer went out (no answer, or one the gateway could not
+    // read): settled here, still before the client is sent the gateway's error.
+    await settle(out.ok ? out.status : 0, succeeded ? 'succeeded' : unknown && status === null ? 'unknown' : 'failed');
+    if (!result.reservation && result.key && succeeded) deps.usage.add(result.key.id, now());
     if (!out.ok) {
       if (!out.responseStarted && !res.headersSent && !res.destroyed) sendError(res, gatewayError(out.code, out.context), requestId);
       else res.destroy();

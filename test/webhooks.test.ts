@@ -2,9 +2,10 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startTestGateway, TEST_STORE, type TestGateway } from './helpers/gateway.js';
 import { authHeader } from './helpers/token.js';
 import { RelaySecrets } from '../src/webhooks/relay-secrets.js';
 import { signatureHeader, verifySignature } from '../src/webhooks/signature.js';
@@ -566,6 +567,52 @@ describe('webhooks.maxPerKey counts a root key’s whole family', () => {
       204,
     );
     assert.equal((await add(grandchild.key, 5)).statusCode, 201, 'the deleted one’s place is free');
+  });
+
+  test('a creation Ghost refuses, or the gateway does not forward, holds no place once it is answered', async () => {
+    const k = await gw.createKey(['webhooks:add'], 'refused creations');
+    assert.equal((await add(k.key, 10)).statusCode, 201, 'one of its two places');
+    const respond = ghost.respond;
+    ghost.respond = (_r, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"message":"boom","type":"InternalServerError"}]}');
+    };
+    try {
+      // Each refused creation's place is given back before its answer: the next one is judged on the limit, not refused by it.
+      for (const n of [11, 12]) {
+        const r = await add(k.key, n);
+        assert.equal(r.statusCode, 500, await r.body.text());
+        assert.deepEqual(
+          (await gw.gateway.store.webhooks.list({ keyId: k.id })).map((w) => w.status),
+          ['active'],
+        );
+      }
+    } finally {
+      ghost.respond = respond;
+    }
+    if (TEST_STORE === 'sqlite') {
+      // CASE: refused after its place was taken, before forwarding (the audit intent cannot be made durable).
+      const locker = new Database(gw.config.audit.path); // another process holds the audit file
+      locker.exec('BEGIN EXCLUSIVE');
+      try {
+        const r = await add(k.key, 13);
+        assert.equal(JSON.parse(await r.body.text()).errors[0].code, 'AUDIT_UNAVAILABLE');
+        assert.deepEqual(
+          (await gw.gateway.store.webhooks.list({ keyId: k.id })).map((w) => w.status),
+          ['active'],
+        );
+      } finally {
+        locker.exec('ROLLBACK');
+        locker.close();
+      }
+    }
+    // The audit recovers by itself within flushMs (audit-log.ts ready()); until then each call is refused as a whole.
+    let last = await add(k.key, 14);
+    for (let until = Date.now() + 5000; last.statusCode === 503 && Date.now() < until; last = await add(k.key, 14)) {
+      await last.body.dump();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(last.statusCode, 201, await last.body.text());
   });
 });
 

@@ -147,6 +147,39 @@ describe('Forwarder', () => {
     assert.match(same, /etag: W\/"abc"/i);
   });
 
+  test('settle runs with Ghost’s status before the client is sent a byte of the answer: streamed, inspected, or without a body (issue 16)', async () => {
+    const cases = [
+      { name: 'streamed JSON', status: 200, type: 'application/json', body: '{"posts":[]}', inspect: false },
+      { name: 'inspected JSON', status: 201, type: 'application/json', body: '{"webhooks":[{"id":"w1"}]}', inspect: true },
+      { name: 'a delete’s 204', status: 204, type: undefined, body: '', inspect: true },
+      { name: 'Ghost’s failure, not JSON', status: 500, type: 'text/html', body: '<p>boom</p>', inspect: false },
+    ];
+    for (const c of cases) {
+      const order: string[] = [];
+      answer = (_req, res) => {
+        res.writeHead(c.status, c.type ? { 'content-type': c.type } : {});
+        res.end(c.body);
+      };
+      request = {
+        ...request,
+        body: null,
+        ...(c.inspect ? { inspect: () => UNCHANGED } : {}),
+        // Slower than the answer would take to arrive: a settle run after the answer would be seen last.
+        settle: async (status) => {
+          await new Promise((r) => setTimeout(r, 100));
+          order.push(`settled ${status}`);
+        },
+      };
+      await new Promise<void>((resolve) => {
+        const sock = connect(frontPort, '127.0.0.1', () => sock.write('GET /x/ HTTP/1.1\r\nHost: gate\r\nConnection: close\r\n\r\n'));
+        sock.once('data', () => order.push('answer'));
+        sock.on('close', resolve);
+      });
+      assert.equal((await outcome).ok, true, c.name);
+      assert.deepEqual(order, [`settled ${c.status}`, 'answer'], c.name);
+    }
+  });
+
   test('a hang-up during a streamed answer: Ghost’s status is reported, the write counted as done', async () => {
     answer = (_req, res) => {
       res.writeHead(201, { 'content-type': 'application/json' });

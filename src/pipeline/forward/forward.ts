@@ -23,6 +23,13 @@ export interface ForwardRequest {
   readonly requestId?: string;
   /** Sees and may rewrite a JSON answer; returns the value to send, or UNCHANGED to send Ghost's bytes as they are. */
   readonly inspect?: (status: number, json: unknown) => unknown; // or a promise of it
+  /**
+   * Runs once Ghost's status is known (after `inspect`) and before the client is sent any of the answer,
+   * so what decides the client's next request (a max use given back or spent, a webhook relay retired)
+   * is durable when the client reads this answer (issue 16). It must not throw. Not run when the
+   * forward fails before an answer is sent: the caller settles then.
+   */
+  readonly settle?: (status: number) => Promise<void>;
 }
 
 /**
@@ -125,8 +132,9 @@ export class Forwarder {
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       };
-      if (!f.inspect) {
+      if (!f.inspect && !f.settle) {
         // undici writes Ghost's answer straight into the client response (no stream pipeline per request).
+        // Not with `settle`: this factory runs synchronously, so nothing could be awaited before the head.
         let length: number | null = null;
         await this.pool.stream(options, ({ statusCode, headers: h }) => {
           status = statusCode;
@@ -142,8 +150,10 @@ export class Forwarder {
       const upstream = await this.pool.request(options);
       status = upstream.statusCode;
       const outHeaders = clientResponseHeaders(upstream.headers);
+      // Only an answer to inspect is read whole; one merely settled first streams like any other.
+      const inspect = f.inspect;
       const isJson = String(upstream.headers['content-type'] ?? '').includes('application/json');
-      if (isJson) {
+      if (inspect && isJson) {
         const raw = Buffer.from(await upstream.body.arrayBuffer());
         if (raw.length > MAX_INSPECTED_RESPONSE)
           return this.failed('UPSTREAM_BAD_ANSWER', 'answer too large to inspect', responseStarted, status);
@@ -153,10 +163,11 @@ export class Forwarder {
         } catch {
           return this.failed('UPSTREAM_BAD_ANSWER', 'Ghost answered with JSON that does not parse', responseStarted, status);
         }
-        const inspected = json === undefined ? UNCHANGED : await f.inspect(upstream.statusCode, json);
+        const inspected = json === undefined ? UNCHANGED : await inspect(upstream.statusCode, json);
         const out = inspected === UNCHANGED ? raw : Buffer.from(JSON.stringify(inspected));
         outHeaders['content-length'] = String(out.length);
         if (inspected !== UNCHANGED) delete outHeaders.etag; // the body changed
+        await f.settle?.(upstream.statusCode);
         responseStarted = true;
         if (!res.destroyed) {
           res.writeHead(upstream.statusCode, outHeaders);
@@ -164,6 +175,7 @@ export class Forwarder {
         }
         return { ok: true, status: upstream.statusCode, bytesOut: out.length };
       }
+      await f.settle?.(upstream.statusCode);
       responseStarted = true;
       const out = sink();
       if (out === res) res.writeHead(upstream.statusCode, outHeaders);
