@@ -327,4 +327,12 @@ describe('the console over HTTP', () => {
       [['deny', 'ADMIN_INVALID']],
     );
   });
+
+  test('a key name with an invisible character cannot pass for another key: it is shown escaped', async () => {
+    const { b } = await signedIn();
+    await gw.createKey(['tags:browse'], 'zapier\u200b-prod\u202e');
+    const page = await b.get('/keys');
+    assert.match(page.text, /zapier\\u200b-prod\\u202e/);
+    assert.doesNotMatch(page.text, /\u200b|\u202e/, 'the characters themselves never reach the page');
+  });
 });

@@ -1,7 +1,12 @@
+import { safeText } from '../admin/text.js';
+
 /**
  * HTML built by a tagged template that escapes every value it is given unless
  * it is already Html: pages are assembled from strings without a template
  * engine, and nothing a user or Ghost wrote reaches the page unescaped.
+ * Characters that print as nothing or reorder text (zero-width, bidirectional
+ * controls: admin/text.ts) are shown as escapes, so a key named
+ * `zapier\u200b-prod` cannot pass for `zapier-prod`; line breaks and tabs stay.
  */
 export class Html {
   constructor(readonly value: string) {}
@@ -19,7 +24,7 @@ const render = (v: Value): string => {
   if (v === null || v === undefined || v === false || v === true) return '';
   if (v instanceof Html) return v.value;
   if (Array.isArray(v)) return (v as readonly Value[]).map(render).join('');
-  return esc(String(v));
+  return esc(String(v).replace(/[^\n\t]+/g, safeText));
 };
 
 export function h(strings: TemplateStringsArray, ...values: Value[]): Html {
