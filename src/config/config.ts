@@ -123,7 +123,8 @@ export const ConfigSchema = z
     /**
      * The gateway's URL as Ghost reaches it: webhooks made through the gateway are registered in
      * Ghost with a target under `<publicUrl>/ghostgate/webhooks/relay/` (docs/webhooks.md).
-     * Without it, creating a webhook is refused (WEBHOOK_RELAY_UNAVAILABLE).
+     * Without it, creating a webhook is refused (WEBHOOK_RELAY_UNAVAILABLE). The console answers only
+     * at its host, or at localhost or an IP address (console/console.ts, CONSOLE_HOST).
      */
     publicUrl: z
       .url()
