@@ -55,7 +55,6 @@ export async function startTestGateway(opts: {
   writeFileSync(
     configFile,
     stringify({
-      listen: { host: '127.0.0.1', port },
       ...(opts.relay ? { publicUrl: `http://127.0.0.1:${port}`, webhooks: { allowInternalIPs: true } } : {}),
       upstream: { url: opts.upstreamUrl, kind: opts.kind ?? 'integration', timeoutMs: opts.timeoutMs ?? 30_000 },
       store: schema ? { driver: 'postgres', url: schema.url } : { path: 'ghostgate.db' },
@@ -63,6 +62,8 @@ export async function startTestGateway(opts: {
       log: { level: 'silent' },
       upstreamReloadMs: 200,
       ...opts.extra,
+      // A test's own listen settings (drainSeconds…) keep the free port: a fixed one fails when another process holds it.
+      listen: { host: '127.0.0.1', port, ...(opts.extra?.listen as Record<string, unknown> | undefined) },
     }),
   );
   const { config } = loadConfig(configFile, {});
