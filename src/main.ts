@@ -79,7 +79,7 @@ const HOLDER_COUNT_MS = 1_000;
 export async function openAuditForServing(config: Config, store: Store, key: Buffer): Promise<AuditStore> {
   let file: AuditStore;
   try {
-    file = await openAudit(config);
+    file = await openAudit(config, 'thread');
   } catch (e) {
     throw new StartError(
       'AUDIT_UNAVAILABLE',

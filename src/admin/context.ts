@@ -42,9 +42,13 @@ export async function migrateStore(config: Config): Promise<{ from: number; to: 
 }
 
 /** The audit trail: audit.path with SQLite, the store's own database with PostgreSQL. */
-export async function openAudit(config: Config): Promise<AuditStore> {
+/** The audit trail; `writer: 'thread'` (the serving gateway) commits SQLite batches off the event loop (sqlite-audit-writer.ts). */
+export async function openAudit(config: Config, writer: 'thread' | 'inline' = 'inline'): Promise<AuditStore> {
   if (config.store.driver === 'postgres') return openPostgresAudit(config.store.url!);
-  return openSqliteAudit(config.audit.path, config.audit.maxSizeMb !== undefined ? { maxSizeMb: config.audit.maxSizeMb } : {});
+  return openSqliteAudit(config.audit.path, {
+    ...(config.audit.maxSizeMb !== undefined ? { maxSizeMb: config.audit.maxSizeMb } : {}),
+    writer,
+  });
 }
 
 /** The webhook delivery log, beside the audit trail. */

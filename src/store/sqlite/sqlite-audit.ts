@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { threadWriter } from './sqlite-audit-writer.js';
 import { AUDIT_PAGE, type AuditRow, type AuditStore, type Checkpoint, type SignedHead } from '../audit.js';
 import { AUDIT_FIELDS, auditFromRow as fromRow, auditPages, auditValues, auditWhere, type AuditDbRow as Row } from '../rows.js';
 
@@ -53,23 +54,56 @@ function migrate(db: Database.Database): void {
   })();
 }
 
-export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {}): AuditStore {
+/** The audit file's connection settings, the same for the reading and the writing connection. */
+export interface SqliteAuditOptions {
+  readonly maxSizeMb?: number;
+}
+
+/** The pragmas of every connection to an audit file: WAL, synchronous=FULL, a busy timeout, the size cap. */
+function auditPragmas(opts: SqliteAuditOptions, pageSize: number): string[] {
+  return [
+    'journal_mode = WAL',
+    'synchronous = FULL',
+    // better-sqlite3 waits synchronously: a locked audit file must fail fast (the write is then refused), not freeze the gateway.
+    'busy_timeout = 250',
+    // A size cap: when the file is full, writes fail as on a full disk (SQLITE_FULL) until records are pruned.
+    ...(opts.maxSizeMb !== undefined ? [`max_page_count = ${Math.max(8, Math.floor((opts.maxSizeMb * 1024 * 1024) / pageSize))}`] : []),
+  ];
+}
+
+/** Opens (and on first use creates or migrates) an audit file with its pragmas. */
+function openAuditDb(path: string, opts: SqliteAuditOptions): { db: Database.Database; pragmas: string[] } {
   const db = new Database(path);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    // better-sqlite3 waits synchronously: a locked audit file must fail fast (the write is then refused), not freeze the gateway.
-    db.pragma('busy_timeout = 250');
-    // A size cap: when the file is full, writes fail as on a full disk (SQLITE_FULL) until records are pruned.
-    if (opts.maxSizeMb !== undefined)
-      db.pragma(
-        `max_page_count = ${Math.max(8, Math.floor((opts.maxSizeMb * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number)))}`,
-      );
+    const pragmas = auditPragmas(opts, db.pragma('page_size', { simple: true }) as number);
+    for (const p of pragmas) db.pragma(p);
     migrate(db);
+    return { db, pragmas };
   } catch (e) {
     db.close();
     throw e;
   }
+}
+
+/** The batch write's statements: each row, then the chain's new signed head, in one transaction (committed with fsync). */
+const INSERT_ROW = `INSERT INTO audit (${COLUMNS}) VALUES (${COLUMNS.split(', ')
+  .map(() => '?')
+  .join(', ')})`;
+const SET_HEAD =
+  'INSERT INTO audit_heads (chain, seq, hash, signature) VALUES (?, ?, ?, ?) ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature';
+/** A batch as statement parameters: what both the inline and the thread writer bind. */
+export const batchParams = (chain: string, rows: readonly AuditRow[], head: SignedHead) => ({
+  rows: rows.map((r) => [chain, r.seq, ...auditValues(r)]),
+  head: [chain, head.seq, head.hash, head.signature],
+});
+
+/**
+ * `writer: 'thread'` (the gateway's): batches are committed by a worker thread on its own connection
+ * (sqlite-audit-writer.ts), so the commit's fsync never blocks the event loop that answers requests.
+ * `inline` (tools, tests of the file itself): on this thread, as reads are.
+ */
+export function openSqliteAudit(path: string, opts: SqliteAuditOptions & { writer?: 'thread' | 'inline' } = {}): AuditStore {
+  const { db, pragmas } = openAuditDb(path, opts);
   const getMeta = db.prepare('SELECT value FROM audit_meta WHERE name = ?').pluck();
   const setMeta = db.prepare('INSERT INTO audit_meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value');
   let fileId = getMeta.get('file_id') as string | undefined;
@@ -77,23 +111,18 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
     fileId = randomUUID();
     setMeta.run('file_id', fileId);
   }
-  const insert = db.prepare(
-    `INSERT INTO audit (${COLUMNS}) VALUES (${COLUMNS.split(', ')
-      .map(() => '?')
-      .join(', ')})`,
-  );
-  const setHead = db.prepare(
-    'INSERT INTO audit_heads (chain, seq, hash, signature) VALUES (?, ?, ?, ?) ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature',
-  );
   const getHead = db.prepare('SELECT chain, seq, hash, signature FROM audit_heads WHERE chain = ?');
   const getCheckpoint = db.prepare('SELECT value FROM audit_checkpoints WHERE chain = ?').pluck();
   const setCheckpoint = db.prepare(
     'INSERT INTO audit_checkpoints (chain, value) VALUES (?, ?) ON CONFLICT(chain) DO UPDATE SET value = excluded.value',
   );
-  const appendTx = db.transaction((chain: string, rows: readonly AuditRow[], head: SignedHead) => {
-    for (const r of rows) insert.run(chain, r.seq, ...auditValues(r));
-    setHead.run(chain, head.seq, head.hash, head.signature);
+  const insert = db.prepare(INSERT_ROW);
+  const setHead = db.prepare(SET_HEAD);
+  const inline = db.transaction((b: ReturnType<typeof batchParams>) => {
+    for (const r of b.rows) insert.run(...r);
+    setHead.run(...b.head);
   });
+  const thread = opts.writer === 'thread' ? threadWriter({ path, pragmas, insert: INSERT_ROW, setHead: SET_HEAD }) : undefined;
   const select = `SELECT rowid AS pos, ${COLUMNS} FROM audit`;
   const pageByChain = db.prepare(`${select} WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ${AUDIT_PAGE}`);
   const pageAll = db.prepare(`${select} WHERE rowid > ? ORDER BY rowid LIMIT ${AUDIT_PAGE}`);
@@ -101,7 +130,9 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
   return {
     fileId,
     append: async (chain, rows, head) => {
-      appendTx(chain, rows, head);
+      const b = batchParams(chain, rows, head);
+      if (thread) await thread.append(b);
+      else inline(b);
     },
     head: async (chain) => getHead.get(chain) as SignedHead | undefined,
     heads: async () => db.prepare('SELECT chain, seq, hash, signature FROM audit_heads ORDER BY chain').all() as SignedHead[],
@@ -145,6 +176,9 @@ export function openSqliteAudit(path: string, opts: { maxSizeMb?: number } = {})
     },
     probeWrite: async (at) => void setMeta.run('last_opened_for_writing', String(at)),
     unsafeExec: async (sql, ...params) => void db.prepare(sql).run(...params),
-    close: async () => void db.close(),
+    close: async () => {
+      await thread?.close();
+      db.close();
+    },
   };
 }
