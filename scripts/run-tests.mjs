@@ -44,6 +44,7 @@ const ON_POSTGRES = [
   'test/reservations.test.ts',
   'test/shutdown.test.ts',
   'test/webhooks.test.ts',
+  'test/workers.test.ts',
 ];
 
 function run(files, tap, env = {}) {

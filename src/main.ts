@@ -28,7 +28,7 @@ import {
 } from './admin/context.js';
 import { RequestEvents } from './pipeline/events.js';
 import { healthProbes } from './health.js';
-import { gatewayMetrics, serveMetrics } from './metrics.js';
+import { gatewayMetrics, serveMetrics, shareWithPrimary } from './metrics.js';
 import { createGatewayServer } from './server.js';
 import { McpEndpoint } from './mcp/endpoint.js';
 import { managementApi } from './api/handler.js';
@@ -151,7 +151,17 @@ export interface RunningGateway {
   close(drainMs?: number): Promise<void>;
 }
 
-export async function startGateway(config: Config, log: Logger = pino({ level: config.log.level })): Promise<RunningGateway> {
+/** How this process serves: alone (the default), or as one of `serve --workers`' processes (src/workers.ts). */
+export interface ServeRole {
+  /** A worker's metrics go to the primary, which serves metrics.listen for every worker; it listens there itself. */
+  readonly metricsToPrimary?: boolean;
+}
+
+export async function startGateway(
+  config: Config,
+  log: Logger = pino({ level: config.log.level }),
+  role: ServeRole = {},
+): Promise<RunningGateway> {
   const catalog = loadCatalog();
   const permissions = loadPermissions();
   const matcher = new RouteMatcher(catalog);
@@ -402,9 +412,12 @@ export async function startGateway(config: Config, log: Logger = pino({ level: c
     });
     server.keepAliveTimeout = 65_000;
     // Prometheus metrics from the request events, on their own listener (off unless metrics.listen is set).
-    const metrics = config.metrics.listen
-      ? await serveMetrics(gatewayMetrics({ events, ...(audit ? { audit } : {}) }), config.metrics.listen.host, config.metrics.listen.port)
-      : undefined;
+    const registry = config.metrics.listen ? gatewayMetrics({ events, ...(audit ? { audit } : {}) }) : undefined;
+    if (registry && role.metricsToPrimary) shareWithPrimary(registry);
+    const metrics =
+      registry && config.metrics.listen && !role.metricsToPrimary
+        ? await serveMetrics(registry, config.metrics.listen.host, config.metrics.listen.port)
+        : undefined;
     if (metrics) log.info({ url: `${metrics.url}/metrics` }, 'metrics listening');
     const adminServer = adminListen
       ? createAdminServer(api, {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestEvents } from './pipeline/events.js';
 
 /**
@@ -57,8 +57,9 @@ export function gatewayMetrics(src: MetricsSources): Registry {
     });
     new Gauge({
       name: 'ghostgate_audit_available',
-      help: '1 when the audit can be written',
+      help: '1 when the audit can be written (with `serve --workers`: by every worker)',
       registers: [registry],
+      aggregator: 'min',
       collect() {
         this.set(audit.available ? 1 : 0);
       },
@@ -67,8 +68,30 @@ export function gatewayMetrics(src: MetricsSources): Registry {
   return registry;
 }
 
+/**
+ * `serve --workers`: a worker's metrics go to the primary, which answers the scrape for all of them
+ * (prom-client's AggregatorRegistry, made for node:cluster: counters and histograms summed, the
+ * audit's availability the minimum), so that a scrape never sees one worker picked at random.
+ */
+export function shareWithPrimary(registry: Registry): void {
+  new AggregatorRegistry(); // answers the primary's requests in this worker (prom-client/lib/cluster.js)
+  AggregatorRegistry.setRegistries([registry]);
+}
+
+/** The workers' metrics summed, as the primary serves them (`serveMetrics(clusterMetrics(), …)`). */
+export function clusterMetrics(): MetricsSource {
+  const aggregator = new AggregatorRegistry();
+  return { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType };
+}
+
+/** What a scrape answers: one registry, or the workers' summed. */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
 /** GET /metrics on its own listener; anything else is 404. */
-export async function serveMetrics(registry: Registry, host: string, port: number): Promise<{ server: Server; url: string }> {
+export async function serveMetrics(registry: MetricsSource, host: string, port: number): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' });

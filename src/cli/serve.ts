@@ -3,7 +3,10 @@ import type { Command } from 'commander';
 import { isPostgresUrl, loadConfig, storeLabel, withoutPassword } from '../config/config.js';
 import { migrateStore } from '../admin/context.js';
 import { initWorkspace, rotateUpstream, setUpstream } from '../admin/setup.js';
+import cluster from 'node:cluster';
+import { pino } from 'pino';
 import { startGateway } from '../main.js';
+import { parseWorkers, superviseWorkers, workerCount } from '../workers.js';
 import { readSecretInput, withStore, type GlobalOpts } from './common.js';
 import { CliError, printJson } from './output.js';
 import { moveStore, MoveStoreError } from '../admin/move-store.js';
@@ -53,14 +56,42 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
     .description(
       'run the gateway (store.driver: sqlite, the default, keeps one file; postgres keeps several replicas on one database: run `ghostgate migrate` first)',
     )
-    .action(async () => {
+    .option(
+      '--workers <n|auto>',
+      'gateway processes sharing the port and the store (node:cluster): a number, or auto for one per core; default listen.workers (1)',
+    )
+    .action(async (o: { workers?: string }) => {
       const { config } = loadConfig(globals().config);
-      const gw = await startGateway(config);
+      const asked = o.workers === undefined ? config.listen.workers : parseWorkers(o.workers);
+      if (asked === undefined) throw new CliError('--workers must be a whole number from 1, or auto');
+      const count = workerCount(asked);
+      const log = pino({ level: config.log.level });
+      if (cluster.isPrimary && count > 1) {
+        const code = await superviseWorkers({
+          count,
+          log,
+          ...(config.metrics.listen ? { metrics: config.metrics.listen } : {}),
+        });
+        process.exit(code);
+      }
+      const worker = cluster.isWorker ? process.env.GHOSTGATE_WORKER : undefined;
+      const gw = await startGateway(config, worker ? log.child({ worker: Number(worker) }) : log, {
+        metricsToPrimary: cluster.isWorker,
+      }).catch((err: unknown) => {
+        // CASE: a worker that cannot start lets go of its channel to the primary, which would keep it alive,
+        // and exits with the error printed as `serve` alone prints it; the primary reports it (src/workers.ts).
+        cluster.worker?.disconnect();
+        throw err;
+      });
+      let stopping = false;
       const stop = () => {
+        // Once: a worker gets the terminal's SIGINT and the primary's copy of it.
+        if (stopping) return;
+        stopping = true;
         void gw.close().then(() => process.exit(0));
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
 
   program

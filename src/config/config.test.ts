@@ -95,3 +95,17 @@ test('ratelimit.redis takes its URL from GHOSTGATE_RATELIMIT_REDIS; a URL that i
     );
   }
 });
+
+test('listen.workers is 1 by default, a whole number from 1 or auto, from the file or GHOSTGATE_LISTEN_WORKERS', () => {
+  const f = file('upstream:\n  url: https://example.com\nlisten:\n  workers: 4\n');
+  assert.equal(loadConfig(file('upstream:\n  url: https://example.com\n'), {}).config.listen.workers, 1);
+  assert.equal(loadConfig(f, {}).config.listen.workers, 4);
+  assert.equal(loadConfig(f, { GHOSTGATE_LISTEN_WORKERS: 'auto' }).config.listen.workers, 'auto');
+  assert.equal(loadConfig(f, { GHOSTGATE_LISTEN_WORKERS: '2' }).config.listen.workers, 2);
+  for (const bad of ['0', '1.5', 'all', '-2'])
+    assert.throws(
+      () => loadConfig(f, { GHOSTGATE_LISTEN_WORKERS: bad }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('listen.workers'),
+      bad,
+    );
+});

@@ -29,9 +29,14 @@ export const ConfigSchema = z
         port: z.coerce.number().int().min(0).max(65535).default(8787),
         /** On SIGTERM: how long requests in flight may take to finish before their connections are cut. */
         drainSeconds: z.number().min(0).max(3600).default(10),
+        /**
+         * Gateway processes on this port (node:cluster; `serve --workers` wins): 1 serves in this process,
+         * `auto` one per core (os.availableParallelism()).
+         */
+        workers: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8787, drainSeconds: 10 }),
+      .default({ host: '127.0.0.1', port: 8787, drainSeconds: 10, workers: 1 }),
     upstream: z
       .object({
         url: z
@@ -246,6 +251,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 export const ENV_VARS: Readonly<Record<string, string>> = {
   GHOSTGATE_LISTEN_HOST: 'listen.host',
   GHOSTGATE_LISTEN_PORT: 'listen.port',
+  GHOSTGATE_LISTEN_WORKERS: 'listen.workers',
   GHOSTGATE_UPSTREAM_URL: 'upstream.url',
   GHOSTGATE_UPSTREAM_KIND: 'upstream.kind',
   GHOSTGATE_UPSTREAM_KEY: 'upstream.key',

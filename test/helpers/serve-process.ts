@@ -10,28 +10,32 @@ export interface ServeProcess {
   readonly exited: Promise<number | null>;
   /** What the process wrote to standard error so far. */
   stderr(): string;
+  /** What the process wrote to standard output so far (its log, at GHOSTGATE_LOG_LEVEL: warn unless `env` says otherwise). */
+  stdout(): string;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `serve`; resolves once it answers, or rejects with its standard error when it exits first. */
-export async function startServe(configFile: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+/** Starts `serve` (with `args`, e.g. --workers 3); resolves once it answers, or rejects with its standard error when it exits first. */
+export async function startServe(configFile: string, env: Record<string, string> = {}, args: string[] = []): Promise<ServeProcess> {
   // A random port may be taken by another process: try another one then.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startServeOn(20000 + Math.floor(Math.random() * 20000), configFile, env);
+      return await startServeOn(20000 + Math.floor(Math.random() * 20000), configFile, env, args);
     } catch (err) {
       if (attempt >= 5 || !String((err as { stderr?: string }).stderr).includes('EADDRINUSE')) throw err;
     }
   }
 }
 
-async function startServeOn(port: number, configFile: string, env: Record<string, string>): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, '--config', configFile, 'serve'], {
+async function startServeOn(port: number, configFile: string, env: Record<string, string>, args: string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, '--config', configFile, 'serve', ...args], {
     env: { ...process.env, GHOSTGATE_LISTEN_PORT: String(port), GHOSTGATE_MASTER_SECRET: '', GHOSTGATE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
+  let out = '';
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   let code: number | null | undefined;
   const exited = new Promise<number | null>((r) =>
     child.once('exit', (c) => {
@@ -53,6 +57,7 @@ async function startServeOn(port: number, configFile: string, env: Record<string
     child,
     exited,
     stderr: () => err,
+    stdout: () => out,
     async kill(signal = 'SIGKILL') {
       child.kill(signal);
       return exited;
