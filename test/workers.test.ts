@@ -186,6 +186,34 @@ describe(`serve --workers ${WORKERS} on one port and one store (${TEST_STORE})`,
     assert.match(text, /^ghostgate_audit_available 1$/m);
   });
 
+  test('a 10/s key hammered across the workers admits at most its burst and its rate: each worker enforces its share', async (t) => {
+    // Without ratelimit.redis each process takes rate / (live processes on the store) with a burst as
+    // much smaller; the test gateway beside the workers is one of them, so here the workers admit ~3/4 of the rate.
+    const k = mint(['--scope', 'posts:browse', '--rate', '10/s']);
+    const t0 = performance.now();
+    let [admitted, offered] = [0, 0];
+    const codes = new Set<string | null>();
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        while (performance.now() - t0 < 3000) {
+          const r = await call('GET', 'posts/', k.key);
+          offered++;
+          if (r.status === 200) admitted++;
+          else codes.add(r.code);
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const bound = 10 + 10 * seconds;
+    t.diagnostic(`${admitted} admitted of ${offered} offered in ${seconds.toFixed(2)} s (burst 10 + 10/s = ${bound.toFixed(1)})`);
+    // Each worker's bucket rounds on its own: + 1 per worker.
+    assert.ok(admitted <= bound + WORKERS, `${admitted} admitted`);
+    assert.ok(admitted >= 10, `${admitted} admitted: the workers do serve the key`);
+    assert.deepEqual([...codes], ['RATE_LIMITED']);
+    const rows = await records(k.id, offered);
+    assert.equal(new Set(rows.map((x) => x.chain)).size, WORKERS, 'every worker took its share');
+  });
+
   test('a worker killed with SIGKILL is replaced; the others serve meanwhile', async () => {
     const k = mint(['--scope', 'posts:browse']);
     const [victim] = workerPids();
@@ -239,5 +267,21 @@ describe(`serve --workers ${WORKERS} on one port and one store (${TEST_STORE})`,
     assert.equal(report.ok, true);
     // The three workers' chains and that of the worker that replaced the killed one (the killed one's included).
     assert.ok(report.chains.length >= WORKERS + 1, `${report.chains.length} chains`);
+  });
+
+  test('the --workers flag wins over listen.workers: --workers 1 serves in the one process', async () => {
+    const one = await startServe(gw.configFile, { GHOSTGATE_UPSTREAM_KEY: UPSTREAM_KEY, GHOSTGATE_LISTEN_WORKERS: '2' }, [
+      '--workers',
+      '1',
+    ]);
+    try {
+      assert.deepEqual(spawnSync('pgrep', ['-P', String(one.child.pid)], { encoding: 'utf8' }).stdout, '', 'no worker process');
+      const k = mint(['--scope', 'posts:browse']);
+      const r = await request(`${one.url}/ghost/api/admin/posts/`, { headers: { authorization: authHeader(k.key) } });
+      await r.body.dump();
+      assert.equal(r.statusCode, 200);
+    } finally {
+      assert.equal(await one.kill('SIGTERM'), 0);
+    }
   });
 });
