@@ -112,6 +112,8 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   mcp: ['admin', 'cli', 'server', 'main', 'store/sqlite', 'webhooks', 'keys'],
   // The console is a front door over the admin services, like the CLI: it reaches no adapter and no wiring.
   console: ['cli', 'server', 'main', 'store/sqlite', 'store/postgres', 'mcp'],
+  // The `serve --workers` primary opens no store and serves no request: the workers do (main.ts), each a whole gateway.
+  workers: ['store', 'pipeline', 'admin', 'secrets', 'ratelimit', 'webhooks', 'api', 'console', 'mcp', 'cli', 'server', 'main'],
 };
 
 test('each layer imports only what is below it: adapters never import the pipeline', () => {
