@@ -284,4 +284,45 @@ describe(`serve --workers ${WORKERS} on one port and one store (${TEST_STORE})`,
       assert.equal(await one.kill('SIGTERM'), 0);
     }
   });
+
+  test('the primary killed with SIGKILL: its workers drain the writes in flight, audit them and exit', async () => {
+    const two = await startServe(gw.configFile, { GHOSTGATE_UPSTREAM_KEY: UPSTREAM_KEY, GHOSTGATE_LOG_LEVEL: 'info' }, ['--workers', '2']);
+    await waitFor(() => two.stdout().includes('"msg":"2 workers serving"'), 'both workers');
+    const kids = spawnSync('pgrep', ['-P', String(two.child.pid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number);
+    assert.equal(kids.length, 2);
+    const k = mint(['--scope', 'posts:add']);
+    hold = true;
+    const before = posts().length;
+    const pending = Array.from({ length: 4 }, () =>
+      request(`${two.url}/ghost/api/admin/posts/`, {
+        method: 'POST',
+        reset: true,
+        headers: { authorization: authHeader(k.key), 'content-type': 'application/json' },
+        body: '{"posts":[{"title":"x"}]}',
+      }).then(
+        async (r) => (await r.body.dump(), r.statusCode),
+        () => 0,
+      ),
+    );
+    await waitFor(() => posts().length - before === 4, 'the writes at Ghost');
+    await two.kill('SIGKILL');
+    await sleep(300);
+    for (const r of held.splice(0)) r();
+    assert.deepEqual(await Promise.all(pending), [201, 201, 201, 201], 'every write in flight answered');
+    const alive = () => kids.filter((pid) => spawnSync('kill', ['-0', String(pid)]).status === 0);
+    await waitFor(() => alive().length === 0, 'the workers gone');
+    const audit = await openAudit(gw.config);
+    try {
+      const outcomes = (await audit.query({ keyId: k.id })).filter((r) => r.kind === 'outcome' && r.status === 201);
+      assert.equal(outcomes.length, 4, 'every outcome in the audit');
+      assert.equal(new Set(outcomes.map((r) => r.chain)).size, 2, 'from both workers');
+    } finally {
+      await audit.close();
+    }
+    const v = cli(gw.configFile, ['audit', 'verify', '--json']);
+    assert.equal(v.code, 0, v.out + v.err);
+  });
 });

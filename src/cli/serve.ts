@@ -92,6 +92,14 @@ export function registerServe(program: Command, globals: () => GlobalOpts): void
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      // CASE: the primary is gone (killed with SIGKILL, say), and the port with it. Node's cluster would end this
+      // worker at once ("Workers will call process.exit(0) if the 'disconnect' event occurs … and
+      // .exitedAfterDisconnect is not true", node:cluster's docs), cutting the requests in flight and the
+      // audit's last batch: it drains them as on SIGTERM instead.
+      cluster.worker?.once('disconnect', () => {
+        cluster.worker!.exitedAfterDisconnect = true;
+        stop();
+      });
     });
 
   program
