@@ -9,7 +9,7 @@ import { overRate, unlimited, type RateLimits, type RateVerdict } from './rateli
  * enforces rate / share with a bucket of burst / share, never less than one
  * request (a bucket under one token would admit nothing). Behind a balancer
  * that spreads a key's requests evenly, the replicas together admit about
- * the key's rate; docs/operations.md gives the bounds and when they are off.
+ * the key's rate; the README ("Production with PostgreSQL") gives the bounds and when they are off.
  */
 export class RateLimiter implements RateLimits {
   private readonly buckets = new Map<string, { sec: number; min: number; at: number }>();

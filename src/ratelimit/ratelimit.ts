@@ -6,7 +6,7 @@ import type { KeyLimits } from '../store/store.js';
  * adapters:
  * - local.ts: token buckets in this process; with several replicas each
  *   enforces its share of the rate (the rate divided by the live replicas of
- *   the store's holders table), an approximation whose bounds docs/operations.md states;
+ *   the store's holders table), an approximation whose bounds the README ("Production with PostgreSQL") states;
  * - redis.ts (`ratelimit.redis`): one token bucket per key in Redis, taken by
  *   an atomic script on Redis's own clock, exact across replicas; while Redis
  *   cannot answer, keys with a rate are refused (RATE_LIMIT_UNAVAILABLE).
