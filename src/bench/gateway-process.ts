@@ -1,4 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../lab/ghost-process.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -15,6 +18,7 @@ import type { Grant } from '../grants/grant.js';
  * One ghostgate rung of the ladder, in its own process: a gateway on a free
  * port in front of the given upstream, with one key of the given grant.
  * Prints {port, key} on stdout. argv: upstreamUrl, variant, [audit on|off], [store sqlite|postgres]
+ * BENCH_WORKERS=N runs `ghostgate serve --workers N` on the same config instead of one in-process gateway.
  * On PostgreSQL (BENCH_PG_URL, a migrated schema), replicas of one deployment share BENCH_MASTER_HEX;
  * the first creates the key and the upstream credential, a replica given BENCH_KEY_ID joins them.
  */
@@ -76,8 +80,36 @@ if (joining) {
   generation = (await setup.keys.create({ id, name: `bench ${variant}`, grant: GRANTS[variant]!, createdAt: Date.now() })).generation;
   await setup.close();
 }
-const gw = await startGateway(config, pino({ level: 'warn' }));
-process.stdout.write(
-  `${JSON.stringify({ port: Number(new URL(gw.url).port), key: formatKey(id, master.keySecret(id, generation)), keyId: id })}\n`,
-);
-process.on('SIGTERM', () => void gw.close().then(() => process.exit(0)));
+const key = formatKey(id, master.keySecret(id, generation));
+const workers = Number(process.env.BENCH_WORKERS ?? 1);
+if (workers > 1) {
+  // `ghostgate serve --workers N` on this config, as an operator runs it (src/workers.ts), on a port chosen now.
+  const port = await freePort();
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/port: 0/, `port: ${port}`));
+  const serve = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('../../bin/ghostgate.js', import.meta.url)), '--config', file, 'serve', '--workers', String(workers)],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  for (let i = 0; ; i++) {
+    if (serve.exitCode !== null) throw new Error(`serve --workers exited with ${serve.exitCode}`);
+    const up = await fetch(`http://127.0.0.1:${port}/ghostgate/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    if (i > 300) throw new Error('serve --workers did not start in 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  process.stdout.write(`${JSON.stringify({ port, key, keyId: id, workers })}\n`);
+  process.on('SIGTERM', () => {
+    serve.once('exit', () => process.exit(0));
+    serve.kill('SIGTERM');
+  });
+} else {
+  const gw = await startGateway(config, pino({ level: 'warn' }));
+  process.stdout.write(`${JSON.stringify({ port: Number(new URL(gw.url).port), key, keyId: id })}\n`);
+  process.on('SIGTERM', () => void gw.close().then(() => process.exit(0)));
+}

@@ -29,7 +29,10 @@ const CONNECTIONS = 32;
 const here = fileURLToPath(new URL('.', import.meta.url));
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const TASKSET = has('taskset') && Number(execFileSync('nproc').toString()) >= 2;
+const CPUS = Number(execFileSync('nproc').toString());
+/** The one-core rung the targets and the open loop's rate are read from. */
+const FULL = 'ghostgate: + audit (full pipeline)';
+const TASKSET = has('taskset') && CPUS >= 2;
 /** CPU pinning: the proxy on core 0, load generator and upstream on core 1. */
 const pin = (core: number, cmd: string[]): string[] => (TASKSET ? ['taskset', '-c', String(core), ...cmd] : cmd);
 const children: ChildProcess[] = [];
@@ -93,7 +96,7 @@ interface Rung {
 }
 
 /** nginx, one worker, proxying to these servers (round robin, upstream keep-alive 64); undefined when nginx is not installed. */
-async function nginxTo(servers: string[], pinned: boolean): Promise<{ url: string; child: ChildProcess } | undefined> {
+async function nginxTo(servers: string[], pinned: boolean, workers = 1): Promise<{ url: string; child: ChildProcess } | undefined> {
   if (!has('nginx')) {
     log('nginx is not installed (Debian package nginx): its rungs are skipped');
     return undefined;
@@ -102,7 +105,7 @@ async function nginxTo(servers: string[], pinned: boolean): Promise<{ url: strin
   const port = await freePort();
   writeFileSync(
     join(dir, 'nginx.conf'),
-    `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log; events { worker_connections 1024; }
+    `worker_processes ${workers}; pid ${dir}/nginx.pid; error_log ${dir}/error.log; events { worker_connections 1024; }
 http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
   upstream ghost { ${servers.map((u) => `server ${u.replace('http://', '')};`).join(' ')} keepalive 64; }
   server { listen 127.0.0.1:${port}; location / { proxy_pass http://ghost; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`,
@@ -188,6 +191,23 @@ async function main(): Promise<void> {
         const n = await nginxTo([upstreamUrl], true);
         return n && { name: 'nginx proxy_pass (keepalive)', url: `${n.url}${path}`, child: n.child };
       },
+      // Every core (issue 15): nginx with as many workers as cores, and `serve --workers` as many, unpinned.
+      async () => {
+        const n = await nginxTo([upstreamUrl], false, CPUS);
+        return n && { name: `nginx, ${CPUS} workers`, url: `${n.url}${path}`, child: n.child };
+      },
+      async (): Promise<Rung> => {
+        const g = await start([process.execPath, join(here, 'gateway-process.js'), upstreamUrl, 'constraints', 'on'], {
+          ...process.env,
+          BENCH_WORKERS: String(CPUS),
+        });
+        return {
+          name: `ghostgate --workers ${CPUS}: full pipeline`,
+          url: `http://127.0.0.1:${g.info.port as number}${path}`,
+          key: g.info.key as string,
+          child: g.child,
+        };
+      },
       ...(
         [
           ['ghostgate: authentication only', 'auth', 'off'],
@@ -248,7 +268,7 @@ async function main(): Promise<void> {
       live.push(rung);
     }
     // Open loop: one offered rate for every rung, half of the full pipeline's maximum (below the knee).
-    const full = ladder.find((l) => String(l.name).includes('full'))!;
+    const full = ladder.find((l) => l.name === FULL)!;
     const rate = Math.max(100, Math.round((full.rps as number) / 2));
     results.open_loop_rate = rate;
     for (const rung of live) {
@@ -295,7 +315,7 @@ async function main(): Promise<void> {
 function targets(r: Record<string, unknown>): Record<string, unknown>[] {
   const micro = r.micro as { decision_ns: { p50: number } };
   const ladder = Array.isArray(r.ladder) ? (r.ladder as Record<string, number & Record<string, number>>[]) : [];
-  const full = ladder.find((l) => String(l.name).includes('full'));
+  const full = ladder.find((l) => String(l.name) === FULL);
   const ghost = r.ghost as { calls: { added_fraction_p50: number }[] } | undefined;
   const out: Record<string, unknown>[] = [
     {
@@ -313,6 +333,12 @@ function targets(r: Record<string, unknown>): Record<string, unknown>[] {
       out.push({ target: 'full pipeline >= 0.6 x nginx', measured: `${full.vs_nginx}`, met: (full.vs_nginx as number) >= 0.6 });
     const added = full.added_ms as Record<string, number> | undefined;
     if (added) out.push({ target: 'added p99 <= 1 ms at half the maximum throughput', measured: `${added.p99} ms`, met: added.p99! <= 1 });
+  }
+  const allCores = ladder.find((l) => String(l.name).startsWith('ghostgate --workers'));
+  const nginxAll = ladder.find((l) => String(l.name) === `nginx, ${CPUS} workers`);
+  if (allCores && nginxAll) {
+    const ratio = +((allCores.rps as number) / (nginxAll.rps as number)).toFixed(3);
+    out.push({ target: `on all cores >= 0.6 x nginx with ${CPUS} workers`, measured: `${ratio}`, met: ratio >= 0.6 });
   }
   if (ghost) {
     const worst = Math.max(...ghost.calls.map((c) => c.added_fraction_p50));
