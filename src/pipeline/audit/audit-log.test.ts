@@ -134,3 +134,35 @@ test('a batch waits for the one being committed: intents arriving meanwhile shar
   await log.close();
   await file.close();
 });
+
+test('ready() while a failing batch is in flight waits for it: a probe that succeeds meanwhile does not let requests through', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db');
+  const real = openSqliteAudit(path);
+  // A file whose batches fail after a while (a full file, committed on a writer thread), while its probe succeeds.
+  let appends = 0;
+  const file: AuditStore = {
+    ...real,
+    append: () => {
+      appends++;
+      return new Promise<void>((_, reject) =>
+        setTimeout(() => {
+          reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+        }, 20),
+      );
+    },
+    probeWrite: async () => undefined,
+  };
+  const log = await AuditLog.open(file, KEY, { flushMs: 10, maxBatch: 1000, chain: 'c' });
+  try {
+    log.record(entry(1));
+    await log.flush();
+    assert.equal(log.available, false);
+    // The retry (flushMs later) is in flight, its record out of `pending`, when a request asks past the window.
+    await new Promise((r) => setTimeout(r, 15));
+    assert.equal(appends, 2, 'the retry is in flight');
+    assert.equal(await log.ready(Date.now() + 1000), false, 'not available: the batch in flight failed');
+  } finally {
+    await log.close().catch(() => undefined);
+    await real.close();
+  }
+});

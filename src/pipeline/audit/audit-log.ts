@@ -77,6 +77,11 @@ export class AuditLog {
     if (this.available || now - this.lastFailure < this.opts.flushMs) return this.available;
     return (this.probing ??= (async () => {
       try {
+        // A batch being written decides first: its records are out of `pending` while it is in flight, and
+        // a probe that succeeded meanwhile (a write that needs no new page, on a file that is full) would
+        // let requests through whose records cannot be written.
+        await this.writing;
+        if (this.available) return true;
         if (this.pending.length > 0) await this.flush();
         else {
           try {

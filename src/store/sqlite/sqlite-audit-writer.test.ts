@@ -72,6 +72,7 @@ test('a full audit file refuses the batch on the writer thread too (the size cap
       });
     }
     assert.equal(refused?.code, 'SQLITE_FULL');
+    await assert.rejects(audit.probeWrite(Date.now()), 'the probe needs room as a batch does: a full file refuses it too');
   } finally {
     await audit.close();
   }

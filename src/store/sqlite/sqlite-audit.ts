@@ -122,6 +122,13 @@ export function openSqliteAudit(path: string, opts: SqliteAuditOptions & { write
     for (const r of b.rows) insert.run(...r);
     setHead.run(...b.head);
   });
+  // Created by the probe itself (not at open), so a full file still opens for reading and pruning.
+  const probe = db.transaction((at: number) => {
+    setMeta.run('last_opened_for_writing', String(at));
+    db.exec('CREATE TABLE IF NOT EXISTS audit_probe (at INTEGER NOT NULL, room BLOB NOT NULL)');
+    db.prepare('INSERT INTO audit_probe (at, room) VALUES (?, zeroblob(4096))').run(at);
+    db.prepare('DELETE FROM audit_probe').run();
+  });
   const thread = opts.writer === 'thread' ? threadWriter({ path, pragmas, insert: INSERT_ROW, setHead: SET_HEAD }) : undefined;
   const select = `SELECT rowid AS pos, ${COLUMNS} FROM audit`;
   const pageByChain = db.prepare(`${select} WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ${AUDIT_PAGE}`);
@@ -174,7 +181,11 @@ export function openSqliteAudit(path: string, opts: SqliteAuditOptions & { write
       const v = getCheckpoint.get(chain) as string | undefined;
       return v === undefined ? undefined : (JSON.parse(v) as Checkpoint);
     },
-    probeWrite: async (at) => void setMeta.run('last_opened_for_writing', String(at)),
+    // A committed write that needs room as a batch does: a page's worth is inserted (and deleted in the same
+    // transaction), so a file full under max_page_count, or on a full disk, refuses it as it refuses a batch.
+    probeWrite: async (at) => {
+      probe(at);
+    },
     unsafeExec: async (sql, ...params) => void db.prepare(sql).run(...params),
     close: async () => {
       await thread?.close();
