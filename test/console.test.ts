@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import Database from 'better-sqlite3';
 import { addAdmin, completeSetup } from '../src/admin/accounts.js';
 import { openAudit } from '../src/admin/context.js';
 import { createKey } from '../src/admin/keys.js';
@@ -8,7 +9,7 @@ import { createAccessRequest, decideAccessRequest } from '../src/admin/requests.
 import { base32Decode, totp } from '../src/admin/totp.js';
 import type { AuditRow } from '../src/store/audit.js';
 import type { FakeUpstream } from './helpers/fake-upstream.js';
-import type { TestGateway } from './helpers/gateway.js';
+import { TEST_STORE, type TestGateway } from './helpers/gateway.js';
 import { startApiGateway } from './helpers/admin-api.js';
 import { authHeader } from './helpers/token.js';
 
@@ -31,12 +32,17 @@ interface Answer {
 function browser(base: string, o: { host?: string; origin?: string | null } = {}) {
   const jar = new Map<string, string>();
   const u = new URL(base);
-  const send = (method: string, path: string, form?: Record<string, string | string[]>): Promise<Answer> =>
+  const send = (
+    method: string,
+    path: string,
+    form?: Record<string, string | string[]>,
+    extra: Record<string, string> = {},
+  ): Promise<Answer> =>
     new Promise((resolve, reject) => {
       const body = form
         ? new URLSearchParams(Object.entries(form).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]))).toString()
         : undefined;
-      const headers: Record<string, string> = { host: o.host ?? u.host };
+      const headers: Record<string, string> = { host: o.host ?? u.host, ...extra };
       if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
       if (body !== undefined) {
         headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -79,7 +85,8 @@ function browser(base: string, o: { host?: string; origin?: string | null } = {}
   };
 }
 
-const codeOf = (a: Answer) => /data-code="([A-Z_]+)"/.exec(a.text)?.[1];
+/** The refusal's code: on a console page (data-code), or in Ghost's envelope (the gateway's own refusals, e.g. while its audit is down). */
+const codeOf = (a: Answer) => (/data-code="([A-Z_]+)"/.exec(a.text) ?? /"code":"([A-Z_]+)"/.exec(a.text))?.[1];
 
 describe('the console over HTTP', () => {
   let ghost: FakeUpstream;
@@ -88,7 +95,7 @@ describe('the console over HTTP', () => {
   let n = 0;
 
   before(async () => {
-    ({ ghost, gw, close } = await startApiGateway({ publicUrl: 'http://gate.example.test' }));
+    ({ ghost, gw, close } = await startApiGateway({ publicUrl: 'http://gate.example.test', trustedProxies: ['127.0.0.1/32'] }));
   });
   after(async () => {
     await close?.();
@@ -132,6 +139,9 @@ describe('the console over HTTP', () => {
     assert.equal((await browser(gw.url, { host: 'gate.example.test' }).get('/signin')).status, 200, 'publicUrl’s host');
     assert.equal((await browser(gw.url, { host: `localhost:${new URL(gw.url).port}` }).get('/signin')).status, 200, 'localhost');
     assert.equal((await browser(gw.url).get('/signin')).status, 200, 'an IP literal');
+    const forwarded = browser(gw.url, { host: 'attacker.example' });
+    const viaHeader = await forwarded.raw('GET', '/ghostgate/console/signin', undefined, { 'x-forwarded-host': 'localhost' });
+    assert.equal(viaHeader.status, 421, 'X-Forwarded-Host is never read, even from a trusted proxy');
     const rows = (await adminRows()).filter((r) => r.code === 'CONSOLE_HOST');
     assert.ok(rows.length >= 2, 'each refusal is audited');
     assert.equal(rows[0]!.decision, 'deny');
@@ -321,7 +331,9 @@ describe('the console over HTTP', () => {
     assert.equal(got.status, 409);
     const after = await gw.gateway.store.admins.request(req.record.id);
     assert.deepEqual([after?.status, after?.keyId], ['approved', null], 'not used up without a key');
-    const collects = (await adminRows()).filter((x) => x.d.action === 'requests.collect' && x.d.actor?.id === `request:${req.record.id}`);
+    const collects = (await adminRows()).filter(
+      (x) => x.kind !== 'intent' && x.d.action === 'requests.collect' && x.d.actor?.id === `request:${req.record.id}`,
+    );
     assert.deepEqual(
       collects.map((x) => [x.decision, x.code]),
       [['deny', 'ADMIN_INVALID']],
@@ -335,4 +347,43 @@ describe('the console over HTTP', () => {
     assert.match(page.text, /zapier\\u200b-prod\\u202e/);
     assert.doesNotMatch(page.text, /\u200b|\u202e/, 'the characters themselves never reach the page');
   });
+
+  // The audit file is locked to make it unwritable: on SQLite (on PostgreSQL the trail is in the database).
+  const sqliteOnly = TEST_STORE === 'postgres' ? { skip: 'the audit trail is in PostgreSQL there' } : {};
+  test(
+    'collecting an access request, setting a password or signing in while the audit cannot be written changes nothing',
+    sqliteOnly,
+    async () => {
+      const { email, id } = await account();
+      const req = await createAccessRequest({ store: gw.gateway.store }, { name: 'locked out', preset: 'content-reader' }, Date.now());
+      await decideAccessRequest(services(), req.record.id, 'approved', { kind: 'account', id, name: email }, Date.now());
+      const setup = await addAdmin({ store: gw.gateway.store }, `setup${++n}@example.test`, Date.now());
+      const keysBefore = (await gw.gateway.store.keys.list()).length;
+      const locker = new Database(gw.config.audit.path);
+      locker.exec('BEGIN EXCLUSIVE');
+      try {
+        const collect = await browser(gw.url).raw('POST', '/ghostgate/request', { token: req.token });
+        assert.deepEqual([collect.status, codeOf(collect)], [503, 'AUDIT_UNAVAILABLE'], collect.text.slice(0, 300));
+        const set = await browser(gw.url).post('/setup', { token: setup.token, password: PASSWORD });
+        assert.deepEqual([set.status, codeOf(set)], [503, 'AUDIT_UNAVAILABLE']);
+        const b = browser(gw.url);
+        const signin = await b.signIn(email);
+        assert.deepEqual([signin.status, codeOf(signin)], [503, 'AUDIT_UNAVAILABLE']);
+        assert.equal(b.jar.size, 0, 'no session cookie');
+      } finally {
+        locker.exec('ROLLBACK');
+        locker.close();
+      }
+      assert.equal((await gw.gateway.store.admins.request(req.record.id))?.status, 'approved', 'the link is not used up');
+      assert.equal((await gw.gateway.store.keys.list()).length, keysBefore, 'no key was made');
+      assert.equal((await gw.gateway.store.admins.account(setup.account.id))?.passwordHash, null, 'no password was set');
+      // The gateway tries the audit again within audit.flushMs of a refusal; until then it refuses (nothing changed).
+      let collected = await browser(gw.url).raw('POST', '/ghostgate/request', { token: req.token });
+      for (let i = 0; i < 50 && collected.status === 503; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        collected = await browser(gw.url).raw('POST', '/ghostgate/request', { token: req.token });
+      }
+      assert.equal(collected.status, 201, 'collected once the audit is back');
+    },
+  );
 });

@@ -4,7 +4,7 @@ import { auditAdminEvent, type AdminActor } from '../admin/actor.js';
 import { CONSOLE_PATH, REQUEST_PATH } from '../admin/links.js';
 import { clientIp } from '../pipeline/lifecycle/lifecycle.js';
 import { CSS, JS } from './assets.js';
-import type { ConsoleDeps, PageRequest, SignedInRequest } from './context.js';
+import { intentFirst, outcomeOf, type ConsoleDeps, type PageRequest, type SignedInRequest } from './context.js';
 import { h } from './html.js';
 import { readForm, redirect, sendAsset, sendHtml } from './http.js';
 import { bare, refusal } from './layout.js';
@@ -85,12 +85,12 @@ const SIGNED_IN: readonly Route[] = [
   ['POST', /^signout$/, signOutPage, () => ({ action: 'session.signout', target: null })],
 ];
 
-/** A console request's Host: a trusted proxy's X-Forwarded-Host, else the Host header; lower case, port kept. */
-const hostOf = (req: IncomingMessage, trusted: boolean): string =>
-  String((trusted ? req.headers['x-forwarded-host'] : undefined) ?? req.headers.host ?? '')
-    .split(',')[0]!
-    .trim()
-    .toLowerCase();
+/**
+ * A console request's Host header, lower case, port kept. Never X-Forwarded-Host: a proxy in front passes
+ * the browser's Host on (`proxy_set_header Host $host`), and a client's own X-Forwarded-Host, passed
+ * through by a proxy that does not set it, would choose the name the rule below checks.
+ */
+const hostOf = (req: IncomingMessage): string => (req.headers.host ?? '').trim().toLowerCase();
 
 /** A loopback name or an IP literal, with or without a port: never a name an attacker's DNS can point here. */
 const LITERAL_HOST = /^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])(:\d{1,5})?$/;
@@ -220,8 +220,7 @@ export class WebConsole {
 
   /** Whether the request's Host is one the console answers to (see LITERAL_HOST). */
   private hostOk(req: IncomingMessage): boolean {
-    const trusted = this.sessions.fromTrustedProxy(req);
-    const host = hostOf(req, trusted);
+    const host = hostOf(req);
     if (LITERAL_HOST.test(host)) return true;
     const pub = this.deps.config.publicUrl;
     return pub !== undefined && new URL(pub).host === host;
@@ -234,22 +233,12 @@ export class WebConsole {
    */
   private async change(p: SignedInRequest, what: { action: string; target: string | null }, run: () => Promise<void> | void) {
     const event = { requestId: p.requestId, actor: p.who.actor, ...what, at: p.now, clientIp: p.ip };
-    try {
-      await auditAdminEvent(this.deps.audit, { ...event, kind: 'intent' });
-    } catch (err) {
-      this.deps.log.error({ err: { message: (err as Error).message } }, 'console action refused: its intent could not be audited');
-      sendHtml(p.res, ERRORS.AUDIT_UNAVAILABLE.status, bare('Not changed', h`<h1>Nothing was changed</h1>${refusal('AUDIT_UNAVAILABLE')}`));
-      return;
-    }
+    if (!(await intentFirst(p, event))) return;
     await run();
     if (p.outcome === 'recorded') return;
     const status = p.res.statusCode;
     const code: ErrorCode = status === 404 ? 'ADMIN_NOT_FOUND' : 'ADMIN_INVALID';
-    await auditAdminEvent(this.deps.audit, { ...event, ...(status >= 400 ? { decision: 'deny' as const, code } : {}) }).catch(
-      (err: unknown) => {
-        this.deps.log.error({ err: { message: (err as Error).message } }, 'console action outcome not audited');
-      },
-    );
+    await outcomeOf(p, { ...event, ...(status >= 400 ? { decision: 'deny' as const, code } : {}) });
   }
 
   /** The audit record of a console request refused before any page ran (host, origin, CSRF token, session). */

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import type { Logger } from 'pino';
-import { auditAdminEvent, type AdminEventWriter } from '../admin/actor.js';
+import { auditAdminEvent, type AdminEvent, type AdminEventWriter } from '../admin/actor.js';
+import { ERRORS } from '../errors/errors.js';
+import { h } from './html.js';
+import { sendHtml } from './http.js';
+import { bare, refusal } from './layout.js';
 import type { LoginThrottle } from '../admin/throttle.js';
 import type { Config } from '../config/config.js';
 import type { ErrorCode } from '../errors/errors.js';
@@ -54,6 +58,29 @@ export interface SignedInRequest extends PageRequest {
   readonly requestId: string;
   /** Set once the page has recorded its outcome; console.ts records one for a page that did not. */
   outcome?: 'recorded';
+}
+
+/**
+ * A change's intent, durable in the audit before the change is made, as the management API's
+ * (src/api/handler.ts): false, with the AUDIT_UNAVAILABLE page sent and nothing changed, when it
+ * cannot be written.
+ */
+export async function intentFirst(p: PageRequest, event: Omit<AdminEvent, 'kind'>): Promise<boolean> {
+  try {
+    await auditAdminEvent(p.deps.audit, { ...event, kind: 'intent' });
+    return true;
+  } catch (err) {
+    p.deps.log.error({ err: { message: (err as Error).message } }, 'console action refused: its intent could not be audited');
+    sendHtml(p.res, ERRORS.AUDIT_UNAVAILABLE.status, bare('Not changed', h`<h1>Nothing was changed</h1>${refusal('AUDIT_UNAVAILABLE')}`));
+    return false;
+  }
+}
+
+/** A change's outcome, after its intent: the change is made, so a record that cannot be written is logged, not answered. */
+export async function outcomeOf(p: PageRequest, event: Omit<AdminEvent, 'kind'>): Promise<void> {
+  await auditAdminEvent(p.deps.audit, event).catch((err: unknown) => {
+    p.deps.log.error({ err: { message: (err as Error).message } }, 'console action outcome not audited');
+  });
 }
 
 /**

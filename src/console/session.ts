@@ -41,11 +41,6 @@ const fromTrustedProxy = (req: IncomingMessage, trusted: BlockList | undefined):
 export class ConsoleSessions {
   constructor(private readonly deps: SessionDeps) {}
 
-  /** Whether the request came through one of the trusted proxies (whose X-Forwarded-* headers are believed). */
-  fromTrustedProxy(req: IncomingMessage): boolean {
-    return fromTrustedProxy(req, this.deps.trustedProxies);
-  }
-
   /** Whether the browser reached the gateway over TLS. */
   secure(req: IncomingMessage): boolean {
     const s = this.deps.secureCookies;
@@ -87,7 +82,7 @@ export class ConsoleSessions {
     return (await this.signedIn(req, now))?.actor;
   }
 
-  /** The request's Origin names this gateway (its Host, or publicUrl). A POST without an Origin is refused. */
+  /** The request's Origin names this gateway (its Host header, or publicUrl). A POST without an Origin is refused. */
   originOk(req: IncomingMessage): boolean {
     const origin = req.headers.origin;
     if (!origin || origin === 'null') return false;
@@ -98,8 +93,8 @@ export class ConsoleSessions {
       return false;
     }
     if (this.deps.publicUrl && new URL(this.deps.publicUrl).origin === o.origin) return true;
-    const host = fromTrustedProxy(req, this.deps.trustedProxies) ? (req.headers['x-forwarded-host'] ?? req.headers.host) : req.headers.host;
-    return o.host === String(host) && o.protocol === (this.secure(req) ? 'https:' : 'http:');
+    // The Host header, never X-Forwarded-Host (console.ts hostOf says why).
+    return o.host === (req.headers.host ?? '').toLowerCase() && o.protocol === (this.secure(req) ? 'https:' : 'http:');
   }
 }
 

@@ -1,10 +1,12 @@
 import { completeSetup, disableTotp, enrolTotp, setupAccount, signIn, signOut } from '../../admin/accounts.js';
 import { auditAdminEvent } from '../../admin/actor.js';
+import { randomUUID } from 'node:crypto';
 import { AdminError } from '../../admin/errors.js';
+import { ERRORS } from '../../errors/errors.js';
 import { CONSOLE_PATH } from '../../admin/links.js';
 import { PASSWORD_MIN } from '../../admin/password.js';
 import { newTotpSecret, otpauthUri } from '../../admin/totp.js';
-import { recordAction, type PageRequest, type SignedInRequest } from '../context.js';
+import { intentFirst, outcomeOf, recordAction, type PageRequest, type SignedInRequest } from '../context.js';
 import { h, type Html } from '../html.js';
 import { redirect, sendHtml } from '../http.js';
 import { bare, csrfField, page, refusal } from '../layout.js';
@@ -42,13 +44,23 @@ export async function signInPage(p: PageRequest): Promise<void> {
     p.now,
   );
   if (r.ok) {
-    await auditAdminEvent(p.deps.audit, {
+    // A session is handed out only once its sign-in is in the audit: if the record cannot be written, the
+    // session is ended unused and nothing is signed in.
+    const recorded = await auditAdminEvent(p.deps.audit, {
       actor: { kind: 'account', id: r.account.id, name: r.account.email },
       action: 'session.signin',
       target: r.account.id,
       at: p.now,
       clientIp: p.ip,
-    });
+    }).then(
+      () => true,
+      () => false,
+    );
+    if (!recorded) {
+      await signOut(p.deps, r.sessionId);
+      sendHtml(p.res, ERRORS.AUDIT_UNAVAILABLE.status, signInForm(refusal('AUDIT_UNAVAILABLE'), email));
+      return;
+    }
     redirect(p.res, `${CONSOLE_PATH}/keys`, { 'set-cookie': p.sessions.setCookie(p.req, r.sessionId) });
     return;
   }
@@ -117,23 +129,27 @@ export async function setupPage(p: PageRequest): Promise<void> {
     sendHtml(p.res, 200, setupForm(token, account.email));
     return;
   }
+  // Setting the password uses the link up: its intent is durable first.
+  const event = {
+    requestId: randomUUID(),
+    actor: { kind: 'account' as const, id: account.id, name: account.email },
+    action: 'accounts.setup',
+    target: account.id,
+    at: p.now,
+    clientIp: p.ip,
+  };
+  if (!(await intentFirst(p, event))) return;
   try {
     await completeSetup(p.deps, token, p.form!.get('password') ?? '', p.now);
   } catch (e) {
     if (e instanceof AdminError) {
-      await refusedSetup(e.code === 'NOT_FOUND' ? 'ADMIN_NOT_FOUND' : 'ADMIN_INVALID');
+      await outcomeOf(p, { ...event, decision: 'deny', code: e.code === 'NOT_FOUND' ? 'ADMIN_NOT_FOUND' : 'ADMIN_INVALID' });
       sendHtml(p.res, 400, setupForm(token, account.email, h`<p class="notice bad" role="alert">${e.message}</p>`));
       return;
     }
     throw e;
   }
-  await auditAdminEvent(p.deps.audit, {
-    actor: { kind: 'account', id: account.id, name: account.email },
-    action: 'accounts.setup',
-    target: account.id,
-    at: p.now,
-    clientIp: p.ip,
-  });
+  await outcomeOf(p, event);
   sendHtml(
     p.res,
     200,

@@ -1,4 +1,4 @@
-import { auditAdminEvent } from '../../admin/actor.js';
+import { randomUUID } from 'node:crypto';
 import { AdminError } from '../../admin/errors.js';
 import { CONSOLE_PATH, REQUEST_PATH } from '../../admin/links.js';
 import { collectAccessRequest, decideAccessRequest, listAccessRequests, requestForToken } from '../../admin/requests.js';
@@ -6,7 +6,7 @@ import { describeEscalation, escalationOf } from '../../grants/escalation.js';
 import type { Grant } from '../../grants/grant.js';
 import { describeGrant } from '../../grants/parts.js';
 import type { AccessRequestRecord } from '../../store/store.js';
-import { recordAction, type PageRequest, type SignedInRequest } from '../context.js';
+import { intentFirst, outcomeOf, recordAction, type PageRequest, type SignedInRequest } from '../context.js';
 import { fmtTime, h, type Html } from '../html.js';
 import { redirect, sendHtml } from '../http.js';
 import { bare, csrfField, page, postButton } from '../layout.js';
@@ -82,28 +82,24 @@ export async function requesterPage(p: PageRequest): Promise<void> {
     return;
   }
   if (p.method === 'POST') {
+    // Collecting makes a key: its intent is durable first, so a key never exists without its record.
+    const event = {
+      requestId: randomUUID(),
+      actor: { kind: 'account' as const, id: `request:${r.id}`, name: `requester of ${r.name}` },
+      action: 'requests.collect',
+      target: null,
+      at: p.now,
+      clientIp: p.ip,
+    };
+    if (!(await intentFirst(p, event))) return;
     try {
       const got = await collectAccessRequest(p.deps, token, p.now);
-      await auditAdminEvent(p.deps.audit, {
-        actor: { kind: 'account', id: `request:${r.id}`, name: `requester of ${r.name}` },
-        action: 'requests.collect',
-        target: got.record.id,
-        at: p.now,
-        clientIp: p.ip,
-      });
+      await outcomeOf(p, { ...event, target: got.record.id });
       sendHtml(p.res, 201, bare('Your key', keyShownOnce(p, got.record, got.key, 'Your key for')));
       return;
     } catch (e) {
       if (!(e instanceof AdminError)) throw e;
-      await auditAdminEvent(p.deps.audit, {
-        actor: { kind: 'account', id: `request:${r.id}`, name: `requester of ${r.name}` },
-        action: 'requests.collect',
-        target: null,
-        at: p.now,
-        clientIp: p.ip,
-        decision: 'deny',
-        code: e.code === 'NOT_FOUND' ? 'ADMIN_NOT_FOUND' : 'ADMIN_INVALID',
-      });
+      await outcomeOf(p, { ...event, decision: 'deny', code: e.code === 'NOT_FOUND' ? 'ADMIN_NOT_FOUND' : 'ADMIN_INVALID' });
       sendHtml(
         p.res,
         409,
