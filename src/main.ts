@@ -34,7 +34,7 @@ import { McpEndpoint } from './mcp/endpoint.js';
 import { managementApi } from './api/handler.js';
 import { createAdminServer } from './api/listener.js';
 import { WebConsole } from './console/console.js';
-import { LoginThrottle } from './admin/throttle.js';
+import { DEFAULT_THROTTLE, LoginThrottle } from './admin/throttle.js';
 
 /** ghostgate's version (package.json, beside src/ and dist/), as the MCP endpoint names itself. */
 const GHOSTGATE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -357,7 +357,8 @@ export async function startGateway(
           auditStore,
           ghost: ghostHooks,
           log,
-          throttle: new LoginThrottle(),
+          // Each process of the store takes its share of the sign-in limits (workers and replicas).
+          throttle: new LoginThrottle(DEFAULT_THROTTLE, () => replicas),
           trustedProxies: pipelineDeps.trustedProxies,
         })
       : undefined;

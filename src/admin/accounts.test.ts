@@ -235,3 +235,17 @@ test('an admin action is one audit row with keyId null and its actor in detail, 
     target: 'k1',
   });
 });
+
+test('throttle: each process of a store takes its share of the limits, so together they allow no more than the limit', () => {
+  let processes = 2;
+  const t = new LoginThrottle({ perAccount: 5, perAddress: 100, windowMs: 60_000 }, () => processes);
+  const begun = Array.from({ length: 4 }, () => t.begin('a@x.test', 'i', T0));
+  assert.deepEqual(
+    begun.map((w) => w === 0),
+    [true, true, false, false],
+    'floor(5 / 2) attempts in this process',
+  );
+  processes = 10;
+  const t2 = new LoginThrottle({ perAccount: 5, perAddress: 100, windowMs: 60_000 }, () => processes);
+  assert.deepEqual([t2.begin('b@x.test', 'i', T0) === 0, t2.begin('b@x.test', 'i', T0) === 0], [true, false], 'never less than one');
+});

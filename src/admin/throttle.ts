@@ -5,8 +5,11 @@
  * the window. An attempt counts as a failure from the moment it starts
  * (`begin`), before the slow password check, so attempts sent at once cannot
  * all pass the check before any failure is counted; a success takes its own
- * attempt back and clears the account's count. In memory: each gateway
- * process counts its own (replicas each allow their limit; docs/console.md).
+ * attempt back and clears the account's count. In memory, per gateway
+ * process: each process of a store (workers, replicas) allows its share of
+ * the limits, floor(limit / processes) and at least one, so that together
+ * they allow no more than the limit (or one per process, when there are more
+ * processes than the limit); docs/console.md.
  */
 export interface ThrottleLimits {
   readonly perAccount: number;
@@ -18,7 +21,11 @@ export const DEFAULT_THROTTLE: ThrottleLimits = { perAccount: 5, perAddress: 20,
 
 export class LoginThrottle {
   private readonly failures = new Map<string, number[]>();
-  constructor(private readonly limits: ThrottleLimits = DEFAULT_THROTTLE) {}
+  /** `share()`: how many processes split the limits (the store's live holders, as for rate limits). */
+  constructor(
+    private readonly limits: ThrottleLimits = DEFAULT_THROTTLE,
+    private readonly share: () => number = () => 1,
+  ) {}
 
   private recent(key: string, now: number): number[] {
     const list = (this.failures.get(key) ?? []).filter((t) => t > now - this.limits.windowMs);
@@ -30,10 +37,12 @@ export class LoginThrottle {
   /** 0 when an attempt may be made now; else how long until it may. */
   retryAfterMs(account: string, address: string, now: number): number {
     let wait = 0;
-    for (const [key, limit] of [
+    const n = Math.max(1, this.share());
+    for (const [key, whole] of [
       [`a:${account.toLowerCase()}`, this.limits.perAccount],
       [`i:${address}`, this.limits.perAddress],
     ] as const) {
+      const limit = Math.max(1, Math.floor(whole / n));
       const list = this.recent(key, now);
       if (list.length >= limit) wait = Math.max(wait, list[list.length - limit]! + this.limits.windowMs - now);
     }
