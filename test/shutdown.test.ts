@@ -38,8 +38,9 @@ before(async () => {
 });
 after(async () => {
   for (const r of held.splice(0)) r();
-  await gw.close();
-  await ghost.close();
+  // What `before` opened is closed even when it failed half-way (a process left listening would hang the run).
+  await (gw as TestGateway | undefined)?.close();
+  await (ghost as FakeUpstream | undefined)?.close();
 });
 
 const write = (url: string, key: string) =>
