@@ -52,6 +52,8 @@ function run(files, tap, env = {}) {
     '--import',
     'tsx',
     '--test',
+    // A file that leaves a handle open (a server a failed hook did not close) ends when its tests have, not never.
+    '--test-force-exit',
     '--test-concurrency=1',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
