@@ -166,3 +166,34 @@ test('ready() while a failing batch is in flight waits for it: a probe that succ
     await real.close();
   }
 });
+
+test('a batch committed whose answer was lost (a writer thread or connection that died after the commit) counts as written', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db');
+  const real = openSqliteAudit(path);
+  let lose = true;
+  const file: AuditStore = {
+    ...real,
+    append: async (chain, rows, head) => {
+      await real.append(chain, rows, head);
+      if (lose) {
+        lose = false;
+        throw new Error('the audit writer thread exited (1)');
+      }
+    },
+  };
+  const log = await AuditLog.open(file, KEY, { flushMs: 10, maxBatch: 1000, chain: 'c' });
+  try {
+    await log.intent({ ...entry(1), kind: 'intent' });
+    assert.equal(log.available, true);
+    log.record(entry(2));
+    await log.flush();
+    assert.deepEqual(
+      (await real.query({ chain: 'c' })).map((r) => r.seq),
+      [1, 2],
+      'the next batch follows on, no collision, nothing written twice',
+    );
+  } finally {
+    await log.close();
+    await real.close();
+  }
+});

@@ -32,8 +32,14 @@ export interface AuditHooks {
   readonly anchor?: (head: SignedHead) => void;
 }
 
+/** A record waiting for its batch; an intent's `done` settles when the batch is in the file (or is refused). */
+interface Pending {
+  readonly entry: AuditEntry;
+  readonly done?: { resolve: () => void; reject: (e: Error) => void };
+}
+
 export class AuditLog {
-  private pending: { entry: AuditEntry; done?: { resolve: () => void; reject: (e: Error) => void } }[] = [];
+  private pending: Pending[] = [];
   private seq = 0;
   private hash: string;
   private timer: NodeJS.Timeout | undefined;
@@ -146,6 +152,14 @@ export class AuditLog {
     try {
       await this.store.append(this.chain, rows, head);
     } catch (err) {
+      // CASE: the batch was committed and only its answer was lost (a writer thread or a database connection
+      // that died after the commit): the file's head is this batch's. Counted as written, or every later
+      // batch would collide with its rows and the trail would stay unavailable until a restart.
+      const stored = await this.store.head(this.chain).catch(() => undefined);
+      if (stored?.seq === head.seq && stored.hash === head.hash) {
+        this.settled(batch, rows.length, head);
+        return;
+      }
       this.available = false;
       this.lastFailure = Date.now();
       for (const p of batch) p.done?.reject(err as Error);
@@ -162,9 +176,14 @@ export class AuditLog {
       this.hooks.onError?.(err as Error);
       return;
     }
-    this.seq = seq;
-    this.hash = hash;
-    this.written += rows.length;
+    this.settled(batch, rows.length, head);
+  }
+
+  /** A batch is in the file: the chain moves on to its head, and its intents resolve. */
+  private settled(batch: readonly Pending[], rows: number, head: SignedHead): void {
+    this.seq = head.seq;
+    this.hash = head.hash;
+    this.written += rows;
     this.available = true;
     for (const p of batch) p.done?.resolve();
     this.hooks.anchor?.(head);
