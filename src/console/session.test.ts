@@ -27,7 +27,7 @@ test('the cookie is HttpOnly and SameSite=Strict, and Secure with a __Host- name
   assert.equal(new ConsoleSessions({ store, policy, secureCookies: 'never' }).secure(req({}, '1.1.1.1', true)), false);
 });
 
-test('a POST passes the Origin check only from this gateway: its Host and scheme, or publicUrl; none or null is refused', () => {
+test('a POST passes the Origin check only from this gateway: its Host header and scheme, or publicUrl; none or null is refused', () => {
   const s = new ConsoleSessions({ store, policy, secureCookies: 'auto' });
   assert.equal(s.originOk(req({ host: 'gate.test:8787', origin: 'http://gate.test:8787' })), true);
   assert.equal(s.originOk(req({ host: 'gate.test:8787', origin: 'https://gate.test:8787' })), false, 'another scheme');
@@ -38,14 +38,17 @@ test('a POST passes the Origin check only from this gateway: its Host and scheme
   const pub = new ConsoleSessions({ store, policy, secureCookies: 'auto', publicUrl: 'https://gate.example.com' });
   assert.equal(pub.originOk(req({ host: '127.0.0.1:8787', origin: 'https://gate.example.com' })), true);
   const proxied = new ConsoleSessions({ store, policy, secureCookies: 'auto', trustedProxies: parseCidrs(['127.0.0.1/32']) });
-  const viaProxy = {
+  // The proxy passes the browser's Host on (proxy_set_header Host $host) and says https.
+  const viaProxy = { host: 'gate.example.com', 'x-forwarded-proto': 'https', origin: 'https://gate.example.com' };
+  assert.equal(proxied.originOk(req(viaProxy, '127.0.0.1')), true);
+  assert.equal(proxied.originOk(req(viaProxy, '203.0.113.9')), false, 'forwarded headers from anyone else are not believed');
+  const forwardedHost = {
     host: '127.0.0.1:8787',
     'x-forwarded-host': 'gate.example.com',
     'x-forwarded-proto': 'https',
     origin: 'https://gate.example.com',
   };
-  assert.equal(proxied.originOk(req(viaProxy, '127.0.0.1')), true);
-  assert.equal(proxied.originOk(req(viaProxy, '203.0.113.9')), false, 'forwarded headers from anyone else are not believed');
+  assert.equal(proxied.originOk(req(forwardedHost, '127.0.0.1')), false, 'X-Forwarded-Host is never read');
 });
 
 test("the CSRF token must be the session's own, whole", () => {
