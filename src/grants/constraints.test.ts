@@ -44,6 +44,7 @@ test('grantSendsNoEmail: sendEmail false, or an older grant denying a field that
   }
   assert.equal(grantSendsNoEmail(grant({ fields: { posts: { deny: ['featured'] }, tags: { deny: ['newsletter'] } } })), false);
   assert.equal(grantSendsNoEmail(grant({ fields: { posts: { allow: ['newsletter'] } } })), false);
+  assert.equal(grantSendsNoEmail(grant({ fields: { posts: { deny: ['featured', 'newsletter'] } } })), true, 'one such field among others');
 });
 
 test('constraintFor: a constraint object that restricts nothing is no constraint', () => {
@@ -145,6 +146,15 @@ test('recordBreaks: each rule, and a missing field held against the record only 
     recordBreaks({ kind: 'member', c: { labels: [{ id: A, slug: 'a' }] } }, { labels: [{ id: A }], status: 'paid' }, owned, true),
     undefined,
   );
+  assert.ok(recordBreaks(tags, { tags: [null, 'a', { id: B }] }, owned, false), 'items that are not tag objects match nothing');
+});
+
+test('recordBreaks: a field the record does not carry skips that rule only, never the rules after it', () => {
+  const owned = () => true;
+  const anchor = [{ id: A, slug: 'a' }];
+  assert.ok(recordBreaks({ kind: 'post', c: { tags: anchor, status: ['draft'] } }, { status: 'published' }, owned, false));
+  assert.ok(recordBreaks({ kind: 'post', c: { authors: anchor, status: ['draft'] } }, { status: 'published' }, owned, false));
+  assert.ok(recordBreaks({ kind: 'member', c: { labels: anchor, status: ['free'] } }, { status: 'paid' }, owned, false));
 });
 
 test('constraintMode: how a constraint reaches each kind of route', () => {
@@ -167,6 +177,9 @@ test('constraintMode: how a constraint reaches each kind of route', () => {
   assert.equal(mode('GET', '/members/:id/signin_urls', 'members'), 'record:id:false');
   assert.equal(mode('GET', '/stats/top-posts', 'posts'), 'refuse', 'the permission object is post');
   assert.equal(mode('GET', '/stats/mrr', 'members'), 'refuse', 'the permission object is member');
+  assert.equal(mode('GET', '/stats/top-posts', 'pages'), 'refuse', 'pages are posts to Ghost’s permissions');
+  assert.equal(mode('GET', '/stats/posts/:id/stats', 'posts'), 'record:id:false', 'a record named after another segment');
+  assert.equal(mode('GET', '/search-index/posts', 'posts'), 'refuse', 'the resource named without an id is no record');
   assert.equal(mode('GET', '/stats/mrr', 'posts'), 'none');
   assert.equal(mode('GET', '/tags', 'posts'), 'none');
   assert.equal(mode('GET', '/posts/:id/gift_links', 'posts'), 'record:id:false');

@@ -66,4 +66,6 @@ test("Ghost's roles answer is read strictly", () => {
   assert.equal(rolesFrom({ roles: [{ id: 1, name: 'Author' }] }), undefined);
   assert.equal(rolesFrom({ errors: [] }), undefined);
   assert.equal(rolesFrom(null), undefined);
+  assert.equal(rolesFrom({ roles: [null] }), undefined);
+  assert.equal(rolesFrom({ roles: [{ id: 'x' }] }), undefined, 'a role without a name');
 });

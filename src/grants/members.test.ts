@@ -28,6 +28,7 @@ test('each field that changes a member status is refused when it leads to a stat
     [only('comped'), { comped: true }, undefined, 'OK'],
     [only('comped'), { comped: false }, MEMBER, 'comped'],
     [only('comped'), { comped: false }, undefined, 'OK'],
+    [only('free'), { comped: false }, MEMBER, 'OK'],
     [only('free'), { comped: 'yes' }, MEMBER, 'OK'],
     // A Stripe customer or subscriptions make it paid.
     [only('free'), { stripe_customer_id: 'cus_1' }, MEMBER, 'stripe_customer_id'],

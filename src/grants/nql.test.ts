@@ -1,6 +1,15 @@
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FilterError, canonicalFilter, constrainFilter, filterKeys, parseFilter, sameFilter, serializeFilter } from './nql.js';
+import {
+  FilterError,
+  canonicalFilter,
+  constrainFilter,
+  filterKeys,
+  matchesFilter,
+  parseFilter,
+  sameFilter,
+  serializeFilter,
+} from './nql.js';
 
 /** The gateway's NQL spelling: each operator, value kind and refusal (each assertion fails if its rule is dropped or weakened). */
 const refused = (f: () => unknown, why?: string) => {
@@ -55,6 +64,7 @@ test('serializeFilter refuses what it cannot spell faithfully', () => {
   refused(() => serializeFilter({ a: { $regex: /x/ } }), 'a case-sensitive expression has no NQL spelling');
   refused(() => serializeFilter({ a: { $regex: /x/gi } }));
   refused(() => serializeFilter({ a: { $regex: 'x' } }));
+  refused(() => serializeFilter({ a: { $like: /x/i } }), 'an unknown operator is refused whatever its value');
   assert.equal(serializeFilter({ a: { $regex: /x\$/i } }), "a:~'x$'", 'an escaped dollar is a literal, not an end anchor');
   assert.equal(serializeFilter({ a: { $regex: /a\.b/i } }), "a:~'a.b'");
 });
@@ -76,6 +86,13 @@ test('sameFilter compares trees by value, expressions by source and flags', () =
   assert.ok(!sameFilter(null, {}));
   assert.ok(sameFilter(null, null));
   assert.ok(!sameFilter('1', 1));
+  assert.ok(!sameFilter([1], [1, 2]), 'a longer list is not the same');
+  assert.ok(!sameFilter([1, 2], [1, 3]), 'every item must match');
+  assert.ok(!sameFilter({ a: 1, b: 1 }, { a: 1, b: 2 }), 'every key must match');
+  assert.ok(!sameFilter(/a/i, {}), 'an expression is not an empty object');
+  assert.ok(!sameFilter({}, /a/i));
+  assert.ok(!sameFilter('ab', { 0: 'a', 1: 'b' }), 'a string is not an object of its characters');
+  assert.ok(!sameFilter({ 0: 'a', 1: 'b' }, 'ab'));
 });
 
 test('constrainFilter ANDs the constraints to the client filter, keeps the spelling stable, and refuses an empty one', () => {
@@ -98,6 +115,32 @@ test('constrainFilter ANDs the constraints to the client filter, keeps the spell
   refused(() => canonicalFilter('a:'));
   // Relative dates are resolved when parsed: each call proves its own.
   assert.equal(constrainFilter('published_at:>now-30d', [{ a: 1 }]), constrainFilter('published_at:>now-30d', [{ a: 1 }]));
+});
+
+test('a tree is forwarded only if Ghost reads its spelling the same alone and inside the condition Ghost appends', () => {
+  // Alone, `(a:1,b:2)` reads as the OR; inside Ghost's parentheses it is a group in a group, which nql-lang reads as a field.
+  refused(() => constrainFilter(undefined, [{ $or: [{ $or: [{ a: 1 }, { b: 2 }] }] }]));
+  // The other way round: with Ghost's unparenthesised append the AND of one OR reads the same, alone it does not.
+  refused(() => constrainFilter(undefined, [{ $and: [{ $or: [{ a: 1 }, { b: 2 }] }] }], 'raw'));
+  // A constraint Ghost would read differently is refused even beside other conditions.
+  refused(() => constrainFilter('x:1', [{ title: { $regex: /a.b/i } }]));
+  assert.equal(canonicalFilter('tag:[null]'), 'tag:[null]', 'a null in a list is a value');
+});
+
+test('a relative date is resolved at each call, never served from the remembered proofs', (t) => {
+  mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-01-10T12:00:00Z') });
+  t.after(() => mock.timers.reset());
+  const first = constrainFilter('published_at:>now-1d', [{ a: 1 }]);
+  mock.timers.setTime(Date.parse('2026-01-20T12:00:00Z'));
+  const later = constrainFilter('published_at:>now-1d', [{ a: 1 }]);
+  assert.notEqual(first, later);
+  assert.equal(later, constrainFilter(`published_at:>'${/'(.*)'/.exec(later)![1]}'`, [{ a: 1 }]), 'resolved to a date');
+});
+
+test('matchesFilter applies the expansions it is given', () => {
+  const post = { tags: [{ slug: 'news' }] };
+  assert.equal(matchesFilter('tag:news', post, [{ key: 'tag', replacement: 'tags.slug' }]), true);
+  assert.equal(matchesFilter('tag:news', post), false);
 });
 
 test('filterKeys: every field a filter tests, as written, through groups', () => {

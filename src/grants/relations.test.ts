@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readRelation, resolveReferences, lookupKey, type Reading } from './relations.js';
+import { RELATIONS, readRelation, resolveReferences, lookupKey, type Reading } from './relations.js';
 import { LABELS, TAGS, USERS, answer } from './world.test.support.js';
 
 const ok = (r: Reading) => {
@@ -28,7 +28,7 @@ test('a tag by id with its own current name and slug (a round-tripped object) wr
 
 test('a tag by slug alone resolves by slug; a slug Ghost would rewrite is refused', () => {
   assert.deepEqual(resolve('tags', [{ slug: 'partner' }]), [{ kind: 'existing', id: partner.id }]);
-  for (const slug of ['Partner', 'partner!', 'rss', 'new', 'ghost', '-partner', 'part  ner']) {
+  for (const slug of ['Partner', 'partner!', 'rss', 'amp', 'new', 'ghost', '-partner', 'part  ner']) {
     const r = readRelation('tags', [{ slug }]);
     assert.equal(r.ok, false, slug);
   }
@@ -53,8 +53,22 @@ test('a later tag with the same name (any case) is dropped, as Ghost drops it', 
 });
 
 test('tag references that are not strings or objects, or name nothing, are refused', () => {
-  for (const list of [[1], [null], [[]], [{}], [{ description: 'x' }], [{ id: 5 }], [{ id: 'not-an-id' }], 'partner'])
-    assert.equal(readRelation('tags', list).ok, false, JSON.stringify(list));
+  const refused = [
+    ...[[1], [null], [[]], [{}], [{ description: 'x' }], [{ id: 5 }], [{ id: 'not-an-id' }], 'partner'],
+    // Every one of id, name and slug must be a string when sent, even beside a good one.
+    ...[[{ name: 'News', slug: 5 }], [{ name: 5, slug: 'news' }]],
+    // An id is exactly 24 hexadecimal digits.
+    ...[[{ id: `x${partner.id}` }], [{ id: `${partner.id}0` }]],
+  ];
+  for (const list of refused) assert.equal(readRelation('tags', list).ok, false, JSON.stringify(list));
+});
+
+test('posts and pages read tags (as tags) and authors (as staff users); members read labels', () => {
+  const posts = [
+    { field: 'tags', target: 'tags' },
+    { field: 'authors', target: 'users' },
+  ];
+  assert.deepEqual(RELATIONS, { posts, pages: posts, members: [{ field: 'labels', target: 'labels' }] });
 });
 
 test('authors resolve by id, else slug, else email; an author Ghost cannot find (it would use the Owner) is refused', () => {

@@ -34,4 +34,5 @@ test("the active theme is read from Ghost's settings answer, strictly", () => {
   assert.equal(activeThemeFrom({ settings: [{ key: 'title', value: 'x' }] }), undefined);
   assert.equal(activeThemeFrom({ settings: [{ key: 'active_theme', value: '' }] }), undefined);
   assert.equal(activeThemeFrom({ errors: [] }), undefined);
+  assert.equal(activeThemeFrom(null), undefined);
 });
