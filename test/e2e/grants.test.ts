@@ -57,7 +57,10 @@ describe('fine-grained grants against the real Ghost, with the official client',
       const all = await direct.posts.browse({ limit: 'all', include: 'tags' });
       tagged = all.find((p: any) => tagSlugs(p).includes('partner'));
       untagged = all.find((p: any) => !tagSlugs(p).includes('partner'));
-      assert.ok(tagged && untagged, 'the lab has tagged and untagged posts');
+      assert.ok(
+        tagged && untagged,
+        `the lab has tagged and untagged posts; it had: ${JSON.stringify(all.map((p: any) => [p.title, p.status, tagSlugs(p)]))}`,
+      );
     });
 
     test('browsing sees only tagged posts, whatever the client filter says', async () => {
