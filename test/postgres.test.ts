@@ -126,10 +126,17 @@ describe('two gateways on one PostgreSQL store', { ...(skip ? { skip } : {}) }, 
     assert.ok(ms - cliMs < 1000, 'within 1 s of the revocation');
   });
 
-  test('`audit verify` checks every gateway’s chain in the database', () => {
-    const v = cli(a.configFile, ['audit', 'verify', '--json'], {});
+  test('`audit verify` checks every gateway’s chain in the database', async () => {
+    // Answered requests are written within audit.flushMs (batched), not before their answer: wait for both
+    // gateways' batches (bounded) before counting their chains.
+    let v = cli(a.configFile, ['audit', 'verify', '--json'], {});
+    let report = JSON.parse(v.out) as { ok: boolean; chains: { chain: string; rows: number }[] };
+    for (let i = 0; i < 20 && report.chains.filter((c) => c.rows > 0).length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      v = cli(a.configFile, ['audit', 'verify', '--json'], {});
+      report = JSON.parse(v.out) as typeof report;
+    }
     assert.equal(v.code, 0, v.out + v.err);
-    const report = JSON.parse(v.out) as { ok: boolean; chains: { chain: string; rows: number }[] };
     assert.equal(report.ok, true);
     assert.ok(report.chains.filter((c) => c.rows > 0).length >= 2, `one chain per gateway; the report: ${v.out.slice(0, 2000)}`);
   });
