@@ -40,6 +40,8 @@ const GRANTS: Record<string, Grant> = {
       'tags:read',
       'images:upload',
       'webhooks:add',
+      // The real-Ghost part browses members (src/bench/ghost.ts).
+      'members:browse',
     ],
   },
   constraints: {
