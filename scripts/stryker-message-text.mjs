@@ -31,6 +31,14 @@ function paramName(param) {
   return undefined;
 }
 
+/**
+ * The functions of `const f = (...) => ...` declarations, remembered when the declaration is entered. Stryker places
+ * the mutants of a node when it leaves it: by the time a later call is visited, the declarator's `init` is no longer
+ * the arrow function but Stryker's mutant switch around it (`stryMutAct(..) ? () => undefined : ...`), so the
+ * function must be known from before.
+ */
+const declaredArrows = new WeakMap();
+
 /** The function a callee identifier names, when it is declared in this file. */
 function declaredFunction(callPath) {
   const callee = callPath.node.callee;
@@ -39,8 +47,13 @@ function declaredFunction(callPath) {
   if (!binding) return undefined;
   const node = binding.path.node;
   if (node.type === 'FunctionDeclaration') return node;
-  if (node.type === 'VariableDeclarator' && node.init && /FunctionExpression$/.test(node.init.type)) return node.init;
+  if (node.type === 'VariableDeclarator') return declaredArrows.get(node) ?? functionInit(node);
   return undefined;
+}
+
+function functionInit(declarator) {
+  const init = declarator.init;
+  return init && /FunctionExpression$/.test(init.type) ? init : undefined;
 }
 
 /** Whether this exact node sits in a message position (rules 1-3). */
@@ -90,6 +103,10 @@ function isTextOnlyConstant(path) {
 
 export const messageTextIgnorer = {
   shouldIgnore(path) {
+    if (path.node.type === 'VariableDeclarator') {
+      const fn = functionInit(path.node);
+      if (fn) declaredArrows.set(path.node, fn);
+    }
     if (isTextPosition(path) || isDescribeFunction(path) || isTextOnlyConstant(path)) return REASON;
     return undefined;
   },

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Instrumenter } from '@stryker-mutator/instrumenter';
+import type { Ignorer } from '@stryker-mutator/api/ignore';
+
+// The message-text ignorer of `npm run mutate` (scripts/stryker-message-text.mjs), run through Stryker's own
+// instrumenter as a mutation run does: words in message positions are Ignored, everything else is mutated.
+const plugin = '../scripts/stryker-message-text.mjs';
+const { messageTextIgnorer } = (await import(plugin)) as { messageTextIgnorer: Ignorer };
+const quiet = {
+  isDebugEnabled: () => false,
+  isTraceEnabled: () => false,
+  isInfoEnabled: () => false,
+  isWarnEnabled: () => false,
+  isErrorEnabled: () => true,
+  isFatalEnabled: () => true,
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  fatal() {},
+};
+
+/** The string-literal mutants of `source`, by the literal they replace, with whether each was ignored. */
+async function stringMutants(source: string): Promise<Map<string, boolean>> {
+  const result = await new Instrumenter(quiet).instrument([{ name: 'x.ts', content: source, mutate: true }], {
+    plugins: null,
+    excludedMutations: [],
+    ignorers: [messageTextIgnorer],
+    noHeader: true,
+  });
+  const out = new Map<string, boolean>();
+  for (const m of result.mutants) {
+    if (m.mutatorName !== 'StringLiteral') continue;
+    // Stryker locations: lines from 0, columns from 0.
+    const lines = source.split('\n');
+    const text = lines[m.location.start.line]!.slice(m.location.start.column, m.location.end.column);
+    out.set(text, m.status === 'Ignored');
+  }
+  return out;
+}
+
+test('an argument for a message parameter of an arrow function declared in the file is not mutated; its code is', async () => {
+  // Stryker wraps the arrow in its mutant switch when it leaves the declaration, before the call is visited.
+  const m = await stringMutants(
+    [
+      `const refuse = (code: string, context: string) => ({ code, context });`,
+      `export function check(x: string) {`,
+      `  if (x === 'a') return refuse('BAD_INPUT', 'the words of it');`,
+      `  return undefined;`,
+      `}`,
+    ].join('\n'),
+  );
+  assert.equal(m.get("'the words of it'"), true);
+  assert.equal(m.get("'BAD_INPUT'"), false);
+  assert.equal(m.get("'a'"), false);
+});
+
+test('the same through a function declaration, and a message property; other properties are mutated', async () => {
+  const m = await stringMutants(
+    [
+      `function fail(code: string, context: string) { return { code, context }; }`,
+      `export const a = (x: string) => (x ? fail('CODE_ONE', 'first words') : { code: 'CODE_TWO', message: 'second words' });`,
+    ].join('\n'),
+  );
+  assert.equal(m.get("'first words'"), true);
+  assert.equal(m.get("'second words'"), true);
+  assert.equal(m.get("'CODE_ONE'"), false);
+  assert.equal(m.get("'CODE_TWO'"), false);
+});
