@@ -187,6 +187,16 @@ test('checkBulkEdit: each action changes one field, judged by the field rules an
   assert.equal(verdict(checkBulkEdit(undefined, { kind: 'member', c: { status: ['free'] } }, bulk('removeLabel'))), 'ok');
 });
 
+test('checkBulkEdit: an action named like a property every object inherits is not known (review finding)', () => {
+  // The action table is a plain object: `constructor` used to find Object, a truthy field, and pass every rule.
+  const strict: FieldRule = { deny: ['featured', 'visibility', 'tags', 'status', 'labels', 'newsletters'] };
+  const published: Constraint = { kind: 'post', c: { status: ['published'], visibility: ['public'] } };
+  for (const action of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    assert.equal(verdict(checkBulkEdit(undefined, undefined, { bulk: { action } })), `FIELD_REFUSED:${action}`, action);
+    assert.equal(verdict(checkBulkEdit(strict, published, { bulk: { action } })), `FIELD_REFUSED:${action}`, action);
+  }
+});
+
 test('checkBulkAddTags: entries with a tag id attach; entries without need tags:add and the tag field rules', () => {
   const body = (tags: unknown) => ({ bulk: { action: 'addTag', meta: { tags } } });
   for (const tags of [undefined, [], 'news', {}])

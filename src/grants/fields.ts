@@ -143,7 +143,8 @@ export function checkBulkEdit(rule: FieldRule | undefined, c: Constraint | undef
   const bulk = body.bulk as Json | undefined;
   const action = bulk && typeof bulk.action === 'string' ? bulk.action : undefined;
   if (!action) return { ok: false, code: 'BODY_INVALID', why: 'a bulk edit needs {"bulk": {"action": ...}}' };
-  const field = BULK_ACTION_FIELD[action];
+  // Own keys only: `constructor`, `toString` or `__proto__` is no action of Ghost's (the table is a plain object).
+  const field = Object.hasOwn(BULK_ACTION_FIELD, action) ? BULK_ACTION_FIELD[action] : undefined;
   if (!field) return { ok: false, code: 'FIELD_REFUSED', field: action, why: `the bulk action ${action} is not known to the gateway` };
   if (rule?.deny?.includes(field))
     return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may not change ${field} (bulk ${action})` };
