@@ -276,3 +276,19 @@ test('checkOracles: table prefixes, relations named like a redacted field, unkno
   );
   assert.equal(checkOracles(rules({ users: ['name'] }), route('GET', '/users/email/:email'), new Map()), undefined);
 });
+
+test('keys named like an inherited property are judged as unknown, never as what every object inherits (review finding)', () => {
+  const q = (f: string) => new Map([['filter', f]]);
+  const members = route('GET', '/members');
+  const r = rules({ members: ['email'], users: ['email'] });
+  // A relation the gateway does not know is refused; `constructor` used to find Object and pass.
+  for (const f of ['constructor.email:x', 'toString.email:x', 'hasOwnProperty.x:1', '__proto__.email:x'])
+    assert.ok(checkOracles(r, members, q(f)), f);
+  // A column named so on a known relation or a copy table is no copy (these used to throw).
+  assert.equal(checkOracles(r, members, q('email_recipients.constructor:x')), undefined);
+  assert.equal(checkOracles(r, members, q('newsletters.constructor:x')), undefined);
+  assert.equal(checkOracles(r, route('GET', '/invites'), q('constructor:x')), undefined);
+  const settings = { settings: [{ key: 'constructor', value: 'x' }] };
+  assert.equal(redact(settings, r), 0);
+  assert.deepEqual(settings.settings, [{ key: 'constructor', value: 'x' }]);
+});
