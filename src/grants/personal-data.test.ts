@@ -292,3 +292,25 @@ test('keys named like an inherited property are judged as unknown, never as what
   assert.equal(redact(settings, r), 0);
   assert.deepEqual(settings.settings, [{ key: 'constructor', value: 'x' }]);
 });
+
+test('redact: a type the grant does not redact loses nothing, and only revisions take their parent’s type', () => {
+  // Pages' excerpt is made from pages' body: a grant that redacts only posts' body keeps it.
+  const pages = { pages: [{ excerpt: 'kept', html: 'kept' }] };
+  assert.equal(redact(pages, rules({ posts: ['html', 'plaintext'] })), 0);
+  assert.deepEqual(pages, { pages: [{ excerpt: 'kept', html: 'kept' }] });
+  // A member's labels are labels, not members: a redacted member name leaves the label's name.
+  const member = { members: [{ name: 'Mo', labels: [{ name: 'VIP', slug: 'vip' }] }] };
+  assert.equal(redact(member, rules({ members: ['name'] })), 1);
+  assert.deepEqual(member, { members: [{ labels: [{ name: 'VIP', slug: 'vip' }] }] });
+  // A settings row without a value has nothing to hide; strings where records sit are left as they are.
+  const odd = { settings: [{ key: 'title' }], members: ['mo@members.example'] };
+  assert.equal(redact(odd, rules({ settings: ['title'], members: ['email'] })), 0);
+  assert.deepEqual(odd, { settings: [{ key: 'title' }], members: ['mo@members.example'] });
+});
+
+test('checkOracles: the own table prefix in another case is the own table, not an unknown relation', () => {
+  const members = route('GET', '/members');
+  const r = rules({ members: ['email'] });
+  assert.equal(checkOracles(r, members, new Map([['filter', 'Members.status:free']])), undefined);
+  assert.equal(checkOracles(r, members, new Map([['order', 'MEMBERS.created_at desc']])), undefined);
+});

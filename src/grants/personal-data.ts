@@ -310,7 +310,7 @@ function columnRedacted(rules: Redactions, resource: string, key: string): strin
   const [first, second] = [parts[0]!, parts[1]];
   let column = first.toLowerCase();
   if (second !== undefined) {
-    if (first === q.table || first.toLowerCase() === q.table) column = second.toLowerCase();
+    if (first.toLowerCase() === q.table) column = second.toLowerCase();
     // A relation named like a redacted field (a member's `subscriptions`, `metafields`, `labels`): all of it is redacted.
     else if (q.own !== 'other' && rules.fields.get(q.own)?.has(first.toLowerCase())) return `${q.own}.${first.toLowerCase()}`;
     else {
