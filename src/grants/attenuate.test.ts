@@ -280,6 +280,11 @@ test('subset rules: field rules and redactions are kept; settings secrets stay b
   );
   assert.equal(problemsOf({ fields: { tags: { deny: ['name'] } } }, { fields: { tags: { deny: ['slug'] } } }).length, 1);
   assert.equal(problemsOf({}, { fields: { tags: { deny: ['slug'] } } }).length, 1);
+  assert.equal(
+    problemsOf({ fields: { tags: { deny: ['slug'] } } }, { fields: { tags: { deny: ['slug', 'name'] } } }).length,
+    1,
+    'every denied field is kept, not one of them',
+  );
   assert.equal(problemsOf({ fields: { tags: { allow: ['name', 'description'] } } }, { fields: { tags: { allow: ['name'] } } }).length, 1);
   assert.equal(problemsOf({ fields: { tags: {} } }, { fields: { tags: { allow: ['name'] } } }).length, 1, 'no allow list is every field');
   assert.equal(problemsOf({ fields: { posts: { status: ['published'] } } }, { fields: { posts: { status: ['draft'] } } }).length, 1);

@@ -197,18 +197,28 @@ test('checkBulkEdit: an action named like a property every object inherits is no
   }
 });
 
+test('checkBulkEdit: without a rule or constraint every known action passes; a constraint is read only for its kind', () => {
+  const bulk = (action: string) => ({ bulk: { action } });
+  for (const action of ['feature', 'unfeature', 'access', 'addTag', 'unpublish', 'unschedule', 'addLabel', 'removeLabel', 'unsubscribe'])
+    assert.equal(verdict(checkBulkEdit(undefined, undefined, bulk(action))), 'ok', action);
+  // A member constraint's statuses are member statuses: a bulk unpublish (a post action) is not judged by them.
+  assert.equal(verdict(checkBulkEdit(undefined, { kind: 'member', c: { status: ['free'] } }, bulk('unpublish'))), 'ok');
+});
+
 test('checkBulkAddTags: entries with a tag id attach; entries without need tags:add and the tag field rules', () => {
   const body = (tags: unknown) => ({ bulk: { action: 'addTag', meta: { tags } } });
   for (const tags of [undefined, [], 'news', {}])
     assert.equal(verdict(checkBulkAddTags(body(tags), true, undefined)), 'BODY_INVALID:tags', JSON.stringify(tags));
   assert.equal(verdict(checkBulkAddTags({ bulk: { action: 'addTag' } }, true, undefined)), 'BODY_INVALID:tags');
+  assert.equal(verdict(checkBulkAddTags({}, true, undefined)), 'BODY_INVALID:tags', 'no bulk object at all');
   for (const entry of [null, 'news', [A], 5])
     assert.equal(verdict(checkBulkAddTags(body([{ id: A }, entry]), true, undefined)), 'BODY_INVALID:tags', JSON.stringify(entry));
   assert.equal(
     verdict(checkBulkAddTags(body([{ id: A, name: 'ignored', codeinjection_head: 'x' }]), false, { deny: ['codeinjection_head'] })),
     'ok',
   );
-  for (const id of ['A'.repeat(24), 'a'.repeat(23), `${'a'.repeat(24)}0`, 'g'.repeat(24), 12, { id: A }]) {
+  // `[A]` spells A when made a string: only a string id is an id.
+  for (const id of ['A'.repeat(24), 'a'.repeat(23), `${'a'.repeat(24)}0`, 'g'.repeat(24), 12, { id: A }, [A]]) {
     assert.equal(verdict(checkBulkAddTags(body([{ id }]), true, undefined)), 'BODY_INVALID:tags', JSON.stringify(id));
   }
   for (const id of [undefined, null, '']) {
@@ -223,6 +233,7 @@ test('checkBulkAddTags: entries with a tag id attach; entries without need tags:
       'the id key itself is not a field set',
     );
   }
+  assert.equal(verdict(checkBulkAddTags(body([{ name: 'New', slug: 'new' }]), true, undefined)), 'ok', 'no tag field rule: any field');
   for (const name of [undefined, '', '  ', 3])
     assert.equal(verdict(checkBulkAddTags(body([{ name }]), true, undefined)), 'BODY_INVALID:tags', JSON.stringify(name));
   assert.equal(verdict(checkBulkAddTags(body([{ name: 'New', slug: 'new' }]), true, { deny: ['slug'] })), 'FIELD_REFUSED:slug');
@@ -246,6 +257,7 @@ test('checkQueryFields refuses a denied parameter only', () => {
   assert.equal(verdict(checkQueryFields({ deny: ['newsletter'] }, q)), 'FIELD_REFUSED:newsletter');
   assert.equal(verdict(checkQueryFields({ deny: ['email_segment'] }, q)), 'ok');
   assert.equal(verdict(checkQueryFields(undefined, q)), 'ok');
+  assert.equal(verdict(checkQueryFields({ allow: ['title'] }, q)), 'ok', 'an allow list is for body fields');
 });
 
 test('isWriteWithBody: POST and PUT routes except uploads', () => {
