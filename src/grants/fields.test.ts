@@ -66,6 +66,12 @@ test('checkFields: a denied relation is judged by the ids its references resolve
   );
   assert.equal(verdict(checkFields(rule, body, current, new Map())), 'FIELD_REFUSED:tags', 'unresolved references are not unchanged');
   assert.equal(verdict(checkFields(rule, body, { tags: [{ id: A }, { id: A }] }, facts({ tags: { ids: [A, B] } }))), 'FIELD_REFUSED:tags');
+  assert.equal(
+    verdict(checkFields(rule, { tags: [] }, {}, facts({ tags: { ids: [] } }))),
+    'FIELD_REFUSED:tags',
+    'a record that does not show its tags cannot show them unchanged',
+  );
+  assert.equal(verdict(checkFields(rule, body, { tags: [{ id: A }, null] }, facts({ tags: { ids: [A] } }))), 'FIELD_REFUSED:tags');
   // While the lookups are pending, an edit's relation fields wait; an add's are refused at once.
   assert.equal(verdict(checkFields(rule, body, current, 'pending')), 'ok');
   assert.equal(verdict(checkFields(rule, body, undefined, 'pending')), 'FIELD_REFUSED:tags');
@@ -87,6 +93,7 @@ test('checkFields: a status rule limits what a write sets; a new post is a draft
   assert.equal(verdict(checkFields(drafts, { title: 'x' }, undefined)), 'ok');
   assert.equal(verdict(checkFields(drafts, { status: 'published' }, undefined)), 'FIELD_REFUSED:status');
   assert.equal(verdict(checkFields(drafts, { title: 'x' }, { status: 'published' })), 'ok', 'an edit that leaves the status');
+  assert.equal(verdict(checkFields(published, { title: 'x' }, { status: 'published' })), 'ok', 'an edit is no new post');
   assert.equal(verdict(checkFields(drafts, { status: 'published' }, { status: 'published' })), 'ok');
   assert.equal(verdict(checkFields(drafts, { status: 'scheduled' }, { status: 'published' })), 'FIELD_REFUSED:status');
   assert.equal(verdict(checkFields(drafts, { status: 'draft' }, { status: 'published' })), 'ok');

@@ -21,16 +21,17 @@ export type BodyVerdict =
 export type RelationFacts = ReadonlyMap<string, { readonly ids: readonly string[]; readonly changes: boolean }>;
 
 const RELATION_FIELDS = new Set(['tags', 'authors', 'labels']);
-const idsOf = (list: unknown): string[] =>
+const idsOf = (list: readonly unknown[]): string[] =>
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an object id becomes a text no anchor matches
-  Array.isArray(list) ? list.map((x) => (x && typeof x === 'object' ? String((x as Json).id ?? '') : '')) : [];
+  list.map((x) => (x && typeof x === 'object' ? String((x as Json).id ?? '') : ''));
 
 /** Would writing `value` to `field` leave the record's current value as it is? */
 function sameValue(field: string, value: unknown, current: unknown, relations: RelationFacts): boolean {
   if (RELATION_FIELDS.has(field)) {
     // Judged by what Ghost resolves the references to, never by the slugs or names sent.
     const r = relations.get(field);
-    if (!r || r.changes) return false;
+    // A record that does not show the list (the pipeline reads it with them) cannot show it unchanged.
+    if (!r || r.changes || !Array.isArray(current)) return false;
     const now = new Set(idsOf(current));
     const next = new Set(r.ids);
     return now.size === next.size && [...next].every((id) => now.has(id));
