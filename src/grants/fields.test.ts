@@ -72,6 +72,10 @@ test('checkFields: a denied relation is judged by the ids its references resolve
     'a record that does not show its tags cannot show them unchanged',
   );
   assert.equal(verdict(checkFields(rule, body, { tags: [{ id: A }, null] }, facts({ tags: { ids: [A] } }))), 'FIELD_REFUSED:tags');
+  for (const field of ['authors', 'labels']) {
+    const sent = { [field]: [{ slug: 'c' }] };
+    assert.equal(verdict(checkFields({ deny: [field] }, sent, { [field]: [{ id: C }] }, facts({ [field]: { ids: [C] } }))), 'ok', field);
+  }
   // While the lookups are pending, an edit's relation fields wait; an add's are refused at once.
   assert.equal(verdict(checkFields(rule, body, current, 'pending')), 'ok');
   assert.equal(verdict(checkFields(rule, body, undefined, 'pending')), 'FIELD_REFUSED:tags');
