@@ -280,10 +280,20 @@ test('subset rules: field rules and redactions are kept; settings secrets stay b
   );
   assert.equal(problemsOf({ fields: { tags: { deny: ['name'] } } }, { fields: { tags: { deny: ['slug'] } } }).length, 1);
   assert.equal(problemsOf({}, { fields: { tags: { deny: ['slug'] } } }).length, 1);
+  assert.equal(
+    problemsOf({ fields: { tags: { deny: ['slug'] } } }, { fields: { tags: { deny: ['slug', 'name'] } } }).length,
+    1,
+    'every denied field is kept, not one of them',
+  );
   assert.equal(problemsOf({ fields: { tags: { allow: ['name', 'description'] } } }, { fields: { tags: { allow: ['name'] } } }).length, 1);
   assert.equal(problemsOf({ fields: { tags: {} } }, { fields: { tags: { allow: ['name'] } } }).length, 1, 'no allow list is every field');
   assert.equal(problemsOf({ fields: { posts: { status: ['published'] } } }, { fields: { posts: { status: ['draft'] } } }).length, 1);
   assert.equal(problemsOf({ fields: { posts: {} } }, { fields: { posts: { status: ['draft'] } } }).length, 1);
+  assert.equal(
+    problemsOf({ fields: { tags: {} } }, { fields: { posts: { allow: ['title'], status: ['draft'] } } }).length,
+    2,
+    'a child without a rule for the resource has every field and status',
+  );
   assert.deepEqual(problemsOf({ redact: { members: ['email', 'name'], users: ['email'] } }, { redact: { members: ['email'] } }), []);
   assert.equal(problemsOf({ redact: { members: ['name'] } }, { redact: { members: ['email'] } }).length, 1);
   assert.equal(problemsOf({ redact: { users: ['email'] } }, { redact: { members: ['email'] } }).length, 1);

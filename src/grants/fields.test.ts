@@ -66,6 +66,16 @@ test('checkFields: a denied relation is judged by the ids its references resolve
   );
   assert.equal(verdict(checkFields(rule, body, current, new Map())), 'FIELD_REFUSED:tags', 'unresolved references are not unchanged');
   assert.equal(verdict(checkFields(rule, body, { tags: [{ id: A }, { id: A }] }, facts({ tags: { ids: [A, B] } }))), 'FIELD_REFUSED:tags');
+  assert.equal(
+    verdict(checkFields(rule, { tags: [] }, {}, facts({ tags: { ids: [] } }))),
+    'FIELD_REFUSED:tags',
+    'a record that does not show its tags cannot show them unchanged',
+  );
+  assert.equal(verdict(checkFields(rule, body, { tags: [{ id: A }, null] }, facts({ tags: { ids: [A] } }))), 'FIELD_REFUSED:tags');
+  for (const field of ['authors', 'labels']) {
+    const sent = { [field]: [{ slug: 'c' }] };
+    assert.equal(verdict(checkFields({ deny: [field] }, sent, { [field]: [{ id: C }] }, facts({ [field]: { ids: [C] } }))), 'ok', field);
+  }
   // While the lookups are pending, an edit's relation fields wait; an add's are refused at once.
   assert.equal(verdict(checkFields(rule, body, current, 'pending')), 'ok');
   assert.equal(verdict(checkFields(rule, body, undefined, 'pending')), 'FIELD_REFUSED:tags');
@@ -87,6 +97,7 @@ test('checkFields: a status rule limits what a write sets; a new post is a draft
   assert.equal(verdict(checkFields(drafts, { title: 'x' }, undefined)), 'ok');
   assert.equal(verdict(checkFields(drafts, { status: 'published' }, undefined)), 'FIELD_REFUSED:status');
   assert.equal(verdict(checkFields(drafts, { title: 'x' }, { status: 'published' })), 'ok', 'an edit that leaves the status');
+  assert.equal(verdict(checkFields(published, { title: 'x' }, { status: 'published' })), 'ok', 'an edit is no new post');
   assert.equal(verdict(checkFields(drafts, { status: 'published' }, { status: 'published' })), 'ok');
   assert.equal(verdict(checkFields(drafts, { status: 'scheduled' }, { status: 'published' })), 'FIELD_REFUSED:status');
   assert.equal(verdict(checkFields(drafts, { status: 'draft' }, { status: 'published' })), 'ok');
@@ -187,18 +198,38 @@ test('checkBulkEdit: each action changes one field, judged by the field rules an
   assert.equal(verdict(checkBulkEdit(undefined, { kind: 'member', c: { status: ['free'] } }, bulk('removeLabel'))), 'ok');
 });
 
+test('checkBulkEdit: an action named like a property every object inherits is not known (review finding)', () => {
+  // The action table is a plain object: `constructor` used to find Object, a truthy field, and pass every rule.
+  const strict: FieldRule = { deny: ['featured', 'visibility', 'tags', 'status', 'labels', 'newsletters'] };
+  const published: Constraint = { kind: 'post', c: { status: ['published'], visibility: ['public'] } };
+  for (const action of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    assert.equal(verdict(checkBulkEdit(undefined, undefined, { bulk: { action } })), `FIELD_REFUSED:${action}`, action);
+    assert.equal(verdict(checkBulkEdit(strict, published, { bulk: { action } })), `FIELD_REFUSED:${action}`, action);
+  }
+});
+
+test('checkBulkEdit: without a rule or constraint every known action passes; a constraint is read only for its kind', () => {
+  const bulk = (action: string) => ({ bulk: { action } });
+  for (const action of ['feature', 'unfeature', 'access', 'addTag', 'unpublish', 'unschedule', 'addLabel', 'removeLabel', 'unsubscribe'])
+    assert.equal(verdict(checkBulkEdit(undefined, undefined, bulk(action))), 'ok', action);
+  // A member constraint's statuses are member statuses: a bulk unpublish (a post action) is not judged by them.
+  assert.equal(verdict(checkBulkEdit(undefined, { kind: 'member', c: { status: ['free'] } }, bulk('unpublish'))), 'ok');
+});
+
 test('checkBulkAddTags: entries with a tag id attach; entries without need tags:add and the tag field rules', () => {
   const body = (tags: unknown) => ({ bulk: { action: 'addTag', meta: { tags } } });
   for (const tags of [undefined, [], 'news', {}])
     assert.equal(verdict(checkBulkAddTags(body(tags), true, undefined)), 'BODY_INVALID:tags', JSON.stringify(tags));
   assert.equal(verdict(checkBulkAddTags({ bulk: { action: 'addTag' } }, true, undefined)), 'BODY_INVALID:tags');
+  assert.equal(verdict(checkBulkAddTags({}, true, undefined)), 'BODY_INVALID:tags', 'no bulk object at all');
   for (const entry of [null, 'news', [A], 5])
     assert.equal(verdict(checkBulkAddTags(body([{ id: A }, entry]), true, undefined)), 'BODY_INVALID:tags', JSON.stringify(entry));
   assert.equal(
     verdict(checkBulkAddTags(body([{ id: A, name: 'ignored', codeinjection_head: 'x' }]), false, { deny: ['codeinjection_head'] })),
     'ok',
   );
-  for (const id of ['A'.repeat(24), 'a'.repeat(23), `${'a'.repeat(24)}0`, 'g'.repeat(24), 12, { id: A }]) {
+  // `[A]` spells A when made a string: only a string id is an id.
+  for (const id of ['A'.repeat(24), 'a'.repeat(23), `${'a'.repeat(24)}0`, 'g'.repeat(24), 12, { id: A }, [A]]) {
     assert.equal(verdict(checkBulkAddTags(body([{ id }]), true, undefined)), 'BODY_INVALID:tags', JSON.stringify(id));
   }
   for (const id of [undefined, null, '']) {
@@ -213,6 +244,7 @@ test('checkBulkAddTags: entries with a tag id attach; entries without need tags:
       'the id key itself is not a field set',
     );
   }
+  assert.equal(verdict(checkBulkAddTags(body([{ name: 'New', slug: 'new' }]), true, undefined)), 'ok', 'no tag field rule: any field');
   for (const name of [undefined, '', '  ', 3])
     assert.equal(verdict(checkBulkAddTags(body([{ name }]), true, undefined)), 'BODY_INVALID:tags', JSON.stringify(name));
   assert.equal(verdict(checkBulkAddTags(body([{ name: 'New', slug: 'new' }]), true, { deny: ['slug'] })), 'FIELD_REFUSED:slug');
@@ -236,6 +268,7 @@ test('checkQueryFields refuses a denied parameter only', () => {
   assert.equal(verdict(checkQueryFields({ deny: ['newsletter'] }, q)), 'FIELD_REFUSED:newsletter');
   assert.equal(verdict(checkQueryFields({ deny: ['email_segment'] }, q)), 'ok');
   assert.equal(verdict(checkQueryFields(undefined, q)), 'ok');
+  assert.equal(verdict(checkQueryFields({ allow: ['title'] }, q)), 'ok', 'an allow list is for body fields');
 });
 
 test('isWriteWithBody: POST and PUT routes except uploads', () => {

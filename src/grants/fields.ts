@@ -21,16 +21,17 @@ export type BodyVerdict =
 export type RelationFacts = ReadonlyMap<string, { readonly ids: readonly string[]; readonly changes: boolean }>;
 
 const RELATION_FIELDS = new Set(['tags', 'authors', 'labels']);
-const idsOf = (list: unknown): string[] =>
+const idsOf = (list: readonly unknown[]): string[] =>
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an object id becomes a text no anchor matches
-  Array.isArray(list) ? list.map((x) => (x && typeof x === 'object' ? String((x as Json).id ?? '') : '')) : [];
+  list.map((x) => (x && typeof x === 'object' ? String((x as Json).id ?? '') : ''));
 
 /** Would writing `value` to `field` leave the record's current value as it is? */
 function sameValue(field: string, value: unknown, current: unknown, relations: RelationFacts): boolean {
   if (RELATION_FIELDS.has(field)) {
     // Judged by what Ghost resolves the references to, never by the slugs or names sent.
     const r = relations.get(field);
-    if (!r || r.changes) return false;
+    // A record that does not show the list (the pipeline reads it with them) cannot show it unchanged.
+    if (!r || r.changes || !Array.isArray(current)) return false;
     const now = new Set(idsOf(current));
     const next = new Set(r.ids);
     return now.size === next.size && [...next].every((id) => now.has(id));
@@ -143,7 +144,8 @@ export function checkBulkEdit(rule: FieldRule | undefined, c: Constraint | undef
   const bulk = body.bulk as Json | undefined;
   const action = bulk && typeof bulk.action === 'string' ? bulk.action : undefined;
   if (!action) return { ok: false, code: 'BODY_INVALID', why: 'a bulk edit needs {"bulk": {"action": ...}}' };
-  const field = BULK_ACTION_FIELD[action];
+  // Own keys only: `constructor`, `toString` or `__proto__` is no action of Ghost's (the table is a plain object).
+  const field = Object.hasOwn(BULK_ACTION_FIELD, action) ? BULK_ACTION_FIELD[action] : undefined;
   if (!field) return { ok: false, code: 'FIELD_REFUSED', field: action, why: `the bulk action ${action} is not known to the gateway` };
   if (rule?.deny?.includes(field))
     return { ok: false, code: 'FIELD_REFUSED', field, why: `this key may not change ${field} (bulk ${action})` };

@@ -276,3 +276,41 @@ test('checkOracles: table prefixes, relations named like a redacted field, unkno
   );
   assert.equal(checkOracles(rules({ users: ['name'] }), route('GET', '/users/email/:email'), new Map()), undefined);
 });
+
+test('keys named like an inherited property are judged as unknown, never as what every object inherits (review finding)', () => {
+  const q = (f: string) => new Map([['filter', f]]);
+  const members = route('GET', '/members');
+  const r = rules({ members: ['email'], users: ['email'] });
+  // A relation the gateway does not know is refused; `constructor` used to find Object and pass.
+  for (const f of ['constructor.email:x', 'toString.email:x', 'hasOwnProperty.x:1', '__proto__.email:x'])
+    assert.ok(checkOracles(r, members, q(f)), f);
+  // A column named so on a known relation or a copy table is no copy (these used to throw).
+  assert.equal(checkOracles(r, members, q('email_recipients.constructor:x')), undefined);
+  assert.equal(checkOracles(r, members, q('newsletters.constructor:x')), undefined);
+  assert.equal(checkOracles(r, route('GET', '/invites'), q('constructor:x')), undefined);
+  const settings = { settings: [{ key: 'constructor', value: 'x' }] };
+  assert.equal(redact(settings, r), 0);
+  assert.deepEqual(settings.settings, [{ key: 'constructor', value: 'x' }]);
+});
+
+test('redact: a type the grant does not redact loses nothing, and only revisions take their parent’s type', () => {
+  // Pages' excerpt is made from pages' body: a grant that redacts only posts' body keeps it.
+  const pages = { pages: [{ excerpt: 'kept', html: 'kept' }] };
+  assert.equal(redact(pages, rules({ posts: ['html', 'plaintext'] })), 0);
+  assert.deepEqual(pages, { pages: [{ excerpt: 'kept', html: 'kept' }] });
+  // A member's labels are labels, not members: a redacted member name leaves the label's name.
+  const member = { members: [{ name: 'Mo', labels: [{ name: 'VIP', slug: 'vip' }] }] };
+  assert.equal(redact(member, rules({ members: ['name'] })), 1);
+  assert.deepEqual(member, { members: [{ labels: [{ name: 'VIP', slug: 'vip' }] }] });
+  // A settings row without a value has nothing to hide; strings where records sit are left as they are.
+  const odd = { settings: [{ key: 'title' }], members: ['mo@members.example'] };
+  assert.equal(redact(odd, rules({ settings: ['title'], members: ['email'] })), 0);
+  assert.deepEqual(odd, { settings: [{ key: 'title' }], members: ['mo@members.example'] });
+});
+
+test('checkOracles: the own table prefix in another case is the own table, not an unknown relation', () => {
+  const members = route('GET', '/members');
+  const r = rules({ members: ['email'] });
+  assert.equal(checkOracles(r, members, new Map([['filter', 'Members.status:free']])), undefined);
+  assert.equal(checkOracles(r, members, new Map([['order', 'MEMBERS.created_at desc']])), undefined);
+});

@@ -179,6 +179,13 @@ export function redactionsOf(grant: Grant, route?: RouteEntry): Redactions | und
   return { fields, settingSecrets };
 }
 
+/**
+ * A table's own entry. The tables are plain objects and the keys come from answers and filters, where
+ * `constructor` or `toString` would otherwise find what every object inherits (review finding).
+ */
+const ownEntry = <T>(table: Readonly<Record<string, T>> | undefined, key: string): T | undefined =>
+  table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+
 const redacted = (rules: Redactions, typeField: string): boolean => {
   const dot = typeField.indexOf('.');
   return rules.fields.get(typeField.slice(0, dot) as RedactType)?.has(typeField.slice(dot + 1)) ?? false;
@@ -200,7 +207,7 @@ export function redact(value: unknown, rules: Redactions, at = '', parent = ''):
     // An empty value hides nothing: it is left as Ghost answered it.
     if (typeof obj.key === 'string' && obj.value !== null && obj.value !== undefined && obj.value !== '') {
       const own = rules.fields.get('settings')?.has(obj.key) ?? false;
-      const copy = (SETTING_COPIES[obj.key] ?? []).some((tf) => redacted(rules, tf));
+      const copy = (ownEntry(SETTING_COPIES, obj.key) ?? []).some((tf) => redacted(rules, tf));
       const secret =
         rules.settingSecrets && (SECRET_SETTING.test(obj.key) || (typeof obj.value === 'string' && SECRET_VALUE.test(obj.value)));
       if (own || copy || secret) {
@@ -303,23 +310,23 @@ function columnRedacted(rules: Redactions, resource: string, key: string): strin
   const [first, second] = [parts[0]!, parts[1]];
   let column = first.toLowerCase();
   if (second !== undefined) {
-    if (first === q.table || first.toLowerCase() === q.table) column = second.toLowerCase();
+    if (first.toLowerCase() === q.table) column = second.toLowerCase();
     // A relation named like a redacted field (a member's `subscriptions`, `metafields`, `labels`): all of it is redacted.
     else if (q.own !== 'other' && rules.fields.get(q.own)?.has(first.toLowerCase())) return `${q.own}.${first.toLowerCase()}`;
     else {
-      const rel = q.relations[first];
+      const rel = ownEntry(q.relations, first);
       // A relation the table above does not know (a newer Ghost's) may hold copies: refused, not guessed.
       if (rel === undefined) return `${first}, a relation the gateway does not judge,`;
       const col = second.toLowerCase();
       if (rel.type && rules.fields.get(rel.type)?.has(col)) return `${rel.type}.${col}`;
-      const copy = rel.copies?.[col];
+      const copy = ownEntry(rel.copies, col);
       if (copy && redacted(rules, copy)) return copy;
-      for (const tf of (rel.table ? COLUMN_COPIES[rel.table]?.[col] : undefined) ?? []) if (redacted(rules, tf)) return tf;
+      for (const tf of (rel.table ? ownEntry(COLUMN_COPIES[rel.table], col) : undefined) ?? []) if (redacted(rules, tf)) return tf;
       return undefined;
     }
   }
   if (q.own !== 'other' && rules.fields.get(q.own)?.has(column)) return `${q.own}.${column}`;
-  for (const tf of COLUMN_COPIES[q.table]?.[column] ?? []) if (redacted(rules, tf)) return tf;
+  for (const tf of ownEntry(COLUMN_COPIES[q.table], column) ?? []) if (redacted(rules, tf)) return tf;
   return undefined;
 }
 
