@@ -27,6 +27,7 @@ function decide(grant: Grant, m: string, p: string, facts: Partial<RequestFacts>
 test('an invite by a key with a ceiling needs the body and Ghost’s roles, then is decided on them', () => {
   const grant: Grant = { version: 1, scopes: ['invites:add'], narrow: { invites: { maxRole: 'contributor' } } };
   assert.deepEqual(decide(grant, 'POST', '/invites'), { allow: 'need', need: { body: true, escalation: { roles: true } } });
+  assert.deepEqual(decide(grant, 'POST', '/invites', { escalation: { roles: ROLES } }), { allow: 'need', need: { body: true } });
   const body = (role_id: string) => ({ invites: [{ email: 'new@example.com', role_id }] });
   assert.deepEqual(decide(grant, 'POST', '/invites', { body: body(ROLES[1]!.id) }), {
     allow: 'need',
@@ -85,4 +86,19 @@ test('a theme upload by a keepActive key needs the active theme and the upload n
 
 test('theme uploads by a key without keepActive are forwarded without reading the body', () => {
   assert.equal(decide({ version: 1, scopes: ['themes:upload'] }, 'POST', '/themes/upload').allow, true);
+});
+
+test('each narrower form rules only its own routes: other reads and writes are neither held back nor asked for facts', () => {
+  const narrow: Grant['narrow'] = { invites: { maxRole: 'contributor' }, themes: { keepActive: true } };
+  const grant: Grant = { version: 1, scopes: ['invites:browse', 'invites:add', 'themes:upload', 'tags:add'], narrow };
+  for (const [m, p] of [
+    ['GET', '/invites'],
+    ['POST', '/tags'],
+  ] as const)
+    assert.equal(decide(grant, m, p).allow, true, `${m} ${p}`);
+  // A ceiling alone does not gather for theme uploads, keepActive alone not for invites.
+  const ceiling: Grant = { version: 1, scopes: ['themes:upload'], narrow: { invites: { maxRole: 'contributor' } } };
+  assert.equal(decide(ceiling, 'POST', '/themes/upload').allow, true);
+  const keep: Grant = { version: 1, scopes: ['invites:add'], narrow: { themes: { keepActive: true } } };
+  assert.equal(decide(keep, 'POST', '/invites').allow, true);
 });

@@ -42,6 +42,8 @@ test('rules and constraints are flagged by what the grant carries', () => {
     [{ sendEmail: false }, true, false],
     [{ sendEmail: true }, false, false],
     [{ constraints: {} }, false, false],
+    [{ confirm: ['posts:edit'] }, true, false],
+    [{ confirm: [] }, false, false],
   ];
   for (const [rest, hasRules, hasConstraints] of table) {
     const g = compileGrant({ version: 1, scopes: ['posts:edit'], ...rest } as Grant);
@@ -72,6 +74,9 @@ test('a grant document parses or lists its errors by path', () => {
     assert.ok(bad.errors.some((e) => e.startsWith('version:')));
     assert.ok(bad.errors.some((e) => e.startsWith('scopes:')));
   }
+  // A nested error names its whole path, dot-separated.
+  const nested = parseGrant({ version: 1, scopes: [], constraints: { posts: { status: ['gone'] } } });
+  assert.ok(!nested.ok && nested.errors.length === 1 && nested.errors[0]!.startsWith('constraints.posts.status.0:'));
   const notObject = parseGrant('posts:edit');
   assert.ok(!notObject.ok && notObject.errors[0]!.startsWith('(grant):'));
 });

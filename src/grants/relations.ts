@@ -102,15 +102,23 @@ export function readRelation(field: RelationField, list: unknown, reservedSlugs:
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/**
+ * A relation list item as Ghost's input serialisers read it: a string stands for one field (a tag's or a
+ * label's name, an author's email), an object is itself; anything else (a number, null, a list) is
+ * undefined, refused by the caller. One guard for the three lists.
+ */
+function itemOf(item: unknown, stringIs: 'name' | 'email'): Json | undefined {
+  if (typeof item === 'string') return { [stringIs]: item };
+  return item && typeof item === 'object' && !Array.isArray(item) ? (item as Json) : undefined;
+}
+
 function readTags(list: unknown[], reservedSlugs: readonly string[]): Reading {
   const refs: Reference[] = [];
   const keptNames: string[] = [];
   for (const [index, item] of list.entries()) {
     // posts.js input serializer: a string is a tag name; an object keeps only id, name and slug.
-    const o: Json =
-      typeof item === 'string' ? { name: item } : item && typeof item === 'object' && !Array.isArray(item) ? (item as Json) : {};
-    if (typeof item !== 'string' && (!item || typeof item !== 'object' || Array.isArray(item)))
-      return { ok: false, why: `tags[${index}] is neither a tag object nor a name` };
+    const o = itemOf(item, 'name');
+    if (o === undefined) return { ok: false, why: `tags[${index}] is neither a tag object nor a name` };
     for (const k of ['id', 'name', 'slug'] as const) {
       if (o[k] !== undefined && typeof o[k] !== 'string') return { ok: false, why: `tags[${index}].${k} must be a string` };
     }
@@ -162,10 +170,8 @@ function readAuthors(list: unknown[]): Reading {
   const refs: Reference[] = [];
   for (const [index, item] of list.entries()) {
     // posts.js input serializer: a string is an author's email.
-    const o: Json =
-      typeof item === 'string' ? { email: item } : item && typeof item === 'object' && !Array.isArray(item) ? (item as Json) : {};
-    if (typeof item !== 'string' && (!item || typeof item !== 'object' || Array.isArray(item)))
-      return { ok: false, why: `authors[${index}] is neither an author object nor an email` };
+    const o = itemOf(item, 'email');
+    if (o === undefined) return { ok: false, why: `authors[${index}] is neither an author object nor an email` };
     // authors.js matchAuthors: the first of id, slug, email that is truthy decides; the rest is ignored.
     const by = (['id', 'slug', 'email'] as const).find((k) => o[k]);
     if (!by) return { ok: false, why: `authors[${index}] names no author (send id, slug or email)` };
@@ -187,10 +193,8 @@ function readLabels(list: unknown[]): Reading {
   const seen = new Set<string>();
   for (const [index, item] of list.entries()) {
     // members.js input serializer: a string is a label name.
-    const o: Json =
-      typeof item === 'string' ? { name: item } : item && typeof item === 'object' && !Array.isArray(item) ? (item as Json) : {};
-    if (typeof item !== 'string' && (!item || typeof item !== 'object' || Array.isArray(item)))
-      return { ok: false, why: `labels[${index}] is neither a label object nor a name` };
+    const o = itemOf(item, 'name');
+    if (o === undefined) return { ok: false, why: `labels[${index}] is neither a label object nor a name` };
     for (const k of ['id', 'name', 'slug'] as const) {
       if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'string')
         return { ok: false, why: `labels[${index}].${k} must be a string` };
