@@ -58,3 +58,32 @@ test('a grant with confirm alone is a grant with rules: the step runs', () => {
   assert.equal(compileGrant({ version: 1, scopes: ['posts:*'], confirm: ['posts:destroy'] }).hasRules, true);
   assert.equal(compileGrant({ version: 1, scopes: ['posts:*'] }).hasRules, false);
 });
+
+test('a write held by a scope item is decided on its body: the approval is for the bytes forwarded', () => {
+  const tags = compileGrant({
+    version: 1,
+    scopes: ['tags:*', 'posts:read', 'pages:read'],
+    confirm: ['tags:add', 'tags:edit', 'tags:destroy'],
+  });
+  const ask = (method: string, path: string, request: Partial<RequestFacts> = {}) =>
+    authorize({
+      grant: tags,
+      route: route(method, path),
+      upstream: { ok: true },
+      request: { query: new Map(), params: path.includes(':id') ? { id: ID } : {}, ...request },
+    });
+  assert.deepEqual(ask('POST', '/tags'), { allow: 'need', need: { body: true } });
+  assert.deepEqual(ask('PUT', '/tags/:id'), { allow: 'need', need: { body: true } });
+  for (const [method, path, item] of [
+    ['POST', '/tags', 'tags:add'],
+    ['PUT', '/tags/:id', 'tags:edit'],
+  ] as const) {
+    const d = ask(method, path, { body: { tags: [{ name: 'x' }] } });
+    assert.ok(d.allow === true, JSON.stringify(d));
+    assert.equal(d.effects.confirm, item);
+  }
+  // A delete has no body to bind: held as it is.
+  const del = ask('DELETE', '/tags/:id');
+  assert.ok(del.allow === true, JSON.stringify(del));
+  assert.equal(del.effects.confirm, 'tags:destroy');
+});
