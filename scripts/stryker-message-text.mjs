@@ -7,12 +7,16 @@
 //      `field`, `reason`, `detail` and every other property carry behaviour or audit content and are mutated), or
 //      describe (a grant part's rule in words, src/grants/grant.ts `GrantPart.describe`);
 //   2. an argument passed to a parameter named message, context, help, hint or why of a function declared in the
-//      same file (`deny(code, message, context, help)`, `fail(code, context)`, `refuse(...)`, `outside(why, field)`),
-//      found through the call's binding, not by the callee's name;
+//      same file or exported by a module of the project it imports with a relative path (`deny(code, message,
+//      context, help)` of authorize/step.ts in authorize/rules/*, `fail(code, context)`, `refuse(...)`,
+//      `outside(why, field)`), found through the call's binding, not by the callee's name;
 //   3. the message argument of `new SomethingError(...)`;
 //   4. the body of a function named describe* (the words of `ghostgate explain` and `token show`);
 //   5. a local constant whose every use is one of the above (e.g. `const what = v.field ? ... : ''` in a message).
 // Only those subtrees are skipped: a call inside them that decides something is mutated where it is declared.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse } from '@babel/parser';
 import { declareValuePlugin, PluginKind } from '@stryker-mutator/api/plugin';
 
 export const TEXT_NAMES = new Set(['message', 'context', 'help', 'hint', 'why']);
@@ -39,7 +43,7 @@ function paramName(param) {
  */
 const declaredArrows = new WeakMap();
 
-/** The function a callee identifier names, when it is declared in this file. */
+/** The function a callee identifier names, when it is declared in this file or imported from a module of the project. */
 function declaredFunction(callPath) {
   const callee = callPath.node.callee;
   if (callee.type !== 'Identifier') return undefined;
@@ -48,7 +52,34 @@ function declaredFunction(callPath) {
   const node = binding.path.node;
   if (node.type === 'FunctionDeclaration') return node;
   if (node.type === 'VariableDeclarator') return declaredArrows.get(node) ?? functionInit(node);
+  if (node.type === 'ImportSpecifier' && binding.path.parent.type === 'ImportDeclaration') {
+    const from = binding.path.parent.source.value;
+    const importer = callPath.hub?.file?.opts?.filename;
+    const name = node.imported.type === 'Identifier' ? node.imported.name : node.imported.value;
+    if (from.startsWith('.') && importer) return exportedFunction(resolve(dirname(importer), from.replace(/\.js$/, '.ts')), name);
+  }
   return undefined;
+}
+
+/** Exported functions of a project module (`deny` of src/pipeline/authorize/step.ts for the rules beside it), by file. */
+const modules = new Map();
+function exportedFunction(file, name) {
+  if (!modules.has(file)) {
+    const found = new Map();
+    try {
+      const ast = parse(readFileSync(file, 'utf8'), { sourceType: 'module', plugins: ['typescript'] });
+      for (const st of ast.program.body) {
+        const d = st.type === 'ExportNamedDeclaration' ? st.declaration : undefined;
+        if (d?.type === 'FunctionDeclaration' && d.id) found.set(d.id.name, d);
+        if (d?.type === 'VariableDeclaration')
+          for (const v of d.declarations) if (v.id.type === 'Identifier' && functionInit(v)) found.set(v.id.name, functionInit(v));
+      }
+    } catch {
+      // Not a file this ignorer can read (a package, another language): its calls are mutated as they are.
+    }
+    modules.set(file, found);
+  }
+  return modules.get(file).get(name);
 }
 
 function functionInit(declarator) {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Instrumenter } from '@stryker-mutator/instrumenter';
 import type { Ignorer } from '@stryker-mutator/api/ignore';
@@ -23,8 +26,8 @@ const quiet = {
 };
 
 /** The string-literal mutants of `source`, by the literal they replace, with whether each was ignored. */
-async function stringMutants(source: string): Promise<Map<string, boolean>> {
-  const result = await new Instrumenter(quiet).instrument([{ name: 'x.ts', content: source, mutate: true }], {
+async function stringMutants(source: string, name = 'x.ts'): Promise<Map<string, boolean>> {
+  const result = await new Instrumenter(quiet).instrument([{ name, content: source, mutate: true }], {
     plugins: null,
     excludedMutations: [],
     ignorers: [messageTextIgnorer],
@@ -68,4 +71,22 @@ test('the same through a function declaration, and a message property; other pro
   assert.equal(m.get("'second words'"), true);
   assert.equal(m.get("'CODE_ONE'"), false);
   assert.equal(m.get("'CODE_TWO'"), false);
+});
+
+test('the same for a function exported by a module of the project that the file imports with a relative path', async () => {
+  // src/pipeline/authorize/rules/*.ts call deny(code, message, context, help) of ../step.ts.
+  const dir = mkdtempSync(join(tmpdir(), 'ghostgate-ignorer-'));
+  writeFileSync(
+    join(dir, 'step.ts'),
+    'export function deny(code: string, message: string, context: string) { return { code, message, context }; }\n',
+  );
+  const m = await stringMutants(
+    [`import { deny } from './step.js';`, `export const rule = (x: string) => (x ? deny('SCOPE_MISSING', 'one', 'two') : undefined);`].join(
+      '\n',
+    ),
+    join(dir, 'rule.ts'),
+  );
+  assert.equal(m.get("'one'"), true);
+  assert.equal(m.get("'two'"), true);
+  assert.equal(m.get("'SCOPE_MISSING'"), false);
 });
