@@ -50,6 +50,7 @@ test('refuses every charset but UTF-8, and every Content-Encoding but identity',
   }
   assert.equal(contentEncodingRefusal({ 'content-encoding': 'identity' }), undefined);
   assert.equal(contentEncodingRefusal({ 'content-encoding': 'Identity' }), undefined);
+  assert.equal(contentEncodingRefusal({ 'content-encoding': ' identity ' }), undefined);
   assert.equal(contentEncodingRefusal({}), undefined);
 });
 
@@ -65,6 +66,8 @@ test('refuses bodies of another type, or whose type does not parse', () => {
     'application/json, text/plain',
     '*/*',
     '',
+    // content-type reads the type, type-is (which decides whether body-parser reads the body) does not.
+    'application/json\t',
   ]) {
     assert.equal(code(decodeJsonBody({ 'content-type': type }, POST)), 'BODY_INVALID', type);
   }
