@@ -41,6 +41,11 @@ test('anything but exactly one named file in the expected field is refused', asy
     ['a file in another field', multipart([{ disposition: 'form-data; name="theme"; filename="a.zip"' }]), TYPE],
     ['a file in the field and another elsewhere', multipart([file, { disposition: 'form-data; name="x"; filename="b.zip"' }]), TYPE],
     ['no file, only a field', multipart([{ disposition: 'form-data; name="file"' }]), TYPE],
+    [
+      'a named file and a nameless one (an octet-stream part)',
+      multipart([file, { disposition: 'form-data; name="x"', type: 'application/octet-stream' }]),
+      TYPE,
+    ],
     ['an empty file name', multipart([{ disposition: 'form-data; name="file"; filename=""' }]), TYPE],
     ['a truncated body', multipart([file]).subarray(0, 60), TYPE],
     ['no boundary', multipart([file]), 'multipart/form-data'],
