@@ -122,7 +122,7 @@ describe('Forwarder', () => {
   });
 
   test('an inspected JSON answer: a rewrite reaches the client (without Ghost’s etag); UNCHANGED sends Ghost’s bytes as they were', async () => {
-    const ghostBody = '{"users":[{"id":"u1","email":"a@x"}] }';
+    const ghostBody = `{"users":[{"id":"u1","email":"a@x"}] }${' '.repeat(64)}`; // over 64 bytes: the inspection cap is not tiny
     answer = (_req, res) => {
       res.writeHead(200, {
         'content-type': 'application/json',
