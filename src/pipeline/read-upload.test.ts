@@ -41,6 +41,11 @@ test('anything but exactly one named file in the expected field is refused', asy
     ['a file in another field', multipart([{ disposition: 'form-data; name="theme"; filename="a.zip"' }]), TYPE],
     ['a file in the field and another elsewhere', multipart([file, { disposition: 'form-data; name="x"; filename="b.zip"' }]), TYPE],
     ['no file, only a field', multipart([{ disposition: 'form-data; name="file"' }]), TYPE],
+    [
+      'a named file and a nameless one (an octet-stream part)',
+      multipart([file, { disposition: 'form-data; name="x"', type: 'application/octet-stream' }]),
+      TYPE,
+    ],
     ['an empty file name', multipart([{ disposition: 'form-data; name="file"; filename=""' }]), TYPE],
     ['a truncated body', multipart([file]).subarray(0, 60), TYPE],
     ['no boundary', multipart([file]), 'multipart/form-data'],
@@ -53,4 +58,37 @@ test('anything but exactly one named file in the expected field is refused', asy
   }
   const gz = await uploadFileName(multipart([file]), { 'content-type': TYPE, 'content-encoding': 'gzip' }, 'file');
   assert.equal(gz.ok, false, 'a compressed upload');
+});
+
+test('the multipart type is read with spaces where busboy allows them, and an identity Content-Encoding is no encoding', async () => {
+  const body = multipart([{ disposition: 'form-data; name="file"; filename="a.zip"', type: 'application/zip' }]);
+  for (const [what, headers] of [
+    ['space before the parameters', { 'content-type': `multipart/form-data ; boundary=${B}` }],
+    ['capitals', { 'content-type': `Multipart/Form-Data; boundary=${B}` }],
+    ['identity', { 'content-type': TYPE, 'content-encoding': ' Identity ' }],
+  ] as const)
+    assert.deepEqual(await uploadFileName(body, headers, 'file'), { ok: true, originalname: 'a.zip' }, what);
+  for (const [what, headers] of [
+    ['no type', {}],
+    ['a type without parameters', { 'content-type': 'multipart/form-data' }],
+    ['a type that only ends in multipart/form-data', { 'content-type': `x-multipart/form-data; boundary=${B}` }],
+  ] as const)
+    assert.equal((await uploadFileName(body, headers, 'file')).ok, false, what);
+});
+
+test('a body cut inside the file part is refused, not thrown (it took the gateway down)', async () => {
+  const whole = multipart([{ disposition: 'form-data; name="file"; filename="a.zip"', type: 'application/zip' }]);
+  for (const cut of [whole.length - 12, whole.length - 4]) {
+    const r = await uploadFileName(whole.subarray(0, cut), { 'content-type': TYPE }, 'file');
+    assert.equal(r.ok, false, `cut at ${cut} of ${whole.length}`);
+  }
+});
+
+test('a file part without a file name (busboy reads an octet-stream part as a file) is refused', async () => {
+  const r = await uploadFileName(
+    multipart([{ disposition: 'form-data; name="file"', type: 'application/octet-stream' }]),
+    { 'content-type': TYPE },
+    'file',
+  );
+  assert.equal(r.ok, false);
 });

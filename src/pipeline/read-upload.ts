@@ -39,13 +39,17 @@ export function uploadFileName(raw: Buffer, headers: IncomingHttpHeaders, field:
       done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` });
       return;
     }
+    const fail = (e: unknown) => {
+      done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` });
+    };
     bb.on('file', (name, stream, info) => {
       files.push({ field: name, filename: info.filename });
+      // CASE: a body cut inside a file part: busboy emits "Unexpected end of form" on the file's stream, not on
+      // busboy's; without a listener it was an uncaught exception that took the gateway down.
+      stream.on('error', fail);
       stream.resume();
     });
-    bb.on('error', (e) => {
-      done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` });
-    });
+    bb.on('error', fail);
     bb.on('close', () => {
       const named = files.filter((f) => f.filename !== undefined && f.filename !== '');
       if (files.length !== 1 || named.length !== 1 || named[0]!.field !== field) {

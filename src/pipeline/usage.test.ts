@@ -49,3 +49,18 @@ test('a failed write is reported, not thrown', async () => {
   await u.close();
   assert.deepEqual(errors, ['store gone']);
 });
+
+test('uses are written every intervalMs without a call to flush; the timer does not keep the process alive', async () => {
+  const { keys, batches } = fakeKeys();
+  const u = new UsageRecorder(keys, 20);
+  u.add('a', 1);
+  await new Promise((r) => setTimeout(r, 200));
+  const keepsAlive = (u as unknown as { timer: NodeJS.Timeout }).timer.hasRef();
+  const written = [...batches];
+  await u.close();
+  assert.deepEqual(written, [[{ id: 'a', count: 1, lastAt: 1 }]]);
+  assert.equal(keepsAlive, false);
+  u.add('b', 2);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(batches.length, 1, 'closed: the timer is stopped');
+});

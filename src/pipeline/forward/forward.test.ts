@@ -122,7 +122,7 @@ describe('Forwarder', () => {
   });
 
   test('an inspected JSON answer: a rewrite reaches the client (without Ghost’s etag); UNCHANGED sends Ghost’s bytes as they were', async () => {
-    const ghostBody = '{"users":[{"id":"u1","email":"a@x"}] }';
+    const ghostBody = `{"users":[{"id":"u1","email":"a@x"}] }${' '.repeat(64)}`; // over 64 bytes: the inspection cap is not tiny
     answer = (_req, res) => {
       res.writeHead(200, {
         'content-type': 'application/json',
@@ -220,4 +220,101 @@ describe('Forwarder', () => {
     assert.equal(o.ok, false);
     if (!o.ok) assert.deepEqual([o.code, o.sent], ['UPSTREAM_UNREACHABLE', false]);
   });
+
+  test('what Ghost is sent: the request id, a checked body with the type it was read as, Accept-Encoding on a streamed answer, no conditional headers on an inspected one', async () => {
+    answer = (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '12' });
+      res.end('{"posts":[]}');
+    };
+    const bytes = Buffer.from('{"posts":[{}]}');
+    request = { ...request, requestId: 'req-1', body: { bytes, type: 'application/json' } };
+    const streamed = await raw(
+      'POST /posts/ HTTP/1.1\r\nHost: gate\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\nxx',
+      false,
+    );
+    assert.equal(streamed.split('\r\n\r\n')[1], '{"posts":[]}');
+    const o = await outcome;
+    assert.deepEqual(o.ok && [o.status, o.bytesOut], [200, 12], 'bytes out from Content-Length');
+    const h = seen[0]!.headers;
+    assert.deepEqual(
+      [h['x-request-id'], h['content-type'], h['content-length'], seen[0]!.body, h['accept-encoding'], h['x-forwarded-proto']],
+      ['req-1', 'application/json', String(bytes.length), bytes.toString(), 'gzip', 'http'],
+    );
+    request = { ...request, body: null, inspect: () => UNCHANGED };
+    await raw(
+      'GET /posts/ HTTP/1.1\r\nHost: gate\r\nIf-None-Match: W/"a"\r\nIf-Modified-Since: Tue, 01 Jan 2030 00:00:00 GMT\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n',
+      false,
+    );
+    const i = seen[1]!.headers;
+    assert.deepEqual([i['if-none-match'], i['if-modified-since'], i['accept-encoding']], [undefined, undefined, undefined]);
+  });
+
+  test('an inspected JSON answer without a body is sent as it is, without calling inspect; one that does not parse is UPSTREAM_BAD_ANSWER', async () => {
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('');
+    };
+    request = { ...request, body: null, inspect: (s, json) => (inspected.push([s, json]), json) };
+    await raw('GET /x/ HTTP/1.1\r\nHost: gate\r\nConnection: close\r\n\r\n', false);
+    const empty = await outcome;
+    assert.deepEqual([empty.ok, inspected], [true, []]);
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"posts":');
+    };
+    await raw('GET /x/ HTTP/1.1\r\nHost: gate\r\nConnection: close\r\n\r\n', false);
+    const bad = await outcome;
+    assert.deepEqual(!bad.ok && [bad.code, bad.status, bad.sent], ['UPSTREAM_BAD_ANSWER', 200, true]);
+  });
+
+  test('a streamed answer that is settled first counts the bytes it sends', async () => {
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('abc');
+      res.end('defg');
+    };
+    request = { ...request, body: null, settle: async () => {} };
+    const got = await raw('GET /x/ HTTP/1.1\r\nHost: gate\r\nConnection: close\r\n\r\n', false);
+    assert.match(got, /^HTTP\/1\.1 200/);
+    const o = await outcome;
+    assert.deepEqual(o.ok && [o.status, o.bytesOut], [200, 7]);
+  });
+
+  test('fetchRecord: a GET with the upstream credential; 404 is no record, another status or a non-object answer throws', async () => {
+    let status = 200;
+    let body = '{"posts":[{"id":"p1"}]}';
+    answer = (_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(body);
+    };
+    assert.deepEqual(await forwarder.fetchRecord('/posts/p1/', 'Ghost upstream'), { posts: [{ id: 'p1' }] });
+    const h = seen[0]!.headers;
+    assert.deepEqual(
+      [h.authorization, h.accept, h['x-forwarded-proto'], h.host],
+      ['Ghost upstream', 'application/json', 'http', ghostUrl.slice(7)],
+    );
+    status = 404;
+    assert.equal(await forwarder.fetchRecord('/posts/p2/', 'Ghost upstream'), null);
+    status = 500;
+    await assert.rejects(forwarder.fetchRecord('/posts/p1/', 'Ghost upstream'));
+    status = 201;
+    await assert.rejects(forwarder.fetchRecord('/posts/p1/', 'Ghost upstream'));
+    status = 200;
+    for (const b of ['null', '"x"', '1']) {
+      body = b;
+      await assert.rejects(forwarder.fetchRecord('/posts/p1/', 'Ghost upstream'), Error, b);
+    }
+  });
+});
+
+test('the upstream URL’s path is the base of every path, without trailing slashes', async () => {
+  for (const [url, base] of [
+    ['http://127.0.0.1:9/blog//', '/blog'],
+    ['http://127.0.0.1:9/', ''],
+    ['http://127.0.0.1:9/a/b', '/a/b'],
+  ] as const) {
+    const f = new Forwarder(url, 1000, 1);
+    assert.equal(f.basePath, base, url);
+    await f.close();
+  }
 });

@@ -11,6 +11,7 @@ import {
   parseCidrs,
   RateLimiter,
   secondsToUtcMidnight,
+  utcDay,
 } from './lifecycle.js';
 import type { KeyRecord } from '../../store/store.js';
 
@@ -110,4 +111,56 @@ test('a key chain: each key is checked in turn (revoked, window, IP), the IP che
   assert.equal(await loadAncestors(child, async () => undefined), undefined, 'a parent that is gone');
   const loop = key({ id: 'l'.repeat(24), status: 'active', parentId: 'l'.repeat(24) });
   assert.equal(await loadAncestors(loop, async () => loop), undefined, `deeper than ${MAX_KEY_DEPTH}`);
+});
+
+test('X-Forwarded-For: a list or repeated header read as one, mapped addresses normalised, every hop trusted gives the left-most, no socket address is none', () => {
+  const trusted = parseCidrs(['127.0.0.1', '10.0.0.0/8']);
+  assert.equal(clientIp('127.0.0.1', ['203.0.113.5', '10.0.0.2'], trusted), '203.0.113.5');
+  assert.equal(clientIp('::ffff:127.0.0.1', '::ffff:203.0.113.5, ::FFFF:10.0.0.2', trusted), '203.0.113.5');
+  assert.equal(clientIp('127.0.0.1', '10.0.0.5, 10.0.0.6', trusted), '10.0.0.5');
+  assert.equal(
+    clientIp('127.0.0.1', '203.0.113.5, garbage, 10.0.0.2', trusted),
+    undefined,
+    'a hop that does not parse, right of the client',
+  );
+  assert.equal(clientIp(undefined, '203.0.113.5', trusted), '');
+  assert.equal(clientIp('2001:db8::1', '203.0.113.5', parseCidrs(['2001:db8::/32'])), '203.0.113.5', 'an IPv6 proxy');
+});
+
+test('IP allowlists: no list or an empty one allows every address; an address that does not parse is not allowed; single IPv6 addresses', () => {
+  const code = (v: ReturnType<typeof checkIp>) => (v.ok ? 'ok' : v.code);
+  assert.equal(code(checkIp({ ipAllow: [] }, undefined)), 'ok');
+  assert.equal(code(checkIp({}, undefined)), 'ok');
+  assert.equal(code(checkIp({ ipAllow: ['10.0.0.0/8'] }, undefined)), 'HEADER_AMBIGUOUS');
+  assert.equal(code(checkIp({ ipAllow: ['10.0.0.0/8'] }, '')), 'IP_NOT_ALLOWED');
+  assert.equal(code(checkIp({ ipAllow: ['10.0.0.0/8'] }, 'garbage')), 'IP_NOT_ALLOWED');
+  const six = { ipAllow: ['2001:db8::7'] };
+  assert.equal(code(checkIp(six, '2001:db8::7')), 'ok');
+  assert.equal(code(checkIp(six, '2001:db8::8')), 'IP_NOT_ALLOWED');
+  assert.equal(code(checkIp({ ipAllow: ['::ffff:10.0.0.1'] }, '10.0.0.1')), 'ok', 'a mapped entry is its IPv4 address');
+  assert.throws(() => parseCidrs(['::ffff:10.0.0.0/33']), Error, 'a mapped entry takes an IPv4 prefix');
+  // The same list object is parsed once and remembered; the answer does not change on the second call.
+  const list = { ipAllow: ['192.0.2.0/24'] };
+  assert.deepEqual(
+    [code(checkIp(list, '192.0.2.9')), code(checkIp(list, '192.0.2.9')), code(checkIp(list, '192.0.3.9'))],
+    ['ok', 'ok', 'IP_NOT_ALLOWED'],
+  );
+});
+
+test('a key chain: the key itself is checked first (revoked, not yet valid, its own allowlist), each refusal with its code', () => {
+  const k = key({ id: 'c'.repeat(24), status: 'active', parentId: null });
+  const code = (v: ReturnType<typeof checkKeyChain>) => (v.ok ? 'ok' : v.code);
+  assert.equal(code(checkKeyChain([{ ...k, status: 'revoked' }], 1000, '10.0.0.1')), 'KEY_REVOKED');
+  assert.equal(code(checkKeyChain([{ ...k, notBefore: 2000 }], 1000, '10.0.0.1')), 'KEY_NOT_YET_VALID');
+  assert.equal(code(checkKeyChain([k, { ...k, id: 'p'.repeat(24), notBefore: 2000 }], 1000, 'unknown')), 'KEY_NOT_YET_VALID');
+  assert.equal(code(checkKeyChain([{ ...k, limits: { ipAllow: ['10.0.0.0/8'] } }], 1000, '192.168.0.1')), 'IP_NOT_ALLOWED');
+  assert.equal(code(checkKeyChain([], 1000, '10.0.0.1')), 'ok');
+});
+
+test('UTC days and the seconds to the next UTC midnight', () => {
+  assert.equal(utcDay(Date.UTC(2026, 10, 27, 23, 59, 59, 999)), '2026-11-27');
+  assert.equal(utcDay(Date.UTC(2026, 10, 28)), '2026-11-28');
+  assert.equal(secondsToUtcMidnight(Date.UTC(2026, 10, 28)), 86_400);
+  assert.equal(secondsToUtcMidnight(Date.UTC(2026, 10, 27, 23, 59, 59, 500)), 1, 'rounded up');
+  assert.equal(secondsToUtcMidnight(Date.UTC(2026, 11, 31, 12)), 43_200, 'across a year');
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { contentEncodingRefusal, decodeJsonBody, readJsonBody } from './read-body.js';
+import { contentEncodingRefusal, decodeJsonBody, hasBody, readJsonBody, uploadTypeRefusal } from './read-body.js';
 
 // What body-parser would read differently is proven against Ghost's own body-parser in test/e2e/body-differential.test.ts.
 const POST = Buffer.from('{"posts":[{"title":"café ☃","status":"draft"}]}');
@@ -50,6 +50,7 @@ test('refuses every charset but UTF-8, and every Content-Encoding but identity',
   }
   assert.equal(contentEncodingRefusal({ 'content-encoding': 'identity' }), undefined);
   assert.equal(contentEncodingRefusal({ 'content-encoding': 'Identity' }), undefined);
+  assert.equal(contentEncodingRefusal({ 'content-encoding': ' identity ' }), undefined);
   assert.equal(contentEncodingRefusal({}), undefined);
 });
 
@@ -65,6 +66,8 @@ test('refuses bodies of another type, or whose type does not parse', () => {
     'application/json, text/plain',
     '*/*',
     '',
+    // content-type reads the type, type-is (which decides whether body-parser reads the body) does not.
+    'application/json\t',
   ]) {
     assert.equal(code(decodeJsonBody({ 'content-type': type }, POST)), 'BODY_INVALID', type);
   }
@@ -113,4 +116,47 @@ test('readJsonBody returns the bytes it read, refuses a body over the limit, and
     1024,
   );
   assert.equal('code' in gz && gz.code, 'BODY_ENCODING');
+});
+
+test('a request has a body when it is chunked or declares a length other than 0', () => {
+  assert.equal(hasBody({}), false);
+  assert.equal(hasBody({ 'content-length': '0' }), false);
+  assert.equal(hasBody({ 'content-length': '1' }), true);
+  assert.equal(hasBody({ 'transfer-encoding': 'chunked' }), true);
+  assert.equal(hasBody({ 'transfer-encoding': 'chunked', 'content-length': '0' }), true);
+});
+
+test('an upload is multipart/form-data with a non-empty boundary, or has no body', () => {
+  const MP = 'multipart/form-data; boundary=XyZ';
+  for (const [what, headers] of [
+    ['no body', {}],
+    ['a zero length, whatever the type', { 'content-length': '0', 'content-type': 'application/json' }],
+    ['multipart with a boundary', { 'content-length': '9', 'content-type': MP }],
+    ['multipart in capitals, chunked', { 'transfer-encoding': 'chunked', 'content-type': 'Multipart/Form-Data; Boundary=XyZ' }],
+  ] as const)
+    assert.equal(uploadTypeRefusal(headers), undefined, what);
+  for (const [what, headers] of [
+    ['no type', { 'content-length': '9' }],
+    ['no type, chunked', { 'transfer-encoding': 'chunked' }],
+    ['no boundary', { 'content-length': '9', 'content-type': 'multipart/form-data' }],
+    ['an empty boundary', { 'content-length': '9', 'content-type': 'multipart/form-data; boundary=""' }],
+    ['another type with a boundary', { 'content-length': '9', 'content-type': 'multipart/mixed; boundary=XyZ' }],
+    ['JSON', { 'content-length': '9', 'content-type': 'application/json' }],
+    ['a type that does not parse', { 'content-length': '9', 'content-type': 'multipart/form-data; boundary' }],
+  ] as const)
+    assert.equal(uploadTypeRefusal(headers)?.code, 'BODY_INVALID', what);
+});
+
+test('readJsonBody: a body of exactly the limit is read; a refusal of a request without a body is returned; Content-Encoding is refused before the body is read', async () => {
+  const req = (headers: Record<string, string>, chunks: Buffer[]) => Object.assign(Readable.from(chunks), { headers });
+  const exact = await readJsonBody(req({ 'content-type': 'application/json', 'content-length': String(POST.length) }, [POST]), POST.length);
+  assert.deepEqual(exact, { raw: POST, json: { posts: [{ title: 'café ☃', status: 'draft' }] } });
+  const latin1 = await readJsonBody(req({ 'content-type': 'application/json; charset=latin1' }, []), 1024);
+  assert.equal('code' in latin1 && latin1.code, 'BODY_ENCODING');
+  // Over the limit and compressed: the encoding decides, before a byte is counted.
+  const gzBig = await readJsonBody(
+    req({ 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' }, [POST, POST]),
+    4,
+  );
+  assert.equal('code' in gzBig && gzBig.code, 'BODY_ENCODING');
 });

@@ -24,6 +24,8 @@ export type BodyRefusal = { code: ErrorCode; context: string };
 export type JsonBody = { raw: Buffer; json: unknown };
 
 const refuse = (code: ErrorCode, context: string): BodyRefusal => ({ code, context });
+// CASE: body-parser's UTF-8 decoder strips a BOM and replaces invalid sequences; the gateway accepts neither. `fatal`
+// refuses an invalid sequence; `ignoreBOM` keeps a BOM in the text as U+FEFF, which the first-character check refuses.
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // body-parser's strict mode: the first character after RFC 8259 whitespace (lib/types/json.js FIRST_CHAR_REGEXP).
 const FIRST_CHAR = /^[ \t\n\r]*([^ \t\n\r])/;
@@ -87,8 +89,6 @@ export function decodeJsonBody(headers: IncomingHttpHeaders, raw: Buffer): { jso
   if (charset !== undefined && charset.toLowerCase() !== 'utf-8')
     return refuse('BODY_ENCODING', `charset "${charset.slice(0, 40)}" is refused: send UTF-8`);
   if (raw.length === 0) return { json: {} };
-  // CASE: body-parser's UTF-8 decoder strips a BOM and replaces invalid sequences; the gateway accepts neither.
-  if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) return refuse('BODY_INVALID', 'the body starts with a byte order mark');
   let text: string;
   try {
     text = UTF8.decode(raw);
