@@ -32,16 +32,16 @@ export function uploadFileName(raw: Buffer, headers: IncomingHttpHeaders, field:
       settled = true;
       resolve(v);
     };
+    const fail = (e: unknown) => {
+      done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` });
+    };
     let bb: busboy.Busboy;
     try {
       bb = busboy({ headers: { 'content-type': type }, defParamCharset: 'latin1' });
     } catch (e) {
-      done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` });
+      fail(e);
       return;
     }
-    const fail = (e: unknown) => {
-      done({ ok: false, why: `the multipart body does not parse: ${(e as Error).message}` });
-    };
     bb.on('file', (name, stream, info) => {
       files.push({ field: name, filename: info.filename });
       // CASE: a body cut inside a file part: busboy emits "Unexpected end of form" on the file's stream, not on
