@@ -88,18 +88,19 @@ function decideConstraints(ctx: AuthorizeContext): Decision | undefined {
         }
         if (route.method === 'GET') effects.check = { resource, constraint: c, owned };
       }
-      if (route.resource === resource && route.action === 'copy' && needsOwnedIds(c)) effects.ledger = resource;
-    } else {
-      // mode.mode === 'body'
-      if (needsOwnedIds(c)) effects.ledger = resource;
     }
+    // mode 'body' (POST /posts/, /pages/, /members/) is judged by the body checks; the record it
+    // creates, like a copy's, goes into the ledger by ledgerStep below.
   }
   return undefined;
 }
 
 export const constraintsStep: AuthorizeStep = { name: 'constraints', kind: 'constraints', withRules: true, decide: decideConstraints };
 
-/** A record this key creates under a created-by-key constraint goes into its ledger. */
+/**
+ * A record this key creates (add) or copies under a created-by-key constraint goes into its ledger:
+ * the one place the ledger effect is set for posts, pages and members.
+ */
 export const ledgerStep: AuthorizeStep = {
   name: 'ledger',
   kind: 'constraints',
