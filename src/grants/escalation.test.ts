@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadEscalation } from '../catalog/escalation.js';
 import { subGrantProblems } from './attenuate.js';
-import { describeEscalation, escalationOf, escalationRefusal } from './escalation.js';
+import { describeEscalation, escalationOf, describeEscalationRefusal } from './escalation.js';
 import { parseGrant, type Grant } from './grant.js';
 import { IDENTITY_RULES } from './identity.js';
 import { PRESETS } from './presets.js';
@@ -79,8 +79,8 @@ test('a narrower form takes a scope out of escalation only when it bounds it', (
 test('escalation keys are described as equivalent to full access, with each scope and its narrower form', () => {
   const e = escalationOf(g(['invites:add', 'posts:browse']));
   assert.match(describeEscalation(e), /^equivalent to full access: 1 escalation scope \(identity\): invites:add$/);
-  assert.match(escalationRefusal(e), /invites:add \(identity\): .*narrower form: narrow\.invites\.maxRole/);
-  assert.match(escalationRefusal(e), /--allow-escalation/);
+  assert.match(describeEscalationRefusal(e), /invites:add \(identity\): .*narrower form: narrow\.invites\.maxRole/);
+  assert.match(describeEscalationRefusal(e), /--allow-escalation/);
   assert.equal(describeEscalation(escalationOf(g(['posts:browse']))), 'no escalation scope');
   assert.match(describeEscalation(escalationOf(g(['*']))), /and \d+ more$/);
 });

@@ -65,7 +65,7 @@ export function describeEscalation(r: EscalationReport, max = 6): string {
 }
 
 /** The refusal `token create` gives without --allow-escalation: each scope, why, and the narrower form when there is one. */
-export function escalationRefusal(r: EscalationReport): string {
+export function describeEscalationRefusal(r: EscalationReport): string {
   const lines = r.held.map(
     (h) => `  ${h.scope} (${h.categories.join(', ')}): ${h.why}${h.narrower ? `; narrower form: narrow.${h.narrower}` : ''}`,
   );

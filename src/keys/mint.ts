@@ -4,7 +4,7 @@ import type { Config } from '../config/config.js';
 export type KeyPolicy = Config['policy'];
 import { AnchorError, pinAnchors, pinnedAnchors, unpinnedAnchors, type AnchorLookup } from '../grants/anchors.js';
 import { inheritRules, subGrantProblems } from '../grants/attenuate.js';
-import { escalationOf, escalationRefusal } from '../grants/escalation.js';
+import { escalationOf, describeEscalationRefusal } from '../grants/escalation.js';
 import { validateConfirm } from '../grants/confirm.js';
 import { parseGrant, validateScopes, type Grant } from '../grants/grant.js';
 import { parseCidrs } from '../pipeline/lifecycle/lifecycle.js';
@@ -133,7 +133,7 @@ export async function mintKey(
     limits = limits ?? {};
   } else if (spec.allowEscalation !== true) {
     const e = escalationOf(grant);
-    if (e.fullAccess) throw new MintError(escalationRefusal(e));
+    if (e.fullAccess) throw new MintError(describeEscalationRefusal(e));
   }
   if (!parent) grant = await pin(grant);
   checkPolicy(policy, expiresAt, now, spec.notBefore ?? null);
