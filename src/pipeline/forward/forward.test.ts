@@ -2,7 +2,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { Forwarder, UNCHANGED, type ForwardOutcome, type ForwardRequest } from './forward.js';
+import { errors as undiciErrors } from 'undici';
+import { Forwarder, UNCHANGED, classify, type ForwardOutcome, type ForwardRequest } from './forward.js';
 
 /**
  * The forwarder against a strict fake Ghost: what it sends (headers), and
@@ -25,6 +26,8 @@ describe('Forwarder', () => {
   let request: Omit<ForwardRequest, 'method' | 'pathAndQuery'>;
   let outcome: Promise<ForwardOutcome>;
   let inspected: unknown[];
+  /** Settles when the front door's response closes: the client left, or the answer was sent. */
+  let frontClosed: Promise<unknown>;
 
   before(async () => {
     ghost = createServer((req, res) => {
@@ -46,6 +49,7 @@ describe('Forwarder', () => {
     let settle: (o: ForwardOutcome) => void;
     front = createServer((req, res) => {
       outcome = new Promise((r) => (settle = r));
+      frontClosed = new Promise((r) => res.once('close', r));
       void forwarder.forward(req, res, { method: req.method ?? 'GET', pathAndQuery: req.url ?? '/', ...request }).then((o) => {
         settle(o);
         if (!o.ok && !res.headersSent && !res.destroyed) res.writeHead(502).end();
@@ -180,15 +184,79 @@ describe('Forwarder', () => {
     }
   });
 
-  test('a hang-up during a streamed answer: Ghost’s status is reported, the write counted as done', async () => {
+  test('a hang-up during a streamed answer: Ghost’s status is reported, the answer begun, the write counted as done; straight or settled first', async () => {
     answer = (_req, res) => {
       res.writeHead(201, { 'content-type': 'application/json' });
       res.write('{"webhooks":[');
       setTimeout(() => res.end('{"id":"w1"}]}'), 300);
     };
-    await raw(post('{}'), true);
-    const o = await outcome;
-    assert.equal(o.status, 201);
+    for (const settle of [undefined, async () => {}]) {
+      request = { authorization: 'Ghost upstream-token', body: 'stream', ...(settle ? { settle } : {}) };
+      const got = await raw(post('{}'), true);
+      assert.match(got, /^HTTP\/1\.1 201/, 'the head reached the client before it left');
+      const o = await outcome;
+      assert.deepEqual(
+        o.ok ? o : [o.responseStarted, o.status, o.sent],
+        [true, 201, true],
+        settle ? 'settled, piped' : 'pool.stream into the response',
+      );
+    }
+  });
+
+  test('a client gone before Ghost’s head arrives: Ghost’s answer is read to the end and sent nowhere, the call done', async () => {
+    // Ghost answers once the gateway has seen the client leave.
+    answer = (_req, res) =>
+      void frontClosed.then(() => {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end('{"webhooks":[{"id":"w1"}]}');
+      });
+    for (const settle of [undefined, async () => {}]) {
+      seen = [];
+      request = { authorization: 'Ghost upstream-token', body: 'stream', ...(settle ? { settle } : {}) };
+      assert.equal(await raw(post('{"webhooks":[{}]}'), true), '', 'the client hung up before any answer');
+      const o = await outcome;
+      assert.deepEqual(o.ok ? [o.ok, o.status] : o, [true, 201], settle ? 'settled, piped' : 'pool.stream');
+      assert.deepEqual(
+        seen.map((x) => [x.body, x.complete]),
+        [['{"webhooks":[{}]}', true]],
+      );
+    }
+  });
+
+  test('Ghost too slow: no head in time, or a body that stalls, is UPSTREAM_TIMEOUT and may have been done', async () => {
+    const normal = forwarder;
+    forwarder = new Forwarder(ghostUrl, 150, 1);
+    try {
+      answer = () => {};
+      await raw(post('{}'), false);
+      const noHead = await outcome;
+      assert.deepEqual(noHead.ok ? noHead : [noHead.code, noHead.status, noHead.sent, noHead.responseStarted], [
+        'UPSTREAM_TIMEOUT',
+        null,
+        true,
+        false,
+      ]);
+      answer = (_req, res) => {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.write('{"webhooks":[');
+      };
+      // Settled first, so the answer goes through pipeline(), which reports undici's BodyTimeoutError. (Straight
+      // through pool.stream, undici destroys the response and reports ERR_STREAM_PREMATURE_CLOSE instead: the same
+      // status, sent and responseStarted, labelled UPSTREAM_UNREACHABLE.)
+      request = { ...request, settle: async () => {} };
+      await raw(post('{}'), false);
+      const stalled = await outcome;
+      assert.deepEqual(stalled.ok ? stalled : [stalled.code, stalled.status, stalled.sent, stalled.responseStarted], [
+        'UPSTREAM_TIMEOUT',
+        201,
+        true,
+        true,
+      ]);
+    } finally {
+      ghost.closeAllConnections();
+      await forwarder.close(true);
+      forwarder = normal;
+    }
   });
 
   test('an upload cut before its end is aborted: reported as never sent', async () => {
@@ -317,4 +385,34 @@ test('the upstream URL’s path is the base of every path, without trailing slas
     assert.equal(f.basePath, base, url);
     await f.close();
   }
+});
+
+test('classify: a connection never made is never sent; a timeout or a broken connection after it may have been done', () => {
+  const withCode = (code: string) => Object.assign(new Error(code), { code });
+  for (const code of [
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'EADDRNOTAVAIL',
+    'UND_ERR_CONNECT_TIMEOUT',
+  ]) {
+    assert.deepEqual(classify(withCode(code)), { code: 'UPSTREAM_UNREACHABLE', context: code, sent: false }, code);
+  }
+  for (const code of ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']) {
+    assert.deepEqual(classify(withCode(code)), { code: 'UPSTREAM_UNREACHABLE', context: code, sent: true }, code);
+  }
+  assert.deepEqual(classify(new TypeError('x')), { code: 'UPSTREAM_UNREACHABLE', context: 'TypeError', sent: true });
+  assert.deepEqual(classify(new undiciErrors.ConnectTimeoutError()), {
+    code: 'UPSTREAM_TIMEOUT',
+    context: 'ConnectTimeoutError',
+    sent: false,
+  });
+  assert.deepEqual(classify(new undiciErrors.HeadersTimeoutError()), {
+    code: 'UPSTREAM_TIMEOUT',
+    context: 'HeadersTimeoutError',
+    sent: true,
+  });
+  assert.deepEqual(classify(new undiciErrors.BodyTimeoutError()), { code: 'UPSTREAM_TIMEOUT', context: 'BodyTimeoutError', sent: true });
 });

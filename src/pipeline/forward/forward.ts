@@ -234,7 +234,8 @@ const NOT_CONNECTED = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-function classify(err: unknown): { code: ErrorCode; context: string; sent: boolean } {
+/** What a failed call to Ghost was: a timeout or unreachable, and whether the request may have reached Ghost. */
+export function classify(err: unknown): { code: ErrorCode; context: string; sent: boolean } {
   const code = (err as { code?: string }).code ?? '';
   if (
     err instanceof undiciErrors.HeadersTimeoutError ||
