@@ -236,11 +236,10 @@ export async function authenticateKey(
   ip: string | undefined,
   traffic = true,
 ): Promise<AuthResult> {
-  const no = (code: ErrorCode, context: string, key?: KeyRecord, retryAfterS?: number): AuthResult => {
-    const refusal = refuse(code, context, undefined, key);
-    if (retryAfterS !== undefined) refusal.retryAfterS = retryAfterS;
-    return { ok: false, refusal };
-  };
+  const no = (code: ErrorCode, context: string, key?: KeyRecord): AuthResult => ({
+    ok: false,
+    refusal: refuse(code, context, undefined, key),
+  });
   const t = checkToken(authorization, expectedAud, nowMs, { clockSkewS: deps.clockSkewS });
   if (!t.ok) return no(t.code, t.context);
   const key = await deps.store.keys.get(t.keyId);
