@@ -127,3 +127,13 @@ test('the summary never carries a raw control character of the title, and is at 
   await approvalGate(store, call({ title: 'x'.repeat(500), item: 'y'.repeat(400) }), 0);
   assert.equal(asked[1]!.summary.length, 300);
 });
+
+test('the summary the person deciding reads names the route, the record, the title (JSON-quoted, its first 80 characters), the item and the key', async () => {
+  const { store, asked } = fakeStore({ status: 'pending' });
+  await approvalGate(store, call({ title: 'Launch "day"' }), 0);
+  assert.equal(asked[0]!.summary, `PUT /posts/:id id=${ID} title "Launch \\"day\\"" (posts:publish) by key writer`);
+  await approvalGate(store, call({ params: { id: ID, type: 'x' } }), 0);
+  assert.equal(asked[1]!.summary, `PUT /posts/:id id=${ID} type=x (posts:publish) by key writer`);
+  await approvalGate(store, call({ title: 'x'.repeat(100) }), 0);
+  assert.equal(asked[2]!.summary, `PUT /posts/:id id=${ID} title "${'x'.repeat(80)}" (posts:publish) by key writer`);
+});

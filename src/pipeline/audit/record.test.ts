@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chainHash, genesis, GENESIS, signCheckpoint, signHead, verifyChain, type AuditEntry, type AuditRow } from './record.js';
+import {
+  chainHash,
+  checkpointValid,
+  genesis,
+  GENESIS,
+  signCheckpoint,
+  signHead,
+  verifyChain,
+  type AuditEntry,
+  type AuditRow,
+} from './record.js';
 
 const KEY = Buffer.alloc(32, 9);
 const entry = (i: number): AuditEntry => ({
@@ -114,4 +124,23 @@ test('verifying a named chain: its first and last records, a forged checkpoint, 
   const cp = signCheckpoint(KEY, 2, a[1]!.hash, 9, 'a');
   assert.equal((await verifyChain(KEY, a.slice(2), cp, 'a')).ok, true);
   assert.match((await verifyChain(KEY, a.slice(2), { ...cp, signature: 'f'.repeat(64) }, 'a')).problems.join(), /checkpoint signature/);
+});
+
+test('a named chain’s head and checkpoint signatures cover the chain, the sequence number, the hash and (checkpoints) the time', () => {
+  const head = signHead(KEY, 'c1', 1, 'ab');
+  for (const other of [signHead(KEY, 'c2', 1, 'ab'), signHead(KEY, 'c1', 2, 'ab'), signHead(KEY, 'c1', 1, 'cd')])
+    assert.notEqual(other, head);
+  const cp = signCheckpoint(KEY, 1, 'ab', 5, 'c1');
+  assert.deepEqual([cp.seq, cp.hash, cp.at], [1, 'ab', 5]);
+  for (const other of [
+    signCheckpoint(KEY, 1, 'ab', 5, 'c2'),
+    signCheckpoint(KEY, 2, 'ab', 5, 'c1'),
+    signCheckpoint(KEY, 1, 'cd', 5, 'c1'),
+    signCheckpoint(KEY, 1, 'ab', 6, 'c1'),
+  ])
+    assert.notEqual(other.signature, cp.signature);
+  assert.equal(checkpointValid(KEY, cp, 'c1'), true);
+  assert.equal(checkpointValid(KEY, signCheckpoint(KEY, 1, 'ab', 5)), true, 'the first chain by default');
+  assert.equal(checkpointValid(KEY, cp, 'c2'), false);
+  assert.equal(checkpointValid(KEY, { ...cp, at: 6 }, 'c1'), false);
 });

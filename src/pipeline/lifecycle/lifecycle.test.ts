@@ -86,6 +86,17 @@ test('allowlist entries that are not addresses or have an impossible prefix are 
   assert.equal(normaliseIp('::ffff:100.200.30.4'), '100.200.30.4');
 });
 
+test('a prefix must be plain digits: an empty one (which Number() reads as 0, every address) or one Number() accepts otherwise is refused', () => {
+  for (const bad of ['10.0.0.0/', '2001:db8::/', '10.0.0.0/+8', '10.0.0.0/ 8', '10.0.0.0/8.0', '10.0.0.0/0x8', '10.0.0.0/1e1'])
+    assert.throws(() => parseCidrs([bad]), Error, bad);
+});
+
+test('an IPv4-mapped address is its IPv4 address whatever the length of its octets, also as the client address', () => {
+  assert.equal(normaliseIp('::ffff:10.1.2.34'), '10.1.2.34');
+  assert.equal(normaliseIp('::ffff:192.168.100.200'), '192.168.100.200');
+  assert.equal(clientIp('::ffff:203.0.113.99', undefined, undefined), '203.0.113.99');
+});
+
 test('rate limits: the per-minute bucket refills at its rate', () => {
   const rl = new RateLimiter();
   const rate = { perMinute: 60 };
