@@ -59,14 +59,14 @@ test('a redacted staff email leaves posts’ authors, revision authors, sender a
   };
   redact(answer, rules({ users: ['email'] }));
   assert.ok(!strings(answer).includes(STAFF), JSON.stringify(answer));
-  assert.ok(strings(answer).includes('Site'));
+  assert.ok(strings(answer).includes('Site'), "strings(answer).includes('Site')");
 });
 
 test('author attribution titles are staff names; other attributions keep their title', () => {
   const answer = { members: [{ attribution: { type: 'author', title: 'Olive' } }, { attribution: { type: 'post', title: 'A post' } }] };
   redact(answer, rules({ users: ['name'] }));
-  assert.ok(!strings(answer).includes('Olive'));
-  assert.ok(strings(answer).includes('A post'));
+  assert.ok(!strings(answer).includes('Olive'), "!strings(answer).includes('Olive')");
+  assert.ok(strings(answer).includes('A post'), "strings(answer).includes('A post')");
 });
 
 test('settings secrets are blanked by default and shown only when the grant reveals them', () => {
@@ -108,21 +108,39 @@ test('filters, orders and searches that test a redacted field are refused in eve
     assert.ok(checkOracles(r, members, q('filter', filter)), filter);
   }
   assert.equal(checkOracles(r, members, q('filter', 'status:free+label:vip')), undefined);
-  assert.ok(checkOracles(r, members, q('order', 'email asc')));
-  assert.ok(checkOracles(r, members, q('order', 'created_at desc, MEMBERS.NAME asc')));
+  assert.ok(checkOracles(r, members, q('order', 'email asc')), "checkOracles(r, members, q('order', 'email asc'))");
+  assert.ok(
+    checkOracles(r, members, q('order', 'created_at desc, MEMBERS.NAME asc')),
+    "checkOracles(r, members, q('order', 'created_at desc, MEMBERS.NAME asc'))",
+  );
   assert.equal(checkOracles(r, members, q('order', 'created_at desc')), undefined);
-  assert.ok(checkOracles(r, members, q('search', 'mo')));
+  assert.ok(checkOracles(r, members, q('search', 'mo')), "checkOracles(r, members, q('search', 'mo'))");
   assert.equal(checkOracles(rules({ members: ['note'] }), members, q('search', 'mo')), undefined, 'search matches names and emails only');
 });
 
 test('staff fields are protected through posts’ author relations and the by-email route', () => {
   const r = rules({ users: ['email'] });
-  assert.ok(checkOracles(r, route('GET', '/posts'), new Map([['filter', "authors.email:~'o'"]])));
-  assert.ok(checkOracles(r, route('GET', '/posts'), new Map([['filter', "authors.EMAIL:~'o'"]])));
+  assert.ok(
+    checkOracles(r, route('GET', '/posts'), new Map([['filter', "authors.email:~'o'"]])),
+    "checkOracles(r, route('GET', '/posts'), new Map([['filter', \"authors.email:~'o'\"]]))",
+  );
+  assert.ok(
+    checkOracles(r, route('GET', '/posts'), new Map([['filter', "authors.EMAIL:~'o'"]])),
+    "checkOracles(r, route('GET', '/posts'), new Map([['filter', \"authors.EMAIL:~'o'\"]]))",
+  );
   assert.equal(checkOracles(r, route('GET', '/posts'), new Map([['filter', 'authors.slug:olive']])), undefined);
-  assert.ok(checkOracles(r, route('GET', '/users/email/:email'), new Map()));
-  assert.ok(checkOracles(r, route('GET', '/invites'), new Map([['filter', "email:~'x'"]])));
-  assert.ok(checkOracles(rules({ members: ['email'] }), route('GET', '/actions'), new Map([['filter', "context:~'@x'"]])));
+  assert.ok(
+    checkOracles(r, route('GET', '/users/email/:email'), new Map()),
+    "checkOracles(r, route('GET', '/users/email/:email'), new Map())",
+  );
+  assert.ok(
+    checkOracles(r, route('GET', '/invites'), new Map([['filter', "email:~'x'"]])),
+    "checkOracles(r, route('GET', '/invites'), new Map([['filter', \"email:~'x'\"]]))",
+  );
+  assert.ok(
+    checkOracles(rules({ members: ['email'] }), route('GET', '/actions'), new Map([['filter', "context:~'@x'"]])),
+    "checkOracles(rules({ members: ['email'] }), route('GET', '/actions'), new Map([['filter', \"context:~'@x'\"]]))",
+  );
 });
 
 test('a redacted post body is removed from revisions, the excerpt made from it and its newsletter email (review finding)', () => {
@@ -152,13 +170,28 @@ test('a redacted post body is removed from revisions, the excerpt made from it a
 test('redacted tag fields and sender addresses cannot be filtered through relations either (review finding)', () => {
   const q = (k: string, v: string) => new Map([[k, v]]);
   const tagDesc = rules({ tags: ['description'] });
-  assert.ok(checkOracles(tagDesc, route('GET', '/tags'), q('filter', "description:~'secret'")));
-  assert.ok(checkOracles(tagDesc, route('GET', '/posts'), q('filter', "tags.description:~'secret'")));
-  assert.ok(checkOracles(tagDesc, route('GET', '/pages'), q('filter', "tags.DESCRIPTION:~'secret'")));
+  assert.ok(
+    checkOracles(tagDesc, route('GET', '/tags'), q('filter', "description:~'secret'")),
+    "checkOracles(tagDesc, route('GET', '/tags'), q('filter', \"description:~'secret'\"))",
+  );
+  assert.ok(
+    checkOracles(tagDesc, route('GET', '/posts'), q('filter', "tags.description:~'secret'")),
+    "checkOracles(tagDesc, route('GET', '/posts'), q('filter', \"tags.description:~'secret'\"))",
+  );
+  assert.ok(
+    checkOracles(tagDesc, route('GET', '/pages'), q('filter', "tags.DESCRIPTION:~'secret'")),
+    "checkOracles(tagDesc, route('GET', '/pages'), q('filter', \"tags.DESCRIPTION:~'secret'\"))",
+  );
   const staff = rules({ users: ['email'] });
-  assert.ok(checkOracles(staff, route('GET', '/members'), q('filter', "newsletters.sender_email:~^'o'")));
+  assert.ok(
+    checkOracles(staff, route('GET', '/members'), q('filter', "newsletters.sender_email:~^'o'")),
+    "checkOracles(staff, route('GET', '/members'), q('filter', \"newsletters.sender_email:~^'o'\"))",
+  );
   assert.equal(checkOracles(staff, route('GET', '/members'), q('filter', 'newsletters.slug:weekly')), undefined);
-  assert.ok(checkOracles(rules({ posts: ['meta_description'] }), route('GET', '/posts'), q('filter', "posts_meta.meta_description:~'x'")));
+  assert.ok(
+    checkOracles(rules({ posts: ['meta_description'] }), route('GET', '/posts'), q('filter', "posts_meta.meta_description:~'x'")),
+    "checkOracles(rules({ posts: ['meta_description'] }), route('GET', '/posts'), q('filter', \"posts_meta.meta_description:~'x'\"))",
+  );
 });
 
 test('filters through relations: revisions are the post’s own fields, every relation Ghost knows is judged, an unknown one is refused', () => {
@@ -169,12 +202,18 @@ test('filters through relations: revisions are the post’s own fields, every re
   assert.equal(checkOracles(body, posts, q('post_revisions.post_status:draft')), undefined);
   assert.ok(checkOracles(body, posts, q('primary_tag.slug:x')), 'not a relation of posts: refused, not guessed');
   assert.equal(checkOracles(body, route('GET', '/pages'), q("post_revisions.LEXICAL:~'s'")), undefined, 'pages are their own type');
-  assert.ok(checkOracles(rules({ pages: ['lexical'] }), route('GET', '/pages'), q("post_revisions.LEXICAL:~'s'")));
+  assert.ok(
+    checkOracles(rules({ pages: ['lexical'] }), route('GET', '/pages'), q("post_revisions.LEXICAL:~'s'")),
+    "checkOracles(rules({ pages: ['lexical'] }), route('GET', '/pages'), q(\"post_revisions.LEXICAL:~'s'\"))",
+  );
   const members = route('GET', '/members');
   const email = rules({ members: ['email'] });
   for (const f of ['labels.slug:vip', 'products.slug:gold', 'subscriptions.status:active', 'newsletters.slug:weekly', 'feedback.score:1'])
     assert.equal(checkOracles(email, members, q(f)), undefined, f);
-  assert.ok(checkOracles(email, members, q("stripe_customers.email:~'a'")));
+  assert.ok(
+    checkOracles(email, members, q("stripe_customers.email:~'a'")),
+    'checkOracles(email, members, q("stripe_customers.email:~\'a\'"))',
+  );
   assert.equal(checkOracles(rules({ users: ['email'] }), route('GET', '/users'), q('roles.name:Editor')), undefined);
 });
 
@@ -215,6 +254,7 @@ test('redact: counts what it removes, leaves empty settings and object-valued co
   assert.deepEqual(answer.other, { post_revisions: [{ title: 'no post around it' }] });
   const nested = { email_recipients: [{ member_email: { not: 'a string' } }] };
   assert.equal(redact(nested, r), 0, 'a copy is a plain value');
+  assert.equal(redact({ members: [{ name: 'Mo' }] }, r), 0, 'a redacted field the record does not have is not counted as removed');
   assert.equal(redact('text', r), 0);
   assert.equal(redact(null, r), 0);
   // A copy whose parent key differs is not that copy: `data` holds an email only inside events.
@@ -249,13 +289,24 @@ test('checkOracles: table prefixes, relations named like a redacted field, unkno
     undefined,
     'a copy of another field',
   );
-  assert.ok(checkOracles(rules({ users: ['email'] }), route('GET', '/newsletters'), q('filter', 'sender_email:x')));
+  assert.ok(
+    checkOracles(rules({ users: ['email'] }), route('GET', '/newsletters'), q('filter', 'sender_email:x')),
+    "checkOracles(rules({ users: ['email'] }), route('GET', '/newsletters'), q('filter', 'sender_email:x'))",
+  );
   assert.ok(
     checkOracles(rules({ users: ['email'] }), members, q('filter', 'newsletters.sender_email:x')),
     'a copy table through a relation',
   );
   assert.equal(checkOracles(rules({ users: ['name'] }), members, q('filter', 'newsletters.sender_email:x')), undefined);
-  assert.ok(checkOracles(rules({ newsletters: ['name'] }), members, q('filter', 'newsletters.name:x')));
+  assert.equal(
+    checkOracles(rules({ users: ['name'] }), route('GET', '/newsletters'), q('filter', 'sender_email:x')),
+    undefined,
+    'a copy column of a field that is not redacted',
+  );
+  assert.ok(
+    checkOracles(rules({ newsletters: ['name'] }), members, q('filter', 'newsletters.name:x')),
+    "checkOracles(rules({ newsletters: ['name'] }), members, q('filter', 'newsletters.name:x'))",
+  );
   assert.equal(
     checkOracles(rules({ users: ['email'] }), route('GET', '/tags'), q('filter', 'email:x')),
     undefined,
@@ -268,7 +319,7 @@ test('checkOracles: table prefixes, relations named like a redacted field, unkno
   );
   assert.equal(checkOracles(r, route('GET', '/site'), q('filter', 'email:x')), undefined, 'a resource without a table entry');
   assert.equal(checkOracles(r, members, q('order', ' created_at  desc ,  status')), undefined);
-  assert.ok(checkOracles(r, members, q('order', 'status asc,  email')));
+  assert.ok(checkOracles(r, members, q('order', 'status asc,  email')), "checkOracles(r, members, q('order', 'status asc, email'))");
   assert.equal(
     checkOracles(rules({ users: ['email'] }), route('GET', '/posts'), q('search', 'x')),
     undefined,

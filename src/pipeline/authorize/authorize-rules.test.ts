@@ -194,7 +194,7 @@ test('redactions: exports are refused, JSON routes carry the redaction', () => {
   assert.equal(outcome(decide(g, 'GET', '/members/upload')), 'RESPONSE_UNFILTERABLE');
   assert.equal(outcome(decide({ scopes: ['posts:*'], redact: { posts: ['authors'] } }, 'GET', '/posts/export')), 'RESPONSE_UNFILTERABLE');
   const fx = allowed(decide(g, 'GET', '/members'));
-  assert.ok(fx.redact && fx.redact.fields.size > 0);
+  assert.ok(fx.redact && fx.redact.fields.size > 0, 'fx.redact && fx.redact.fields.size > 0');
   assert.equal(outcome(decide({ scopes: ['members:*'] }, 'GET', '/members/upload')), 'allow', 'without redactions an export is served');
 });
 

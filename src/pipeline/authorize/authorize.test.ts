@@ -314,9 +314,9 @@ test('redacted fields may not be queried, but other filters pass', () => {
 
 test('settings answers have secrets blanked for every key that does not reveal them', () => {
   const d = ask({ scopes: ['settings:browse'] }, 'GET', '/settings');
-  assert.ok(d.allow === true && d.effects.redact?.settingSecrets);
+  assert.ok(d.allow === true && d.effects.redact?.settingSecrets, 'd.allow === true && d.effects.redact?.settingSecrets');
   const r = ask({ scopes: ['settings:browse'], revealSettingSecrets: true }, 'GET', '/settings');
-  assert.ok(r.allow === true && !r.effects.redact);
+  assert.ok(r.allow === true && !r.effects.redact, 'r.allow === true && !r.effects.redact');
 });
 
 test('a tag written through a post reference follows the key’s tag field rules (review finding)', () => {
