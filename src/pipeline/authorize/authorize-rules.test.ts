@@ -130,6 +130,7 @@ test('bulk addTag on posts and pages: an entry without an id needs tags:add and 
     assert.equal(outcome(decide(bare, 'PUT', p, add([]))), 'BODY_INVALID');
     assert.equal(outcome(decide(bare, 'PUT', p, add(['New']))), 'BODY_INVALID');
     const adder = { scopes: [`${res}:bulkEdit`, 'tags:add'] };
+    assert.equal(outcome(decide(adder, 'PUT', p)), 'allow', 'a key that may create any tag is not asked for the body');
     assert.equal(
       outcome(decide(adder, 'PUT', p, add([{ name: 'New', codeinjection_head: '<script>' }]))),
       'allow',
