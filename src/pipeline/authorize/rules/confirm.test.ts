@@ -52,6 +52,15 @@ test('a scope item holds its route once the record is read; an upload cannot be 
   const browse = decide('GET', '/posts');
   assert.ok(browse.allow === true);
   assert.equal(browse.effects.confirm, undefined);
+  // An upload no item holds is not refused for being an upload.
+  const unheld = authorize({
+    grant: compileGrant({ version: 1, scopes: ['posts:*', 'images:upload'], confirm: ['posts:destroy'] }),
+    route: route('POST', '/images/upload'),
+    upstream: { ok: true },
+    request: { query: new Map(), params: {} },
+  });
+  assert.ok(unheld.allow === true, JSON.stringify(unheld));
+  assert.equal(unheld.effects.confirm, undefined);
 });
 
 test('a grant with confirm alone is a grant with rules: the step runs', () => {

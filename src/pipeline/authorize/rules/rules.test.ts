@@ -14,6 +14,10 @@ test('every authorize step enforces a grant part or a rule of the route, under a
   for (const s of AUTHORIZE_STEPS) assert.ok(s.kind === 'route' || parts.has(s.kind), `${s.name}: unknown kind ${s.kind}`);
   const names = AUTHORIZE_STEPS.map((s) => s.name);
   assert.equal(new Set(names).size, names.length);
+  assert.deepEqual(
+    names.filter((n) => !/^[a-z][a-z-]*$/.test(n)),
+    [],
+  );
 });
 
 test('the scope is asked first, and every step for all keys comes before the steps for grants with rules', () => {

@@ -22,6 +22,10 @@ test('an edit or delete of a webhook asks for the relay row of the webhook its p
     const d = decide([`webhooks:${action}`], method, '/webhooks/:id', { params: { id: 'w7' }, ownedIds: new Set(['w7']) });
     assert.ok(d.allow === 'need', JSON.stringify(d));
     assert.equal(d.need.webhook, 'w7');
+    // Without the key's ledger, the ledger of webhooks is asked for first.
+    const ledger = decide([`webhooks:${action}`], method, '/webhooks/:id', { params: { id: 'w7' } });
+    assert.ok(ledger.allow === 'need', JSON.stringify(ledger));
+    assert.equal(ledger.need.ownedIds, 'webhooks');
   }
 });
 
