@@ -55,6 +55,17 @@ export default tseslint.config(
       // Tests assert at run time what the types say, and fakes implement async ports without awaiting.
       '@typescript-eslint/no-unnecessary-condition': 'off',
       '@typescript-eslint/require-await': 'off',
+      // A failing assert.ok or assert() without a message makes node rebuild the expression from the source file at
+      // the call's position in tsx's generated code, read against the .ts file: that parse can run for minutes,
+      // synchronously, beyond node:test's timeouts (seen under a mutant of the redact step). So every one says what it checks.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[arguments.length=1]:matches([callee.object.name='assert'][callee.property.name='ok'], [callee.name='assert'])",
+          message: 'Give assert.ok/assert a message: without one a failing check can hang instead of failing.',
+        },
+      ],
     },
   },
   {

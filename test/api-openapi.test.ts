@@ -165,7 +165,10 @@ test('a run over every route: each answer validates against the document, and so
       .map((r) => r.action)
       .sort(),
   );
-  assert.ok(changes.every((x) => x.detail!.actor?.kind === 'token'));
+  assert.ok(
+    changes.every((x) => x.detail!.actor?.kind === 'token'),
+    "changes.every((x) => x.detail!.actor?.kind === 'token')",
+  );
   const scopeRefusals = rows.filter((x) => x.detail?.via === 'admin' && x.decision === 'deny');
   assert.ok(scopeRefusals.length >= API_ROUTES.length, 'every refusal of the run is recorded too');
 });

@@ -193,12 +193,21 @@ describe('the management API', () => {
 
   test('presets, catalog, explain, audit query, export and verify, upstream, health', async () => {
     const presets = await api('GET', '/ghostgate/v1/presets', { token: read });
-    assert.ok(presets.json.presets.some((p: { name: string }) => p.name === 'drafts-writer'));
+    assert.ok(
+      presets.json.presets.some((p: { name: string }) => p.name === 'drafts-writer'),
+      "presets.json.presets.some((p: { name: string }) => p.name === 'drafts-writer')",
+    );
     const routes = await api('GET', '/ghostgate/v1/catalog/routes', { token: read });
-    assert.ok(routes.json.routes.some((r: { scope: string }) => r.scope === 'posts:browse'));
+    assert.ok(
+      routes.json.routes.some((r: { scope: string }) => r.scope === 'posts:browse'),
+      "routes.json.routes.some((r: { scope: string }) => r.scope === 'posts:browse')",
+    );
     const scopes = await api('GET', '/ghostgate/v1/catalog/scopes', { token: read });
     const posts = scopes.json.resources.find((r: { resource: string }) => r.resource === 'posts');
-    assert.ok(posts.scopes.some((s: { scope: string; routes: string[] }) => s.scope === 'posts:browse' && s.routes.includes('GET /posts')));
+    assert.ok(
+      posts.scopes.some((s: { scope: string; routes: string[] }) => s.scope === 'posts:browse' && s.routes.includes('GET /posts')),
+      "posts.scopes.some((s: { scope: string; routes: string[] }) => s.scope === 'posts:browse' && s.routes.includes('GET /posts'))",
+    );
 
     const { id } = await gw.createKey(['posts:browse'], 'explained');
     const explain = (q: string) => api('GET', `/ghostgate/v1/explain?key=${id}&${q}`, { token: read });
@@ -214,12 +223,18 @@ describe('the management API', () => {
 
     const q = await api('GET', '/ghostgate/v1/audit?decision=deny&limit=5', { token: read });
     assert.equal(q.status, 200, q.text);
-    assert.ok(q.json.audit.length > 0 && q.json.audit.length <= 5);
-    assert.ok(q.json.audit.every((r: { decision: string }) => r.decision === 'deny'));
+    assert.ok(q.json.audit.length > 0 && q.json.audit.length <= 5, 'q.json.audit.length > 0 && q.json.audit.length <= 5');
+    assert.ok(
+      q.json.audit.every((r: { decision: string }) => r.decision === 'deny'),
+      "q.json.audit.every((r: { decision: string }) => r.decision === 'deny')",
+    );
     const jsonl = await api('GET', '/ghostgate/v1/audit/export', { token: read });
     assert.match(jsonl.headers.get('content-type')!, /^application\/x-ndjson/);
     const lines = jsonl.text.trim().split('\n');
-    assert.ok(lines.length > 5 && lines.every((l) => typeof JSON.parse(l).hash === 'string'));
+    assert.ok(
+      lines.length > 5 && lines.every((l) => typeof JSON.parse(l).hash === 'string'),
+      "lines.length > 5 && lines.every((l) => typeof JSON.parse(l).hash === 'string')",
+    );
     assert.equal(jsonl.headers.get('ghostgate-next-after'), null, 'the whole trail fits one page');
     // Pages of two: each names where the next begins; together they are the whole export, in order.
     const paged: string[] = [];
@@ -348,7 +363,7 @@ describe('admin.listen: the management API on a listener of its own', () => {
 
   test('is served only there: the gateway port answers API_ROUTE_UNKNOWN, the admin port serves nothing else', async () => {
     const { token } = await adminToken(gw.gateway.store, 'admin:read');
-    assert.ok(gw.gateway.adminUrl && gw.gateway.adminUrl !== gw.url);
+    assert.ok(gw.gateway.adminUrl && gw.gateway.adminUrl !== gw.url, 'gw.gateway.adminUrl && gw.gateway.adminUrl !== gw.url');
     const admin = apiClient(gw.gateway.adminUrl);
     assert.equal((await admin('GET', '/ghostgate/v1/presets', { token })).status, 200);
     assert.equal((await admin('GET', '/ghostgate/v1/openapi.json')).status, 200);

@@ -82,7 +82,10 @@ describe('calls held for a person’s approval (confirm)', () => {
     await decideApproval({ store: gw.gateway.store }, id, 'approved', Date.now());
     const results = await Promise.all(Array.from({ length: 8 }, () => send('PUT', `posts/${POST}/`, body)));
     assert.equal(results.filter((r) => r.status === 200).length, 1);
-    assert.ok(results.filter((r) => r.status !== 200).every((r) => r.error?.code === 'APPROVAL_PENDING'));
+    assert.ok(
+      results.filter((r) => r.status !== 200).every((r) => r.error?.code === 'APPROVAL_PENDING'),
+      "results.filter((r) => r.status !== 200).every((r) => r.error?.code === 'APPROVAL_PENDING')",
+    );
     assert.equal(writes().length, 1);
   });
 
@@ -119,7 +122,10 @@ describe('calls held for a person’s approval (confirm)', () => {
     const id = pendingId(error);
     const listed = runCli(dirname(gw.configFile), '--config', gw.configFile, 'approvals', 'list', '--status', 'pending', '--json');
     assert.equal(listed.code, 0, listed.err);
-    assert.ok((JSON.parse(listed.out) as { id: string; keyId: string }[]).some((a) => a.id === id && a.keyId === keyId));
+    assert.ok(
+      (JSON.parse(listed.out) as { id: string; keyId: string }[]).some((a) => a.id === id && a.keyId === keyId),
+      '(JSON.parse(listed.out) as { id: string; keyId: string }[]).some((a) => a.id === id && a.keyId === keyId)',
+    );
     const cli = runCli(dirname(gw.configFile), '--config', gw.configFile, 'approvals', 'approve', id, '--json');
     assert.equal(cli.code, 0, cli.err);
     assert.equal(JSON.parse(cli.out).status, 'approved');

@@ -174,13 +174,16 @@ describe('audit continuity', () => {
       );
       const before = verify();
       assert.equal(before.code, 1);
-      assert.ok(before.report.discontinuities.length > 0);
+      assert.ok(before.report.discontinuities.length > 0, 'before.report.discontinuities.length > 0');
 
       const ack = cli(gw.configFile, ['audit', 'acknowledge', '--reason', `test: file ${what}`, '--json']);
       assert.equal(ack.code, 0, ack.err);
       const after = verify();
       assert.equal(after.code, 0, JSON.stringify(after.report));
-      assert.ok(after.report.acknowledged.some((k) => k.reason === `test: file ${what}`));
+      assert.ok(
+        after.report.acknowledged.some((k) => k.reason === `test: file ${what}`),
+        'after.report.acknowledged.some((k) => k.reason === `test: file ${what}`)',
+      );
       await session(1); // serving again
 
       // The acknowledgement is a chained, anchored record: edited or removed, it is caught.
@@ -218,7 +221,7 @@ describe('audit continuity', () => {
     const e = await startError({ ...gw.config, audit: { ...gw.config.audit, path: dir } });
     assert.equal(e.code, 'AUDIT_UNAVAILABLE', 'a path that is not a writable file');
     rmSync(dir, { recursive: true, force: true });
-    assert.ok(existsSync(gw.config.audit.path));
+    assert.ok(existsSync(gw.config.audit.path), 'existsSync(gw.config.audit.path)');
   });
 });
 

@@ -68,15 +68,24 @@ describe('the audit trail', () => {
     assert.equal(rows.filter((r) => r.kind === 'outcome').length, N.writes);
     assert.equal(rows.filter((r) => r.decision === 'deny').length, N.refused);
     assert.equal(rows.filter((r) => r.decision === 'error' && r.code === 'UPSTREAM_UNREACHABLE').length, N.failed);
-    assert.ok(rows.filter((r) => r.decision === 'deny').every((r) => r.code === 'SCOPE_MISSING' || r.code === 'ROUTE_UNKNOWN'));
+    assert.ok(
+      rows.filter((r) => r.decision === 'deny').every((r) => r.code === 'SCOPE_MISSING' || r.code === 'ROUTE_UNKNOWN'),
+      "rows.filter((r) => r.decision === 'deny').every((r) => r.code === 'SCOPE_MISSING' || r.code === 'ROUTE_UNKNOWN')",
+    );
     // Unknown routes are refused before authentication, so they carry no key id.
-    assert.ok(rows.every((r) => (r.code === 'ROUTE_UNKNOWN' ? r.keyId === null : r.keyId === keyId) && r.clientIp === '127.0.0.1'));
+    assert.ok(
+      rows.every((r) => (r.code === 'ROUTE_UNKNOWN' ? r.keyId === null : r.keyId === keyId) && r.clientIp === '127.0.0.1'),
+      "rows.every((r) => (r.code === 'ROUTE_UNKNOWN' ? r.keyId === null : r.keyId === keyId) && r.clientIp === '127.0.0.1')",
+    );
     const intent = rows.find((r) => r.kind === 'intent')!;
     const outcome = rows.find((r) => r.kind === 'outcome' && r.requestId === intent.requestId)!;
-    assert.ok(intent.seq < outcome.seq);
+    assert.ok(intent.seq < outcome.seq, 'intent.seq < outcome.seq');
     assert.equal(outcome.status, 201);
     const text = JSON.stringify(rows);
-    assert.ok(!text.includes(UPSTREAM_KEY.split(':')[1]!) && !text.includes('"title"'));
+    assert.ok(
+      !text.includes(UPSTREAM_KEY.split(':')[1]!) && !text.includes('"title"'),
+      "!text.includes(UPSTREAM_KEY.split(':')[1]!) && !text.includes('\"title\"')",
+    );
   });
 
   test('`audit verify` passes, and fails after any single record is altered, deleted or swapped', async () => {
@@ -113,10 +122,13 @@ describe('the audit trail', () => {
       Math.floor(N.refused / 2),
       "the key's refusals: missing scopes (unknown routes are refused before the key is known)",
     );
-    assert.ok(denied.every((r: { code: string }) => r.code === 'SCOPE_MISSING'));
+    assert.ok(
+      denied.every((r: { code: string }) => r.code === 'SCOPE_MISSING'),
+      "denied.every((r: { code: string }) => r.code === 'SCOPE_MISSING')",
+    );
     const lines = cli(gw.configFile, ['audit', 'export', '--format', 'jsonl']).out.trim().split('\n');
     assert.equal(lines.length, total() + N.writes);
-    assert.ok(JSON.parse(lines[0]!).hash);
+    assert.ok(JSON.parse(lines[0]!).hash, 'JSON.parse(lines[0]!).hash');
     const tail = cli(gw.configFile, ['audit', 'tail', '-n', '3', '--json']).out.trim().split('\n');
     assert.deepEqual(
       tail.map((l) => JSON.parse(l).hash),

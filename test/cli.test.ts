@@ -58,8 +58,14 @@ describe('the ghostgate CLI', () => {
     assert.equal(out.upstreamStored, true);
     assert.deepEqual(out.upstream, { kind: 'integration', role: 'Admin Integration' });
     assert.equal(statSync(join(dir, 'master.key')).mode & 0o777, 0o600);
-    assert.ok(!readFileSync(join(dir, 'ghostgate.yaml'), 'utf8').includes(UPSTREAM.split(':')[1]!));
-    assert.ok(!readFileSync(join(dir, 'ghostgate.db')).includes(Buffer.from(UPSTREAM.split(':')[1]!)));
+    assert.ok(
+      !readFileSync(join(dir, 'ghostgate.yaml'), 'utf8').includes(UPSTREAM.split(':')[1]!),
+      "!readFileSync(join(dir, 'ghostgate.yaml'), 'utf8').includes(UPSTREAM.split(':')[1]!)",
+    );
+    assert.ok(
+      !readFileSync(join(dir, 'ghostgate.db')).includes(Buffer.from(UPSTREAM.split(':')[1]!)),
+      "!readFileSync(join(dir, 'ghostgate.db')).includes(Buffer.from(UPSTREAM.split(':')[1]!))",
+    );
     assert.notEqual(run(dir, 'init', '--upstream-url', 'http://127.0.0.1:2368').code, 0, 'a second init refuses to overwrite');
   });
 
@@ -93,9 +99,12 @@ describe('the ghostgate CLI', () => {
     assert.equal(shown.name, 'zapier');
     assert.deepEqual(shown.webhooks, [], 'token show lists the webhooks the key owns');
     assert.equal(shown.key, undefined);
-    assert.ok(!run(dir, 'token', 'show', k.id).out.includes(secret));
+    assert.ok(!run(dir, 'token', 'show', k.id).out.includes(secret), "!run(dir, 'token', 'show', k.id).out.includes(secret)");
     const list = JSON.parse(run(dir, 'token', 'list', '--json').out);
-    assert.ok(list.some((x: { id: string }) => x.id === k.id));
+    assert.ok(
+      list.some((x: { id: string }) => x.id === k.id),
+      'list.some((x: { id: string }) => x.id === k.id)',
+    );
     // The filters of the keys service (the management API's GET /ghostgate/v1/keys has the same).
     assert.deepEqual(
       JSON.parse(run(dir, 'token', 'list', '--search', 'ZAP', '--status', 'active', '--json').out).map((x: { id: string }) => x.id),
@@ -128,8 +137,11 @@ describe('the ghostgate CLI', () => {
       }
     }
     const list = run(dir, 'admin', 'token', 'list', '--json');
-    assert.ok(!list.out.includes(secret));
-    assert.ok(JSON.parse(list.out).some((x: { id: string }) => x.id === t.id));
+    assert.ok(!list.out.includes(secret), '!list.out.includes(secret)');
+    assert.ok(
+      JSON.parse(list.out).some((x: { id: string }) => x.id === t.id),
+      'JSON.parse(list.out).some((x: { id: string }) => x.id === t.id)',
+    );
     assert.match(run(dir, 'admin', 'token', 'list').out, /ci\s+admin:read\s+active/);
     assert.equal(JSON.parse(run(dir, 'admin', 'token', 'revoke', t.id, '--json').out).changed, true);
     assert.equal(JSON.parse(run(dir, 'admin', 'token', 'revoke', t.id, '--json').out).changed, false);
@@ -184,6 +196,7 @@ describe('the ghostgate CLI', () => {
       c.routes.some(
         (x: { method: string; path: string; scope: string }) => x.method === 'POST' && x.path === '/webhooks' && x.scope === 'webhooks:add',
       ),
+      "c.routes.some( (x: { method: string; path: string; scope: string }) => x.method === 'POST' && x.path === '/webhooks' && x.scope === 'webhooks:add', )",
     );
   });
 
@@ -304,19 +317,25 @@ describe('the ghostgate CLI', () => {
     const fenced = create('--scope', 'posts:browse', '--ip', '10.0.0.0/8');
     const noIp = explain(fenced.id);
     assert.equal(noIp.decision, 'allow');
-    assert.ok(noIp.skipped.includes('IP allowlist (give --ip)'));
-    assert.ok(noIp.skipped.some((x) => /rate limits/.test(x)));
+    assert.ok(noIp.skipped.includes('IP allowlist (give --ip)'), "noIp.skipped.includes('IP allowlist (give --ip)')");
+    assert.ok(
+      noIp.skipped.some((x) => /rate limits/.test(x)),
+      'noIp.skipped.some((x) => /rate limits/.test(x))',
+    );
     assert.equal(explain(fenced.id, '--ip', '192.168.1.1').code, 'IP_NOT_ALLOWED');
     assert.equal(explain(fenced.id, '--ip', '::ffff:10.1.2.3').decision, 'allow');
     assert.equal(explain(create('--scope', 'posts:browse', '--not-before', '2d').id).code, 'KEY_NOT_YET_VALID');
     const parent = create('--scope', 'posts:browse,keys:mint');
     const child = create('--scope', 'posts:browse', '--parent', parent.id);
     assert.equal(explain(child.id).decision, 'allow');
-    assert.ok(explain(child.id).checked.some((x) => /1 parent key/.test(x)));
+    assert.ok(
+      explain(child.id).checked.some((x) => /1 parent key/.test(x)),
+      'explain(child.id).checked.some((x) => /1 parent key/.test(x))',
+    );
     assert.equal(run(dir, 'token', 'revoke', parent.id).code, 0);
     const orphan = JSON.parse(run(dir, 'explain', '--key', child.id, 'GET', '/posts/', '--json').out) as { code: string };
     assert.equal(orphan.code, 'KEY_REVOKED', 'revoking the parent revoked the child too');
     const once = create('--scope', 'posts:browse', '--max-uses', '1');
-    assert.ok(explain(once.id).checked.includes('max uses: 1 of 1 left'));
+    assert.ok(explain(once.id).checked.includes('max uses: 1 of 1 left'), "explain(once.id).checked.includes('max uses: 1 of 1 left')");
   });
 });

@@ -162,7 +162,7 @@ describe('the console over HTTP', () => {
     assert.deepEqual([r3.status, codeOf(r3)], [403, 'CONSOLE_CSRF']);
     assert.equal((await gw.gateway.store.keys.get(key.id))?.status, 'active', 'nothing was revoked');
     const rows = (await adminRows()).filter((r) => r.code === 'CONSOLE_CSRF');
-    assert.ok(rows.length >= 3);
+    assert.ok(rows.length >= 3, 'rows.length >= 3');
     assert.ok(
       rows.some((r) => r.d.actor?.id === id),
       'a refused token is audited with the signed-in admin',
@@ -171,7 +171,10 @@ describe('the console over HTTP', () => {
     ended.jar.set('ghostgate_session', 'y'.repeat(43));
     const r4 = await ended.post(`/keys/${key.id}/revoke`, { _csrf: csrf });
     assert.deepEqual([r4.status, codeOf(r4)], [401, 'CONSOLE_SESSION_ENDED']);
-    assert.ok((await adminRows()).some((r) => r.code === 'CONSOLE_SESSION_ENDED'));
+    assert.ok(
+      (await adminRows()).some((r) => r.code === 'CONSOLE_SESSION_ENDED'),
+      "(await adminRows()).some((r) => r.code === 'CONSOLE_SESSION_ENDED')",
+    );
   });
 
   test('a change leaves its intent before it is made, and its outcome after, under one request id', async () => {
@@ -192,7 +195,7 @@ describe('the console over HTTP', () => {
     assert.equal(rows[0]!.d.actor?.id, id);
     // A refused change: its intent, then its refusal.
     const missing = await b.post(`/keys/${'f'.repeat(24)}/rotate`, { _csrf: await b.csrf() });
-    assert.ok(missing.status >= 400);
+    assert.ok(missing.status >= 400, 'missing.status >= 400');
     const refused = (await adminRows()).filter((x) => x.d.action === 'keys.rotate' && x.d.target === 'f'.repeat(24));
     assert.deepEqual(
       refused.map((x) => [x.kind, x.decision]),

@@ -71,7 +71,10 @@ test('compose: start order: the replicas wait for the migration, Ghost and Redis
   for (const [name, s] of Object.entries(services)) {
     for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
       assert.ok(services[dep], `${name} depends on ${dep}, a service`);
-      assert.ok(['service_started', 'service_healthy', 'service_completed_successfully'].includes(condition));
+      assert.ok(
+        ['service_started', 'service_healthy', 'service_completed_successfully'].includes(condition),
+        "['service_started', 'service_healthy', 'service_completed_successfully'].includes(condition)",
+      );
       if (condition === 'service_healthy') assert.ok(services[dep]!.healthcheck?.test, `${dep} has a healthcheck to wait for`);
     }
   }
@@ -113,9 +116,12 @@ test('nginx.conf balances over both replicas by service name and port, retries o
   );
   assert.match(conf, /proxy_next_upstream error timeout;/);
   assert.doesNotMatch(conf, /non_idempotent/, 'a write that was sent is never sent twice');
-  assert.ok(services.lb!.volumes!.some((v) => v.startsWith('./nginx.conf:')));
+  assert.ok(
+    services.lb!.volumes!.some((v) => v.startsWith('./nginx.conf:')),
+    "services.lb!.volumes!.some((v) => v.startsWith('./nginx.conf:'))",
+  );
   const listen = /listen\s+(\d+);/.exec(conf)![1]!;
-  assert.ok(services.lb!.ports!.includes(`${listen}:${listen}`));
+  assert.ok(services.lb!.ports!.includes(`${listen}:${listen}`), 'services.lb!.ports!.includes(`${listen}:${listen}`)');
   for (const s of Object.values(services))
     for (const v of s.volumes ?? []) if (v.startsWith('./')) assert.ok(existsSync(join(DEPLOY, v.split(':')[0]!)), v);
 });

@@ -128,7 +128,7 @@ describe('the audit disk full', () => {
         { encoding: 'utf8', env: { ...process.env, GHOSTGATE_MASTER_SECRET: '' } },
       );
       assert.equal(pruned.status, 0, pruned.stderr);
-      assert.ok(JSON.parse(pruned.stdout).pruned > 0);
+      assert.ok(JSON.parse(pruned.stdout).pruned > 0, 'JSON.parse(pruned.stdout).pruned > 0');
       for (let i = 0; i < 5; i++) {
         const resumed = await post();
         assert.equal(resumed.statusCode, 200, 'writes resume once space is free');

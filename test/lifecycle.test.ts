@@ -233,6 +233,6 @@ describe('key lifecycle, through the gateway, against a strict fake Ghost', () =
       /at most 30 days/,
     );
     const ok = await mintKey(gw.gateway.store, gw.master, strict, { ...spec, expiresAt: Date.now() + 86_400_000 }, Date.now());
-    assert.ok(ok.record.expiresAt);
+    assert.ok(ok.record.expiresAt, 'ok.record.expiresAt');
   });
 });

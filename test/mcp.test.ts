@@ -87,7 +87,10 @@ describe('the MCP endpoint', () => {
     assert.equal(seen.method, 'GET');
     assert.equal(seen.url, '/ghost/api/admin/posts/?fields=id%2Ctitle&limit=5&page=2');
     assert.match(String(seen.headers.authorization), /^Ghost /);
-    assert.ok(!String(seen.headers.authorization).includes(key.split(':')[1]!));
+    assert.ok(
+      !String(seen.headers.authorization).includes(key.split(':')[1]!),
+      "!String(seen.headers.authorization).includes(key.split(':')[1]!)",
+    );
     assert.notEqual(seen.headers.authorization, authHeader(key));
     await client.close();
   });
@@ -179,11 +182,17 @@ describe('the MCP endpoint', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ site: { title: 'T', url: 'http://x/', locale: 'en', version: '6.65' } }));
     };
-    assert.ok((await rpc(`Bearer ${key}`, 'resources/read', { uri: 'ghostgate://site' })).json.result);
+    assert.ok(
+      (await rpc(`Bearer ${key}`, 'resources/read', { uri: 'ghostgate://site' })).json.result,
+      "(await rpc(`Bearer ${key}`, 'resources/read', { uri: 'ghostgate://site' })).json.result",
+    );
     // A call whose request the pipeline refuses before it knows the key (an id that is no id): counted after.
     assert.equal(callCode(await rpc(`Bearer ${key}`, 'tools/call', { name: 'read_post', arguments: { id: 'ZZ' } })), 'PARAM_INVALID');
     // Foreseen to send, refused by the SDK's own check of the message: counted after the fact.
-    assert.ok((await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {}, _meta: 'x' })).json.error);
+    assert.ok(
+      (await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {}, _meta: 'x' })).json.error,
+      "(await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {}, _meta: 'x' })).json.error",
+    );
     const over = await rpc(`Bearer ${key}`, 'tools/call', { name: 'no_such_tool', arguments: {} });
     assert.deepEqual([over.status, errorCode(over)], [429, 'RATE_LIMITED']);
     assert.equal(callCode(await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {} })), 'RATE_LIMITED');
@@ -192,7 +201,7 @@ describe('the MCP endpoint', () => {
 
   test('a daily quota counts MCP messages like requests', async () => {
     const { key } = await gw.createKey(['posts:browse'], 'daily', { limits: { dailyQuota: 2 } });
-    assert.ok((await rpc(`Bearer ${key}`, 'tools/list')).json.result);
+    assert.ok((await rpc(`Bearer ${key}`, 'tools/list')).json.result, "(await rpc(`Bearer ${key}`, 'tools/list')).json.result");
     assert.equal(callCode(await rpc(`Bearer ${key}`, 'tools/call', { name: 'browse_posts', arguments: {} })), 'ok');
     assert.equal(errorCode(await rpc(`Bearer ${key}`, 'tools/list')), 'QUOTA_EXCEEDED');
   });
@@ -291,7 +300,10 @@ describe('the MCP endpoint', () => {
       ['GET /ghost/api/admin/site/'],
     );
     // The key holds no tags:browse, so it is offered no tags resource, and reading it anyway reads nothing.
-    assert.ok(!(await client.listResources()).resources.some((r) => r.uri === 'ghostgate://tags'));
+    assert.ok(
+      !(await client.listResources()).resources.some((r) => r.uri === 'ghostgate://tags'),
+      "!(await client.listResources()).resources.some((r) => r.uri === 'ghostgate://tags')",
+    );
     await assert.rejects(client.readResource({ uri: 'ghostgate://tags' }));
     assert.equal(ghost.requests.length, 1);
     await client.close();

@@ -114,13 +114,13 @@ describe('migrate-store from SQLite to PostgreSQL', { ...(skip ? { skip } : {}) 
     assert.equal(report.tables.ledger, 2);
     assert.equal(report.tables.webhook_relays, 1);
     assert.equal(report.tables.approvals, 1);
-    assert.ok(report.tables.key_daily! >= 1);
+    assert.ok(report.tables.key_daily! >= 1, 'report.tables.key_daily! >= 1');
     assert.equal(
       report.tables.audit,
       before.chains.reduce((n, c) => n + c.rows, 0),
       'every audit row',
     );
-    assert.ok(report.tables.audit! >= 8);
+    assert.ok(report.tables.audit! >= 8, 'report.tables.audit! >= 8');
     assert.equal(report.unknownUses, 1, 'the sent use of the crashed gateway');
     const after = cli(gw.configFile, ['audit', 'verify', '--json'], pgEnv());
     assert.equal(after.code, 0, after.out + after.err);

@@ -95,7 +95,10 @@ describe('two gateways on one PostgreSQL store', { ...(skip ? { skip } : {}) }, 
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 === 0 ? a : b, k.key, 'POST')));
     const ok = results.filter((r) => r.status === 201);
     assert.equal(ok.length, 1, JSON.stringify(results));
-    assert.ok(results.every((r) => r.status === 201 || r.code === 'KEY_USES_EXHAUSTED'));
+    assert.ok(
+      results.every((r) => r.status === 201 || r.code === 'KEY_USES_EXHAUSTED'),
+      "results.every((r) => r.status === 201 || r.code === 'KEY_USES_EXHAUSTED')",
+    );
     assert.equal(ghost.requests.filter((r) => r.method === 'POST').length - before, 1, 'one write reached Ghost');
   });
 

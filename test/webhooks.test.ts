@@ -400,7 +400,10 @@ describe('the webhook relay against a strict fake Ghost', () => {
     // The owner's target and secret are the owner's: another key is shown neither (review finding).
     assert.equal(answer.target_url, null);
     assert.equal(answer.secret, null);
-    assert.ok(!JSON.stringify(answer).includes('owner-secret') && !JSON.stringify(answer).includes(clientUrl));
+    assert.ok(
+      !JSON.stringify(answer).includes('owner-secret') && !JSON.stringify(answer).includes(clientUrl),
+      "!JSON.stringify(answer).includes('owner-secret') && !JSON.stringify(answer).includes(clientUrl)",
+    );
     const sent = JSON.parse(ghost.requests[0]!.body.toString()).webhooks[0];
     assert.equal(sent.name, 'renamed');
     assert.match(sent.target_url, /\/ghostgate\/webhooks\/relay\//, 'Ghost stays on the relay');
@@ -449,8 +452,11 @@ describe('the webhook relay against a strict fake Ghost', () => {
     const { relayId, ghostId } = await create(key, { event: 'post.published', target_url: clientUrl });
     await gw.gateway.store.keys.revoke(id, Date.now());
     ghost.requests.length = 0;
-    assert.ok((await gw.gateway.webhooks.sweep(Date.now())) >= 1);
-    assert.ok(ghost.requests.some((r) => r.method === 'DELETE' && r.url === `${A}/webhooks/${ghostId}/`));
+    assert.ok((await gw.gateway.webhooks.sweep(Date.now())) >= 1, '(await gw.gateway.webhooks.sweep(Date.now())) >= 1');
+    assert.ok(
+      ghost.requests.some((r) => r.method === 'DELETE' && r.url === `${A}/webhooks/${ghostId}/`),
+      "ghost.requests.some((r) => r.method === 'DELETE' && r.url === `${A}/webhooks/${ghostId}/`)",
+    );
     assert.equal((await gw.gateway.store.webhooks.get(relayId))?.status, 'retired');
   });
 
@@ -506,7 +512,7 @@ describe('the webhook relay against a strict fake Ghost', () => {
     assert.equal((await call(key, 'DELETE', `/webhooks/${ghostId}/`)).statusCode, 204);
     const row = (await gw.gateway.store.webhooks.get(relayId))!;
     assert.equal(row.status, 'retired');
-    assert.ok(row.ghostRemovedAt !== null);
+    assert.ok(row.ghostRemovedAt !== null, 'row.ghostRemovedAt !== null');
     assert.equal(row.secretSealed, null);
   });
 });
@@ -813,7 +819,7 @@ describe('the relay judges a call’s size and its own load before reading the b
       const r = await slow.status;
       slow.socket.destroy();
       assert.deepEqual([r.status, code(r.text)], [408, 'WEBHOOK_BODY_TIMEOUT']);
-      assert.ok(Date.now() - started < 3000);
+      assert.ok(Date.now() - started < 3000, 'Date.now() - started < 3000');
       const next = raw(['Content-Length: 2', 'Connection: close'], '{}');
       assert.equal(code((await next.status).text), 'WEBHOOK_SIGNATURE_INVALID', 'the slot is free again');
       next.socket.destroy();

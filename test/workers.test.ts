@@ -222,7 +222,7 @@ describe(`serve --workers ${WORKERS} on one port and one store (${TEST_STORE})`,
     await waitFor(() => logLines('worker started').length === WORKERS + 1, 'a new worker');
     const pids = workerPids();
     assert.equal(pids.length, WORKERS);
-    assert.ok(!pids.includes(victim!));
+    assert.ok(!pids.includes(victim!), '!pids.includes(victim!)');
     for (let i = 0; i < 2 * WORKERS; i++) assert.equal((await call('GET', 'posts/', k.key)).status, 200);
     const rows = await records(k.id, 2 * WORKERS);
     assert.equal(new Set(rows.map((x) => x.chain)).size, WORKERS, 'the new worker serves, on a chain of its own');

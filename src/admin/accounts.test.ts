@@ -94,18 +94,19 @@ test('accounts: no default account; the set-up link works once and expires; sign
     const wrong = await signIn(ctx, throttle, POLICY, { email: 'owner@x.test', password: 'wrong password!', ip: 'i' }, T0);
     assert.deepEqual([wrong.ok, !wrong.ok && wrong.code], [false, 'CONSOLE_SIGNIN_FAILED']);
     const ok = await signIn(ctx, throttle, POLICY, { email: 'owner@x.test', password: 'long enough password', ip: 'i' }, T0);
-    assert.ok(ok.ok);
+    assert.ok(ok.ok, 'ok.ok');
     assert.notEqual(ok.session.idHash, ok.sessionId, 'the session id is stored hashed');
     assert.equal((await sessionFor(ctx, POLICY, ok.sessionId, T0 + 29 * 60_000))?.account.id, account.id);
     assert.equal((await sessionFor(ctx, POLICY, ok.sessionId, T0 + 58 * 60_000))?.account.id, account.id, 'use keeps it alive');
     assert.equal(await sessionFor(ctx, POLICY, ok.sessionId, T0 + 89 * 60_000), undefined, 'idle for 31 minutes: over');
     const again = await signIn(ctx, throttle, POLICY, { email: 'owner@x.test', password: 'long enough password', ip: 'i' }, T0);
-    assert.ok(again.ok);
+    assert.ok(again.ok, 'again.ok');
     let t = T0;
-    for (; t < T0 + 12 * 3600_000; t += 20 * 60_000) assert.ok(await sessionFor(ctx, POLICY, again.sessionId, t));
+    for (; t < T0 + 12 * 3600_000; t += 20 * 60_000)
+      assert.ok(await sessionFor(ctx, POLICY, again.sessionId, t), 'await sessionFor(ctx, POLICY, again.sessionId, t)');
     assert.equal(await sessionFor(ctx, POLICY, again.sessionId, T0 + 12 * 3600_000), undefined, 'absolute expiry');
     const third = await signIn(ctx, throttle, POLICY, { email: 'owner@x.test', password: 'long enough password', ip: 'i' }, T0);
-    assert.ok(third.ok);
+    assert.ok(third.ok, 'third.ok');
     await signOut(ctx, third.sessionId);
     assert.equal(await sessionFor(ctx, POLICY, third.sessionId, T0), undefined);
     assert.equal(await sessionFor(ctx, POLICY, 'x'.repeat(43), T0), undefined);
@@ -132,9 +133,9 @@ test('accounts: throttled sign-ins are refused without checking the password; TO
     const secret = newTotpSecret();
     const code = (at: number) => totp(base32Decode(secret), at);
     const first = await signIn(ctx, th, POLICY, input, later);
-    assert.ok(first.ok);
+    assert.ok(first.ok, 'first.ok');
     const other = await signIn(ctx, th, POLICY, input, later);
-    assert.ok(other.ok);
+    assert.ok(other.ok, 'other.ok');
     const check = { throttle: th, password: 'long enough password', ip: 'i', sessionIdHash: first.session.idHash };
     await assert.rejects(enrolTotp(ctx, account, secret, '000000', check, later), refusal('INVALID'));
     assert.equal(
@@ -159,7 +160,7 @@ test('accounts: throttled sign-ins are refused without checking the password; TO
     assert.deepEqual([replay.ok, !replay.ok && replay.code], [false, 'CONSOLE_SIGNIN_FAILED'], 'a code signs in once');
     const older = await signIn(ctx, th, POLICY, { ...input, totp: code(later) }, next + 2000);
     assert.equal(older.ok, false, 'nor does an older one still inside the drift window');
-    assert.ok(good.ok);
+    assert.ok(good.ok, 'good.ok');
     const off = { ...check, sessionIdHash: good.session.idHash };
     const t2 = next + 30_000;
     assert.equal(await disableTotp(ctx, account, { ...off, totp: undefined }, t2), 'CONSOLE_SIGNIN_FAILED', 'off needs the code');
@@ -168,7 +169,7 @@ test('accounts: throttled sign-ins are refused without checking the password; TO
     assert.equal(await disableTotp(ctx, account, { ...off, totp: code(t2) }, t2 + 2), null);
     assert.equal((await store.admins.account(account.id))?.totpSealed, null);
     assert.equal(await sessionFor(ctx, POLICY, first.sessionId, t2), undefined, 'other sessions end when it is turned off');
-    assert.ok(await sessionFor(ctx, POLICY, good.sessionId, t2));
+    assert.ok(await sessionFor(ctx, POLICY, good.sessionId, t2), 'await sessionFor(ctx, POLICY, good.sessionId, t2)');
   } finally {
     await store.close();
   }

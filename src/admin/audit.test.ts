@@ -137,7 +137,7 @@ test('query filters and validates; advise names used, unused and refused scopes 
       a.narrowed_wildcards.map((w) => [w.held, w.used]),
       [['posts:*', ['posts:add', 'posts:browse']]],
     );
-    assert.ok(a.narrowed_wildcards[0]!.covers > 2);
+    assert.ok(a.narrowed_wildcards[0]!.covers > 2, 'a.narrowed_wildcards[0]!.covers > 2');
     assert.deepEqual(a.refused_for_missing_scope, ['members:read']);
     assert.deepEqual(a.proposed_grant.scopes, ['posts:add', 'posts:browse']);
     assert.equal(a.requests, 3);

@@ -23,11 +23,14 @@ test('pages keep their own scopes although Ghost checks posts permissions for th
 test('bulk, upload and scheduler routes carry their flags', () => {
   const c = loadCatalog();
   const get = (m: string, p: string) => c.routes.find((r) => r.method === m && r.path === p)!;
-  assert.ok(get('DELETE', '/members').flags.has('bulk'));
-  assert.ok(get('POST', '/images/upload').flags.has('upload'));
-  assert.ok(get('PUT', '/schedules/:resource/:id').flags.has('query_token'));
-  assert.ok(get('GET', '/site').flags.has('public'));
-  assert.ok(get('GET', '/config').flags.has('no_permission'));
+  assert.ok(get('DELETE', '/members').flags.has('bulk'), "get('DELETE', '/members').flags.has('bulk')");
+  assert.ok(get('POST', '/images/upload').flags.has('upload'), "get('POST', '/images/upload').flags.has('upload')");
+  assert.ok(
+    get('PUT', '/schedules/:resource/:id').flags.has('query_token'),
+    "get('PUT', '/schedules/:resource/:id').flags.has('query_token')",
+  );
+  assert.ok(get('GET', '/site').flags.has('public'), "get('GET', '/site').flags.has('public')");
+  assert.ok(get('GET', '/config').flags.has('no_permission'), "get('GET', '/config').flags.has('no_permission')");
 });
 
 test('a row without a resource fails the load (fail closed)', () => {

@@ -10,7 +10,7 @@ test('every escalation scope is a catalog scope, with a category, a reason and a
   const catalog = loadCatalog();
   // Parsed against the catalog: a scope no route needs fails the load.
   const table = parseEscalation(readFileSync(escalationFile(), 'utf8'), catalog);
-  assert.ok(table.size >= 50);
+  assert.ok(table.size >= 50, 'table.size >= 50');
   for (const e of table.values()) {
     assert.ok(e.categories.length > 0, e.scope);
     assert.ok(e.why.length > 20, e.scope);

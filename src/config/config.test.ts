@@ -65,7 +65,7 @@ test('store.driver postgres takes its URL from GHOSTGATE_STORE_URL, and the URL 
     try {
       loadConfig(file(text), env);
     } catch (e) {
-      assert.ok(e instanceof ConfigError);
+      assert.ok(e instanceof ConfigError, 'e instanceof ConfigError');
       assert.match(e.message, /store\.url/);
       assert.doesNotMatch(e.message, /s3cret-pw/, 'the password is never repeated');
       return;

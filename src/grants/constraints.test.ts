@@ -109,38 +109,44 @@ test('recordBreaks: each rule, and a missing field held against the record only 
   const owned = (id: string) => id === A;
   const tags: Constraint = { kind: 'post', c: { tags: [{ id: A, slug: 'a' }] } };
   assert.equal(recordBreaks(tags, { tags: [{ id: B }, { id: A }] }, owned, true), undefined);
-  assert.ok(recordBreaks(tags, { tags: [{ id: B }] }, owned, false));
-  assert.ok(recordBreaks(tags, { tags: [] }, owned, false));
+  assert.ok(recordBreaks(tags, { tags: [{ id: B }] }, owned, false), 'recordBreaks(tags, { tags: [{ id: B }] }, owned, false)');
+  assert.ok(recordBreaks(tags, { tags: [] }, owned, false), 'recordBreaks(tags, { tags: [] }, owned, false)');
   assert.ok(recordBreaks(tags, { tags: [{ slug: 'a' }] }, owned, false), 'matched by id, never slug');
-  assert.ok(recordBreaks(tags, {}, owned, true));
+  assert.ok(recordBreaks(tags, {}, owned, true), 'recordBreaks(tags, {}, owned, true)');
   assert.equal(recordBreaks(tags, {}, owned, false), undefined);
   const authors: Constraint = { kind: 'post', c: { authors: [{ id: B, slug: 'b' }] } };
   assert.equal(recordBreaks(authors, { authors: [{ id: B }] }, owned, true), undefined);
-  assert.ok(recordBreaks(authors, { authors: [{ id: A }] }, owned, false));
-  assert.ok(recordBreaks(authors, {}, owned, true));
+  assert.ok(recordBreaks(authors, { authors: [{ id: A }] }, owned, false), 'recordBreaks(authors, { authors: [{ id: A }] }, owned, false)');
+  assert.ok(recordBreaks(authors, {}, owned, true), 'recordBreaks(authors, {}, owned, true)');
   assert.equal(recordBreaks(authors, {}, owned, false), undefined);
   const status: Constraint = { kind: 'post', c: { status: ['draft'] } };
   assert.equal(recordBreaks(status, { status: 'draft' }, owned, true), undefined);
-  assert.ok(recordBreaks(status, { status: 'published' }, owned, false));
-  assert.ok(recordBreaks(status, {}, owned, true));
+  assert.ok(recordBreaks(status, { status: 'published' }, owned, false), "recordBreaks(status, { status: 'published' }, owned, false)");
+  assert.ok(recordBreaks(status, {}, owned, true), 'recordBreaks(status, {}, owned, true)');
   assert.equal(recordBreaks(status, {}, owned, false), undefined);
   const vis: Constraint = { kind: 'post', c: { visibility: ['public'] } };
   assert.equal(recordBreaks(vis, { visibility: 'public' }, owned, true), undefined);
-  assert.ok(recordBreaks(vis, { visibility: 'paid' }, owned, false));
-  assert.ok(recordBreaks(vis, {}, owned, true));
+  assert.ok(recordBreaks(vis, { visibility: 'paid' }, owned, false), "recordBreaks(vis, { visibility: 'paid' }, owned, false)");
+  assert.ok(recordBreaks(vis, {}, owned, true), 'recordBreaks(vis, {}, owned, true)');
   assert.equal(recordBreaks(vis, {}, owned, false), undefined);
   const mine: Constraint = { kind: 'post', c: { createdByKey: true } };
   assert.equal(recordBreaks(mine, { id: A }, owned, true), undefined);
-  assert.ok(recordBreaks(mine, { id: B }, owned, false));
-  assert.ok(recordBreaks(mine, {}, owned, true));
+  assert.ok(recordBreaks(mine, { id: B }, owned, false), 'recordBreaks(mine, { id: B }, owned, false)');
+  assert.ok(recordBreaks(mine, {}, owned, true), 'recordBreaks(mine, {}, owned, true)');
   assert.equal(recordBreaks(mine, {}, owned, false), undefined);
   const labels: Constraint = { kind: 'member', c: { labels: [{ id: A, slug: 'a' }], status: ['free'] } };
   assert.equal(recordBreaks(labels, { labels: [{ id: A }], status: 'free' }, owned, true), undefined);
-  assert.ok(recordBreaks(labels, { labels: [{ id: B }], status: 'free' }, owned, false));
-  assert.ok(recordBreaks(labels, { labels: [{ id: A }], status: 'paid' }, owned, false));
-  assert.ok(recordBreaks(labels, { status: 'free' }, owned, true));
+  assert.ok(
+    recordBreaks(labels, { labels: [{ id: B }], status: 'free' }, owned, false),
+    "recordBreaks(labels, { labels: [{ id: B }], status: 'free' }, owned, false)",
+  );
+  assert.ok(
+    recordBreaks(labels, { labels: [{ id: A }], status: 'paid' }, owned, false),
+    "recordBreaks(labels, { labels: [{ id: A }], status: 'paid' }, owned, false)",
+  );
+  assert.ok(recordBreaks(labels, { status: 'free' }, owned, true), "recordBreaks(labels, { status: 'free' }, owned, true)");
   assert.equal(recordBreaks(labels, { status: 'free' }, owned, false), undefined);
-  assert.ok(recordBreaks(labels, { labels: [{ id: A }] }, owned, true));
+  assert.ok(recordBreaks(labels, { labels: [{ id: A }] }, owned, true), 'recordBreaks(labels, { labels: [{ id: A }] }, owned, true)');
   assert.equal(recordBreaks(labels, { labels: [{ id: A }] }, owned, false), undefined);
   assert.equal(
     recordBreaks({ kind: 'member', c: { labels: [{ id: A, slug: 'a' }] } }, { labels: [{ id: A }], status: 'paid' }, owned, true),
@@ -152,9 +158,18 @@ test('recordBreaks: each rule, and a missing field held against the record only 
 test('recordBreaks: a field the record does not carry skips that rule only, never the rules after it', () => {
   const owned = () => true;
   const anchor = [{ id: A, slug: 'a' }];
-  assert.ok(recordBreaks({ kind: 'post', c: { tags: anchor, status: ['draft'] } }, { status: 'published' }, owned, false));
-  assert.ok(recordBreaks({ kind: 'post', c: { authors: anchor, status: ['draft'] } }, { status: 'published' }, owned, false));
-  assert.ok(recordBreaks({ kind: 'member', c: { labels: anchor, status: ['free'] } }, { status: 'paid' }, owned, false));
+  assert.ok(
+    recordBreaks({ kind: 'post', c: { tags: anchor, status: ['draft'] } }, { status: 'published' }, owned, false),
+    "recordBreaks({ kind: 'post', c: { tags: anchor, status: ['draft'] } }, { status: 'published' }, owned, false)",
+  );
+  assert.ok(
+    recordBreaks({ kind: 'post', c: { authors: anchor, status: ['draft'] } }, { status: 'published' }, owned, false),
+    "recordBreaks({ kind: 'post', c: { authors: anchor, status: ['draft'] } }, { status: 'published' }, owned, false)",
+  );
+  assert.ok(
+    recordBreaks({ kind: 'member', c: { labels: anchor, status: ['free'] } }, { status: 'paid' }, owned, false),
+    "recordBreaks({ kind: 'member', c: { labels: anchor, status: ['free'] } }, { status: 'paid' }, owned, false)",
+  );
 });
 
 test('constraintMode: how a constraint reaches each kind of route', () => {

@@ -71,14 +71,23 @@ test('a grant document parses or lists its errors by path', () => {
   assert.equal(bad.ok, false);
   if (!bad.ok) {
     assert.equal(bad.errors.length, 2);
-    assert.ok(bad.errors.some((e) => e.startsWith('version:')));
-    assert.ok(bad.errors.some((e) => e.startsWith('scopes:')));
+    assert.ok(
+      bad.errors.some((e) => e.startsWith('version:')),
+      "bad.errors.some((e) => e.startsWith('version:'))",
+    );
+    assert.ok(
+      bad.errors.some((e) => e.startsWith('scopes:')),
+      "bad.errors.some((e) => e.startsWith('scopes:'))",
+    );
   }
   // A nested error names its whole path, dot-separated.
   const nested = parseGrant({ version: 1, scopes: [], constraints: { posts: { status: ['gone'] } } });
-  assert.ok(!nested.ok && nested.errors.length === 1 && nested.errors[0]!.startsWith('constraints.posts.status.0:'));
+  assert.ok(
+    !nested.ok && nested.errors.length === 1 && nested.errors[0]!.startsWith('constraints.posts.status.0:'),
+    "!nested.ok && nested.errors.length === 1 && nested.errors[0]!.startsWith('constraints.posts.status.0:')",
+  );
   const notObject = parseGrant('posts:edit');
-  assert.ok(!notObject.ok && notObject.errors[0]!.startsWith('(grant):'));
+  assert.ok(!notObject.ok && notObject.errors[0]!.startsWith('(grant):'), "!notObject.ok && notObject.errors[0]!.startsWith('(grant):')");
 });
 
 test("subsets: a list is a subset when every entry is in the other; a child's scopes must be covered by its parent's", () => {

@@ -84,7 +84,7 @@ test('every session and authentication route of the catalog is identity-protecte
   const routes = catalog.routes.filter(
     (r) => r.path === '/session' || r.path.startsWith('/session/') || r.path.startsWith('/authentication/'),
   );
-  assert.ok(routes.length >= 10);
+  assert.ok(routes.length >= 10, 'routes.length >= 10');
   for (const r of routes) assert.ok(identityGuard(r, {}, q(), staff), `${r.method} ${r.path}`);
 });
 

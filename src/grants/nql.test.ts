@@ -70,29 +70,29 @@ test('serializeFilter refuses what it cannot spell faithfully', () => {
 });
 
 test('sameFilter compares trees by value, expressions by source and flags', () => {
-  assert.ok(sameFilter({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] }));
-  assert.ok(!sameFilter({ a: [1, 2] }, { a: [1] }));
-  assert.ok(!sameFilter({ a: [1, 2] }, { a: [2, 1] }));
-  assert.ok(!sameFilter({ a: 1 }, { a: 1, b: 1 }));
-  assert.ok(!sameFilter({ a: 1, b: 1 }, { a: 1 }));
-  assert.ok(!sameFilter({ a: 1 }, { b: 1 }));
-  assert.ok(!sameFilter([1], { 0: 1 }));
-  assert.ok(!sameFilter({ 0: 1 }, [1]));
-  assert.ok(sameFilter(/a/i, /a/i));
-  assert.ok(!sameFilter(/a/i, /a/));
-  assert.ok(!sameFilter(/a/i, /b/i));
-  assert.ok(!sameFilter(/a/i, 'a'));
-  assert.ok(!sameFilter('a', /a/i));
-  assert.ok(!sameFilter(null, {}));
-  assert.ok(sameFilter(null, null));
-  assert.ok(!sameFilter('1', 1));
+  assert.ok(sameFilter({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] }), 'sameFilter({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })');
+  assert.ok(!sameFilter({ a: [1, 2] }, { a: [1] }), '!sameFilter({ a: [1, 2] }, { a: [1] })');
+  assert.ok(!sameFilter({ a: [1, 2] }, { a: [2, 1] }), '!sameFilter({ a: [1, 2] }, { a: [2, 1] })');
+  assert.ok(!sameFilter({ a: 1 }, { a: 1, b: 1 }), '!sameFilter({ a: 1 }, { a: 1, b: 1 })');
+  assert.ok(!sameFilter({ a: 1, b: 1 }, { a: 1 }), '!sameFilter({ a: 1, b: 1 }, { a: 1 })');
+  assert.ok(!sameFilter({ a: 1 }, { b: 1 }), '!sameFilter({ a: 1 }, { b: 1 })');
+  assert.ok(!sameFilter([1], { 0: 1 }), '!sameFilter([1], { 0: 1 })');
+  assert.ok(!sameFilter({ 0: 1 }, [1]), '!sameFilter({ 0: 1 }, [1])');
+  assert.ok(sameFilter(/a/i, /a/i), 'sameFilter(/a/i, /a/i)');
+  assert.ok(!sameFilter(/a/i, /a/), '!sameFilter(/a/i, /a/)');
+  assert.ok(!sameFilter(/a/i, /b/i), '!sameFilter(/a/i, /b/i)');
+  assert.ok(!sameFilter(/a/i, 'a'), "!sameFilter(/a/i, 'a')");
+  assert.ok(!sameFilter('a', /a/i), "!sameFilter('a', /a/i)");
+  assert.ok(!sameFilter(null, {}), '!sameFilter(null, {})');
+  assert.ok(sameFilter(null, null), 'sameFilter(null, null)');
+  assert.ok(!sameFilter('1', 1), "!sameFilter('1', 1)");
   assert.ok(!sameFilter([1], [1, 2]), 'a longer list is not the same');
   assert.ok(!sameFilter([1, 2], [1, 3]), 'every item must match');
   assert.ok(!sameFilter({ a: 1, b: 1 }, { a: 1, b: 2 }), 'every key must match');
   assert.ok(!sameFilter(/a/i, {}), 'an expression is not an empty object');
-  assert.ok(!sameFilter({}, /a/i));
+  assert.ok(!sameFilter({}, /a/i), '!sameFilter({}, /a/i)');
   assert.ok(!sameFilter('ab', { 0: 'a', 1: 'b' }), 'a string is not an object of its characters');
-  assert.ok(!sameFilter({ 0: 'a', 1: 'b' }, 'ab'));
+  assert.ok(!sameFilter({ 0: 'a', 1: 'b' }, 'ab'), "!sameFilter({ 0: 'a', 1: 'b' }, 'ab')");
 });
 
 test('constrainFilter ANDs the constraints to the client filter, keeps the spelling stable, and refuses an empty one', () => {

@@ -9,14 +9,14 @@ const NOW = 1_800_000_000_000;
 
 test('a Bearer ghostgate key becomes a token the authenticate stage accepts, signed with that key, for now', () => {
   const c = mcpCredential(`Bearer ${ID}:${SECRET}`, NOW);
-  assert.ok(c.ok);
+  assert.ok(c.ok, 'c.ok');
   const t = checkToken(c.authorization, '/admin/', NOW, { clockSkewS: 0 });
-  assert.ok(t.ok);
+  assert.ok(t.ok, 't.ok');
   assert.equal(t.keyId, ID);
   assert.deepEqual(t.verify(Buffer.from(SECRET, 'hex')), { ok: true });
   assert.equal(t.verify(Buffer.from('ef'.repeat(32), 'hex')).ok, false);
   const late = checkToken(c.authorization, '/admin/', NOW + 301_000, { clockSkewS: 0 });
-  assert.ok(!late.ok && late.code === 'TOKEN_EXPIRED');
+  assert.ok(!late.ok && late.code === 'TOKEN_EXPIRED', "!late.ok && late.code === 'TOKEN_EXPIRED'");
 });
 
 test('a Ghost token is passed on as it came, for the pipeline to check', () => {

@@ -40,7 +40,10 @@ test('no tool stands for a bulk, upload, public, unauthenticated or unserved rou
     assert.equal(t.scope, `${t.resource}:${t.action}`);
     assert.equal(t.route.segments[0], t.resource, t.name);
   }
-  assert.ok(!all.some((t) => t.resource === 'site' || t.resource === 'session' || t.resource === 'config'));
+  assert.ok(
+    !all.some((t) => t.resource === 'site' || t.resource === 'session' || t.resource === 'config'),
+    "!all.some((t) => t.resource === 'site' || t.resource === 'session' || t.resource === 'config')",
+  );
   assert.ok(all.length > 40, `${all.length} tools`);
 });
 
@@ -85,7 +88,10 @@ test('browse takes the query options Ghost reads for the route, and nothing is r
 test('read takes an id or a slug; edit and destroy an id', () => {
   const g: Grant = { version: 1, scopes: ['*'] };
   const read = toolDefinition(byName('read_post'), g);
-  assert.ok('id' in read.inputSchema.properties && 'slug' in read.inputSchema.properties);
+  assert.ok(
+    'id' in read.inputSchema.properties && 'slug' in read.inputSchema.properties,
+    "'id' in read.inputSchema.properties && 'slug' in read.inputSchema.properties",
+  );
   assert.equal(read.inputSchema.required, undefined);
   assert.deepEqual(toolDefinition(byName('read_member'), g).inputSchema.required, ['id']);
   assert.deepEqual(toolDefinition(byName('edit_post'), g).inputSchema.required, ['id', 'body']);
@@ -111,15 +117,21 @@ test('a drafts-only grant shows status draft only, names its denied fields and o
   const body = edit.inputSchema.properties.body as { properties: Record<string, { enum?: string[]; not?: object }> };
   assert.deepEqual(body.properties.status, { enum: ['draft'] });
   assert.deepEqual(body.properties.authors?.not, {});
-  assert.ok(body.properties.updated_at);
-  assert.ok(!('newsletter' in edit.inputSchema.properties) && !('email_segment' in edit.inputSchema.properties));
+  assert.ok(body.properties.updated_at, 'body.properties.updated_at');
+  assert.ok(
+    !('newsletter' in edit.inputSchema.properties) && !('email_segment' in edit.inputSchema.properties),
+    "!('newsletter' in edit.inputSchema.properties) && !('email_segment' in edit.inputSchema.properties)",
+  );
   assert.match(edit.description, /created by this key/);
   assert.match(edit.description, /status only to draft/);
 });
 
 test('a grant that may send email is offered newsletter and email_segment on edit_post', () => {
   const edit = toolDefinition(byName('edit_post'), { version: 1, scopes: ['posts:edit'] });
-  assert.ok('newsletter' in edit.inputSchema.properties && 'email_segment' in edit.inputSchema.properties);
+  assert.ok(
+    'newsletter' in edit.inputSchema.properties && 'email_segment' in edit.inputSchema.properties,
+    "'newsletter' in edit.inputSchema.properties && 'email_segment' in edit.inputSchema.properties",
+  );
 });
 
 test('an allowlist of fields closes the body schema to them (and id, updated_at)', () => {

@@ -107,7 +107,7 @@ test('the gate opens the call for the family with its fingerprint, subject, a da
 
 test('the gate passes an approved call only; a denied one, a pending one and one over the cap are refused by code', async () => {
   const approved = await approvalGate(fakeStore({ status: 'approved' }).store, call(), 0);
-  assert.ok(approved.ok);
+  assert.ok(approved.ok, 'approved.ok');
   if (approved.ok) assert.match(approved.approval, /^[0-9a-f-]{36}$/);
   for (const [answer, code] of [
     [{ status: 'denied' }, 'APPROVAL_DENIED'],

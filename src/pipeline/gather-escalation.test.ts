@@ -82,9 +82,9 @@ test('an upload is read whole: its file name as multer gives it, and its bytes t
   const r = await gatherEscalation(ghost({}), request(body, MULTIPART), { upload: true }, PREFIX, AUTH, body.length, {
     activeTheme: 'casper',
   });
-  assert.ok(!('code' in r));
+  assert.ok(!('code' in r), "!('code' in r)");
   assert.deepEqual(r.facts, { activeTheme: 'casper', upload: { originalname: 'mytheme.zip' } });
-  assert.ok(r.body?.equals(body));
+  assert.ok(r.body?.equals(body), 'r.body?.equals(body)');
 });
 
 test('an upload over the limit, or one without its file, is refused', async () => {

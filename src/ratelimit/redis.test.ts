@@ -39,7 +39,7 @@ describe('shared rate limits in Redis', { ...(skip ? { skip } : {}) }, () => {
     const ok = verdicts.filter((v) => v.ok).length;
     assert.ok(ok >= 10 && ok <= 11, `admitted ${ok}`); // 10 in the bucket, plus at most one refilled while the calls ran
     const refused = verdicts.find((v) => !v.ok);
-    assert.ok(refused && !refused.ok);
+    assert.ok(refused && !refused.ok, 'refused && !refused.ok');
     assert.equal(refused.code, 'RATE_LIMITED');
     assert.equal(refused.retryAfterS, 1);
   });
@@ -59,7 +59,7 @@ describe('shared rate limits in Redis', { ...(skip ? { skip } : {}) }, () => {
     assert.equal((await a.take('k3', rate, 0)).ok, true);
     assert.equal((await a.take('k3', rate, 0)).ok, true);
     const r = await a.take('k3', rate, 0);
-    assert.ok(!r.ok);
+    assert.ok(!r.ok, '!r.ok');
     assert.equal(r.code, 'RATE_LIMITED');
     assert.ok(r.retryAfterS! >= 29 && r.retryAfterS! <= 30, String(r.retryAfterS));
   });
@@ -76,7 +76,7 @@ describe('shared rate limits in Redis', { ...(skip ? { skip } : {}) }, () => {
     open.push(dead);
     const t0 = performance.now();
     const r = await dead.take('k', { perSecond: 5 }, 0);
-    assert.ok(!r.ok);
+    assert.ok(!r.ok, '!r.ok');
     assert.equal(r.code, 'RATE_LIMIT_UNAVAILABLE');
     assert.equal(r.retryAfterS, 1);
     assert.ok(performance.now() - t0 < 100, 'not queued until a connection');
@@ -91,9 +91,9 @@ describe('shared rate limits in Redis', { ...(skip ? { skip } : {}) }, () => {
     try {
       const t0 = performance.now();
       const r = await rl.take('k', { perSecond: 5 }, 0);
-      assert.ok(!r.ok);
+      assert.ok(!r.ok, '!r.ok');
       assert.equal(r.code, 'RATE_LIMIT_UNAVAILABLE');
-      assert.ok(performance.now() - t0 < 1500);
+      assert.ok(performance.now() - t0 < 1500, 'performance.now() - t0 < 1500');
     } finally {
       await rl.close();
       for (const s of sockets) s.destroy();

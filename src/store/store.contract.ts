@@ -143,7 +143,7 @@ export function storeContract(
       const holder = await store.holders.register({ pid: 1, host: 'h', startedAt: 1000 }, Date.now() + 60_000);
       const a = await store.keys.reserveUse(ID, holder, 1500);
       const b = await store.keys.reserveUse(ID, holder, 1500);
-      assert.ok(a && b && a !== b);
+      assert.ok(a && b && a !== b, 'a && b && a !== b');
       assert.equal(await store.keys.reserveUse(ID, holder, 1500), undefined, 'two in flight take both uses');
       assert.deepEqual(await store.keys.uses(ID, Date.now()), { spent: 0, reserved: 2, unknown: 0 });
       await store.keys.settleUse(a, 'failed', 2000);
@@ -173,7 +173,7 @@ export function storeContract(
       await store.keys.create({ id: ID, name: 'k', grant, createdAt: 1000, maxUses: 1 });
       const holder = await store.holders.register({ pid: 1, host: 'h', startedAt: 1000 }, Date.now() + 60_000);
       const r = await store.keys.reserveUse(ID, holder, 1000);
-      assert.ok(r);
+      assert.ok(r, 'r');
       const other = await open2(store);
       if (other) {
         // A CLI command or a second gateway opening the same store.
@@ -440,8 +440,14 @@ export function storeContract(
       const approvals = store.approvals;
       const held = { method: 'DELETE', pathAndQuery: '/posts/p1/', body: null, bodyEncoding: 'utf8' as const };
       const base = { keyId: ID, family: ID, summary: 's', deniedSince: 0, call: held, expiresAt: 10_000, maxPending: 2 };
-      assert.ok(await approvals.open({ ...base, id: 'q1', fingerprint: 'g1', subject: 'g1', now: 1 }));
-      assert.ok(await approvals.open({ ...base, id: 'q2', fingerprint: 'g2', subject: 'g2', now: 2 }));
+      assert.ok(
+        await approvals.open({ ...base, id: 'q1', fingerprint: 'g1', subject: 'g1', now: 1 }),
+        "await approvals.open({ ...base, id: 'q1', fingerprint: 'g1', subject: 'g1', now: 1 })",
+      );
+      assert.ok(
+        await approvals.open({ ...base, id: 'q2', fingerprint: 'g2', subject: 'g2', now: 2 }),
+        "await approvals.open({ ...base, id: 'q2', fingerprint: 'g2', subject: 'g2', now: 2 })",
+      );
       assert.equal(await approvals.open({ ...base, id: 'q3', fingerprint: 'g3', subject: 'g3', now: 3 }), undefined);
       assert.equal(
         (await approvals.open({ ...base, id: 'q4', fingerprint: 'g1', subject: 'g1', now: 4 }))?.id,

@@ -61,7 +61,7 @@ describe('the management API with the real Ghost and the official client', () =>
     assert.deepEqual([out.name, out.code], ['NoPermissionError', 'SCOPE_MISSING']);
 
     const shown = await api('GET', `/ghostgate/v1/keys/${key.id}`, { token });
-    assert.ok(shown.json.keys[0].use_count >= 0);
+    assert.ok(shown.json.keys[0].use_count >= 0, 'shown.json.keys[0].use_count >= 0');
     // Reads and refusals are written within audit.flushMs: asked again until both are there (at most 2 s).
     let seen: string[] = [];
     for (let i = 0; i < 40 && seen.length < 2; i++, await new Promise((r) => setTimeout(r, 50))) {

@@ -111,7 +111,7 @@ describe('web console', () => {
   test('sign in through the one-time set-up link', async () => {
     const added = cli(['admin', 'add', EMAIL]);
     const link = String(added.setup_link);
-    assert.ok(link.startsWith(`${gw.url}/ghostgate/console/setup?token=`));
+    assert.ok(link.startsWith(`${gw.url}/ghostgate/console/setup?token=`), 'link.startsWith(`${gw.url}/ghostgate/console/setup?token=`)');
     await pg.goto(link);
     await shot(pg, 'setup');
     await pg.fill('#password', PASSWORD);
@@ -172,7 +172,7 @@ describe('web console', () => {
     const posts = (await api.posts.browse({ limit: 'all', filter: 'status:[draft,published,scheduled]' })) as {
       tags: { slug: string }[];
     }[];
-    assert.ok(posts.length > 0);
+    assert.ok(posts.length > 0, 'posts.length > 0');
     for (const p of posts)
       assert.ok(
         p.tags.some((t) => t.slug === 'partner'),
@@ -205,7 +205,7 @@ describe('web console', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { keyId: string });
-    assert.ok(lines.length >= 3 && lines.every((l) => l.keyId === keyId));
+    assert.ok(lines.length >= 3 && lines.every((l) => l.keyId === keyId), 'lines.length >= 3 && lines.every((l) => l.keyId === keyId)');
   });
 
   test("approvals: a call the grant's confirm holds is approved in the console, then goes through once", async () => {
@@ -262,7 +262,10 @@ describe('web console', () => {
   test('the signed-in session reads the management API, and changes nothing through it (a cookie is no CSRF-proof credential)', async () => {
     const listed = await pg.request.get(`${gw.url}/ghostgate/v1/keys`);
     assert.equal(listed.status(), 200);
-    assert.ok(((await listed.json()) as { keys: unknown[] }).keys.length > 0);
+    assert.ok(
+      ((await listed.json()) as { keys: unknown[] }).keys.length > 0,
+      '((await listed.json()) as { keys: unknown[] }).keys.length > 0',
+    );
     const before = (await gw.gateway.store.keys.list()).length;
     const made = await pg.request.post(`${gw.url}/ghostgate/v1/keys`, {
       data: { keys: [{ name: 'by cookie', preset: 'content-reader' }] },
@@ -305,7 +308,10 @@ describe('web console', () => {
       assert.match(got, /^[0-9a-f]{24}:[0-9a-f]{64}$/);
       await shot(rp, 'request-collected');
       const api = client(got);
-      assert.ok(((await api.posts.browse({ limit: 1 })) as unknown[]).length >= 0);
+      assert.ok(
+        ((await api.posts.browse({ limit: 1 })) as unknown[]).length >= 0,
+        '((await api.posts.browse({ limit: 1 })) as unknown[]).length >= 0',
+      );
       assert.equal(await refusedCode(api.pages.browse({ limit: 1 })), 'SCOPE_MISSING', 'narrowed at approval');
       await rp.goto(link);
       assert.match((await rp.textContent('main')) ?? '', /was collected/);

@@ -213,7 +213,7 @@ describe('the gateway with an Editor staff token upstream (a ceiling)', () => {
   test('a key holding settings:edit still cannot edit settings; its posts:browse works as the Editor', async () => {
     const { key } = await gw.createKey(['settings:edit', 'settings:browse', 'posts:browse', 'members:browse']);
     const api: Api = new GhostAdminAPI({ url: gw.url, key, version: 'v6.0' });
-    assert.ok((await api.posts.browse({ limit: 2 })).length > 0);
+    assert.ok((await api.posts.browse({ limit: 2 })).length > 0, '(await api.posts.browse({ limit: 2 })).length > 0');
     const put = await fetch(`${gw.url}/ghost/api/admin/settings/`, {
       method: 'PUT',
       headers: { authorization: authHeader(key), 'content-type': 'application/json' },

@@ -149,7 +149,7 @@ describe('decisions equal Ghost’s reading, on the real Ghost', () => {
       ];
       for (const shape of shapes) {
         const reading = readRelation('tags', shape);
-        assert.ok(reading.ok);
+        assert.ok(reading.ok, 'reading.ok');
         const predicted = resolveReferences('tags', reading.refs, await answerLive(reading.lookups));
         const before = await allTags();
         const scratch = (await call('direct', 'POST', 'posts/?include=tags', { posts: [{ title: `scratch ${u}`, tags: shape }] })).json
@@ -272,7 +272,7 @@ describe('decisions equal Ghost’s reading, on the real Ghost', () => {
       const r = await call(k, 'POST', `pages/${internal.id}/copy/`);
       assert.equal(r.status, 404);
       assert.equal(errCode(r), 'RECORD_OUTSIDE_GRANT');
-      assert.ok(!r.text.includes(`Body of ${internal.title}`));
+      assert.ok(!r.text.includes(`Body of ${internal.title}`), '!r.text.includes(`Body of ${internal.title}`)');
       assert.equal((await direct.posts.browse({ filter: `title:'${internal.title} (Copy)'`, limit: 5 })).length, 0);
     });
 

@@ -74,7 +74,7 @@ describe('fine-grained grants against the real Ghost, with the official client',
       ]) {
         const posts = await api.posts.browse({ limit: 'all', include: 'tags', ...(filter ? { filter } : {}) });
         for (const p of posts) assert.ok(tagSlugs(p).includes('partner'), `${filter}: ${p.title}`);
-        if (filter === undefined) assert.ok(posts.length > 0);
+        if (filter === undefined) assert.ok(posts.length > 0, 'posts.length > 0');
         assert.ok(!posts.some((p: any) => p.id === untagged.id), String(filter));
       }
     });
@@ -103,7 +103,10 @@ describe('fine-grained grants against the real Ghost, with the official client',
       const news = s.content.tags.find((t) => t.name === 'News')!; // the lab's (Ghost's own fixtures have another News)
       const e = await refusal(api.posts.edit({ id: tagged.id, tags: [{ id: news.id }], updated_at: tagged.updated_at }));
       assert.equal(e.code, 'BODY_OUTSIDE_GRANT');
-      assert.ok(tagSlugs(await direct.posts.read({ id: tagged.id }, { include: 'tags' })).includes('partner'));
+      assert.ok(
+        tagSlugs(await direct.posts.read({ id: tagged.id }, { include: 'tags' })).includes('partner'),
+        "tagSlugs(await direct.posts.read({ id: tagged.id }, { include: 'tags' })).includes('partner')",
+      );
       assert.equal((await refusal(api.posts.add({ title: 'untagged by a tagged key' }))).code, 'BODY_OUTSIDE_GRANT');
       const p = await api.posts.add({ title: 'tagged by a tagged key', tags: [{ name: 'Partner' }] });
       const edited = await api.posts.edit({ id: p.id, title: 'still tagged', updated_at: p.updated_at });
@@ -272,22 +275,25 @@ describe('fine-grained grants against the real Ghost, with the official client',
       assert.ok(text.includes('"authors"'), 'authors are there');
       for (const e of emails) assert.ok(!text.includes(e), e);
       // The same call straight to Ghost does carry them: the redaction is the gateway's.
-      assert.ok(JSON.stringify(await direct.posts.browse({ limit: 'all', include: 'authors' })).includes(s.owner.email));
+      assert.ok(
+        JSON.stringify(await direct.posts.browse({ limit: 'all', include: 'authors' })).includes(s.owner.email),
+        "JSON.stringify(await direct.posts.browse({ limit: 'all', include: 'authors' })).includes(s.owner.email)",
+      );
       const raw = await (
         await fetch(`${gw.url}/ghost/api/admin/posts/?include=authors&limit=all`, { headers: { authorization: authHeader(key) } })
       ).text();
-      assert.ok(!raw.includes('@lab.ghostgate.test'));
+      assert.ok(!raw.includes('@lab.ghostgate.test'), "!raw.includes('@lab.ghostgate.test')");
     });
 
     test('members-reader: members without email or name, even one by one', async () => {
       const { api } = await preset('members-reader');
       const list = await api.members.browse({ limit: 'all' });
-      assert.ok(list.length >= 4);
+      assert.ok(list.length >= 4, 'list.length >= 4');
       const one = await api.members.read({ id: s.content.members[0]!.id });
       const text = JSON.stringify([list, one]);
       for (const m of s.content.members) assert.ok(!text.includes(m.email), m.email);
-      assert.ok(!('email' in one) && !('name' in one));
-      assert.ok(Array.isArray(one.labels));
+      assert.ok(!('email' in one) && !('name' in one), "!('email' in one) && !('name' in one)");
+      assert.ok(Array.isArray(one.labels), 'Array.isArray(one.labels)');
       const exportCsv = await fetch(`${gw.url}/ghost/api/admin/members/upload/`, {
         headers: {
           authorization: authHeader(
@@ -309,7 +315,10 @@ describe('fine-grained grants against the real Ghost, with the official client',
         constraints: { members: { labels: ['vip'] } },
       });
       const list = await api.members.browse({ limit: 'all', include: 'labels', filter: 'label:-vip' });
-      assert.ok(list.every((m: any) => m.labels.some((l: any) => l.slug === 'vip')));
+      assert.ok(
+        list.every((m: any) => m.labels.some((l: any) => l.slug === 'vip')),
+        "list.every((m: any) => m.labels.some((l: any) => l.slug === 'vip'))",
+      );
       const vip = s.content.members.filter((m) => m.labels.includes('vip'));
       assert.equal((await api.members.browse({ limit: 'all' })).length, vip.length);
       const other = s.content.members.find((m) => !m.labels.includes('vip'))!;

@@ -34,11 +34,23 @@ describe('the lab: a real Ghost 6.65', () => {
         posts.some((p) => p.status === status),
         status,
       );
-    assert.ok(new Set(posts.map((p) => p.author)).size >= 4);
-    assert.ok(s.content.posts.some((p) => p.type === 'page'));
-    assert.ok(s.content.tags.some((t) => t.slug === 'partner'));
-    assert.ok(s.content.members.some((m) => m.labels.includes('vip')));
-    assert.ok(s.content.newsletters.some((n) => n.name === 'Partner Weekly'));
+    assert.ok(new Set(posts.map((p) => p.author)).size >= 4, 'new Set(posts.map((p) => p.author)).size >= 4');
+    assert.ok(
+      s.content.posts.some((p) => p.type === 'page'),
+      "s.content.posts.some((p) => p.type === 'page')",
+    );
+    assert.ok(
+      s.content.tags.some((t) => t.slug === 'partner'),
+      "s.content.tags.some((t) => t.slug === 'partner')",
+    );
+    assert.ok(
+      s.content.members.some((m) => m.labels.includes('vip')),
+      "s.content.members.some((m) => m.labels.includes('vip'))",
+    );
+    assert.ok(
+      s.content.newsletters.some((n) => n.name === 'Partner Weekly'),
+      "s.content.newsletters.some((n) => n.name === 'Partner Weekly')",
+    );
   });
 
   test('the site really answers with the provisioned keys', async () => {
@@ -98,7 +110,7 @@ describe('the lab: a real Ghost 6.65', () => {
     test('exits non-zero and names a route removed from a copy of the routes file', () => {
       const dir = ghostCopy((src) => {
         const line = "  router.get('/posts/export', mw.authAdminApi, http(api.posts.exportCSV));\n";
-        assert.ok(src.includes(line));
+        assert.ok(src.includes(line), 'src.includes(line)');
         return src.replace(line, '');
       });
       const r = check(dir);
@@ -110,7 +122,7 @@ describe('the lab: a real Ghost 6.65', () => {
       const dir = ghostCopy((src) => {
         const line = "  router.get('/posts/export', mw.authAdminApi, http(api.posts.exportCSV));\n";
         const anchor = "  router.get('/posts/slug/:slug', mw.authAdminApi, http(api.posts.read));\n";
-        assert.ok(src.includes(line) && src.includes(anchor));
+        assert.ok(src.includes(line) && src.includes(anchor), 'src.includes(line) && src.includes(anchor)');
         return src.replace(line, '').replace(anchor, anchor + line);
       });
       const r = check(dir);

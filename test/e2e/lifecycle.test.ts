@@ -94,7 +94,7 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
     await assert.rejects(installer.webhooks.delete({ id: wh.id }), (e: any) => e.code === 'KEY_USES_EXHAUSTED');
     const listed = cli(['token', 'show', once.id, '--json']);
     assert.equal(listed.use_count, 1);
-    assert.ok(listed.last_used_at);
+    assert.ok(listed.last_used_at, 'listed.last_used_at');
     assert.deepEqual(
       listed.webhooks.map((w: { id: string; status: string }) => [w.id, w.status]),
       [[wh.id, 'active']],
@@ -134,7 +134,10 @@ describe('the seed scenario: a one-time key sets up a webhook, the upstream key 
       `deliveries: ${JSON.stringify(deliveries)}`,
     );
     await cms.posts.delete({ id: post.id });
-    assert.ok(!(await cms.posts.browse({ limit: 'all' })).some((p: { id: string }) => p.id === post.id));
+    assert.ok(
+      !(await cms.posts.browse({ limit: 'all' })).some((p: { id: string }) => p.id === post.id),
+      "!(await cms.posts.browse({ limit: 'all' })).some((p: { id: string }) => p.id === post.id)",
+    );
 
     // Use counts of keys without max uses are written once a second.
     let uses = 0;

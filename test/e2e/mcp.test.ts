@@ -139,7 +139,7 @@ describe('an AI agent over MCP against the real Ghost', () => {
     assert.equal(filtered.code, 'ok');
     assert.deepEqual(filtered.json.posts, []);
     const all = await call('browse_posts', { limit: 'all' });
-    assert.ok(all.json.posts.length > 0);
+    assert.ok(all.json.posts.length > 0, 'all.json.posts.length > 0');
     for (const p of all.json.posts) assert.ok(created.includes(p.id) && p.status === 'draft', p.title);
   });
 

@@ -51,7 +51,10 @@ describe("the probe reports what Ghost 6.65 really allows, on the lab's real Gho
     const r = await probe({ url: s.url, key: s.integration.adminKey, writes: true });
     assert.equal(r.credential.kind, 'integration-or-gateway');
     assert.equal(verdict(r, 'integrations:browse'), 'refused');
-    assert.ok(r.findings.some((f) => f.includes('refuses this key on /integrations')));
+    assert.ok(
+      r.findings.some((f) => f.includes('refuses this key on /integrations')),
+      "r.findings.some((f) => f.includes('refuses this key on /integrations'))",
+    );
     assert.equal(verdict(r, 'members:browse'), 'allowed');
     assert.equal(check(r, 'create a webhook'), 'allowed');
     assert.equal(check(r, 'delete its own webhook'), 'allowed');
@@ -62,7 +65,10 @@ describe("the probe reports what Ghost 6.65 really allows, on the lab's real Gho
   test('reads only by default: no write is tried', async () => {
     const r = await probe({ url: s.url, key: s.staff.Author.staffToken });
     assert.equal(r.writes, false);
-    assert.ok(r.results.every((x) => x.method === 'GET'));
+    assert.ok(
+      r.results.every((x) => x.method === 'GET'),
+      "r.results.every((x) => x.method === 'GET')",
+    );
   });
 
   test('a ghostgate key, probed through the gateway, can do exactly what its scopes allow', async () => {

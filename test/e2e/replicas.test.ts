@@ -220,7 +220,7 @@ describe('two gateway processes on one PostgreSQL in front of the real Ghost', {
       `replica b refused the revoked key ${ms.toFixed(0)} ms after \`token revoke\` returned (the CLI took ${cliMs.toFixed(0)} ms)`,
     );
     assert.equal(refused, 'KEY_REVOKED');
-    assert.ok(ms < 1000);
+    assert.ok(ms < 1000, 'ms < 1000');
     await stopAll();
   });
 
@@ -272,7 +272,7 @@ describe('two gateway processes on one PostgreSQL in front of the real Ghost', {
       'open intents only on the killed replica’s chain',
     );
     const report = verify();
-    assert.ok(report.chains.filter((c) => c.rows > 0).length >= 2);
+    assert.ok(report.chains.filter((c) => c.rows > 0).length >= 2, 'report.chains.filter((c) => c.rows > 0).length >= 2');
     await stopAll();
   });
 
@@ -321,7 +321,10 @@ describe('two gateway processes on one PostgreSQL in front of the real Ghost', {
       [200, 201].filter((s) => statuses.has(s)),
       'no failed request',
     );
-    assert.ok((statuses.get(201) ?? 0) >= 5 && (statuses.get(200) ?? 0) >= 5);
+    assert.ok(
+      (statuses.get(201) ?? 0) >= 5 && (statuses.get(200) ?? 0) >= 5,
+      '(statuses.get(201) ?? 0) >= 5 && (statuses.get(200) ?? 0) >= 5',
+    );
     assert.equal(rows[0]!.n, sent, 'one audit record per request');
     verify();
   });

@@ -146,14 +146,14 @@ describe('the relay’s rules, checked against the lab’s real Ghost and its we
     let row = (await gw.gateway.store.webhooks.get(relayId))!;
     assert.equal(row.status, 'retired');
     assert.equal(row.ghostRemovedAt, null);
-    assert.ok(row.secretSealed);
+    assert.ok(row.secretSealed, 'row.secretSealed');
     assert.ok((await ghostWebhooks(s.integration.id)).has(ghostId), 'Ghost still holds it');
 
     refuseDeletes = false;
     await gw.gateway.webhooks.sweep(Date.now());
     assert.equal((await ghostWebhooks(s.integration.id)).has(ghostId), false, 'the sweep removed it from Ghost');
     row = (await gw.gateway.store.webhooks.get(relayId))!;
-    assert.ok(row.ghostRemovedAt !== null);
+    assert.ok(row.ghostRemovedAt !== null, 'row.ghostRemovedAt !== null');
     assert.equal(row.secretSealed, null, 'the client’s secret is erased');
   });
 

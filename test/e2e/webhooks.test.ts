@@ -104,7 +104,7 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
     cleanup.push(() => direct.webhooks.delete({ id: wh.id }));
     assert.equal(wh.target_url, target, 'the client sees its own target');
     assert.equal(wh.secret, 'partner-secret');
-    assert.ok(!JSON.stringify(wh).includes('/ghostgate/'));
+    assert.ok(!JSON.stringify(wh).includes('/ghostgate/'), "!JSON.stringify(wh).includes('/ghostgate/')");
     assert.equal(cli(['webhooks', 'show', wh.id, '--json']).key_id, id);
     assert.deepEqual(
       cli(['token', 'show', id, '--json']).webhooks.map((w: any) => w.id),
@@ -123,13 +123,16 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
     assert.equal(d.json.event, 'post.published');
     assert.equal(d.json.post.current.id, partner.id);
     assert.ok(ghostSignatureValid('partner-secret', d.headers, d.body), 'a receiver checking Ghost’s signature accepts it');
-    assert.ok(!ghostSignatureValid('another-secret', d.headers, d.body));
+    assert.ok(!ghostSignatureValid('another-secret', d.headers, d.body), "!ghostSignatureValid('another-secret', d.headers, d.body)");
     assert.equal(d.headers['content-type'], 'application/json');
     assert.match(String(d.headers['content-version']), /^v6\.65$/);
     assert.match(String(d.headers['user-agent']), /^Ghost\//);
     const log = cli(['webhooks', 'deliveries', '--webhook', wh.id, '--json']) as any[];
     assert.deepEqual(log.map((r) => r.outcome).sort(), ['delivered', 'filtered']);
-    assert.ok(log.every((r) => !('body' in r)));
+    assert.ok(
+      log.every((r) => !('body' in r)),
+      "log.every((r) => !('body' in r))",
+    );
 
     // Revoked: Ghost's webhook is removed at once, and nothing more is delivered.
     const revoked = cli(['token', 'revoke', id, '--json']);
@@ -164,7 +167,7 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
     const d = at('/members')[0]!;
     assert.equal(d.json.member.current.id, m.id);
     for (const f of ['email', 'name', 'note']) assert.ok(!(f in d.json.member.current), f);
-    assert.ok(!d.body.includes(email) && !d.body.includes('private note'));
+    assert.ok(!d.body.includes(email) && !d.body.includes('private note'), "!d.body.includes(email) && !d.body.includes('private note')");
     assert.equal(d.headers['x-ghost-signature'], undefined, 'no secret given: unsigned, as Ghost does');
   });
 
@@ -191,7 +194,10 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
     cleanup.push(() => direct.posts.delete({ id: p.id }));
     await waitFor(() => at('/seed').length > 0);
     assert.equal(at('/seed')[0]!.json.post.current.id, p.id);
-    assert.ok(ghostSignatureValid('seed-secret', at('/seed')[0]!.headers, at('/seed')[0]!.body));
+    assert.ok(
+      ghostSignatureValid('seed-secret', at('/seed')[0]!.headers, at('/seed')[0]!.body),
+      "ghostSignatureValid('seed-secret', at('/seed')[0]!.headers, at('/seed')[0]!.body)",
+    );
   });
 
   test('webhooks audit reports a webhook made before the relay, and migrate moves it onto the relay', async () => {
@@ -206,7 +212,10 @@ describe('webhooks through the relay, on the lab’s real Ghost with the officia
     assert.equal(found?.migrate, `ghostgate webhooks migrate ${old.id}`);
     const migrated = cli(['webhooks', 'migrate', old.id, '--json']);
     assert.equal(migrated.target_url, `${base}/legacy`);
-    assert.ok(!cli(['webhooks', 'audit', '--json']).legacy.some((l: any) => l.id === old.id));
+    assert.ok(
+      !cli(['webhooks', 'audit', '--json']).legacy.some((l: any) => l.id === old.id),
+      "!cli(['webhooks', 'audit', '--json']).legacy.some((l: any) => l.id === old.id)",
+    );
     const p = await direct.posts.add({ title: `legacy ${Date.now()}` });
     cleanup.push(() => direct.posts.delete({ id: p.id }));
     await waitFor(() => at('/legacy').length > 0);

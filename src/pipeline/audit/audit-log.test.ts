@@ -71,7 +71,7 @@ test('while the file is locked: intents fail, other records are kept (up to the 
     heads.map((h) => h.seq),
     [1, 4],
   );
-  assert.ok(errors.length >= 1);
+  assert.ok(errors.length >= 1, 'errors.length >= 1');
   assert.equal(await log.ready(), true);
   // With nothing pending, recovery is probed with a write of its own.
   const idle = await AuditLog.open(file, KEY, { flushMs: 10, maxBatch: 1000, chain: 'idle' });

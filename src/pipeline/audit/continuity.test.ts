@@ -119,7 +119,7 @@ for (const [what, damage] of DAMAGE) {
     assert.deepEqual(found[0]!.expected?.seq, 3);
     assert.equal((await verifyTrail(KEY, s.file, s.store)).ok, false);
     const ack = await acknowledgeDiscontinuity(KEY, s.file, s.store, `lost: ${what}`, 2_000_000_000_000);
-    assert.ok(ack);
+    assert.ok(ack, 'ack');
     assert.equal(ack.discontinuities.length, 1);
     assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
     const after = await verifyTrail(KEY, s.file, s.store);

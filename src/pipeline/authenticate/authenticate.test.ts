@@ -134,7 +134,7 @@ test('expiry, clock skew and size limits at their edges', () => {
   const fits = token(H, { ...P, pad: '' });
   const room = 2048 - fits.length;
   const exact = token(H, { ...P, pad: 'x'.repeat(Math.floor((room * 3) / 4)) });
-  assert.ok(exact.length <= 2048);
+  assert.ok(exact.length <= 2048, 'exact.length <= 2048');
   assert.equal(verdict(`Ghost ${exact}`), 'OK');
 });
 

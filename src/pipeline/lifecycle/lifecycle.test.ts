@@ -55,7 +55,10 @@ test('rate limits: a burst over the per-second limit is refused with a retry tim
   const rl = new RateLimiter();
   const rate = { perSecond: 2, burst: 3 };
   const at = 1_000_000;
-  assert.ok([0, 1, 2].every(() => rl.take('k', rate, at).ok));
+  assert.ok(
+    [0, 1, 2].every(() => rl.take('k', rate, at).ok),
+    "[0, 1, 2].every(() => rl.take('k', rate, at).ok)",
+  );
   const r = rl.take('k', rate, at);
   assert.equal(r.ok, false);
   if (!r.ok) {

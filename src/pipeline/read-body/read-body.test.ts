@@ -102,8 +102,8 @@ test('readJsonBody returns the bytes it read, refuses a body over the limit, and
     req({ 'content-type': 'application/json', 'content-length': String(POST.length) }, [POST.subarray(0, 5), POST.subarray(5)]),
     1024,
   );
-  assert.ok('raw' in ok);
-  assert.ok(ok.raw.equals(POST));
+  assert.ok('raw' in ok, "'raw' in ok");
+  assert.ok(ok.raw.equals(POST), 'ok.raw.equals(POST)');
   const big = await readJsonBody(
     req({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, [POST, POST]),
     POST.length + 1,

@@ -123,7 +123,7 @@ test('percent-escapes: reserved characters and spaces keep their escape; unreser
 
 test('the prefix: a configured Ghost path, the version and the API name', () => {
   const t = canonicalize('/admin-x/api/v4/admin/posts/', 'admin-x');
-  assert.ok(t.ok);
+  assert.ok(t.ok, 't.ok');
   if (t.ok)
     assert.deepEqual([t.target.prefix, t.target.path, t.target.api], ['/admin-x/api/v4/admin/', '/admin-x/api/v4/admin/posts/', 'admin']);
   const r = canonicalize('/ADMIN-X/api/admin/posts/', 'admin-x');

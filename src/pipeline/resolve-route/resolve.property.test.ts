@@ -22,7 +22,7 @@ test('property: a random request resolves only to a catalog route, and forwards 
       const r = resolveRoute(matcher, m, url, {});
       if (!r.ok) return;
       const { route, target, params } = r.resolved;
-      assert.ok(catalog.routes.includes(route));
+      assert.ok(catalog.routes.includes(route), 'catalog.routes.includes(route)');
       assert.equal(route.method, m);
       // Every literal segment is exactly the catalog's; parameters carry only unambiguous characters.
       route.segments.forEach((p, i) => {
@@ -59,7 +59,7 @@ test('property: every spelling of a catalog route gets the same decision (the ro
           variant === 'double-slash' ? `/ghost/api/admin//${segs.join('/')}${slash}` : `/ghost/api/admin/${spelled.join('/')}${slash}`;
         const r = resolveRoute(matcher, route.method, url, {});
         if (r.ok) assert.equal(r.resolved.route, route, `${variant} of ${route.path} resolved to ${r.resolved.route.path}`);
-        if (variant === 'plain') assert.ok(r.ok);
+        if (variant === 'plain') assert.ok(r.ok, 'r.ok');
         else if (variant !== 'upper' || first !== first.toUpperCase())
           assert.equal(r.ok, false, `${variant} of ${route.path} was accepted`);
       },

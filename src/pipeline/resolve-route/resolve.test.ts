@@ -27,7 +27,7 @@ test('the canonical reading decides first; an unknown route is refused', () => {
 
 test('a resolved route carries its parameters and the canonical target', () => {
   const r = resolveRoute(matcher, 'GET', `${A}/posts/abc123?include=tags`, {});
-  assert.ok(r.ok);
+  assert.ok(r.ok, 'r.ok');
   assert.equal(r.resolved.route.path, '/posts/:id');
   assert.deepEqual(r.resolved.params, { id: 'abc123' });
   assert.equal(r.resolved.target.path, `${A}/posts/abc123/`);

@@ -37,20 +37,20 @@ test('a post write under a publish item needs its body, then the record it edits
   assert.equal(held({ posts: [{ title: 'x' }] }, null), undefined);
   // An add names no record: judged on its body alone.
   const add = decide('POST', '/posts', { body: publishing });
-  assert.ok(add.allow === true);
+  assert.ok(add.allow === true, 'add.allow === true');
   assert.equal(add.effects.confirm, 'posts:publish');
 });
 
 test('a scope item holds its route once the record is read; an upload cannot be held; other routes are not held', () => {
   assert.equal(decide('DELETE', '/posts/:id').allow, 'need');
   const del = decide('DELETE', '/posts/:id', { record: { id: ID, updated_at: 'v1' } });
-  assert.ok(del.allow === true);
+  assert.ok(del.allow === true, 'del.allow === true');
   assert.equal(del.effects.confirm, 'posts:destroy');
   const upload = decide('POST', '/images/upload');
-  assert.ok(upload.allow === false);
+  assert.ok(upload.allow === false, 'upload.allow === false');
   assert.equal(upload.code, 'CONSTRAINT_UNENFORCEABLE');
   const browse = decide('GET', '/posts');
-  assert.ok(browse.allow === true);
+  assert.ok(browse.allow === true, 'browse.allow === true');
   assert.equal(browse.effects.confirm, undefined);
   // An upload no item holds is not refused for being an upload.
   const unheld = authorize({

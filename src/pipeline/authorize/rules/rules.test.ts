@@ -23,7 +23,7 @@ test('every authorize step enforces a grant part or a rule of the route, under a
 test('the scope is asked first, and every step for all keys comes before the steps for grants with rules', () => {
   assert.equal(AUTHORIZE_STEPS[0]!.name, 'scope');
   const firstWithRules = AUTHORIZE_STEPS.findIndex((s) => s.withRules);
-  assert.ok(firstWithRules > 0);
+  assert.ok(firstWithRules > 0, 'firstWithRules > 0');
   assert.ok(
     AUTHORIZE_STEPS.slice(firstWithRules).every((s) => s.withRules),
     'a step for all keys after one for rules only',
