@@ -341,6 +341,9 @@ export async function startGateway(
       maxInspectedBody: 50 * 1024 * 1024,
       rateLimiter,
       holder,
+      // A Ghost under a sub-directory also rewrites a tag slug equal to its last segment (generate-slug.js takes
+      // url-utils' getProtectedSlugs(), which adds `getSubdir().split('/').pop()`): a body naming it reads two ways.
+      reservedSlugs: forwarder.basePath === '' ? [] : [forwarder.basePath.split('/').pop()!],
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     };
     // Ghost's public site endpoint: no credential needed, cheap, answered while Ghost serves its API.

@@ -423,3 +423,38 @@ describe('gateway with Ghost down', () => {
     }
   });
 });
+
+describe('gateway in front of Ghost under a sub-directory', () => {
+  test('paths go under it, and a tag slug equal to its last segment (which Ghost rewrites there) is refused as ambiguous', async () => {
+    const ghost = await startFakeUpstream();
+    const gw = await startTestGateway({ upstreamUrl: `${ghost.url}/news/blog/`, upstreamKey: UPSTREAM_KEY, timeoutMs: 2000 });
+    try {
+      // posts:add without tags:add and tags:edit: the gateway reads the body's tags as Ghost will.
+      const { key } = await gw.createKey(['posts:add', 'posts:browse']);
+      const add = (tags: unknown) =>
+        request(`${gw.url}/ghost/api/admin/posts/`, {
+          method: 'POST',
+          headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+          body: JSON.stringify({ posts: [{ title: 'x', tags }] }),
+        });
+      for (const slug of ['blog', 'rss']) {
+        const res = await add([{ slug }]);
+        assert.equal(res.statusCode, 400, slug);
+        assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]!.code, 'REFERENCE_AMBIGUOUS', slug);
+      }
+      assert.equal(ghost.requests.length, 0, 'Ghost was asked nothing');
+      // Another slug is looked up as sent, under the sub-directory.
+      ghost.respond = (_r, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"tags":[]}');
+      };
+      const other = await add([{ slug: 'news' }]);
+      await other.body.dump();
+      assert.match(ghost.requests[0]?.url ?? '', /^\/news\/blog\/ghost\/api\/admin\/tags\/\?/, 'the lookup goes under the sub-directory');
+      assert.match(decodeURIComponent(ghost.requests[0]!.url), /slug:'?news'?/);
+    } finally {
+      await gw.close();
+      await ghost.close();
+    }
+  });
+});
