@@ -198,6 +198,52 @@ describe('gateway against a strict fake Ghost', () => {
     assert.equal(ghost.requests[0]!.headers['content-type'], 'multipart/form-data; boundary=b');
   });
 
+  test('the query Ghost is sent: the options its controller reads, in the bytes the client sent; any other parameter left out', async () => {
+    const asSent = 'limit=2&include=tags,authors&formats=html';
+    for (const [query, forwarded] of [
+      [asSent, asSent],
+      [`${asSent}&foo=1&debug=true`, 'limit=2&include=tags%2Cauthors&formats=html'],
+    ] as const) {
+      ghost.requests.length = 0;
+      const res = await request(`${gw.url}/ghost/api/admin/posts/?${query}`, { headers: { authorization: authHeader(reader) } });
+      await res.body.dump();
+      assert.equal(res.statusCode, 200, query);
+      assert.deepEqual(
+        ghost.requests.map((r) => r.url),
+        [`/ghost/api/admin/posts/?${forwarded}`],
+        query,
+      );
+    }
+  });
+
+  test('a body read in one round of facts is the body Ghost is sent after later rounds (its tags looked up)', async () => {
+    // posts:edit without tags:add and tags:edit: the body's tags are read, then looked up, then the write is forwarded.
+    const { key } = await gw.createKey(['posts:edit']);
+    const id = 'a'.repeat(24);
+    const tagId = 'b'.repeat(24);
+    ghost.respond = (r, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(r.url.includes('/tags/') ? JSON.stringify({ tags: [{ id: tagId, slug: 'news', name: 'News' }] }) : '{"posts":[]}');
+    };
+    const sent = `{"posts":[{"title":"edited","tags":[{"slug":"news"}],"updated_at":"2026-11-28T00:00:00.000Z"}]}`;
+    const res = await request(`${gw.url}/ghost/api/admin/posts/${id}/`, {
+      method: 'PUT',
+      headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+      body: sent,
+    });
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(
+      ghost.requests.map((r) => [r.method, r.url.split('?')[0]]),
+      [
+        ['GET', '/ghost/api/admin/tags/'],
+        ['PUT', `/ghost/api/admin/posts/${id}/`],
+      ],
+      'the lookup, then the write',
+    );
+    assert.equal(ghost.requests[1]!.body.toString(), sent);
+  });
+
   test("Ghost's own errors come back unchanged", async () => {
     const body = '{"errors":[{"message":"Validation error","type":"ValidationError","code":null}]}';
     ghost.respond = (_r, res) => {
