@@ -63,7 +63,9 @@ test('the query parameters that make Ghost send are refused on their routes only
 test('sender addresses of newsletters and the support address are refused; other fields are not', () => {
   for (const [key, body, expected] of [
     ['POST /newsletters', { newsletters: [{ name: 'n', sender_email: 'a@b.c' }] }, 'REFUSED sender_email'],
+    ['POST /newsletters', { newsletters: [{ name: 'n', sender_reply_to: 'a@b.c' }] }, 'REFUSED sender_reply_to'],
     ['PUT /newsletters/:id', { newsletters: [{ sender_reply_to: 'a@b.c' }] }, 'REFUSED sender_reply_to'],
+    ['PUT /newsletters/:id', { newsletters: [{ sender_email: 'a@b.c' }] }, 'REFUSED sender_email'],
     ['PUT /newsletters/:id', { newsletters: [{ name: 'weekly' }] }, 'ALLOW'],
     ['PUT /newsletters/:id', { newsletters: [] }, 'ALLOW'],
     ['PUT /newsletters/:id', { other: [{ sender_email: 'a@b.c' }] }, 'ALLOW'],
