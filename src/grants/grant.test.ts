@@ -99,3 +99,60 @@ test("subsets: a list is a subset when every entry is in the other; a child's sc
   assert.equal(scopesPart.subset({ version: 1, scopes: ['posts:edit', 'tags:browse'] }, parent).length, 0);
   assert.equal(scopesPart.subset({ version: 1, scopes: ['posts:edit', 'tags:edit', 'pages:edit'] }, parent).length, 2);
 });
+
+test('the grant schema takes every shape its rules read and refuses near misses: slugs, ids, field names and scopes whole, lists of one or more', () => {
+  const id = '0123456789abcdef01234567';
+  const post = {
+    tags: ['news', 'a_b-1', { id, slug: 'sport' }],
+    authors: ['jo', 'al'],
+    status: ['draft', 'published'],
+    visibility: ['public', 'members'],
+  };
+  const rule = { deny: ['featured', 'tags'], allow: ['title', 'html'], status: ['draft', 'published'] };
+  const good = {
+    version: 1,
+    scopes: ['posts:edit', 'tags:*', 'members:browse'],
+    constraints: { posts: post, pages: post, members: { labels: ['vip', 'vip_2'], status: ['free', 'paid'] } },
+    fields: { posts: rule, pages: rule, members: rule, tags: rule, newsletters: rule, webhooks: rule, users: rule },
+    redact: {
+      users: ['email', 'name'],
+      members: ['email'],
+      posts: ['authors'],
+      pages: ['authors'],
+      tags: ['name'],
+      newsletters: ['sender_email'],
+      settings: ['title'],
+    },
+  };
+  const parsed = parseGrant(good);
+  assert.equal(parsed.ok, true, parsed.ok ? '' : parsed.errors.join('; '));
+  const withPosts = (c: Record<string, unknown>) => ({ version: 1, scopes: [], constraints: { posts: c } });
+  for (const [doc, path, words] of [
+    [withPosts({ tags: ['News'] }), 'constraints.posts.tags.0', 'a slug'],
+    [withPosts({ tags: ['newS'] }), 'constraints.posts.tags.0', 'a slug'],
+    [withPosts({ tags: ['-x'] }), 'constraints.posts.tags.0', 'a slug'],
+    [withPosts({ tags: [{ id: `x${id}`, slug: 'news' }] }), 'constraints.posts.tags.0.id', 'a Ghost id'],
+    [withPosts({ tags: [{ id: `${id}x`, slug: 'news' }] }), 'constraints.posts.tags.0.id', 'a Ghost id'],
+    [withPosts({ tags: [] }), 'constraints.posts.tags', ''],
+    [withPosts({ authors: [] }), 'constraints.posts.authors', ''],
+    [withPosts({ status: [] }), 'constraints.posts.status', ''],
+    [withPosts({ visibility: [] }), 'constraints.posts.visibility', ''],
+    [{ version: 1, scopes: [], constraints: { members: { labels: [] } } }, 'constraints.members.labels', ''],
+    [{ version: 1, scopes: [], constraints: { members: { status: [] } } }, 'constraints.members.status', ''],
+    [{ version: 1, scopes: [], fields: { posts: { status: [] } } }, 'fields.posts.status', ''],
+    [{ version: 1, scopes: [], fields: { posts: { deny: ['Title'] } } }, 'fields.posts.deny.0', 'a field name'],
+    [{ version: 1, scopes: [], fields: { posts: { allow: ['title!'] } } }, 'fields.posts.allow.0', 'a field name'],
+    [{ version: 1, scopes: [], redact: { users: [] } }, 'redact.users', ''],
+    [{ version: 1, scopes: ['x posts:edit'] }, 'scopes.0', 'a scope is'],
+    [{ version: 1, scopes: ['posts:edit x'] }, 'scopes.0', 'a scope is'],
+  ] as const) {
+    const r = parseGrant(doc);
+    assert.equal(r.ok, false, JSON.stringify(doc));
+    if (!r.ok) {
+      assert.ok(
+        r.errors.some((e) => e.startsWith(`${path}:`) && e.includes(words)),
+        `${JSON.stringify(doc)} → ${r.errors.join('; ')}`,
+      );
+    }
+  }
+});
