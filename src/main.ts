@@ -8,6 +8,7 @@ import { loadCatalog, type RouteEntry } from './catalog/catalog.js';
 import { RouteMatcher } from './catalog/matcher.js';
 import { loadPermissions, upstreamReach, type UpstreamCredentialInfo, type UpstreamReach } from './catalog/permissions.js';
 import { storeLabel, withoutPassword, type Config } from './config/config.js';
+import { subdirectorySlugs } from './grants/relations.js';
 import { Forwarder } from './pipeline/forward/forward.js';
 import { UpstreamCredential } from './pipeline/forward/upstream.js';
 import { parseCidrs } from './pipeline/lifecycle/lifecycle.js';
@@ -341,9 +342,8 @@ export async function startGateway(
       maxInspectedBody: 50 * 1024 * 1024,
       rateLimiter,
       holder,
-      // A Ghost under a sub-directory also rewrites a tag slug equal to its last segment (generate-slug.js takes
-      // url-utils' getProtectedSlugs(), which adds `getSubdir().split('/').pop()`): a body naming it reads two ways.
-      reservedSlugs: forwarder.basePath === '' ? [] : [forwarder.basePath.split('/').pop()!],
+      // A Ghost under a sub-directory also rewrites a tag slug equal to its last segment: a body naming it reads two ways.
+      reservedSlugs: subdirectorySlugs(forwarder.basePath),
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),
     };
     // Ghost's public site endpoint: no credential needed, cheap, answered while Ghost serves its API.

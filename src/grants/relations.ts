@@ -85,6 +85,16 @@ function filterOf(node: Record<string, unknown>): string {
 }
 
 /**
+ * The tag slug a Ghost under a sub-directory also rewrites: the last segment of its path (generate-slug.js takes
+ * url-utils' getProtectedSlugs(), which adds `getSubdir().split('/').pop()`). `basePath` is the upstream URL's
+ * path without trailing slashes (Forwarder.basePath), what config-url-helpers' getSubdir() gives for that URL.
+ */
+export function subdirectorySlugs(basePath: string): string[] {
+  const last = basePath.split('/').pop();
+  return last ? [last] : [];
+}
+
+/**
  * Reads a relation list from a body. `reservedSlugs` are extra slugs Ghost
  * rewrites on this site (the last segment of a sub-directory install).
  */
