@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -100,23 +100,32 @@ if (await postgresReachable()) {
  * points are counted: every "ok" and "not ok" line but a suite's (its YAML block says type: 'suite').
  */
 function tapCounts(text) {
-  const total = { pass: 0, fail: 0, skipped: 0 };
+  const total = { pass: 0, fail: 0, skipped: 0, failed: [] };
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const m = /^\s*(not ok|ok) \d+ - .*?(?:# (SKIP|TODO)\b.*)?$/.exec(lines[i]);
     if (!m) continue;
     let suite = false;
+    let where = '';
     if (lines[i + 1]?.trim() === '---')
-      for (let j = i + 2; j < lines.length && lines[j].trim() !== '...'; j++) if (lines[j].trim() === "type: 'suite'") suite = true;
+      for (let j = i + 2; j < lines.length && lines[j].trim() !== '...'; j++) {
+        if (lines[j].trim() === "type: 'suite'") suite = true;
+        const loc = /^\s*location: '(.*)'$/.exec(lines[j]);
+        if (loc) where = ` (${relative(process.cwd(), loc[1])})`;
+      }
     if (suite) continue;
     if (m[2]) total.skipped++;
     else if (m[1] === 'ok') total.pass++;
-    else total.fail++;
+    else {
+      total.fail++;
+      total.failed.push(lines[i].trim().replace(/^not ok \d+ - /, '') + where);
+    }
   }
   return total;
 }
 
-// One plain closing line for CI and people: "N passed, N failed, N skipped".
+// One plain closing line for CI and people: "N passed, N failed, N skipped", after the name of each failed
+// test (CI keeps only the end of the output, where the spec reporter's failure list may not reach).
 let counts = '';
 try {
   const total = { pass: 0, fail: 0, skipped: skippedPass };
@@ -125,6 +134,7 @@ try {
     total.pass += n.pass;
     total.fail += n.fail;
     total.skipped += n.skipped;
+    for (const name of n.failed) console.log(`failed (${tap.endsWith('postgres.tap') ? 'PostgreSQL pass' : 'first pass'}): ${name}`);
   }
   counts = `${total.pass} passed, ${total.fail} failed, ${total.skipped} skipped`;
 } catch {
