@@ -1,13 +1,20 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import { createSigner } from 'fast-jwt';
 import { MasterSecret, newKeyId } from '../secrets/keys.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { MAX_KEY_DEPTH, type KeyLimits, type KeyRecord, type Store } from '../store/store.js';
-import { authenticateKey, takeTraffic, type PipelineDeps } from './pipeline.js';
+import { authenticateKey, runPipeline, takeTraffic, type PipelineDeps, type PipelineResult, type RecordFetcher } from './pipeline.js';
+import { loadCatalog } from '../catalog/catalog.js';
+import { RouteMatcher } from '../catalog/matcher.js';
+import { INTEGRATION_ROLE, loadPermissions, upstreamReach } from '../catalog/permissions.js';
+import { decideApproval } from '../admin/approvals.js';
+import { UpstreamCredential } from './forward/upstream.js';
 import { RateLimiter, secondsToUtcMidnight } from './lifecycle/lifecycle.js';
 
 /**
@@ -99,5 +106,217 @@ describe('authenticateKey and takeTraffic', () => {
     assert.equal(code(r), 'QUOTA_EXCEEDED');
     assert.match(!r!.ok ? r!.refusal.context : '', /parent/);
     assert.equal(!r!.ok && r!.refusal.key, child);
+  });
+});
+
+/**
+ * runPipeline in process, with a real SQLite store and a strict fake of the gateway's reads from Ghost
+ * (every path it is asked for must be one the test expects): the approval of a held call, a max-uses
+ * key's reservation beside it, the pinning of constraint anchors and the record a route's exposure reads.
+ */
+describe('runPipeline', () => {
+  const PREFIX = '/ghost/api/admin/';
+  const POST = '5f1a2b3c4d5e6f7a8b9c0d1e';
+  const catalog = loadCatalog();
+  const permissions = loadPermissions();
+  const info = { kind: 'integration', role: INTEGRATION_ROLE } as const;
+  const master = new MasterSecret(MasterSecret.generateHex());
+  let dir: string;
+  let store: Store;
+  let holder: string;
+  /** What Ghost answers to the gateway's own reads, by exact path; anything else fails the read (and the test). */
+  let answers: Map<string, Record<string, unknown> | null | Error>;
+  let asked: string[];
+  const records: RecordFetcher = {
+    fetchRecord: (path, authorization) => {
+      asked.push(path);
+      assert.match(authorization, /^Ghost [\w-]+\.[\w-]+\.[\w-]+$/, 'the gateway reads with the upstream credential');
+      const a = answers.get(path);
+      if (a === undefined) return Promise.reject(new Error(`unexpected read ${path}`));
+      return a instanceof Error ? Promise.reject(a) : Promise.resolve(a === null ? null : structuredClone(a));
+    },
+  };
+  const depsWith = (over: Partial<PipelineDeps> = {}): PipelineDeps => ({
+    matcher: new RouteMatcher(catalog),
+    store,
+    master,
+    upstream: {
+      current: new UpstreamCredential(`${'ab'.repeat(12)}:${'cd'.repeat(32)}`, info),
+      reach: (r) => upstreamReach(r, info, permissions),
+    },
+    records,
+    ghostPath: 'ghost',
+    clockSkewS: 30,
+    maxInspectedBody: 1 << 20,
+    rateLimiter: new RateLimiter(),
+    holder,
+    ...over,
+  });
+  const token = (id: string) =>
+    `Ghost ${createSigner({ key: master.keySecret(id, 1), algorithm: 'HS256', kid: id, expiresIn: 300_000 })({ aud: '/admin/' })}`;
+  const request = (keyId: string, method: string, path: string, body?: unknown) => {
+    const bytes = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { host: 'gw.local', authorization: token(keyId) };
+    if (bytes) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(bytes.length) });
+    return Object.assign(Readable.from(bytes ? [bytes] : []), { method, url: `${PREFIX}${path}`, headers }) as unknown as IncomingMessage;
+  };
+  const key = (grant: object, spec: { parentId?: string; maxUses?: number } = {}) =>
+    store.keys.create({ id: newKeyId(), name: 'agent', grant: grant as KeyRecord['grant'], createdAt: Date.now() - 60_000, ...spec });
+  const run = (deps: PipelineDeps, k: KeyRecord, method: string, path: string, body?: unknown) =>
+    runPipeline(deps, request(k.id, method, path, body), Date.now(), '127.0.0.1');
+  const refusal = (r: PipelineResult) => (r.forward ? 'forwarded' : r.code);
+  const pendingFor = async (keyId: string) => (await store.approvals.list('pending')).filter((a) => a.keyId === keyId);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ghostgate-pipeline-run-'));
+    store = openSqliteStore(join(dir, 'k.db'));
+    holder = await store.holders.register({ pid: process.pid, host: 'test', startedAt: Date.now() }, Date.now() + 600_000);
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    answers = new Map();
+    asked = [];
+  });
+
+  const confirmGrant = { version: 1, scopes: ['posts:*'], confirm: ['posts:publish'] };
+  const livePost = (over: Record<string, unknown> = {}) => ({
+    posts: [{ id: POST, title: 'In Ghost', status: 'published', updated_at: '2026-01-01T00:00:00.000Z', ...over }],
+  });
+  const edit = { posts: [{ title: 'Sent', updated_at: '2026-01-01T00:00:00.000Z' }] };
+
+  test('an edit of a live post is held with the title Ghost has; once approved it is forwarded once, with the bytes read, and the approval is spent', async () => {
+    const k = await key(confirmGrant);
+    const deps = depsWith();
+    answers.set(`${PREFIX}posts/${POST}/?include=tags,authors`, livePost());
+    const held = await run(deps, k, 'PUT', `posts/${POST}/`, edit);
+    assert.equal(refusal(held), 'APPROVAL_PENDING');
+    assert.equal(!held.forward && held.key?.id, k.id, 'the refusal names the key');
+    assert.match(!held.forward ? (held.help ?? '') : '', /ghostgate approvals approve/);
+    assert.deepEqual(asked, [`${PREFIX}posts/${POST}/?include=tags,authors`]);
+    const [pending, ...more] = await pendingFor(k.id);
+    assert.equal(more.length, 0, 'one approval opened');
+    assert.match(pending!.summary, /title "In Ghost"/, 'the title as Ghost has it, not the body’s');
+    assert.deepEqual(
+      [pending!.call?.method, pending!.call?.pathAndQuery, pending!.call?.body],
+      ['PUT', `${PREFIX}posts/${POST}/`, JSON.stringify(edit)],
+    );
+    await decideApproval({ store }, pending!.id, 'approved', Date.now());
+
+    const ok = await run(deps, k, 'PUT', `posts/${POST}/`, edit);
+    assert.equal(refusal(ok), 'forwarded');
+    assert.equal(ok.forward && ok.body?.bytes.toString(), JSON.stringify(edit), 'the body the gateway read and the approval covers');
+    assert.equal(ok.forward && ok.pathAndQuery, `${PREFIX}posts/${POST}/`);
+    assert.equal(ok.forward && ok.effects.confirm, 'posts:publish');
+    assert.notEqual((await store.approvals.get(pending!.id))!.usedAt, null, 'the approval is spent');
+    const again = await run(deps, k, 'PUT', `posts/${POST}/`, edit);
+    assert.equal(refusal(again), 'APPROVAL_PENDING', 'a retry needs its own approval');
+  });
+
+  test('a call on no record Ghost has is held with the title its body gives', async () => {
+    const k = await key(confirmGrant);
+    const held = await run(depsWith(), k, 'POST', 'posts/', { posts: [{ title: 'Launch', status: 'published' }] });
+    assert.equal(refusal(held), 'APPROVAL_PENDING');
+    assert.deepEqual(asked, [], 'an add reads no record');
+    assert.match((await pendingFor(k.id))[0]!.summary, /title "Launch"/);
+  });
+
+  test('an approval holds for the record as it was: a member’s activity counters may move, any other field may not', async () => {
+    const k = await key(confirmGrant);
+    const deps = depsWith();
+    const path = `${PREFIX}posts/${POST}/?include=tags,authors`;
+    const approve = async () => {
+      const pending = await pendingFor(k.id);
+      assert.equal(pending.length, 1, 'one approval is pending');
+      await decideApproval({ store }, pending[0]!.id, 'approved', Date.now());
+    };
+    answers.set(path, livePost({ email_count: 1, last_seen_at: null }));
+    assert.equal(refusal(await run(deps, k, 'PUT', `posts/${POST}/`, edit)), 'APPROVAL_PENDING');
+    await approve();
+    answers.set(path, livePost({ email_count: 2, last_seen_at: '2026-02-01T00:00:00.000Z', email_opened_count: 1, email_open_rate: 50 }));
+    assert.equal(refusal(await run(deps, k, 'PUT', `posts/${POST}/`, edit)), 'forwarded', 'counters are not the record’s version');
+
+    answers.set(path, livePost());
+    assert.equal(refusal(await run(deps, k, 'PUT', `posts/${POST}/`, edit)), 'APPROVAL_PENDING');
+    await approve();
+    answers.set(path, livePost({ custom_excerpt: 'changed since' }));
+    assert.equal(refusal(await run(deps, k, 'PUT', `posts/${POST}/`, edit)), 'APPROVAL_PENDING', 'the record changed: held anew');
+    // The same record with its fields in another order is the same version.
+    const [only] = livePost().posts;
+    answers.set(path, { posts: [Object.fromEntries(Object.entries(only!).reverse())] });
+    assert.equal(refusal(await run(deps, k, 'PUT', `posts/${POST}/`, edit)), 'forwarded');
+  });
+
+  test('of an approved call whose approval another retry spent first, none is forwarded and the max-uses reservation is given back', async () => {
+    const k = await key(confirmGrant, { maxUses: 1 });
+    answers.set(`${PREFIX}posts/${POST}/?include=tags,authors`, livePost());
+    assert.equal(refusal(await run(depsWith(), k, 'PUT', `posts/${POST}/`, edit)), 'APPROVAL_PENDING');
+    await decideApproval({ store }, (await pendingFor(k.id))[0]!.id, 'approved', Date.now());
+    // The other retry spends the approval between this call's gate and its own use of it.
+    const racing = new Proxy(store, {
+      get: (t, p) => (p === 'approvals' ? { ...t.approvals, use: () => Promise.resolve(false) } : Reflect.get(t, p)),
+    });
+    const lost = await run(depsWith({ store: racing }), k, 'PUT', `posts/${POST}/`, edit);
+    assert.equal(refusal(lost), 'APPROVAL_PENDING');
+    assert.match(!lost.forward ? lost.context : '', /used by another call/);
+    assert.deepEqual(await store.keys.uses(k.id, Date.now()), { spent: 0, reserved: 0, unknown: 0 }, 'the use is not held');
+    const won = await run(depsWith(), k, 'PUT', `posts/${POST}/`, edit);
+    assert.equal(refusal(won), 'forwarded');
+    assert.equal(typeof (won.forward && won.reservation), 'string', 'the one use is reserved for it');
+  });
+
+  test('a max-uses key is refused by a process without a lease, and reserves a use in one that has one', async () => {
+    const k = await key({ version: 1, scopes: ['posts:browse'] }, { maxUses: 2 });
+    const { holder: _, ...noLease } = depsWith();
+    assert.equal(refusal(await run(noLease as PipelineDeps, k, 'GET', 'posts/')), 'KEY_USES_EXHAUSTED');
+    const r = await run(depsWith(), k, 'GET', 'posts/');
+    assert.equal(refusal(r), 'forwarded');
+    assert.equal((await store.keys.uses(k.id, Date.now())).reserved, 1);
+    assert.equal(r.forward && (await store.keys.markSent(r.reservation!, 'req-1')), true);
+    const plain = await key({ version: 1, scopes: ['posts:browse'] });
+    const p = await run(depsWith(), plain, 'GET', 'posts/');
+    assert.equal(p.forward && p.reservation, undefined, 'a key without max uses reserves nothing');
+  });
+
+  const TAG = '64a000000000000000000001';
+  const newsGrant = { version: 1, scopes: ['posts:browse'], constraints: { posts: { tags: ['news'] } } };
+  const newsPath = `${PREFIX}tags/slug/news/?fields=id,slug`;
+
+  test('a constraint written as a slug is pinned to the id Ghost has for it on first use, stored, and not looked up again', async () => {
+    const k = await key(newsGrant);
+    answers.set(newsPath, { tags: [{ id: TAG, slug: 'news' }] });
+    const first = await run(depsWith(), k, 'GET', 'posts/');
+    assert.equal(refusal(first), 'forwarded');
+    assert.deepEqual(asked, [newsPath]);
+    assert.deepEqual((await store.keys.get(k.id))!.grant.constraints?.posts?.tags, [{ id: TAG, slug: 'news' }]);
+    assert.match(first.forward ? first.pathAndQuery : '', new RegExp(`filter=.*${TAG}`), 'the filter names the pinned id');
+    asked.length = 0;
+    answers.clear();
+    assert.equal(refusal(await run(depsWith(), (await store.keys.get(k.id))!, 'GET', 'posts/')), 'forwarded');
+    assert.deepEqual(asked, [], 'pinned once');
+  });
+
+  test('a child’s slug takes its parent’s pin, not what Ghost now calls by that slug', async () => {
+    const parent = await key({ ...newsGrant, constraints: { posts: { tags: [{ id: TAG, slug: 'news' }] } } });
+    const child = await key(newsGrant, { parentId: parent.id });
+    answers.set(newsPath, { tags: [{ id: '64a0000000000000000000ff', slug: 'news' }] });
+    assert.equal(refusal(await run(depsWith(), child, 'GET', 'posts/')), 'forwarded');
+    assert.deepEqual(asked, []);
+    assert.deepEqual((await store.keys.get(child.id))!.grant.constraints?.posts?.tags, [{ id: TAG, slug: 'news' }]);
+  });
+
+  test('an anchor Ghost does not have is CONSTRAINT_UNENFORCEABLE; a failed read is UPSTREAM_BAD_ANSWER; neither stores a pin', async () => {
+    const k = await key(newsGrant);
+    answers.set(newsPath, { tags: [] });
+    assert.equal(refusal(await run(depsWith(), k, 'GET', 'posts/')), 'CONSTRAINT_UNENFORCEABLE');
+    answers.set(newsPath, null);
+    assert.equal(refusal(await run(depsWith(), k, 'GET', 'posts/')), 'CONSTRAINT_UNENFORCEABLE');
+    answers.set(newsPath, new Error('socket hang up'));
+    const failed = await run(depsWith(), k, 'GET', 'posts/');
+    assert.equal(refusal(failed), 'UPSTREAM_BAD_ANSWER');
+    assert.match(!failed.forward ? failed.context : '', /socket hang up/);
+    assert.deepEqual((await store.keys.get(k.id))!.grant.constraints?.posts?.tags, ['news']);
   });
 });
