@@ -280,6 +280,68 @@ describe('runPipeline', () => {
     assert.equal(p.forward && p.reservation, undefined, 'a key without max uses reserves nothing');
   });
 
+  test('a record a route exposes by an id of a post or a page is looked for as a post, then as a page, and checked as what it is', async () => {
+    const k = await key({
+      version: 1,
+      scopes: ['comments:browse', 'posts:browse', 'pages:browse', 'members:browse'],
+      constraints: { pages: { visibility: ['public'] } },
+    });
+    const asPost = `${PREFIX}posts/${POST}/?include=tags,authors`;
+    const asPage = `${PREFIX}pages/${POST}/?include=tags,authors`;
+    const paidPage = { pages: [{ id: POST, visibility: 'paid', status: 'published' }] };
+    answers.set(asPost, null);
+    answers.set(asPage, paidPage);
+    const paid = await run(depsWith(), k, 'GET', `comments/post/${POST}/`);
+    assert.equal(refusal(paid), 'RECORD_OUTSIDE_GRANT', 'a paid page, under a public-pages constraint');
+    assert.deepEqual(asked, [asPost, asPage]);
+
+    asked.length = 0;
+    answers.set(asPost, { posts: [{ id: POST, visibility: 'paid', status: 'published' }] });
+    assert.equal(refusal(await run(depsWith(), k, 'GET', `comments/post/${POST}/`)), 'forwarded', 'a post: no posts constraint');
+    assert.deepEqual(asked, [asPost], 'found as a post: not looked for as a page');
+
+    answers.set(asPost, { posts: [] });
+    answers.set(asPage, null);
+    assert.equal(refusal(await run(depsWith(), k, 'GET', `comments/post/${POST}/`)), 'RECORD_OUTSIDE_GRANT', 'neither');
+    answers.set(asPage, new Error('read ECONNRESET'));
+    const failed = await run(depsWith(), k, 'GET', `comments/post/${POST}/`);
+    assert.equal(refusal(failed), 'UPSTREAM_BAD_ANSWER');
+    assert.match(!failed.forward ? failed.context : '', /^checking with Ghost: read ECONNRESET/);
+  });
+
+  test('member labels are matched against every label Ghost has, read page by page up to 100 pages', async () => {
+    const VIP = '64b000000000000000000001';
+    const k = await key({
+      version: 1,
+      scopes: ['members:add', 'members:browse'],
+      constraints: { members: { labels: [{ id: VIP, slug: 'vip' }] } },
+    });
+    const page = (n: number) => `${PREFIX}labels/?limit=100&page=${n}&fields=id%2Cname%2Cslug`;
+    const add = { members: [{ email: 'a@example.com', labels: [{ name: 'vip' }] }] };
+    const other = { id: '64b0000000000000000000aa', name: 'Other', slug: 'other' };
+    answers.set(page(1), { labels: [other], meta: { pagination: { pages: 2 } } });
+    answers.set(page(2), { labels: [{ id: VIP, name: 'VIP', slug: 'vip' }], meta: { pagination: { pages: 2 } } });
+    assert.equal(refusal(await run(depsWith(), k, 'POST', 'members/', add)), 'forwarded', 'the label, on the second page');
+    assert.deepEqual(asked, [page(1), page(2)]);
+
+    asked.length = 0;
+    answers.set(page(1), { labels: [other], meta: { pagination: { pages: 1 } } });
+    assert.notEqual(refusal(await run(depsWith(), k, 'POST', 'members/', add)), 'forwarded', 'no such label: Ghost would create it');
+    assert.deepEqual(asked, [page(1)], 'one page when Ghost says there is one');
+
+    answers.set(page(1), { meta: {} });
+    const noList = await run(depsWith(), k, 'POST', 'members/', add);
+    assert.equal(refusal(noList), 'UPSTREAM_BAD_ANSWER');
+    assert.match(!noList.forward ? noList.context : '', /labels without a list/);
+
+    asked.length = 0;
+    for (let n = 1; n <= 101; n++) answers.set(page(n), { labels: [other], meta: { pagination: { pages: 500 } } });
+    const endless = await run(depsWith(), k, 'POST', 'members/', add);
+    assert.equal(refusal(endless), 'UPSTREAM_BAD_ANSWER');
+    assert.match(!endless.forward ? endless.context : '', /more than 100 pages of labels/);
+    assert.equal(asked.length, 100);
+  });
+
   const TAG = '64a000000000000000000001';
   const newsGrant = { version: 1, scopes: ['posts:browse'], constraints: { posts: { tags: ['news'] } } };
   const newsPath = `${PREFIX}tags/slug/news/?fields=id,slug`;
