@@ -111,7 +111,8 @@ function tapCounts(text) {
       for (let j = i + 2; j < lines.length && lines[j].trim() !== '...'; j++) {
         if (lines[j].trim() === "type: 'suite'") suite = true;
         const loc = /^\s*location: '(.*)'$/.exec(lines[j]);
-        if (loc) where = ` (${relative(process.cwd(), loc[1])})`;
+        // The file only: under tsx the line and column are the generated code's ("1:5773").
+        if (loc) where = ` (${relative(process.cwd(), loc[1].replace(/:\d+:\d+$/, ''))})`;
       }
     if (suite) continue;
     if (m[2]) total.skipped++;

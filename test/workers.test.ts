@@ -96,7 +96,13 @@ describe(`serve --workers ${WORKERS} on one port and one store (${TEST_STORE})`,
       { GHOSTGATE_UPSTREAM_KEY: UPSTREAM_KEY, GHOSTGATE_LOG_LEVEL: 'info', GHOSTGATE_METRICS_PORT: String(metricsPort) },
       ['--workers', String(WORKERS)],
     );
-    await waitFor(() => logLines(`${WORKERS} workers serving`).length === 1, 'every worker listening');
+    // Up to a minute: on a loaded CI machine three workers opening PostgreSQL took over the 10 s of the other waits.
+    await waitFor(
+      () => logLines(`${WORKERS} workers serving`).length === 1 || serve.child.exitCode !== null,
+      'every worker listening',
+      2400,
+    );
+    assert.equal(serve.child.exitCode, null, `serve exited: ${serve.stderr()}`);
   });
   after(async () => {
     for (const r of held.splice(0)) r();
