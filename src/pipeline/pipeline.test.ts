@@ -208,6 +208,7 @@ describe('runPipeline', () => {
     const ok = await run(deps, k, 'PUT', `posts/${POST}/`, edit);
     assert.equal(refusal(ok), 'forwarded');
     assert.equal(ok.forward && ok.body?.bytes.toString(), JSON.stringify(edit), 'the body the gateway read and the approval covers');
+    assert.equal(ok.forward && ok.body?.type, 'application/json', 'forwarded as the JSON it was read as');
     assert.equal(ok.forward && ok.pathAndQuery, `${PREFIX}posts/${POST}/`);
     assert.equal(ok.forward && ok.effects.confirm, 'posts:publish');
     assert.notEqual((await store.approvals.get(pending!.id))!.usedAt, null, 'the approval is spent');
@@ -340,6 +341,128 @@ describe('runPipeline', () => {
     assert.equal(refusal(endless), 'UPSTREAM_BAD_ANSWER');
     assert.match(!endless.forward ? endless.context : '', /more than 100 pages of labels/);
     assert.equal(asked.length, 100);
+  });
+
+  test('what Ghost is sent: the query as sent when Ghost reads every option, re-encoded without the ones it does not, no "?" without one', async () => {
+    const k = await key({ version: 1, scopes: ['posts:browse'] });
+    const sent = async (path: string) => {
+      const r = await run(depsWith(), k, 'GET', path);
+      return r.forward ? r.pathAndQuery : r.code;
+    };
+    assert.equal(await sent('posts/?limit=5&order=title%20asc'), `${PREFIX}posts/?limit=5&order=title%20asc`);
+    assert.equal(await sent('posts/?limit=5&bogus=1&order=title%20asc'), `${PREFIX}posts/?limit=5&order=title+asc`);
+    assert.equal(await sent('posts/'), `${PREFIX}posts/`);
+    assert.equal(await sent('posts/?'), `${PREFIX}posts/`);
+  });
+
+  test('refused before the key is read: a malformed id, an upload that is not multipart; Ghost’s public /site/ is forwarded without a credential', async () => {
+    const k = await key({ version: 1, scopes: ['posts:browse', 'images:upload'] });
+    const badId = await run(depsWith(), k, 'GET', 'posts/not-an-id/');
+    assert.equal(refusal(badId), 'PARAM_INVALID');
+    assert.equal(!badId.forward && badId.key, undefined, 'decided before authentication');
+    const upload = await run(depsWith(), k, 'POST', 'images/upload/', { file: 'x' });
+    assert.equal(refusal(upload), 'BODY_INVALID');
+    assert.equal(!upload.forward && upload.key, undefined, 'decided before authentication');
+    const site = await runPipeline(
+      depsWith(),
+      Object.assign(Readable.from([]), {
+        method: 'GET',
+        url: `${PREFIX}site/`,
+        headers: { host: 'gw.local' },
+      }) as unknown as IncomingMessage,
+      Date.now(),
+      '127.0.0.1',
+    );
+    assert.deepEqual(site.forward && [site.key, site.upstreamAuthorization, site.pathAndQuery], [undefined, undefined, `${PREFIX}site/`]);
+    assert.deepEqual(asked, []);
+  });
+
+  test('a refusal carries the decision’s help', async () => {
+    const k = await key({ version: 1, scopes: ['tags:browse'] });
+    const r = await run(depsWith(), k, 'GET', 'posts/');
+    assert.equal(refusal(r), 'SCOPE_MISSING');
+    assert.equal(!r.forward && r.help, 'Grant posts:browse (or posts:*) to this key.');
+  });
+
+  test('a tag named by the slug a sub-directory Ghost rewrites is refused; another is looked up by Ghost’s own filter', async () => {
+    const k = await key({ version: 1, scopes: ['posts:add'], constraints: { posts: { tags: [{ id: TAG, slug: 'blog' }] } } });
+    const add = { posts: [{ title: 'x', tags: [{ slug: 'blog' }] }] };
+    const under = await run(depsWith({ reservedSlugs: ['blog'] }), k, 'POST', 'posts/', add);
+    assert.equal(refusal(under), 'REFERENCE_AMBIGUOUS', 'Ghost under /blog/ would make it blog-2');
+    assert.deepEqual(asked, []);
+    const lookup = `${PREFIX}tags/?filter=slug%3A%27blog%27&limit=2&fields=id%2Cname%2Cslug`;
+    answers.set(lookup, { tags: [{ id: TAG, name: 'Blog', slug: 'blog' }] });
+    assert.equal(refusal(await run(depsWith(), k, 'POST', 'posts/', add)), 'forwarded');
+    assert.deepEqual(asked, [lookup]);
+  });
+
+  test('an author named by slug is looked up among staff users by id and slug', async () => {
+    const OLIVE = '64c000000000000000000001';
+    const k = await key({ version: 1, scopes: ['posts:add'], constraints: { posts: { authors: [{ id: OLIVE, slug: 'olive' }] } } });
+    const lookup = `${PREFIX}users/?filter=slug%3A%27olive%27&limit=2&fields=id%2Cslug`;
+    answers.set(lookup, { users: [{ id: OLIVE, slug: 'olive' }] });
+    const r = await run(depsWith(), k, 'POST', 'posts/', { posts: [{ title: 'x', authors: [{ slug: 'olive' }] }] });
+    assert.equal(refusal(r), 'forwarded');
+    assert.deepEqual(asked, [lookup]);
+  });
+
+  test('a record read by slug is read from Ghost’s by-slug route', async () => {
+    const k = await key({ version: 1, scopes: ['posts:read'], constraints: { posts: { tags: [{ id: TAG, slug: 'news' }] } } });
+    const path = `${PREFIX}posts/slug/hello/?include=tags,authors`;
+    answers.set(path, { posts: [{ id: POST, slug: 'hello', status: 'draft', tags: [{ id: TAG, slug: 'news' }], authors: [] }] });
+    assert.equal(refusal(await run(depsWith(), k, 'GET', 'posts/slug/hello/')), 'forwarded');
+    assert.deepEqual(asked, [path]);
+  });
+
+  test('a denial covers the call for the whole family: a child of the key whose call was denied is refused too', async () => {
+    const parent = await key(confirmGrant);
+    const child = await key(confirmGrant, { parentId: parent.id });
+    answers.set(`${PREFIX}posts/${POST}/?include=tags,authors`, livePost());
+    assert.equal(refusal(await run(depsWith(), parent, 'PUT', `posts/${POST}/`, edit)), 'APPROVAL_PENDING');
+    await decideApproval({ store }, (await pendingFor(parent.id))[0]!.id, 'denied', Date.now());
+    assert.equal(refusal(await run(depsWith(), child, 'PUT', `posts/${POST}/`, edit)), 'APPROVAL_DENIED');
+  });
+
+  test('a post Ghost does not have is read as a post only, and a publish of it is still held', async () => {
+    const k = await key(confirmGrant);
+    const path = `${PREFIX}posts/${POST}/?include=tags,authors`;
+    answers.set(path, null);
+    const publish = { posts: [{ status: 'published', updated_at: '2026-01-01T00:00:00.000Z' }] };
+    assert.equal(refusal(await run(depsWith(), k, 'PUT', `posts/${POST}/`, publish)), 'APPROVAL_PENDING');
+    assert.deepEqual(asked, [path], 'not looked for as a page: the route says posts');
+  });
+
+  test('a theme upload under keepActive: Ghost’s active theme is read, the upload read whole and forwarded as sent, under its own type', async () => {
+    const B = 'XyZboundary';
+    const theme = (name: string) =>
+      Buffer.from(
+        `--${B}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/zip\r\n\r\nPK\r\n--${B}--\r\n`,
+        'latin1',
+      );
+    const k = await key({ version: 1, scopes: ['themes:upload'], narrow: { themes: { keepActive: true } } });
+    const upload = (bytes: Buffer) => {
+      const headers = {
+        host: 'gw.local',
+        authorization: token(k.id),
+        'content-type': `multipart/form-data; boundary=${B}`,
+        'content-length': String(bytes.length),
+      };
+      return runPipeline(
+        depsWith(),
+        Object.assign(Readable.from([bytes]), { method: 'POST', url: `${PREFIX}themes/upload/`, headers }) as unknown as IncomingMessage,
+        Date.now(),
+        '127.0.0.1',
+      );
+    };
+    answers.set(`${PREFIX}settings/?group=theme`, { settings: [{ key: 'active_theme', value: 'casper' }] });
+    const ok = await upload(theme('mytheme.zip'));
+    assert.equal(refusal(ok), 'forwarded');
+    assert.deepEqual(ok.forward && [ok.body?.bytes.equals(theme('mytheme.zip')), ok.body?.type], [
+      true,
+      `multipart/form-data; boundary=${B}`,
+    ]);
+    assert.deepEqual(asked, [`${PREFIX}settings/?group=theme`]);
+    assert.equal(refusal(await upload(theme('casper.zip'))), 'THEME_ACTIVE_REFUSED');
   });
 
   const TAG = '64a000000000000000000001';
