@@ -111,10 +111,9 @@ export const bodyChecksStep: AuthorizeStep = {
     if (!f.ok) return fromBody(f, route, ruleHelp(ctx));
     const b = checkBodyConstraint(constraint, item, isAdd ? undefined : current, isAdd, ctx.relations);
     if (!b.ok) return fromBody(b, route, ruleHelp(ctx));
-    if (route.resource === 'members' && constraint !== undefined) {
-      const m = checkMemberWrite(constraint, item, isAdd ? undefined : current);
-      if (!m.ok) return fromBody(m, route, ruleHelp(ctx));
-    }
+    // A member constraint's status rule (checkMemberWrite passes any other constraint, or none).
+    const m = checkMemberWrite(constraint, item, isAdd ? undefined : current);
+    if (!m.ok) return fromBody(m, route, ruleHelp(ctx));
     return undefined;
   },
 };
