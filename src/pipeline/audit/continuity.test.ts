@@ -9,7 +9,7 @@ import { openSqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { Store } from '../../store/store.js';
 import { AuditLog } from './audit-log.js';
 import { AUDIT_FILE_SETTING, checkContinuity } from './continuity.js';
-import type { AuditEntry } from './record.js';
+import { signCheckpoint, signHead, type AuditEntry } from './record.js';
 import { acknowledgeDiscontinuity, verifyTrail } from './trail.js';
 
 /**
@@ -153,12 +153,60 @@ test('a pruned chain stays continuous: its checkpoint stands for the pruned reco
   const s = await setup();
   await s.write('c1', 4);
   const rows = await s.file.query({ chain: 'c1' });
-  const { signCheckpoint } = await import('./record.js');
   await s.file.prune('c1', 4, signCheckpoint(KEY, 4, rows[3]!.hash, 1, 'c1'));
   assert.equal(await s.file.count('c1'), 0);
   assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
   const [a] = await s.store.auditAnchors.list();
   assert.equal((await checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, hash: 'y'.repeat(64) }])).length, 1);
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('the key store names the audit file under the setting earlier versions wrote; a store that anchors no file yet (its first start) finds no discontinuity of the file', async () => {
+  // Renaming the setting would leave upgraded key stores anchoring no file: a replaced file would go unnoticed.
+  assert.equal(AUDIT_FILE_SETTING, 'audit.file');
+  const s = await setup();
+  await s.write('c1', 2);
+  assert.deepEqual(await checkContinuity(KEY, s.file, undefined, await s.store.auditAnchors.list()), []);
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('an anchor rolled back to an earlier record of its chain, keeping its signature, is a discontinuity (it would hide the truncated file)', async () => {
+  const s = await setup();
+  await s.write('c1', 3);
+  const [a] = await s.store.auditAnchors.list();
+  const first = (await s.file.row('c1', 1))!;
+  await s.file.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq > 1");
+  const found = await checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, seq: 1, hash: first.hash }]);
+  assert.deepEqual(
+    found.map((d) => [d.chain, d.expected?.seq, d.found]),
+    [['c1', 1, undefined]],
+    'the anchor does not verify',
+  );
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('a chain pruned past an older anchor is continuous; a record missing after the checkpoint is not', async () => {
+  const s = await setup();
+  await s.write('c1', 5);
+  const rows = await s.file.query({ chain: 'c1' });
+  const anchor = (seq: number) => {
+    const hash = rows[seq - 1]!.hash;
+    return { chain: 'c1', seq, hash, signature: signHead(KEY, 'c1', seq, hash), updatedAt: 1 };
+  };
+  await s.file.prune('c1', 2, signCheckpoint(KEY, 2, rows[1]!.hash, 1, 'c1'));
+  // The anchor names record 1, pruned: the checkpoint at record 2 stands for it (the file is ahead of its anchor).
+  assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, [anchor(1)]), []);
+  assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, [anchor(2)]), []);
+  await s.file.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq = 4");
+  const found = await checkContinuity(KEY, s.file, s.file.fileId, [anchor(4)]);
+  assert.deepEqual(
+    found.map((d) => [d.chain, d.expected?.seq, d.found?.seq]),
+    [['c1', 4, 5]],
+    'record 4 is neither in the file nor behind its checkpoint',
+  );
   await s.file.close();
   rmSync(s.dir, { recursive: true, force: true });
 });
