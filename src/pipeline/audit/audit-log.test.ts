@@ -197,3 +197,138 @@ test('a batch committed whose answer was lost (a writer thread or connection tha
     await real.close();
   }
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits (up to 5 s, the machine may be loaded) until the chain holds `n` records; the count it saw. */
+async function rowsWritten(file: AuditStore, chain: string, n: number): Promise<number> {
+  for (let i = 0; i < 500; i++) {
+    const c = await file.count(chain);
+    if (c >= n) return c;
+    await sleep(10);
+  }
+  return file.count(chain);
+}
+
+test('a new writer is available; a batch is written once full, or after flushMs, without a flush; written counts its records; a flush with nothing pending writes no head and anchors nothing', async () => {
+  const file = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'));
+  const heads: SignedHead[] = [];
+  const full = await AuditLog.open(file, KEY, { flushMs: 60_000, maxBatch: 3, chain: 'full' }, { anchor: (h) => heads.push(h) });
+  assert.equal(full.available, true, 'available before its first batch (the audit gauge reads 1 from the start)');
+  await full.flush();
+  assert.deepEqual([heads.length, await file.chains()], [0, []], 'nothing pending: no head written, no anchor');
+  full.record(entry(1));
+  full.record(entry(2));
+  await sleep(50);
+  assert.equal(await file.count('full'), 0, 'two records of a batch of three wait for flushMs');
+  full.record(entry(3));
+  assert.equal(await rowsWritten(file, 'full', 3), 3, 'the third fills the batch: written at once');
+  assert.equal(full.written, 3);
+  const timed = await AuditLog.open(file, KEY, { flushMs: 20, maxBatch: 1000, chain: 'timed' });
+  timed.record(entry(1));
+  assert.equal(await rowsWritten(file, 'timed', 1), 1, 'written after flushMs, nobody flushing');
+  assert.equal(timed.written, 1);
+  await full.close();
+  await timed.close();
+  await file.close();
+});
+
+test('while the file cannot be written, ready() probes it at most once per flushMs', async () => {
+  const real = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'));
+  let probes = 0;
+  let broken = true;
+  const file: AuditStore = {
+    ...real,
+    probeWrite: async () => {
+      probes++;
+      if (broken) throw new Error('database is locked');
+    },
+  };
+  const log = await AuditLog.open(file, KEY, { flushMs: 1000, maxBatch: 1000, chain: 'c' });
+  try {
+    log.available = false;
+    const t = Date.now();
+    assert.equal(await log.ready(t), false, 'probed: still failing');
+    assert.equal(probes, 1);
+    assert.equal(await log.ready(t + 500), false);
+    broken = false;
+    assert.equal(await log.ready(t + 999), false, 'within flushMs of the failed probe: not probed again');
+    assert.equal(probes, 1, 'one probe in the window');
+    assert.equal(await log.ready(t + 1000), true, 'flushMs after the failed probe: probed again, and recovered');
+    assert.equal(probes, 2);
+  } finally {
+    await log.close();
+    await real.close();
+  }
+});
+
+test('ready() while a batch that recovers the file is in flight: available once it is committed', async () => {
+  const real = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'));
+  let appends = 0;
+  const file: AuditStore = {
+    ...real,
+    append: async (chain, rows, head) => {
+      if (++appends === 1) throw new Error('database is locked');
+      await sleep(30);
+      await real.append(chain, rows, head);
+    },
+  };
+  const log = await AuditLog.open(file, KEY, { flushMs: 10, maxBatch: 1000, chain: 'c' });
+  try {
+    log.record(entry(1));
+    await log.flush();
+    assert.equal(log.available, false);
+    await sleep(20); // the retry (flushMs later) is in flight
+    assert.equal(appends, 2, 'the retry is in flight');
+    assert.equal(await log.ready(Date.now() + 1000), true, 'the batch in flight was committed');
+    assert.equal(await real.count('c'), 1);
+  } finally {
+    await log.close();
+    await real.close();
+  }
+});
+
+test('the backlog bounds the records kept through an outage, those recorded while the failing batch was in flight included', async () => {
+  const real = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'));
+  const file: AuditStore = {
+    ...real,
+    append: async () => {
+      await sleep(30);
+      throw new Error('database is locked');
+    },
+  };
+  const log = await AuditLog.open(file, KEY, { flushMs: 60_000, maxBatch: 1000, chain: 'c', maxBacklog: 3 });
+  try {
+    log.record(entry(1));
+    log.record(entry(2));
+    const failing = log.flush();
+    await sleep(5);
+    for (const i of [3, 4, 5]) log.record(entry(i));
+    await failing;
+    assert.equal(log.dropped, 2, 'three arrived during the batch: no room is left for its two');
+  } finally {
+    await log.close().catch(() => undefined);
+    await real.close();
+  }
+});
+
+test('a failed batch counts as written only when the file’s head is that batch’s: a head at its position with another hash fails the intent', async () => {
+  const real = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'));
+  let tried = false;
+  const file: AuditStore = {
+    ...real,
+    append: async () => {
+      tried = true;
+      throw new Error('the audit writer thread exited (1)');
+    },
+    // After the failure the file names record 1 of the chain, but not the record this batch holds.
+    head: async (chain) => (tried ? { chain, seq: 1, hash: 'e'.repeat(64), signature: 'f'.repeat(64) } : real.head(chain)),
+  };
+  const log = await AuditLog.open(file, KEY, { flushMs: 60_000, maxBatch: 1000, chain: 'c' });
+  try {
+    await assert.rejects(log.intent({ ...entry(1), kind: 'intent' }), /writer thread exited/);
+    assert.equal(log.available, false);
+  } finally {
+    await log.close();
+    await real.close();
+  }
+});

@@ -9,7 +9,7 @@ import { openSqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { Store } from '../../store/store.js';
 import { AuditLog } from './audit-log.js';
 import { AUDIT_FILE_SETTING, checkContinuity } from './continuity.js';
-import type { AuditEntry } from './record.js';
+import { signCheckpoint, signHead, type AuditEntry } from './record.js';
 import { acknowledgeDiscontinuity, verifyTrail } from './trail.js';
 
 /**
@@ -153,12 +153,146 @@ test('a pruned chain stays continuous: its checkpoint stands for the pruned reco
   const s = await setup();
   await s.write('c1', 4);
   const rows = await s.file.query({ chain: 'c1' });
-  const { signCheckpoint } = await import('./record.js');
   await s.file.prune('c1', 4, signCheckpoint(KEY, 4, rows[3]!.hash, 1, 'c1'));
   assert.equal(await s.file.count('c1'), 0);
   assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
+  const pruned = await verifyTrail(KEY, s.file, s.store);
+  assert.equal(pruned.ok, true, JSON.stringify(pruned));
   const [a] = await s.store.auditAnchors.list();
   assert.equal((await checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, hash: 'y'.repeat(64) }])).length, 1);
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('the key store names the audit file under the setting earlier versions wrote; a store that anchors no file yet (its first start) finds no discontinuity of the file', async () => {
+  // Renaming the setting would leave upgraded key stores anchoring no file: a replaced file would go unnoticed.
+  assert.equal(AUDIT_FILE_SETTING, 'audit.file');
+  const s = await setup();
+  await s.write('c1', 2);
+  assert.deepEqual(await checkContinuity(KEY, s.file, undefined, await s.store.auditAnchors.list()), []);
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('an anchor rolled back to an earlier record of its chain, keeping its signature, is a discontinuity (it would hide the truncated file)', async () => {
+  const s = await setup();
+  await s.write('c1', 3);
+  const [a] = await s.store.auditAnchors.list();
+  const first = (await s.file.row('c1', 1))!;
+  await s.file.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq > 1");
+  const found = await checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, seq: 1, hash: first.hash }]);
+  assert.deepEqual(
+    found.map((d) => [d.chain, d.expected?.seq, d.found]),
+    [['c1', 1, undefined]],
+    'the anchor does not verify',
+  );
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('a chain pruned past an older anchor is continuous; a record missing after the checkpoint is not', async () => {
+  const s = await setup();
+  await s.write('c1', 5);
+  const rows = await s.file.query({ chain: 'c1' });
+  const anchor = (seq: number) => {
+    const hash = rows[seq - 1]!.hash;
+    return { chain: 'c1', seq, hash, signature: signHead(KEY, 'c1', seq, hash), updatedAt: 1 };
+  };
+  await s.file.prune('c1', 2, signCheckpoint(KEY, 2, rows[1]!.hash, 1, 'c1'));
+  // The anchor names record 1, pruned: the checkpoint at record 2 stands for it (the file is ahead of its anchor).
+  assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, [anchor(1)]), []);
+  assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, [anchor(2)]), []);
+  await s.file.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq = 4");
+  const found = await checkContinuity(KEY, s.file, s.file.fileId, [anchor(4)]);
+  assert.deepEqual(
+    found.map((d) => [d.chain, d.expected?.seq, d.found?.seq]),
+    [['c1', 4, 5]],
+    'record 4 is neither in the file nor behind its checkpoint',
+  );
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('verify finds records removed from a chain the key store has not anchored (its writer stopped before the anchor update) by the file’s signed head, and an edited head', async () => {
+  const s = await setup();
+  await s.write('c1', 3);
+  await s.write('c2', 2);
+  await s.write('c3', 2);
+  for (const chain of ['c1', 'c2']) await s.store.auditAnchors.reset(chain, undefined);
+  await s.file.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq > 1");
+  await s.file.unsafeExec("DELETE FROM audit WHERE chain = 'c2'");
+  await s.file.unsafeExec("UPDATE audit_heads SET signature = ? WHERE chain = 'c3'", 'f'.repeat(64));
+  const r = await verifyTrail(KEY, s.file, s.store);
+  assert.deepEqual(r.discontinuities, [], 'nothing anchored is missing');
+  assert.deepEqual(
+    r.chains.map((c) => [c.chain, c.problems.length]),
+    [
+      ['c1', 1],
+      ['c2', 1],
+      ['c3', 1],
+    ],
+    JSON.stringify(r.problems),
+  );
+  assert.equal(r.ok, false);
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('an acknowledgement that cannot be written to the audit file changes no anchor: the discontinuity stays', async (t) => {
+  const s = await setup();
+  await s.write('c1', 3);
+  await s.file.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq > 1");
+  // The file takes no record (full), though re-signing a head (no rows) would go through.
+  const full: AuditStore = {
+    ...s.file,
+    append: async (chain, rows, head) => {
+      if (rows.length > 0) throw new Error('database or disk is full');
+      await s.file.append(chain, rows, head);
+    },
+  };
+  // The writer keeps the record for a retry flushMs later: mocked timers, so that retry never runs (nor holds the process).
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  await assert.rejects(acknowledgeDiscontinuity(KEY, full, s.store, 'lost', 2_000_000_000_000));
+  t.mock.timers.reset();
+  assert.equal((await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list())).length, 1);
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('acknowledging a replaced file: the signed record names both files, as an ACK of `ghostgate audit acknowledge`; the file is anchored after it', async () => {
+  const s = await setup();
+  await s.write('c1', 2);
+  await s.store.settings.set(AUDIT_FILE_SETTING, 'another-file');
+  assert.equal((await verifyTrail(KEY, s.file, s.store)).ok, false);
+  const ack = await acknowledgeDiscontinuity(KEY, s.file, s.store, 'restored from a copy', 2_000_000_000_000);
+  assert.deepEqual(
+    ack?.discontinuities.map((d) => d.chain),
+    [null],
+  );
+  const [rec] = await s.file.query({ code: 'AUDIT_DISCONTINUITY' });
+  assert.deepEqual([rec?.method, rec?.route, rec?.kind], ['ACK', 'ghostgate audit acknowledge', 'discontinuity']);
+  const detail = JSON.parse(rec!.detail!) as { fileId: string; anchoredFileId: string | null; reason: string };
+  assert.deepEqual([detail.fileId, detail.anchoredFileId, detail.reason], [s.file.fileId, 'another-file', 'restored from a copy']);
+  const after = await verifyTrail(KEY, s.file, s.store);
+  assert.equal(after.ok, true, JSON.stringify(after));
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('a pruned chain restored without its records after the checkpoint: acknowledged, its anchor is set back to the checkpoint', async () => {
+  const s = await setup();
+  await s.write('c1', 4);
+  const rows = await s.file.query({ chain: 'c1' });
+  await s.file.prune('c1', 2, signCheckpoint(KEY, 2, rows[1]!.hash, 1, 'c1'));
+  await s.file.unsafeExec("DELETE FROM audit WHERE chain = 'c1'");
+  await s.file.unsafeExec("DELETE FROM audit_heads WHERE chain = 'c1'");
+  assert.equal((await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list())).length, 1);
+  assert.ok(await acknowledgeDiscontinuity(KEY, s.file, s.store, 'restored', 2_000_000_000_000), 'acknowledged');
+  assert.deepEqual(await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list()), []);
+  const anchor = (await s.store.auditAnchors.list()).find((a) => a.chain === 'c1');
+  assert.deepEqual([anchor?.seq, anchor?.hash], [2, rows[1]!.hash]);
+  const after = await verifyTrail(KEY, s.file, s.store);
+  assert.equal(after.ok, true, JSON.stringify(after));
   await s.file.close();
   rmSync(s.dir, { recursive: true, force: true });
 });

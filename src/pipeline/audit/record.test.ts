@@ -144,3 +144,10 @@ test('a named chain’s head and checkpoint signatures cover the chain, the sequ
   assert.equal(checkpointValid(KEY, cp, 'c2'), false);
   assert.equal(checkpointValid(KEY, { ...cp, at: 6 }, 'c1'), false);
 });
+
+test('a chain with a problem in every row: verification stops after the first fifty or so, the report stays bounded', async () => {
+  const rows = chain(500).map((r) => ({ ...r, status: 500 }));
+  const v = await verifyChain(KEY, rows, undefined);
+  assert.equal(v.ok, false);
+  assert.ok(v.problems.length <= 60 && v.rows < 500, `${v.problems.length} problems after ${v.rows} rows`);
+});
