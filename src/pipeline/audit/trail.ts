@@ -122,7 +122,9 @@ export async function acknowledgeDiscontinuity(
     detail: JSON.stringify({ reason, fileId: file.fileId, anchoredFileId: anchoredFile ?? null, discontinuities }),
   };
   log.record(entry);
-  await log.flush();
+  // Closed, not just flushed: a writer left open on a file that refused the record would retry it every flushMs
+  // and keep the `audit acknowledge` command's process alive.
+  await log.close();
   if (heads.length === 0) throw new Error('the acknowledgement could not be written to the audit file');
   for (const h of heads) await store.auditAnchors.advance({ ...h, updatedAt: now });
   for (const d of discontinuities) {
