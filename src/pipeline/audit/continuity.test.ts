@@ -297,3 +297,49 @@ test('a pruned chain restored without its records after the checkpoint: acknowle
   await s.file.close();
   rmSync(s.dir, { recursive: true, force: true });
 });
+
+test('verify on a file being written: a batch committed while it reads is not taken for records removed, and a head must name a row it holds', async () => {
+  const s = await setup();
+  // One live writer (a gateway's), three records in, appending on demand.
+  const log = await AuditLog.open(s.file, KEY, { flushMs: 10_000, maxBatch: 100_000, chain: 'live' });
+  let n = 0;
+  const append = async (k: number) => {
+    for (let i = 0; i < k; i++) log.record(entry(++n));
+    await log.flush();
+  };
+  await append(3);
+  // A batch committed just before the head is read (after the rows, when verify read the rows first).
+  let writes = 1;
+  const beforeHead: AuditStore = {
+    ...s.file,
+    head: async (chain) => {
+      if (writes-- > 0) await append(2);
+      return s.file.head(chain);
+    },
+  };
+  const r1 = await verifyTrail(KEY, beforeHead, s.store);
+  assert.deepEqual([r1.ok, r1.problems], [true, []]);
+  // A batch committed after the head is read, before the rows are: the rows go further than the head.
+  writes = 1;
+  const afterHead: AuditStore = {
+    ...s.file,
+    checkpoint: async (chain) => {
+      if (writes-- > 0) await append(2);
+      return s.file.checkpoint(chain);
+    },
+  };
+  const r2 = await verifyTrail(KEY, afterHead, s.store);
+  assert.deepEqual([r2.ok, r2.chains[0]?.lastSeq], [true, 7]);
+  // A signed head naming a record whose hash the chain does not hold.
+  const wrongHash = 'f'.repeat(64);
+  const forged: AuditStore = {
+    ...s.file,
+    head: async (chain) => ({ chain, seq: 2, hash: wrongHash, signature: signHead(KEY, chain, 2, wrongHash) }),
+  };
+  const r3 = await verifyTrail(KEY, forged, s.store);
+  assert.equal(r3.ok, false);
+  assert.match(r3.problems.join('\n'), /names record 2, which the chain does not hold as signed/);
+  await log.close();
+  await s.file.close();
+  rmSync(s.dir, { recursive: true, force: true });
+});

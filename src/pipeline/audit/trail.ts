@@ -44,14 +44,20 @@ export async function verifyTrail(key: Buffer, file: AuditStore, store: Store): 
   const chains: ChainReport[] = [];
   const acknowledged: Acknowledged[] = [];
   for (const chain of await file.chains()) {
+    // CASE: a live gateway keeps appending while this reads (`audit verify` and GET /ghostgate/v1/audit/verify on a
+    // running one). The head is read first: rows read after it may only go further (a batch committed meanwhile,
+    // its rows and head in one transaction), and then the row the head names must carry its hash. Read the other
+    // way round, a batch committed between the two reads looked like records removed from the end.
+    const head = await file.head(chain);
     const checkpoint = await file.checkpoint(chain);
     const v = await verifyChain(key, file.rows(chain), checkpoint, chain);
     const problems = [...v.problems];
-    const head = await file.head(chain);
     if (head) {
       if (signHead(key, chain, head.seq, head.hash) !== head.signature) problems.push('the signed head does not verify');
-      else if (v.lastSeq !== null && head.seq !== v.lastSeq)
+      else if (v.lastSeq !== null && head.seq > v.lastSeq)
         problems.push(`the signed head names record ${head.seq} but the chain ends at ${v.lastSeq} (records removed from the end)`);
+      else if (v.lastSeq !== null && head.seq < v.lastSeq && (await file.row(chain, head.seq))?.hash !== head.hash)
+        problems.push(`the signed head names record ${head.seq}, which the chain does not hold as signed`);
       else if (v.lastSeq === null && head.seq > (checkpoint?.seq ?? 0))
         problems.push('the chain is empty but its signed head names records');
     }
