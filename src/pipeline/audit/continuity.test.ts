@@ -37,11 +37,12 @@ const entry = (i: number): AuditEntry => ({
 });
 
 async function setup(): Promise<{
-  dir: string;
   store: Store;
   file: AuditStore;
   write: (chain: string, n: number) => Promise<void>;
   reopen: () => AuditStore;
+  /** Closes the audit file and the key store and removes the folder: the end of every test. */
+  close: () => Promise<void>;
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-continuity-'));
   const store = openSqliteStore(join(dir, 'k.db'));
@@ -58,13 +59,17 @@ async function setup(): Promise<{
     for (const h of heads) await store.auditAnchors.advance({ ...h, updatedAt: 1 });
   };
   return {
-    dir,
     store,
     get file() {
       return box.file;
     },
     write,
     reopen: () => (box.file = openSqliteAudit(path)),
+    close: async () => {
+      await box.file.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -87,8 +92,7 @@ test('a file holding every anchored record, or more, is continuous', async () =>
   const r = await verifyTrail(KEY, s.file, s.store);
   assert.equal(r.ok, true, JSON.stringify(r));
   assert.deepEqual([r.rows, r.chains.length], [5, 2]);
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
 
 // [what, damage to the file] -> a discontinuity of chain c1 (or of the file)
@@ -133,8 +137,7 @@ for (const [what, damage] of DAMAGE) {
       undefined,
       'nothing left to acknowledge',
     );
-    await s.file.close();
-    rmSync(s.dir, { recursive: true, force: true });
+    await s.close();
   });
 }
 
@@ -145,8 +148,7 @@ test('a replaced file (another identity) and a forged anchor are discontinuities
   const [a] = await s.store.auditAnchors.list();
   const forged = await checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, seq: 1 }]);
   assert.equal(forged.length, 1, 'an anchor whose signature does not verify');
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
 
 test('a pruned chain stays continuous: its checkpoint stands for the pruned records', async () => {
@@ -160,8 +162,7 @@ test('a pruned chain stays continuous: its checkpoint stands for the pruned reco
   assert.equal(pruned.ok, true, JSON.stringify(pruned));
   const [a] = await s.store.auditAnchors.list();
   assert.equal((await checkContinuity(KEY, s.file, s.file.fileId, [{ ...a!, hash: 'y'.repeat(64) }])).length, 1);
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
 
 test('the key store names the audit file under the setting earlier versions wrote; a store that anchors no file yet (its first start) finds no discontinuity of the file', async () => {
@@ -170,8 +171,7 @@ test('the key store names the audit file under the setting earlier versions wrot
   const s = await setup();
   await s.write('c1', 2);
   assert.deepEqual(await checkContinuity(KEY, s.file, undefined, await s.store.auditAnchors.list()), []);
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
 
 test('an anchor rolled back to an earlier record of its chain, keeping its signature, is a discontinuity (it would hide the truncated file)', async () => {
@@ -186,8 +186,7 @@ test('an anchor rolled back to an earlier record of its chain, keeping its signa
     [['c1', 1, undefined]],
     'the anchor does not verify',
   );
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
 
 test('a chain pruned past an older anchor is continuous; a record missing after the checkpoint is not', async () => {
@@ -209,8 +208,7 @@ test('a chain pruned past an older anchor is continuous; a record missing after 
     [['c1', 4, 5]],
     'record 4 is neither in the file nor behind its checkpoint',
   );
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
 
 test('verify finds records removed from a chain the key store has not anchored (its writer stopped before the anchor update) by the file’s signed head, and an edited head', async () => {
@@ -234,8 +232,7 @@ test('verify finds records removed from a chain the key store has not anchored (
     JSON.stringify(r.problems),
   );
   assert.equal(r.ok, false);
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
 
 test('an acknowledgement that cannot be written to the audit file changes no anchor: the discontinuity stays', async () => {
@@ -256,8 +253,7 @@ test('an acknowledgement that cannot be written to the audit file changes no anc
   // Nothing is left to retry the record: a writer left open would retry it every 60 s and hold the process.
   assert.equal(timers(), before, 'no retry timer is left behind');
   assert.equal((await checkContinuity(KEY, s.file, s.file.fileId, await s.store.auditAnchors.list())).length, 1);
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
 
 test('acknowledging a replaced file: the signed record names both files, as an ACK of `ghostgate audit acknowledge`; the file is anchored after it', async () => {
@@ -276,8 +272,7 @@ test('acknowledging a replaced file: the signed record names both files, as an A
   assert.deepEqual([detail.fileId, detail.anchoredFileId, detail.reason], [s.file.fileId, 'another-file', 'restored from a copy']);
   const after = await verifyTrail(KEY, s.file, s.store);
   assert.equal(after.ok, true, JSON.stringify(after));
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
 
 test('a pruned chain restored without its records after the checkpoint: acknowledged, its anchor is set back to the checkpoint', async () => {
@@ -294,8 +289,7 @@ test('a pruned chain restored without its records after the checkpoint: acknowle
   assert.deepEqual([anchor?.seq, anchor?.hash], [2, rows[1]!.hash]);
   const after = await verifyTrail(KEY, s.file, s.store);
   assert.equal(after.ok, true, JSON.stringify(after));
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
 
 test('verify on a file being written: a batch committed while it reads is not taken for records removed, and a head must name a row it holds', async () => {
@@ -340,6 +334,5 @@ test('verify on a file being written: a batch committed while it reads is not ta
   assert.equal(r3.ok, false);
   assert.match(r3.problems.join('\n'), /names record 2, which the chain does not hold as signed/);
   await log.close();
-  await s.file.close();
-  rmSync(s.dir, { recursive: true, force: true });
+  await s.close();
 });
