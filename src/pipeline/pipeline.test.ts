@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { createSigner } from 'fast-jwt';
-import { MasterSecret, newKeyId } from '../secrets/keys.js';
+import { adminTokenSigner, MasterSecret, newKeyId } from '../secrets/keys.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { MAX_KEY_DEPTH, type KeyLimits, type KeyRecord, type Store } from '../store/store.js';
 import { authenticateKey, runPipeline, takeTraffic, type PipelineDeps, type PipelineResult, type RecordFetcher } from './pipeline.js';
@@ -17,6 +16,10 @@ import { decideApproval } from '../admin/approvals.js';
 import { UpstreamCredential } from './forward/upstream.js';
 import { RateLimiter, secondsToUtcMidnight } from './lifecycle/lifecycle.js';
 
+const master = new MasterSecret(MasterSecret.generateHex());
+/** A client's Authorization header for a key, signed as the official client does, with its secret of `generation`. */
+const token = (id: string, generation = 1) => `Ghost ${adminTokenSigner({ id, secret: master.keySecret(id, generation) })('/admin/')}`;
+
 /**
  * authenticateKey and takeTraffic called directly, with a real SQLite store and a chosen clock: the
  * edges the gateway tests, which run on the wall clock, cannot place a request on.
@@ -25,7 +28,6 @@ describe('authenticateKey and takeTraffic', () => {
   let dir: string;
   let store: Store;
   let deps: PipelineDeps;
-  const master = new MasterSecret(MasterSecret.generateHex());
   const now = Date.UTC(2026, 5, 1, 12, 0, 0);
 
   before(() => {
@@ -40,9 +42,6 @@ describe('authenticateKey and takeTraffic', () => {
 
   const key = (spec: { parentId?: string; limits?: KeyLimits } = {}): Promise<KeyRecord> =>
     store.keys.create({ id: newKeyId(), name: 'k', grant: { version: 1, scopes: ['posts:browse'] }, createdAt: now - 60_000, ...spec });
-  // A token signed with the key's secret of `generation`, issued now (the clock skew covers the test's own clock).
-  const token = (id: string, generation = 1) =>
-    `Ghost ${createSigner({ key: master.keySecret(id, generation), algorithm: 'HS256', kid: id, expiresIn: 300_000 })({ aud: '/admin/' })}`;
   const code = (r: { ok: true } | { ok: false; refusal: { code: string } } | undefined) =>
     r === undefined || r.ok ? 'ok' : r.refusal.code;
 
@@ -120,7 +119,6 @@ describe('runPipeline', () => {
   const catalog = loadCatalog();
   const permissions = loadPermissions();
   const info = { kind: 'integration', role: INTEGRATION_ROLE } as const;
-  const master = new MasterSecret(MasterSecret.generateHex());
   let dir: string;
   let store: Store;
   let holder: string;
@@ -152,13 +150,17 @@ describe('runPipeline', () => {
     holder,
     ...over,
   });
-  const token = (id: string) =>
-    `Ghost ${createSigner({ key: master.keySecret(id, 1), algorithm: 'HS256', kid: id, expiresIn: 300_000 })({ aud: '/admin/' })}`;
+  /** A request as Node's server hands it over: its bytes as the stream, these headers and a host. */
+  const incoming = (method: string, path: string, headers: Record<string, string>, bytes?: Buffer) =>
+    Object.assign(Readable.from(bytes ? [bytes] : []), {
+      method,
+      url: `${PREFIX}${path}`,
+      headers: { host: 'gw.local', ...headers },
+    }) as unknown as IncomingMessage;
   const request = (keyId: string, method: string, path: string, body?: unknown) => {
     const bytes = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { host: 'gw.local', authorization: token(keyId) };
-    if (bytes) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(bytes.length) });
-    return Object.assign(Readable.from(bytes ? [bytes] : []), { method, url: `${PREFIX}${path}`, headers }) as unknown as IncomingMessage;
+    const type: Record<string, string> = bytes ? { 'content-type': 'application/json', 'content-length': String(bytes.length) } : {};
+    return incoming(method, path, { authorization: token(keyId), ...type }, bytes);
   };
   const key = (grant: object, spec: { parentId?: string; maxUses?: number } = {}) =>
     store.keys.create({ id: newKeyId(), name: 'agent', grant: grant as KeyRecord['grant'], createdAt: Date.now() - 60_000, ...spec });
@@ -363,16 +365,7 @@ describe('runPipeline', () => {
     const upload = await run(depsWith(), k, 'POST', 'images/upload/', { file: 'x' });
     assert.equal(refusal(upload), 'BODY_INVALID');
     assert.equal(!upload.forward && upload.key, undefined, 'decided before authentication');
-    const site = await runPipeline(
-      depsWith(),
-      Object.assign(Readable.from([]), {
-        method: 'GET',
-        url: `${PREFIX}site/`,
-        headers: { host: 'gw.local' },
-      }) as unknown as IncomingMessage,
-      Date.now(),
-      '127.0.0.1',
-    );
+    const site = await runPipeline(depsWith(), incoming('GET', 'site/', {}), Date.now(), '127.0.0.1');
     assert.deepEqual(site.forward && [site.key, site.upstreamAuthorization, site.pathAndQuery], [undefined, undefined, `${PREFIX}site/`]);
     assert.deepEqual(asked, []);
   });
@@ -442,17 +435,11 @@ describe('runPipeline', () => {
     const k = await key({ version: 1, scopes: ['themes:upload'], narrow: { themes: { keepActive: true } } });
     const upload = (bytes: Buffer) => {
       const headers = {
-        host: 'gw.local',
         authorization: token(k.id),
         'content-type': `multipart/form-data; boundary=${B}`,
         'content-length': String(bytes.length),
       };
-      return runPipeline(
-        depsWith(),
-        Object.assign(Readable.from([bytes]), { method: 'POST', url: `${PREFIX}themes/upload/`, headers }) as unknown as IncomingMessage,
-        Date.now(),
-        '127.0.0.1',
-      );
+      return runPipeline(depsWith(), incoming('POST', 'themes/upload/', headers, bytes), Date.now(), '127.0.0.1');
     };
     answers.set(`${PREFIX}settings/?group=theme`, { settings: [{ key: 'active_theme', value: 'casper' }] });
     const ok = await upload(theme('mytheme.zip'));
