@@ -3,14 +3,16 @@
 // survive and say nothing about the security behaviour. docs/security.md ("Mutation testing") lists the positions.
 //
 // A node is message text when it is
-//   1. the value of an object property named message, context, help, hint or why (the words of a refusal; `code`,
+//   1. the value of an object property named message, context, help, hint, why or problem (the words of a refusal or
+//      of an audit finding; `code`,
 //      `field`, `reason`, `detail` and every other property carry behaviour or audit content and are mutated), or
 //      describe (a grant part's rule in words, src/grants/grant.ts `GrantPart.describe`);
 //   2. an argument passed to a parameter named message, context, help, hint or why of a function declared in the
 //      same file or exported by a module of the project it imports with a relative path (`deny(code, message,
 //      context, help)` of authorize/step.ts in authorize/rules/*, `fail(code, context)`, `refuse(...)`,
 //      `outside(why, field)`), found through the call's binding, not by the callee's name;
-//   3. the message argument of `new SomethingError(...)`;
+//   3. the message argument of `new SomethingError(...)`, and what is pushed onto a list named as the plural of one of
+//      those names (`problems.push(...)` of the audit verifier: that a problem is found is mutated, not its words);
 //   4. the body of a function named describe* (the words of `ghostgate explain` and `token show`);
 //   5. a local constant whose every use is one of the above (e.g. `const what = v.field ? ... : ''` in a message).
 // Only those subtrees are skipped: a call inside them that decides something is mutated where it is declared.
@@ -19,7 +21,7 @@ import { dirname, resolve } from 'node:path';
 import { parse } from '@babel/parser';
 import { declareValuePlugin, PluginKind } from '@stryker-mutator/api/plugin';
 
-export const TEXT_NAMES = new Set(['message', 'context', 'help', 'hint', 'why']);
+export const TEXT_NAMES = new Set(['message', 'context', 'help', 'hint', 'why', 'problem']);
 const REASON = 'message text: words a person reads, not a decision (scripts/stryker-message-text.mjs)';
 
 function propertyName(node) {
@@ -87,6 +89,14 @@ function functionInit(declarator) {
   return init && /FunctionExpression$/.test(init.type) ? init : undefined;
 }
 
+/** `problems.push(...)`: a list named as the plural of a message name collects words (the audit verifier's findings). */
+function isTextListPush(callee) {
+  if (callee.type !== 'MemberExpression' || callee.computed || callee.property.type !== 'Identifier') return false;
+  if (callee.property.name !== 'push' || callee.object.type !== 'Identifier') return false;
+  const name = callee.object.name;
+  return name.endsWith('s') && TEXT_NAMES.has(name.slice(0, -1));
+}
+
 /** Whether this exact node sits in a message position (rules 1-3). */
 function isTextPosition(path) {
   const parent = path.parentPath;
@@ -101,6 +111,7 @@ function isTextPosition(path) {
       return callee.type === 'Identifier' && /Error$/.test(callee.name) && path.key === 0;
     }
     if (parent.node.type === 'CallExpression') {
+      if (isTextListPush(parent.node.callee)) return true;
       const fn = declaredFunction(parent);
       const param = fn?.params[path.key];
       return param !== undefined && TEXT_NAMES.has(paramName(param));

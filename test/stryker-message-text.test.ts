@@ -90,3 +90,23 @@ test('the same for a function exported by a module of the project that the file 
   assert.equal(m.get("'two'"), true);
   assert.equal(m.get("'SCOPE_MISSING'"), false);
 });
+
+test('a problem property and what is pushed onto a list of problems are words; the condition that finds one is mutated', async () => {
+  // src/pipeline/audit/continuity.ts returns { code, problem }; trail.ts collects problems.push(...).
+  const m = await stringMutants(
+    [
+      `export function verify(head: string, last: string) {`,
+      `  const problems: string[] = [];`,
+      `  const names: string[] = [];`,
+      `  if (head !== 'signed') problems.push('the head does not verify');`,
+      `  names.push('kept');`,
+      `  return { code: 'AUDIT_DISCONTINUITY', problem: 'the file was replaced', problems, names, last };`,
+      `}`,
+    ].join('\n'),
+  );
+  assert.equal(m.get("'the head does not verify'"), true);
+  assert.equal(m.get("'the file was replaced'"), true);
+  assert.equal(m.get("'signed'"), false);
+  assert.equal(m.get("'kept'"), false);
+  assert.equal(m.get("'AUDIT_DISCONTINUITY'"), false);
+});
