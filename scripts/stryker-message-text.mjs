@@ -10,7 +10,8 @@
 //   2. an argument passed to a parameter named message, context, help, hint or why of a function declared in the
 //      same file or exported by a module of the project it imports with a relative path (`deny(code, message,
 //      context, help)` of authorize/step.ts in authorize/rules/*, `fail(code, context)`, `refuse(...)`,
-//      `outside(why, field)`), found through the call's binding, not by the callee's name;
+//      `outside(why, field)`), found through the call's binding, not by the callee's name, or a method of the
+//      enclosing class called on `this` (`this.failed(code, context, ...)` in forward.ts);
 //   3. the message argument of `new SomethingError(...)`, and what is pushed onto a list named as the plural of one of
 //      those names (`problems.push(...)` of the audit verifier: that a problem is found is mutated, not its words);
 //   4. the body of a function named describe* (the words of `ghostgate explain` and `token show`);
@@ -48,6 +49,7 @@ const declaredArrows = new WeakMap();
 /** The function a callee identifier names, when it is declared in this file or imported from a module of the project. */
 function declaredFunction(callPath) {
   const callee = callPath.node.callee;
+  if (callee.type === 'MemberExpression' && callee.object.type === 'ThisExpression') return ownMethod(callPath, callee);
   if (callee.type !== 'Identifier') return undefined;
   const binding = callPath.scope.getBinding(callee.name);
   if (!binding) return undefined;
@@ -61,6 +63,13 @@ function declaredFunction(callPath) {
     if (from.startsWith('.') && importer) return exportedFunction(resolve(dirname(importer), from.replace(/\.js$/, '.ts')), name);
   }
   return undefined;
+}
+
+/** `this.name(...)`: the method of that name declared in the enclosing class (`this.failed(code, context, ...)` in forward.ts). */
+function ownMethod(callPath, callee) {
+  if (callee.computed || callee.property.type !== 'Identifier') return undefined;
+  const cls = callPath.findParent((p) => p.isClassBody());
+  return cls?.node.body.find((m) => m.type === 'ClassMethod' && m.key.type === 'Identifier' && m.key.name === callee.property.name);
 }
 
 /** Exported functions of a project module (`deny` of src/pipeline/authorize/step.ts for the rules beside it), by file. */

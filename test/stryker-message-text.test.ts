@@ -110,3 +110,22 @@ test('a problem property and what is pushed onto a list of problems are words; t
   assert.equal(m.get("'kept'"), false);
   assert.equal(m.get("'AUDIT_DISCONTINUITY'"), false);
 });
+
+test("the same for a method of the enclosing class called on this; another object's method is mutated", async () => {
+  // src/pipeline/forward/forward.ts: this.failed(code, context, responseStarted, status).
+  const m = await stringMutants(
+    [
+      `export class Forwarder {`,
+      `  private failed(code: string, context: string) { return { code, context }; }`,
+      `  run(x: string, other: Forwarder) {`,
+      `    if (x === 'big') return this.failed('UPSTREAM_BAD_ANSWER', 'answer too large');`,
+      `    return (other as unknown as { failed(a: string, b: string): unknown }).failed('OTHER_CODE', 'other words');`,
+      `  }`,
+      `}`,
+    ].join('\n'),
+  );
+  assert.equal(m.get("'answer too large'"), true);
+  assert.equal(m.get("'UPSTREAM_BAD_ANSWER'"), false);
+  assert.equal(m.get("'big'"), false);
+  assert.equal(m.get("'other words'"), false);
+});
