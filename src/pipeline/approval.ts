@@ -52,7 +52,11 @@ export function fingerprint(c: Pick<ConfirmedCall, 'route' | 'pathAndQuery' | 'b
  * reordered, an option added), for a day after the denial.
  */
 export function subject(c: Pick<ConfirmedCall, 'family' | 'item' | 'route' | 'params'>): string {
-  const params = Object.entries(c.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // Parameter names are unique strings: the default sort (by UTF-16 code units) is a canonical order, whatever order
+  // the parameters were built in, with no comparator whose ties could matter.
+  const params = Object.keys(c.params)
+    .sort()
+    .map((k) => [k, c.params[k]]);
   return createHash('sha256')
     .update(JSON.stringify([c.family, c.item, c.route.method, c.route.path, params]))
     .digest('hex');
