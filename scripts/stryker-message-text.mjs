@@ -3,8 +3,8 @@
 // survive and say nothing about the security behaviour. docs/security.md ("Mutation testing") lists the positions.
 //
 // A node is message text when it is
-//   1. the value of an object property named message, context, help, hint, why or problem (the words of a refusal or
-//      of an audit finding; `code`,
+//   1. the value of an object property named message, context, help, hint, why or problem, or the plural of one
+//      (`problems`: the words of a refusal or of an audit finding; `code`,
 //      `field`, `reason`, `detail` and every other property carry behaviour or audit content and are mutated), or
 //      describe (a grant part's rule in words, src/grants/grant.ts `GrantPart.describe`);
 //   2. an argument passed to a parameter named message, context, help, hint or why of a function declared in the
@@ -98,12 +98,13 @@ function functionInit(declarator) {
   return init && /FunctionExpression$/.test(init.type) ? init : undefined;
 }
 
-/** `problems.push(...)`: a list named as the plural of a message name collects words (the audit verifier's findings). */
+/** A list named as the plural of a message name (`problems`) collects words: the audit verifier's findings. */
+const isTextListName = (name) => typeof name === 'string' && name.endsWith('s') && TEXT_NAMES.has(name.slice(0, -1));
+
+/** `problems.push(...)`: words pushed onto such a list. */
 function isTextListPush(callee) {
   if (callee.type !== 'MemberExpression' || callee.computed || callee.property.type !== 'Identifier') return false;
-  if (callee.property.name !== 'push' || callee.object.type !== 'Identifier') return false;
-  const name = callee.object.name;
-  return name.endsWith('s') && TEXT_NAMES.has(name.slice(0, -1));
+  return callee.property.name === 'push' && callee.object.type === 'Identifier' && isTextListName(callee.object.name);
 }
 
 /** Whether this exact node sits in a message position (rules 1-3). */
@@ -112,7 +113,7 @@ function isTextPosition(path) {
   if (!parent) return false;
   if (parent.node.type === 'ObjectProperty' && path.key === 'value') {
     const name = propertyName(parent.node);
-    return TEXT_NAMES.has(name) || name === 'describe';
+    return TEXT_NAMES.has(name) || name === 'describe' || isTextListName(name);
   }
   if (path.listKey === 'arguments' && typeof path.key === 'number') {
     if (parent.node.type === 'NewExpression') {

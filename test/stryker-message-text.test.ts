@@ -100,12 +100,13 @@ test('a problem property and what is pushed onto a list of problems are words; t
       `  const names: string[] = [];`,
       `  if (head !== 'signed') problems.push('the head does not verify');`,
       `  names.push('kept');`,
-      `  return { code: 'AUDIT_DISCONTINUITY', problem: 'the file was replaced', problems, names, last };`,
+      `  return { code: 'AUDIT_DISCONTINUITY', problem: 'the file was replaced', problems: problems.map((p) => 'chain: ' + p), names, last };`,
       `}`,
     ].join('\n'),
   );
   assert.equal(m.get("'the head does not verify'"), true);
   assert.equal(m.get("'the file was replaced'"), true);
+  assert.equal(m.get("'chain: '"), true);
   assert.equal(m.get("'signed'"), false);
   assert.equal(m.get("'kept'"), false);
   assert.equal(m.get("'AUDIT_DISCONTINUITY'"), false);
