@@ -336,3 +336,23 @@ test('verify on a file being written: a batch committed while it reads is not ta
   await log.close();
   await s.close();
 });
+
+test('a record edited to carry the acknowledgement code, or an acknowledgement whose detail was erased, is reported as edited, not read as an acknowledgement, and verify does not throw', async () => {
+  const s = await setup();
+  await s.write('c1', 3);
+  // A request record given the code with no detail, another with a detail that is not an acknowledgement's JSON.
+  await s.file.unsafeExec("UPDATE audit SET code = 'AUDIT_DISCONTINUITY' WHERE chain = 'c1' AND seq = 1");
+  await s.file.unsafeExec("UPDATE audit SET code = 'AUDIT_DISCONTINUITY', detail = 'not json' WHERE chain = 'c1' AND seq = 2");
+  const r = await verifyTrail(KEY, s.file, s.store);
+  assert.equal(r.ok, false);
+  assert.deepEqual(r.acknowledged, []);
+  assert.ok(r.chains.find((c) => c.chain === 'c1')!.problems.length > 0, JSON.stringify(r.problems));
+  // A real acknowledgement whose detail was erased.
+  await s.file.unsafeExec("DELETE FROM audit WHERE chain = 'c1' AND seq > 2");
+  assert.ok(await acknowledgeDiscontinuity(KEY, s.file, s.store, 'lost', 2_000_000_000_000), 'ack');
+  await s.file.unsafeExec("UPDATE audit SET detail = NULL WHERE kind = 'discontinuity'");
+  const erased = await verifyTrail(KEY, s.file, s.store);
+  assert.equal(erased.ok, false);
+  assert.deepEqual(erased.acknowledged, []);
+  await s.close();
+});
