@@ -156,12 +156,20 @@ describe('the ghostgate CLI', () => {
     assert.match(run(dir, 'token', 'show', 'f'.repeat(24)).err, /no key/);
   });
 
-  test('token create refuses a not-before after the expiry, and creates nothing', () => {
+  test('token create refuses a not-before after the expiry, a time no date can hold and a day the month lacks, and creates nothing', () => {
     const before = JSON.parse(run(dir, 'token', 'list', '--json').out).length;
     const r = run(dir, 'token', 'create', '--name', 'never', '--scope', 'posts:browse', '--not-before', '2d', '--expires', '1d');
     assert.equal(r.code, 1);
     assert.match(r.err, /not-before/);
+    // Review finding: 99999999d was written, then "Invalid time value" broke `token list` for every key.
+    const far = run(dir, 'token', 'create', '--name', 'far', '--scope', 'posts:browse', '--expires', '99999999d');
+    assert.equal(far.code, 1);
+    assert.match(far.err, /expiry is not a valid time/);
+    const feb30 = run(dir, 'token', 'create', '--name', 'feb30', '--scope', 'posts:browse', '--expires', '2099-02-30T00:00:00Z');
+    assert.equal(feb30.code, 1);
+    assert.match(feb30.err, /day its month does not have/);
     assert.equal(JSON.parse(run(dir, 'token', 'list', '--json').out).length, before);
+    assert.equal(run(dir, 'token', 'list').code, 0);
   });
 
   test('init validates everything before writing anything: a bad URL or a missing key file leaves no file, with a plain message', () => {

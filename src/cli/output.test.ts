@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { safeText, table } from './output.js';
+import { fmtTime, safeText, table } from './output.js';
 
 test('a table shows control characters in cells as escapes, so a terminal escape in a cell cannot hide what follows', () => {
   const out = table([['a\u001b[8mhidden', 'x\ny']], ['A', 'B']);
@@ -17,4 +17,10 @@ test('text a person reads shows characters that print as nothing or reorder text
   assert.equal(safeText('a\u3164b\u034fc\ufe0fd\u{e0041}e'), 'a\\u3164b\\u034fc\\ufe0fd\\u{e0041}e');
   // Letters of other scripts are kept as they are.
   assert.equal(safeText('Café Ωμέγα 日本'), 'Café Ωμέγα 日本');
+});
+
+test('fmtTime prints a time a Date cannot hold as its number (a key stored before such times were refused still lists)', () => {
+  assert.equal(fmtTime(0), '1970-01-01T00:00:00Z');
+  assert.equal(fmtTime(8641795834335333), '8641795834335333');
+  assert.equal(fmtTime(null), '-');
 });

@@ -39,5 +39,7 @@ export function cell(v: unknown): string {
 }
 
 export function fmtTime(ms: number | null | undefined): string {
-  return ms === null || ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (ms === null || ms === undefined) return '-';
+  // A time a Date cannot hold (a key written before mint.ts refused them) is shown as its number, not a crash.
+  return Number.isNaN(new Date(ms).getTime()) ? String(ms) : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -13,6 +13,10 @@ export function parseWhen(text: string, now: number): number {
   if (/^\d+(s|m|h|d|w)$/.test(text.trim())) return now + parseDuration(text);
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw new CliError(`"${text}" is neither a duration (30d) nor an ISO 8601 time`);
+  // Date.parse rolls a day the month does not have over into the next month (2027-02-30 is 2 March): refused.
+  const ymd = /^\s*(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (ymd && new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3]))).getUTCDate() !== Number(ymd[3]))
+    throw new CliError(`"${text}" names a day its month does not have`);
   return t;
 }
 

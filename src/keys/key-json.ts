@@ -1,7 +1,9 @@
 import { describeEscalation, escalationOf } from '../grants/escalation.js';
 import type { KeyRecord } from '../store/store.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+/** A stored time in ISO 8601; one a Date cannot hold (written before mint.ts refused them) as its number, so the key still lists. */
+const iso = (ms: number | null) =>
+  ms === null ? null : Number.isNaN(new Date(ms).getTime()) ? String(ms) : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** A key as JSON for the CLI and the key API: never its secret. */
 export function keyJson(k: KeyRecord): Record<string, unknown> {

@@ -48,6 +48,9 @@ export function checkLimits(limits: KeyLimits | undefined): void {
   if (webhooks !== undefined && webhooks !== 'outlive' && webhooks !== 'stop') throw new MintError('webhooks must be outlive or stop');
 }
 
+/** The largest time a JavaScript Date holds (ECMA-262 21.4.1.22, TimeClip): 100,000,000 days from 1970. */
+const MAX_TIME_MS = 8.64e15;
+
 /**
  * A key's validity window against the site policy: an expiry (when required) no later than the
  * longest lifetime from now, not in the past, and a not-before that opens the window before it
@@ -58,7 +61,9 @@ export function checkPolicy(policy: KeyPolicy, expiresAt: number | null | undefi
     ['expiry', expiresAt],
     ['not-before time', notBefore],
   ] as const) {
-    if (t !== null && t !== undefined && !Number.isFinite(t)) throw new MintError(`the ${name} is not a valid time`);
+    // A time a JavaScript Date cannot hold (±8.64e15 ms, e.g. `--expires 99999999d`) would be stored, then break every
+    // listing that prints it: refused like any other invalid time.
+    if (t !== null && t !== undefined && !(Math.abs(t) <= MAX_TIME_MS)) throw new MintError(`the ${name} is not a valid time`);
   }
   if (policy.requireExpiry && (expiresAt === null || expiresAt === undefined))
     throw new MintError('site policy: every key needs an expiry (--expires)');
