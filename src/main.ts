@@ -508,6 +508,13 @@ export async function startGateway(
         await usage.close();
         await rateLimiter?.close?.();
         await audit?.close();
+        // Records of requests already answered that the failing audit file never took (review finding: they
+        // vanished with only "audit write failed" in the log). `audit verify` cannot see them: said here, loudly.
+        if (audit && audit.dropped > 0)
+          log.error(
+            { auditRecordsLost: audit.dropped, chain: audit.chain },
+            `${audit.dropped} audit records of answered requests could not be written to the audit file and are lost`,
+          );
         await auditStore?.close();
         await store.holders.release(heldBy);
         await store.close();

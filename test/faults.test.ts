@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
 import { request } from 'undici';
 import { runSoak } from '../src/bench/soak.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
@@ -146,6 +147,47 @@ describe('the audit disk full', () => {
       await gw.close().catch(() => {});
       await ghost.close();
     }
+  });
+});
+
+describe('the audit file failing at shutdown', () => {
+  test('records of answered requests that the audit file never took are reported as lost when the gateway stops (review finding)', async () => {
+    const ghost = await startFakeUpstream();
+    const lines: string[] = [];
+    // The file fills up (the cap of the test above); serve-reads answers reads meanwhile and keeps their records for
+    // when the file recovers. It does not recover before the gateway stops.
+    const gw = await startTestGateway({
+      upstreamUrl: ghost.url,
+      upstreamKey: UPSTREAM_KEY,
+      extra: { audit: { path: 'audit.db', maxSizeMb: 0.25, onFailure: 'serve-reads', flushMs: 10 } },
+      log: pino({ level: 'error' }, { write: (l: string) => lines.push(l) }),
+    });
+    try {
+      const { key } = await gw.createKey(['posts:add', 'posts:browse']);
+      const auth = { authorization: authHeader(key) };
+      let full = false;
+      for (let i = 0; i < 2000 && !full; i++) {
+        const r = await request(`${gw.url}/ghost/api/admin/posts/`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: '{"posts":[{"title":"x"}]}',
+        });
+        full = r.statusCode === 503;
+        await r.body.dump();
+      }
+      assert.ok(full, 'the audit filled up');
+      for (let i = 0; i < 3; i++) {
+        const read = await request(`${gw.url}/ghost/api/admin/posts/`, { headers: auth });
+        assert.equal(read.statusCode, 200);
+        await read.body.dump();
+      }
+    } finally {
+      await gw.close();
+      await ghost.close();
+    }
+    const lost = lines.map((l) => JSON.parse(l) as { auditRecordsLost?: number }).find((l) => l.auditRecordsLost !== undefined);
+    assert.ok(lost, `no "lost" line in the log: ${lines.join('')}`);
+    assert.ok(lost.auditRecordsLost! >= 3, `the three reads at least: ${lost.auditRecordsLost}`);
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { startGateway, UPSTREAM_SETTING, type RunningGateway } from '../../src/main.js';
 import { MasterSecret, formatKey, newKeyId } from '../../src/secrets/keys.js';
@@ -45,6 +45,8 @@ export async function startTestGateway(opts: {
   relay?: boolean;
   /** The master secret (hex): replicas of one deployment share it. A new one by default. */
   masterHex?: string;
+  /** The gateway's logger (silent by default). */
+  log?: Logger;
 }): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-gw-'));
   const masterHex = opts.masterHex ?? MasterSecret.generateHex();
@@ -72,7 +74,7 @@ export async function startTestGateway(opts: {
   const setup = await openStore(config);
   await setup.settings.set(UPSTREAM_SETTING, seal(master, opts.upstreamKey));
   await setup.close();
-  const gateway = await startGateway(config, pino({ level: 'silent' }));
+  const gateway = await startGateway(config, opts.log ?? pino({ level: 'silent' }));
   return {
     url: gateway.url,
     config,
