@@ -365,3 +365,197 @@ test('checkOracles: the own table prefix in another case is the own table, not a
   assert.equal(checkOracles(r, members, new Map([['filter', 'Members.status:free']])), undefined);
   assert.equal(checkOracles(r, members, new Map([['order', 'MEMBERS.created_at desc']])), undefined);
 });
+
+test('a settings value shaped like a secret is blanked whatever its key; a value that only contains one is kept', () => {
+  const blank = { fields: new Map(), settingSecrets: true } as const;
+  const jwt = `${'A1_-'.repeat(5)}.${'b2'.repeat(10)}.${'c3'.repeat(5)}`;
+  for (const value of [
+    '0123456789abcdef'.repeat(2),
+    'whsec_ABCDEFGHIJ0123456789',
+    jwt,
+    'https://hooks.slack.com/services/T000/B000/XXXXXXXX',
+  ]) {
+    const s = { settings: [{ key: 'harmless', value }] };
+    assert.equal(redact(s, blank), 1, value);
+    assert.equal(s.settings[0]!.value, null, value);
+  }
+  for (const value of [
+    `build ${'0123456789abcdef'.repeat(2)}`,
+    `${'0123456789abcdef'.repeat(2)} is the build`,
+    'abc.def.ghi',
+    jwt.slice(0, -9),
+    'https://hooks.slack.com/',
+    'https://example.com/services/T000/B000/XXXXXXXX',
+  ]) {
+    const s = { settings: [{ key: 'harmless', value }] };
+    assert.equal(redact(s, blank), 0, value);
+    assert.equal(s.settings[0]!.value, value);
+  }
+});
+
+test('each person field redacted alone disappears from every copy Ghost makes of it, and nothing else does', () => {
+  // One value per field, placed wherever Ghost puts that field or a copy of it (the shapes of its serializers and
+  // mappers named in personal-data.ts). A derived value (a Gravatar URL, an unsubscribe link, an excerpt or an
+  // email made from a post's body) carries the values it is made from, so the check below sees it.
+  const V = {
+    'members.email': 'mo@members.example',
+    'members.name': 'Mo Member',
+    'members.uuid': 'member-uuid-0001',
+    'members.note': 'a note about Mo',
+    'users.email': 'olive@staff.example',
+    'users.name': 'Olive Owner',
+    'posts.title': 'Title of a post',
+    'pages.title': 'Title of a page',
+    'posts.html': '<p>post html</p>',
+    'posts.plaintext': 'post plaintext',
+    'posts.lexical': '{"post":"lexical"}',
+    'posts.mobiledoc': '{"post":"mobiledoc"}',
+    'pages.html': '<p>page html</p>',
+    'pages.plaintext': 'page plaintext',
+    'pages.lexical': '{"page":"lexical"}',
+    'pages.mobiledoc': '{"page":"mobiledoc"}',
+  } as const;
+  const postBody = [V['posts.html'], V['posts.plaintext'], V['posts.lexical'], V['posts.mobiledoc']].join(' ');
+  const pageBody = [V['pages.html'], V['pages.plaintext'], V['pages.lexical'], V['pages.mobiledoc']].join(' ');
+  const member = {
+    email: V['members.email'],
+    name: V['members.name'],
+    uuid: V['members.uuid'],
+    note: V['members.note'],
+    avatar_image: `https://www.gravatar.com/avatar/${V['members.email']}`,
+    unsubscribe_url: `https://site/unsubscribe/?uuid=${V['members.uuid']}&key=${V['members.email']}`,
+  };
+  // Each place gets its own object: redacting one place must not clean another by sharing it.
+  const recipient = () => ({ member_email: V['members.email'], member_name: V['members.name'], member_uuid: V['members.uuid'] });
+  const sender = () => ({ sender_email: V['users.email'], sender_reply_to: V['users.email'], sender_name: V['users.name'] });
+  const answer = () => ({
+    members: [
+      {
+        ...member,
+        email_recipients: [recipient()],
+        subscriptions: [{ customer: { email: V['members.email'], name: V['members.name'] } }],
+        attribution: { type: 'author', title: V['users.name'] },
+      },
+    ],
+    failures: [{ member: { email: V['members.email'] }, email_recipient: recipient() }],
+    comments: [{ member: { ...member } }],
+    events: [
+      { type: 'email_change_event', data: { to_email: V['members.email'], from_email: V['members.email'] } },
+      { type: 'email_delivered_event', data: { email_address: V['members.email'] } },
+      { type: 'donation_event', data: { email: V['members.email'], name: V['members.name'], donation_message: V['members.note'] } },
+    ],
+    actions: [V['members.name'], V['members.email'], V['users.name'], V['users.email'], V['posts.title'], V['pages.title']].map(
+      (primary_name) => ({ context: { primary_name }, actor: { name: V['users.name'] } }),
+    ),
+    resources: {
+      actions: [
+        { resource: { name: V['members.name'] } },
+        { resource: { name: V['users.name'] } },
+        { resource: { title: V['posts.title'] } },
+        { resource: { title: V['pages.title'] } },
+      ],
+    },
+    posts: [
+      {
+        title: V['posts.title'],
+        html: V['posts.html'],
+        plaintext: V['posts.plaintext'],
+        lexical: V['posts.lexical'],
+        mobiledoc: V['posts.mobiledoc'],
+        excerpt: postBody,
+        email: { from: V['users.email'], reply_to: V['users.email'], html: postBody, plaintext: postBody, source: postBody },
+        newsletter: sender(),
+        authors: [{ email: V['users.email'], name: V['users.name'] }],
+      },
+    ],
+    post: { title: V['posts.title'], excerpt: postBody },
+    pages: [{ title: V['pages.title'], html: V['pages.html'], excerpt: pageBody }],
+    page: { title: V['pages.title'], excerpt: pageBody },
+    newsletters: [sender()],
+    emails: [{ from: V['users.email'], reply_to: V['users.email'] }],
+    automated_emails: [sender()],
+    invites: [{ email: V['users.email'] }],
+    stats: [{ authors: V['users.name'] }],
+    settings: [
+      { key: 'members_support_address', value: V['users.email'] },
+      { key: 'support_email_address', value: V['users.email'] },
+      { key: 'default_email_address', value: V['users.email'] },
+      { key: 'slack_username', value: V['users.name'] },
+    ],
+  });
+  const has = (a: unknown, v: string) => strings(a).some((s) => s.includes(v));
+  for (const [typeField, value] of Object.entries(V)) {
+    const [type, field] = typeField.split('.') as [string, string];
+    const a = answer();
+    assert.ok(has(a, value), `the sample holds ${typeField}`);
+    redact(a, rules({ [type]: [field] }, type === 'settings' ? {} : { revealSettingSecrets: true }));
+    assert.ok(!has(a, value), `${typeField} redacted alone: ${JSON.stringify(a)}`);
+    // Only what is made from that field goes: every other field's own value is still somewhere.
+    for (const [other, kept] of Object.entries(V))
+      if (other !== typeField && !has([postBody, pageBody, member.avatar_image, member.unsubscribe_url], kept))
+        assert.ok(has(a, kept), `${other} kept when ${typeField} is redacted`);
+  }
+});
+
+test('each filter, order or search key that reaches a person field or a copy of it is refused when that field alone is redacted, and allowed otherwise', () => {
+  // [route, key, the field it tests]: the models' filterRelations and columns (models/member.js, post.js, base
+  // relations) as mongo-knex reads `relation.column`, and the copy columns named in personal-data.ts.
+  const cases: [string, string, string][] = [
+    ['/members', 'email', 'members.email'],
+    ['/members', 'members.name', 'members.name'],
+    ['/members', 'email_recipients.member_email', 'members.email'],
+    ['/members', 'email_recipients.member_name', 'members.name'],
+    ['/members', 'email_recipients.member_uuid', 'members.uuid'],
+    ['/members', 'metafields.value', 'members.metafields'],
+    ['/members', 'metafields.key', 'members.metafields'],
+    ['/members', 'newsletters.sender_name', 'users.name'],
+    ['/members', 'newsletters.sender_reply_to', 'users.email'],
+    ['/members', 'newsletters.name', 'newsletters.name'],
+    ['/members', 'emails.from', 'users.email'],
+    ['/members', 'emails.reply_to', 'users.email'],
+    ['/posts', 'posts.title', 'posts.title'],
+    ['/posts', 'authors.email', 'users.email'],
+    ['/posts', 'authors.name', 'users.name'],
+    ['/posts', 'tags.name', 'tags.name'],
+    ['/posts', 'posts_meta.meta_title', 'posts.meta_title'],
+    ['/posts', 'post_revisions.title', 'posts.title'],
+    ['/pages', 'posts.title', 'pages.title'],
+    ['/pages', 'plaintext', 'pages.plaintext'],
+    ['/pages', 'authors.email', 'users.email'],
+    ['/pages', 'tags.slug', 'tags.slug'],
+    ['/pages', 'post_revisions.lexical', 'pages.lexical'],
+    ['/tags', 'tags.name', 'tags.name'],
+    ['/users', 'users.email', 'users.email'],
+    ['/invites', 'email', 'users.email'],
+    ['/actions', 'context', 'members.name'],
+    ['/actions', 'context', 'members.email'],
+    ['/actions', 'context', 'users.name'],
+    ['/actions', 'context', 'users.email'],
+    ['/newsletters', 'sender_email', 'users.email'],
+    ['/newsletters', 'sender_name', 'users.name'],
+    ['/newsletters', 'sender_reply_to', 'users.email'],
+    ['/newsletters', 'newsletters.name', 'newsletters.name'],
+    ['/emails', 'from', 'users.email'],
+    ['/emails', 'reply_to', 'users.email'],
+  ];
+  const only = (typeField: string) => {
+    const [type, field] = typeField.split('.') as [string, string];
+    return rules({ [type]: [field] });
+  };
+  // A field of every type that none of the keys above tests.
+  const unrelated = rules({ members: ['note'], users: ['bio'], posts: ['og_image'], pages: ['og_image'], tags: ['description'] });
+  for (const [path, key, field] of cases) {
+    const r = route('GET', path);
+    for (const [option, value] of [
+      ['filter', `${key}:x`],
+      ['order', `${key} desc`],
+    ] as const) {
+      const q = new Map([[option, value]]);
+      assert.ok(checkOracles(only(field), r, q), `${path}?${option}=${value} tests ${field}`);
+      assert.equal(checkOracles(unrelated, r, q), undefined, `${path}?${option}=${value} tests none of the unrelated fields`);
+    }
+  }
+  for (const field of ['members.email', 'members.name'])
+    assert.ok(checkOracles(only(field), route('GET', '/members'), new Map([['search', 'x']])), field);
+  assert.equal(checkOracles(unrelated, route('GET', '/members'), new Map([['search', 'x']])), undefined);
+});

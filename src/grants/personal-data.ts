@@ -239,9 +239,8 @@ export function redact(value: unknown, rules: Redactions, at = '', parent = ''):
       }
     }
   }
-  for (const [k, v] of Object.entries(obj)) {
-    if (v && typeof v === 'object') removed += redact(v, rules, k, at);
-  }
+  // Into every value: redact() itself returns at once for what is not an object or array.
+  for (const [k, v] of Object.entries(obj)) removed += redact(v, rules, k, at);
   return removed;
 }
 
@@ -268,7 +267,8 @@ const QUERY_TABLES: Readonly<Record<string, { own: RedactType | 'other'; table: 
         email_recipients: { copies: { member_email: 'members.email', member_name: 'members.name', member_uuid: 'members.uuid' } },
         emails: { table: 'emails' },
         newsletters: { type: 'newsletters', table: 'newsletters' },
-        metafields: { copies: { value: 'members.metafields', key: 'members.metafields' } },
+        // Its columns (key, value) are the member's metafields: redacting them refuses the whole relation (columnRedacted).
+        metafields: {},
         // The rest of models/member.js filterRelations: tables that hold no copy of a person's field.
         labels: {},
         products: {},
