@@ -13,11 +13,13 @@ import { seal } from '../secrets/master.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { openPostgresStore } from '../store/postgres/pg-store.js';
 import type { Grant } from '../grants/grant.js';
+import { reportLoopDelayOnSignal } from './loop-delay.js';
 
 /**
  * One ghostgate rung of the ladder, in its own process: a gateway on a free
  * port in front of the given upstream, with one key of the given grant.
  * Prints {port, key} on stdout. argv: upstreamUrl, variant, [audit on|off], [store sqlite|postgres]
+ * One in-process gateway reports its event loop's delay on signals (loop-delay.ts).
  * BENCH_WORKERS=N runs `ghostgate serve --workers N` on the same config instead of one in-process gateway.
  * On PostgreSQL (BENCH_PG_URL, a migrated schema), replicas of one deployment share BENCH_MASTER_HEX;
  * the first creates the key and the upstream credential, a replica given BENCH_KEY_ID joins them.
@@ -112,6 +114,7 @@ if (workers > 1) {
   });
 } else {
   const gw = await startGateway(config, pino({ level: 'warn' }));
+  reportLoopDelayOnSignal();
   process.stdout.write(`${JSON.stringify({ port: Number(new URL(gw.url).port), key, keyId: id })}\n`);
   process.on('SIGTERM', () => void gw.close().then(() => process.exit(0)));
 }

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 
 /**
@@ -6,7 +7,8 @@ import { Pool } from 'undici';
  * scheduled to be sent, not from when a connection was free to send it.
  * argv: url, rate (req/s), seconds, authorization (or "-")
  * The first second is a warm-up at the same rate and is not counted.
- * Prints {sent, errors, p50, p90, p99, p999, max} in milliseconds.
+ * Prints {sent, errors, p50, p90, p99, p999, max} in milliseconds, and the largest delay of this generator's own
+ * event loop (client_loop_max): a tail no larger than it may be the generator's, not the server's.
  */
 const [url, rateArg, secondsArg, auth] = process.argv.slice(2) as [string, string, string, string];
 const rate = Number(rateArg);
@@ -19,6 +21,7 @@ const total = warm + Math.round(rate * seconds);
 const latencies = new Float64Array(total);
 let done = 0;
 let errors = 0;
+const loop = monitorEventLoopDelay({ resolution: 5 });
 const start = performance.now() + 50;
 const interval = 1000 / rate;
 
@@ -30,6 +33,7 @@ await new Promise<void>((resolve) => {
     while (i < total && start + i * interval <= now) {
       const scheduled = start + i * interval;
       const slot = i++;
+      if (slot === warm) loop.enable();
       pool
         .request({ method: 'GET', path: u.pathname + u.search, headers })
         .then(async (r) => {
@@ -52,5 +56,5 @@ await pool.close();
 const sorted = Array.from(latencies.subarray(warm)).sort((a, b) => a - b);
 const q = (p: number) => Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(3));
 process.stdout.write(
-  `${JSON.stringify({ sent: total - warm, errors, p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: q(1) })}\n`,
+  `${JSON.stringify({ sent: total - warm, errors, p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: q(1), client_loop_max: +(loop.max / 1e6).toFixed(2) })}\n`,
 );

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { reportLoopDelayOnSignal } from './loop-delay.js';
 
 /**
  * A minimal upstream for the ladder: answers every request with the same
@@ -30,6 +31,8 @@ const server = createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 60_000;
+// Its event-loop delay during each open loop, beside the gateway's (run.ts).
+reportLoopDelayOnSignal();
 server.listen(0, '127.0.0.1', () =>
   process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port, bytes: body.length })}\n`),
 );
