@@ -218,6 +218,7 @@ describe('soak (short variant; `npm run soak` runs five minutes)', () => {
     );
     assert.equal(r.unexpected, 0);
     assert.equal(r.auditRequests, r.requests);
+    assert.equal(r.logged, 0, `serve logged warnings or errors: ${r.firstLogged.join('\n')}`);
     assert.ok(r.rssEndMb - r.rssStartMb < 40, `RSS grew from ${r.rssStartMb} to ${r.rssEndMb} MB`);
   });
 });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,9 @@ export interface SoakResult {
   rssStartMb: number;
   rssEndMb: number;
   auditRequests: number;
+  /** Lines serve logged (at level warn and above), and the first few of them. */
+  logged: number;
+  firstLogged: string[];
 }
 
 export async function runSoak(seconds: number, rate: number, progress: (s: string) => void = () => {}): Promise<SoakResult> {
@@ -72,7 +76,10 @@ export async function runSoak(seconds: number, rate: number, progress: (s: strin
   });
   await store.close();
   const key = formatKey(id, m.keySecret(id, rec.generation));
-  const gw = spawn(process.execPath, [CLI, '--config', join(dir, 'ghostgate.yaml'), 'serve'], { stdio: 'ignore' });
+  const gw = spawn(process.execPath, [CLI, '--config', join(dir, 'ghostgate.yaml'), 'serve'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // What serve logs (warnings and errors: log.level warn) is part of the result: a soak that lost audit records says why.
+  const logged: string[] = [];
+  createInterface({ input: gw.stderr }).on('line', (l) => logged.push(l));
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32 });
   for (let i = 0; i < 100; i++) {
     try {
@@ -139,9 +146,21 @@ export async function runSoak(seconds: number, rate: number, progress: (s: strin
   await new Promise((r) => gw.once('exit', r));
   up.kill('SIGTERM');
   const audit = openSqliteAudit(join(dir, 'audit.db'));
-  const auditRequests = new Set((await audit.query({})).map((r) => r.requestId)).size;
+  // Every record, page by page (a query has a row limit, which a long soak passes).
+  const ids = new Set<string | null>();
+  for await (const r of audit.rows()) ids.add(r.requestId);
   await audit.close();
-  return { seconds, rate, requests, unexpected, rssStartMb, rssEndMb, auditRequests };
+  return {
+    seconds,
+    rate,
+    requests,
+    unexpected,
+    rssStartMb,
+    rssEndMb,
+    auditRequests: ids.size,
+    logged: logged.length,
+    firstLogged: logged.slice(0, 5),
+  };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
