@@ -42,6 +42,21 @@ for (const [what, policy, expiresAt, notBefore, refused] of windows) {
   });
 }
 
+test('a child that would expire before its parent becomes valid is refused and not created (review finding)', async () => {
+  const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'ghostgate-mint-')), 'k.db'));
+  try {
+    const master = new MasterSecret(MasterSecret.generateHex());
+    const grant = { version: 1, scopes: ['posts:browse'] };
+    const parent = await mintKey(store, master, open, { name: 'p', grant, notBefore: NOW + 2 * DAY }, NOW);
+    await assert.rejects(mintKey(store, master, open, { name: 'c', grant, expiresAt: NOW + 2 * DAY }, NOW, parent.record), MintError);
+    assert.equal((await store.keys.list()).length, 1, 'only the parent');
+    const child = await mintKey(store, master, open, { name: 'c', grant, expiresAt: NOW + 3 * DAY }, NOW, parent.record);
+    assert.equal(child.record.parentId, parent.record.id);
+  } finally {
+    await store.close();
+  }
+});
+
 test('mintKey applies the window check: a not-before after the expiry creates no key', async () => {
   const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'ghostgate-mint-')), 'k.db'));
   try {

@@ -134,6 +134,12 @@ export async function mintKey(
       if (expiresAt > parent.expiresAt)
         throw new MintError(`a child key must expire no later than its parent (${new Date(parent.expiresAt).toISOString()})`);
     }
+    // A child is used only inside its parent's window too (checked again at request time): one that expires before
+    // the parent becomes valid could never be used, and is refused like a not-before past its own expiry.
+    if (parent.notBefore !== null && expiresAt !== null && expiresAt <= parent.notBefore)
+      throw new MintError(
+        `a child key must not expire before its parent becomes valid (${new Date(parent.notBefore).toISOString()}): it could never be used`,
+      );
     // Lifecycle limits of every ancestor also apply at request time; the child may add its own.
     limits = limits ?? {};
   } else if (spec.allowEscalation !== true) {
