@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { openDatabase } from './open.js';
 import { threadWriter } from './sqlite-audit-writer.js';
 import { AUDIT_PAGE, type AuditRow, type AuditStore, type Checkpoint, type SignedHead } from '../audit.js';
 import { AUDIT_FIELDS, auditFromRow as fromRow, auditPages, auditValues, auditWhere, type AuditDbRow as Row } from '../rows.js';
@@ -73,7 +74,7 @@ function auditPragmas(opts: SqliteAuditOptions, pageSize: number): string[] {
 
 /** Opens (and on first use creates or migrates) an audit file with its pragmas. */
 function openAuditDb(path: string, opts: SqliteAuditOptions): { db: Database.Database; pragmas: string[] } {
-  const db = new Database(path);
+  const db = openDatabase(path, 'the audit file');
   try {
     const pragmas = auditPragmas(opts, db.pragma('page_size', { simple: true }) as number);
     for (const p of pragmas) db.pragma(p);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { openDatabase } from './open.js';
 import { GrantSchema } from '../../grants/grant.js';
 import { APPROVALS_CALL_MIGRATION, KEY_UPDATE_SQL, keyFromRow as toRecord, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
 import { guardStore, type AuditAnchor, type KeyRecord, type NewKey, type Store } from '../store.js';
@@ -84,7 +85,7 @@ export function migrate(db: Database.Database): { from: number; to: number } {
 
 /** `ghostgate migrate` on a SQLite store (which also migrates whenever it is opened: one host owns the file). */
 export function migrateSqliteStore(path: string): { from: number; to: number } {
-  const db = new Database(path);
+  const db = openDatabase(path, 'the key store');
   try {
     return migrate(db);
   } finally {
@@ -93,7 +94,7 @@ export function migrateSqliteStore(path: string): { from: number; to: number } {
 }
 
 export function openSqliteStore(path: string): Store {
-  const db = new Database(path);
+  const db = openDatabase(path, 'the key store');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
