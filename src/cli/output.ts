@@ -1,4 +1,5 @@
 import { safeText } from '../admin/text.js';
+import { isoSeconds } from '../keys/key-json.js';
 
 /** Small output helpers shared by the commands: a plain table, JSON, errors. */
 export { safeText };
@@ -39,7 +40,5 @@ export function cell(v: unknown): string {
 }
 
 export function fmtTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '-';
-  // A time a Date cannot hold (a key written before mint.ts refused them) is shown as its number, not a crash.
-  return Number.isNaN(new Date(ms).getTime()) ? String(ms) : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return ms === null || ms === undefined ? '-' : isoSeconds(ms);
 }

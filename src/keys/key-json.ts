@@ -1,9 +1,13 @@
 import { describeEscalation, escalationOf } from '../grants/escalation.js';
 import type { KeyRecord } from '../store/store.js';
 
-/** A stored time in ISO 8601; one a Date cannot hold (written before mint.ts refused them) as its number, so the key still lists. */
-const iso = (ms: number | null) =>
-  ms === null ? null : Number.isNaN(new Date(ms).getTime()) ? String(ms) : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/**
+ * A stored time in ISO 8601 to the second; one a Date cannot hold (a key written before mint.ts refused them) as
+ * its number, so the key still lists. Also the CLI's `fmtTime`.
+ */
+export const isoSeconds = (ms: number): string =>
+  Number.isNaN(new Date(ms).getTime()) ? String(ms) : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const iso = (ms: number | null) => (ms === null ? null : isoSeconds(ms));
 
 /** A key as JSON for the CLI and the key API: never its secret. */
 export function keyJson(k: KeyRecord): Record<string, unknown> {
