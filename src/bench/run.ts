@@ -48,19 +48,9 @@ interface Started {
 function start(cmd: string[], env: NodeJS.ProcessEnv = process.env): Promise<Started> {
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env });
   children.push(child);
-  const lines: string[] = [];
-  const waiting: ((l: string) => void)[] = [];
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    const w = waiting.shift();
-    if (w) w(l);
-    else lines.push(l);
-  });
-  const nextLine = () =>
-    new Promise<string>((resolve) => {
-      const l = lines.shift();
-      if (l !== undefined) resolve(l);
-      else waiting.push(resolve);
-    });
+  // readline's iterator buffers the lines that arrive before they are asked for.
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextLine = async () => String((await lines.next()).value);
   return new Promise((resolve, reject) => {
     void nextLine().then((l) => {
       resolve({ child, info: JSON.parse(l) as Record<string, unknown>, nextLine });
