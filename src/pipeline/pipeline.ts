@@ -14,6 +14,7 @@ import type { KeyRecord, Store } from '../store/store.js';
 import { relayFact } from '../webhooks/lifecycle.js';
 import { audienceFor, checkToken } from './authenticate/authenticate.js';
 import { authorize, type Effects, type Need, type RequestFacts } from './authorize/authorize.js';
+import { bodyItem } from './authorize/step.js';
 import { gatherEscalation } from './gather-escalation.js';
 import type { CheckedBody } from './forward/forward.js';
 import type { UpstreamCredential } from './forward/upstream.js';
@@ -155,7 +156,7 @@ export async function runPipeline(
       if (d.effects.confirm !== undefined) {
         // The title the record has in Ghost now, when the gateway read it; else the one the body gives.
         const current = facts.record;
-        const sent = bodyRecord(facts.body, route.resource)?.title;
+        const sent = bodyItem(facts.body, route.resource)?.title;
         const title = typeof current?.title === 'string' ? current.title : typeof sent === 'string' ? sent : undefined;
         const held = await approvalGate(
           deps.store,
@@ -166,17 +167,13 @@ export async function runPipeline(
             pathAndQuery,
             params: resolved.params,
             body: body?.bytes ?? null,
-            ...(title !== undefined ? { title } : {}),
+            title,
             family: (ancestors.at(-1) ?? key).id,
             ...(facts.record !== undefined ? { recordVersion: recordVersion(facts.record) } : {}),
           },
           nowMs,
         );
-        if (!held.ok) {
-          const r = refuse(held.code, held.context, resolved, key);
-          r.help = held.help;
-          return r;
-        }
+        if (!held.ok) return { ...refuse(held.code, held.context, resolved, key), help: held.help };
         approval = held.approval;
       }
       // Max uses: a durable reservation taken atomically now, settled by the outcome (server.ts).
@@ -190,16 +187,22 @@ export async function runPipeline(
         if (reservation !== undefined) await deps.store.keys.settleUse(reservation, 'failed', nowMs);
         return refuse('APPROVAL_PENDING', `approval ${approval} was used by another call; this one needs its own`, resolved, key);
       }
-      const out: PipelineResult = { forward: true, resolved, key, ancestors, upstreamAuthorization, pathAndQuery, effects: d.effects };
-      if (reservation !== undefined) out.reservation = reservation;
-      if (d.effects.query !== undefined) out.pathAndQuery = `${target.path}?${d.effects.query}`;
-      if (body) out.body = body;
-      return out;
+      // (An optional field left undefined is as good as absent to every reader: `exactOptionalPropertyTypes` is off.)
+      const query = d.effects.query;
+      return {
+        forward: true,
+        resolved,
+        key,
+        ancestors,
+        upstreamAuthorization,
+        pathAndQuery: query === undefined ? pathAndQuery : `${target.path}?${query}`,
+        effects: d.effects,
+        reservation,
+        body,
+      };
     }
     if (d.allow === false) {
-      const out: Refusal = { forward: false, code: d.code, message: d.message, context: d.context, resolved, key };
-      if (d.help !== undefined) out.help = d.help;
-      return out;
+      return { forward: false, code: d.code, message: d.message, context: d.context, help: d.help, resolved, key };
     }
     if (d.need.anchors) {
       const pinned = await pinKeyAnchors(deps, key, ancestors, target.prefix, upstreamAuthorization);
@@ -398,21 +401,14 @@ async function pinKeyAnchors(
   }
 }
 
-/** The one record of a write body (`{"posts":[record]}`), for the approval's summary. */
-function bodyRecord(body: unknown, resource: string): Record<string, unknown> | undefined {
-  const list = body && typeof body === 'object' ? (body as Record<string, unknown>)[resource] : undefined;
-  const first: unknown = Array.isArray(list) ? list[0] : undefined;
-  return first && typeof first === 'object' ? (first as Record<string, unknown>) : undefined;
-}
-
 /**
  * A record's version as the person deciding saw it: a hash of the whole record as Ghost answered the
  * gateway's read, not its `updated_at` alone, which Ghost leaves as it is when an edit touches only a
  * post's tags or its posts_meta fields (meta and social titles, the feature image caption); null when
  * Ghost has no such record. A member's activity fields change with no edit, so they are left out.
  */
-function recordVersion(record: RequestFacts['record']): string | null {
-  if (record === null || record === undefined || typeof record !== 'object' || Array.isArray(record)) return null;
+function recordVersion(record: Record<string, unknown> | null): string | null {
+  if (record === null) return null;
   const stable = Object.fromEntries(
     Object.entries(record)
       .filter(([k]) => !VOLATILE.has(k))
