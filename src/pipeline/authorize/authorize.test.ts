@@ -87,6 +87,19 @@ test('with an integration key upstream, routes Ghost refuses to integrations are
   );
 });
 
+test('the gateway’s own identity is refused to a key holding every scope (the escalation step is asked)', () => {
+  // Staff upstream: the staff user's token, and the user itself by `me`.
+  const token = decide(['*'], 'GET', '/users/:id/token', owner);
+  assert.equal(token.allow === false && token.code, 'IDENTITY_PROTECTED', 'the staff token is the upstream credential');
+  const me = authorize({
+    grant: compileGrant({ version: 1, scopes: ['*'] }),
+    route: route('DELETE', '/users/:id'),
+    upstream: { ok: true },
+    request: { ...NO_FACTS, params: { id: 'me' } },
+  });
+  assert.equal(me.allow === false && me.code, 'IDENTITY_PROTECTED', '`me` is the upstream user');
+});
+
 test('no staff token may delete all content, even the Owner', () => {
   assert.equal(decide(['db:deleteAllContent'], 'DELETE', '/db', owner).allow, false);
 });
