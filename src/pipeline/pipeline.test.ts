@@ -407,6 +407,17 @@ describe('runPipeline', () => {
     assert.deepEqual(asked, [path]);
   });
 
+  test('a tag a field rule reads is read without an include (a tag has none); a change to a denied field is refused', async () => {
+    const k = await key({ version: 1, scopes: ['tags:edit'], fields: { tags: { deny: ['description'] } } });
+    const path = `${PREFIX}tags/${TAG}/`;
+    answers.set(path, { tags: [{ id: TAG, name: 'News', slug: 'news', description: 'old' }] });
+    const kept = await run(depsWith(), k, 'PUT', `tags/${TAG}/`, { tags: [{ name: 'Breaking', description: 'old' }] });
+    assert.equal(refusal(kept), 'forwarded');
+    assert.deepEqual(asked, [path], 'one read, of the tag itself');
+    const changed = await run(depsWith(), k, 'PUT', `tags/${TAG}/`, { tags: [{ description: 'new' }] });
+    assert.equal(refusal(changed), 'FIELD_REFUSED');
+  });
+
   test('a denial covers the call for the whole family: a child of the key whose call was denied is refused too', async () => {
     const parent = await key(confirmGrant);
     const child = await key(confirmGrant, { parentId: parent.id });
