@@ -47,6 +47,9 @@ test('anything but exactly one named file in the expected field is refused', asy
       TYPE,
     ],
     ['an empty file name', multipart([{ disposition: 'form-data; name="file"; filename=""' }]), TYPE],
+    // busboy reads these as files (a filename is given) whose base name is '' (busboy lib/utils.js basename).
+    ['a file name that is a folder', multipart([{ disposition: 'form-data; name="file"; filename="themes/"' }]), TYPE],
+    ['a file name that is ..', multipart([{ disposition: 'form-data; name="file"; filename="a/.."' }]), TYPE],
     ['a truncated body', multipart([file]).subarray(0, 60), TYPE],
     ['no boundary', multipart([file]), 'multipart/form-data'],
     ['not multipart', multipart([file]), 'application/json'],
