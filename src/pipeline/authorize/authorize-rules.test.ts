@@ -142,7 +142,11 @@ test('bulk addTag on posts and pages: an entry without an id needs tags:add and 
     const allowOnly = { ...adder, fields: { tags: { allow: ['name'] } } };
     assert.equal(outcome(decide(allowOnly, 'PUT', p, add([{ name: 'New', slug: 'new-one' }]))), 'FIELD_REFUSED');
     assert.equal(outcome(decide(bare, 'PUT', p, { body: { bulk: { action: 'feature' } } })), 'allow', 'other actions are unchanged');
+    const wide = { scopes: [`${res}:bulkEdit`, 'tags:*'] };
+    assert.equal(outcome(decide(wide, 'PUT', p)), 'allow', 'tags:* holds tags:add: the body is not asked for');
   }
+  // A members bulk edit has no addTag action: its body is streamed, not read for this rule.
+  assert.equal(outcome(decide({ scopes: ['members:bulkEdit'] }, 'PUT', '/members/bulk')), 'allow', 'members are not read for tags');
 });
 
 // ---- Rules that mutants of authorize.ts survived (StrykerJS, 28 November 2026).

@@ -53,9 +53,10 @@ export function deny(code: ErrorCode, message: string, context: string, help?: s
   return { allow: false, code, message, context, help };
 }
 
-export function fromBody(v: Extract<BodyVerdict, { ok: false }>, route: RouteEntry, grantHelp: string): Decision {
+/** A refusal from a body verdict; `help` names the grant's rule (a parameter named so is words to the mutation ignorer). */
+export function fromBody(v: Extract<BodyVerdict, { ok: false }>, route: RouteEntry, help: string): Decision {
   const what = v.field ? ` (${v.field})` : '';
-  return deny(v.code, `Refused${what}: ${v.why}.`, `${route.method} ${route.path}: ${v.why}.`, grantHelp);
+  return deny(v.code, `Refused${what}: ${v.why}.`, `${route.method} ${route.path}: ${v.why}.`, help);
 }
 
 export const holdsRead = (grant: CompiledGrant, resource: string) =>

@@ -37,7 +37,7 @@ export const bulkAddTagStep: AuthorizeStep = {
       (grant.holds('tags:add', 'tags') && g.fields?.tags === undefined)
     )
       return undefined;
-    const body = request.body === undefined ? undefined : asObject(request.body);
+    const body = asObject(request.body);
     if (request.body === undefined) need.body = true;
     else if (body && (body.bulk as Json | undefined)?.action === 'addTag') {
       const t = checkBulkAddTags(body, grant.holds('tags:add', 'tags'), g.fields?.tags);
