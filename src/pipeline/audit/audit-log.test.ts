@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { openSqliteAudit } from '../../store/sqlite/sqlite-audit.js';
 import type { AuditRow, AuditStore, SignedHead } from '../../store/audit.js';
 import { AuditLog } from './audit-log.js';
-import type { AuditEntry } from './record.js';
+import { verifyChain, type AuditEntry } from './record.js';
 
 /** The writer's behaviour when its file cannot be written, and after: no record of an answered request is lost. */
 const KEY = Buffer.alloc(32, 5);
@@ -327,6 +327,57 @@ test('a failed batch counts as written only when the file’s head is that batch
   try {
     await assert.rejects(log.intent({ ...entry(1), kind: 'intent' }), /writer thread exited/);
     assert.equal(log.available, false);
+  } finally {
+    await log.close();
+    await real.close();
+  }
+});
+
+test('records are chained as they come: after a batch that did not commit, the kept ones and those that came meanwhile follow the committed head, and the chain verifies', async () => {
+  const real = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'));
+  let fail = true;
+  const file: AuditStore = {
+    ...real,
+    append: async (chain, rows, head) => {
+      if (!fail) return real.append(chain, rows, head);
+      await sleep(30);
+      throw new Error('database is locked');
+    },
+  };
+  const heads: SignedHead[] = [];
+  const log = await AuditLog.open(file, KEY, { flushMs: 60_000, maxBatch: 1000, chain: 'c' }, { anchor: (h) => heads.push(h) });
+  try {
+    log.record(entry(1));
+    const refused = log.intent({ ...entry(2), kind: 'intent' });
+    log.record(entry(3));
+    const failing = log.flush();
+    await sleep(5);
+    // Chained after the failing batch's rows while it is out.
+    log.record(entry(4));
+    log.record(entry(5));
+    await assert.rejects(refused);
+    await failing;
+    fail = false;
+    log.record(entry(6));
+    await log.flush();
+    const rows = await real.query({ chain: 'c' });
+    assert.deepEqual(
+      rows.map((r) => [r.requestId, r.seq]),
+      [
+        ['r1', 1],
+        ['r3', 2],
+        ['r4', 3],
+        ['r5', 4],
+        ['r6', 5],
+      ],
+      'the refused intent left no gap',
+    );
+    const v = await verifyChain(KEY, rows, undefined, 'c');
+    assert.deepEqual(v.problems, [], 'every row chains from the one before it under the key');
+    assert.deepEqual(
+      heads.map((h) => [h.seq, h.hash]),
+      [[5, rows.at(-1)!.hash]],
+    );
   } finally {
     await log.close();
     await real.close();
