@@ -37,7 +37,6 @@ export interface AuditHooks {
  * settles when the batch is in the file (or is refused).
  */
 interface Pending {
-  readonly entry: AuditEntry;
   row: AuditRow;
   readonly done?: { resolve: () => void; reject: (e: Error) => void };
 }
@@ -91,7 +90,8 @@ export class AuditLog {
   private rechain(): void {
     this.tipSeq = this.seq;
     this.tipHash = this.hash;
-    for (const p of this.pending) p.row = this.chained(p.entry);
+    // A row is its entry and its place in the chain; the place is given anew (canonical() reads only the entry's fields).
+    for (const p of this.pending) p.row = this.chained(p.row);
   }
 
   /** A writer on a new chain; rejects when the file knows the chain already (a chain has one writer). */
@@ -134,7 +134,7 @@ export class AuditLog {
 
   /** A record written within `flushMs`. */
   record(entry: AuditEntry): void {
-    this.pending.push({ entry, row: this.chained(entry) });
+    this.pending.push({ row: this.chained(entry) });
     if (this.pending.length >= this.opts.maxBatch) this.flushSoon();
     else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
   }
@@ -142,7 +142,7 @@ export class AuditLog {
   /** An intent: resolves once it is durable; rejects when the audit cannot be written (fail closed). */
   intent(entry: AuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ entry, row: this.chained(entry), done: { resolve, reject } });
+      this.pending.push({ row: this.chained(entry), done: { resolve, reject } });
       this.flushSoon();
     });
   }
