@@ -342,6 +342,8 @@ export async function startGateway(
       maxInspectedBody: 50 * 1024 * 1024,
       rateLimiter,
       holder,
+      // A record lock outlives the longest wait for Ghost's answer, so only a lost release ever runs it out.
+      recordLockMs: config.upstream.timeoutMs + 60_000,
       // A Ghost under a sub-directory also rewrites a tag slug equal to its last segment: a body naming it reads two ways.
       reservedSlugs: subdirectorySlugs(forwarder.basePath),
       ...(config.trustedProxies.length > 0 ? { trustedProxies: parseCidrs(config.trustedProxies) } : {}),

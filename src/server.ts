@@ -388,6 +388,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     }
     if (result.forward && method === 'GET' && hasBody(req)) {
       if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
+      if (result.lock) await deps.store.recordLocks.release(result.lock);
       result = {
         forward: false as const,
         code: 'HEADER_AMBIGUOUS' as const,
@@ -403,6 +404,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         : { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'the gateway runs without its webhook relay' };
       if (!hook.ok) {
         if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
+        if (result.lock) await deps.store.recordLocks.release(result.lock);
         result = { forward: false as const, code: hook.code, context: hook.context, resolved: result.resolved, key: result.key };
       }
     }
@@ -418,13 +420,19 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       return;
     }
     // What decides the key's next requests is settled before the client is answered (issue 16): its use
-    // spent or given back, a webhook relay activated, discarded or retired. A client that acts on the
-    // answer at once (a retry, the next call) finds it settled on either store. Once only, whichever
-    // path comes first; a store failure here is logged and Ghost's answer still sent (the write was done).
+    // spent or given back, a webhook relay activated, discarded or retired, the record's lock released.
+    // A client that acts on the answer at once (a retry, the next call) finds it settled on either store.
+    // Once only, whichever path comes first; a store failure here is logged and Ghost's answer still sent
+    // (the write was done; a lock not released runs out).
     let settled = false;
     const settle = async (hookStatus: number, use: 'succeeded' | 'failed' | 'unknown'): Promise<void> => {
       if (settled) return;
       settled = true;
+      try {
+        if (result.lock) await deps.store.recordLocks.release(result.lock);
+      } catch (err) {
+        deps.log.error({ requestId, key: result.key?.id, err: { message: (err as Error).message } }, 'record lock not released');
+      }
       try {
         if (hook?.ok) await hook.settle(hookStatus);
         if (result.reservation) await deps.store.keys.settleUse(result.reservation, use, now());
@@ -478,7 +486,9 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       requestId,
       ...(inspect ? { inspect } : {}),
       // Only when there is something to settle: without it, the answer streams on the fast path.
-      ...(hook?.ok || result.reservation ? { settle: (s: number) => settle(s, s >= 200 && s < 300 ? 'succeeded' : 'failed') } : {}),
+      ...(hook?.ok || result.reservation || result.lock
+        ? { settle: (s: number) => settle(s, s >= 200 && s < 300 ? 'succeeded' : 'failed') }
+        : {}),
     });
     // Ghost's status, when it answered (also when the client had gone by then).
     const status = out.status;

@@ -18,7 +18,8 @@ export type GhostErrorType =
   | 'RequestEntityTooLargeError'
   | 'UnsupportedMediaTypeError'
   | 'UriTooLongError'
-  | 'MethodNotAllowedError';
+  | 'MethodNotAllowedError'
+  | 'UpdateCollisionError';
 
 interface ErrorDef {
   status: number;
@@ -201,6 +202,11 @@ export const ERRORS = {
     status: 403,
     type: 'NoPermissionError',
     message: "This call needs a person's approval first; it was not forwarded.",
+  },
+  RECORD_BUSY: {
+    status: 409,
+    type: 'UpdateCollisionError',
+    message: 'Another call through the gateway is changing this record; nothing was forwarded. Try again once it has finished.',
   },
   APPROVAL_DENIED: { status: 403, type: 'NoPermissionError', message: 'A person denied this call; it was not forwarded.' },
   APPROVAL_LIMIT: {

@@ -164,7 +164,14 @@ describe('runPipeline', () => {
   };
   const key = (grant: object, spec: { parentId?: string; maxUses?: number } = {}) =>
     store.keys.create({ id: newKeyId(), name: 'agent', grant: grant as KeyRecord['grant'], createdAt: Date.now() - 60_000, ...spec });
-  const run = (deps: PipelineDeps, k: KeyRecord, method: string, path: string, body?: unknown) =>
+  /** A call whose forward Ghost has answered: its record lock released, as the server does once Ghost answers. */
+  const run = async (deps: PipelineDeps, k: KeyRecord, method: string, path: string, body?: unknown) => {
+    const r = await held(deps, k, method, path, body);
+    if (r.forward && r.lock) await store.recordLocks.release(r.lock);
+    return r;
+  };
+  /** A call decided and not answered by Ghost yet: a forwarded write still holds its record's lock. */
+  const held = (deps: PipelineDeps, k: KeyRecord, method: string, path: string, body?: unknown) =>
     runPipeline(deps, request(k.id, method, path, body), Date.now(), '127.0.0.1');
   const refusal = (r: PipelineResult) => (r.forward ? 'forwarded' : r.code);
   const pendingFor = async (keyId: string) => (await store.approvals.list('pending')).filter((a) => a.keyId === keyId);
@@ -501,5 +508,43 @@ describe('runPipeline', () => {
     assert.equal(refusal(failed), 'UPSTREAM_BAD_ANSWER');
     assert.match(!failed.forward ? failed.context : '', /socket hang up/);
     assert.deepEqual((await store.keys.get(k.id))!.grant.constraints?.posts?.tags, ['news']);
+  });
+
+  test('a write holds its record’s lock until Ghost answers: another write to the record, by any key, is refused before it reads anything', async () => {
+    const reader = await key({ version: 1, scopes: ['posts:*'], confirm: ['posts:publish'] });
+    const plain = await key({ version: 1, scopes: ['posts:*'] });
+    const deps = depsWith();
+    // A write whose decision reads no record takes the lock too, so that no decision reading it overlaps the write.
+    const first = await held(deps, plain, 'PUT', `posts/${POST}/`, edit);
+    assert.equal(refusal(first), 'forwarded');
+    assert.equal(typeof (first.forward && first.lock), 'string', 'the forwarded write holds the lock');
+    assert.deepEqual(asked, [], 'no record read for it');
+    answers.set(`${PREFIX}posts/${POST}/?include=tags,authors`, livePost());
+    const busy = await held(deps, reader, 'PUT', `posts/${POST}/`, edit);
+    assert.equal(refusal(busy), 'RECORD_BUSY');
+    assert.equal(!busy.forward && busy.retryAfterS, 1);
+    assert.equal(!busy.forward && busy.key?.id, reader.id, 'the refusal names the key');
+    assert.deepEqual(asked, [], 'refused before the record is read: the decision never reads a record another write may change');
+    assert.equal(refusal(await held(deps, plain, 'DELETE', `posts/${POST}/`)), 'RECORD_BUSY', 'a plain write waits too');
+    assert.equal(refusal(await run(deps, plain, 'GET', `posts/${POST}/`)), 'forwarded', 'a read takes no lock');
+    assert.equal(refusal(await run(deps, plain, 'PUT', `posts/${'0'.repeat(24)}/`, edit)), 'forwarded', 'another record is another lock');
+    await store.recordLocks.release(first.forward ? first.lock! : '');
+    const after = await run(deps, reader, 'PUT', `posts/${POST}/`, edit);
+    assert.equal(refusal(after), 'APPROVAL_PENDING', 'once Ghost has answered, the record is read and decided on');
+    assert.deepEqual(asked, [`${PREFIX}posts/${POST}/?include=tags,authors`]);
+    assert.equal(refusal(await held(deps, plain, 'PUT', `posts/${POST}/`, edit)), 'forwarded', 'a refusal gave its lock back');
+  });
+
+  test('a write to a record is refused by a process without a lease; one another process holds past its life is taken over', async () => {
+    const k = await key({ version: 1, scopes: ['tags:*'] });
+    const { holder: _, ...noLease } = depsWith();
+    const path = `tags/${'1'.repeat(24)}/`;
+    const r = await run(noLease as PipelineDeps, k, 'PUT', path, { tags: [{ name: 'x' }] });
+    assert.equal(refusal(r), 'STORE_UNAVAILABLE');
+    const other = await store.holders.register({ pid: 2, host: 'other', startedAt: Date.now() }, Date.now() + 600_000);
+    assert.ok(await store.recordLocks.take('1'.repeat(24), other, Date.now(), Date.now() + 60_000), 'another process writes the tag');
+    assert.equal(refusal(await run(depsWith(), k, 'PUT', path, { tags: [{ name: 'x' }] })), 'RECORD_BUSY');
+    await store.holders.release(other);
+    assert.equal(refusal(await run(depsWith(), k, 'PUT', path, { tags: [{ name: 'x' }] })), 'forwarded', 'a dead process holds nothing');
   });
 });

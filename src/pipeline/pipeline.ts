@@ -54,9 +54,14 @@ export interface PipelineDeps {
   readonly trustedProxies?: BlockList;
   /** Slugs Ghost rewrites on this site (the last segment of a sub-directory install). */
   readonly reservedSlugs?: readonly string[];
-  /** This process's lease (HolderStore) for max-use reservations; without one, keys with max uses are refused. */
+  /** This process's lease (HolderStore) for max-use reservations and record locks; without one, keys with max uses and writes to a record are refused. */
   readonly holder?: string;
+  /** How long a record lock lasts if its request never releases it (RecordLockStore); past the upstream timeout. */
+  readonly recordLockMs?: number;
 }
+
+/** A record lock's life when the deps name none: longer than Ghost's answer may take (upstream.timeoutMs, 60 s by default). */
+export const RECORD_LOCK_MS = 120_000;
 
 export type PipelineResult =
   | {
@@ -73,6 +78,8 @@ export type PipelineResult =
       reservation?: string;
       /** The key's parent, grandparent...: records a child creates are theirs too. */
       ancestors?: KeyRecord[];
+      /** The lock this write holds on its record (RecordLockStore): released once Ghost has answered (server.ts). */
+      lock?: string;
     }
   | {
       forward: false;
@@ -137,11 +144,75 @@ export async function runPipeline(
   if (!auth.ok) return { ...auth.refusal, resolved };
   const { key, ancestors } = auth;
 
-  // 3. Authorize: the one decision function, asked again as the facts it needs come in.
+  // 3. Authorize, holding the record's lock from before the decision reads it: released here on a refusal,
+  // by the server once Ghost has answered a forwarded call.
+  const lock = recordLock(deps, nowMs);
+  let result: PipelineResult | undefined;
+  try {
+    result = await decide(deps, req, resolved, fq.query, pathAndQuery, key, ancestors, nowMs, lock);
+    return result.forward && lock.id !== undefined ? { ...result, lock: lock.id } : result;
+  } finally {
+    if (!result?.forward) await lock.release();
+  }
+}
+
+/**
+ * One write at a time per record (RecordLockStore), across every process on the store: a decision that
+ * reads a record (a constraint, a field rule, `confirm`) holds for the record as read only if no other
+ * write through the gateway changes it before Ghost has done this one. Ghost's own `updated_at` check
+ * does not cover a post's tags or posts_meta fields. Named by the record's id alone: Ghost's ids are
+ * ObjectIds, unique across tables, and a post read as `post-or-page` is the same lock either way.
+ */
+interface RecordLock {
+  readonly id: string | undefined;
+  /** Takes the lock on `record`, once per request: a refusal when another request holds it. */
+  take(record: string): Promise<Refusal | undefined>;
+  release(): Promise<void>;
+}
+
+function recordLock(deps: PipelineDeps, nowMs: number): RecordLock {
+  let id: string | undefined;
+  return {
+    get id() {
+      return id;
+    },
+    async take(record) {
+      if (id !== undefined) return undefined;
+      if (deps.holder === undefined) return refuse('STORE_UNAVAILABLE', 'this process holds no lease on its store to lock the record with');
+      id = await deps.store.recordLocks.take(record, deps.holder, nowMs, nowMs + (deps.recordLockMs ?? RECORD_LOCK_MS));
+      if (id !== undefined) return undefined;
+      const busy = refuse('RECORD_BUSY', `another call through the gateway is changing ${record}; nothing was forwarded`);
+      busy.retryAfterS = 1;
+      return busy;
+    },
+    async release() {
+      if (id === undefined) return;
+      const held = id;
+      id = undefined;
+      await deps.store.recordLocks.release(held);
+    },
+  };
+}
+
+/** The decision's rounds (authorize, then gather what it asks for), and what an allowed call takes before it is forwarded. */
+async function decide(
+  deps: PipelineDeps,
+  req: IncomingMessage,
+  resolved: ResolvedRoute,
+  query: RequestFacts['query'],
+  pathAndQuery: string,
+  key: KeyRecord,
+  ancestors: KeyRecord[],
+  nowMs: number,
+  lock: RecordLock,
+): Promise<PipelineResult> {
+  const { route, target } = resolved;
+  // The record a write acts on, which its lock is named by (a write reading another record names that one).
+  const written = req.method === 'GET' ? undefined : resolved.params.id;
   const upstreamAuthorization = `Ghost ${deps.upstream.current.token(audienceFor(target.version), nowMs)}`;
   let grant = grantOf(key);
   const upstream = deps.upstream.reach(route);
-  let facts: RequestFacts = { query: fq.query, params: resolved.params };
+  let facts: RequestFacts = { query, params: resolved.params };
   let body: CheckedBody | undefined;
   // Every decision settles within a few rounds (one per kind of fact); the bound only stops one that never would.
   // Stryker disable next-line EqualityOperator,UpdateOperator: a ninth round, or no bound, changes no decision that settles
@@ -155,6 +226,9 @@ export async function runPipeline(
       identity: deps.upstream.current.info,
     });
     if (d.allow === true) {
+      // A write that read no record still takes its lock, so that no decision reading the record overlaps it.
+      const busy = written === undefined ? undefined : await lock.take(written);
+      if (busy) return { ...busy, resolved, key };
       // A call the grant's `confirm` holds (authorize() named the item): forwarded only with a person's approval.
       let approval: string | undefined;
       if (d.effects.confirm !== undefined) {
@@ -214,6 +288,10 @@ export async function runPipeline(
       grant = pinned.grant;
       continue;
     }
+    // Locked before the record is read (the body, when this round reads it too, is read first: gather's order).
+    const reads = req.method === 'GET' ? undefined : (written ?? d.need.record?.value);
+    const busy = d.need.record && reads !== undefined ? await lock.take(reads) : undefined;
+    if (busy) return { ...busy, resolved, key };
     const gathered = await gather(deps, req, key, d.need, target.prefix, upstreamAuthorization, facts);
     if ('code' in gathered) return refuse(gathered.code, gathered.context, resolved, key);
     facts = gathered.facts;

@@ -362,3 +362,14 @@ export const ADMIN_TOKEN_SQL = {
 
 /** A key's name and limits, as the management API changes them (KeyStore.update). */
 export const KEY_UPDATE_SQL = 'UPDATE keys SET name = coalesce(?, name), limits_json = coalesce(?, limits_json) WHERE id = ?';
+
+/**
+ * Record locks (RecordLockStore), the same table on both drivers: one row per locked record, taken
+ * over only once it ran out or its holder's lease did. Arguments: record, lock id, holder, expiry, now, now.
+ */
+export const RECORD_LOCKS_MIGRATION = (int: 'INTEGER' | 'BIGINT') =>
+  `CREATE TABLE record_locks (record TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, holder TEXT NOT NULL, expires_at ${int} NOT NULL);`;
+export const TAKE_RECORD_LOCK_SQL = `INSERT INTO record_locks (record, id, holder, expires_at) VALUES (?, ?, ?, ?)
+   ON CONFLICT (record) DO UPDATE SET id = excluded.id, holder = excluded.holder, expires_at = excluded.expires_at
+   WHERE record_locks.expires_at <= ? OR record_locks.holder NOT IN (SELECT id FROM holders WHERE lease_until > ?)
+   RETURNING id`;

@@ -239,6 +239,57 @@ export function storeContract(
     }
   });
 
+  test(`${name}: a record lock is held by one taker at a time, until released or run out`, async () => {
+    const store = await open();
+    try {
+      const now = Date.now();
+      const a = await store.holders.register({ pid: 1, host: 'h', startedAt: now }, now + 60_000);
+      const b = await store.holders.register({ pid: 2, host: 'h', startedAt: now }, now + 60_000);
+      const first = await store.recordLocks.take('post-1', a, now, now + 10_000);
+      assert.ok(first, 'a free record is locked');
+      assert.equal(await store.recordLocks.take('post-1', b, now, now + 10_000), undefined, 'another holder waits');
+      assert.equal(await store.recordLocks.take('post-1', a, now, now + 10_000), undefined, 'so does another request of the same holder');
+      assert.ok(await store.recordLocks.take('post-2', b, now, now + 10_000), 'another record is its own lock');
+      await store.recordLocks.release(first);
+      const second = await store.recordLocks.take('post-1', b, now, now + 10_000);
+      assert.ok(second, 'released, the record is free');
+      assert.notEqual(second, first);
+      assert.equal(await store.recordLocks.take('post-1', a, now + 9_999, now + 20_000), undefined, 'held until its last instant');
+      const third = await store.recordLocks.take('post-1', a, now + 10_000, now + 20_000);
+      assert.ok(third, 'a lock that ran out is taken over');
+      await store.recordLocks.release(second);
+      assert.equal(await store.recordLocks.take('post-1', b, now + 10_000, now + 20_000), undefined, 'the late release freed nothing');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: a dead holder's record locks are free at once; across openers, one of many takers wins`, async () => {
+    const store = await open();
+    try {
+      const now = Date.now();
+      const dying = await store.holders.register({ pid: 1, host: 'h', startedAt: now }, now + 60_000);
+      const live = await store.holders.register({ pid: 2, host: 'h', startedAt: now }, now + 60_000);
+      assert.ok(await store.recordLocks.take('tag-1', dying, now, now + 60_000), 'taken');
+      assert.equal(await store.recordLocks.take('tag-1', live, now, now + 60_000), undefined);
+      await store.holders.release(dying); // as after a crash, once its lease has run out
+      assert.ok(await store.recordLocks.take('tag-1', live, now, now + 60_000), 'a dead holder holds nothing');
+      const other = (await open2(store)) ?? store;
+      try {
+        const h2 = await other.holders.register({ pid: 3, host: 'h', startedAt: now }, now + 60_000);
+        const takers = Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? other : store).recordLocks.take('member-1', i % 2 ? h2 : live, now, now + 60_000),
+        );
+        const won = (await Promise.all(takers)).filter((id) => id !== undefined);
+        assert.equal(won.length, 1, 'exactly one of 20 concurrent takers holds the lock');
+      } finally {
+        if (other !== store) await other.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: audit anchors advance and never move back, unless reset after an acknowledgement`, async () => {
     const store = await open();
     try {

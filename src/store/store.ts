@@ -156,6 +156,21 @@ export interface HolderStore {
 }
 
 /**
+ * Locks on Ghost records, one write at a time per record across every gateway
+ * process on this store (`serve --workers`, replicas): a write to a record
+ * holds its lock from before the gateway reads the record for its decision
+ * until Ghost has answered (src/pipeline/record-lock.ts). A lock ends when it
+ * is released, when its `until` passes, or when its holder's lease runs out
+ * (a dead process's lock is free at once).
+ */
+export interface RecordLockStore {
+  /** Takes the lock named `record` for `holder` until `until`: the lock's id, or undefined while another holds it. */
+  take(record: string, holder: string, at: number, until: number): Promise<string | undefined>;
+  /** Ends a lock taken by take(); one that ran out and was taken by another is left to it. */
+  release(lock: string): Promise<void>;
+}
+
+/**
  * The audit chains' anchors, kept outside the audit file: each chain's last
  * signed head (its sequence number is the chain's record count). The audit
  * file must always hold at least what its anchor names.
@@ -438,6 +453,7 @@ export interface Store {
   readonly settings: SettingStore;
   readonly webhooks: WebhookRelayStore;
   readonly holders: HolderStore;
+  readonly recordLocks: RecordLockStore;
   /** Approvals of the calls a grant's `confirm` holds (src/pipeline/approval.ts). */
   readonly approvals: ApprovalStore;
   /** Tokens of the management API (src/api/, docs/api.md). */

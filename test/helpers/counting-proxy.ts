@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -11,11 +11,20 @@ export interface CountingProxy {
   close(): Promise<void>;
 }
 
-export async function startCountingProxy(target: string): Promise<CountingProxy> {
+/** `hold`: a call it names waits for the promise it returns before it goes on (a request kept in flight). */
+export async function startCountingProxy(
+  target: string,
+  hold: (method: string, url: string) => Promise<void> | undefined = () => undefined,
+): Promise<CountingProxy> {
   const t = new URL(target);
   const seen: { method: string; url: string }[] = [];
   const server: Server = createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '' });
+    const held = hold(req.method ?? '', req.url ?? '');
+    if (held) void held.then(() => send(req, res));
+    else send(req, res);
+  });
+  const send = (req: IncomingMessage, res: ServerResponse) => {
     const up = request(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } },
       (upRes) => {
@@ -28,7 +37,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       res.end();
     });
     req.pipe(up);
-  });
+  };
   await new Promise<void>((r) =>
     server.listen(0, '127.0.0.1', () => {
       r();

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { PG_APPROVALS_MIGRATION } from './pg-approvals.js';
-import { APPROVALS_CALL_MIGRATION } from '../rows.js';
+import { APPROVALS_CALL_MIGRATION, RECORD_LOCKS_MIGRATION } from '../rows.js';
 import { PG_ADMIN_TOKENS_MIGRATION } from './pg-admin-tokens.js';
 import { PG_ADMINS_MIGRATION } from './pg-admins.js';
 import { TOTP_STEP_MIGRATION } from '../admin-rows.js';
@@ -115,6 +115,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   PG_ADMIN_TOKENS_MIGRATION,
   PG_ADMINS_MIGRATION,
   TOTP_STEP_MIGRATION,
+  RECORD_LOCKS_MIGRATION('BIGINT'),
 ];
 
 /** The version the schema is at (0: never migrated). */

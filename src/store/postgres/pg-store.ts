@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GrantSchema } from '../../grants/grant.js';
-import { KEY_UPDATE_SQL, keyFromRow, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
+import { KEY_UPDATE_SQL, keyFromRow, NEW_KEY_FIELDS, newKeyValues, TAKE_RECORD_LOCK_SQL, type KeyRow } from '../rows.js';
 import { guardStore, type KeyStore, type NewKey, type Store } from '../store.js';
 import { KeyWatch } from './pg-key-watch.js';
 import { checkMigrations, migratePostgres } from './pg-migrations.js';
@@ -235,6 +235,14 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
           name,
           value,
         ]);
+      },
+    },
+    recordLocks: {
+      async take(record, holder, at, until) {
+        return (await q<{ id: string }>(numbered(TAKE_RECORD_LOCK_SQL), [record, randomUUID(), holder, until, at, at]))[0]?.id;
+      },
+      async release(lock) {
+        await q('DELETE FROM record_locks WHERE id = $1', [lock]);
       },
     },
     holders: {

@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { openDatabase } from './open.js';
 import { GrantSchema } from '../../grants/grant.js';
-import { APPROVALS_CALL_MIGRATION, KEY_UPDATE_SQL, keyFromRow as toRecord, NEW_KEY_FIELDS, newKeyValues, type KeyRow } from '../rows.js';
+import {
+  APPROVALS_CALL_MIGRATION,
+  KEY_UPDATE_SQL,
+  RECORD_LOCKS_MIGRATION,
+  TAKE_RECORD_LOCK_SQL,
+  keyFromRow as toRecord,
+  NEW_KEY_FIELDS,
+  newKeyValues,
+  type KeyRow,
+} from '../rows.js';
 import { guardStore, type AuditAnchor, type KeyRecord, type NewKey, type Store } from '../store.js';
 import { WEBHOOK_RELAYS_MIGRATION, WEBHOOK_RELAYS_REMOVED_MIGRATION, sqliteRelayStore } from './sqlite-webhooks.js';
 import { APPROVALS_MIGRATION, sqliteApprovalStore } from './sqlite-approvals.js';
@@ -67,6 +76,7 @@ const MIGRATIONS: readonly string[] = [
   ADMIN_TOKENS_MIGRATION,
   ADMINS_MIGRATION,
   TOTP_STEP_MIGRATION,
+  RECORD_LOCKS_MIGRATION('INTEGER'),
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {
@@ -180,6 +190,8 @@ export function openSqliteStore(path: string): Store {
   const liveHolders = db.prepare('SELECT count(*) FROM holders WHERE lease_until > ?').pluck();
   // Holders without reservations and long dead are forgotten (a restart a day leaves no trail here).
   const forgetHolders = db.prepare('DELETE FROM holders WHERE lease_until < ? AND id NOT IN (SELECT holder FROM reservations)');
+  const takeLock = db.prepare(TAKE_RECORD_LOCK_SQL).pluck();
+  const releaseLock = db.prepare('DELETE FROM record_locks WHERE id = ?');
   const listAnchors = db.prepare('SELECT chain, seq, hash, signature, updated_at FROM audit_anchors ORDER BY chain');
   const advanceAnchor = db.prepare(
     'INSERT INTO audit_anchors (chain, seq, hash, signature, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, updated_at = excluded.updated_at WHERE excluded.seq > audit_anchors.seq',
@@ -299,6 +311,15 @@ export function openSqliteStore(path: string): Store {
       },
       async live(at) {
         return liveHolders.get(at) as number;
+      },
+    },
+    recordLocks: {
+      async take(record, holder, at, until) {
+        const id = randomUUID();
+        return takeLock.get(record, id, holder, until, at, at) as string | undefined;
+      },
+      async release(lock) {
+        releaseLock.run(lock);
       },
     },
     auditAnchors: {
