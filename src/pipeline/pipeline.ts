@@ -146,11 +146,13 @@ export async function runPipeline(
 
   // 3. Authorize, holding the record's lock from before the decision reads it: released here on a refusal,
   // by the server once Ghost has answered a forwarded call.
+  // A read changes nothing a decision reads: it takes no lock.
+  if (method === 'GET') return decide(deps, req, resolved, fq.query, pathAndQuery, key, ancestors, nowMs, undefined);
   const lock = recordLock(deps, nowMs);
   let result: PipelineResult | undefined;
   try {
     result = await decide(deps, req, resolved, fq.query, pathAndQuery, key, ancestors, nowMs, lock);
-    return result.forward && lock.id !== undefined ? { ...result, lock: lock.id } : result;
+    return result.forward ? { ...result, lock: lock.id } : result;
   } finally {
     if (!result?.forward) await lock.release();
   }
@@ -204,11 +206,11 @@ async function decide(
   key: KeyRecord,
   ancestors: KeyRecord[],
   nowMs: number,
-  lock: RecordLock,
+  lock: RecordLock | undefined,
 ): Promise<PipelineResult> {
   const { route, target } = resolved;
   // The record a write acts on, which its lock is named by (a write reading another record names that one).
-  const written = req.method === 'GET' ? undefined : resolved.params.id;
+  const written = lock && resolved.params.id;
   const upstreamAuthorization = `Ghost ${deps.upstream.current.token(audienceFor(target.version), nowMs)}`;
   let grant = grantOf(key);
   const upstream = deps.upstream.reach(route);
@@ -227,7 +229,7 @@ async function decide(
     });
     if (d.allow === true) {
       // A write that read no record still takes its lock, so that no decision reading the record overlaps it.
-      const busy = written === undefined ? undefined : await lock.take(written);
+      const busy = lock && written !== undefined ? await lock.take(written) : undefined;
       if (busy) return { ...busy, resolved, key };
       // A call the grant's `confirm` holds (authorize() named the item): forwarded only with a person's approval.
       let approval: string | undefined;
@@ -289,8 +291,7 @@ async function decide(
       continue;
     }
     // Locked before the record is read (the body, when this round reads it too, is read first: gather's order).
-    const reads = req.method === 'GET' ? undefined : (written ?? d.need.record?.value);
-    const busy = d.need.record && reads !== undefined ? await lock.take(reads) : undefined;
+    const busy = lock && d.need.record ? await lock.take(written ?? d.need.record.value) : undefined;
     if (busy) return { ...busy, resolved, key };
     const gathered = await gather(deps, req, key, d.need, target.prefix, upstreamAuthorization, facts);
     if ('code' in gathered) return refuse(gathered.code, gathered.context, resolved, key);

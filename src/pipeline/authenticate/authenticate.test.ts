@@ -182,3 +182,31 @@ test("the gateway's own key API takes tokens for /ghostgate/ only, and Admin API
   assert.equal(check('/ghostgate/'), 'OK');
   for (const aud of ['/admin/', '', '/v4/admin/']) assert.equal(check(aud), 'TOKEN_AUDIENCE', aud);
 });
+
+test('a token read before is checked again on every call: its audience, its times, and any secret but the one that verified it', () => {
+  const auth = `Ghost ${token(H, { ...P, jti: 'read-before' })}`;
+  const at = (nowMs: number, version: '' | 'v4' = '') => {
+    const c = checkToken(auth, audienceFor(version), nowMs, OPTS);
+    assert.ok(c.ok || c.code !== 'TOKEN_MALFORMED', 'the token reads');
+    return c;
+  };
+  const other = Buffer.alloc(32, 8);
+  const code = (v: false | { ok: boolean; code?: string }) => (v === false ? 'not read' : v.ok ? 'OK' : v.code);
+  const first = at(NOW);
+  assert.equal(code(first.ok && first.verify(other)), 'TOKEN_SIGNATURE', 'a wrong secret first');
+  const again = at(NOW);
+  assert.equal(code(again.ok && again.verify(other)), 'TOKEN_SIGNATURE', 'a secret that failed is not remembered as verified');
+  assert.equal(again.ok && again.verify(SECRET).ok, true);
+  const read = at(NOW);
+  assert.equal(code(read.ok && read.verify(other)), 'TOKEN_SIGNATURE', 'another secret is checked afresh after a success');
+  assert.equal(read.ok && read.verify(Buffer.from(SECRET)).ok, true, 'the same bytes in another buffer verify too');
+  assert.equal(read.ok && read.verify(SECRET).ok, true);
+  const v4 = at(NOW, 'v4');
+  assert.equal(!v4.ok && v4.code, 'TOKEN_AUDIENCE', 'the audience is checked on every call');
+  const late = at(NOW + 400_000);
+  assert.equal(!late.ok && late.code, 'TOKEN_EXPIRED', 'and the time');
+  // The same header and payload with another signature is another token.
+  const [h, p] = auth.slice('Ghost '.length).split('.');
+  const forged = checkToken(`Ghost ${h}.${p}.${createHmac('sha256', other).update(`${h}.${p}`).digest('base64url')}`, '/admin/', NOW, OPTS);
+  assert.equal(code(forged.ok && forged.verify(SECRET)), 'TOKEN_SIGNATURE');
+});

@@ -54,30 +54,16 @@ export function checkToken(authorization: string | undefined, expectedAud: strin
   const token = authorization.slice(space + 1);
   if (token.includes(' ') || token.length === 0 || token.length > 2048) return fail('AUTH_SCHEME', 'expected exactly one token');
 
-  let decoded: DecodedJwt;
-  try {
-    decoded = decode(token) as DecodedJwt;
-  } catch {
-    return fail('TOKEN_MALFORMED', 'token does not decode');
+  let parsed = PARSED.get(token);
+  if (parsed === undefined) {
+    const read = parseToken(token);
+    if (!read.ok) return read;
+    parsed = read.parsed;
+    // Stryker disable next-line EqualityOperator: one entry more or less before the map is emptied changes no answer
+    if (PARSED.size >= MAX_PARSED) PARSED.clear();
+    PARSED.set(token, parsed);
   }
-  const header = decoded.header as Record<string, unknown>;
-  const rawPayload: unknown = decoded.payload;
-  if (typeof rawPayload !== 'object' || rawPayload === null || Array.isArray(rawPayload))
-    return fail('TOKEN_MALFORMED', 'payload is not an object');
-  const payload = rawPayload as Record<string, unknown>;
-  if (header.alg !== 'HS256') {
-    // JSON.stringify(undefined) is undefined (its declared type says string).
-    const alg = (JSON.stringify(header.alg) as string | undefined)?.slice(0, 20) ?? 'missing';
-    return fail('TOKEN_ALGORITHM', `alg ${alg} is not HS256`);
-  }
-  for (const field of Object.keys(header)) {
-    // CASE: jwk/jku/x5u/crit and friends invite key confusion; Ghost's clients send only alg, typ, kid.
-    if (!ALLOWED_HEADER_FIELDS.has(field)) return fail('TOKEN_MALFORMED', `header field "${field.slice(0, 20)}" is not accepted`);
-  }
-  if (header.typ !== undefined && header.typ !== 'JWT') return fail('TOKEN_MALFORMED', 'typ is not JWT');
-  const kid = header.kid;
-  if (typeof kid !== 'string' || !KEY_ID_PATTERN.test(kid)) return fail('TOKEN_KID_MISSING', 'kid is not a 24 hex key id');
-
+  const { kid, payload } = parsed;
   if (payload.aud !== expectedAud) return fail('TOKEN_AUDIENCE', `aud must be "${expectedAud}" on this path`);
   const { iat, exp, nbf } = payload;
   if (typeof iat !== 'number' || !Number.isFinite(iat)) return fail('TOKEN_IAT_MISSING', 'iat is required');
@@ -90,8 +76,65 @@ export function checkToken(authorization: string | undefined, expectedAud: strin
   if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + opts.clockSkewS))
     return fail('TOKEN_NOT_YET_VALID', 'nbf is in the future');
 
+  const known = parsed;
+  return {
+    ok: true,
+    keyId: kid,
+    verify: (secret) => {
+      // The very secret object that verified these bytes before (a key's secret is derived once, src/secrets/keys.ts).
+      if (known.verifiedWith === secret) return VERIFIED;
+      const v = verifySignature(known.input, known.signature, secret);
+      if (v.ok) known.verifiedWith = secret;
+      return v;
+    },
+  };
+}
+
+/**
+ * Tokens already read, by their exact text. The official client signs a new token for each call, with
+ * `iat` in whole seconds (@tryghost/admin-api lib/token.js), so a client's calls within one second carry
+ * the same token. Kept: what the bytes alone decide (the header's checks, the claims) and the secret
+ * object that verified the signature. The audience and time checks run on every call, and any other
+ * secret (a rotated key's, another key's) is checked afresh. Emptied when full: an entry is only work saved.
+ */
+interface ParsedToken {
+  readonly kid: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** `header.payload` as received, and the signature as received. */
+  readonly input: string;
+  readonly signature: string;
+  verifiedWith?: Buffer;
+}
+const PARSED = new Map<string, ParsedToken>();
+const MAX_PARSED = 10_000;
+const VERIFIED: TokenVerdict = { ok: true };
+
+/** The checks of a token's header and payload that depend on its bytes alone. */
+function parseToken(token: string): { ok: true; parsed: ParsedToken } | { ok: false; code: ErrorCode; context: string } {
+  let decoded: DecodedJwt;
+  try {
+    decoded = decode(token) as DecodedJwt;
+  } catch {
+    return fail('TOKEN_MALFORMED', 'token does not decode');
+  }
+  const header = decoded.header as Record<string, unknown>;
+  const rawPayload: unknown = decoded.payload;
+  if (typeof rawPayload !== 'object' || rawPayload === null || Array.isArray(rawPayload))
+    return fail('TOKEN_MALFORMED', 'payload is not an object');
+  if (header.alg !== 'HS256') {
+    // JSON.stringify(undefined) is undefined (its declared type says string).
+    const alg = (JSON.stringify(header.alg) as string | undefined)?.slice(0, 20) ?? 'missing';
+    return fail('TOKEN_ALGORITHM', `alg ${alg} is not HS256`);
+  }
+  for (const field of Object.keys(header)) {
+    // CASE: jwk/jku/x5u/crit and friends invite key confusion; Ghost's clients send only alg, typ, kid.
+    if (!ALLOWED_HEADER_FIELDS.has(field)) return fail('TOKEN_MALFORMED', `header field "${field.slice(0, 20)}" is not accepted`);
+  }
+  if (header.typ !== undefined && header.typ !== 'JWT') return fail('TOKEN_MALFORMED', 'typ is not JWT');
+  const kid = header.kid;
+  if (typeof kid !== 'string' || !KEY_ID_PATTERN.test(kid)) return fail('TOKEN_KID_MISSING', 'kid is not a 24 hex key id');
   const { input, signature } = decoded as unknown as { input: string; signature: string };
-  return { ok: true, keyId: kid, verify: (secret) => verifySignature(input, signature, secret) };
+  return { ok: true, parsed: { kid, payload: rawPayload as Record<string, unknown>, input, signature } };
 }
 
 /**
