@@ -146,6 +146,10 @@ const COPIES: readonly { at: string; parent?: string; fields: Readonly<Record<st
   },
 ];
 
+/** COPIES by the key of the object that holds them: redact() asks for each object of an answer. */
+const COPIES_AT = new Map<string, (typeof COPIES)[number][]>();
+for (const c of COPIES) COPIES_AT.set(c.at, [...(COPIES_AT.get(c.at) ?? []), c]);
+
 /** Settings whose value is an address of a person (default-settings.json:338; settings-service.js:246-262). */
 const SETTING_COPIES: Readonly<Record<string, readonly string[]>> = {
   members_support_address: ['users.email'],
@@ -227,8 +231,8 @@ export function redact(value: unknown, rules: Redactions, at = '', parent = ''):
       }
     }
   }
-  for (const c of COPIES) {
-    if (c.at !== at || (c.parent !== undefined && c.parent !== parent)) continue;
+  for (const c of COPIES_AT.get(at) ?? []) {
+    if (c.parent !== undefined && c.parent !== parent) continue;
     for (const [f, sources] of Object.entries(c.fields)) {
       // Attribution titles are staff names only for author attribution.
       if (c.at === 'attribution' && obj.type !== 'author') continue;
@@ -239,8 +243,11 @@ export function redact(value: unknown, rules: Redactions, at = '', parent = ''):
       }
     }
   }
-  // Into every value: redact() itself returns at once for what is not an object or array.
-  for (const [k, v] of Object.entries(obj)) removed += redact(v, rules, k, at);
+  // Into every object or array under it (a JSON answer's object has its own keys only).
+  for (const k in obj) {
+    const v = obj[k];
+    if (typeof v === 'object' && v !== null) removed += redact(v, rules, k, at);
+  }
   return removed;
 }
 
