@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
-import { audienceFor, checkToken, GATEWAY_AUDIENCE } from './authenticate.js';
+import { audienceFor, checkToken, GATEWAY_AUDIENCE, MAX_PARSED, parsedTokens } from './authenticate.js';
 
 const KID = 'a1b2c3d4e5f6a1b2c3d4e5f6';
 const SECRET = Buffer.alloc(32, 7);
@@ -209,4 +209,13 @@ test('a token read before is checked again on every call: its audience, its time
   const [h, p] = auth.slice('Ghost '.length).split('.');
   const forged = checkToken(`Ghost ${h}.${p}.${createHmac('sha256', other).update(`${h}.${p}`).digest('base64url')}`, '/admin/', NOW, OPTS);
   assert.equal(code(forged.ok && forged.verify(SECRET)), 'TOKEN_SIGNATURE');
+});
+
+test('the tokens kept read are bounded: the store of them is emptied when full', () => {
+  for (let i = 0; i <= MAX_PARSED; i++) {
+    const c = checkToken(`Ghost ${token(H, { ...P, jti: `bound-${i}` })}`, '/admin/', NOW, OPTS);
+    assert.equal(c.ok, true, 'each reads');
+    assert.ok(parsedTokens() <= MAX_PARSED, `at most ${MAX_PARSED} kept`);
+  }
+  assert.ok(parsedTokens() < MAX_PARSED, 'emptied once full');
 });
