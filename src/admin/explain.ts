@@ -5,6 +5,8 @@ import { INTEGRATION_ROLE, loadPermissions, upstreamReach } from '../catalog/per
 import { constraintFor, describeConstraint } from '../grants/constraints.js';
 import { describeEscalation, escalationOf } from '../grants/escalation.js';
 import { compileGrant } from '../grants/grant.js';
+import { subdirectorySlugs } from '../grants/relations.js';
+import { upstreamBasePath } from '../pipeline/forward/forward.js';
 import { authorize, type Decision, type RequestFacts } from '../pipeline/authorize/authorize.js';
 import { checkKeyChain, loadAncestors, normaliseIp } from '../pipeline/lifecycle/lifecycle.js';
 import { resolveRoute } from '../pipeline/resolve-route/resolve.js';
@@ -65,12 +67,14 @@ export async function explainRequest(
   if (q.record) facts = { ...facts, record: q.record };
   const grant = compileGrant(key.grant);
   const identity = { kind: config.upstream.kind, userId: q.upstreamUser };
-  let d: Decision = authorize({ grant, route, upstream, request: facts, identity });
+  // The tag slug a sub-directory Ghost rewrites, as the gateway passes it (main.ts).
+  const reservedSlugs = subdirectorySlugs(upstreamBasePath(config.upstream.url));
+  let d: Decision = authorize({ grant, route, upstream, request: facts, identity, reservedSlugs });
   // Facts the store holds are gathered as the gateway gathers them: the ledger, the webhook's relay row.
   for (let round = 0; round < 2 && d.allow === 'need' && (d.need.ownedIds || d.need.webhook !== undefined); round++) {
     if (d.need.ownedIds) facts = { ...facts, ownedIds: new Set(await store.ledger.ids(key.id, d.need.ownedIds)) };
     if (d.need.webhook !== undefined) facts = { ...facts, webhook: await relayFact(store, key.id, d.need.webhook) };
-    d = authorize({ grant, route, upstream, request: facts, identity });
+    d = authorize({ grant, route, upstream, request: facts, identity, reservedSlugs });
   }
   Object.assign(out, {
     route: `${route.method} ${route.path}`,

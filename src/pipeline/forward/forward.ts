@@ -65,6 +65,11 @@ export const UNCHANGED = Symbol('unchanged');
 /** Largest JSON answer the gateway reads whole to inspect it. */
 const MAX_INSPECTED_RESPONSE = 64 * 1024 * 1024;
 
+/** A Ghost installed under a sub-directory prefixes every path (core/boot.js mounts Ghost at `config.getSubdir()`). */
+export function upstreamBasePath(upstreamUrl: URL | string): string {
+  return new URL(upstreamUrl).pathname.replace(/\/+$/, '');
+}
+
 export class Forwarder {
   private readonly pool: Pool;
   private readonly host: string;
@@ -79,8 +84,7 @@ export class Forwarder {
     const url = new URL(upstreamUrl);
     this.host = url.host;
     this.proto = url.protocol.replace(':', '');
-    // A Ghost installed under a sub-directory prefixes every path (core/boot.js mounts Ghost at `config.getSubdir()`).
-    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.basePath = upstreamBasePath(url);
     this.pool = new Pool(url.origin, {
       connections,
       keepAliveTimeout: 10_000,
