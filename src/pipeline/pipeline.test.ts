@@ -547,4 +547,72 @@ describe('runPipeline', () => {
     await store.holders.release(other);
     assert.equal(refusal(await run(depsWith(), k, 'PUT', path, { tags: [{ name: 'x' }] })), 'forwarded', 'a dead process holds nothing');
   });
+
+  test('a key the decision refuses holds no lock, also while the gateway reads the record for it', async () => {
+    const drafts = await key({ version: 1, scopes: ['posts:*'], constraints: { posts: { status: ['draft'] } } });
+    const id = 'd'.repeat(24);
+    const before = await store.recordLocks.state(id, Date.now());
+    let heldDuringRead: boolean | undefined;
+    const deps = depsWith({
+      records: {
+        fetchRecord: async (path, authorization) => {
+          heldDuringRead = (await store.recordLocks.state(id, Date.now())).held;
+          return records.fetchRecord(path, authorization);
+        },
+      },
+    });
+    answers.set(`${PREFIX}posts/${id}/?include=tags,authors`, livePost({ id }));
+    const r = await held(deps, drafts, 'PUT', `posts/${id}/`, edit);
+    assert.equal(refusal(r), 'RECORD_OUTSIDE_GRANT');
+    assert.equal(heldDuringRead, false, 'nothing held while its decision read the post');
+    assert.deepEqual(await store.recordLocks.state(id, Date.now()), before, 'and nothing taken');
+  });
+
+  test('a write whose record another write changed after the gateway read it is refused, and decided afresh when retried', async () => {
+    const k = await key(confirmGrant);
+    const id = 'e'.repeat(24);
+    const other = await store.holders.register({ pid: 3, host: 'other', startedAt: Date.now() }, Date.now() + 600_000);
+    let racing = true;
+    const deps = depsWith({
+      records: {
+        fetchRecord: async (path, authorization) => {
+          const answer = await records.fetchRecord(path, authorization);
+          // Another process's write takes the post and is answered while this call's decision reads it.
+          if (racing) await store.recordLocks.release((await store.recordLocks.take(id, other, Date.now(), Date.now() + 60_000))!);
+          return answer;
+        },
+      },
+    });
+    const draftEdit = { posts: [{ title: 'A draft edit', updated_at: '2026-01-01T00:00:00.000Z' }] };
+    answers.set(`${PREFIX}posts/${id}/?include=tags,authors`, livePost({ id, status: 'draft' }));
+    const late = await held(deps, k, 'PUT', `posts/${id}/`, draftEdit);
+    assert.equal(refusal(late), 'RECORD_BUSY');
+    assert.match(!late.forward ? late.context : '', /changed .* after this one read it/);
+    assert.equal((await store.recordLocks.state(id, Date.now())).held, false, 'the refused call holds nothing');
+    racing = false;
+    assert.equal(refusal(await run(deps, k, 'PUT', `posts/${id}/`, draftEdit)), 'forwarded', 'read again, nothing changed since');
+  });
+
+  test('a lock lasts its life from when it is taken, not from when the request began: a slow body holds none while it arrives', async () => {
+    const k = await key({ version: 1, scopes: ['posts:*'], fields: { posts: { deny: ['authors'] } } });
+    const id = 'f'.repeat(24);
+    answers.set(`${PREFIX}posts/${id}/?include=tags,authors`, livePost({ id, status: 'draft' }));
+    const bytes = Buffer.from(JSON.stringify(edit));
+    const body = new Readable({ read() {} });
+    const req = Object.assign(body, {
+      method: 'PUT',
+      url: `${PREFIX}posts/${id}/`,
+      headers: { host: 'gw.local', authorization: token(k.id), 'content-type': 'application/json', 'content-length': String(bytes.length) },
+    }) as unknown as IncomingMessage;
+    const deciding = runPipeline(depsWith({ recordLockMs: 1000 }), req, Date.now(), '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal((await store.recordLocks.state(id, Date.now())).held, false, 'no lock while the body arrives');
+    await new Promise((r) => setTimeout(r, 600)); // past the lock's life, counted from the request's start
+    body.push(bytes);
+    body.push(null);
+    const r = await deciding;
+    assert.equal(refusal(r), 'forwarded');
+    assert.equal((await store.recordLocks.state(id, Date.now())).held, true, 'held for its whole life after the body came');
+    await store.recordLocks.release(r.forward ? r.lock! : '');
+  });
 });

@@ -144,11 +144,10 @@ export async function runPipeline(
   if (!auth.ok) return { ...auth.refusal, resolved };
   const { key, ancestors } = auth;
 
-  // 3. Authorize, holding the record's lock from before the decision reads it: released here on a refusal,
-  // by the server once Ghost has answered a forwarded call.
-  // A read changes nothing a decision reads: it takes no lock.
+  // 3. Authorize; a write to a record is forwarded holding the record's lock, released here on a refusal
+  // and by the server once Ghost has answered. A read changes nothing a decision reads: it takes no lock.
   if (method === 'GET') return decide(deps, req, resolved, fq.query, pathAndQuery, key, ancestors, nowMs, undefined);
-  const lock = recordLock(deps, nowMs);
+  const lock = recordLock(deps);
   let result: PipelineResult | undefined;
   try {
     result = await decide(deps, req, resolved, fq.query, pathAndQuery, key, ancestors, nowMs, lock);
@@ -159,33 +158,53 @@ export async function runPipeline(
 }
 
 /**
- * One write at a time per record (RecordLockStore), across every process on the store: a decision that
+ * One write at a time per record (RecordLockStore), across every process on the store. A decision that
  * reads a record (a constraint, a field rule, `confirm`) holds for the record as read only if no other
- * write through the gateway changes it before Ghost has done this one. Ghost's own `updated_at` check
- * does not cover a post's tags or posts_meta fields. Named by the record's id alone: Ghost's ids are
- * ObjectIds, unique across tables, and a post read as `post-or-page` is the same lock either way.
+ * write through the gateway changes it before Ghost has done this one; Ghost's own `updated_at` check
+ * does not cover a post's tags or posts_meta fields. So the record's lock count is read before the
+ * record (a write holding it now: refused, nothing read), and the lock is taken only once the decision
+ * allows the call, and only if no write took it since: a key the decision refuses never holds a lock,
+ * and a client sending its body slowly holds none while it does. Named by the record's id alone:
+ * Ghost's ids are ObjectIds, unique across tables, and a post read as `post-or-page` is the same lock.
  */
 interface RecordLock {
   readonly id: string | undefined;
-  /** Takes the lock on `record`, once per request: a refusal when another request holds it. */
+  /** Before the decision reads the record: a refusal while another write holds it; else what take() will require. */
+  check(record: string): Promise<Refusal | undefined>;
+  /** Once the decision allows the call: the lock, or a refusal when another write holds it or took it since check(). */
   take(record: string): Promise<Refusal | undefined>;
   release(): Promise<void>;
 }
 
-function recordLock(deps: PipelineDeps, nowMs: number): RecordLock {
+function recordLock(deps: PipelineDeps): RecordLock {
   let id: string | undefined;
+  let seen: number | undefined;
+  const busy = (context: string): Refusal => {
+    const r = refuse('RECORD_BUSY', context);
+    r.retryAfterS = 1;
+    return r;
+  };
   return {
     get id() {
       return id;
     },
+    async check(record) {
+      const state = await deps.store.recordLocks.state(record, Date.now());
+      if (state.held) return busy(`another call through the gateway is changing ${record}; nothing was read or forwarded`);
+      seen ??= state.taken;
+      return undefined;
+    },
     async take(record) {
-      if (id !== undefined) return undefined;
       if (deps.holder === undefined) return refuse('STORE_UNAVAILABLE', 'this process holds no lease on its store to lock the record with');
-      id = await deps.store.recordLocks.take(record, deps.holder, nowMs, nowMs + (deps.recordLockMs ?? RECORD_LOCK_MS));
+      // The lock's life runs from now, not from the request's start: its body may have taken long to arrive.
+      const at = Date.now();
+      id = await deps.store.recordLocks.take(record, deps.holder, at, at + (deps.recordLockMs ?? RECORD_LOCK_MS), seen);
       if (id !== undefined) return undefined;
-      const busy = refuse('RECORD_BUSY', `another call through the gateway is changing ${record}; nothing was forwarded`);
-      busy.retryAfterS = 1;
-      return busy;
+      return busy(
+        seen === undefined
+          ? `another call through the gateway is changing ${record}; nothing was forwarded`
+          : `another call through the gateway changed ${record} after this one read it; nothing was forwarded`,
+      );
     },
     async release() {
       if (id === undefined) return;
@@ -210,7 +229,7 @@ async function decide(
 ): Promise<PipelineResult> {
   const { route, target } = resolved;
   // The record a write acts on, which its lock is named by (a write reading another record names that one).
-  const written = lock && resolved.params.id;
+  let locked = lock && resolved.params.id;
   const upstreamAuthorization = `Ghost ${deps.upstream.current.token(audienceFor(target.version), nowMs)}`;
   let grant = grantOf(key);
   const upstream = deps.upstream.reach(route);
@@ -228,8 +247,8 @@ async function decide(
       identity: deps.upstream.current.info,
     });
     if (d.allow === true) {
-      // A write that read no record still takes its lock, so that no decision reading the record overlaps it.
-      const busy = lock && written !== undefined ? await lock.take(written) : undefined;
+      // Every write to a record takes its lock, also one that read none: no decision reading the record overlaps it.
+      const busy = lock && locked !== undefined ? await lock.take(locked) : undefined;
       if (busy) return { ...busy, resolved, key };
       // A call the grant's `confirm` holds (authorize() named the item): forwarded only with a person's approval.
       let approval: string | undefined;
@@ -290,9 +309,12 @@ async function decide(
       grant = pinned.grant;
       continue;
     }
-    // Locked before the record is read (the body, when this round reads it too, is read first: gather's order).
-    const busy = lock && d.need.record ? await lock.take(written ?? d.need.record.value) : undefined;
-    if (busy) return { ...busy, resolved, key };
+    // The record's lock count, read before the record itself.
+    if (lock && d.need.record) {
+      locked ??= d.need.record.value;
+      const busy = await lock.check(locked);
+      if (busy) return { ...busy, resolved, key };
+    }
     const gathered = await gather(deps, req, key, d.need, target.prefix, upstreamAuthorization, facts);
     if ('code' in gathered) return refuse(gathered.code, gathered.context, resolved, key);
     facts = gathered.facts;

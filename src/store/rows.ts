@@ -364,12 +364,18 @@ export const ADMIN_TOKEN_SQL = {
 export const KEY_UPDATE_SQL = 'UPDATE keys SET name = coalesce(?, name), limits_json = coalesce(?, limits_json) WHERE id = ?';
 
 /**
- * Record locks (RecordLockStore), the same table on both drivers: one row per locked record, taken
- * over only once it ran out or its holder's lease did. Arguments: record, lock id, holder, expiry, now, now.
+ * Record locks (RecordLockStore), the same table and statements on both drivers: one row per record a
+ * write through the gateway has named, kept (its `taken` count only grows); a lock is held while `id` is
+ * set, `expires_at` is ahead and its holder's lease runs. Take's arguments: record, lock id, holder,
+ * expiry, now, now, seen (or null); state's: now, now, record.
  */
 export const RECORD_LOCKS_MIGRATION = (int: 'INTEGER' | 'BIGINT') =>
-  `CREATE TABLE record_locks (record TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, holder TEXT NOT NULL, expires_at ${int} NOT NULL);`;
-export const TAKE_RECORD_LOCK_SQL = `INSERT INTO record_locks (record, id, holder, expires_at) VALUES (?, ?, ?, ?)
-   ON CONFLICT (record) DO UPDATE SET id = excluded.id, holder = excluded.holder, expires_at = excluded.expires_at
-   WHERE record_locks.expires_at <= ? OR record_locks.holder NOT IN (SELECT id FROM holders WHERE lease_until > ?)
+  `CREATE TABLE record_locks (record TEXT PRIMARY KEY, id TEXT UNIQUE, holder TEXT, expires_at ${int} NOT NULL, taken ${int} NOT NULL);`;
+const LOCK_HELD = (t: string) =>
+  `(${t}.id IS NOT NULL AND ${t}.expires_at > ? AND ${t}.holder IN (SELECT id FROM holders WHERE lease_until > ?))`;
+export const TAKE_RECORD_LOCK_SQL = `INSERT INTO record_locks (record, id, holder, expires_at, taken) VALUES (?, ?, ?, ?, 1)
+   ON CONFLICT (record) DO UPDATE SET id = excluded.id, holder = excluded.holder, expires_at = excluded.expires_at, taken = record_locks.taken + 1
+   WHERE NOT ${LOCK_HELD('record_locks')} AND COALESCE(?, record_locks.taken) = record_locks.taken
    RETURNING id`;
+export const RECORD_LOCK_STATE_SQL = `SELECT taken, CASE WHEN ${LOCK_HELD('l')} THEN 1 ELSE 0 END AS held FROM record_locks l WHERE record = ?`;
+export const RELEASE_RECORD_LOCK_SQL = 'UPDATE record_locks SET id = NULL, holder = NULL, expires_at = 0 WHERE id = ?';

@@ -239,26 +239,51 @@ export function storeContract(
     }
   });
 
-  test(`${name}: a record lock is held by one taker at a time, until released or run out`, async () => {
+  test(`${name}: a record lock is held by one taker at a time, until released or run out, and counts its takers`, async () => {
     const store = await open();
     try {
       const now = Date.now();
       const a = await store.holders.register({ pid: 1, host: 'h', startedAt: now }, now + 60_000);
       const b = await store.holders.register({ pid: 2, host: 'h', startedAt: now }, now + 60_000);
+      assert.deepEqual(await store.recordLocks.state('post-1', now), { taken: 0, held: false }, 'a record never written');
       const first = await store.recordLocks.take('post-1', a, now, now + 10_000);
       assert.ok(first, 'a free record is locked');
+      assert.deepEqual(await store.recordLocks.state('post-1', now), { taken: 1, held: true });
       assert.equal(await store.recordLocks.take('post-1', b, now, now + 10_000), undefined, 'another holder waits');
       assert.equal(await store.recordLocks.take('post-1', a, now, now + 10_000), undefined, 'so does another request of the same holder');
       assert.ok(await store.recordLocks.take('post-2', b, now, now + 10_000), 'another record is its own lock');
       await store.recordLocks.release(first);
+      assert.deepEqual(await store.recordLocks.state('post-1', now), { taken: 1, held: false }, 'released, the count stays');
       const second = await store.recordLocks.take('post-1', b, now, now + 10_000);
       assert.ok(second, 'released, the record is free');
       assert.notEqual(second, first);
       assert.equal(await store.recordLocks.take('post-1', a, now + 9_999, now + 20_000), undefined, 'held until its last instant');
+      assert.deepEqual(await store.recordLocks.state('post-1', now + 10_000), { taken: 2, held: false }, 'run out');
       const third = await store.recordLocks.take('post-1', a, now + 10_000, now + 20_000);
       assert.ok(third, 'a lock that ran out is taken over');
       await store.recordLocks.release(second);
       assert.equal(await store.recordLocks.take('post-1', b, now + 10_000, now + 20_000), undefined, 'the late release freed nothing');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: a lock taken with what state() said is refused once another write has taken it since`, async () => {
+    const store = await open();
+    try {
+      const now = Date.now();
+      const a = await store.holders.register({ pid: 1, host: 'h', startedAt: now }, now + 60_000);
+      const b = await store.holders.register({ pid: 2, host: 'h', startedAt: now }, now + 60_000);
+      const seen = (await store.recordLocks.state('page-1', now)).taken;
+      assert.equal(seen, 0);
+      assert.ok(await store.recordLocks.take('page-1', a, now, now + 10_000, seen), 'nothing taken since: taken');
+      const read = (await store.recordLocks.state('page-2', now)).taken;
+      const other = await store.recordLocks.take('page-2', b, now, now + 10_000);
+      await store.recordLocks.release(other!);
+      assert.equal(await store.recordLocks.take('page-2', a, now, now + 10_000, read), undefined, 'a write came and went since the read');
+      const fresh = (await store.recordLocks.state('page-2', now)).taken;
+      assert.equal(fresh, 1);
+      assert.ok(await store.recordLocks.take('page-2', a, now, now + 10_000, fresh), 'read again, taken');
     } finally {
       await store.close();
     }
@@ -273,15 +298,17 @@ export function storeContract(
       assert.ok(await store.recordLocks.take('tag-1', dying, now, now + 60_000), 'taken');
       assert.equal(await store.recordLocks.take('tag-1', live, now, now + 60_000), undefined);
       await store.holders.release(dying); // as after a crash, once its lease has run out
-      assert.ok(await store.recordLocks.take('tag-1', live, now, now + 60_000), 'a dead holder holds nothing');
+      assert.equal((await store.recordLocks.state('tag-1', now)).held, false, 'a dead holder holds nothing');
+      assert.ok(await store.recordLocks.take('tag-1', live, now, now + 60_000), 'taken over');
       const other = (await open2(store)) ?? store;
       try {
         const h2 = await other.holders.register({ pid: 3, host: 'h', startedAt: now }, now + 60_000);
         const takers = Array.from({ length: 20 }, (_, i) =>
-          (i % 2 ? other : store).recordLocks.take('member-1', i % 2 ? h2 : live, now, now + 60_000),
+          (i % 2 ? other : store).recordLocks.take('member-1', i % 2 ? h2 : live, now, now + 60_000, 0),
         );
         const won = (await Promise.all(takers)).filter((id) => id !== undefined);
         assert.equal(won.length, 1, 'exactly one of 20 concurrent takers holds the lock');
+        assert.deepEqual(await other.recordLocks.state('member-1', now), { taken: 1, held: true });
       } finally {
         if (other !== store) await other.close();
       }

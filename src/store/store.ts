@@ -157,15 +157,22 @@ export interface HolderStore {
 
 /**
  * Locks on Ghost records, one write at a time per record across every gateway
- * process on this store (`serve --workers`, replicas): a write to a record
- * holds its lock from before the gateway reads the record for its decision
- * until Ghost has answered (src/pipeline/record-lock.ts). A lock ends when it
- * is released, when its `until` passes, or when its holder's lease runs out
- * (a dead process's lock is free at once).
+ * process on this store (`serve --workers`, replicas), and a count of the
+ * writes that took each: a write is forwarded only while it holds its
+ * record's lock, taken once its decision allows it and released once Ghost
+ * has answered; a decision that read the record holds only if no write took
+ * the lock since (`seen`, src/pipeline/pipeline.ts). A lock ends when it is
+ * released, when its `until` passes, or when its holder's lease runs out (a
+ * dead process's lock is free at once).
  */
 export interface RecordLockStore {
-  /** Takes the lock named `record` for `holder` until `until`: the lock's id, or undefined while another holds it. */
-  take(record: string, holder: string, at: number, until: number): Promise<string | undefined>;
+  /** How many writes have taken the record's lock, and whether a live one holds it now. */
+  state(record: string, at: number): Promise<{ taken: number; held: boolean }>;
+  /**
+   * Takes the lock for `holder` until `until`, atomically, while no live write holds it and, when `seen`
+   * is given, no write has taken it since state() answered `taken: seen`: the lock's id, or undefined.
+   */
+  take(record: string, holder: string, at: number, until: number, seen?: number): Promise<string | undefined>;
   /** Ends a lock taken by take(); one that ran out and was taken by another is left to it. */
   release(lock: string): Promise<void>;
 }

@@ -24,12 +24,18 @@ describe('a write holds its record until Ghost answers (the lab’s real Ghost, 
   let direct: any;
   /** While set, every PUT waits for it before it goes on to Ghost. */
   let gate: Promise<void> | undefined;
+  /** While set, Ghost's answers to reads of this post wait for `until` before they reach the gateway. */
+  let late: { id: string; until: Promise<void> } | undefined;
   const created: string[] = [];
 
   before(async () => {
     s = await lab();
     direct = new GhostAdminAPI({ url: s.url, key: s.integration.adminKey, version: 'v6.0' });
-    proxy = await startCountingProxy(s.url, (method) => (method === 'PUT' ? gate : undefined));
+    proxy = await startCountingProxy(
+      s.url,
+      (method) => (method === 'PUT' ? gate : undefined),
+      (method, url) => (method === 'GET' && late && url.includes(late.id) ? late.until : undefined),
+    );
     gw = await startTestGateway({ upstreamUrl: proxy.url, upstreamKey: s.integration.adminKey });
   });
   after(async () => {
@@ -38,18 +44,23 @@ describe('a write holds its record until Ghost answers (the lab’s real Ghost, 
     await proxy?.close();
   });
 
-  test('an edit sent while an approved publish is with Ghost is refused before it reads the post; retried, it is held for a person', async () => {
-    const k = await gw.createKey(PRESETS['agent-editor']!.grant, 'agent editor (race)');
+  /** An agent-editor key's client, a draft, and its publish, held once and approved by a person. */
+  const approvedPublish = async (title: string) => {
+    const k = await gw.createKey(PRESETS['agent-editor']!.grant, `agent editor (${title})`);
     const api = new GhostAdminAPI({ url: gw.url, key: k.key, version: 'v6.0' });
-    const draft = await direct.posts.add({ title: 'Reviewed as a draft', status: 'draft' });
+    const draft = await direct.posts.add({ title, status: 'draft' });
     created.push(draft.id);
     // (The client deletes `id` from what it is given: each call gets a copy.)
     const publish = { id: draft.id, status: 'published', updated_at: draft.updated_at };
-    const held = await refusal(api.posts.edit({ ...publish }));
-    assert.equal(held.code, 'APPROVAL_PENDING');
+    assert.equal((await refusal(api.posts.edit({ ...publish }))).code, 'APPROVAL_PENDING');
     const pending = (await gw.gateway.store.approvals.list('pending')).filter((a) => a.keyId === k.id);
     assert.equal(pending.length, 1, 'one approval opened');
     await decideApproval({ store: gw.gateway.store }, pending[0]!.id, 'approved', Date.now());
+    return { api, draft, publish };
+  };
+
+  test('an edit sent while an approved publish is with Ghost is refused before it reads the post; retried, it is held for a person', async () => {
+    const { api, draft, publish } = await approvedPublish('Reviewed as a draft');
 
     let open!: () => void;
     gate = new Promise<void>((r) => (open = r));
@@ -72,6 +83,31 @@ describe('a write holds its record until Ghost answers (the lab’s real Ghost, 
     const retried = await refusal(api.posts.edit({ ...edit }));
     assert.equal(retried.code, 'APPROVAL_PENDING');
     assert.equal(puts(), 1, 'only the approved publish was forwarded');
+    const now = await direct.posts.read({ id: draft.id });
+    assert.deepEqual([now.status, now.og_title], ['published', null], 'the live post has no edit a person did not see');
+  });
+
+  test('an edit decided on the post as it was before an approved publish went through is refused, not forwarded', async () => {
+    const { api, draft, publish } = await approvedPublish('Read as a draft');
+
+    // The edit's decision reads the post while it is a draft; Ghost's answer reaches the gateway only
+    // after the approved publish has been forwarded and answered.
+    let deliver!: () => void;
+    late = { id: draft.id, until: new Promise<void>((r) => (deliver = r)) };
+    const read = proxy.seen.filter((x) => x.method === 'GET' && x.url.includes(draft.id)).length;
+    const reads = () => proxy.seen.filter((x) => x.method === 'GET' && x.url.includes(draft.id)).length - read;
+    const editing = refusal(api.posts.edit({ id: draft.id, og_title: 'Nobody reviewed this', updated_at: draft.updated_at }));
+    for (let i = 0; i < 200 && reads() === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(reads(), 1, 'the edit read the post (a draft then)');
+    late = undefined;
+    const live = await api.posts.edit({ ...publish });
+    assert.equal(live.status, 'published', 'the approved publish went through meanwhile');
+    deliver();
+    const stale = await editing;
+    assert.deepEqual([stale.name, stale.code], ['UpdateCollisionError', 'RECORD_BUSY']);
+    assert.match(stale.message + JSON.stringify(stale), /RECORD_BUSY|another call/);
+    const puts = proxy.seen.filter((x) => x.method === 'PUT' && x.url.includes(draft.id)).length;
+    assert.equal(puts, 1, 'only the publish reached Ghost');
     const now = await direct.posts.read({ id: draft.id });
     assert.deepEqual([now.status, now.og_title], ['published', null], 'the live post has no edit a person did not see');
   });

@@ -11,25 +11,36 @@ export interface CountingProxy {
   close(): Promise<void>;
 }
 
-/** `hold`: a call it names waits for the promise it returns before it goes on (a request kept in flight). */
+/**
+ * `hold`: a call it names waits for the promise it returns before it goes on to Ghost (a request kept in
+ * flight); `holdAnswer`: Ghost's answer to a call it names waits for its promise (an answer read as it
+ * was, delivered late).
+ */
 export async function startCountingProxy(
   target: string,
   hold: (method: string, url: string) => Promise<void> | undefined = () => undefined,
+  holdAnswer: (method: string, url: string) => Promise<void> | undefined = () => undefined,
 ): Promise<CountingProxy> {
   const t = new URL(target);
   const seen: { method: string; url: string }[] = [];
   const server: Server = createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '' });
     const held = hold(req.method ?? '', req.url ?? '');
-    if (held) void held.then(() => send(req, res));
-    else send(req, res);
+    // Asked as the call arrives, so that what the test says then holds, however late Ghost answers.
+    const late = holdAnswer(req.method ?? '', req.url ?? '');
+    if (held) void held.then(() => send(req, res, late));
+    else send(req, res, late);
   });
-  const send = (req: IncomingMessage, res: ServerResponse) => {
+  const send = (req: IncomingMessage, res: ServerResponse, late: Promise<void> | undefined) => {
     const up = request(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host } },
       (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
+        const answer = () => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+        };
+        if (late) void late.then(answer);
+        else answer();
       },
     );
     up.on('error', () => {

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { GrantSchema } from '../../grants/grant.js';
-import { KEY_UPDATE_SQL, keyFromRow, NEW_KEY_FIELDS, newKeyValues, TAKE_RECORD_LOCK_SQL, type KeyRow } from '../rows.js';
+import {
+  KEY_UPDATE_SQL,
+  keyFromRow,
+  NEW_KEY_FIELDS,
+  newKeyValues,
+  RECORD_LOCK_STATE_SQL,
+  RELEASE_RECORD_LOCK_SQL,
+  TAKE_RECORD_LOCK_SQL,
+  type KeyRow,
+} from '../rows.js';
 import { guardStore, type KeyStore, type NewKey, type Store } from '../store.js';
 import { KeyWatch } from './pg-key-watch.js';
 import { checkMigrations, migratePostgres } from './pg-migrations.js';
@@ -238,11 +247,16 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
       },
     },
     recordLocks: {
-      async take(record, holder, at, until) {
-        return (await q<{ id: string }>(numbered(TAKE_RECORD_LOCK_SQL), [record, randomUUID(), holder, until, at, at]))[0]?.id;
+      async state(record, at) {
+        const r = (await q<{ taken: string; held: number }>(numbered(RECORD_LOCK_STATE_SQL), [at, at, record]))[0];
+        return { taken: Number(r?.taken ?? 0), held: r?.held === 1 };
+      },
+      async take(record, holder, at, until, seen) {
+        const args = [record, randomUUID(), holder, until, at, at, seen ?? null];
+        return (await q<{ id: string }>(numbered(TAKE_RECORD_LOCK_SQL), args))[0]?.id;
       },
       async release(lock) {
-        await q('DELETE FROM record_locks WHERE id = $1', [lock]);
+        await q(numbered(RELEASE_RECORD_LOCK_SQL), [lock]);
       },
     },
     holders: {

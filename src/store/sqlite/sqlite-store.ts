@@ -5,7 +5,9 @@ import { GrantSchema } from '../../grants/grant.js';
 import {
   APPROVALS_CALL_MIGRATION,
   KEY_UPDATE_SQL,
+  RECORD_LOCK_STATE_SQL,
   RECORD_LOCKS_MIGRATION,
+  RELEASE_RECORD_LOCK_SQL,
   TAKE_RECORD_LOCK_SQL,
   keyFromRow as toRecord,
   NEW_KEY_FIELDS,
@@ -191,7 +193,8 @@ export function openSqliteStore(path: string): Store {
   // Holders without reservations and long dead are forgotten (a restart a day leaves no trail here).
   const forgetHolders = db.prepare('DELETE FROM holders WHERE lease_until < ? AND id NOT IN (SELECT holder FROM reservations)');
   const takeLock = db.prepare(TAKE_RECORD_LOCK_SQL).pluck();
-  const releaseLock = db.prepare('DELETE FROM record_locks WHERE id = ?');
+  const lockState = db.prepare(RECORD_LOCK_STATE_SQL);
+  const releaseLock = db.prepare(RELEASE_RECORD_LOCK_SQL);
   const listAnchors = db.prepare('SELECT chain, seq, hash, signature, updated_at FROM audit_anchors ORDER BY chain');
   const advanceAnchor = db.prepare(
     'INSERT INTO audit_anchors (chain, seq, hash, signature, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, signature = excluded.signature, updated_at = excluded.updated_at WHERE excluded.seq > audit_anchors.seq',
@@ -314,9 +317,12 @@ export function openSqliteStore(path: string): Store {
       },
     },
     recordLocks: {
-      async take(record, holder, at, until) {
-        const id = randomUUID();
-        return takeLock.get(record, id, holder, until, at, at) as string | undefined;
+      async state(record, at) {
+        const r = lockState.get(at, at, record) as { taken: number; held: number } | undefined;
+        return { taken: r?.taken ?? 0, held: r?.held === 1 };
+      },
+      async take(record, holder, at, until, seen) {
+        return takeLock.get(record, randomUUID(), holder, until, at, at, seen ?? null) as string | undefined;
       },
       async release(lock) {
         releaseLock.run(lock);
