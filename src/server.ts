@@ -388,7 +388,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     }
     if (result.forward && method === 'GET' && hasBody(req)) {
       if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
-      if (result.lock) await deps.store.recordLocks.release(result.lock);
+      if (result.lock) await deps.store.recordLocks.release(result.lock, false);
       result = {
         forward: false as const,
         code: 'HEADER_AMBIGUOUS' as const,
@@ -404,7 +404,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         : { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'the gateway runs without its webhook relay' };
       if (!hook.ok) {
         if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
-        if (result.lock) await deps.store.recordLocks.release(result.lock);
+        if (result.lock) await deps.store.recordLocks.release(result.lock, false);
         result = { forward: false as const, code: hook.code, context: hook.context, resolved: result.resolved, key: result.key };
       }
     }
@@ -425,11 +425,11 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     // Once only, whichever path comes first; a store failure here is logged and Ghost's answer still sent
     // (the write was done; a lock not released runs out).
     let settled = false;
-    const settle = async (hookStatus: number, use: 'succeeded' | 'failed' | 'unknown'): Promise<void> => {
+    const settle = async (hookStatus: number, use: 'succeeded' | 'failed' | 'unknown', forwarded = true): Promise<void> => {
       if (settled) return;
       settled = true;
       try {
-        if (result.lock) await deps.store.recordLocks.release(result.lock);
+        if (result.lock) await deps.store.recordLocks.release(result.lock, forwarded);
       } catch (err) {
         deps.log.error({ requestId, key: result.key?.id, err: { message: (err as Error).message } }, 'record lock not released');
       }
@@ -443,7 +443,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     // A write is forwarded only once its intent record is durable; if it cannot be written, nothing is forwarded.
     const mutating = method !== 'GET';
     const refuseUnforwarded = async (code: 'AUDIT_UNAVAILABLE' | 'KEY_USES_EXHAUSTED', context: string) => {
-      await settle(0, 'failed');
+      await settle(0, 'failed', false);
       sendError(res, gatewayError(code, context), requestId);
       req.resume();
       deps.events?.emit(entry({ kind: 'request', decision: 'deny', code, key: result.key, ...routeFacts }));

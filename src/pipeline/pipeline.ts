@@ -173,6 +173,7 @@ interface RecordLock {
   check(record: string): Promise<Refusal | undefined>;
   /** Once the decision allows the call: the lock, or a refusal when another write holds it or took it since check(). */
   take(record: string): Promise<Refusal | undefined>;
+  /** Gives back the lock of a call refused after its take (the server releases a forwarded call's). */
   release(): Promise<void>;
 }
 
@@ -210,7 +211,8 @@ function recordLock(deps: PipelineDeps): RecordLock {
       if (id === undefined) return;
       const held = id;
       id = undefined;
-      await deps.store.recordLocks.release(held);
+      // Released here only for a call refused after its take: never forwarded.
+      await deps.store.recordLocks.release(held, false);
     },
   };
 }
@@ -247,9 +249,6 @@ async function decide(
       identity: deps.upstream.current.info,
     });
     if (d.allow === true) {
-      // Every write to a record takes its lock, also one that read none: no decision reading the record overlaps it.
-      const busy = lock && locked !== undefined ? await lock.take(locked) : undefined;
-      if (busy) return { ...busy, resolved, key };
       // A call the grant's `confirm` holds (authorize() named the item): forwarded only with a person's approval.
       let approval: string | undefined;
       if (d.effects.confirm !== undefined) {
@@ -280,6 +279,14 @@ async function decide(
         key.maxUses === null || deps.holder === undefined ? undefined : await deps.store.keys.reserveUse(key.id, deps.holder, nowMs);
       if (key.maxUses !== null && reservation === undefined) {
         return refuse('KEY_USES_EXHAUSTED', `all ${key.maxUses} uses of this key are taken`, resolved, key);
+      }
+      // Every write to a record takes its lock, also one that read none (no decision reading the record may
+      // overlap it), and only once nothing but the approval's use can refuse it: a call held for approval or
+      // out of uses never holds one.
+      const busy = lock && locked !== undefined ? await lock.take(locked) : undefined;
+      if (busy) {
+        if (reservation !== undefined) await deps.store.keys.settleUse(reservation, 'failed', nowMs);
+        return { ...busy, resolved, key };
       }
       // The approval is spent now, atomically: of two retries of an approved call, one is forwarded.
       if (approval !== undefined && !(await deps.store.approvals.use(approval, nowMs))) {

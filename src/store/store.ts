@@ -173,8 +173,11 @@ export interface RecordLockStore {
    * is given, no write has taken it since state() answered `taken: seen`: the lock's id, or undefined.
    */
   take(record: string, holder: string, at: number, until: number, seen?: number): Promise<string | undefined>;
-  /** Ends a lock taken by take(); one that ran out and was taken by another is left to it. */
-  release(lock: string): Promise<void>;
+  /**
+   * Ends a lock taken by take(); one that ran out and was taken by another is left to it. A lock whose
+   * call was never forwarded (`forwarded: false`) gives its take back: it changed nothing a decision read.
+   */
+  release(lock: string, forwarded: boolean): Promise<void>;
 }
 
 /**
