@@ -388,7 +388,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
     }
     if (result.forward && method === 'GET' && hasBody(req)) {
       if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
-      if (result.lock) await deps.store.recordLocks.release(result.lock, false);
+      if (result.lock) await deps.store.recordLocks.release(result.lock, false, now());
       result = {
         forward: false as const,
         code: 'HEADER_AMBIGUOUS' as const,
@@ -404,7 +404,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
         : { ok: false, code: 'WEBHOOK_RELAY_UNAVAILABLE', context: 'the gateway runs without its webhook relay' };
       if (!hook.ok) {
         if (result.reservation) await deps.store.keys.settleUse(result.reservation, 'failed', now());
-        if (result.lock) await deps.store.recordLocks.release(result.lock, false);
+        if (result.lock) await deps.store.recordLocks.release(result.lock, false, now());
         result = { forward: false as const, code: hook.code, context: hook.context, resolved: result.resolved, key: result.key };
       }
     }
@@ -429,7 +429,7 @@ export function createGatewayServer(deps: GatewayServerDeps): Server {
       if (settled) return;
       settled = true;
       try {
-        if (result.lock) await deps.store.recordLocks.release(result.lock, forwarded);
+        if (result.lock) await deps.store.recordLocks.release(result.lock, forwarded, now());
       } catch (err) {
         deps.log.error({ requestId, key: result.key?.id, err: { message: (err as Error).message } }, 'record lock not released');
       }

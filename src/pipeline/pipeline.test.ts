@@ -167,7 +167,7 @@ describe('runPipeline', () => {
   /** A call whose forward Ghost has answered: its record lock released, as the server does once Ghost answers. */
   const run = async (deps: PipelineDeps, k: KeyRecord, method: string, path: string, body?: unknown) => {
     const r = await held(deps, k, method, path, body);
-    if (r.forward && r.lock) await store.recordLocks.release(r.lock, true);
+    if (r.forward && r.lock) await store.recordLocks.release(r.lock, true, Date.now());
     return r;
   };
   /** A call decided and not answered by Ghost yet: a forwarded write still holds its record's lock. */
@@ -528,7 +528,7 @@ describe('runPipeline', () => {
     assert.equal(refusal(await held(deps, plain, 'DELETE', `posts/${POST}/`)), 'RECORD_BUSY', 'a plain write waits too');
     assert.equal(refusal(await run(deps, plain, 'GET', `posts/${POST}/`)), 'forwarded', 'a read takes no lock');
     assert.equal(refusal(await run(deps, plain, 'PUT', `posts/${'0'.repeat(24)}/`, edit)), 'forwarded', 'another record is another lock');
-    await store.recordLocks.release(first.forward ? first.lock! : '', true);
+    await store.recordLocks.release(first.forward ? first.lock! : '', true, Date.now());
     const after = await run(deps, reader, 'PUT', `posts/${POST}/`, edit);
     assert.equal(refusal(after), 'APPROVAL_PENDING', 'once Ghost has answered, the record is read and decided on');
     assert.deepEqual(asked, [`${PREFIX}posts/${POST}/?include=tags,authors`]);
@@ -578,7 +578,8 @@ describe('runPipeline', () => {
         fetchRecord: async (path, authorization) => {
           const answer = await records.fetchRecord(path, authorization);
           // Another process's write takes the post and is answered while this call's decision reads it.
-          if (racing) await store.recordLocks.release((await store.recordLocks.take(id, other, Date.now(), Date.now() + 60_000))!, true);
+          if (racing)
+            await store.recordLocks.release((await store.recordLocks.take(id, other, Date.now(), Date.now() + 60_000))!, true, Date.now());
           return answer;
         },
       },
@@ -613,7 +614,7 @@ describe('runPipeline', () => {
     const r = await deciding;
     assert.equal(refusal(r), 'forwarded');
     assert.equal((await store.recordLocks.state(id, Date.now())).held, true, 'held for its whole life after the body came');
-    await store.recordLocks.release(r.forward ? r.lock! : '', true);
+    await store.recordLocks.release(r.forward ? r.lock! : '', true, Date.now());
   });
 
   test('a call held for approval, out of uses, or refused after its take leaves the record’s lock count as it was', async () => {
@@ -629,7 +630,7 @@ describe('runPipeline', () => {
     const use = await held(depsWith(), spent, 'PUT', `posts/${id}/`, edit);
     assert.equal(refusal(use), 'forwarded');
     await store.keys.settleUse(use.forward ? use.reservation! : '', 'succeeded', Date.now());
-    await store.recordLocks.release(use.forward ? use.lock! : '', true);
+    await store.recordLocks.release(use.forward ? use.lock! : '', true, Date.now());
     const after = await count();
     assert.deepEqual(after, { taken: before.taken + 1, held: false }, 'a forwarded write counts');
     assert.equal(refusal(await held(depsWith(), spent, 'PUT', `posts/${id}/`, edit)), 'KEY_USES_EXHAUSTED');

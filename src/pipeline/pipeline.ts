@@ -212,7 +212,7 @@ function recordLock(deps: PipelineDeps): RecordLock {
       const held = id;
       id = undefined;
       // Released here only for a call refused after its take: never forwarded.
-      await deps.store.recordLocks.release(held, false);
+      await deps.store.recordLocks.release(held, false, Date.now());
     },
   };
 }

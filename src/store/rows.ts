@@ -378,5 +378,9 @@ export const TAKE_RECORD_LOCK_SQL = `INSERT INTO record_locks (record, id, holde
    WHERE NOT ${LOCK_HELD('record_locks')} AND COALESCE(?, record_locks.taken) = record_locks.taken
    RETURNING id`;
 export const RECORD_LOCK_STATE_SQL = `SELECT taken, CASE WHEN ${LOCK_HELD('l')} THEN 1 ELSE 0 END AS held FROM record_locks l WHERE record = ?`;
-/** Arguments: 1 when the call was never forwarded (its take is given back), else 0; the lock id. */
-export const RELEASE_RECORD_LOCK_SQL = 'UPDATE record_locks SET id = NULL, holder = NULL, expires_at = 0, taken = taken - ? WHERE id = ?';
+/**
+ * Arguments: 1 when the call was never forwarded, else 0; now, now; the lock id. A take is given back only
+ * while its lock is still held (SET reads the row as it was).
+ */
+export const RELEASE_RECORD_LOCK_SQL = `UPDATE record_locks SET id = NULL, holder = NULL, expires_at = 0,
+   taken = taken - CASE WHEN ? = 1 AND ${LOCK_HELD('record_locks')} THEN 1 ELSE 0 END WHERE id = ?`;

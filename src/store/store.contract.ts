@@ -252,7 +252,7 @@ export function storeContract(
       assert.equal(await store.recordLocks.take('post-1', b, now, now + 10_000), undefined, 'another holder waits');
       assert.equal(await store.recordLocks.take('post-1', a, now, now + 10_000), undefined, 'so does another request of the same holder');
       assert.ok(await store.recordLocks.take('post-2', b, now, now + 10_000), 'another record is its own lock');
-      await store.recordLocks.release(first, true);
+      await store.recordLocks.release(first, true, Date.now());
       assert.deepEqual(await store.recordLocks.state('post-1', now), { taken: 1, held: false }, 'released, the count stays');
       const second = await store.recordLocks.take('post-1', b, now, now + 10_000);
       assert.ok(second, 'released, the record is free');
@@ -261,7 +261,7 @@ export function storeContract(
       assert.deepEqual(await store.recordLocks.state('post-1', now + 10_000), { taken: 2, held: false }, 'run out');
       const third = await store.recordLocks.take('post-1', a, now + 10_000, now + 20_000);
       assert.ok(third, 'a lock that ran out is taken over');
-      await store.recordLocks.release(second, true);
+      await store.recordLocks.release(second, true, Date.now());
       assert.equal(await store.recordLocks.take('post-1', b, now + 10_000, now + 20_000), undefined, 'the late release freed nothing');
     } finally {
       await store.close();
@@ -279,18 +279,27 @@ export function storeContract(
       assert.ok(await store.recordLocks.take('page-1', a, now, now + 10_000, seen), 'nothing taken since: taken');
       const read = (await store.recordLocks.state('page-2', now)).taken;
       const other = await store.recordLocks.take('page-2', b, now, now + 10_000);
-      await store.recordLocks.release(other!, true);
+      await store.recordLocks.release(other!, true, Date.now());
       assert.equal(await store.recordLocks.take('page-2', a, now, now + 10_000, read), undefined, 'a write came and went since the read');
       const fresh = (await store.recordLocks.state('page-2', now)).taken;
       assert.equal(fresh, 1);
       const refused = await store.recordLocks.take('page-3', b, now, now + 10_000);
-      await store.recordLocks.release(refused!, false);
+      await store.recordLocks.release(refused!, false, now);
       assert.deepEqual(
         await store.recordLocks.state('page-3', now),
         { taken: 0, held: false },
         'a call never forwarded gives its take back',
       );
       assert.ok(await store.recordLocks.take('page-3', a, now, now + 10_000, 0), 'so a read before it still holds');
+      // A give-back after the lock lapsed gives nothing back: others may have read the count it made.
+      const lapsing = await store.recordLocks.take('page-4', b, now, now + 1_000);
+      await store.recordLocks.release(lapsing!, false, now + 1_000);
+      assert.deepEqual(await store.recordLocks.state('page-4', now), { taken: 1, held: false }, 'ran out first: kept');
+      const dying = await store.holders.register({ pid: 9, host: 'h', startedAt: now }, now + 60_000);
+      const orphan = await store.recordLocks.take('page-5', dying, now, now + 10_000);
+      await store.holders.release(dying);
+      await store.recordLocks.release(orphan!, false, now);
+      assert.deepEqual(await store.recordLocks.state('page-5', now), { taken: 1, held: false }, 'its holder died first: kept');
       assert.ok(await store.recordLocks.take('page-2', a, now, now + 10_000, fresh), 'read again, taken');
     } finally {
       await store.close();

@@ -175,9 +175,10 @@ export interface RecordLockStore {
   take(record: string, holder: string, at: number, until: number, seen?: number): Promise<string | undefined>;
   /**
    * Ends a lock taken by take(); one that ran out and was taken by another is left to it. A lock whose
-   * call was never forwarded (`forwarded: false`) gives its take back: it changed nothing a decision read.
+   * call was never forwarded (`forwarded: false`) gives its take back, it changed nothing a decision read,
+   * but only while it is still held at `at`: once it has lapsed, others may have read the count it made.
    */
-  release(lock: string, forwarded: boolean): Promise<void>;
+  release(lock: string, forwarded: boolean, at: number): Promise<void>;
 }
 
 /**

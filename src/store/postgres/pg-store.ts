@@ -255,8 +255,8 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
         const args = [record, randomUUID(), holder, until, at, at, seen ?? null];
         return (await q<{ id: string }>(numbered(TAKE_RECORD_LOCK_SQL), args))[0]?.id;
       },
-      async release(lock, forwarded) {
-        await q(numbered(RELEASE_RECORD_LOCK_SQL), [forwarded ? 0 : 1, lock]);
+      async release(lock, forwarded, at) {
+        await q(numbered(RELEASE_RECORD_LOCK_SQL), [forwarded ? 0 : 1, at, at, lock]);
       },
     },
     holders: {

@@ -324,8 +324,8 @@ export function openSqliteStore(path: string): Store {
       async take(record, holder, at, until, seen) {
         return takeLock.get(record, randomUUID(), holder, until, at, at, seen ?? null) as string | undefined;
       },
-      async release(lock, forwarded) {
-        releaseLock.run(forwarded ? 0 : 1, lock);
+      async release(lock, forwarded, at) {
+        releaseLock.run(forwarded ? 0 : 1, at, at, lock);
       },
     },
     auditAnchors: {
