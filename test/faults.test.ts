@@ -42,7 +42,7 @@ describe('faults: the gateway fails closed with clear codes and recovers by itse
     before(async () => {
       ghost = await startFakeUpstream();
       gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
-      key = (await gw.createKey(['posts:add', 'posts:browse'])).key;
+      key = (await gw.createKey(['posts:add', 'posts:browse', 'posts:edit'])).key;
     });
     after(async () => {
       await gw.close();
@@ -59,6 +59,16 @@ describe('faults: the gateway fails closed with clear codes and recovers by itse
       const locker = new Database(gw.config.audit.path);
       locker.exec('BEGIN EXCLUSIVE');
       try {
+        // The first write, to a record, is refused after its lock was taken: released, and its take given back.
+        const id = '5f1a2b3c4d5e6f7a8b9c0d1e';
+        const edit = await request(`${gw.url}/ghost/api/admin/posts/${id}/`, {
+          method: 'PUT',
+          headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+          body: '{"posts":[{"title":"y","updated_at":"2026-01-01T00:00:00.000Z"}]}',
+        });
+        assert.equal(((await edit.body.json()) as Err).errors[0]!.code, 'AUDIT_UNAVAILABLE');
+        assert.deepEqual(await gw.gateway.store.recordLocks.state(id, Date.now()), { taken: 0, held: false });
+        assert.equal(ghost.requests.length, 0);
         const r = await post();
         assert.equal(r.statusCode, 503);
         assert.equal(((await r.body.json()) as Err).errors[0]!.code, 'AUDIT_UNAVAILABLE');
