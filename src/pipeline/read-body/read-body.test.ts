@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { contentEncodingRefusal, decodeJsonBody, hasBody, readJsonBody, uploadTypeRefusal } from './read-body.js';
+import { MAX_JSON_DEPTH } from './json-keys.js';
 
 // What body-parser would read differently is proven against Ghost's own body-parser in test/e2e/body-differential.test.ts.
 const POST = Buffer.from('{"posts":[{"title":"café ☃","status":"draft"}]}');
@@ -159,4 +160,19 @@ test('readJsonBody: a body of exactly the limit is read; a refusal of a request 
     4,
   );
   assert.equal('code' in gzBig && gzBig.code, 'BODY_ENCODING');
+});
+
+test('a body nested deeper than the gateway reads is refused; one at the limit is read', () => {
+  const nested = (depth: number) => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
+  const at = decodeJsonBody({ 'content-type': 'application/json' }, Buffer.from(nested(MAX_JSON_DEPTH)));
+  assert.equal(code(at), 'ok', `${MAX_JSON_DEPTH} levels`);
+  const arrays = `{"a":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`;
+  assert.equal(code(decodeJsonBody({ 'content-type': 'application/json' }, Buffer.from(arrays))), 'ok', 'arrays count alike');
+  for (const depth of [MAX_JSON_DEPTH + 1, 100_000]) {
+    const r = decodeJsonBody({ 'content-type': 'application/json' }, Buffer.from(nested(depth)));
+    assert.equal(code(r), 'BODY_INVALID', `${depth} levels`);
+    assert.match('code' in r ? r.context : '', /nests deeper than 64 levels/);
+  }
+  const wide = `{"posts":[${Array.from({ length: 200 }, () => '{"tags":[{"slug":"a"}]}').join(',')}]}`;
+  assert.equal(code(decodeJsonBody({ 'content-type': 'application/json' }, Buffer.from(wide))), 'ok', 'wide is not deep');
 });

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import contentType from 'content-type';
 import typeis from 'type-is';
 import type { ErrorCode } from '../../errors/errors.js';
-import { findKeyProblem } from './json-keys.js';
+import { findKeyProblem, MAX_JSON_DEPTH } from './json-keys.js';
 
 /**
  * Reads a request body the gateway must check, so that what it checks is
@@ -106,7 +106,11 @@ export function decodeJsonBody(headers: IncomingHttpHeaders, raw: Buffer): { jso
   if (problem)
     return refuse(
       'BODY_INVALID',
-      problem.kind === 'proto' ? 'the body has a "__proto__" key' : `the key "${problem.key.slice(0, 40)}" appears twice in one object`,
+      problem.kind === 'proto'
+        ? 'the body has a "__proto__" key'
+        : problem.kind === 'depth'
+          ? `the body nests deeper than ${MAX_JSON_DEPTH} levels`
+          : `the key "${problem.key.slice(0, 40)}" appears twice in one object`,
     );
   return { json };
 }
