@@ -71,4 +71,5 @@ test('names the key and the kind of problem', () => {
   assert.deepEqual(findKeyProblem('{"posts":[{"status":"draft","st\\u0061tus":"published"}]}'), { kind: 'duplicate', key: 'status' });
   assert.deepEqual(findKeyProblem('{"posts":[{"__proto__":{"status":"published"}}]}'), { kind: 'proto', key: '__proto__' });
   assert.equal(findKeyProblem('{"a":{"b":1},"b":{"a":2},"c":["a","a"],"d":"\\"a\\":1,\\"a\\":2"}'), undefined);
+  assert.equal(findKeyProblem('{"c":["a","b","b"],"d":[1,"x","x"]}'), undefined, 'strings in an array are values, not keys');
 });

@@ -10,7 +10,7 @@
  * the same key). Call only on text `JSON.parse` has accepted: the scanner
  * relies on it being well-formed.
  */
-export type KeyProblem = { readonly kind: 'duplicate' | 'proto' | 'depth'; readonly key: string };
+export type KeyProblem = { readonly kind: 'duplicate' | 'proto'; readonly key: string } | { readonly kind: 'depth' };
 
 /**
  * How deep a body the gateway reads may nest. Ghost's own bodies nest a few levels (`posts[0].tags[0]`;
@@ -52,7 +52,7 @@ export function findKeyProblem(text: string): KeyProblem | undefined {
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       // After the push the stack holds every level around this one: it is at depth stack.length + 1.
       if (top) stack.push(top);
-      if (stack.length >= MAX_JSON_DEPTH) return { kind: 'depth', key: '' };
+      if (stack.length >= MAX_JSON_DEPTH) return { kind: 'depth' };
       top = { keys: c === 0x7b ? new Set() : undefined, expectKey: c === 0x7b };
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       top = stack.pop();

@@ -106,10 +106,10 @@ export function decodeJsonBody(headers: IncomingHttpHeaders, raw: Buffer): { jso
   if (problem)
     return refuse(
       'BODY_INVALID',
-      problem.kind === 'proto'
-        ? 'the body has a "__proto__" key'
-        : problem.kind === 'depth'
-          ? `the body nests deeper than ${MAX_JSON_DEPTH} levels`
+      problem.kind === 'depth'
+        ? `the body nests deeper than ${MAX_JSON_DEPTH} levels`
+        : problem.kind === 'proto'
+          ? 'the body has a "__proto__" key'
           : `the key "${problem.key.slice(0, 40)}" appears twice in one object`,
     );
   return { json };
