@@ -200,14 +200,28 @@ export async function startGateway(
     const key = await upstreamKey(config, store, master);
     // This process's lease on its max-use reservations, renewed while it lives.
     holder = await store.holders.register({ pid: process.pid, host: hostname(), startedAt: Date.now() }, Date.now() + HOLDER_LEASE_MS);
-    const heldBy = holder;
+    let heldBy = holder;
     // Without Redis, a key's rate is split between the live replicas: the holders whose lease runs, counted every
     // second (one count query), so that a replica that starts is counted by the others within a second.
     let replicas = Math.max(1, await store.holders.live(Date.now()));
     const lease = setInterval(() => {
-      void store.holders.renew(heldBy, Date.now() + HOLDER_LEASE_MS).catch((err: unknown) => {
-        log.error({ err: { message: (err as Error).message } }, 'reservation lease not renewed');
-      });
+      const now = Date.now();
+      void store.holders
+        .renew(heldBy, now + HOLDER_LEASE_MS, now)
+        .then(async (renewed) => {
+          if (renewed) return;
+          // The lease ran out (the process stalled, or the store did not answer in time): others have resolved
+          // its reservations and record locks as a dead process's. It goes on under a new lease.
+          const lapsed = heldBy;
+          heldBy = await store.holders.register(
+            { pid: process.pid, host: hostname(), startedAt: Date.now() },
+            Date.now() + HOLDER_LEASE_MS,
+          );
+          log.warn({ lapsed, holder: heldBy }, 'the reservation lease had run out: a new one was taken');
+        })
+        .catch((err: unknown) => {
+          log.error({ err: { message: (err as Error).message } }, 'reservation lease not renewed');
+        });
     }, HOLDER_RENEW_MS);
     const count = setInterval(() => {
       void store.holders.live(Date.now()).then(
@@ -341,7 +355,10 @@ export async function startGateway(
       clockSkewS: config.auth.clockSkewSeconds,
       maxInspectedBody: 50 * 1024 * 1024,
       rateLimiter,
-      holder,
+      // The lease in force: a new one after a lapse (above).
+      get holder() {
+        return heldBy;
+      },
       // A record lock outlives the longest wait for Ghost's answer, so only a lost release ever runs it out.
       recordLockMs: config.upstream.timeoutMs + 60_000,
       // A Ghost under a sub-directory also rewrites a tag slug equal to its last segment: a body naming it reads two ways.
@@ -396,6 +413,10 @@ export async function startGateway(
     const adminListen = config.admin.listen;
     const server = createGatewayServer({
       ...pipelineDeps,
+      // (A spread copies a getter's value: the lease in force is read again.)
+      get holder() {
+        return heldBy;
+      },
       api: adminListen ? 'elsewhere' : api,
       forwarder,
       log,

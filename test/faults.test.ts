@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { runSoak } from '../src/bench/soak.js';
@@ -249,6 +250,46 @@ describe('a bug in the gateway', () => {
       assert.equal(body.errors[0]!.code, 'INTERNAL');
       assert.match(body.errors[0]!.context, new RegExp(body.errors[0]!.id.replace(/[^0-9a-f-]/g, '')));
       assert.equal(ghost.requests.length, 0);
+    } finally {
+      await gw.close();
+      await ghost.close();
+    }
+  });
+
+  test('a gateway whose lease ran out (a stall) takes a new one, and writes to records go through again', async () => {
+    const ghost = await startFakeUpstream();
+    const gw = await startTestGateway({ upstreamUrl: ghost.url, upstreamKey: UPSTREAM_KEY });
+    try {
+      const { key } = await gw.createKey(['posts:edit']);
+      const edit = () =>
+        request(`${gw.url}/ghost/api/admin/posts/5f1a2b3c4d5e6f7a8b9c0d1e/`, {
+          method: 'PUT',
+          headers: { authorization: authHeader(key), 'content-type': 'application/json' },
+          body: '{"posts":[{"title":"y","updated_at":"2026-01-01T00:00:00.000Z"}]}',
+        });
+      const first = await edit();
+      assert.equal(first.statusCode, 200);
+      await first.body.dump();
+      // As the other processes see a stalled one: every lease has run out.
+      const store = gw.config.store;
+      if (store.driver === 'postgres') {
+        const c = new pg.Client({ connectionString: store.url });
+        await c.connect();
+        await c.query('UPDATE holders SET lease_until = 0');
+        await c.end();
+      } else {
+        const db = new Database(store.path);
+        db.prepare('UPDATE holders SET lease_until = 0').run();
+        db.close();
+      }
+      assert.equal(await gw.gateway.store.holders.live(Date.now()), 0, 'no lease runs');
+      // Within one renewal (5 s) the gateway finds its lease gone and takes a new one.
+      await new Promise((r) => setTimeout(r, 5_500));
+      assert.equal(await gw.gateway.store.holders.live(Date.now()), 1, 'a new lease');
+      const again = await edit();
+      assert.equal(again.statusCode, 200, 'a write to a record takes its lock under the new lease');
+      await again.body.dump();
+      assert.equal(ghost.requests.filter((r) => r.method === 'PUT').length, 2);
     } finally {
       await gw.close();
       await ghost.close();

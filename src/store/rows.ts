@@ -366,14 +366,15 @@ export const KEY_UPDATE_SQL = 'UPDATE keys SET name = coalesce(?, name), limits_
 /**
  * Record locks (RecordLockStore), the same table and statements on both drivers: one row per record a
  * write through the gateway has named, kept (its `taken` count only grows); a lock is held while `id` is
- * set, `expires_at` is ahead and its holder's lease runs. Take's arguments: record, lock id, holder,
- * expiry, now, now, seen (or null); state's: now, now, record.
+ * set, `expires_at` is ahead and its holder's lease runs, and only a holder whose lease runs takes one.
+ * Take's arguments: record, lock id, expiry, holder, now, now, now, seen (or null); state's: now, now, record.
  */
 export const RECORD_LOCKS_MIGRATION = (int: 'INTEGER' | 'BIGINT') =>
   `CREATE TABLE record_locks (record TEXT PRIMARY KEY, id TEXT UNIQUE, holder TEXT, expires_at ${int} NOT NULL, taken ${int} NOT NULL);`;
 const LOCK_HELD = (t: string) =>
   `(${t}.id IS NOT NULL AND ${t}.expires_at > ? AND ${t}.holder IN (SELECT id FROM holders WHERE lease_until > ?))`;
-export const TAKE_RECORD_LOCK_SQL = `INSERT INTO record_locks (record, id, holder, expires_at, taken) VALUES (?, ?, ?, ?, 1)
+export const TAKE_RECORD_LOCK_SQL = `INSERT INTO record_locks (record, id, holder, expires_at, taken)
+   SELECT ?, ?, h.id, ?, 1 FROM holders h WHERE h.id = ? AND h.lease_until > ?
    ON CONFLICT (record) DO UPDATE SET id = excluded.id, holder = excluded.holder, expires_at = excluded.expires_at, taken = record_locks.taken + 1
    WHERE NOT ${LOCK_HELD('record_locks')} AND COALESCE(?, record_locks.taken) = record_locks.taken
    RETURNING id`;

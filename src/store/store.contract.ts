@@ -211,6 +211,32 @@ export function storeContract(
     }
   });
 
+  test(`${name}: a lease is renewed only while it runs; a holder whose lease ran out takes no record lock`, async () => {
+    const store = await open();
+    try {
+      const now = Date.now();
+      const a = await store.holders.register({ pid: 1, host: 'h', startedAt: now }, now + 15_000);
+      assert.equal(await store.holders.renew(a, now + 25_000, now + 10_000), true, 'running: renewed');
+      assert.equal(await store.holders.renew(a, now + 45_000, now + 30_000), false, 'ran out at 25 s: not renewed');
+      assert.equal(await store.holders.renew('no-such-holder', now + 45_000, now), false);
+      assert.equal(await store.recordLocks.take('post-9', a, now + 30_000, now + 90_000), undefined, 'a lapsed holder takes nothing');
+      // The review's sequence: a lock whose holder lapsed, then tried to renew and give its take back.
+      const b = await store.holders.register({ pid: 2, host: 'h', startedAt: now }, now + 600_000);
+      const stalled = await store.holders.register({ pid: 3, host: 'h', startedAt: now }, now + 15_000);
+      const r = await store.recordLocks.take('post-8', stalled, now, now + 120_000);
+      const read = await store.recordLocks.state('post-8', now + 16_000);
+      assert.deepEqual(read, { taken: 1, held: false }, 'lapsed with its holder');
+      assert.equal(await store.holders.renew(stalled, now + 31_000, now + 16_000), false, 'no revival');
+      await store.recordLocks.release(r!, false, now + 16_000);
+      const w = await store.recordLocks.take('post-8', b, now + 16_000, now + 136_000, read.taken);
+      assert.ok(w, 'a write that read after the lapse takes it');
+      await store.recordLocks.release(w, true, now + 16_000);
+      assert.equal(await store.recordLocks.take('post-8', b, now + 16_000, now + 136_000, read.taken), undefined, 'a stale read does not');
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: a dead holder's reservations: sent ones count as unknown uses, unsent ones are freed, and the dead holder cannot send after that`, async () => {
     const store = await open();
     try {

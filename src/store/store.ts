@@ -147,8 +147,12 @@ export interface HolderInfo {
 export interface HolderStore {
   /** Registers a live process; returns its holder id. */
   register(info: HolderInfo, leaseUntil: number): Promise<string>;
-  /** Extends the lease; false when the holder is unknown (its lease ran out and it was removed). */
-  renew(id: string, leaseUntil: number): Promise<boolean>;
+  /**
+   * Extends the lease while it still runs at `at`; false when it has run out (or the holder is unknown).
+   * A lease that ran out stays out: others have resolved its reservations and locks as a dead process's,
+   * so the process takes a new lease (register) to go on.
+   */
+  renew(id: string, leaseUntil: number, at: number): Promise<boolean>;
   /** Ends the lease now: the holder's reservations are resolved as a dead holder's. */
   release(id: string): Promise<void>;
   /** How many holders' leases run past `at`: the live gateway processes on this store (they split a key's rate, src/ratelimit/local.ts). */

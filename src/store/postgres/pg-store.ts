@@ -252,7 +252,7 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
         return { taken: Number(r?.taken ?? 0), held: r?.held === 1 };
       },
       async take(record, holder, at, until, seen) {
-        const args = [record, randomUUID(), holder, until, at, at, seen ?? null];
+        const args = [record, randomUUID(), until, holder, at, at, at, seen ?? null];
         return (await q<{ id: string }>(numbered(TAKE_RECORD_LOCK_SQL), args))[0]?.id;
       },
       async release(lock, forwarded, at) {
@@ -275,8 +275,12 @@ export async function openPostgresStore(url: string, o: PostgresStoreOptions = {
         ]);
         return id;
       },
-      async renew(id, leaseUntil) {
-        const r = await pool.query('UPDATE holders SET lease_until = GREATEST(lease_until, $1) WHERE id = $2', [leaseUntil, id]);
+      async renew(id, leaseUntil, at) {
+        const r = await pool.query('UPDATE holders SET lease_until = GREATEST(lease_until, $1) WHERE id = $2 AND lease_until > $3', [
+          leaseUntil,
+          id,
+          at,
+        ]);
         return r.rowCount === 1;
       },
       async release(id) {

@@ -187,7 +187,7 @@ export function openSqliteStore(path: string): Store {
   });
   const reservedLive = db.prepare(`SELECT count(*) FROM reservations WHERE key_id = ? AND NOT ${deadHolder}`).pluck();
   const registerHolder = db.prepare('INSERT INTO holders (id, pid, host, started_at, lease_until) VALUES (?, ?, ?, ?, ?)');
-  const renewHolder = db.prepare('UPDATE holders SET lease_until = max(lease_until, ?) WHERE id = ?');
+  const renewHolder = db.prepare('UPDATE holders SET lease_until = max(lease_until, ?) WHERE id = ? AND lease_until > ?');
   const releaseHolder = db.prepare('UPDATE holders SET lease_until = 0 WHERE id = ?');
   const liveHolders = db.prepare('SELECT count(*) FROM holders WHERE lease_until > ?').pluck();
   // Holders without reservations and long dead are forgotten (a restart a day leaves no trail here).
@@ -306,8 +306,8 @@ export function openSqliteStore(path: string): Store {
         registerHolder.run(id, info.pid, info.host, info.startedAt, leaseUntil);
         return id;
       },
-      async renew(id, leaseUntil) {
-        return renewHolder.run(leaseUntil, id).changes === 1;
+      async renew(id, leaseUntil, at) {
+        return renewHolder.run(leaseUntil, id, at).changes === 1;
       },
       async release(id) {
         releaseHolder.run(id);
@@ -322,7 +322,7 @@ export function openSqliteStore(path: string): Store {
         return { taken: r?.taken ?? 0, held: r?.held === 1 };
       },
       async take(record, holder, at, until, seen) {
-        return takeLock.get(record, randomUUID(), holder, until, at, at, seen ?? null) as string | undefined;
+        return takeLock.get(record, randomUUID(), until, holder, at, at, at, seen ?? null) as string | undefined;
       },
       async release(lock, forwarded, at) {
         releaseLock.run(forwarded ? 0 : 1, at, at, lock);
