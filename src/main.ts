@@ -199,7 +199,9 @@ export async function startGateway(
     }
     const key = await upstreamKey(config, store, master);
     // This process's lease on its max-use reservations, renewed while it lives.
-    holder = await store.holders.register({ pid: process.pid, host: hostname(), startedAt: Date.now() }, Date.now() + HOLDER_LEASE_MS);
+    const takeLease = () =>
+      store.holders.register({ pid: process.pid, host: hostname(), startedAt: Date.now() }, Date.now() + HOLDER_LEASE_MS);
+    holder = await takeLease();
     let heldBy = holder;
     // Without Redis, a key's rate is split between the live replicas: the holders whose lease runs, counted every
     // second (one count query), so that a replica that starts is counted by the others within a second.
@@ -213,10 +215,7 @@ export async function startGateway(
           // The lease ran out (the process stalled, or the store did not answer in time): others have resolved
           // its reservations and record locks as a dead process's. It goes on under a new lease.
           const lapsed = heldBy;
-          heldBy = await store.holders.register(
-            { pid: process.pid, host: hostname(), startedAt: Date.now() },
-            Date.now() + HOLDER_LEASE_MS,
-          );
+          heldBy = await takeLease();
           log.warn({ lapsed, holder: heldBy }, 'the reservation lease had run out: a new one was taken');
         })
         .catch((err: unknown) => {
