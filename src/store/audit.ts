@@ -77,6 +77,12 @@ export interface AuditQuery {
   readonly newest?: boolean;
 }
 
+/** A place in a chain: a row's sequence number and hash (the chain's genesis: 0 and the genesis hash). */
+export interface ChainPosition {
+  readonly seq: number;
+  readonly hash: string;
+}
+
 export interface SignedHead {
   readonly chain: string;
   readonly seq: number;
@@ -92,8 +98,15 @@ export interface SignedHead {
 export interface AuditStore {
   /** The file's identity, drawn when the file is created: a replaced file has another. */
   readonly fileId: string;
-  /** One batch and the chain's new signed head, in one transaction: all or nothing. */
+  /** Rows already chained and the chain's new signed head, in one transaction: all or nothing. */
   append(chain: string, rows: readonly AuditRow[], head: SignedHead): Promise<void>;
+  /**
+   * The audit writer's batch: entries as `entryText` gave them, chained (audit-chain.ts) after the
+   * chain's committed head `from` with `key`, written with the chain's new signed head in one
+   * transaction, all or nothing; resolves with that head. An adapter chains where it writes (the
+   * SQLite file's writer thread) or on the caller's thread (`chainedRows`, then `append`).
+   */
+  appendEntries(chain: string, from: ChainPosition, texts: readonly string[], key: Buffer): Promise<SignedHead>;
   head(chain: string): Promise<SignedHead | undefined>;
   heads(): Promise<SignedHead[]>;
   /** Every chain the file knows (with rows, a head or a checkpoint). */

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteAudit } from '../../store/sqlite/sqlite-audit.js';
-import type { AuditRow, AuditStore, SignedHead } from '../../store/audit.js';
+import type { AuditStore, ChainPosition, SignedHead } from '../../store/audit.js';
 import { AuditLog } from './audit-log.js';
-import { verifyChain, type AuditEntry } from './record.js';
+import { chainedRows, entryText, genesis, signHead, verifyChain, type AuditEntry } from './record.js';
 
 /** The writer's behaviour when its file cannot be written, and after: no record of an answered request is lost. */
 const KEY = Buffer.alloc(32, 5);
@@ -105,10 +105,10 @@ test('a batch waits for the one being committed: intents arriving meanwhile shar
   // A network database: each commit takes a while, and the writer must not start another meanwhile.
   const slow = {
     ...file,
-    append: async (chain: string, rows: readonly AuditRow[], head: SignedHead) => {
-      appends.push(rows.length);
+    appendEntries: async (chain: string, from: ChainPosition, texts: readonly string[], key: Buffer) => {
+      appends.push(texts.length);
       await new Promise((r) => setTimeout(r, 30));
-      await file.append(chain, rows, head);
+      return file.appendEntries(chain, from, texts, key);
     },
   } as AuditStore;
   const heads: SignedHead[] = [];
@@ -142,9 +142,9 @@ test('ready() while a failing batch is in flight waits for it: a probe that succ
   let appends = 0;
   const file: AuditStore = {
     ...real,
-    append: () => {
+    appendEntries: () => {
       appends++;
-      return new Promise<void>((_, reject) =>
+      return new Promise<SignedHead>((_, reject) =>
         setTimeout(() => {
           reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
         }, 20),
@@ -173,12 +173,13 @@ test('a batch committed whose answer was lost (a writer thread or connection tha
   let lose = true;
   const file: AuditStore = {
     ...real,
-    append: async (chain, rows, head) => {
-      await real.append(chain, rows, head);
+    appendEntries: async (chain, from, texts, key) => {
+      const head = await real.appendEntries(chain, from, texts, key);
       if (lose) {
         lose = false;
         throw new Error('the audit writer thread exited (1)');
       }
+      return head;
     },
   };
   const log = await AuditLog.open(file, KEY, { flushMs: 10, maxBatch: 1000, chain: 'c' });
@@ -266,10 +267,10 @@ test('ready() while a batch that recovers the file is in flight: available once 
   let appends = 0;
   const file: AuditStore = {
     ...real,
-    append: async (chain, rows, head) => {
+    appendEntries: async (chain, from, texts, key) => {
       if (++appends === 1) throw new Error('database is locked');
       await sleep(30);
-      await real.append(chain, rows, head);
+      return real.appendEntries(chain, from, texts, key);
     },
   };
   const log = await AuditLog.open(file, KEY, { flushMs: 10, maxBatch: 1000, chain: 'c' });
@@ -291,7 +292,7 @@ test('the backlog bounds the records kept through an outage, those recorded whil
   const real = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'));
   const file: AuditStore = {
     ...real,
-    append: async () => {
+    appendEntries: async () => {
       await sleep(30);
       throw new Error('database is locked');
     },
@@ -316,7 +317,7 @@ test('a failed batch counts as written only when the file’s head is that batch
   let tried = false;
   const file: AuditStore = {
     ...real,
-    append: async () => {
+    appendEntries: async () => {
       tried = true;
       throw new Error('the audit writer thread exited (1)');
     },
@@ -333,13 +334,13 @@ test('a failed batch counts as written only when the file’s head is that batch
   }
 });
 
-test('records are chained as they come: after a batch that did not commit, the kept ones and those that came meanwhile follow the committed head, and the chain verifies', async () => {
+test('after a batch that did not commit, the kept records and those that came meanwhile are chained from the committed head, and the chain verifies', async () => {
   const real = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'));
   let fail = true;
   const file: AuditStore = {
     ...real,
-    append: async (chain, rows, head) => {
-      if (!fail) return real.append(chain, rows, head);
+    appendEntries: async (chain, from, texts, key) => {
+      if (!fail) return real.appendEntries(chain, from, texts, key);
       await sleep(30);
       throw new Error('database is locked');
     },
@@ -352,7 +353,7 @@ test('records are chained as they come: after a batch that did not commit, the k
     log.record(entry(3));
     const failing = log.flush();
     await sleep(5);
-    // Chained after the failing batch's rows while it is out.
+    // Recorded while the failing batch is out.
     log.record(entry(4));
     log.record(entry(5));
     await assert.rejects(refused);
@@ -378,6 +379,52 @@ test('records are chained as they come: after a batch that did not commit, the k
       heads.map((h) => [h.seq, h.hash]),
       [[5, rows.at(-1)!.hash]],
     );
+  } finally {
+    await log.close();
+    await real.close();
+  }
+});
+
+test('on the writer thread (the gateway’s): the rows it chains are the ones this thread’s format gives, they verify, and the anchored head is signed', async () => {
+  const real = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'), { writer: 'thread' });
+  const heads: SignedHead[] = [];
+  const log = await AuditLog.open(real, KEY, { flushMs: 60_000, maxBatch: 1000, chain: 'c' }, { anchor: (h) => heads.push(h) });
+  // Texts that JSON escapes (a newline, quotes, a backslash, a character beyond ASCII), a detail, and a null detail.
+  const entries: AuditEntry[] = [
+    entry(1),
+    { ...entry(2), keyName: 'line one\nline "two" \\ ✓', route: 'GET /posts/é' },
+    { ...entry(3), kind: 'intent', detail: JSON.stringify({ origin: 'https://a.example', note: 'x\ny' }) },
+    { ...entry(4), detail: null },
+  ];
+  try {
+    log.record(entries[0]!);
+    log.record(entries[1]!);
+    await log.intent(entries[2]!);
+    log.record(entries[3]!);
+    await log.flush();
+    const rows = await real.query({ chain: 'c' });
+    const expected = [
+      ...chainedRows(KEY, 'c', { seq: 0, hash: genesis(KEY, 'c') }, entries.slice(0, 3).map(entryText)).rows,
+      ...chainedRows(KEY, 'c', { seq: 3, hash: heads[0]!.hash }, [entryText(entries[3]!)]).rows,
+    ];
+    assert.deepEqual(
+      rows.map(({ pos: _, ...r }) => ({ ...r, detail: r.detail ?? null })),
+      expected.map((r) => ({ ...r, detail: r.detail ?? null })),
+      'each row as chainedRows gives it on this thread',
+    );
+    assert.deepEqual(
+      rows.map((r) => r.keyName),
+      entries.map((e) => e.keyName),
+    );
+    assert.deepEqual((await verifyChain(KEY, rows, undefined, 'c')).problems, []);
+    assert.deepEqual(
+      heads.map((h) => [h.seq, h.hash, h.signature === signHead(KEY, 'c', h.seq, h.hash)]),
+      [
+        [3, rows[2]!.hash, true],
+        [4, rows[3]!.hash, true],
+      ],
+    );
+    assert.deepEqual(await real.head('c'), heads[1], 'the file’s head is the one anchored');
   } finally {
     await log.close();
     await real.close();

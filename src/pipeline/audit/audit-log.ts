@@ -1,5 +1,5 @@
 import type { AuditStore, SignedHead } from '../../store/audit.js';
-import { chainHash, genesis, signHead, type AuditEntry, type AuditRow } from './record.js';
+import { chainedRows, entryText, genesis, signHead, type AuditEntry } from './record.js';
 
 export { signHead };
 
@@ -33,26 +33,25 @@ export interface AuditHooks {
 }
 
 /**
- * A record waiting for its batch, chained already (its row: sequence number and hash); an intent's `done`
- * settles when the batch is in the file (or is refused).
+ * A record waiting for its batch, as its entry text (`entryText`): a string holds nothing for the
+ * collector to trace while it waits. An intent's `done` settles when the batch is in the file (or is
+ * refused).
  */
 interface Pending {
-  row: AuditRow;
+  readonly text: string;
   readonly done?: { resolve: () => void; reject: (e: Error) => void };
 }
 
 export class AuditLog {
   private pending: Pending[] = [];
-  /** The head of what is committed. */
+  /**
+   * The head of what is committed. A batch is chained from it when it is written, by the audit file's
+   * adapter (`appendEntries`: the SQLite file's writer thread, off the event loop); records are not
+   * chained as they arrive: an HMAC per request on the event loop cost about a fifth of the full
+   * pipeline's throughput (docs/benchmarks.md).
+   */
   private seq = 0;
   private hash: string;
-  /**
-   * The head after the last pending record. Each record is chained (an HMAC) as it arrives, so a batch's
-   * commit does no hashing on the event loop but the head's signature: hashing a whole batch at once held
-   * the loop for milliseconds every `flushMs` under load (docs/benchmarks.md).
-   */
-  private tipSeq = 0;
-  private tipHash: string;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   /** The batches, one after the other: a chain's next batch starts from the head the last one committed. */
@@ -75,23 +74,6 @@ export class AuditLog {
   ) {
     this.chain = opts.chain;
     this.hash = genesis(key, opts.chain);
-    this.tipHash = this.hash;
-  }
-
-  /** The next row of the chain, after the last pending one. */
-  private chained(entry: AuditEntry): AuditRow {
-    const seq = ++this.tipSeq;
-    const prevHash = this.tipHash;
-    this.tipHash = chainHash(this.key, prevHash, seq, entry);
-    return { ...entry, chain: this.chain, seq, prevHash, hash: this.tipHash };
-  }
-
-  /** Chains every pending record again from the committed head (after a batch that did not commit). */
-  private rechain(): void {
-    this.tipSeq = this.seq;
-    this.tipHash = this.hash;
-    // A row is its entry and its place in the chain; the place is given anew (canonical() reads only the entry's fields).
-    for (const p of this.pending) p.row = this.chained(p.row);
   }
 
   /** A writer on a new chain; rejects when the file knows the chain already (a chain has one writer). */
@@ -134,7 +116,7 @@ export class AuditLog {
 
   /** A record written within `flushMs`. */
   record(entry: AuditEntry): void {
-    this.pending.push({ row: this.chained(entry) });
+    this.pending.push({ text: entryText(entry) });
     if (this.pending.length >= this.opts.maxBatch) this.flushSoon();
     else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
   }
@@ -142,7 +124,7 @@ export class AuditLog {
   /** An intent: resolves once it is durable; rejects when the audit cannot be written (fail closed). */
   intent(entry: AuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ row: this.chained(entry), done: { resolve, reject } });
+      this.pending.push({ text: entryText(entry), done: { resolve, reject } });
       this.flushSoon();
     });
   }
@@ -167,30 +149,32 @@ export class AuditLog {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    const rows = batch.map((p) => p.row);
-    const { seq, hash } = rows.at(-1)!;
-    const head: SignedHead = { chain: this.chain, seq, hash, signature: signHead(this.key, this.chain, seq, hash) };
+    const texts = batch.map((p) => p.text);
+    const from = { seq: this.seq, hash: this.hash };
+    let head: SignedHead;
     try {
-      await this.store.append(this.chain, rows, head);
+      head = await this.store.appendEntries(this.chain, from, texts, this.key);
     } catch (err) {
       // CASE: the batch was committed and only its answer was lost (a writer thread or a database connection
       // that died after the commit): the file's head is this batch's. Counted as written, or every later
       // batch would collide with its rows and the trail would stay unavailable until a restart.
       const stored = await this.store.head(this.chain).catch(() => undefined);
-      if (stored?.seq === head.seq && stored.hash === head.hash) {
-        this.settled(batch, rows.length, head);
-        return;
+      if (stored?.seq === from.seq + texts.length) {
+        const expected = chainedRows(this.key, this.chain, from, texts).head;
+        if (stored.hash === expected.hash) {
+          this.settled(batch, texts.length, expected);
+          return;
+        }
       }
       this.available = false;
       this.lastFailure = Date.now();
       for (const p of batch) p.done?.reject(err as Error);
-      // Keep the other records for the next batch (their requests were answered already).
+      // Keep the other records for the next batch (their requests were answered already); the next batch
+      // chains them, and those that came while this one was out, from the committed head.
       const kept = batch.filter((p) => !p.done);
       const room = Math.max(0, (this.opts.maxBacklog ?? 100_000) - this.pending.length);
       this.dropped += Math.max(0, kept.length - room);
       this.pending = [...kept.slice(0, room), ...this.pending];
-      // The records kept, and those that came while the batch was out, follow the committed head again.
-      this.rechain();
       // Once closed (the store is closed next), nothing is retried: the records still pending are counted as dropped.
       if (this.closed) {
         this.dropped += this.pending.length;
@@ -199,7 +183,7 @@ export class AuditLog {
       this.hooks.onError?.(err as Error);
       return;
     }
-    this.settled(batch, rows.length, head);
+    this.settled(batch, texts.length, head);
   }
 
   /** A batch is in the file: the chain moves on to its head, and its intents resolve. */

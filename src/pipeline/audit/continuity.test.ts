@@ -242,9 +242,8 @@ test('an acknowledgement that cannot be written to the audit file changes no anc
   // The file takes no record (full), though re-signing a head (no rows) would go through.
   const full: AuditStore = {
     ...s.file,
-    append: async (chain, rows, head) => {
-      if (rows.length > 0) throw new Error('database or disk is full');
-      await s.file.append(chain, rows, head);
+    appendEntries: async () => {
+      throw new Error('database or disk is full');
     },
   };
   const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;

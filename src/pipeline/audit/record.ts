@@ -7,35 +7,17 @@ import { createHmac } from 'node:crypto';
  * record's shape is the audit port's (src/store/audit.ts).
  */
 import type { AuditEntry, AuditRow, Checkpoint } from '../../store/audit.js';
+import { entryText, headSignature, textHash } from '../../store/audit-chain.js';
 
 export { AUDIT_DECISIONS } from '../../store/audit.js';
+export { AUDIT_WIDTH, chainedRows, entryText } from '../../store/audit-chain.js';
 export type { AuditDecision, AuditEntry, AuditKind, AuditRow, Checkpoint } from '../../store/audit.js';
 
 export const GENESIS = '0'.repeat(64);
-const FIELDS: (keyof AuditEntry)[] = [
-  'at',
-  'requestId',
-  'kind',
-  'keyId',
-  'keyName',
-  'clientIp',
-  'method',
-  'route',
-  'resource',
-  'action',
-  'decision',
-  'code',
-  'status',
-  'latencyMs',
-  'bytesIn',
-  'bytesOut',
-];
 
 /** The bytes a row's hash covers: its sequence number and every field, in a fixed order (`detail` only when present). */
 export function canonical(seq: number, e: AuditEntry): string {
-  const values: unknown[] = [seq, ...FIELDS.map((f) => e[f] ?? null)];
-  if (e.detail !== undefined && e.detail !== null) values.push(e.detail);
-  return JSON.stringify(values);
+  return `[${seq},${entryText(e).slice(1)}`;
 }
 
 /**
@@ -47,13 +29,11 @@ export function genesis(key: Buffer, chain: string): string {
 }
 
 export function signHead(key: Buffer, chain: string, seq: number, hash: string): string {
-  return createHmac('sha256', key)
-    .update(chain === '' ? `head\n${seq}\n${hash}` : `head\n${chain}\n${seq}\n${hash}`)
-    .digest('hex');
+  return headSignature(createHmac, key, chain, seq, hash);
 }
 
 export function chainHash(key: Buffer, prevHash: string, seq: number, e: AuditEntry): string {
-  return createHmac('sha256', key).update(prevHash).update('\n').update(canonical(seq, e)).digest('hex');
+  return textHash(createHmac, key, prevHash, seq, entryText(e));
 }
 
 export function signCheckpoint(key: Buffer, seq: number, hash: string, at: number, chain = ''): Checkpoint {

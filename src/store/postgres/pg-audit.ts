@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AUDIT_PAGE, type AuditRow, type AuditStore, type Checkpoint, type SignedHead } from '../audit.js';
+import { chainedRows } from '../audit-chain.js';
 import { AUDIT_FIELDS, auditFromRow, auditPages, auditValues, auditWhere, type AuditDbRow } from '../rows.js';
 import { checkMigrations } from './pg-migrations.js';
 import { inTransaction, numbered, openPool } from './pg-pool.js';
@@ -58,14 +59,21 @@ export async function openPostgresAudit(url: string, pool: pg.Pool = openPool(ur
   }
   const rows = async (sql: string, args: unknown[] = []) => ((await pool.query(sql, args)).rows as AuditDbRow[]).map(auditFromRow);
   const value = async <T>(sql: string, args: unknown[] = []) => (await pool.query(sql, args)).rows[0] as T | undefined;
+  async function append(chain: string, batch: readonly AuditRow[], head: SignedHead): Promise<void> {
+    const columns = SQL_TYPES.map((_, i) => batch.map((r) => auditValues(r)[i]));
+    await inTransaction(pool, async (c) => {
+      if (batch.length > 0) await c.query(INSERT, [chain, batch.map((r) => r.seq), ...columns]);
+      await c.query(UPSERT_HEAD, [chain, head.seq, head.hash, head.signature]);
+    });
+  }
   return {
     fileId,
-    async append(chain, batch: readonly AuditRow[], head: SignedHead) {
-      const columns = SQL_TYPES.map((_, i) => batch.map((r) => auditValues(r)[i]));
-      await inTransaction(pool, async (c) => {
-        if (batch.length > 0) await c.query(INSERT, [chain, batch.map((r) => r.seq), ...columns]);
-        await c.query(UPSERT_HEAD, [chain, head.seq, head.hash, head.signature]);
-      });
+    append,
+    // Chained on the caller's thread, at the batch: a network database's commit waits on the network, not the CPU.
+    async appendEntries(chain, from, texts, key) {
+      const { rows, head } = chainedRows(key, chain, from, texts);
+      await append(chain, rows, head);
+      return head;
     },
     head: (chain) => value<SignedHead>('SELECT chain, seq, hash, signature FROM audit_heads WHERE chain = $1', [chain]),
     heads: async () =>

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { openDatabase } from './open.js';
 import { threadWriter } from './sqlite-audit-writer.js';
+import { chainedRows } from '../audit-chain.js';
 import { AUDIT_PAGE, type AuditRow, type AuditStore, type Checkpoint, type SignedHead } from '../audit.js';
 import { AUDIT_FIELDS, auditFromRow as fromRow, auditPages, auditValues, auditWhere, type AuditDbRow as Row } from '../rows.js';
 
@@ -141,6 +142,12 @@ export function openSqliteAudit(path: string, opts: SqliteAuditOptions & { write
       const b = batchParams(chain, rows, head);
       if (thread) await thread.append(b);
       else inline(b);
+    },
+    appendEntries: async (chain, from, texts, key) => {
+      if (thread) return thread.appendEntries({ chain, from, texts: texts.join('\n'), key });
+      const { rows, head } = chainedRows(key, chain, from, texts);
+      inline(batchParams(chain, rows, head));
+      return head;
     },
     head: async (chain) => getHead.get(chain) as SignedHead | undefined,
     heads: async () => db.prepare('SELECT chain, seq, hash, signature FROM audit_heads ORDER BY chain').all() as SignedHead[],
