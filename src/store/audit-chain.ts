@@ -43,7 +43,10 @@ export const AUDIT_WIDTH = FIELDS.length + 1;
 /*
  * The chain's format, in three self-contained functions (each is given the HMAC constructor, and calls
  * only the others): the SQLite writer thread runs their very source (sqlite/sqlite-audit-writer.ts), so the
- * rows it chains and the rows `verifyChain` checks follow one definition.
+ * rows it chains and the rows `verifyChain` checks follow one definition. Keep them so: no import, no
+ * helper, nothing a compiler would lower into a helper (the thread would not have it).
+ * test/audit-writer-thread.test.ts checks the thread's rows against these functions run here; it is not
+ * among the mutation run's tests, since Stryker's instrumented source of these functions cannot run there.
  */
 
 /** A row's hash: an HMAC over the previous row's hash and the row's sequence number and entry text. */

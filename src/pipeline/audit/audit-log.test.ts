@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { openSqliteAudit } from '../../store/sqlite/sqlite-audit.js';
 import type { AuditStore, ChainPosition, SignedHead } from '../../store/audit.js';
 import { AuditLog } from './audit-log.js';
-import { chainedRows, entryText, genesis, signHead, verifyChain, type AuditEntry } from './record.js';
+import { verifyChain, type AuditEntry } from './record.js';
 
 /** The writer's behaviour when its file cannot be written, and after: no record of an answered request is lost. */
 const KEY = Buffer.alloc(32, 5);
@@ -379,52 +379,6 @@ test('after a batch that did not commit, the kept records and those that came me
       heads.map((h) => [h.seq, h.hash]),
       [[5, rows.at(-1)!.hash]],
     );
-  } finally {
-    await log.close();
-    await real.close();
-  }
-});
-
-test('on the writer thread (the gateway’s): the rows it chains are the ones this thread’s format gives, they verify, and the anchored head is signed', async () => {
-  const real = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'), { writer: 'thread' });
-  const heads: SignedHead[] = [];
-  const log = await AuditLog.open(real, KEY, { flushMs: 60_000, maxBatch: 1000, chain: 'c' }, { anchor: (h) => heads.push(h) });
-  // Texts that JSON escapes (a newline, quotes, a backslash, a character beyond ASCII), a detail, and a null detail.
-  const entries: AuditEntry[] = [
-    entry(1),
-    { ...entry(2), keyName: 'line one\nline "two" \\ ✓', route: 'GET /posts/é' },
-    { ...entry(3), kind: 'intent', detail: JSON.stringify({ origin: 'https://a.example', note: 'x\ny' }) },
-    { ...entry(4), detail: null },
-  ];
-  try {
-    log.record(entries[0]!);
-    log.record(entries[1]!);
-    await log.intent(entries[2]!);
-    log.record(entries[3]!);
-    await log.flush();
-    const rows = await real.query({ chain: 'c' });
-    const expected = [
-      ...chainedRows(KEY, 'c', { seq: 0, hash: genesis(KEY, 'c') }, entries.slice(0, 3).map(entryText)).rows,
-      ...chainedRows(KEY, 'c', { seq: 3, hash: heads[0]!.hash }, [entryText(entries[3]!)]).rows,
-    ];
-    assert.deepEqual(
-      rows.map(({ pos: _, ...r }) => ({ ...r, detail: r.detail ?? null })),
-      expected.map((r) => ({ ...r, detail: r.detail ?? null })),
-      'each row as chainedRows gives it on this thread',
-    );
-    assert.deepEqual(
-      rows.map((r) => r.keyName),
-      entries.map((e) => e.keyName),
-    );
-    assert.deepEqual((await verifyChain(KEY, rows, undefined, 'c')).problems, []);
-    assert.deepEqual(
-      heads.map((h) => [h.seq, h.hash, h.signature === signHead(KEY, 'c', h.seq, h.hash)]),
-      [
-        [3, rows[2]!.hash, true],
-        [4, rows[3]!.hash, true],
-      ],
-    );
-    assert.deepEqual(await real.head('c'), heads[1], 'the file’s head is the one anchored');
   } finally {
     await log.close();
     await real.close();

@@ -66,7 +66,8 @@ const commit = db.transaction((b) => {
   setHead.run(...b.head);
 });
 const commitEntries = db.transaction((b) => {
-  const head = chainTexts(createHmac, b.key, b.chain, b.from, b.texts.split('\\n'), w.width, (values, seq, prevHash, hash) => {
+  const texts = b.texts === '' ? [] : b.texts.split('\\n');
+  const head = chainTexts(createHmac, b.key, b.chain, b.from, texts, w.width, (values, seq, prevHash, hash) => {
     insert.run(b.chain, seq, ...values, prevHash, hash);
   });
   setHead.run(head.chain, head.seq, head.hash, head.signature);
