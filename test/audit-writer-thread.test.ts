@@ -7,6 +7,7 @@ import { openSqliteAudit } from '../src/store/sqlite/sqlite-audit.js';
 import type { SignedHead } from '../src/store/audit.js';
 import { AuditLog } from '../src/pipeline/audit/audit-log.js';
 import { chainedRows, entryText, genesis, signHead, verifyChain, type AuditEntry } from '../src/pipeline/audit/record.js';
+import { testEntry as entry } from '../src/pipeline/audit/entry.test.support.js';
 
 /**
  * The gateway's audit writer on the SQLite file's writer thread, which chains each batch by running the
@@ -15,24 +16,6 @@ import { chainedRows, entryText, genesis, signHead, verifyChain, type AuditEntry
  * could not run (scripts/stryker.config.mjs runs src/**\/*.test.ts).
  */
 const KEY = Buffer.alloc(32, 5);
-const entry = (i: number): AuditEntry => ({
-  at: i,
-  requestId: `r${i}`,
-  kind: 'request',
-  keyId: null,
-  keyName: null,
-  clientIp: null,
-  method: 'GET',
-  route: 'GET /posts',
-  resource: null,
-  action: null,
-  decision: 'allow',
-  code: null,
-  status: 200,
-  latencyMs: 1,
-  bytesIn: null,
-  bytesOut: 1,
-});
 
 test('on the writer thread (the gateway’s): the rows it chains are the ones this thread’s format gives, they verify, and the anchored head is signed', async () => {
   const real = openSqliteAudit(join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db'), { writer: 'thread' });

@@ -7,28 +7,11 @@ import Database from 'better-sqlite3';
 import { openSqliteAudit } from '../../store/sqlite/sqlite-audit.js';
 import type { AuditStore, ChainPosition, SignedHead } from '../../store/audit.js';
 import { AuditLog } from './audit-log.js';
-import { verifyChain, type AuditEntry } from './record.js';
+import { verifyChain } from './record.js';
+import { testEntry as entry } from './entry.test.support.js';
 
 /** The writer's behaviour when its file cannot be written, and after: no record of an answered request is lost. */
 const KEY = Buffer.alloc(32, 5);
-const entry = (i: number): AuditEntry => ({
-  at: i,
-  requestId: `r${i}`,
-  kind: 'request',
-  keyId: null,
-  keyName: null,
-  clientIp: null,
-  method: 'GET',
-  route: 'GET /posts',
-  resource: null,
-  action: null,
-  decision: 'allow',
-  code: null,
-  status: 200,
-  latencyMs: 1,
-  bytesIn: null,
-  bytesOut: 1,
-});
 
 test('while the file is locked: intents fail, other records are kept (up to the backlog), ready() retries once per flushMs; after: all kept records are written, in order', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'ghostgate-auditlog-')), 'a.db');
