@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  AUDIT_WIDTH,
+  chainedRows,
   chainHash,
   checkpointValid,
+  entryText,
   genesis,
   GENESIS,
   signCheckpoint,
@@ -150,4 +153,23 @@ test('a chain with a problem in every row: verification stops after the first fi
   const v = await verifyChain(KEY, rows, undefined);
   assert.equal(v.ok, false);
   assert.ok(v.problems.length <= 60 && v.rows < 500, `${v.problems.length} problems after ${v.rows} rows`);
+});
+
+test('a batch chained from its entry texts: each row is its entry and its place, hashed as chainHash hashes it, and the head is signed', () => {
+  const from = { seq: 4, hash: genesis(KEY, 'c') };
+  const entries: AuditEntry[] = [entry(5), { ...entry(6), detail: '{"reason":"x"}' }, { ...entry(7), detail: null }];
+  const { rows, head } = chainedRows(KEY, 'c', from, entries.map(entryText));
+  let prevHash = from.hash;
+  const expected = entries.map((e, i) => {
+    const seq = from.seq + 1 + i;
+    const hash = chainHash(KEY, prevHash, seq, e);
+    const { detail, ...rest } = e;
+    // Read back as written: `detail` only when present (a null detail is no detail).
+    const row: AuditRow = { ...rest, ...(detail !== null && detail !== undefined ? { detail } : {}), chain: 'c', seq, prevHash, hash };
+    prevHash = hash;
+    return row;
+  });
+  assert.deepEqual(rows, expected);
+  assert.deepEqual(head, { chain: 'c', seq: 7, hash: expected[2]!.hash, signature: signHead(KEY, 'c', 7, expected[2]!.hash) });
+  assert.equal(AUDIT_WIDTH, 17, 'every field and detail: the columns a row binds before its place in the chain');
 });
