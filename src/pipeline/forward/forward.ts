@@ -108,7 +108,8 @@ export class Forwarder {
         abort.abort();
       }
     };
-    res.once('close', onClose);
+    // Only an upload can be cut: a bodiless request gets no listener (it would do nothing).
+    if (abort) res.once('close', onClose);
     let responseStarted = false;
     let status: number | null = null;
     // Where Ghost's answer goes: the client, or nowhere once the client has gone.
@@ -195,7 +196,7 @@ export class Forwarder {
       const sent = status !== null || (!uploadCut && c.sent);
       return { ok: false, code: c.code, context: c.context, responseStarted, status, sent };
     } finally {
-      res.off('close', onClose);
+      if (abort) res.off('close', onClose);
     }
   }
 
