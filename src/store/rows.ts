@@ -1,5 +1,6 @@
 import { GrantSchema } from '../grants/grant.js';
 import { AUDIT_PAGE, type AuditDecision, type AuditQuery, type AuditRow } from './audit.js';
+import { FIELDS } from './audit-chain.js';
 import type { DeliveryEntry } from './deliveries.js';
 import type {
   AdminScope,
@@ -96,28 +97,8 @@ export const relayFromRow = (r: RelayRow): RelayRecord => ({
 export const AUDIT_FIELDS =
   'at, request_id, kind, key_id, key_name, client_ip, method, route, resource, action, decision, code, status, latency_ms, bytes_in, bytes_out, detail, prev_hash, hash';
 
-/** A row's values in AUDIT_FIELDS order. */
-export const auditValues = (r: AuditRow): unknown[] => [
-  r.at,
-  r.requestId,
-  r.kind,
-  r.keyId,
-  r.keyName,
-  r.clientIp,
-  r.method,
-  r.route,
-  r.resource,
-  r.action,
-  r.decision,
-  r.code,
-  r.status,
-  r.latencyMs,
-  r.bytesIn,
-  r.bytesOut,
-  r.detail ?? null,
-  r.prevHash,
-  r.hash,
-];
+/** A row's values in AUDIT_FIELDS order: the chain's fields (audit-chain.ts), `detail`, then its place in the chain. */
+export const auditValues = (r: AuditRow): unknown[] => [...FIELDS.map((f) => r[f]), r.detail ?? null, r.prevHash, r.hash];
 
 export interface AuditDbRow {
   pos: number;

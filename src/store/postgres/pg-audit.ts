@@ -60,7 +60,8 @@ export async function openPostgresAudit(url: string, pool: pg.Pool = openPool(ur
   const rows = async (sql: string, args: unknown[] = []) => ((await pool.query(sql, args)).rows as AuditDbRow[]).map(auditFromRow);
   const value = async <T>(sql: string, args: unknown[] = []) => (await pool.query(sql, args)).rows[0] as T | undefined;
   async function append(chain: string, batch: readonly AuditRow[], head: SignedHead): Promise<void> {
-    const columns = SQL_TYPES.map((_, i) => batch.map((r) => auditValues(r)[i]));
+    const values = batch.map(auditValues);
+    const columns = SQL_TYPES.map((_, i) => values.map((v) => v[i]));
     await inTransaction(pool, async (c) => {
       if (batch.length > 0) await c.query(INSERT, [chain, batch.map((r) => r.seq), ...columns]);
       await c.query(UPSERT_HEAD, [chain, head.seq, head.hash, head.signature]);
