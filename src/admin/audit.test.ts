@@ -11,30 +11,14 @@ import type { SignedHead } from '../store/audit.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { acknowledgeAudit, advise, csvField, pruneAudit, queryAudit, verifyAudit } from './audit.js';
 import { AdminError } from './errors.js';
+import { testEntry } from '../pipeline/audit/entry.test.support.js';
 
 /** The audit services on real files: what `ghostgate audit …` and `advise` print, and the management API will answer. */
 const KEY = Buffer.alloc(32, 7);
 const K1 = 'a1'.repeat(12);
 const T0 = Date.parse('2026-11-01T00:00:00Z');
-const entry = (i: number, over: Partial<AuditEntry> = {}): AuditEntry => ({
-  at: T0 + i * 1000,
-  requestId: `r${i}`,
-  kind: 'request',
-  keyId: K1,
-  keyName: 'k',
-  clientIp: null,
-  method: 'GET',
-  route: 'GET /posts',
-  resource: 'posts',
-  action: 'browse',
-  decision: 'allow',
-  code: null,
-  status: 200,
-  latencyMs: 1,
-  bytesIn: null,
-  bytesOut: 1,
-  ...over,
-});
+const entry = (i: number, over: Partial<AuditEntry> = {}): AuditEntry =>
+  testEntry(i, { at: T0 + i * 1000, keyId: K1, keyName: 'k', resource: 'posts', action: 'browse', ...over });
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'ghostgate-admin-audit-'));

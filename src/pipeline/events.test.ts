@@ -1,25 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestEvents, type RequestEvent } from './events.js';
+import { testEntry } from './audit/entry.test.support.js';
 
-const event = (requestId: string): RequestEvent => ({
-  at: 1,
-  requestId,
-  kind: 'request',
-  keyId: null,
-  keyName: null,
-  clientIp: null,
-  method: 'GET',
-  route: 'GET /posts',
-  resource: 'posts',
-  action: 'browse',
-  decision: 'allow',
-  code: null,
-  status: 200,
-  latencyMs: 1,
-  bytesIn: null,
-  bytesOut: 2,
-});
+const event = (requestId: string): RequestEvent => testEntry(1, { requestId, resource: 'posts', action: 'browse', bytesOut: 2 });
 
 test('every listener hears every event in order; one that throws stops none of the others; unsubscribed hears nothing', () => {
   const errors: string[] = [];

@@ -11,30 +11,14 @@ import { AuditLog } from './audit-log.js';
 import { AUDIT_FILE_SETTING, checkContinuity } from './continuity.js';
 import { signCheckpoint, signHead, type AuditEntry } from './record.js';
 import { acknowledgeDiscontinuity, verifyTrail } from './trail.js';
+import { testEntry } from './entry.test.support.js';
 
 /**
  * The audit file against the key store's anchors, in process: each kind of
  * discontinuity, the acknowledgement, and verification of every chain.
  */
 const KEY = Buffer.alloc(32, 3);
-const entry = (i: number): AuditEntry => ({
-  at: 1_800_000_000_000 + i,
-  requestId: `r${i}`,
-  kind: 'request',
-  keyId: null,
-  keyName: null,
-  clientIp: null,
-  method: 'GET',
-  route: 'GET /posts',
-  resource: 'posts',
-  action: 'browse',
-  decision: 'allow',
-  code: null,
-  status: 200,
-  latencyMs: 1,
-  bytesIn: null,
-  bytesOut: 1,
-});
+const entry = (i: number): AuditEntry => testEntry(i, { at: 1_800_000_000_000 + i, resource: 'posts', action: 'browse' });
 
 async function setup(): Promise<{
   store: Store;

@@ -1,7 +1,7 @@
 import type { AuditEntry } from './record.js';
 
-/** A request record for the audit writer's tests: `at` and `requestId` from `i`, the rest fixed. */
-export const testEntry = (i: number): AuditEntry => ({
+/** A request record for the audit's tests: `at` and `requestId` from `i`, the rest fixed, `over` on top. */
+export const testEntry = (i: number, over: Partial<AuditEntry> = {}): AuditEntry => ({
   at: i,
   requestId: `r${i}`,
   kind: 'request',
@@ -18,4 +18,5 @@ export const testEntry = (i: number): AuditEntry => ({
   latencyMs: 1,
   bytesIn: null,
   bytesOut: 1,
+  ...over,
 });
